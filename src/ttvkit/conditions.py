@@ -1,0 +1,379 @@
+"""Conditions: what counts as a customer reaching something.
+
+Public factories build private, immutable condition classes (the attrs
+pattern): :func:`event` matches events by name and properties, ``.nth(k)``
+asks for the k-th such event, :func:`total` for a running sum of a numeric
+property reaching a target, and :func:`all_of` / :func:`any_of` combine
+conditions. Every condition answers one question for one customer: *when
+was it first reached?* (:meth:`Condition.first_time`).
+
+Matching rules, identical on every store:
+
+* ``where={"plan": "pro"}`` is JSON equality: strings equal strings, numbers
+  equal numbers (``1 == 1.0``), booleans equal booleans only (``True`` is not
+  ``1``), and ``None`` matches a missing key or an explicit ``null``.
+* :func:`one_of` matches any of several scalars by the same equality.
+* :func:`gt`, :func:`ge`, :func:`lt`, :func:`le` match numbers only (never
+  booleans); a missing or non-numeric value does not match.
+* :func:`total` sums the numeric values of the property over matching
+  events (booleans and non-numbers count as 0). It is reached at the first
+  timestamp at which the sum of all matching events up to and including that
+  timestamp is at least the target, within a relative tolerance of 1e-9 so
+  that floating-point rounding never decides.
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Final, Literal, TypeAlias
+
+import attrs
+
+from ttvkit.errors import InvalidMilestoneError
+from ttvkit.events import MAX_NAME_LENGTH, JSONScalar, JSONValue, ValueEvent
+
+__all__ = [
+    "TOTAL_TOLERANCE",
+    "Condition",
+    "EventCondition",
+    "Predicate",
+    "all_of",
+    "any_of",
+    "event",
+    "ge",
+    "gt",
+    "le",
+    "lt",
+    "one_of",
+    "total",
+]
+
+#: Relative tolerance of the :func:`total` comparison.
+TOTAL_TOLERANCE: Final = 1e-9
+
+CompareOp: TypeAlias = Literal["gt", "ge", "lt", "le"]
+
+
+def _check_scalar(value: object, what: str) -> JSONScalar:
+    if value is None or isinstance(value, str | bool):
+        return value
+    if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise InvalidMilestoneError(f"{what}={value!r}: must be a finite number")
+        return value
+    raise InvalidMilestoneError(
+        f"{what}={value!r}: must be a str, number, bool or None to compare with"
+    )
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def json_equal(expected: JSONScalar, actual: JSONValue) -> bool:
+    """JSON equality as conditions use it (see the module docstring)."""
+    if expected is None:
+        return actual is None
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        return type(expected) is type(actual) and expected == actual
+    if isinstance(expected, str):
+        return isinstance(actual, str) and expected == actual
+    return _is_number(actual) and expected == actual
+
+
+@attrs.frozen
+class Predicate:
+    """A test on one property value; build it with :func:`one_of`, :func:`gt`, …"""
+
+    op: Literal["eq", "in", "gt", "ge", "lt", "le"]
+    values: tuple[JSONScalar, ...]
+
+    def test(self, actual: JSONValue) -> bool:
+        """Whether *actual* (``None`` when the key is missing) passes."""
+        if self.op == "eq":
+            return json_equal(self.values[0], actual)
+        if self.op == "in":
+            return any(json_equal(v, actual) for v in self.values)
+        if not _is_number(actual):
+            return False
+        bound = self.values[0]
+        assert isinstance(actual, int | float)
+        assert isinstance(bound, int | float)
+        if self.op == "gt":
+            return actual > bound
+        if self.op == "ge":
+            return actual >= bound
+        if self.op == "lt":
+            return actual < bound
+        return actual <= bound
+
+    def describe(self) -> str:
+        if self.op == "eq":
+            return f"= {self.values[0]!r}"
+        if self.op == "in":
+            return f"in {list(self.values)!r}"
+        symbol = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}[self.op]
+        return f"{symbol} {self.values[0]!r}"
+
+
+def one_of(*values: JSONScalar) -> Predicate:
+    """Match a property equal to any of *values*."""
+    if not values:
+        raise InvalidMilestoneError("one_of() needs at least one value")
+    return Predicate("in", tuple(_check_scalar(v, "one_of value") for v in values))
+
+
+def _compare(op: CompareOp, bound: float) -> Predicate:
+    if not _is_number(bound) or not math.isfinite(bound):
+        raise InvalidMilestoneError(f"{op}({bound!r}): the bound must be a finite number")
+    return Predicate(op, (bound,))
+
+
+def gt(bound: float) -> Predicate:
+    """Match a numeric property greater than *bound*."""
+    return _compare("gt", bound)
+
+
+def ge(bound: float) -> Predicate:
+    """Match a numeric property greater than or equal to *bound*."""
+    return _compare("ge", bound)
+
+
+def lt(bound: float) -> Predicate:
+    """Match a numeric property less than *bound*."""
+    return _compare("lt", bound)
+
+
+def le(bound: float) -> Predicate:
+    """Match a numeric property less than or equal to *bound*."""
+    return _compare("le", bound)
+
+
+def _check_name(name: object, what: str) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidMilestoneError(f"{what}={name!r}: must be a non-empty str")
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidMilestoneError(f"{what}: longer than {MAX_NAME_LENGTH} characters")
+    return name
+
+
+def _normalise_where(
+    where: Mapping[str, JSONScalar | Predicate] | None,
+) -> tuple[tuple[str, Predicate], ...]:
+    if where is None:
+        return ()
+    if not isinstance(where, Mapping):
+        raise InvalidMilestoneError(
+            f"where={where!r}: must be a mapping of property name to value or predicate"
+        )
+    out = []
+    for key, test in where.items():
+        if not isinstance(key, str) or not key:
+            raise InvalidMilestoneError(f"where key {key!r}: must be a non-empty str")
+        if not isinstance(test, Predicate):
+            test = Predicate("eq", (_check_scalar(test, f"where[{key!r}]"),))
+        out.append((key, test))
+    return tuple(sorted(out, key=lambda kv: kv[0]))
+
+
+class Condition(abc.ABC):
+    """Something a customer can reach; subclasses are private, built by factories."""
+
+    __slots__ = ()
+
+    @abc.abstractmethod
+    def first_time(self, events: Sequence[ValueEvent]) -> datetime | None:
+        """When this condition is first reached in *events* (one customer's, sorted by time)."""
+
+    @abc.abstractmethod
+    def event_names(self) -> frozenset[str]:
+        """The event names this condition looks at (stores use it to filter)."""
+
+    @abc.abstractmethod
+    def describe(self) -> str:
+        """A short human-readable description."""
+
+
+@attrs.frozen
+class EventCondition(Condition):
+    """Reached at the first event named ``name`` whose properties pass ``where``.
+
+    Build it with :func:`event`.
+    """
+
+    name: str
+    where: tuple[tuple[str, Predicate], ...] = ()
+
+    def matches(self, event: ValueEvent) -> bool:
+        if event.name != self.name:
+            return False
+        props = event.properties
+        return all(test.test(props.get(key)) for key, test in self.where)
+
+    def first_time(self, events: Sequence[ValueEvent]) -> datetime | None:
+        for e in events:
+            if self.matches(e):
+                return e.timestamp
+        return None
+
+    def nth(self, k: int) -> Condition:
+        """Reached at the *k*-th matching event (``k`` counts from 1)."""
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise InvalidMilestoneError(f"nth({k!r}): k must be an int >= 1")
+        if k == 1:
+            return self
+        return _Nth(self, k)
+
+    def event_names(self) -> frozenset[str]:
+        return frozenset((self.name,))
+
+    def describe(self) -> str:
+        if not self.where:
+            return self.name
+        tests = ", ".join(f"{k} {t.describe()}" for k, t in self.where)
+        return f"{self.name} where {tests}"
+
+
+def event(name: str, where: Mapping[str, JSONScalar | Predicate] | None = None) -> EventCondition:
+    """Match events named *name* whose properties pass *where*.
+
+    >>> event("invoice_paid", where={"currency": "EUR", "amount": gt(0)}).nth(3)
+    """
+    return EventCondition(_check_name(name, "event name"), _normalise_where(where))
+
+
+@attrs.frozen
+class _Nth(Condition):
+    event: EventCondition
+    k: int
+
+    def first_time(self, events: Sequence[ValueEvent]) -> datetime | None:
+        seen = 0
+        for e in events:
+            if self.event.matches(e):
+                seen += 1
+                if seen == self.k:
+                    return e.timestamp
+        return None
+
+    def event_names(self) -> frozenset[str]:
+        return self.event.event_names()
+
+    def describe(self) -> str:
+        return f"{self.event.describe()} (#{self.k})"
+
+
+@attrs.frozen
+class _Total(Condition):
+    event: EventCondition
+    property_name: str
+    at_least: float
+
+    @property
+    def threshold(self) -> float:
+        """The target less the tolerance, which every store compares against."""
+        return self.at_least - TOTAL_TOLERANCE * max(1.0, abs(self.at_least))
+
+    def first_time(self, events: Sequence[ValueEvent]) -> datetime | None:
+        # Sum whole timestamp groups: the order of simultaneous events must
+        # not decide whether a target was crossed.
+        threshold = self.threshold
+        parts: list[float] = []
+        pending: datetime | None = None
+        for e in events:
+            if not self.event.matches(e):
+                continue
+            if pending is not None and e.timestamp != pending and math.fsum(parts) >= threshold:
+                return pending
+            pending = e.timestamp
+            value = e.properties.get(self.property_name)
+            if _is_number(value):
+                assert isinstance(value, int | float)
+                parts.append(float(value))
+        if pending is not None and math.fsum(parts) >= threshold:
+            return pending
+        return None
+
+    def event_names(self) -> frozenset[str]:
+        return self.event.event_names()
+
+    def describe(self) -> str:
+        return f"total {self.property_name} of {self.event.describe()} >= {self.at_least:g}"
+
+
+def total(
+    name: str,
+    property: str,
+    *,
+    at_least: float,
+    where: Mapping[str, JSONScalar | Predicate] | None = None,
+) -> Condition:
+    """Reached when the running sum of *property* over *name* events reaches *at_least*.
+
+    The time to a preferred ROI: ``total("invoice_paid", "amount", at_least=1000)``.
+    """
+    if not isinstance(property, str) or not property:
+        raise InvalidMilestoneError(f"total(): property={property!r} must be a non-empty str")
+    if not _is_number(at_least) or not math.isfinite(at_least) or at_least <= 0:
+        raise InvalidMilestoneError(
+            f"total(): at_least={at_least!r} must be a finite number > 0 "
+            "(a target of 0 or less is reached before anything happens)"
+        )
+    return _Total(event(name, where), property, float(at_least))
+
+
+@attrs.frozen
+class _AllOf(Condition):
+    parts: tuple[Condition, ...]
+
+    def first_time(self, events: Sequence[ValueEvent]) -> datetime | None:
+        times = [c.first_time(events) for c in self.parts]
+        if any(t is None for t in times):
+            return None
+        return max(t for t in times if t is not None)
+
+    def event_names(self) -> frozenset[str]:
+        return frozenset().union(*(c.event_names() for c in self.parts))
+
+    def describe(self) -> str:
+        return "all of (" + ", ".join(c.describe() for c in self.parts) + ")"
+
+
+@attrs.frozen
+class _AnyOf(Condition):
+    parts: tuple[Condition, ...]
+
+    def first_time(self, events: Sequence[ValueEvent]) -> datetime | None:
+        times = [t for t in (c.first_time(events) for c in self.parts) if t is not None]
+        return min(times) if times else None
+
+    def event_names(self) -> frozenset[str]:
+        return frozenset().union(*(c.event_names() for c in self.parts))
+
+    def describe(self) -> str:
+        return "any of (" + ", ".join(c.describe() for c in self.parts) + ")"
+
+
+def _as_conditions(parts: Iterable[Condition | str], what: str) -> tuple[Condition, ...]:
+    out = tuple(event(p) if isinstance(p, str) else p for p in parts)
+    if not out:
+        raise InvalidMilestoneError(f"{what}() needs at least one condition")
+    for p in out:
+        if not isinstance(p, Condition):
+            raise InvalidMilestoneError(f"{what}(): {p!r} is not a condition or event name")
+    return out
+
+
+def all_of(*parts: Condition | str) -> Condition:
+    """Reached when every part has been reached: at the latest of their first times."""
+    conditions = _as_conditions(parts, "all_of")
+    return conditions[0] if len(conditions) == 1 else _AllOf(conditions)
+
+
+def any_of(*parts: Condition | str) -> Condition:
+    """Reached when any part is reached: at the earliest of their first times."""
+    conditions = _as_conditions(parts, "any_of")
+    return conditions[0] if len(conditions) == 1 else _AnyOf(conditions)

@@ -1,0 +1,362 @@
+"""Value events: what a customer did, when, and with which properties.
+
+A :class:`ValueEvent` is immutable and always valid: its timestamp is an
+aware ``datetime`` in UTC, its ids and name are non-empty strings within the
+documented limits, and its properties are JSON values. Everything that can be
+wrong with an event is caught here, before it reaches a store, and raised as
+:class:`~ttvkit.errors.InvalidEventError` naming the field and the value.
+
+Limits (module constants, documented in ``docs/concepts.md``):
+
+* ids (``user_id``, ``account_id``, ``event_id``) and ``name``: at most
+  :data:`MAX_ID_LENGTH` / :data:`MAX_NAME_LENGTH` characters, no NUL
+  character (PostgreSQL cannot store one), valid Unicode;
+* properties: a mapping of ``str`` keys to JSON values (``str``, finite
+  ``int``/``float``, ``bool``, ``None``, lists and ``str``-keyed dicts),
+  integers within 64 bits, at most :data:`MAX_PROPERTIES_BYTES` once
+  serialised as UTF-8 JSON;
+* timestamps: between :data:`MIN_TIMESTAMP` and :data:`MAX_TIMESTAMP`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import os
+import types
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from typing import Any, Final, TypeAlias
+
+import attrs
+from dateutil.parser import isoparse
+
+from ttvkit.errors import InvalidEventError
+
+__all__ = [
+    "MAX_ID_LENGTH",
+    "MAX_NAME_LENGTH",
+    "MAX_PROPERTIES_BYTES",
+    "MAX_TIMESTAMP",
+    "MIN_TIMESTAMP",
+    "JSONScalar",
+    "JSONValue",
+    "Properties",
+    "TimestampLike",
+    "ValueEvent",
+    "new_event_id",
+    "parse_timestamp",
+    "validate_properties",
+]
+
+JSONScalar: TypeAlias = str | int | float | bool | None
+JSONValue: TypeAlias = JSONScalar | list["JSONValue"] | dict[str, "JSONValue"]
+Properties: TypeAlias = Mapping[str, JSONValue]
+TimestampLike: TypeAlias = datetime | str | int | float
+
+MAX_ID_LENGTH: Final = 256
+MAX_NAME_LENGTH: Final = 200
+MAX_PROPERTIES_BYTES: Final = 64 * 1024
+MIN_TIMESTAMP: Final = datetime(1970, 1, 1, tzinfo=UTC)
+MAX_TIMESTAMP: Final = datetime(2200, 1, 1, tzinfo=UTC)
+
+_INT64_MAX: Final = 2**63 - 1
+_EMPTY: Final[Mapping[str, JSONValue]] = types.MappingProxyType({})
+
+
+# Generated ids: a random per-process prefix and a counter. Cheaper than
+# uuid4 on the track() path, unique across processes, and re-seeded in a
+# forked child so parent and child never hand out the same id.
+def _new_prefix() -> str:
+    return os.urandom(10).hex()
+
+
+_id_prefix = _new_prefix()
+_id_counter = itertools.count()
+
+
+def _reseed_ids() -> None:
+    global _id_prefix, _id_counter
+    _id_prefix = _new_prefix()
+    _id_counter = itertools.count()
+
+
+os.register_at_fork(after_in_child=_reseed_ids)
+
+
+def new_event_id() -> str:
+    """Return a new unique event id (32 hex characters)."""
+    return f"{_id_prefix}{next(_id_counter):012x}"
+
+
+def _fail(field: str, value: object, problem: str) -> InvalidEventError:
+    shown = repr(value)
+    if len(shown) > 80:
+        shown = shown[:77] + "..."
+    return InvalidEventError(f"{field}={shown}: {problem}")
+
+
+def _check_text(field: str, value: object, limit: int) -> str:
+    if not isinstance(value, str):
+        raise _fail(field, value, f"must be a str, not {type(value).__name__}")
+    if not value or value.isspace():
+        raise _fail(field, value, "must not be empty or only whitespace")
+    if len(value) > limit:
+        raise _fail(field, value, f"is {len(value)} characters long; the limit is {limit}")
+    _check_storable(field, value)
+    return value
+
+
+def _check_storable(field: str, value: str) -> None:
+    if "\x00" in value:
+        raise _fail(field, value, "contains a NUL character, which no store can keep; remove it")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _fail(
+            field, value, "contains a lone surrogate and is not valid Unicode; re-encode it"
+        ) from None
+
+
+def parse_timestamp(value: object, *, field: str = "timestamp") -> datetime:
+    """Return *value* as an aware ``datetime`` in UTC.
+
+    Accepts an aware ``datetime``, an ISO-8601 string with an offset (parsed
+    by :func:`dateutil.parser.isoparse`), or epoch seconds (``int`` or
+    ``float``). Naive datetimes and strings without an offset are rejected,
+    never guessed.
+    """
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise _fail(
+                field,
+                value,
+                "is a naive datetime; pass an aware one, e.g. datetime.now(timezone.utc)",
+            )
+        result = value.astimezone(UTC)
+    elif isinstance(value, str):
+        try:
+            parsed = isoparse(value.strip())
+        except (ValueError, OverflowError):
+            raise _fail(
+                field, value, "is not an ISO-8601 timestamp, e.g. '2026-01-31T09:30:00Z'"
+            ) from None
+        if parsed.tzinfo is None or parsed.utcoffset() is None:
+            raise _fail(
+                field,
+                value,
+                "has no UTC offset; add one, e.g. 'Z' or '+02:00', instead of guessing",
+            )
+        result = parsed.astimezone(UTC)
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise _fail(field, value, "is not a finite number of epoch seconds")
+        try:
+            result = datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError):
+            raise _fail(field, value, "is out of range as epoch seconds") from None
+    elif isinstance(value, date):
+        raise _fail(field, value, "is a date without a time; pass an aware datetime")
+    else:
+        raise _fail(
+            field,
+            value,
+            f"must be an aware datetime, an ISO-8601 string or epoch seconds, "
+            f"not {type(value).__name__}",
+        )
+    if not MIN_TIMESTAMP <= result < MAX_TIMESTAMP:
+        raise _fail(
+            field,
+            value,
+            f"is outside the supported range {MIN_TIMESTAMP.isoformat()} to "
+            f"{MAX_TIMESTAMP.isoformat()}; check the unit (seconds, not milliseconds?)",
+        )
+    return result
+
+
+def validate_properties(value: object, *, field: str = "properties") -> Mapping[str, JSONValue]:
+    """Return a read-only copy of *value* after checking it holds only JSON values."""
+    if value is None:
+        return _EMPTY
+    if not isinstance(value, Mapping):
+        raise _fail(
+            field, value, f"must be a mapping of str to JSON values, not {type(value).__name__}"
+        )
+    if not value:
+        return _EMPTY
+    budget = [0]
+    copied = _copy_json_object(value, field, budget)
+    # budget is an upper bound of the serialised size; serialise exactly only
+    # when the cheap bound says the limit might be exceeded.
+    if budget[0] > MAX_PROPERTIES_BYTES:
+        size = len(json.dumps(copied, ensure_ascii=False, separators=(",", ":")).encode())
+        if size > MAX_PROPERTIES_BYTES:
+            raise _fail(
+                field,
+                f"<{size} bytes of JSON>",
+                f"serialise to {size} bytes; the limit is {MAX_PROPERTIES_BYTES}. "
+                "Store large payloads elsewhere and reference them by id",
+            )
+    return types.MappingProxyType(copied)
+
+
+def _copy_json_object(
+    value: Mapping[Any, Any], path: str, budget: list[int]
+) -> dict[str, JSONValue]:
+    out: dict[str, JSONValue] = {}
+    for key, item in value.items():
+        if not isinstance(key, str):
+            raise _fail(path, key, f"has a key of type {type(key).__name__}; keys must be str")
+        _check_storable(f"{path} key", key)
+        budget[0] += 6 * len(key) + 4
+        out[key] = _copy_json(item, f"{path}[{key!r}]", budget)
+    return out
+
+
+def _copy_json(value: object, path: str, budget: list[int]) -> JSONValue:
+    # bool before int: bool is a subclass of int but a different JSON type.
+    if value is None or isinstance(value, bool):
+        budget[0] += 5
+        return value
+    if isinstance(value, str):
+        _check_storable(path, value)
+        budget[0] += 6 * len(value) + 2
+        return value
+    if isinstance(value, int):
+        if not -_INT64_MAX - 1 <= value <= _INT64_MAX:
+            raise _fail(path, value, "does not fit in 64 bits; store it as a string")
+        budget[0] += 20
+        return int(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise _fail(path, value, "is not finite; JSON has no NaN or infinity")
+        budget[0] += 25
+        return float(value)
+    if isinstance(value, Mapping):
+        budget[0] += 2
+        return _copy_json_object(value, path, budget)
+    if isinstance(value, list | tuple):
+        budget[0] += 2
+        return [_copy_json(item, f"{path}[{i}]", budget) for i, item in enumerate(value)]
+    raise _fail(
+        path,
+        value,
+        f"is a {type(value).__name__}, not a JSON value "
+        "(str, int, float, bool, None, list or dict with str keys)",
+    )
+
+
+def _thaw(value: JSONValue | Mapping[str, JSONValue]) -> JSONValue:
+    if isinstance(value, Mapping):
+        return {k: _thaw(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_thaw(v) for v in value]
+    return value
+
+
+def _user_id(value: object) -> str:
+    return _check_text("user_id", value, MAX_ID_LENGTH)
+
+
+def _name(value: object) -> str:
+    return _check_text("name", value, MAX_NAME_LENGTH)
+
+
+def _account_id(value: object) -> str | None:
+    return None if value is None else _check_text("account_id", value, MAX_ID_LENGTH)
+
+
+def _event_id(value: object) -> str:
+    return new_event_id() if value is None else _check_text("event_id", value, MAX_ID_LENGTH)
+
+
+_MAPPING_FIELDS: Final = frozenset(
+    {"user_id", "name", "timestamp", "properties", "account_id", "event_id"}
+)
+
+
+@attrs.frozen(hash=False)
+class ValueEvent:
+    """Something a customer did that matters for Time to Value.
+
+    Construct it directly or with :meth:`from_mapping`; every field is
+    validated and normalised (see the module docstring for the rules), and
+    invalid input raises :class:`~ttvkit.errors.InvalidEventError`.
+    ``properties`` is a read-only mapping; ``event_id`` is generated when not
+    given and is what stores deduplicate on.
+    """
+
+    user_id: str = attrs.field(converter=_user_id)
+    name: str = attrs.field(converter=_name)
+    timestamp: datetime = attrs.field(converter=parse_timestamp)
+    properties: Mapping[str, JSONValue] = attrs.field(default=None, converter=validate_properties)
+    account_id: str | None = attrs.field(default=None, converter=_account_id)
+    event_id: str = attrs.field(default=None, converter=_event_id)
+
+    def __hash__(self) -> int:
+        return hash(self.event_id)
+
+    @classmethod
+    def from_mapping(cls, row: Mapping[str, Any]) -> ValueEvent:
+        """Build an event from a mapping with the keys of :meth:`to_dict`.
+
+        ``user_id``, ``name`` and ``timestamp`` are required; ``properties``,
+        ``account_id`` and ``event_id`` are optional. Unknown keys are an
+        error, so a misspelt column is not silently dropped.
+        """
+        if not isinstance(row, Mapping):
+            raise _fail("row", row, f"must be a mapping, not {type(row).__name__}")
+        unknown = set(row) - _MAPPING_FIELDS
+        if unknown:
+            raise _fail(
+                "row",
+                sorted(map(str, unknown)),
+                f"has unknown keys; the keys are {', '.join(sorted(_MAPPING_FIELDS))}",
+            )
+        missing = {"user_id", "name", "timestamp"} - set(row)
+        if missing:
+            raise _fail("row", dict(row), f"lacks {', '.join(sorted(missing))}")
+        return cls(
+            user_id=row["user_id"],
+            name=row["name"],
+            timestamp=row["timestamp"],
+            properties=row.get("properties"),
+            account_id=row.get("account_id"),
+            event_id=row.get("event_id"),
+        )
+
+    def to_dict(self) -> dict[str, JSONValue]:
+        """Return a JSON-ready dict; the timestamp is an ISO-8601 string in UTC."""
+        return {
+            "event_id": self.event_id,
+            "user_id": self.user_id,
+            "account_id": self.account_id,
+            "name": self.name,
+            "timestamp": self.timestamp.isoformat(),
+            "properties": _thaw(self.properties),
+        }
+
+
+def _trusted_event(
+    user_id: str,
+    name: str,
+    timestamp: datetime,
+    properties: Mapping[str, JSONValue],
+    account_id: str | None,
+    event_id: str,
+) -> ValueEvent:
+    """Build an event from values a store wrote earlier, skipping validation.
+
+    Stores only hand back what passed validation on the way in; checking it
+    again on every read would cost more than the read.
+    """
+    event = object.__new__(ValueEvent)
+    set_ = object.__setattr__
+    set_(event, "user_id", user_id)
+    set_(event, "name", name)
+    set_(event, "timestamp", timestamp)
+    set_(event, "properties", types.MappingProxyType(dict(properties)) if properties else _EMPTY)
+    set_(event, "account_id", account_id)
+    set_(event, "event_id", event_id)
+    return event

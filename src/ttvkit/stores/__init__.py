@@ -1,0 +1,88 @@
+"""Storage backends, and :func:`open_store` to pick one by URL.
+
+============================  ==========================================  ==============
+URL                           store                                       needs
+============================  ==========================================  ==============
+``memory://``                 :class:`MemoryStore`                        nothing
+``sqlite:///path/to/ttv.db``  :class:`~ttvkit.stores.sqlite.SQLiteStore`  nothing
+``sqlite://`` (no path)       an in-memory SQLite database                nothing
+``postgresql://…``            ``PostgresStore``                           ``ttvkit[postgres]``
+============================  ==========================================  ==============
+
+``sqlite:///ttv.db`` is relative to the working directory and
+``sqlite:////var/lib/ttv.db`` absolute, as in SQLAlchemy. Other packages add
+schemes through the ``ttvkit.stores`` entry-point group (the entry point's
+name is the scheme, its value a callable taking the URL and returning a
+:class:`Store`), or at run time with :func:`register_store`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from typing import TypeAlias
+
+from ttvkit.errors import ConfigurationError
+from ttvkit.stores._base import BaseStore, Store
+from ttvkit.stores.memory import MemoryStore
+
+__all__ = ["BaseStore", "MemoryStore", "Store", "StoreFactory", "open_store", "register_store"]
+
+StoreFactory: TypeAlias = Callable[[str], Store]
+
+# Built-in backends, imported only when their scheme is used.
+_BUILTIN: dict[str, str] = {
+    "memory": "ttvkit.stores.memory:MemoryStore.from_url",
+    "sqlite": "ttvkit.stores.sqlite:SQLiteStore.from_url",
+    "postgresql": "ttvkit.stores.postgres:PostgresStore.from_url",
+    "postgres": "ttvkit.stores.postgres:PostgresStore.from_url",
+}
+_registered: dict[str, StoreFactory] = {}
+
+
+def register_store(scheme: str, factory: StoreFactory) -> None:
+    """Make ``open_store("SCHEME://...")`` call *factory* with the URL."""
+    if not scheme or not scheme.replace("+", "").replace("-", "").isalnum():
+        raise ConfigurationError(f"scheme {scheme!r}: use letters, digits, '+' or '-'")
+    _registered[scheme.lower()] = factory
+
+
+def _resolve(target: str) -> StoreFactory:
+    module_name, _, attr_path = target.partition(":")
+    obj: object = importlib.import_module(module_name)
+    for part in attr_path.split("."):
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise ConfigurationError(f"{target} is not callable")
+    return obj  # type: ignore[return-value,unused-ignore]  # a factory by contract
+
+
+def _factory(scheme: str) -> StoreFactory | None:
+    if scheme in _registered:
+        return _registered[scheme]
+    if scheme in _BUILTIN:
+        return _resolve(_BUILTIN[scheme])
+    for ep in entry_points(group="ttvkit.stores"):
+        if ep.name.lower() == scheme:
+            return ep.load()  # type: ignore[no-any-return]  # entry points are untyped
+    return None
+
+
+def open_store(url: str) -> Store:
+    """Open the store a URL names (see the table in this module's docstring)."""
+    if not isinstance(url, str) or "://" not in url:
+        raise ConfigurationError(
+            f"store URL {url!r}: expected SCHEME://..., e.g. 'sqlite:///ttv.db', "
+            "'memory://' or 'postgresql://user@host/db'"
+        )
+    scheme = url.split("://", 1)[0].lower()
+    factory = _factory(scheme)
+    if factory is None:
+        known = sorted(
+            {*_BUILTIN, *_registered, *(ep.name for ep in entry_points(group="ttvkit.stores"))}
+        )
+        raise ConfigurationError(
+            f"store URL {url!r}: unknown scheme {scheme!r}; known schemes: {', '.join(known)}"
+        )
+    return factory(url)

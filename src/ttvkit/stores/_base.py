@@ -1,0 +1,170 @@
+"""The Store protocol every backend implements, and a base class with the shared parts."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Collection, Iterator, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self, runtime_checkable
+
+from ttvkit.conditions import Condition
+from ttvkit.events import ValueEvent
+from ttvkit.milestones import Milestone
+from ttvkit.observations import (
+    Attribute,
+    FirstTime,
+    Observation,
+    Per,
+    PropertyOf,
+    check_attributes,
+    check_per,
+    observe,
+)
+
+__all__ = ["BaseStore", "Store", "needed_event_names"]
+
+
+@runtime_checkable
+class Store(Protocol):
+    """Where value events live, and where observations are computed.
+
+    ``append`` is idempotent: an event whose ``event_id`` is already stored
+    is skipped, and the return value counts only the new ones.
+    ``observations`` computes one row per customer inside the backend, with
+    exactly the rules of :func:`ttvkit.observations.observe`.
+    """
+
+    def append(self, events: Sequence[ValueEvent]) -> int:
+        """Store *events* atomically; return how many were new."""
+        ...
+
+    def events(
+        self,
+        *,
+        names: Collection[str] | None = None,
+        users: Collection[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> Iterator[ValueEvent]:
+        """Stored events, oldest first (ties by ``event_id``), filtered by name,
+        user and an inclusive time range."""
+        ...
+
+    def observations(
+        self,
+        milestone: Milestone,
+        *,
+        as_of: datetime | None = None,
+        per: Per = "user",
+        attributes: Sequence[Attribute] = (),
+    ) -> list[Observation]:
+        """One observation per customer, sorted by ``customer_id``."""
+        ...
+
+    def latest_timestamp(self) -> datetime | None:
+        """The newest stored event's timestamp, or ``None`` when empty."""
+        ...
+
+    def count(self) -> int:
+        """How many events are stored."""
+        ...
+
+    def close(self) -> None:
+        """Release connections and files; further use raises ``StoreError``."""
+        ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+def _condition_names(condition: Condition) -> frozenset[str]:
+    return condition.event_names()
+
+
+def needed_event_names(
+    milestone: Milestone, attributes: Sequence[Attribute] = ()
+) -> frozenset[str] | None:
+    """The event names that can affect these observations, or ``None`` for all.
+
+    A datetime start needs every event (the customer's first event of any
+    kind starts the clock), so it returns ``None``.
+    """
+    if isinstance(milestone.start, datetime):
+        return None
+    names = set(milestone.start.event_names()) | milestone.reached.event_names()
+    for a in attributes:
+        if isinstance(a, FirstTime | PropertyOf):
+            names |= _condition_names(a.condition)
+    return frozenset(names)
+
+
+class BaseStore(abc.ABC):
+    """Shared behaviour: context management, and the generic observations path.
+
+    A backend that cannot push the work down may rely on
+    :meth:`observations` here, which streams the relevant events through
+    :func:`~ttvkit.observations.observe`.
+    """
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @abc.abstractmethod
+    def append(self, events: Sequence[ValueEvent]) -> int: ...
+
+    @abc.abstractmethod
+    def events(
+        self,
+        *,
+        names: Collection[str] | None = None,
+        users: Collection[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> Iterator[ValueEvent]: ...
+
+    @abc.abstractmethod
+    def latest_timestamp(self) -> datetime | None: ...
+
+    @abc.abstractmethod
+    def count(self) -> int: ...
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+    def observations(
+        self,
+        milestone: Milestone,
+        *,
+        as_of: datetime | None = None,
+        per: Per = "user",
+        attributes: Sequence[Attribute] = (),
+    ) -> list[Observation]:
+        check_per(per)
+        attributes = check_attributes(attributes)
+        if as_of is None:
+            as_of = self.latest_timestamp()
+            if as_of is None:
+                return []
+        names = needed_event_names(milestone, attributes)
+        return observe(
+            self.events(names=names, until=as_of),
+            milestone,
+            as_of=as_of,
+            per=per,
+            attributes=attributes,
+        )

@@ -1,0 +1,117 @@
+"""MemoryStore: events in a Python list. The reference every other store must match."""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from datetime import datetime
+
+from ttvkit.errors import ConfigurationError, StoreError
+from ttvkit.events import ValueEvent
+from ttvkit.stores._base import BaseStore
+
+__all__ = ["MemoryStore"]
+
+
+class MemoryStore(BaseStore):
+    """A thread-safe in-memory store; nothing survives the process.
+
+    Useful in tests, notebooks, and as the test double for code that takes a
+    store. Its ``observations()`` is the pure-Python reference.
+    """
+
+    def __init__(self, events: Iterable[ValueEvent] = ()) -> None:
+        self._lock = threading.Lock()
+        self._keys: list[tuple[datetime, str]] = []
+        self._events: list[ValueEvent] = []
+        self._ids: set[str] = set()
+        self._closed = False
+        self.append(list(events))
+
+    @classmethod
+    def from_url(cls, url: str) -> MemoryStore:
+        """Open ``memory://`` (nothing may follow the scheme)."""
+        if url.rstrip("/") not in ("memory:", "memory:/"):
+            raise ConfigurationError(
+                f"store URL {url!r}: a memory store takes no path: 'memory://'"
+            )
+        return cls()
+
+    def __repr__(self) -> str:
+        return f"<MemoryStore events={len(self._events)}>"
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreError("this MemoryStore is closed; open a new one")
+
+    def append(self, events: Sequence[ValueEvent]) -> int:
+        with self._lock:
+            self._check_open()
+            new = 0
+            batch: list[ValueEvent] = []
+            for e in events:
+                if e.event_id in self._ids:
+                    continue
+                self._ids.add(e.event_id)
+                batch.append(e)
+                new += 1
+            if not batch:
+                return 0
+            tail = self._keys[-1] if self._keys else None
+            batch.sort(key=lambda e: (e.timestamp, e.event_id))
+            if tail is None or (batch[0].timestamp, batch[0].event_id) > tail:
+                # The common case: events arrive in time order.
+                self._events.extend(batch)
+                self._keys.extend((e.timestamp, e.event_id) for e in batch)
+            else:
+                for e in batch:
+                    key = (e.timestamp, e.event_id)
+                    i = bisect.bisect_right(self._keys, key)
+                    self._keys.insert(i, key)
+                    self._events.insert(i, e)
+            return new
+
+    def events(
+        self,
+        *,
+        names: Collection[str] | None = None,
+        users: Collection[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> Iterator[ValueEvent]:
+        with self._lock:
+            self._check_open()
+            lo = 0 if since is None else bisect.bisect_left(self._keys, (since, ""))
+            hi = len(self._keys)
+            if until is not None:
+                hi = bisect.bisect_left(self._keys, (until, "\U0010ffff\U0010ffff"))
+                # any event at exactly `until` sorts before that sentinel key
+                while hi < len(self._keys) and self._keys[hi][0] <= until:
+                    hi += 1
+            snapshot = self._events[lo:hi]
+        name_set = None if names is None else frozenset(names)
+        user_set = None if users is None else frozenset(users)
+        for e in snapshot:
+            if name_set is not None and e.name not in name_set:
+                continue
+            if user_set is not None and e.user_id not in user_set:
+                continue
+            yield e
+
+    def latest_timestamp(self) -> datetime | None:
+        with self._lock:
+            self._check_open()
+            return self._keys[-1][0] if self._keys else None
+
+    def count(self) -> int:
+        with self._lock:
+            self._check_open()
+            return len(self._events)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._events = []
+            self._keys = []
+            self._ids = set()
