@@ -7,9 +7,8 @@ specialised names (``ttvkit.stats``, ``ttvkit.stores``, ``ttvkit.testing``).
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
-from ttvkit import stats
-from ttvkit.calculators import time_to_value
 from ttvkit.conditions import Condition, all_of, any_of, event, ge, gt, le, lt, one_of, total
 from ttvkit.errors import (
     AnalysisError,
@@ -26,8 +25,30 @@ from ttvkit.errors import (
 from ttvkit.events import ValueEvent
 from ttvkit.milestones import Milestone, MilestoneKind, Speed, SpeedBands
 from ttvkit.observations import Observation
-from ttvkit.results import TTVDistribution
 from ttvkit.stores import MemoryStore, Store, open_store
+
+if TYPE_CHECKING:
+    from ttvkit import stats
+    from ttvkit.calculators import time_to_value
+    from ttvkit.results import TTVDistribution
+
+
+def __getattr__(name: str) -> Any:
+    # TEMPORARY while ttvkit.stats is being written: import it on first use.
+    if name == "stats":
+        import ttvkit.stats as module
+
+        return module
+    if name == "time_to_value":
+        from ttvkit.calculators import time_to_value as fn
+
+        return fn
+    if name == "TTVDistribution":
+        from ttvkit.results import TTVDistribution as cls
+
+        return cls
+    raise AttributeError(f"module 'ttvkit' has no attribute {name!r}")
+
 
 try:
     __version__ = version("ttvkit")
