@@ -1,0 +1,162 @@
+"""Shared hypothesis strategies: valid events, hostile strings, milestones, censored samples."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import strategies as st
+
+from ttvkit.conditions import Condition, all_of, any_of, event, ge, gt, lt, one_of, total
+from ttvkit.events import ValueEvent
+from ttvkit.milestones import Milestone
+from ttvkit.observations import Attribute, FirstTime, PropertyOf, StartProperty
+
+BASE = datetime(2026, 1, 1, tzinfo=UTC)
+
+#: Strings that have broken SQL stores and JSON paths elsewhere.
+HOSTILE = [
+    "'; DROP TABLE events; --",
+    'a"b',
+    "a'b",
+    "$.x",
+    "a.b",
+    "a[0]",
+    "%_",
+    "\\",
+    "é🚀漢字",
+    "Robert'); DELETE FROM ttv_events;--",
+    " leading",
+    "x" * 200,
+]
+
+storable_text = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+    min_size=1,
+    max_size=30,
+).filter(lambda s: not s.isspace())
+
+hostile_text = st.one_of(st.sampled_from(HOSTILE), storable_text)
+
+#: A few names, so that generated events collide and conditions match.
+NAMES = ["signup", "report", "invoice", "tutorial", "csat", "a\"b'; --"]
+USERS = ["u1", "u2", "u3", "u4", "ü'5", "u;6"]
+ACCOUNTS = ["acme", "initech", "o'hare"]
+PROP_KEYS = ["plan", "amount", "score", "a\"b", "x.y", "$[0]", "k'; --"]
+
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 1000),
+    st.floats(-10, 1000, allow_nan=False, allow_infinity=False),
+    st.sampled_from(["free", "pro", "team", "1", "true"]),
+)
+
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.sampled_from(PROP_KEYS), inner, max_size=3),
+    ),
+    max_leaves=5,
+)
+
+properties = st.dictionaries(st.sampled_from(PROP_KEYS), json_values, max_size=4)
+
+
+@st.composite
+def value_events(draw: st.DrawFn, *, hostile: bool = False) -> ValueEvent:
+    """One event in a narrow time range (so ties happen), over few users and names."""
+    names = st.one_of(st.sampled_from(NAMES), hostile_text) if hostile else st.sampled_from(NAMES)
+    users = st.one_of(st.sampled_from(USERS), hostile_text) if hostile else st.sampled_from(USERS)
+    return ValueEvent(
+        user_id=draw(users),
+        name=draw(names),
+        # whole minutes over a few days: ties are common
+        timestamp=BASE + timedelta(minutes=draw(st.integers(0, 6 * 24 * 60)) // 60 * 60),
+        properties=draw(properties),
+        account_id=draw(st.one_of(st.none(), st.sampled_from(ACCOUNTS))),
+        event_id=draw(st.one_of(st.none(), st.sampled_from(["dup-1", "dup-2", "dup'3"]))),
+    )
+
+
+def event_logs(*, hostile: bool = False, max_size: int = 40) -> st.SearchStrategy[list[ValueEvent]]:
+    """A list of events, with duplicate event ids, ties and events before their start."""
+    return st.lists(value_events(hostile=hostile), max_size=max_size)
+
+
+wheres = st.one_of(
+    st.none(),
+    st.dictionaries(
+        st.sampled_from(PROP_KEYS),
+        st.one_of(
+            scalars,
+            st.builds(lambda a, b: one_of(a, b), scalars, scalars),
+            st.builds(gt, st.integers(-5, 500)),
+            st.builds(ge, st.floats(-5, 500, allow_nan=False)),
+            st.builds(lt, st.integers(-5, 500)),
+        ),
+        max_size=2,
+    ),
+)
+
+
+@st.composite
+def event_conditions(draw: st.DrawFn) -> Condition:
+    return event(draw(st.sampled_from(NAMES)), where=draw(wheres))
+
+
+@st.composite
+def conditions(draw: st.DrawFn, depth: int = 1) -> Condition:
+    kind = draw(st.sampled_from(["event", "nth", "total"] + (["all", "any"] if depth else [])))
+    if kind == "event":
+        return draw(event_conditions())
+    if kind == "nth":
+        return draw(event_conditions()).nth(draw(st.integers(1, 4)))
+    if kind == "total":
+        return total(
+            draw(st.sampled_from(NAMES)),
+            draw(st.sampled_from(PROP_KEYS)),
+            at_least=draw(st.sampled_from([1, 10, 100.5, 600, 1000])),
+            where=draw(wheres),
+        )
+    parts = draw(st.lists(conditions(depth=depth - 1), min_size=2, max_size=3))
+    return all_of(*parts) if kind == "all" else any_of(*parts)
+
+
+@st.composite
+def milestones(draw: st.DrawFn) -> Milestone:
+    start = draw(
+        st.one_of(
+            event_conditions(),
+            st.builds(lambda c, k: c.nth(k), event_conditions(), st.integers(1, 2)),
+            st.just(BASE + timedelta(days=2)),
+        )
+    )
+    return Milestone(
+        "m",
+        reached=draw(conditions()),
+        start=start,
+        window=draw(st.one_of(st.none(), st.sampled_from([timedelta(hours=5), timedelta(days=2)]))),
+        before_start=draw(st.sampled_from(["zero", "ignore", "exclude"])),
+    )
+
+
+def attribute_lists(milestone: Milestone) -> st.SearchStrategy[list[Attribute]]:
+    """Attributes valid for *milestone* (StartProperty only for event/nth/total/datetime starts)."""
+    choices: list[st.SearchStrategy[Attribute]] = [
+        st.builds(FirstTime, conditions(depth=0)),
+        st.builds(
+            PropertyOf,
+            event_conditions(),
+            st.sampled_from(PROP_KEYS),
+            st.sampled_from(["first", "last"]),
+        ),
+        st.builds(StartProperty, st.sampled_from(PROP_KEYS)),
+    ]
+    return st.lists(st.one_of(choices), max_size=3)
+
+
+#: Random right-censored samples: (durations, observed).
+censored_samples = st.lists(
+    st.tuples(st.integers(0, 30).map(float), st.booleans()), min_size=1, max_size=60
+).map(lambda rows: ([d for d, _ in rows], [o for _, o in rows]))
