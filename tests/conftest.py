@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -35,7 +34,7 @@ def _postgres_reachable() -> str | None:
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
+def postgres_url() -> str:
     """The URL of a reachable PostgreSQL server.
 
     Skips with the reason where none is reachable, except in CI (``CI`` set),
@@ -46,4 +45,4 @@ def postgres_url() -> Iterator[str]:
         if os.environ.get("CI"):
             pytest.fail(f"CI is set but {reason}")
         pytest.skip(reason)
-    yield POSTGRES_URL
+    return POSTGRES_URL

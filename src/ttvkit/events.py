@@ -155,7 +155,11 @@ def parse_timestamp(value: object, *, field: str = "timestamp") -> datetime:
         try:
             result = datetime.fromtimestamp(value, UTC)
         except (OverflowError, OSError, ValueError):
-            raise _fail(field, value, "is out of range as epoch seconds") from None
+            raise _fail(
+                field,
+                value,
+                "is out of range as epoch seconds; check the unit (seconds, not milliseconds?)",
+            ) from None
     elif isinstance(value, date):
         raise _fail(field, value, "is a date without a time; pass an aware datetime")
     else:

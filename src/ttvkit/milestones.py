@@ -20,6 +20,7 @@ from typing import Literal, TypeAlias
 
 import attrs
 
+from ttvkit._format import format_duration
 from ttvkit.conditions import Condition, all_of, event, total
 from ttvkit.errors import InvalidEventError, InvalidMilestoneError
 from ttvkit.events import parse_timestamp
@@ -204,7 +205,7 @@ class Milestone:
             if isinstance(self.start, datetime)
             else f"from {self.start.describe()}"
         )
-        window = f", within {self.window}" if self.window else ""
+        window = f", within {format_duration(self.window)}" if self.window else ""
         return f"{self.name} ({self.kind.value}): {start} to {self.reached.describe()}{window}"
 
     def to_dict(self) -> dict[str, str | float | None]:

@@ -14,6 +14,7 @@ from typing import Any
 
 import attrs
 
+from ttvkit._format import format_duration
 from ttvkit.errors import AnalysisError
 from ttvkit.milestones import Milestone, Speed, SpeedBands
 from ttvkit.observations import Observation, Per
@@ -31,23 +32,6 @@ def _to_timedelta(seconds: float) -> timedelta | None:
 
 def _finite_or_none(seconds: float) -> float | None:
     return None if math.isinf(seconds) else seconds
-
-
-def format_duration(value: timedelta | None) -> str:
-    """A short human form: ``45s``, ``12m 5s``, ``3h 20m``, ``4d 6h``; ``None`` is ``never``."""
-    if value is None:
-        return "never"
-    seconds = value.total_seconds()
-    if seconds < 60:
-        return f"{seconds:.3g}s"
-    minutes, sec = divmod(round(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m {sec}s"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours}h {minutes}m"
-    days, hours = divmod(hours, 24)
-    return f"{days}d {hours}h"
 
 
 def _check_q(q: float) -> float:

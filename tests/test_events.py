@@ -1,0 +1,215 @@
+"""ValueEvent: validation, normalisation, round trips."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from datetime import UTC, date, datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given
+
+from ttvkit import InvalidEventError, ValueEvent
+from ttvkit.events import (
+    MAX_ID_LENGTH,
+    MAX_NAME_LENGTH,
+    MAX_PROPERTIES_BYTES,
+    new_event_id,
+    parse_timestamp,
+)
+
+from .strategies import properties
+
+T = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def make(**overrides: object) -> ValueEvent:
+    fields: dict[str, object] = {"user_id": "u1", "name": "signup", "timestamp": T}
+    fields.update(overrides)
+    return ValueEvent(**fields)  # type: ignore[arg-type]
+
+
+class TestTimestamps:
+    def test_aware_datetime_is_normalised_to_utc(self) -> None:
+        cet = timezone(timedelta(hours=1))
+        e = make(timestamp=datetime(2026, 3, 1, 13, 0, tzinfo=cet))
+        assert e.timestamp == T
+        assert e.timestamp.tzinfo is UTC
+
+    @pytest.mark.parametrize(
+        ("text", "expected"),
+        [
+            ("2026-03-01T12:00:00Z", T),
+            ("2026-03-01T14:00:00+02:00", T),
+            ("2026-03-01 12:00:00.250000+00:00", T + timedelta(milliseconds=250)),
+            ("  2026-03-01T12:00Z  ", T),
+        ],
+    )
+    def test_iso_strings_with_offsets_parse(self, text: str, expected: datetime) -> None:
+        assert make(timestamp=text).timestamp == expected
+
+    def test_epoch_seconds_parse(self) -> None:
+        assert make(timestamp=T.timestamp()).timestamp == T
+        assert make(timestamp=int(T.timestamp())).timestamp == T
+
+    @pytest.mark.parametrize(
+        ("value", "fragment"),
+        [
+            (datetime(2026, 3, 1, 12), "naive datetime"),
+            ("2026-03-01T12:00:00", "no UTC offset"),
+            ("yesterday", "not an ISO-8601"),
+            ("", "not an ISO-8601"),
+            (math.nan, "not a finite"),
+            (math.inf, "not a finite"),
+            (1e20, "out of range"),
+            (1.7e12, "not milliseconds"),  # milliseconds by mistake
+            (-5, "outside the supported range"),
+            (True, "not bool"),
+            (date(2026, 3, 1), "date without a time"),
+            (None, "not NoneType"),
+        ],
+    )
+    def test_bad_timestamps_are_rejected_with_the_field_named(
+        self, value: object, fragment: str
+    ) -> None:
+        with pytest.raises(InvalidEventError, match="timestamp") as info:
+            make(timestamp=value)
+        assert fragment in str(info.value)
+
+    def test_error_is_a_value_error_too(self) -> None:
+        with pytest.raises(ValueError, match="naive"):
+            parse_timestamp(datetime(2026, 1, 1))
+
+
+class TestIdsAndNames:
+    @pytest.mark.parametrize("field", ["user_id", "name", "account_id", "event_id"])
+    @pytest.mark.parametrize("value", ["", "   ", "\t\n", 42, b"bytes"])
+    def test_empty_or_non_str_rejected(self, field: str, value: object) -> None:
+        with pytest.raises(InvalidEventError, match=field):
+            make(**{field: value})
+
+    def test_length_limits(self) -> None:
+        assert make(name="n" * MAX_NAME_LENGTH).name == "n" * MAX_NAME_LENGTH
+        with pytest.raises(InvalidEventError, match="limit is 200"):
+            make(name="n" * (MAX_NAME_LENGTH + 1))
+        with pytest.raises(InvalidEventError, match=f"limit is {MAX_ID_LENGTH}"):
+            make(user_id="u" * (MAX_ID_LENGTH + 1))
+
+    @pytest.mark.parametrize("bad", ["a\x00b", "\ud800"])
+    def test_unstorable_characters_rejected(self, bad: str) -> None:
+        with pytest.raises(InvalidEventError, match="user_id"):
+            make(user_id=bad)
+        with pytest.raises(InvalidEventError, match="properties"):
+            make(properties={"k": bad})
+        with pytest.raises(InvalidEventError, match="properties"):
+            make(properties={bad: 1})
+
+    def test_hostile_but_storable_strings_are_kept_verbatim(self) -> None:
+        name = "'; DROP TABLE events; -- é🚀"
+        assert make(name=name).name == name
+
+    def test_generated_event_ids_are_unique(self) -> None:
+        ids = {new_event_id() for _ in range(10_000)}
+        assert len(ids) == 10_000
+        assert make().event_id != make().event_id
+
+    def test_forked_child_generates_different_ids(self) -> None:
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child
+            os.write(write, new_event_id().encode())
+            os._exit(0)
+        os.waitpid(pid, 0)
+        child_id = os.read(read, 100).decode()
+        os.close(read)
+        os.close(write)
+        parent_id = new_event_id()
+        assert child_id[:20] != parent_id[:20]
+
+
+class TestProperties:
+    def test_json_values_accepted_and_copied(self) -> None:
+        source = {
+            "plan": "pro",
+            "seats": 3,
+            "ratio": 0.5,
+            "trial": False,
+            "note": None,
+            "tags": ["a", 1],
+            "nested": {"k": [True]},
+        }
+        e = make(properties=source)
+        source["plan"] = "changed"
+        source["tags"].append("x")  # type: ignore[attr-defined]
+        assert e.properties["plan"] == "pro"
+        assert e.properties["tags"] == ["a", 1]
+
+    def test_properties_are_read_only(self) -> None:
+        e = make(properties={"a": 1})
+        with pytest.raises(TypeError):
+            e.properties["a"] = 2  # type: ignore[index]
+
+    @pytest.mark.parametrize(
+        ("props", "fragment"),
+        [
+            ({"x": math.nan}, "not finite"),
+            ({"x": [math.inf]}, "not finite"),
+            ({"x": object()}, "not a JSON value"),
+            ({"x": {1: "a"}}, "keys must be str"),
+            ({1: "a"}, "keys must be str"),
+            ({"x": 2**70}, "64 bits"),
+            ({"x": {1, 2}}, "not a JSON value"),
+            (["not", "a", "mapping"], "must be a mapping"),
+        ],
+    )
+    def test_non_json_rejected(self, props: object, fragment: str) -> None:
+        with pytest.raises(InvalidEventError, match="properties") as info:
+            make(properties=props)
+        assert fragment in str(info.value)
+
+    def test_size_limit(self) -> None:
+        ok = {"blob": "x" * (MAX_PROPERTIES_BYTES - 20)}
+        assert make(properties=ok).properties["blob"] == ok["blob"]
+        with pytest.raises(InvalidEventError, match=f"limit is {MAX_PROPERTIES_BYTES}"):
+            make(properties={"blob": "x" * MAX_PROPERTIES_BYTES})
+
+    def test_size_limit_counts_utf8_bytes(self) -> None:
+        # 3 bytes per character in UTF-8: fewer characters than the limit, too many bytes
+        with pytest.raises(InvalidEventError, match="bytes"):
+            make(properties={"blob": "漢" * (MAX_PROPERTIES_BYTES // 2)})
+
+    @given(properties)
+    def test_any_generated_properties_round_trip_through_json(self, props: dict) -> None:  # type: ignore[type-arg]
+        e = make(properties=props)
+        assert json.loads(json.dumps(e.to_dict()))["properties"] == props
+
+
+class TestMappingRoundTrip:
+    def test_to_dict_and_from_mapping_round_trip(self) -> None:
+        e = make(properties={"plan": "pro"}, account_id="acme", event_id="e-1")
+        d = e.to_dict()
+        assert d == {
+            "event_id": "e-1",
+            "user_id": "u1",
+            "account_id": "acme",
+            "name": "signup",
+            "timestamp": "2026-03-01T12:00:00+00:00",
+            "properties": {"plan": "pro"},
+        }
+        assert ValueEvent.from_mapping(json.loads(json.dumps(d))) == e
+
+    def test_unknown_keys_rejected(self) -> None:
+        with pytest.raises(InvalidEventError, match="unknown keys"):
+            ValueEvent.from_mapping({"user_id": "u", "name": "n", "timestamp": T, "usr": "x"})
+
+    def test_missing_keys_rejected(self) -> None:
+        with pytest.raises(InvalidEventError, match="lacks timestamp"):
+            ValueEvent.from_mapping({"user_id": "u", "name": "n"})
+
+    def test_events_are_immutable_and_hash_by_id(self) -> None:
+        e = make(event_id="same")
+        with pytest.raises(AttributeError):
+            e.name = "other"  # type: ignore[misc]
+        assert hash(e) == hash(make(event_id="same", name="other"))
+        assert len({e, make(event_id="same")}) == 1

@@ -1,0 +1,113 @@
+"""MemoryStore and open_store()."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from ttvkit import (
+    ConfigurationError,
+    MemoryStore,
+    Milestone,
+    Store,
+    StoreError,
+    ValueEvent,
+    open_store,
+)
+from ttvkit.stores import register_store
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def ev(user: str, name: str, minutes: int, event_id: str | None = None) -> ValueEvent:
+    return ValueEvent(user, name, T0 + timedelta(minutes=minutes), event_id=event_id)
+
+
+def test_append_is_idempotent_and_counts_new_events() -> None:
+    store = MemoryStore()
+    assert (
+        store.append([ev("u1", "a", 1, "e1"), ev("u1", "b", 2, "e2"), ev("u1", "c", 3, "e1")]) == 2
+    )
+    assert store.append([ev("u1", "a", 1, "e1"), ev("u2", "a", 0, "e3")]) == 1
+    assert store.count() == 3
+    # the first event stored under an id wins
+    assert [e.name for e in store.events()] == ["a", "a", "b"]
+
+
+def test_events_come_back_in_time_order_with_filters() -> None:
+    store = MemoryStore([ev("u2", "b", 5, "x2"), ev("u1", "a", 5, "x1"), ev("u1", "c", 1, "x3")])
+    store.append([ev("u3", "a", 3, "x4")])  # arrives out of order
+    assert [e.event_id for e in store.events()] == ["x3", "x4", "x1", "x2"]
+    assert [e.event_id for e in store.events(names=["a"])] == ["x4", "x1"]
+    assert [e.event_id for e in store.events(users={"u1"})] == ["x3", "x1"]
+    since, until = T0 + timedelta(minutes=3), T0 + timedelta(minutes=5)
+    assert [e.event_id for e in store.events(since=since, until=until)] == ["x4", "x1", "x2"]
+    assert [e.event_id for e in store.events(until=T0 + timedelta(minutes=4))] == ["x3", "x4"]
+    assert store.latest_timestamp() == T0 + timedelta(minutes=5)
+
+
+def test_empty_store() -> None:
+    store = MemoryStore()
+    assert store.latest_timestamp() is None
+    assert store.observations(Milestone("m", "x")) == []
+
+
+def test_threads_appending_concurrently_lose_nothing() -> None:
+    store = MemoryStore()
+
+    def work(i: int) -> None:
+        for j in range(200):
+            store.append([ev(f"u{i}", "a", j, f"{i}-{j}"), ev(f"u{i}", "a", j, f"{i}-{j}")])
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert store.count() == 8 * 200
+    stamps = [e.timestamp for e in store.events()]
+    assert stamps == sorted(stamps)
+
+
+def test_closed_store_refuses_use() -> None:
+    with MemoryStore([ev("u1", "a", 1)]) as store:
+        assert store.count() == 1
+    with pytest.raises(StoreError, match="closed"):
+        store.count()
+    with pytest.raises(StoreError, match="closed"):
+        store.append([ev("u1", "a", 1)])
+
+
+def test_memory_store_satisfies_the_protocol() -> None:
+    assert isinstance(MemoryStore(), Store)
+
+
+class TestOpenStore:
+    def test_memory_url(self) -> None:
+        assert isinstance(open_store("memory://"), MemoryStore)
+
+    @pytest.mark.parametrize("url", ["", "memory", "ttv.db", "nosuch://x", "memory://path"])
+    def test_bad_urls(self, url: str) -> None:
+        with pytest.raises(ConfigurationError):
+            open_store(url)
+
+    def test_unknown_scheme_lists_the_known_ones(self) -> None:
+        with pytest.raises(ConfigurationError, match=r"known schemes: .*memory.*sqlite"):
+            open_store("redis://localhost")
+
+    def test_register_a_scheme(self) -> None:
+        made: list[str] = []
+
+        def factory(url: str) -> Store:
+            made.append(url)
+            return MemoryStore()
+
+        register_store("custom-test", factory)
+        assert isinstance(open_store("custom-test://anything"), MemoryStore)
+        assert made == ["custom-test://anything"]
+
+    def test_register_validates_the_scheme(self) -> None:
+        with pytest.raises(ConfigurationError):
+            register_store("bad scheme", lambda url: MemoryStore())

@@ -1,0 +1,44 @@
+"""The public surface: __all__ lists exactly the public names; the core imports no extras."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import ttvkit
+
+
+def test_all_lists_exactly_the_public_names() -> None:
+    public = {name for name in dir(ttvkit) if not name.startswith("_")}
+    # submodules imported as a side effect are not API unless listed
+    modules = {name for name in public if type(getattr(ttvkit, name)).__name__ == "module"}
+    assert set(ttvkit.__all__) - {"__version__"} == (public - modules) | {"stats"}
+    for name in ttvkit.__all__:
+        assert hasattr(ttvkit, name), name
+
+
+def test_all_is_sorted() -> None:
+    assert list(ttvkit.__all__) == sorted(ttvkit.__all__)
+
+
+def test_version_comes_from_the_installed_metadata() -> None:
+    from importlib.metadata import version
+
+    assert ttvkit.__version__ == version("ttvkit")
+
+
+def test_every_error_is_a_ttverror() -> None:
+    from ttvkit import errors
+
+    for name in errors.__all__:
+        assert issubclass(getattr(errors, name), ttvkit.TTVError)
+
+
+def test_importing_ttvkit_pulls_in_no_optional_dependency() -> None:
+    code = (
+        "import sys, ttvkit, ttvkit.stores, ttvkit.testing;"
+        "heavy = {'psycopg', 'duckdb', 'pandas', 'numpy', 'scipy', 'lifelines', 'matplotlib'};"
+        "print(sorted(heavy & set(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
