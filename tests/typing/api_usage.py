@@ -1,0 +1,70 @@
+"""Public API used as a user would; only type-checked (mypy --strict), never run.
+
+If a change to ttvkit's types breaks this file, it breaks users' type checks too.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import ttvkit as ttv
+from ttvkit import milestones
+from ttvkit.observations import Observation
+from ttvkit.stats import SurvivalCurve, kaplan_meier, logrank_test
+from ttvkit.testing import EventLog, FrozenClock
+
+
+def build_milestones() -> list[ttv.Milestone]:
+    signup = ttv.event("signup", where={"plan": ttv.one_of("free", "pro")})
+    return [
+        ttv.Milestone("first_report", start=signup, reached=ttv.event("report_created")),
+        ttv.Milestone(
+            "ten_reports",
+            reached=ttv.event("report_created").nth(10),
+            kind=ttv.MilestoneKind.EXCEED,
+            window=timedelta(days=30),
+        ),
+        milestones.roi("invoice_paid", "amount", 1000),
+        milestones.onboarding(["profile_done", ttv.event("invite_sent")]),
+        milestones.feature_adoption("export_used", datetime(2026, 6, 1, tzinfo=UTC)),
+        ttv.Milestone("big", ttv.total("invoice_paid", "amount", at_least=5, where={"x": ttv.gt(1)})),
+    ]
+
+
+def analyse(store: ttv.Store, milestone: ttv.Milestone) -> dict[str, object]:
+    dist: ttv.TTVDistribution = ttv.time_to_value(store, milestone, per="account")
+    median: timedelta | None = dist.median
+    lo, hi = dist.median_ci
+    p90: timedelta | None = dist.percentile(0.9)
+    share: float = dist.reached_within(timedelta(days=7))
+    counts: dict[ttv.Speed, int] = dist.speed_counts(
+        ttv.SpeedBands(immediate=timedelta(minutes=5), short=timedelta(days=7))
+    )
+    rows: tuple[Observation, ...] = dist.observations()
+    curve: SurvivalCurve = dist.curve
+    return {
+        "median": median,
+        "ci": (lo, hi),
+        "p90": p90,
+        "share": share,
+        "counts": counts,
+        "n": len(rows),
+        "curve": curve.to_dict(),
+        "dict": dist.to_dict(),
+    }
+
+
+def statistics() -> float:
+    curve = kaplan_meier([1.0, 2.0, 3.0], [True, False, True], ci="linear")
+    result = logrank_test([1.0, 2.0, 3.0, 4.0], [True, True, False, True], ["a", "a", "b", "b"])
+    return curve.median + result.p_value
+
+
+def testing_helpers() -> ttv.Store:
+    clock = FrozenClock("2026-01-01T00:00:00Z")
+    log = EventLog(clock)
+    log.add("u1", "signup", {"plan": "pro"})
+    clock.advance(hours=2)
+    event: ttv.ValueEvent = log.add("u1", "report_created")
+    assert event.timestamp == clock()
+    return log.store()
