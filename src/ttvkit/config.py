@@ -1,0 +1,318 @@
+"""Milestones and analysis settings defined once, in a TOML file.
+
+The ``ttvkit`` command reads this file (``--config ttv.toml``); code can too,
+with :func:`load_config`. A complete example::
+
+    store = "sqlite:///ttv.db"          # the default source
+    per = "user"                        # or "account"
+
+    [bands]                             # immediate / short / long TTV
+    immediate = "5m"
+    short = "7d"
+
+    [milestones.first_report]
+    kind = "basic"                      # basic, exceed, onboarding, upgrade, feature_adoption, roi
+    start = "signup"                    # the default start
+    reached = "report_created"
+    window = "30d"                      # optional conversion window
+
+    [milestones.ten_reports]
+    kind = "exceed"
+    reached = { event = "report_created", nth = 10 }
+
+    [milestones.saved_1k]
+    kind = "roi"
+    reached = { total = "invoice_paid", property = "amount", at_least = 1000 }
+
+    [milestones.onboarded]
+    kind = "onboarding"
+    reached = { all_of = ["profile_completed", "data_imported"] }
+
+    [milestones.export_adoption]
+    kind = "feature_adoption"
+    start = 2026-07-01T00:00:00Z        # a TOML datetime: the release
+    reached = { event = "export_used", where = { format = { one_of = ["csv", "xlsx"] } } }
+
+    [analysis]
+    interventions = ["tutorial_completed", "csm_assigned"]
+    journey = ["onboarded", "first_report", "ten_reports"]
+    landmark = "1d"
+    within = "7d"
+
+    [satisfaction]
+    milestone = "first_report"
+    survey = "csat_submitted"
+    score = "score"
+
+Durations are strings such as ``"90s"``, ``"5m"``, ``"12h"``, ``"7d"``, ``"2w"``
+or tables such as ``{ days = 7 }``. A condition is an event name or a table
+with exactly one of ``event`` (with optional ``where`` and ``nth``),
+``total`` (with ``property``, ``at_least`` and optional ``where``),
+``all_of`` or ``any_of`` (lists of conditions). A ``where`` value is a scalar
+(equality) or a one-key table: ``one_of``, ``gt``, ``ge``, ``lt``, ``le``.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from ttvkit.conditions import (
+    Condition,
+    Predicate,
+    all_of,
+    any_of,
+    event,
+    ge,
+    gt,
+    le,
+    lt,
+    one_of,
+    total,
+)
+from ttvkit.errors import ConfigurationError, InvalidMilestoneError
+from ttvkit.events import JSONScalar
+from ttvkit.milestones import Milestone, MilestoneKind, SpeedBands
+from ttvkit.observations import Per
+
+__all__ = ["Config", "load_config", "parse_config", "parse_duration"]
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_PREDICATES = {"one_of": None, "gt": gt, "ge": ge, "lt": lt, "le": le}
+
+
+@attrs.frozen
+class Config:
+    """What a configuration file defines."""
+
+    milestones: Mapping[str, Milestone]
+    store: str | None = None
+    per: Per = "user"
+    bands: SpeedBands | None = None
+    interventions: tuple[str, ...] = ()
+    journey: tuple[str, ...] = ()
+    landmark: timedelta | None = None
+    within: timedelta | None = None
+    satisfaction_milestone: str | None = None
+    survey: str = "csat_submitted"
+    score: str = "score"
+
+    def milestone(self, name: str) -> Milestone:
+        """The milestone called *name*, or a clear error listing the defined ones."""
+        try:
+            return self.milestones[name]
+        except KeyError:
+            known = ", ".join(sorted(self.milestones)) or "none"
+            raise ConfigurationError(
+                f"unknown milestone {name!r}; the configuration defines: {known}"
+            ) from None
+
+
+def parse_duration(value: object, where: str = "duration") -> timedelta:
+    """``"90s"``, ``"5m"``, ``"12h"``, ``"7d"``, ``"2w"`` or ``{days = 7}`` as a timedelta."""
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if match:
+            return timedelta(**{_UNITS[match[2]]: float(match[1])})
+    elif isinstance(value, Mapping):
+        try:
+            return timedelta(**{str(k): float(v) for k, v in value.items()})
+        except (TypeError, ValueError):
+            pass
+    raise ConfigurationError(
+        f"{where}: {value!r} is not a duration; write e.g. '90s', '5m', '12h', '7d', '2w' "
+        "or { days = 7 }"
+    )
+
+
+def _fail(where: str, message: str) -> ConfigurationError:
+    return ConfigurationError(f"{where}: {message}")
+
+
+def _table(value: object, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise _fail(where, f"expected a table, not {value!r}")
+    return value
+
+
+def _check_keys(table: Mapping[str, Any], allowed: set[str], where: str) -> None:
+    unknown = set(table) - allowed
+    if unknown:
+        raise _fail(
+            where,
+            f"unknown key(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(allowed))}",
+        )
+
+
+def _where(value: object, where: str) -> dict[str, JSONScalar | Predicate]:
+    out: dict[str, JSONScalar | Predicate] = {}
+    for key, test in _table(value, where).items():
+        here = f"{where}.{key}"
+        if isinstance(test, Mapping):
+            if len(test) != 1 or next(iter(test)) not in _PREDICATES:
+                raise _fail(here, f"use one of {', '.join(_PREDICATES)}, e.g. {{ gt = 100 }}")
+            ((op, arg),) = test.items()
+            if op == "one_of":
+                if not isinstance(arg, list):
+                    raise _fail(here, "one_of takes a list")
+                out[key] = one_of(*arg)
+            else:
+                out[key] = _PREDICATES[op](arg)  # type: ignore[misc]
+        elif isinstance(test, list | datetime | date):
+            raise _fail(here, f"{test!r} cannot be compared; use a string, number or boolean")
+        else:
+            out[key] = test
+    return out
+
+
+def _condition(value: object, where: str) -> Condition:
+    if isinstance(value, str):
+        return event(value)
+    table = _table(value, where)
+    kinds = [k for k in ("event", "total", "all_of", "any_of") if k in table]
+    if len(kinds) != 1:
+        raise _fail(where, "give exactly one of event, total, all_of or any_of")
+    kind = kinds[0]
+    if kind == "event":
+        _check_keys(table, {"event", "where", "nth"}, where)
+        cond = event(
+            table["event"], _where(table["where"], f"{where}.where") if "where" in table else None
+        )
+        return cond.nth(table["nth"]) if "nth" in table else cond
+    if kind == "total":
+        _check_keys(table, {"total", "property", "at_least", "where"}, where)
+        if "property" not in table or "at_least" not in table:
+            raise _fail(where, "total needs property and at_least")
+        return total(
+            table["total"],
+            table["property"],
+            at_least=table["at_least"],
+            where=_where(table["where"], f"{where}.where") if "where" in table else None,
+        )
+    _check_keys(table, {kind}, where)
+    parts = table[kind]
+    if not isinstance(parts, list) or not parts:
+        raise _fail(where, f"{kind} takes a non-empty list of conditions")
+    conditions = [_condition(p, f"{where}.{kind}[{i}]") for i, p in enumerate(parts)]
+    return all_of(*conditions) if kind == "all_of" else any_of(*conditions)
+
+
+def _milestone(name: str, value: object) -> Milestone:
+    where = f"milestones.{name}"
+    table = _table(value, where)
+    _check_keys(table, {"kind", "start", "reached", "window", "before_start"}, where)
+    if "reached" not in table:
+        raise _fail(where, "reached is required")
+    kind_name = table.get("kind", "basic")
+    try:
+        kind = MilestoneKind(kind_name)
+    except ValueError:
+        kinds = ", ".join(k.value for k in MilestoneKind)
+        raise _fail(f"{where}.kind", f"{kind_name!r} is not one of {kinds}") from None
+    start: Condition | datetime = event("signup")
+    if "start" in table:
+        raw = table["start"]
+        start = raw if isinstance(raw, datetime) else _condition(raw, f"{where}.start")
+    try:
+        return Milestone(
+            name,
+            _condition(table["reached"], f"{where}.reached"),
+            start,
+            kind,
+            parse_duration(table["window"], f"{where}.window") if "window" in table else None,
+            table.get("before_start", "zero"),
+        )
+    except InvalidMilestoneError as exc:
+        raise _fail(where, str(exc)) from None
+
+
+def _str_list(value: object, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise _fail(where, "expected a list of names")
+    return tuple(value)
+
+
+def parse_config(data: Mapping[str, Any], *, source: str = "configuration") -> Config:
+    """Build a :class:`Config` from parsed TOML (a mapping)."""
+    try:
+        return _parse(data)
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"{source}: {exc}") from None
+    except InvalidMilestoneError as exc:
+        raise ConfigurationError(f"{source}: {exc}") from None
+
+
+def _parse(data: Mapping[str, Any]) -> Config:
+    _check_keys(
+        data, {"store", "per", "bands", "milestones", "analysis", "satisfaction"}, "top level"
+    )
+    milestones = {
+        name: _milestone(name, spec)
+        for name, spec in _table(data.get("milestones", {}), "milestones").items()
+    }
+    bands = None
+    if "bands" in data:
+        b = _table(data["bands"], "bands")
+        _check_keys(b, {"immediate", "short"}, "bands")
+        try:
+            bands = SpeedBands(
+                immediate=parse_duration(b.get("immediate"), "bands.immediate"),
+                short=parse_duration(b.get("short"), "bands.short"),
+            )
+        except InvalidMilestoneError as exc:
+            raise _fail("bands", str(exc)) from None
+    analysis = _table(data.get("analysis", {}), "analysis")
+    _check_keys(analysis, {"interventions", "journey", "landmark", "within"}, "analysis")
+    journey = _str_list(analysis["journey"], "analysis.journey") if "journey" in analysis else ()
+    for name in journey:
+        if name not in milestones:
+            raise _fail("analysis.journey", f"{name!r} is not a milestone defined in [milestones]")
+    sat = _table(data.get("satisfaction", {}), "satisfaction")
+    _check_keys(sat, {"milestone", "survey", "score"}, "satisfaction")
+    if "milestone" in sat and sat["milestone"] not in milestones:
+        raise _fail("satisfaction.milestone", f"{sat['milestone']!r} is not a defined milestone")
+    per = data.get("per", "user")
+    if per not in ("user", "account"):
+        raise _fail("per", f"{per!r}: use 'user' or 'account'")
+    store = data.get("store")
+    if store is not None and not isinstance(store, str):
+        raise _fail("store", "expected a store URL string")
+    return Config(
+        milestones=milestones,
+        store=store,
+        per=per,
+        bands=bands,
+        interventions=_str_list(analysis["interventions"], "analysis.interventions")
+        if "interventions" in analysis
+        else (),
+        journey=journey,
+        landmark=parse_duration(analysis["landmark"], "analysis.landmark")
+        if "landmark" in analysis
+        else None,
+        within=parse_duration(analysis["within"], "analysis.within")
+        if "within" in analysis
+        else None,
+        satisfaction_milestone=sat.get("milestone"),
+        survey=sat.get("survey", "csat_submitted"),
+        score=sat.get("score", "score"),
+    )
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a TOML configuration file."""
+    p = Path(path)
+    try:
+        with p.open("rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigurationError(f"{p}: no such configuration file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"{p}: not valid TOML: {exc}") from None
+    return parse_config(data, source=str(p))
