@@ -1,0 +1,960 @@
+"""Tracker: record value events from a running app without slowing it down or losing them.
+
+:class:`Tracker` validates each event on the caller's thread (bad input
+raises :class:`~ttvkit.errors.InvalidEventError` at once), puts it on a
+bounded in-memory queue, and a background writer thread stores the queue in
+batches. What lives here:
+
+* :class:`TrackerConfig` and :class:`RetryPolicy` — the options, resolved
+  once when the tracker is built so that :meth:`Tracker.track` does no
+  branching on them;
+* :class:`TrackerStats` — an immutable snapshot of the counters;
+* :class:`DeliveryFailure` — what the ``on_error`` callback receives;
+* :class:`TrackerClosedError` — ``track()`` after ``close()``;
+* ``_Pipeline`` — the queue, the writer thread, retries, flush markers,
+  and the process-wide at-exit and at-fork hooks.
+
+The accounting rule: every event :meth:`Tracker.track` accepted ends as
+exactly one of *written*, *duplicate* (its ``event_id`` was already stored),
+*dropped* (the queue was full) or *failed* (given up after retrying), and
+until then it is counted in ``queue_depth``. So at any quiet moment
+``accepted == written + duplicates + dropped + failed + queue_depth``.
+``docs/tracker.md`` is the user guide.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import math
+import os
+import random
+import threading
+import time
+import weakref
+from collections import deque
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Any, Final, Literal, Self, TypeAlias, TypeGuard
+
+import attrs
+
+from ttvkit.errors import ConfigurationError, StoreUnavailableError, TTVError
+from ttvkit.events import JSONValue, TimestampLike, ValueEvent
+from ttvkit.stores import Store, open_store
+
+__all__ = [
+    "Clock",
+    "DeliveryFailure",
+    "ErrorCallback",
+    "RetryPolicy",
+    "Tracker",
+    "TrackerClosedError",
+    "TrackerConfig",
+    "TrackerStats",
+]
+
+logger = logging.getLogger("ttvkit.tracker")
+
+Seconds: TypeAlias = float | int | timedelta
+Clock: TypeAlias = Callable[[], datetime]
+
+# Time the writer gets, beyond a close timeout, to settle what it gave up on
+# and exit; only a store call that hangs makes close() use it.
+_SETTLE_GRACE: Final = 0.5
+
+
+class TrackerClosedError(TTVError, RuntimeError):
+    """``track()`` was called on a tracker that is closed; create a new tracker."""
+
+
+# --------------------------------------------------------------------------- options
+
+
+def _seconds(value: object, field: str = "timeout") -> float:
+    """*value* (seconds as a number, or a ``timedelta``) as non-negative float seconds."""
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        raise ConfigurationError(
+            f"{field}={value!r}: pass seconds as a number or a datetime.timedelta"
+        )
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ConfigurationError(f"{field}={value!r}: must be a finite number of seconds ≥ 0")
+    return seconds
+
+
+def _as_seconds(value: float | timedelta) -> float:
+    """A ``timedelta`` as float seconds; anything else unchanged, for the validator to judge."""
+    return value.total_seconds() if isinstance(value, timedelta) else value
+
+
+def _is_number(value: object) -> TypeGuard[float]:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+# attrs validators: they name the field in the message.
+
+
+def _non_negative_seconds(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not _is_number(value) or value < 0:
+        raise ConfigurationError(
+            f"{attribute.name}={value!r}: pass seconds ≥ 0 as a number or a datetime.timedelta"
+        )
+
+
+def _positive_seconds(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not _is_number(value) or value <= 0:
+        raise ConfigurationError(
+            f"{attribute.name}={value!r}: pass seconds > 0 as a number or a datetime.timedelta"
+        )
+
+
+def _positive_int(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigurationError(f"{attribute.name}={value!r}: must be an int ≥ 1")
+
+
+def _multiplier(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not _is_number(value) or not 1 <= value <= 1000:
+        raise ConfigurationError(f"multiplier={value!r}: must be a number from 1 to 1000")
+
+
+def _jitter(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not _is_number(value) or not 0 <= value < 1:
+        raise ConfigurationError(
+            f"jitter={value!r}: must be a fraction in [0, 1), e.g. 0.2 for ±20%"
+        )
+
+
+def _retry_on(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, tuple) or not all(
+        isinstance(t, type) and issubclass(t, Exception) for t in value
+    ):
+        raise ConfigurationError(
+            f"retry_on={value!r}: must be a tuple of Exception subclasses, "
+            "e.g. (StoreUnavailableError, TimeoutError)"
+        )
+
+
+def _when_full(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value not in ("drop", "block"):
+        raise ConfigurationError(f"when_full={value!r}: must be 'drop' or 'block'")
+
+
+def _retry_policy(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, RetryPolicy):
+        raise ConfigurationError(f"retry={value!r}: pass a ttvkit.tracker.RetryPolicy")
+
+
+def _bool(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, bool):
+        raise ConfigurationError(f"{attribute.name}={value!r}: must be True or False")
+
+
+@attrs.frozen
+class RetryPolicy:
+    """How the tracker retries a batch the store failed to take.
+
+    A failed write is retried after ``initial_backoff`` seconds, and each
+    further failure multiplies the wait by ``multiplier`` up to
+    ``max_backoff``; every wait is spread by ±``jitter`` (a fraction) so that
+    many processes do not retry in step. Only exceptions that are instances
+    of ``retry_on`` are retried (by default connection errors and timeouts,
+    which include :class:`~ttvkit.errors.StoreUnavailableError`); any other
+    exception gives the batch up at once, as *failed*.
+
+    ``max_attempts=None`` (the default) retries until the tracker closes,
+    so a store outage loses nothing while the queue has room; an int gives a
+    batch up (as *failed*) after that many attempts. Durations are seconds
+    (a number) or a ``timedelta``.
+    """
+
+    initial_backoff: float = attrs.field(
+        default=0.05, converter=_as_seconds, validator=_positive_seconds
+    )
+    max_backoff: float = attrs.field(
+        default=5.0, converter=_as_seconds, validator=_positive_seconds
+    )
+    multiplier: float = attrs.field(default=2.0, validator=_multiplier)
+    jitter: float = attrs.field(default=0.2, validator=_jitter)
+    max_attempts: int | None = attrs.field(
+        default=None, validator=attrs.validators.optional(_positive_int)
+    )
+    retry_on: tuple[type[BaseException], ...] = attrs.field(
+        default=(StoreUnavailableError, ConnectionError, TimeoutError), validator=_retry_on
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if self.max_backoff < self.initial_backoff:
+            raise ConfigurationError(
+                f"max_backoff={self.max_backoff!r} is less than "
+                f"initial_backoff={self.initial_backoff!r}; raise max_backoff"
+            )
+
+
+@attrs.frozen
+class TrackerConfig:
+    """Every option of a :class:`Tracker`; the defaults suit a web app.
+
+    Batching: the writer stores ``batch_size`` events per store call, and
+    stores whatever is queued at least every ``flush_interval`` seconds.
+
+    Queue: at most ``max_queue_size`` events wait in memory. When it is
+    full, ``when_full="drop"`` (the default) drops the new event at once and
+    counts it; ``"block"`` makes ``track()`` wait up to ``block_timeout``
+    seconds for room, then drops and counts it.
+
+    ``retry`` is the :class:`RetryPolicy` for store failures.
+    ``close_timeout`` bounds :meth:`Tracker.close` (and the flush a
+    calculator does before reading a tracker's store), ``exit_timeout`` the
+    flush at interpreter exit; events still not stored by then are given up
+    and counted as *failed*.
+
+    ``sync=True`` writes every event through to the store inside
+    ``track()`` (no queue, no thread), retrying for at most ``sync_timeout``
+    seconds: for scripts, serverless functions and tests.
+
+    Durations are seconds (a number) or a ``timedelta``. Invalid values raise
+    :class:`~ttvkit.errors.ConfigurationError`.
+    """
+
+    batch_size: int = attrs.field(default=1000, validator=_positive_int)
+    flush_interval: float = attrs.field(
+        default=0.5, converter=_as_seconds, validator=_positive_seconds
+    )
+    max_queue_size: int = attrs.field(default=100_000, validator=_positive_int)
+    when_full: Literal["drop", "block"] = attrs.field(default="drop", validator=_when_full)
+    block_timeout: float = attrs.field(
+        default=0.5, converter=_as_seconds, validator=_non_negative_seconds
+    )
+    retry: RetryPolicy = attrs.field(factory=RetryPolicy, validator=_retry_policy)
+    close_timeout: float = attrs.field(
+        default=10.0, converter=_as_seconds, validator=_non_negative_seconds
+    )
+    exit_timeout: float = attrs.field(
+        default=5.0, converter=_as_seconds, validator=_non_negative_seconds
+    )
+    sync: bool = attrs.field(default=False, validator=_bool)
+    sync_timeout: float = attrs.field(
+        default=2.0, converter=_as_seconds, validator=_non_negative_seconds
+    )
+
+
+# --------------------------------------------------------------------------- reports
+
+
+@attrs.frozen
+class TrackerStats:
+    """A snapshot of a tracker's counters (see :meth:`Tracker.stats`).
+
+    * ``accepted`` — events ``track()`` accepted (valid, tracker open);
+    * ``written`` — stored by this tracker;
+    * ``duplicates`` — not stored because their ``event_id`` already was;
+    * ``dropped`` — never queued because the queue was full;
+    * ``failed`` — given up: a non-retryable store error, ``max_attempts``
+      reached, or the store still failing when a close, exit or ``sync_timeout``
+      deadline passed;
+    * ``queue_depth`` — accepted and not yet settled (queued or being written);
+    * ``retries`` — failed store calls that were retried;
+    * ``callback_errors`` — exceptions the ``on_error`` callback raised (ignored);
+    * ``last_error`` — the last store error as ``"Type: message"``, or ``None``.
+
+    ``accepted == written + duplicates + dropped + failed + queue_depth``.
+    Counters are per process: a forked child starts from zero.
+    """
+
+    accepted: int
+    written: int
+    duplicates: int
+    dropped: int
+    failed: int
+    queue_depth: int
+    retries: int
+    callback_errors: int
+    last_error: str | None
+
+    @property
+    def lost(self) -> int:
+        """Events that will never be stored: ``dropped + failed``."""
+        return self.dropped + self.failed
+
+    def to_dict(self) -> dict[str, int | str | None]:
+        """The counters as a JSON-ready dict."""
+        return attrs.asdict(self)
+
+
+@attrs.frozen
+class DeliveryFailure:
+    """One problem the tracker reports to ``on_error`` (and to the ``ttvkit.tracker`` logger).
+
+    * ``kind="retrying"`` — a store call failed with a retryable error; the
+      batch of ``events`` is kept, in order, and retried in ``retry_in`` seconds;
+    * ``kind="failed"`` — ``events`` were given up and counted as *failed*;
+    * ``kind="dropped"`` — ``events`` were dropped because the queue was full
+      (reported by the writer, not from ``track()``, at most once per batch).
+
+    ``error`` is the exception the store raised (``None`` for drops and for
+    events given up because a deadline passed before they could be tried);
+    ``attempt`` counts the store calls made for this batch.
+    """
+
+    kind: Literal["retrying", "failed", "dropped"]
+    events: int
+    error: BaseException | None = None
+    attempt: int = 0
+    retry_in: float | None = None
+
+    def __str__(self) -> str:
+        cause = "" if self.error is None else f": {_describe(self.error)}"
+        if self.kind == "dropped":
+            return f"dropped {self.events} events because the tracker's queue was full"
+        if self.kind == "retrying":
+            return (
+                f"storing {self.events} events failed (attempt {self.attempt}){cause}; "
+                f"retrying in {self.retry_in:.2f} s"
+            )
+        return f"gave up on {self.events} events after {self.attempt} attempts{cause}"
+
+
+ErrorCallback: TypeAlias = Callable[[DeliveryFailure], object]
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class _Marker:
+    """A flush request travelling through the queue behind the events it waits for."""
+
+    __slots__ = ("done", "ok")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.ok = False
+
+
+# --------------------------------------------------------------------------- pipeline
+
+
+class _Pipeline:
+    """The queue, the writer thread and the counters behind one :class:`Tracker`.
+
+    Separate from :class:`Tracker` so that the writer thread, which keeps
+    this object alive, does not keep the tracker alive: a tracker nobody
+    references is garbage-collected, and its pipeline then stores what is
+    queued and stops (see :meth:`begin_close`).
+
+    ``offer`` is the one call on the ``track()`` path. It is an instance
+    attribute swapped between implementations (start the writer, enqueue,
+    write through, refuse because closed), so the hot path never tests a
+    mode or a flag.
+    """
+
+    offer: Callable[[ValueEvent], None]
+
+    def __init__(
+        self, store: Store, owns_store: bool, config: TrackerConfig, on_error: ErrorCallback | None
+    ) -> None:
+        self.store = store
+        self.owns_store = owns_store
+        self.config = config
+        self.on_error = on_error
+        # Copied out of the config: the hot path reads plain attributes.
+        self.batch_size = config.batch_size
+        self.max_queue_size = config.max_queue_size
+        self.retry = config.retry
+        self.on_full: Callable[[ValueEvent], None] = (
+            self._drop if config.when_full == "drop" else self._wait_for_room
+        )
+        self._reset_state()
+        self._closing_started = False
+        self._close_result: bool | None = None
+        self._store_closed = False
+        self.offer = self._write_through if config.sync else self._start_then_offer
+        _live_pipelines.add(self)
+
+    def _reset_state(self) -> None:
+        """Fresh queue, locks, thread slot and counters (at creation, and in a forked child)."""
+        self.queue: deque[ValueEvent | _Marker] = deque()
+        self.lock = threading.Lock()  # counters, markers_queued, in_flight, taking batches
+        # Re-entrant: a garbage-collected tracker's finalizer or an on_error
+        # callback may run on a thread that already holds one of these.
+        self.start_lock = threading.RLock()
+        self.close_lock = threading.Lock()
+        self.sync_lock = threading.RLock()
+        self.room = threading.Condition(threading.Lock())
+        self.wake = threading.Event()
+        self.interrupt = threading.Event()
+        self.wake_is_set = self.wake.is_set
+        self.wake_set = self.wake.set
+        self.thread: threading.Thread | None = None
+        self.close_deadline: float | None = None
+        self.close_marker: _Marker | None = None
+        self.blocked = 0
+        self.markers_queued = 0
+        self.in_flight = 0
+        self.written = 0
+        self.duplicates = 0
+        self.dropped = 0
+        self.failed = 0
+        self.retries = 0
+        self.callback_errors = 0
+        self.last_error: str | None = None
+        self.lost_seen = 0
+        self.drops_reported = 0
+
+    # ---- the track() path ------------------------------------------------------
+
+    def _offer_queued(self, event: ValueEvent) -> None:
+        queue = self.queue
+        if len(queue) < self.max_queue_size:
+            queue.append(event)
+            # Wake the writer once per full batch; is_set() keeps this to an
+            # attribute read while the writer is already awake.
+            if len(queue) >= self.batch_size and not self.wake_is_set():
+                self.wake_set()
+        else:
+            self.on_full(event)
+
+    def _start_then_offer(self, event: ValueEvent) -> None:
+        # The writer starts with the first event, not with the tracker: a
+        # pre-fork server's parent that never tracks never runs a thread.
+        with self.start_lock:
+            if self.thread is None and not self._closing_started:
+                thread = threading.Thread(
+                    target=self._run, name="ttvkit-tracker-writer", daemon=True
+                )
+                try:
+                    thread.start()
+                except RuntimeError:
+                    # No new threads (interpreter shutdown, a thread limit):
+                    # write through rather than raise into the host app.
+                    logger.warning("ttvkit tracker: cannot start the writer; writing through")
+                    self.offer = self._write_through
+                else:
+                    self.thread = thread
+                    self.offer = self._offer_queued
+        self.offer(event)
+
+    def _refuse(self, event: ValueEvent) -> None:
+        raise TrackerClosedError(
+            f"this Tracker is closed; event {event.name!r} for user {event.user_id!r} "
+            "was not recorded. Create a new Tracker (or track before close())"
+        )
+
+    def _drop(self, event: ValueEvent) -> None:
+        with self.lock:
+            self.dropped += 1
+        # The writer reports drops; a full queue means it is busy, so it will.
+
+    def _wait_for_room(self, event: ValueEvent) -> None:
+        deadline = time.monotonic() + self.config.block_timeout
+        queue = self.queue
+        with self.room:
+            self.blocked += 1
+            try:
+                while len(queue) >= self.max_queue_size:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        break
+                    self.room.wait(remaining)
+                else:
+                    queue.append(event)
+                    self.wake_set()
+                    return
+            finally:
+                self.blocked -= 1
+        self._drop(event)
+
+    def _write_through(self, event: ValueEvent) -> None:
+        with self.sync_lock:
+            with self.lock:
+                self.in_flight = 1
+            self._deliver([event], time.monotonic() + self.config.sync_timeout)
+
+    # ---- the writer ------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            while True:
+                woken = self.wake.wait(self.config.flush_interval)
+                self.wake.clear()
+                closing = self.close_deadline is not None
+                # On a timer tick, a flush or at close, store partial batches
+                # too; when woken because a batch filled, only full ones.
+                self._drain(partial=closing or not woken)
+                if closing:
+                    break
+        except BaseException:
+            logger.exception("ttvkit tracker: the writer thread stopped unexpectedly")
+            raise
+        finally:
+            with self.start_lock:  # flush() pushes markers under it: none is stranded
+                self._abandon_queue()
+                self.thread = None
+                if self._closing_started:
+                    self._close_owned_store()
+                else:  # the next track() starts a new writer
+                    self.offer = self._start_then_offer
+
+    def _drain(self, *, partial: bool) -> None:
+        while True:
+            batch, marker = self._take(partial=partial)
+            if batch:
+                self._deliver(batch, None)
+            if marker is not None:
+                self._settle_marker(marker)
+            elif not batch:
+                return
+            self._report_drops()
+
+    def _take(self, *, partial: bool) -> tuple[list[ValueEvent], _Marker | None]:
+        """Pop up to one batch of events, stopping after the first flush marker."""
+        queue = self.queue
+        batch: list[ValueEvent] = []
+        marker: _Marker | None = None
+        with self.lock:
+            if partial or self.markers_queued or len(queue) >= self.batch_size:
+                for _ in range(min(self.batch_size, len(queue))):
+                    item = queue.popleft()
+                    if isinstance(item, _Marker):
+                        marker = item
+                        self.markers_queued -= 1
+                        break
+                    batch.append(item)
+                else:
+                    # A marker right behind a full batch goes with it, so
+                    # that flush() returns after this write, not the next.
+                    head = queue[0] if queue else None
+                    if isinstance(head, _Marker):
+                        queue.popleft()
+                        marker = head
+                        self.markers_queued -= 1
+            self.in_flight = len(batch)
+        if self.blocked:
+            with self.room:
+                self.room.notify_all()
+        return batch, marker
+
+    def _deliver(self, batch: list[ValueEvent], deadline: float | None) -> None:
+        """Store *batch*, retrying; settle every event in it as written, duplicate or failed.
+
+        *deadline* (a ``time.monotonic()`` value) bounds a write-through; the
+        writer passes ``None`` and is bounded by the close deadline once
+        ``close()`` sets one.
+        """
+        retry = self.retry
+        delay = retry.initial_backoff
+        attempt = 0
+        error: BaseException | None = None
+        settled = False
+        try:
+            while True:
+                limit = self._deadline(deadline)
+                # Past a close deadline nothing more is tried; a write-through
+                # always gets its first attempt.
+                if (
+                    limit is not None
+                    and time.monotonic() >= limit
+                    and (attempt or deadline is None)
+                ):
+                    break
+                attempt += 1
+                try:
+                    new = self.store.append(batch)
+                except retry.retry_on as exc:
+                    error = exc
+                    if retry.max_attempts is not None and attempt >= retry.max_attempts:
+                        break
+                    wait = delay * (1 + retry.jitter * (2 * random.random() - 1))
+                    delay = min(delay * retry.multiplier, retry.max_backoff)
+                    with self.lock:
+                        self.retries += 1
+                        self.last_error = _describe(exc)
+                    self._report(DeliveryFailure("retrying", len(batch), exc, attempt, wait))
+                    self._report_drops()
+                    self._pause(wait, deadline)
+                except Exception as exc:
+                    error = exc
+                    break
+                else:
+                    self._settle_written(len(batch), new)
+                    settled = True
+                    return
+        finally:
+            if not settled:
+                self._settle_failed(len(batch), error, attempt)
+
+    def _deadline(self, deadline: float | None) -> float | None:
+        close_deadline = self.close_deadline
+        if close_deadline is None:
+            return deadline
+        return close_deadline if deadline is None else min(deadline, close_deadline)
+
+    def _pause(self, seconds: float, deadline: float | None) -> None:
+        limit = self._deadline(deadline)
+        if limit is not None:
+            seconds = min(seconds, max(0.0, limit - time.monotonic()))
+        # close() sets `interrupt` so that a long backoff does not eat its
+        # whole timeout; the next wait is a normal backoff again.
+        if self.interrupt.wait(seconds):
+            self.interrupt.clear()
+
+    def _settle_written(self, size: int, new: int) -> None:
+        new = max(0, min(size, new))
+        with self.lock:
+            self.written += new
+            self.duplicates += size - new
+            self.in_flight = 0
+
+    def _settle_failed(self, size: int, error: BaseException | None, attempt: int) -> None:
+        with self.lock:
+            self.failed += size
+            self.in_flight = 0
+            if error is not None:
+                self.last_error = _describe(error)
+        self._report(DeliveryFailure("failed", size, error, attempt))
+
+    def _settle_marker(self, marker: _Marker) -> None:
+        marker.ok = self._nothing_lost_since_last_check()
+        marker.done.set()
+
+    def _nothing_lost_since_last_check(self) -> bool:
+        with self.lock:
+            lost = self.dropped + self.failed
+            ok = lost == self.lost_seen
+            self.lost_seen = lost
+        return ok
+
+    def _abandon_queue(self) -> None:
+        """Settle whatever is still queued as failed (the writer is stopping)."""
+        with self.lock:
+            events = 0
+            markers: list[_Marker] = []
+            while self.queue:
+                item = self.queue.popleft()
+                if isinstance(item, _Marker):
+                    markers.append(item)
+                else:
+                    events += 1
+            self.markers_queued = 0
+            self.failed += events
+        if events:
+            self._report(DeliveryFailure("failed", events))
+        for marker in markers:
+            self._settle_marker(marker)
+
+    def _report_drops(self) -> None:
+        with self.lock:
+            new_drops = self.dropped - self.drops_reported
+            self.drops_reported = self.dropped
+        if new_drops:
+            self._report(DeliveryFailure("dropped", new_drops))
+
+    def _report(self, failure: DeliveryFailure) -> None:
+        level = (
+            logging.INFO if failure.kind == "retrying" and failure.attempt > 1 else logging.WARNING
+        )
+        logger.log(level, "ttvkit tracker: %s", failure)
+        if self.on_error is None:
+            return
+        try:
+            self.on_error(failure)
+        except Exception:
+            with self.lock:
+                self.callback_errors += 1
+            logger.warning("ttvkit tracker: the on_error callback raised; ignored", exc_info=True)
+
+    # ---- flush, close, stats ---------------------------------------------------
+
+    def flush(self, timeout: float | None) -> bool:
+        # Under start_lock, so the marker is queued either before the close
+        # marker or not at all: the writer settles everything up to that one.
+        with self.start_lock:
+            thread = self.thread
+            if thread is None:
+                return self._nothing_lost_since_last_check()
+            if thread is threading.current_thread():
+                return False  # on_error calling flush(): the writer cannot wait for itself
+            marker = self.close_marker if self._closing_started else self._push_marker()
+        assert marker is not None
+        return marker.done.wait(timeout) and marker.ok
+
+    def _push_marker(self) -> _Marker:
+        marker = _Marker()
+        with self.lock:
+            self.queue.append(marker)
+            self.markers_queued += 1
+        self.wake.set()
+        return marker
+
+    def begin_close(self, timeout: float) -> None:
+        """Stop accepting events and let the writer store the rest within *timeout*."""
+        with self.start_lock:
+            self.offer = self._refuse
+            if not self._closing_started:
+                self._closing_started = True
+                if self.thread is None:
+                    self._close_owned_store()
+                else:
+                    # Queued before the deadline is set, so the writer, once
+                    # it sees the deadline, drains up to and past this marker.
+                    self.close_marker = self._push_marker()
+            deadline = time.monotonic() + timeout
+            if self.close_deadline is None or deadline < self.close_deadline:
+                self.close_deadline = deadline
+        self.interrupt.set()
+
+    def close(self, timeout: float) -> bool:
+        with self.close_lock:
+            if self._close_result is not None:
+                return self._close_result
+            self.begin_close(timeout)
+            thread, marker = self.thread, self.close_marker
+            if thread is threading.current_thread():
+                return False  # on_error calling close(): the writer stops on its own
+            ok = self._nothing_lost_since_last_check() if thread is None else False
+            if thread is not None and marker is not None:
+                remaining = max(0.0, (self.close_deadline or 0.0) - time.monotonic())
+                thread.join(remaining + _SETTLE_GRACE)
+                ok = marker.done.is_set() and marker.ok
+            if thread is None or not thread.is_alive():
+                # A track() that raced close() may have queued after the
+                # writer's last look: settle it rather than leave it pending.
+                self._abandon_queue()
+                self._close_result = ok
+            return ok
+
+    def stats(self) -> TrackerStats:
+        with self.lock:
+            depth = len(self.queue) - self.markers_queued + self.in_flight
+            settled = self.written + self.duplicates + self.dropped + self.failed
+            return TrackerStats(
+                accepted=settled + depth,
+                written=self.written,
+                duplicates=self.duplicates,
+                dropped=self.dropped,
+                failed=self.failed,
+                queue_depth=depth,
+                retries=self.retries,
+                callback_errors=self.callback_errors,
+                last_error=self.last_error,
+            )
+
+    def _close_owned_store(self) -> None:
+        if not self.owns_store or self._store_closed:
+            return
+        self._store_closed = True
+        try:
+            self.store.close()
+        except Exception:
+            logger.warning("ttvkit tracker: closing the store failed", exc_info=True)
+
+    # ---- process events --------------------------------------------------------
+
+    def after_fork_in_child(self) -> None:
+        # The parent's queued events are the parent's to store: the child
+        # starts empty, with new locks (a parent thread may have held the
+        # old ones at the fork) and no writer until its first track().
+        self._reset_state()
+        if self._closing_started:
+            self.offer = self._refuse
+            if self._close_result is None:  # the parent is closing it; nothing here to do
+                self._close_result = True
+        elif not self.config.sync:
+            self.offer = self._start_then_offer
+
+
+# Every pipeline in this process, for the at-exit flush and the at-fork reset.
+# Weak, so a pipeline whose tracker is gone and whose writer stopped is freed.
+_live_pipelines: weakref.WeakSet[_Pipeline] = weakref.WeakSet()
+
+
+def _close_all_at_exit() -> None:
+    pipelines = [p for p in list(_live_pipelines) if p._close_result is None]
+    # Start every close first so that the trackers' exit timeouts overlap.
+    for p in pipelines:
+        p.begin_close(p.config.exit_timeout)
+    for p in pipelines:
+        p.close(p.config.exit_timeout)
+
+
+def _reset_all_in_child() -> None:
+    for p in list(_live_pipelines):
+        p.after_fork_in_child()
+
+
+atexit.register(_close_all_at_exit)
+os.register_at_fork(after_in_child=_reset_all_in_child)
+
+
+# --------------------------------------------------------------------------- Tracker
+
+
+class Tracker:
+    """Record value events from a running app: validated now, stored in the background.
+
+    *store* is a :class:`~ttvkit.stores.Store` or a store URL
+    (``"sqlite:///ttv.db"``, ``"memory://"``…). A URL is opened with
+    :func:`~ttvkit.open_store` and the tracker owns that store: closing the
+    tracker closes it. A store object you pass in stays yours: the tracker
+    never closes it.
+
+    *config* holds every option (:class:`TrackerConfig`); *on_error* is
+    called, from the writer thread, with a :class:`DeliveryFailure` for each
+    store failure, give-up and drop (an exception it raises is counted in
+    ``stats().callback_errors`` and otherwise ignored); *clock* supplies the
+    timestamp of events tracked without one (default: ``datetime.now(UTC)``;
+    :class:`ttvkit.testing.FrozenClock` fits).
+
+    Guarantees: ``track()`` raises only for invalid input or a closed
+    tracker, never because the store failed; every accepted event ends as
+    written, duplicate, dropped or failed (see :class:`TrackerStats`);
+    after ``flush()`` returns ``True`` everything accepted before it is
+    stored; a time-bounded flush runs at interpreter exit; a forked child
+    gets its own working writer. All methods are thread-safe.
+
+    >>> from ttvkit import MemoryStore
+    >>> with Tracker(MemoryStore()) as tracker:
+    ...     _ = tracker.track("u42", "signup", properties={"plan": "free"})
+    ...     tracker.flush()
+    True
+    """
+
+    __slots__ = ("__weakref__", "_clock", "_pipeline")
+
+    def __init__(
+        self,
+        store: Store | str,
+        *,
+        config: TrackerConfig | None = None,
+        on_error: ErrorCallback | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        if config is None:
+            config = TrackerConfig()
+        elif not isinstance(config, TrackerConfig):
+            raise ConfigurationError(
+                f"config={config!r}: pass a ttvkit.tracker.TrackerConfig, "
+                "e.g. TrackerConfig(batch_size=500)"
+            )
+        if on_error is not None and not callable(on_error):
+            raise ConfigurationError(f"on_error={on_error!r}: must be callable or None")
+        if clock is not None and not callable(clock):
+            raise ConfigurationError(f"clock={clock!r}: must be a callable returning a datetime")
+        if isinstance(store, str):
+            resolved, owns = open_store(store), True
+        elif isinstance(store, Store):
+            resolved, owns = store, False
+        else:
+            raise ConfigurationError(
+                f"store={store!r}: pass a Store (e.g. MemoryStore()) or a store URL "
+                "such as 'sqlite:///ttv.db'"
+            )
+        self._clock: Clock = _utc_now if clock is None else clock
+        self._pipeline = _Pipeline(resolved, owns, config, on_error)
+        # An unreferenced tracker starts closing; the at-exit hook finishes it.
+        weakref.finalize(self, self._pipeline.begin_close, config.exit_timeout).atexit = False
+
+    def __repr__(self) -> str:
+        p = self._pipeline
+        state = "closed" if p._closing_started else "open"
+        return f"<Tracker {state} store={p.store!r} queue_depth={self.stats().queue_depth}>"
+
+    def track(
+        self,
+        user_id: str,
+        name: str,
+        *,
+        timestamp: TimestampLike | None = None,
+        properties: Mapping[str, JSONValue] | None = None,
+        account_id: str | None = None,
+        event_id: str | None = None,
+    ) -> ValueEvent:
+        """Record that *user_id* did *name*; return the validated :class:`ValueEvent`.
+
+        Invalid input raises :class:`~ttvkit.errors.InvalidEventError` and
+        nothing is recorded; a closed tracker raises
+        :class:`TrackerClosedError`. Otherwise the event is accepted: it is
+        queued for the writer (or, when the queue is full, dropped and
+        counted, per ``TrackerConfig.when_full``); with ``sync=True`` it is
+        stored before this returns. Store failures never raise here.
+        ``timestamp`` defaults to the tracker's clock; ``event_id`` to a new
+        unique id (pass your own to make retries idempotent).
+        """
+        event = ValueEvent(
+            user_id,
+            name,
+            self._clock() if timestamp is None else timestamp,
+            properties,
+            account_id,
+            event_id,
+        )
+        self._pipeline.offer(event)
+        return event
+
+    def flush(self, timeout: Seconds | None = None) -> bool:
+        """Wait until every event accepted before this call is settled.
+
+        Returns ``True`` when all of them are stored and no event was lost
+        (dropped or failed) since the previous flush; ``False`` when
+        *timeout* (seconds or a ``timedelta``; ``None`` waits as long as it
+        takes) passed first, or some events were lost (``stats()`` says how
+        many). Events still queued after a timeout stay queued and keep being
+        retried. Never hangs on a dropped or failed event: those are settled
+        at once.
+        """
+        return self._pipeline.flush(None if timeout is None else _seconds(timeout))
+
+    def close(self, timeout: Seconds | None = None) -> bool:
+        """Flush, stop the writer and close an owned store; return like :meth:`flush`.
+
+        Waits at most *timeout* seconds (default ``config.close_timeout``);
+        events the store still has not taken by then are given up and
+        counted as failed. Closing again returns the first result.
+        """
+        seconds = self._pipeline.config.close_timeout if timeout is None else _seconds(timeout)
+        return self._pipeline.close(seconds)
+
+    def stats(self) -> TrackerStats:
+        """A snapshot of the counters; see :class:`TrackerStats`."""
+        return self._pipeline.stats()
+
+    @property
+    def store(self) -> Store:
+        """The store events are written to (read it after :meth:`flush`)."""
+        return self._pipeline.store
+
+    @property
+    def config(self) -> TrackerConfig:
+        """The options this tracker runs with."""
+        return self._pipeline.config
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called (or the tracker is shutting down)."""
+        return self._pipeline._closing_started
+
+    def _ttvkit_store_for_analysis(self) -> Store:
+        """Flush (within ``close_timeout``), then hand the store to a calculator."""
+        self.flush(self._pipeline.config.close_timeout)
+        return self._pipeline.store
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
