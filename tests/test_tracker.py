@@ -682,3 +682,18 @@ tracker.track("u1", "signup")
     assert time.monotonic() - started < 10
     assert result.returncode == 0, result.stderr
     assert "gave up on 1 events" in result.stderr  # reported through the logger
+
+
+# ---------------------------------------------------------------- the user guide
+
+
+def test_the_examples_in_docs_tracker_md_run() -> None:
+    """Every ```python block of docs/tracker.md runs, except those marked ``# sketch:``."""
+    text = (SRC.parent / "docs" / "tracker.md").read_text()
+    blocks = [b.split("```", 1)[0] for b in text.split("```python\n")[1:]]
+    runnable = [b for b in blocks if not b.startswith("# sketch:")]
+    assert len(runnable) >= 5
+    assert len(blocks) - len(runnable) == 2  # the Flask and FastAPI sketches
+    for block in runnable:
+        result = _run_script(block)
+        assert result.returncode == 0, f"{block}\n{result.stderr}"
