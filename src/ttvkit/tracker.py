@@ -792,7 +792,20 @@ def _reset_all_in_child() -> None:
         p.after_fork_in_child()
 
 
-atexit.register(_close_all_at_exit)
+_exit_hook_registered = False
+
+
+def _register_exit_hook() -> None:
+    # Registered on first use, after the first weakref.finalize exists: atexit
+    # runs the last-registered handler first, so this flush runs before
+    # weakref's own exit hook finalizes stores (which may close connections
+    # a writer is still using).
+    global _exit_hook_registered
+    if not _exit_hook_registered:
+        _exit_hook_registered = True
+        atexit.register(_close_all_at_exit)
+
+
 os.register_at_fork(after_in_child=_reset_all_in_child)
 
 
@@ -863,6 +876,7 @@ class Tracker:
         self._pipeline = _Pipeline(resolved, owns, config, on_error)
         # An unreferenced tracker starts closing; the at-exit hook finishes it.
         weakref.finalize(self, self._pipeline.begin_close, config.exit_timeout).atexit = False
+        _register_exit_hook()
 
     def __repr__(self) -> str:
         p = self._pipeline
