@@ -317,6 +317,11 @@ class DeliveryFailure:
                 f"storing {self.events} events failed (attempt {self.attempt}){cause}; "
                 f"retrying in {self.retry_in:.2f} s"
             )
+        if self.error is None:
+            return (
+                f"gave up on {self.events} events the store had not taken when a close, "
+                "exit or write-through deadline passed"
+            )
         return f"gave up on {self.events} events after {self.attempt} attempts{cause}"
 
 
