@@ -1,0 +1,47 @@
+"""Reading the events analysts already have, and writing them back out.
+
+Readers return an :class:`EventReader`: an iterable of
+:class:`~ttvkit.events.ValueEvent` that streams its source and, afterwards, tells
+how many bad rows it skipped (``on_error="skip"``) and why. Pass it wherever ttvkit
+takes events, e.g. ``time_to_value(read_csv("events.csv"), milestone)``.
+
+* :func:`read_csv`, :func:`read_jsonl`: text files, with a :class:`ColumnMapping`;
+* :func:`read_parquet` (``ttvkit[parquet]``), :func:`from_pandas`
+  (``ttvkit[pandas]``), :func:`from_polars` (``ttvkit[polars]``);
+* :func:`read_posthog`, :func:`read_segment`: vendor exports in their own layout;
+* :func:`read_file`: picks one of the above from a format or file name;
+* :func:`write_csv`, :func:`write_jsonl`, :func:`write_parquet`: exports that the
+  readers read back to equal events.
+
+Optional libraries are imported only by the functions that need them; without
+them those raise :class:`~ttvkit.errors.MissingDependencyError` naming the extra.
+See ``docs/io.md``.
+"""
+
+from __future__ import annotations
+
+from ttvkit.io._core import MAX_REPORTED_ERRORS, ColumnMapping, EventReader, ReadError
+from ttvkit.io._dispatch import FORMATS, read_file
+from ttvkit.io._tables import from_pandas, from_polars, read_parquet, write_parquet
+from ttvkit.io._text import CSV_COLUMNS, read_csv, read_jsonl, write_csv, write_jsonl
+from ttvkit.io._vendors import read_posthog, read_segment
+
+__all__ = [
+    "CSV_COLUMNS",
+    "FORMATS",
+    "MAX_REPORTED_ERRORS",
+    "ColumnMapping",
+    "EventReader",
+    "ReadError",
+    "from_pandas",
+    "from_polars",
+    "read_csv",
+    "read_file",
+    "read_jsonl",
+    "read_parquet",
+    "read_posthog",
+    "read_segment",
+    "write_csv",
+    "write_jsonl",
+    "write_parquet",
+]

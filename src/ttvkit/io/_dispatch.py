@@ -1,0 +1,55 @@
+"""read_file(): one entry point that picks the reader from a format name or a file name."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Final
+
+from ttvkit.errors import ConfigurationError
+from ttvkit.io._core import EventReader
+from ttvkit.io._tables import read_parquet
+from ttvkit.io._text import read_csv, read_jsonl
+from ttvkit.io._vendors import read_posthog, read_segment
+
+__all__ = ["FORMATS", "read_file"]
+
+#: The formats read_file knows.
+FORMATS: Final = ("csv", "jsonl", "parquet", "posthog", "segment")
+
+
+def read_file(
+    path: str | os.PathLike[str],
+    *,
+    format: str | None = None,
+    **options: Any,
+) -> EventReader:
+    """Read *path* with the reader for *format*, or for its file name when *format* is None.
+
+    Formats: ``"csv"``, ``"jsonl"``, ``"parquet"``, ``"posthog"``, ``"segment"``.
+    From the name (``.gz`` aside): ``.csv`` is CSV, ``.jsonl``, ``.ndjson`` and
+    ``.json`` are JSON lines, ``.parquet`` and ``.pq`` Parquet; vendor exports need
+    *format*. Other keyword *options* go to that reader (``mapping``, ``on_error``,
+    ...). This is what ``ttvkit import`` and ``ttvkit report`` call.
+    """
+    if format is None:
+        lowered = os.fspath(path).lower().removesuffix(".gz")
+        suffixes = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
+        suffixes |= {".parquet": "parquet", ".pq": "parquet"}
+        format = next((f for s, f in suffixes.items() if lowered.endswith(s)), None)
+        if format is None:
+            raise ConfigurationError(
+                f"cannot tell the format of {os.fspath(path)!r} from its name; pass "
+                f"format= one of {', '.join(FORMATS)}"
+            )
+    readers = {
+        "csv": read_csv,
+        "jsonl": read_jsonl,
+        "parquet": read_parquet,
+        "posthog": read_posthog,
+        "segment": read_segment,
+    }
+    if format not in readers:
+        raise ConfigurationError(f"format={format!r}: pass one of {', '.join(FORMATS)}")
+    reader: Any = readers[format]
+    result: EventReader = reader(path, **options)
+    return result

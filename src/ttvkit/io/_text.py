@@ -1,0 +1,374 @@
+"""CSV and JSON lines: streaming readers with a column mapping, and writers for round trips.
+
+Paths ending in ``.gz`` are read and written through gzip. Text file objects are
+read as given and never closed here: their owner closes them.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import itertools
+import json
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import tzinfo
+from typing import IO, Final, TypeAlias, cast
+
+from ttvkit.errors import ConfigurationError, InvalidEventError
+from ttvkit.events import ValueEvent
+from ttvkit.io._core import (
+    ColumnMapping,
+    EventReader,
+    Item,
+    Location,
+    OnError,
+    Options,
+    ReadError,
+    RowConverter,
+    TimestampUnit,
+    json_kind,
+    source_name,
+)
+
+__all__ = ["read_csv", "read_jsonl", "write_csv", "write_jsonl"]
+
+#: A path (``str`` or ``os.PathLike``) or an open text file object.
+TextSource: TypeAlias = "str | os.PathLike[str] | IO[str]"
+
+#: The columns write_csv writes, in order; the keys of ``ValueEvent.to_dict()``.
+CSV_COLUMNS: Final = ("event_id", "user_id", "account_id", "name", "timestamp", "properties")
+
+
+def is_path(source: object) -> bool:
+    return isinstance(source, str | os.PathLike)
+
+
+@contextmanager
+def open_text(
+    source: TextSource, mode: str, *, encoding: str, newline: str | None
+) -> Iterator[IO[str]]:
+    """Open a path (through gzip when it ends in ``.gz``), or lend a file object as is."""
+    if not is_path(source):
+        yield source  # type: ignore[misc]
+        return
+    path = os.fspath(source)  # type: ignore[arg-type]
+    if path.endswith(".gz"):
+        with gzip.open(path, mode + "t", encoding=encoding, newline=newline) as file:
+            yield cast(IO[str], file)
+    else:
+        with open(path, mode, encoding=encoding, newline=newline) as file:
+            yield file
+
+
+def _check_delimiter(delimiter: object) -> str:
+    if isinstance(delimiter, str) and len(delimiter) == 1 and delimiter not in '"\r\n':
+        return delimiter
+    raise ConfigurationError(
+        f"delimiter={delimiter!r}: pass one character other than a quote or a newline, "
+        "e.g. ',' or ';' or '\\t'"
+    )
+
+
+def _decode_error(location: Location, exc: UnicodeDecodeError, encoding: str) -> ReadError:
+    return location.error(
+        f"is not valid {encoding} ({exc.reason} at byte {exc.start}); "
+        "pass the file's encoding, e.g. encoding='latin-1'"
+    )
+
+
+def read_csv(
+    source: TextSource,
+    *,
+    mapping: ColumnMapping = ColumnMapping(),  # noqa: B008 - frozen, so one shared default is safe
+    on_error: OnError = "raise",
+    delimiter: str = ",",
+    encoding: str = "utf-8-sig",
+    assume_timezone: tzinfo | None = None,
+    timestamp_unit: TimestampUnit | None = None,
+    infer_types: bool = True,
+) -> EventReader:
+    """Read value events from a CSV file with a header row.
+
+    *mapping* says which column holds which field; by default every column it does
+    not name becomes a property, its cells read as JSON numbers or ``true``/``false``
+    when they look like one (``infer_types=False`` keeps them text). Empty cells are
+    null. Timestamps are ISO-8601 with an offset, or epoch values when
+    *timestamp_unit* is set; *assume_timezone* is the zone of timestamps written
+    without an offset (by default they are an error). The default encoding skips a
+    byte-order mark, as Excel writes one.
+
+    Returns an :class:`EventReader`; see it for ``on_error`` and the counts.
+    """
+    options = Options.build(
+        mapping,
+        assume_timezone=assume_timezone,
+        timestamp_unit=timestamp_unit,
+        text=True,
+        infer_types=bool(infer_types),
+    )
+    name = source_name(source)
+    delimiter = _check_delimiter(delimiter)
+
+    def items() -> Iterator[Item]:
+        with open_text(source, "r", encoding=encoding, newline="") as file:
+            yield from csv_items(file, name, options, delimiter=delimiter, encoding=encoding)
+
+    return EventReader(name, items, on_error=on_error, once=not is_path(source))
+
+
+def csv_items(
+    file: IO[str],
+    name: str,
+    options: Options,
+    *,
+    delimiter: str = ",",
+    encoding: str = "utf-8",
+    strict_optional: bool = True,
+) -> Iterator[Item]:
+    """Events (or errors) from an open CSV file; the header is line 1."""
+    reader = csv.reader(file, delimiter=delimiter)
+    header_location = Location(name, line=1)
+    try:
+        header = next(reader, [])
+    except UnicodeDecodeError as exc:
+        raise _decode_error(header_location, exc, encoding) from None
+    except csv.Error as exc:
+        raise header_location.error(f"is not valid CSV: {exc}") from None
+    seen: set[str] = set()
+    for column in header:
+        if column and column in seen:
+            raise header_location.error(
+                f'names column "{column}" twice; rename one of them', column
+            )
+        seen.add(column)
+    converter = RowConverter(options, header_location, header, strict_optional=strict_optional)
+    width = len(header)
+    while True:
+        # A quoted cell can span lines: report the line the record starts on.
+        line = reader.line_num + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except UnicodeDecodeError as exc:
+            raise _decode_error(Location(name, line=line), exc, encoding) from None
+        except csv.Error as exc:
+            raise Location(name, line=line).error(f"is not valid CSV: {exc}") from None
+        if not cells:
+            continue  # a blank line
+        if len(cells) > width:
+            yield Location(name, line=line).error(
+                f"has {len(cells)} cells but the header has {width} columns; "
+                "quote cells that contain the delimiter"
+            )
+            continue
+        yield converter.convert(dict(zip(header, cells, strict=False)), line=line)
+
+
+def read_jsonl(
+    source: TextSource,
+    *,
+    mapping: ColumnMapping = ColumnMapping(),  # noqa: B008 - frozen, so one shared default is safe
+    on_error: OnError = "raise",
+    encoding: str = "utf-8",
+    assume_timezone: tzinfo | None = None,
+    timestamp_unit: TimestampUnit | None = None,
+) -> EventReader:
+    """Read value events from JSON lines: one JSON object per line (blank lines are skipped).
+
+    *mapping* names the keys; ``properties`` is a nested object, and by default every
+    other key becomes a property too. A file holding one JSON array of such objects
+    is read as well (whole, so prefer JSON lines for large files). Timestamps are
+    ISO-8601 text with an offset, or epoch numbers (seconds unless *timestamp_unit*
+    says otherwise); *assume_timezone* as in :func:`read_csv`.
+
+    Returns an :class:`EventReader`; see it for ``on_error`` and the counts.
+    """
+    options = Options.build(mapping, assume_timezone=assume_timezone, timestamp_unit=timestamp_unit)
+    name = source_name(source)
+
+    def items() -> Iterator[Item]:
+        converter = RowConverter(options, Location(name, noun="key"), None)
+        with open_text(source, "r", encoding=encoding, newline=None) as file:
+            for line, row, record in json_records(file, name, encoding=encoding):
+                if isinstance(record, ReadError):
+                    yield record
+                elif not isinstance(record, dict):
+                    yield Location(name, line=line, row=row).error(
+                        f"is {json_kind(record)}, not a JSON object; each line must be one "
+                        'object such as {"user_id": "u1", "name": "signup", "timestamp": ...}'
+                    )
+                else:
+                    yield converter.convert(record, line=line, row=row)
+
+    return EventReader(name, items, on_error=on_error, once=not is_path(source))
+
+
+def json_records(
+    file: IO[str], name: str, *, encoding: str = "utf-8", wrapper: str | None = None
+) -> Iterator[tuple[int | None, int | None, object]]:
+    """``(line, row, record)`` from JSON lines, a JSON array, or an object with a list.
+
+    JSON lines stream, and each record has its *line*; a bad line is yielded as a
+    :class:`ReadError`. A file that starts with ``[`` is one JSON array, read whole,
+    whose records have their 0-based *row*. With *wrapper* (``"batch"`` for Segment,
+    ``"results"`` for PostHog's API), an object with a list under that key stands
+    for the records in it, whether it is one line or a whole pretty-printed file.
+    """
+    numbered: Iterator[tuple[int, str]] = enumerate(file, 1)
+    start, text = 0, ""
+    try:
+        for start, text in numbered:  # noqa: B007 - start is used after the loop
+            if text.strip():
+                break
+        else:
+            return
+        head = text.lstrip()
+        if head.startswith("["):
+            yield from _records_of(
+                _load_document(text + file.read(), start, name, wrapper), name, wrapper
+            )
+            return
+        numbered = itertools.chain([(start, text)], numbered)
+        if wrapper is not None and head.startswith("{") and not _is_json(text):
+            # Not a whole object on one line: one pretty-printed document, or JSON
+            # lines whose first line is broken (then read it as lines, to say so).
+            whole = text + file.read()
+            try:
+                document = json.loads(whole)
+            except json.JSONDecodeError:
+                numbered = enumerate(io.StringIO(whole), start)
+            else:
+                yield from _records_of(document, name, wrapper)
+                return
+    except UnicodeDecodeError as exc:
+        raise _decode_error(Location(name, line=start + 1), exc, encoding) from None
+    yield from _json_lines(numbered, name, encoding, wrapper)
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except json.JSONDecodeError:
+        return False
+    return True
+
+
+def _json_lines(
+    lines: Iterator[tuple[int, str]], name: str, encoding: str, wrapper: str | None
+) -> Iterator[tuple[int | None, int | None, object]]:
+    line = 0
+    try:
+        for line, text in lines:
+            if not text.strip():
+                continue
+            try:
+                record = json.loads(text)
+            except json.JSONDecodeError as exc:
+                yield line, None, _json_error(Location(name, line=line), exc)
+            else:
+                yield from _unwrap(record, line, None, wrapper)
+    except UnicodeDecodeError as exc:
+        raise _decode_error(Location(name, line=line + 1), exc, encoding) from None
+
+
+def _json_error(location: Location, exc: json.JSONDecodeError) -> ReadError:
+    return location.error(f"is not valid JSON ({exc.msg} at character {exc.colno})")
+
+
+def _unwrap(
+    record: object, line: int | None, row: int | None, wrapper: str | None
+) -> Iterator[tuple[int | None, int | None, object]]:
+    if wrapper is not None and isinstance(record, dict) and isinstance(record.get(wrapper), list):
+        for index, item in enumerate(record[wrapper]):
+            # inside one line, the line says where; in a document, the item's index
+            yield line, index if line is None else None, item
+    else:
+        yield line, row, record
+
+
+def _load_document(text: str, start: int, name: str, wrapper: str | None) -> object:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise Location(name, line=start + exc.lineno - 1).error(
+            f"is not valid JSON ({exc.msg} at character {exc.colno}); the file must be "
+            "JSON lines, or one JSON array"
+            + (f", or one object with a {wrapper!r} list" if wrapper else "")
+        ) from None
+
+
+def _records_of(
+    document: object, name: str, wrapper: str | None
+) -> Iterator[tuple[int | None, int | None, object]]:
+    if isinstance(document, list):
+        for index, record in enumerate(document):
+            yield from _unwrap(record, None, index, wrapper)
+    elif wrapper is not None and isinstance(document, dict) and wrapper in document:
+        yield from _unwrap(document, None, None, wrapper)
+    else:
+        raise Location(name).error(
+            f"is {json_kind(document)}; expected JSON lines or a JSON array"
+            + (f", or an object with a {wrapper!r} list" if wrapper else "")
+        )
+
+
+def checked_events(events: Iterable[ValueEvent]) -> Iterator[ValueEvent]:
+    for event in events:
+        if not isinstance(event, ValueEvent):
+            raise InvalidEventError(
+                f"expected ValueEvent objects, got a {type(event).__name__}; "
+                "build them with ValueEvent(...) or ValueEvent.from_mapping(row)"
+            )
+        yield event
+
+
+def properties_json(event: ValueEvent) -> str:
+    return json.dumps(event.to_dict()["properties"], ensure_ascii=False, separators=(",", ":"))
+
+
+def write_csv(
+    events: Iterable[ValueEvent], destination: TextSource, *, delimiter: str = ","
+) -> int:
+    """Write *events* as CSV, one row each, and return how many were written.
+
+    The columns are :data:`CSV_COLUMNS`: ``event_id, user_id, account_id, name,
+    timestamp, properties``; timestamps are ISO-8601 in UTC, properties one JSON
+    object per cell, and a missing account an empty cell. :func:`read_csv` with the
+    default mapping reads the file back to equal events. UTF-8, no byte-order mark.
+    """
+    delimiter = _check_delimiter(delimiter)
+    written = 0
+    with open_text(destination, "w", encoding="utf-8", newline="") as file:
+        writer = csv.writer(file, delimiter=delimiter)
+        writer.writerow(CSV_COLUMNS)
+        for event in checked_events(events):
+            writer.writerow(
+                (
+                    event.event_id,
+                    event.user_id,
+                    event.account_id or "",
+                    event.name,
+                    event.timestamp.isoformat(),
+                    properties_json(event),
+                )
+            )
+            written += 1
+    return written
+
+
+def write_jsonl(events: Iterable[ValueEvent], destination: TextSource) -> int:
+    """Write *events* as JSON lines (``ValueEvent.to_dict()`` per line); return the count.
+
+    :func:`read_jsonl` with the default mapping reads the file back to equal events.
+    """
+    written = 0
+    with open_text(destination, "w", encoding="utf-8", newline="") as file:
+        for event in checked_events(events):
+            file.write(json.dumps(event.to_dict(), ensure_ascii=False, separators=(",", ":")))
+            file.write("\n")
+            written += 1
+    return written
