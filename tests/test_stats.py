@@ -9,6 +9,7 @@ as a property that must hold for any sample.
 from __future__ import annotations
 
 import doctest
+import inspect
 import itertools
 import json
 import math
@@ -258,14 +259,25 @@ def test_numpy_and_pandas_inputs_give_the_same_curve() -> None:
 
 
 def test_public_names() -> None:
-    assert sorted(ttvkit.stats.__all__) == [
+    """``__all__`` holds the statistics API, and every public class and function."""
+    required = {
         "LogRankResult",
         "SurvivalCurve",
         "SurvivalRow",
         "chi2_sf",
         "kaplan_meier",
         "logrank_test",
-    ]
+    }
+    assert required <= set(ttvkit.stats.__all__)
+    assert ttvkit.stats.__all__ == sorted(ttvkit.stats.__all__)
+    defined_here = {
+        name
+        for name, value in vars(ttvkit.stats).items()
+        if not name.startswith("_")
+        and (inspect.isclass(value) or inspect.isfunction(value))
+        and value.__module__ == ttvkit.stats.__name__
+    }
+    assert set(ttvkit.stats.__all__) == defined_here
 
 
 def test_module_docstring_examples_run() -> None:
