@@ -111,3 +111,20 @@ class TestOpenStore:
     def test_register_validates_the_scheme(self) -> None:
         with pytest.raises(ConfigurationError):
             register_store("bad scheme", lambda url: MemoryStore())
+
+
+def test_a_child_forked_while_the_lock_is_held_can_use_the_store() -> None:
+    import os
+
+    store = MemoryStore([ev("u1", "a", 1)])
+    with store._lock:  # another thread holds it at the moment of the fork
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child
+            try:
+                store.append([ev("u2", "b", 2)])
+                os._exit(0 if store.count() == 2 else 1)
+            except BaseException:
+                os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert store.count() == 1

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import ttvkit as ttv
 
-first_report = ttv.Milestone("first_report", start=ttv.event("signup"), reached=ttv.event("report_created"))
+first_report = ttv.Milestone(
+    "first_report", start=ttv.event("signup"), reached=ttv.event("report_created")
+)
 
 with tempfile.TemporaryDirectory() as tmp:
     store = ttv.open_store(f"sqlite:///{Path(tmp) / 'ttv.db'}")
@@ -27,5 +29,7 @@ with tempfile.TemporaryDirectory() as tmp:
 
     dist = ttv.time_to_value(store, first_report, as_of=t0 + timedelta(days=5))
     print(dist)
-    print("share with a first report within 2 days:", f"{dist.reached_within(timedelta(days=2)):.0%}")
+    print(
+        "share with a first report within 2 days:", f"{dist.reached_within(timedelta(days=2)):.0%}"
+    )
     store.close()

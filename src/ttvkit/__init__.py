@@ -1,14 +1,14 @@
 """ttvkit: measure Time to Value, censoring-aware.
 
 The public API lives here; submodules hold the implementation and a few
-specialised names (``ttvkit.stats``, ``ttvkit.stores``, ``ttvkit.testing``).
+specialised names (``ttvkit.stats``, ``ttvkit.stores``, ``ttvkit.io``,
+``ttvkit.datasets``, ``ttvkit.testing``, ``ttvkit.milestones`` presets).
 """
 
-from __future__ import annotations
+import importlib.metadata as _metadata
 
-from importlib.metadata import PackageNotFoundError, version
-from typing import TYPE_CHECKING, Any
-
+from ttvkit import stats
+from ttvkit.calculators import cohorts, compare, impact, journey, satisfaction, time_to_value
 from ttvkit.conditions import Condition, all_of, any_of, event, ge, gt, le, lt, one_of, total
 from ttvkit.errors import (
     AnalysisError,
@@ -23,50 +23,49 @@ from ttvkit.errors import (
     TTVError,
 )
 from ttvkit.events import ValueEvent
-from ttvkit.milestones import Milestone, MilestoneKind, Speed, SpeedBands
+from ttvkit.milestones import Journey, Milestone, MilestoneKind, Speed, SpeedBands
 from ttvkit.observations import Observation
+from ttvkit.results import (
+    CohortTable,
+    Comparison,
+    ImpactReport,
+    JourneyReport,
+    SatisfactionReport,
+    TTVDistribution,
+)
 from ttvkit.stores import MemoryStore, Store, open_store
-
-if TYPE_CHECKING:
-    from ttvkit import stats
-    from ttvkit.calculators import time_to_value
-    from ttvkit.results import TTVDistribution
-
-
-def __getattr__(name: str) -> Any:
-    # TEMPORARY while ttvkit.stats is being written: import it on first use.
-    if name == "stats":
-        import ttvkit.stats as module
-
-        return module
-    if name == "time_to_value":
-        from ttvkit.calculators import time_to_value as fn
-
-        return fn
-    if name == "TTVDistribution":
-        from ttvkit.results import TTVDistribution as cls
-
-        return cls
-    raise AttributeError(f"module 'ttvkit' has no attribute {name!r}")
-
+from ttvkit.tracker import (
+    RetryPolicy,
+    Tracker,
+    TrackerClosedError,
+    TrackerConfig,
+    TrackerStats,
+)
 
 try:
-    __version__ = version("ttvkit")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = _metadata.version("ttvkit")
+except _metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
 __all__ = [
     "AnalysisError",
+    "CohortTable",
+    "Comparison",
     "Condition",
     "ConfigurationError",
+    "ImpactReport",
     "InvalidEventError",
     "InvalidMilestoneError",
     "InvalidStatisticsInputError",
+    "Journey",
+    "JourneyReport",
     "MemoryStore",
     "Milestone",
     "MilestoneKind",
     "MissingDependencyError",
     "Observation",
+    "RetryPolicy",
+    "SatisfactionReport",
     "SchemaVersionError",
     "Speed",
     "SpeedBands",
@@ -75,17 +74,26 @@ __all__ = [
     "StoreUnavailableError",
     "TTVDistribution",
     "TTVError",
+    "Tracker",
+    "TrackerClosedError",
+    "TrackerConfig",
+    "TrackerStats",
     "ValueEvent",
     "__version__",
     "all_of",
     "any_of",
+    "cohorts",
+    "compare",
     "event",
     "ge",
     "gt",
+    "impact",
+    "journey",
     "le",
     "lt",
     "one_of",
     "open_store",
+    "satisfaction",
     "stats",
     "time_to_value",
     "total",

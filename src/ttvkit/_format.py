@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-__all__ = ["format_duration"]
+__all__ = ["format_duration", "format_p", "format_share", "text_table"]
 
 
 def format_duration(value: timedelta | None) -> str:
@@ -22,3 +22,28 @@ def format_duration(value: timedelta | None) -> str:
         return f"{hours}h {minutes}m"
     days, hours = divmod(hours, 24)
     return f"{days}d {hours}h"
+
+
+def format_share(value: float | None) -> str:
+    """A share as a percentage with one decimal; ``None`` is ``-``."""
+    return "-" if value is None else f"{value:.1%}"
+
+
+def format_p(value: float) -> str:
+    """A p-value the way papers print it."""
+    return "<0.0001" if value < 1e-4 else f"{value:.4f}"
+
+
+def text_table(headers: list[str], rows: list[list[str]], indent: str = "  ") -> str:
+    """A plain aligned text table: first column left-aligned, the rest right-aligned."""
+    widths = [
+        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
+    ]
+
+    def line(cells: list[str]) -> str:
+        parts = [cells[0].ljust(widths[0])] + [
+            c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True)
+        ]
+        return indent + "  ".join(parts).rstrip()
+
+    return "\n".join([line(headers), *(line(r) for r in rows)])

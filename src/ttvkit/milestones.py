@@ -14,19 +14,20 @@ of the right kind for each measure of the TTV literature.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Literal, TypeAlias
 
 import attrs
 
 from ttvkit._format import format_duration
-from ttvkit.conditions import Condition, all_of, event, total
+from ttvkit.conditions import Condition, EventCondition, all_of, event, total
 from ttvkit.errors import InvalidEventError, InvalidMilestoneError
 from ttvkit.events import parse_timestamp
 
 __all__ = [
     "BeforeStart",
+    "Journey",
     "Milestone",
     "MilestoneKind",
     "Speed",
@@ -220,6 +221,83 @@ class Milestone:
             "window_seconds": None if self.window is None else self.window.total_seconds(),
             "before_start": self.before_start,
         }
+
+
+def _stage_order_problem(earlier: Condition, later: Condition) -> str | None:
+    """Why *later* cannot come after *earlier* by construction, or None.
+
+    Only the unambiguous case is caught: the same event filter asked for a
+    smaller count later (``nth(10)`` then ``nth(1)``).
+    """
+
+    def count_of(c: Condition) -> tuple[Condition, int] | None:
+        if isinstance(c, EventCondition):
+            return c, 1
+        inner, k = getattr(c, "event", None), getattr(c, "k", None)
+        if isinstance(inner, EventCondition) and isinstance(k, int):
+            return inner, k
+        return None
+
+    a, b = count_of(earlier), count_of(later)
+    if a is not None and b is not None and a[0] == b[0] and b[1] < a[1]:
+        return (
+            f"{later.describe()!r} is always reached no later than {earlier.describe()!r}; "
+            "list stages in the order customers reach them"
+        )
+    return None
+
+
+def _as_stages(value: Iterable[Milestone]) -> tuple[Milestone, ...]:
+    if isinstance(value, Milestone | str) or not isinstance(value, Iterable):
+        raise InvalidMilestoneError(f"a Journey takes a list of Milestones, not {value!r}")
+    return tuple(value)
+
+
+@attrs.frozen
+class Journey:
+    """Value delivered in stages: milestones customers reach one after another.
+
+    Every stage shares the journey's start (the first stage's). A customer
+    has completed stage *i* once they reached it and every stage before it.
+    """
+
+    stages: tuple[Milestone, ...] = attrs.field(converter=_as_stages)
+
+    @stages.validator
+    def _check_stages(
+        self, _: attrs.Attribute[tuple[Milestone, ...]], value: tuple[Milestone, ...]
+    ) -> None:
+        if len(value) < 2:
+            raise InvalidMilestoneError("a Journey needs at least two stages")
+        for i, stage in enumerate(value):
+            if not isinstance(stage, Milestone):
+                raise InvalidMilestoneError(f"stage {i + 1} ({stage!r}) is not a Milestone")
+        names = [s.name for s in value]
+        if len(set(names)) != len(names):
+            raise InvalidMilestoneError(f"stage names must be distinct: {names}")
+        first = value[0].start
+        for i, stage in enumerate(value[1:], start=2):
+            if stage.start != first:
+                raise InvalidMilestoneError(
+                    f"stage {i} ({stage.name!r}) starts at {_describe_start(stage.start)}, but the "
+                    f"journey starts at {_describe_start(first)}; give every stage the same start"
+                )
+        for i in range(1, len(value)):
+            problem = _stage_order_problem(value[i - 1].reached, value[i].reached)
+            if problem:
+                raise InvalidMilestoneError(f"stages out of order: {problem}")
+
+    @property
+    def start(self) -> Condition | datetime:
+        """When each customer's journey starts."""
+        return self.stages[0].start
+
+    def to_dict(self) -> dict[str, object]:
+        return {"stages": [s.to_dict() for s in self.stages]}
+
+
+def _describe_start(start: Condition | datetime) -> str:
+    return start.isoformat() if isinstance(start, datetime) else start.describe()
 
 
 _StartLike: TypeAlias = Condition | str | datetime

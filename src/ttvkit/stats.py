@@ -36,12 +36,15 @@ import attrs
 from ttvkit.errors import InvalidStatisticsInputError
 
 __all__ = [
+    "CorrelationResult",
     "LogRankResult",
     "SurvivalCurve",
     "SurvivalRow",
     "chi2_sf",
     "kaplan_meier",
     "logrank_test",
+    "spearman",
+    "t_sf",
 ]
 
 ConfidenceMethod = Literal["log-log", "linear"]
@@ -814,3 +817,135 @@ def _check_number(value: object, name: str) -> None:
 def _first(items: Sequence[_T], is_bad: Callable[[_T], bool]) -> int:
     """The position of the first item for which ``is_bad`` is true (slow path of errors)."""
     return next(position for position, item in enumerate(items) if is_bad(item))
+
+
+# --------------------------------------------------------------------------- rank correlation
+
+
+@attrs.frozen
+class CorrelationResult:
+    """The outcome of :func:`spearman`."""
+
+    rho: float
+    """Spearman's rank correlation, in [-1, 1]."""
+    p_value: float
+    """Two-sided p-value of the t approximation with n - 2 degrees of freedom."""
+    n: int
+    """Pairs used."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result as plain JSON-ready values."""
+        return {"rho": self.rho, "p_value": self.p_value, "n": self.n}
+
+
+def _average_ranks(values: Sequence[float]) -> list[float]:
+    """Ranks from 1, ties sharing the average of the ranks they span."""
+    order = sorted(range(len(values)), key=values.__getitem__)
+    ranks = [0.0] * len(values)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
+            j += 1
+        shared = (i + j) / 2 + 1
+        for k in range(i, j + 1):
+            ranks[order[k]] = shared
+        i = j + 1
+    return ranks
+
+
+def spearman(x: Iterable[float], y: Iterable[float]) -> CorrelationResult:
+    """Spearman's rank correlation between *x* and *y*, ties ranked by their average.
+
+    The p-value is two-sided, from Student's t with n - 2 degrees of freedom
+    applied to ``rho * sqrt((n - 2) / (1 - rho**2))`` — the same
+    approximation as ``scipy.stats.spearmanr``. Needs at least three pairs
+    and some variation in both variables.
+    """
+    xs = _finite_floats(_as_list(x, "x"), "x")
+    ys = _finite_floats(_as_list(y, "y"), "y")
+    if len(xs) != len(ys):
+        raise InvalidStatisticsInputError(
+            f"x has {len(xs)} values and y has {len(ys)}; pass the same length (one pair each)"
+        )
+    n = len(xs)
+    if n < 3:
+        raise InvalidStatisticsInputError(
+            f"spearman needs at least 3 pairs, got {n}; a correlation of fewer means nothing"
+        )
+    rx, ry = _average_ranks(xs), _average_ranks(ys)
+    mean = (n + 1) / 2
+    dx = [r - mean for r in rx]
+    dy = [r - mean for r in ry]
+    sxx = math.fsum(d * d for d in dx)
+    syy = math.fsum(d * d for d in dy)
+    if sxx == 0 or syy == 0:
+        raise InvalidStatisticsInputError(
+            "spearman: one of the variables is constant, so it has no ranks to correlate"
+        )
+    rho = math.fsum(a * b for a, b in zip(dx, dy, strict=True)) / math.sqrt(sxx * syy)
+    rho = max(-1.0, min(1.0, rho))
+    dof = n - 2
+    if abs(rho) == 1.0:
+        p = 0.0
+    else:
+        t = rho * math.sqrt(dof / ((1.0 - rho) * (1.0 + rho)))
+        p = min(1.0, 2.0 * t_sf(abs(t), dof))
+    return CorrelationResult(rho, p, n)
+
+
+def t_sf(t: float, dof: float) -> float:
+    """P(T > t) for Student's t with *dof* degrees of freedom, in pure Python."""
+    _check_number(t, "t")
+    _check_number(dof, "dof")
+    if not dof > 0:
+        raise InvalidStatisticsInputError(f"dof is {dof!r}; Student's t needs dof > 0")
+    if math.isinf(t):
+        return 0.0 if t > 0 else 1.0
+    # x and 1 - x are both computed directly: forming 1 - x by subtraction
+    # loses the digits that a small t or a large dof depend on.
+    t2 = t * t
+    tail = 0.5 * _regularized_beta(dof / 2.0, 0.5, dof / (dof + t2), t2 / (dof + t2))
+    return tail if t >= 0 else 1.0 - tail
+
+
+def _regularized_beta(a: float, b: float, x: float, y: float) -> float:
+    """I_x(a, b) with y = 1 - x, by the continued fraction on whichever side converges fast."""
+    if x <= 0.0:
+        return 0.0
+    if y <= 0.0:
+        return 1.0
+    log_front = (
+        math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log(y)
+    )
+    if x < (a + 1.0) / (a + b + 2.0):
+        return math.exp(log_front) * _beta_fraction(a, b, x) / a
+    return 1.0 - math.exp(log_front) * _beta_fraction(b, a, y) / b
+
+
+def _beta_fraction(a: float, b: float, x: float) -> float:
+    """The continued fraction of the incomplete beta function (modified Lentz)."""
+    tiny = 1e-300
+    qab, qap, qam = a + b, a + 1.0, a - 1.0
+    c = 1.0
+    d = 1.0 - qab * x / qap
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    h = d
+    for m in range(1, 10_000):
+        m2 = 2 * m
+        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
+        d = 1.0 + aa * d
+        d = 1.0 / (d if abs(d) > tiny else tiny)
+        c = 1.0 + aa / c
+        c = c if abs(c) > tiny else tiny
+        h *= d * c
+        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
+        d = 1.0 + aa * d
+        d = 1.0 / (d if abs(d) > tiny else tiny)
+        c = 1.0 + aa / c
+        c = c if abs(c) > tiny else tiny
+        step = d * c
+        h *= step
+        if abs(step - 1.0) < 1e-16:
+            break
+    return h

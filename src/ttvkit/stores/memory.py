@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import bisect
+import os
 import threading
+import weakref
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import datetime
 
@@ -27,6 +29,7 @@ class MemoryStore(BaseStore):
         self._events: list[ValueEvent] = []
         self._ids: set[str] = set()
         self._closed = False
+        _open_stores.add(self)
         self.append(list(events))
 
     @classmethod
@@ -115,3 +118,16 @@ class MemoryStore(BaseStore):
             self._events = []
             self._keys = []
             self._ids = set()
+
+
+# A child forked while another thread held a store's lock would deadlock on
+# it: give every live store a fresh lock in the child.
+_open_stores: weakref.WeakSet[MemoryStore] = weakref.WeakSet()
+
+
+def _reset_locks() -> None:
+    for store in list(_open_stores):
+        store._lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_reset_locks)
