@@ -1,0 +1,827 @@
+"""SQLiteStore: value events in an SQLite file (or in memory), the embedded default.
+
+Needs nothing beyond the standard library's :mod:`sqlite3`. A file store runs
+in WAL mode, so readers never block the writer; several threads and several
+processes may write one file at once (each write is one ``BEGIN IMMEDIATE``
+transaction, retried with backoff while another writer holds the lock).
+``observations()`` is computed by one SQL query (see
+:mod:`ttvkit.stores._sql`). ``docs/stores-sqlite.md`` describes the schema,
+the guarantees and the limits.
+
+Connections: a file store gives each thread its own connection (created on
+first use, closed when the thread ends or the store closes), so that a long
+analysis in one thread never stalls a writer in another and SQLite's own
+locking arbitrates between threads exactly as between processes. An
+in-memory database exists only inside its one connection, so an in-memory
+store shares that connection between threads behind a lock. After
+``os.fork()`` the child never touches the parent's connections (see
+:func:`_after_fork_in_child`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import random
+import sqlite3
+import threading
+import time
+import weakref
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Final, Literal, TypeVar
+from urllib.parse import parse_qsl, unquote
+
+from ttvkit.errors import (
+    AnalysisError,
+    ConfigurationError,
+    InvalidEventError,
+    SchemaVersionError,
+    StoreError,
+    StoreUnavailableError,
+)
+from ttvkit.events import JSONValue, ValueEvent, _trusted_event
+from ttvkit.milestones import Milestone
+from ttvkit.observations import (
+    Attribute,
+    FirstTime,
+    Observation,
+    Per,
+    PropertyOf,
+    StartProperty,
+    _start_filter,
+    check_attributes,
+    check_per,
+)
+from ttvkit.stores._base import BaseStore
+from ttvkit.stores._sql import (
+    ObservationQuery,
+    UnsupportedConditionError,
+    assemble,
+    compile_observations,
+    from_micros,
+    to_micros,
+)
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQLiteStore"]
+
+_T = TypeVar("_T")
+
+Synchronous = Literal["FULL", "NORMAL"]
+
+#: The schema, as the list of migrations that build it: migration *i* (from 1)
+#: takes a file from schema version *i - 1* to *i*. Versions are recorded in
+#: ``ttv_meta`` (key ``schema_version``); a store opening a file applies the
+#: missing migrations in order, in one transaction. Never edit a released
+#: migration: append a new one.
+MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
+    (
+        # Event names are interned: the big indexes hold a small integer
+        # instead of the name, and every condition seeks by (name, customer).
+        """CREATE TABLE ttv_names (
+            id   INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE
+        )""",
+        # ts: integer microseconds since 1970-01-01 UTC (exact round trip).
+        # properties: the JSON object as text, NULL when empty.
+        """CREATE TABLE ttv_events (
+            event_id   TEXT NOT NULL UNIQUE,
+            user_id    TEXT NOT NULL,
+            account_id TEXT,
+            name_id    INTEGER NOT NULL REFERENCES ttv_names (id),
+            ts         INTEGER NOT NULL,
+            properties TEXT
+        )""",
+        # First time of a condition per customer: one seek each.
+        "CREATE INDEX ttv_events_name_user_ts ON ttv_events (name_id, user_id, ts)",
+        """CREATE INDEX ttv_events_name_account_ts ON ttv_events (name_id, account_id, ts)
+            WHERE account_id IS NOT NULL""",
+        # A customer's first event (datetime starts), events(users=...).
+        "CREATE INDEX ttv_events_user_ts ON ttv_events (user_id, ts)",
+        """CREATE INDEX ttv_events_account_ts ON ttv_events (account_id, ts)
+            WHERE account_id IS NOT NULL""",
+        # events() in time order, latest_timestamp(), time ranges.
+        "CREATE INDEX ttv_events_ts ON ttv_events (ts)",
+    ),
+)
+
+#: The schema version this ttvkit writes.
+SCHEMA_VERSION: Final = len(MIGRATIONS)
+
+# SQLite features the store relies on: window functions (3.25), upsert's
+# ON CONFLICT DO NOTHING (3.24), the JSON functions.
+_MIN_SQLITE: Final = (3, 25, 0)
+
+_SQLITE_BUSY: Final = 5
+_SQLITE_LOCKED: Final = 6
+_FIRST_BACKOFF: Final = 0.002
+_MAX_BACKOFF: Final = 0.2
+_FETCH_SIZE: Final = 1000
+
+_INSERT_EVENT: Final = (
+    "INSERT INTO ttv_events (event_id, user_id, account_id, name_id, ts, properties) "
+    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING"
+)
+_SELECT_EVENTS: Final = (
+    "SELECT e.user_id, n.name, e.ts, e.properties, e.account_id, e.event_id "
+    "FROM ttv_events AS e JOIN ttv_names AS n ON n.id = e.name_id"
+)
+
+# Stores that may hold connections, so that a forked child can drop them.
+_LIVE_STORES: weakref.WeakSet[SQLiteStore] = weakref.WeakSet()
+# Connections a forked child inherited. They are never used and never
+# closed in the child: closing runs SQLite code against the parent's files
+# and locks (SQLite's "how to corrupt a database", section 2.6), and keeping
+# them referenced stops the garbage collector from closing them either.
+_INHERITED: list[sqlite3.Connection] = []
+
+
+def _after_fork_in_child() -> None:
+    for store in list(_LIVE_STORES):
+        store._forget_connections_after_fork()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _close_connection(connection: sqlite3.Connection) -> None:
+    with contextlib.suppress(sqlite3.Error):
+        connection.close()
+
+
+class _Handle:
+    """One thread's connection; closed by a finalizer when the thread ends."""
+
+    __slots__ = ("__weakref__", "connection")
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection = connection
+
+
+def _is_busy(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)
+    message = str(exc)
+    return "database is locked" in message or "database table is locked" in message
+
+
+def _aware_micros(value: datetime, what: str) -> int:
+    if not isinstance(value, datetime):
+        raise AnalysisError(f"{what}={value!r}: must be an aware datetime")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise AnalysisError(
+            f"{what}={value!r}: is a naive datetime; pass an aware one, "
+            "e.g. datetime(2026, 1, 31, tzinfo=timezone.utc)"
+        )
+    return to_micros(value)
+
+
+# One encoder for every append: building one per call costs as much as encoding.
+_ENCODE: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+
+
+def _dump_properties(properties: Mapping[str, JSONValue]) -> str | None:
+    if not properties:
+        return None
+    return _ENCODE(dict(properties))
+
+
+def _json_list(values: Collection[str]) -> str:
+    # A collection travels as one bound JSON array, read with json_each():
+    # no limit on its length, and nothing of it is ever SQL text.
+    return json.dumps(list(values), ensure_ascii=False)
+
+
+class SQLiteStore(BaseStore):
+    """Value events in an SQLite database file, or in memory.
+
+    ``path`` is a file (created when missing, with its schema) or
+    ``":memory:"`` for a private in-memory database that all threads of this
+    store share. ``timeout`` is how long, in seconds, a write waits for
+    another writer before :class:`~ttvkit.errors.StoreUnavailableError`;
+    ``synchronous="FULL"`` (the default) makes every append durable once it
+    returns, ``"NORMAL"`` is faster and may lose the last appends on power
+    loss (never corrupting the file).
+
+    >>> with SQLiteStore("ttv.db") as store:          # doctest: +SKIP
+    ...     store.append([ValueEvent("u1", "signup", "2026-01-01T09:00:00Z")])
+    1
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] = ":memory:",
+        *,
+        timeout: float = 30.0,
+        synchronous: Synchronous = "FULL",
+    ) -> None:
+        raw = os.fspath(path)
+        if not isinstance(raw, str) or not raw:
+            raise ConfigurationError(f"SQLiteStore path={path!r}: pass a file path or ':memory:'")
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+            raise ConfigurationError(f"SQLiteStore timeout={timeout!r}: must be seconds (> 0)")
+        if not math.isfinite(timeout) or timeout <= 0:
+            raise ConfigurationError(f"SQLiteStore timeout={timeout!r}: must be seconds (> 0)")
+        mode = synchronous.upper() if isinstance(synchronous, str) else synchronous
+        if mode not in ("FULL", "NORMAL"):
+            raise ConfigurationError(
+                f"SQLiteStore synchronous={synchronous!r}: must be 'FULL' or 'NORMAL'"
+            )
+        if sqlite3.sqlite_version_info < _MIN_SQLITE:
+            raise StoreError(
+                f"SQLite {sqlite3.sqlite_version} is too old for SQLiteStore; it needs "
+                f"{'.'.join(map(str, _MIN_SQLITE))} or newer (upgrade Python or libsqlite3)"
+            )
+        self._memory = raw == ":memory:"
+        # Absolute, so that threads opening connections later find the same
+        # file even if the process changes directory.
+        self._path = raw if self._memory else os.path.abspath(raw)
+        self._timeout = float(timeout)
+        self._synchronous: Synchronous = mode  # type: ignore[assignment]  # checked above
+        self._closed = False
+        self._registry_lock = threading.Lock()
+        self._local = threading.local()
+        self._finalizers: set[weakref.finalize[[sqlite3.Connection], _Handle]] = set()
+        self._iterator_connections: set[sqlite3.Connection] = set()
+        # name -> id of committed names; ids never change once committed.
+        self._name_ids: dict[str, int] = {}
+        self._lock = threading.RLock()
+        self._shared: sqlite3.Connection | None = None
+        if self._memory:
+            self._shared = self._connect()
+            weakref.finalize(self, _close_connection, self._shared)
+        try:
+            self._run(self._prepare, transaction="none")
+        except BaseException:
+            self.close()
+            raise
+        _LIVE_STORES.add(self)
+
+    @classmethod
+    def from_url(cls, url: str) -> SQLiteStore:
+        """Open a ``sqlite://`` URL.
+
+        ``sqlite:///relative/ttv.db`` (relative to the working directory),
+        ``sqlite:////var/lib/ttv.db`` (absolute), ``sqlite://`` or
+        ``sqlite:///:memory:`` (in memory). Options go in the query string:
+        ``?timeout=5&synchronous=NORMAL``. ``%xx`` escapes in the path are
+        decoded, so a file name may contain ``?`` or ``#`` as ``%3F``/``%23``.
+        """
+        if not isinstance(url, str):
+            raise ConfigurationError(f"store URL {url!r}: must be a str like 'sqlite:///ttv.db'")
+        scheme, sep, rest = url.partition("://")
+        if not sep or scheme.lower() != "sqlite":
+            raise ConfigurationError(
+                f"store URL {url!r}: expected 'sqlite:///relative.db', "
+                "'sqlite:////absolute/path.db' or 'sqlite://' (in memory)"
+            )
+        location, _, query = rest.partition("?")
+        if "#" in location or "#" in query:
+            raise ConfigurationError(
+                f"store URL {url!r}: a '#' in a file name must be written as %23"
+            )
+        if location and not location.startswith("/"):
+            raise ConfigurationError(
+                f"store URL {url!r}: SQLite URLs have no host; write 'sqlite:///{location}' "
+                f"for a relative path or 'sqlite:////{location}' for an absolute one"
+            )
+        path = unquote(location[1:]) if location else ":memory:"
+        if not path:
+            raise ConfigurationError(
+                f"store URL {url!r}: no file name; use 'sqlite:///ttv.db', or 'sqlite://' "
+                "for an in-memory database"
+            )
+        try:
+            pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query))
+        except ValueError as exc:
+            raise ConfigurationError(
+                f"store URL {url!r}: bad options ({exc}); write ?timeout=5&synchronous=NORMAL"
+            ) from None
+        options = {key.lower(): value for key, value in pairs}
+        timeout = 30.0
+        synchronous = "FULL"
+        for key, value in options.items():
+            if key == "timeout":
+                try:
+                    timeout = float(value)
+                except ValueError:
+                    raise ConfigurationError(
+                        f"store URL {url!r}: timeout={value!r} is not a number of seconds"
+                    ) from None
+            elif key == "synchronous":
+                synchronous = value.upper()
+                if synchronous not in ("FULL", "NORMAL"):
+                    raise ConfigurationError(
+                        f"store URL {url!r}: synchronous={value!r} must be FULL or NORMAL"
+                    )
+            else:
+                raise ConfigurationError(
+                    f"store URL {url!r}: unknown option {key!r}; the options are "
+                    "timeout and synchronous"
+                )
+        return cls(path, timeout=timeout, synchronous=synchronous)  # type: ignore[arg-type]
+
+    @property
+    def path(self) -> str:
+        """The absolute path of the database file, or ``":memory:"``."""
+        return self._path
+
+    def __repr__(self) -> str:
+        state = " closed" if self._closed else ""
+        return f"<SQLiteStore {self._path!r}{state}>"
+
+    # -- connections -----------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            connection = sqlite3.connect(
+                self._path,
+                timeout=self._timeout,
+                isolation_level=None,  # we issue BEGIN and COMMIT ourselves
+                check_same_thread=False,  # close() may run in another thread
+                cached_statements=256,
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"cannot open the SQLite database {self._path!r}: {exc}; check that the "
+                "directory exists and is writable"
+            ) from exc
+        try:
+            connection.execute(f"PRAGMA synchronous = {self._synchronous}")
+        except sqlite3.Error as exc:
+            _close_connection(connection)
+            raise self._failure(exc) from exc
+        return connection
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreError(f"this SQLiteStore ({self._path}) is closed; open a new one")
+
+    def _thread_connection(self) -> sqlite3.Connection:
+        handle: _Handle | None = getattr(self._local, "handle", None)
+        if handle is not None:
+            return handle.connection
+        connection = self._connect()
+        handle = _Handle(connection)
+        finalizer = weakref.finalize(handle, _close_connection, connection)
+        with self._registry_lock:
+            if self._closed:
+                finalizer()
+                self._check_open()
+            self._finalizers = {f for f in self._finalizers if f.alive}
+            self._finalizers.add(finalizer)
+        self._local.handle = handle
+        return connection
+
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        if self._shared is not None:
+            with self._lock:
+                self._check_open()
+                yield self._shared
+        else:
+            self._check_open()
+            yield self._thread_connection()
+
+    def _failure(self, exc: sqlite3.Error) -> StoreError:
+        if self._closed or (
+            isinstance(exc, sqlite3.ProgrammingError) and "closed" in str(exc).lower()
+        ):
+            return StoreError(f"this SQLiteStore ({self._path}) is closed; open a new one")
+        if isinstance(exc, sqlite3.DatabaseError) and "not a database" in str(exc):
+            return StoreError(
+                f"{self._path} is not an SQLite database (or it is encrypted or damaged); "
+                "point the store at a new file"
+            )
+        return StoreError(f"SQLite failed on {self._path}: {exc}")
+
+    def _run(
+        self,
+        work: Callable[[sqlite3.Connection], _T],
+        *,
+        transaction: Literal["write", "read", "none"],
+    ) -> _T:
+        """Run *work* on this thread's connection, retrying while the database is busy.
+
+        ``"write"`` wraps it in ``BEGIN IMMEDIATE`` (the write lock is taken
+        up front, so the transaction cannot fail half-way for lack of it),
+        ``"read"`` in ``BEGIN`` (one snapshot for several statements).
+        """
+        deadline = time.monotonic() + self._timeout
+        delay = _FIRST_BACKOFF
+        while True:
+            try:
+                with self._connection() as connection:
+                    return self._transaction(connection, work, transaction)
+            except sqlite3.OperationalError as exc:
+                # The busy timeout already waited inside SQLite; SQLite also
+                # answers BUSY at once in a few cases (WAL recovery, a
+                # concurrent switch to WAL), which are worth retrying.
+                now = time.monotonic()
+                if not _is_busy(exc) or self._closed:
+                    raise self._failure(exc) from exc
+                if now >= deadline:
+                    raise StoreUnavailableError(
+                        f"{self._path} stayed locked by another connection for more than "
+                        f"{self._timeout:g}s ({exc}); retry later, or raise the timeout"
+                    ) from exc
+                time.sleep(min(delay, deadline - now) * random.uniform(0.5, 1.0))
+                delay = min(delay * 2, _MAX_BACKOFF)
+            except sqlite3.Error as exc:
+                raise self._failure(exc) from exc
+
+    def _transaction(
+        self,
+        connection: sqlite3.Connection,
+        work: Callable[[sqlite3.Connection], _T],
+        transaction: Literal["write", "read", "none"],
+    ) -> _T:
+        if transaction == "none":
+            return work(connection)
+        connection.execute("BEGIN IMMEDIATE" if transaction == "write" else "BEGIN")
+        try:
+            result = work(connection)
+            connection.execute("COMMIT")
+        except BaseException:
+            self._rollback(connection)
+            raise
+        return result
+
+    def _rollback(self, connection: sqlite3.Connection) -> None:
+        try:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+        except sqlite3.Error:
+            # A connection that cannot roll back must not be used again.
+            if connection is not self._shared:
+                self._local.handle = None
+                _close_connection(connection)
+
+    # -- schema ------------------------------------------------------------------------
+
+    def _prepare(self, connection: sqlite3.Connection) -> None:
+        """Switch a file to WAL and bring its schema up to date."""
+        try:
+            connection.execute("SELECT json_type('{}')").fetchone()
+        except sqlite3.OperationalError:
+            raise StoreError(
+                f"this SQLite ({sqlite3.sqlite_version}) was built without the JSON "
+                "functions, which SQLiteStore needs; use a Python linked against a newer SQLite"
+            ) from None
+        if not self._memory:
+            (mode,) = connection.execute("PRAGMA journal_mode = WAL").fetchone()
+            if str(mode).lower() != "wal":
+                raise StoreError(
+                    f"{self._path}: SQLite could not switch to WAL mode (it reports "
+                    f"{mode!r}); put the file on a local file system"
+                )
+        latest = len(MIGRATIONS)
+        version = self._schema_version(connection)
+        self._check_version(version, latest)
+        if version == latest:
+            return
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            # Another process may have migrated while we waited for the lock.
+            version = self._schema_version(connection)
+            self._check_version(version, latest)
+            if version == 0:
+                connection.execute(
+                    "CREATE TABLE IF NOT EXISTS ttv_meta ("
+                    "key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID"
+                )
+            for statements in MIGRATIONS[version:]:
+                for statement in statements:
+                    connection.execute(statement)
+            connection.execute(
+                "INSERT INTO ttv_meta (key, value) VALUES ('schema_version', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (str(latest),),
+            )
+            connection.execute("COMMIT")
+        except BaseException:
+            self._rollback(connection)
+            raise
+
+    @staticmethod
+    def _schema_version(connection: sqlite3.Connection) -> int:
+        has_meta = connection.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'ttv_meta'"
+        ).fetchone()
+        if has_meta is None:
+            return 0
+        row = connection.execute(
+            "SELECT value FROM ttv_meta WHERE key = 'schema_version'"
+        ).fetchone()
+        try:
+            return 0 if row is None else int(row[0])
+        except ValueError:
+            raise StoreError(f"ttv_meta.schema_version is {row[0]!r}, not a number") from None
+
+    def _check_version(self, version: int, latest: int) -> None:
+        if version > latest:
+            raise SchemaVersionError(
+                f"{self._path} has ttvkit schema version {version}, written by a newer "
+                f"ttvkit; this one understands versions up to {latest}. Upgrade ttvkit "
+                "(pip install -U ttvkit) to open it"
+            )
+
+    def schema_version(self) -> int:
+        """The schema version recorded in the database (:data:`SCHEMA_VERSION` once open)."""
+        return self._run(self._schema_version, transaction="none")
+
+    # -- writing -----------------------------------------------------------------------
+
+    def append(self, events: Sequence[ValueEvent]) -> int:
+        batch = list(events)
+        for e in batch:
+            if not isinstance(e, ValueEvent):
+                raise InvalidEventError(
+                    f"append() takes ValueEvent objects, not {type(e).__name__}; build them "
+                    "with ValueEvent(...) or ValueEvent.from_mapping(row)"
+                )
+        if not batch:
+            self._check_open()
+            return 0
+        rows = [
+            (
+                e.event_id,
+                e.user_id,
+                e.account_id,
+                e.name,
+                to_micros(e.timestamp),
+                _dump_properties(e.properties),
+            )
+            for e in batch
+        ]
+        names = {e.name for e in batch}
+
+        def write(connection: sqlite3.Connection) -> tuple[int, dict[str, int]]:
+            ids = self._intern_names(connection, names)
+            before = connection.total_changes
+            connection.executemany(
+                _INSERT_EVENT, [(i, u, a, ids[n], t, p) for i, u, a, n, t, p in rows]
+            )
+            return connection.total_changes - before, ids
+
+        new, ids = self._run(write, transaction="write")
+        # Only after COMMIT: an id from a rolled-back transaction may be given
+        # to another name by the next writer.
+        self._name_ids.update(ids)
+        return new
+
+    def _intern_names(self, connection: sqlite3.Connection, names: set[str]) -> dict[str, int]:
+        known = self._name_ids
+        ids = {n: known[n] for n in names if n in known}
+        missing = [n for n in names if n not in ids]
+        if missing:
+            connection.executemany(
+                "INSERT INTO ttv_names (name) VALUES (?) ON CONFLICT (name) DO NOTHING",
+                [(n,) for n in missing],
+            )
+            ids.update(self._lookup_names(connection, missing))
+        return ids
+
+    @staticmethod
+    def _lookup_names(connection: sqlite3.Connection, names: Collection[str]) -> dict[str, int]:
+        rows = connection.execute(
+            "SELECT name, id FROM ttv_names WHERE name IN (SELECT value FROM json_each(?))",
+            (_json_list(names),),
+        )
+        return dict(rows)
+
+    # -- reading -----------------------------------------------------------------------
+
+    def events(
+        self,
+        *,
+        names: Collection[str] | None = None,
+        users: Collection[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> Iterator[ValueEvent]:
+        self._check_open()
+        terms: list[str] = []
+        params: list[object] = []
+        if names is not None:
+            terms.append("n.name IN (SELECT value FROM json_each(?))")
+            params.append(_json_list(names))
+        if users is not None:
+            terms.append("e.user_id IN (SELECT value FROM json_each(?))")
+            params.append(_json_list(users))
+        if since is not None:
+            terms.append("e.ts >= ?")
+            params.append(_aware_micros(since, "since"))
+        if until is not None:
+            terms.append("e.ts <= ?")
+            params.append(_aware_micros(until, "until"))
+        where = f" WHERE {' AND '.join(terms)}" if terms else ""
+        sql = f"{_SELECT_EVENTS}{where} ORDER BY e.ts, e.event_id"
+        if self._shared is not None:
+            return self._shared_events(sql, params)
+        return self._file_events(sql, params)
+
+    def _file_events(self, sql: str, params: list[object]) -> Iterator[ValueEvent]:
+        # A connection of its own: one statement reads one WAL snapshot, and
+        # the iterator may be consumed slowly, or from another thread, while
+        # this store keeps writing.
+        pid = os.getpid()
+        connection = self._connect()
+        with self._registry_lock:
+            if self._closed:
+                _close_connection(connection)
+                self._check_open()
+            self._iterator_connections.add(connection)
+        try:
+            cursor = self._retry_read(lambda: connection.execute(sql, params))
+            while True:
+                try:
+                    rows = cursor.fetchmany(_FETCH_SIZE)
+                except sqlite3.Error as exc:
+                    raise self._failure(exc) from exc
+                if not rows:
+                    return
+                for row in rows:
+                    if os.getpid() != pid:
+                        raise StoreError(
+                            "this events() iterator was started before os.fork(); "
+                            "call events() again in the child process"
+                        )
+                    yield _event_from_row(row)
+        finally:
+            if os.getpid() == pid:
+                with self._registry_lock:
+                    self._iterator_connections.discard(connection)
+                _close_connection(connection)
+
+    def _shared_events(self, sql: str, params: list[object]) -> Iterator[ValueEvent]:
+        # The in-memory database has one connection: read it a chunk at a
+        # time under the lock, so other threads can write in between. Rows
+        # appended meanwhile may or may not be seen (documented).
+        def start() -> sqlite3.Cursor:
+            with self._connection() as connection:
+                return connection.execute(sql, params)
+
+        try:
+            cursor = start()
+        except sqlite3.Error as exc:
+            raise self._failure(exc) from exc
+        try:
+            while True:
+                try:
+                    with self._connection():
+                        rows = cursor.fetchmany(_FETCH_SIZE)
+                except sqlite3.Error as exc:
+                    raise self._failure(exc) from exc
+                if not rows:
+                    return
+                yield from map(_event_from_row, rows)
+        finally:
+            with contextlib.suppress(sqlite3.Error):
+                cursor.close()
+
+    def _retry_read(self, read: Callable[[], _T]) -> _T:
+        deadline = time.monotonic() + self._timeout
+        delay = _FIRST_BACKOFF
+        while True:
+            try:
+                return read()
+            except sqlite3.OperationalError as exc:
+                now = time.monotonic()
+                if not _is_busy(exc) or self._closed or now >= deadline:
+                    raise self._failure(exc) from exc
+                time.sleep(min(delay, deadline - now) * random.uniform(0.5, 1.0))
+                delay = min(delay * 2, _MAX_BACKOFF)
+            except sqlite3.Error as exc:
+                raise self._failure(exc) from exc
+
+    def latest_timestamp(self) -> datetime | None:
+        latest = self._run(_latest_micros, transaction="none")
+        return None if latest is None else from_micros(latest)
+
+    def count(self) -> int:
+        def count(connection: sqlite3.Connection) -> int:
+            (n,) = connection.execute("SELECT COUNT(*) FROM ttv_events").fetchone()
+            return int(n)
+
+        return self._run(count, transaction="none")
+
+    def observations(
+        self,
+        milestone: Milestone,
+        *,
+        as_of: datetime | None = None,
+        per: Per = "user",
+        attributes: Sequence[Attribute] = (),
+    ) -> list[Observation]:
+        """One observation per customer, computed by one SQL query.
+
+        Exactly what :func:`ttvkit.observations.observe` returns on the stored
+        events. Conditions of types other than ttvkit's own fall back to the
+        generic path (events streamed through ``observe()``).
+        """
+        if not isinstance(milestone, Milestone):
+            raise AnalysisError(f"milestone={milestone!r}: pass a ttvkit.Milestone")
+        check_per(per)
+        attributes = check_attributes(attributes)
+        if any(isinstance(a, StartProperty) for a in attributes):
+            _start_filter(milestone)  # raises when there is no one start event
+        given = None if as_of is None else _aware_micros(as_of, "as_of")
+        names = sorted(_condition_names(milestone, attributes))
+
+        def read(
+            connection: sqlite3.Connection,
+        ) -> tuple[int, ObservationQuery, list[Sequence[object]]] | None:
+            # One read transaction: as_of, the name ids and the rows all come
+            # from the same snapshot.
+            until = _latest_micros(connection) if given is None else given
+            if until is None:
+                return None
+            ids = self._lookup_names(connection, names) if names else {}
+            query = compile_observations(
+                milestone, per=per, as_of=until, attributes=attributes, name_ids=ids
+            )
+            return until, query, connection.execute(query.sql, query.params).fetchall()
+
+        try:
+            result = self._run(read, transaction="read")
+        except UnsupportedConditionError:
+            return super().observations(milestone, as_of=as_of, per=per, attributes=attributes)
+        if result is None:
+            return []
+        until, query, rows = result
+        return assemble(rows, query, milestone, until)
+
+    # -- closing and forking -------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close every connection of this store; idempotent. Further use raises StoreError."""
+        with self._registry_lock:
+            if self._closed:
+                return
+            self._closed = True
+            finalizers, self._finalizers = self._finalizers, set()
+            iterators, self._iterator_connections = self._iterator_connections, set()
+        for finalizer in finalizers:
+            finalizer()
+        for connection in iterators:
+            _close_connection(connection)
+        if self._shared is not None:
+            with self._lock:
+                _close_connection(self._shared)
+        _LIVE_STORES.discard(self)
+
+    def _forget_connections_after_fork(self) -> None:
+        """In a forked child: never use (or close) the connections of the parent.
+
+        A file store reconnects lazily. An in-memory database lives in this
+        process's memory, which the child owns a copy of: the child keeps
+        using its copy (as with MemoryStore); only the lock is renewed, since
+        a thread that no longer exists may have held it.
+        """
+        self._registry_lock = threading.Lock()
+        self._lock = threading.RLock()
+        if self._shared is not None:
+            if self._shared.in_transaction:  # another thread was mid-write at fork
+                with contextlib.suppress(sqlite3.Error):
+                    self._shared.execute("ROLLBACK")
+            return
+        for finalizer in self._finalizers:
+            detached = finalizer.detach()
+            if detached is not None:
+                _INHERITED.append(detached[2][0])
+        _INHERITED.extend(self._iterator_connections)
+        self._finalizers = set()
+        self._iterator_connections = set()
+        self._local = threading.local()
+
+
+def _condition_names(milestone: Milestone, attributes: Sequence[Attribute]) -> set[str]:
+    """Every event name the query refers to (a datetime start has none of its own)."""
+    names = set(milestone.reached.event_names())
+    if not isinstance(milestone.start, datetime):
+        names |= milestone.start.event_names()
+    for a in attributes:
+        if isinstance(a, FirstTime | PropertyOf):
+            names |= a.condition.event_names()
+    return names
+
+
+def _latest_micros(connection: sqlite3.Connection) -> int | None:
+    (latest,) = connection.execute("SELECT MAX(ts) FROM ttv_events").fetchone()
+    return None if latest is None else int(latest)
+
+
+def _event_from_row(row: tuple[str, str, int, str | None, str | None, str]) -> ValueEvent:
+    user_id, name, ts, properties, account_id, event_id = row
+    return _trusted_event(
+        user_id,
+        name,
+        from_micros(ts),
+        json.loads(properties) if properties is not None else {},
+        account_id,
+        event_id,
+    )
