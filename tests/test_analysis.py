@@ -415,3 +415,24 @@ class TestAccountsAndWindows:
         late = [o for o in dist.observations() if o.customer_id in ("f4", "f5", "f7")]
         assert all(o.censored and o.duration == 6 * H for o in late)
         assert dist.n_reached == 7
+
+
+def test_impact_takes_a_landmark_per_intervention() -> None:
+    from ttvkit import datasets as ds
+
+    store = ttv.MemoryStore(ds.saas_events(4000, seed=7))
+    first = Milestone("first_report", ds.REPORT_CREATED)
+    levers = {ds.TUTORIAL_COMPLETED: timedelta(hours=3), ds.CSM_ASSIGNED: timedelta(hours=12)}
+    report = ttv.impact(store, first, levers, bootstrap=0)
+    landmarks = {r.intervention: r.comparison.landmark for r in report.rows}
+    assert landmarks == {
+        ds.TUTORIAL_COMPLETED: timedelta(hours=3),
+        ds.CSM_ASSIGNED: timedelta(hours=12),
+    }
+    # the generator makes both levers shorten time to value: both are found
+    assert all(r.significant and r.effect is not None and r.effect > 0 for r in report.rows)
+    assert all(
+        r.median_difference is not None and r.median_difference < timedelta(0) for r in report.rows
+    )
+    with pytest.raises(AnalysisError, match="landmark of 'csm_assigned'"):
+        ttv.impact(store, first, {ds.CSM_ASSIGNED: -H})

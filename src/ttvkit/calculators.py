@@ -537,7 +537,7 @@ def _holm(p_values: Sequence[float]) -> list[float]:
 def impact(
     source: Source,
     milestone: Milestone,
-    interventions: Sequence[Condition | str],
+    interventions: Sequence[Condition | str] | Mapping[Condition | str, timedelta],
     *,
     as_of: datetime | str | None = None,
     per: Per = "user",
@@ -551,7 +551,11 @@ def impact(
     they shorten time to value.
 
     Each intervention gets a landmark :func:`compare` (exposed by ``start +
-    landmark`` or not). The ranking is by the difference in the share
+    landmark`` or not). Pass a mapping ``{intervention: landmark}`` to give
+    each lever the landmark that fits when it happens (a tutorial in the
+    first hours, a customer success manager within days): a landmark far
+    after the exposures compares only the slow tail, where most effects
+    fade. The ranking is by the difference in the share
     reaching value ``within`` the horizon (exposed minus not exposed), and
     significance uses log-rank p-values adjusted for testing several
     interventions at once (Holm), so one lucky lever among many is not
@@ -561,11 +565,19 @@ def impact(
     per = check_per(per)
     if isinstance(interventions, str | Condition) or not interventions:
         raise AnalysisError("interventions: pass a non-empty list of event names or conditions")
-    conditions = [event(i) if isinstance(i, str) else i for i in interventions]
+    landmark = _check_timedelta(landmark, "landmark", allow_zero=True)
+    if isinstance(interventions, Mapping):
+        pairs = [
+            (i, _check_timedelta(lm, f"landmark of {i!r}", allow_zero=True))
+            for i, lm in interventions.items()
+        ]
+    else:
+        pairs = [(i, landmark) for i in interventions]
+    conditions = [event(i) if isinstance(i, str) else i for i, _ in pairs]
+    landmarks = [lm for _, lm in pairs]
     for c in conditions:
         if not isinstance(c, Condition):
             raise AnalysisError(f"intervention {c!r} is not an event name or condition")
-    landmark = _check_timedelta(landmark, "landmark", allow_zero=True)
     within = _check_timedelta(within, "within", allow_zero=False)
     alpha = _check_alpha(alpha)
     bootstrap = _check_bootstrap(bootstrap)
@@ -581,7 +593,7 @@ def impact(
             g,
             as_of=when,
             per=per,
-            landmark=landmark,
+            landmark=landmarks[i],
             within=within,
             reference=False,
             groups=None,
@@ -599,7 +611,7 @@ def impact(
         ),
         key=lambda r: -(r.effect if r.effect is not None else -math.inf),
     )
-    return ImpactReport(milestone, when, per, landmark, within, tuple(ranked), tuple(rows))
+    return ImpactReport(milestone, when, per, within, tuple(ranked), tuple(rows))
 
 
 # --------------------------------------------------------------------------- cohorts

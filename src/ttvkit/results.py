@@ -411,6 +411,7 @@ class ImpactRow:
     def to_dict(self) -> dict[str, Any]:
         return {
             "intervention": self.intervention,
+            "landmark_seconds": _td_seconds(self.comparison.landmark),
             "effect": self.effect,
             "median_difference_seconds": _td_seconds(self.median_difference),
             "p_value": self.comparison.p_value,
@@ -427,7 +428,6 @@ class ImpactReport:
     milestone: Milestone
     as_of: datetime
     per: Per
-    landmark: timedelta
     within: timedelta
     rows: tuple[ImpactRow, ...]
     observation_rows: tuple[Observation, ...] = attrs.field(repr=False)
@@ -442,7 +442,6 @@ class ImpactReport:
             "milestone": self.milestone.to_dict(),
             "as_of": self.as_of.isoformat(),
             "per": self.per,
-            "landmark_seconds": self.landmark.total_seconds(),
             "within_seconds": self.within.total_seconds(),
             "ranking": [r.to_dict() for r in self.rows],
         }
@@ -455,6 +454,7 @@ class ImpactReport:
             rows.append(
                 [
                     f"{rank}. {r.intervention}",
+                    format_duration(r.comparison.landmark),
                     str(exposed.n if exposed else 0),
                     _signed_share(r.effect),
                     _signed_duration(r.median_difference),
@@ -465,11 +465,12 @@ class ImpactReport:
         return "\n".join(
             [
                 f"What shortens time to value: {self.milestone.describe()}",
-                f"  exposure by {format_duration(self.landmark)} after the start; "
+                "  exposed = happened by the landmark after the start; "
                 "effects are exposed minus not exposed",
                 text_table(
                     [
                         "intervention",
+                        "landmark",
                         "exposed",
                         f"Δ within {within}",
                         "Δ median",
