@@ -27,7 +27,9 @@ def build_milestones() -> list[ttv.Milestone]:
         milestones.roi("invoice_paid", "amount", 1000),
         milestones.onboarding(["profile_done", ttv.event("invite_sent")]),
         milestones.feature_adoption("export_used", datetime(2026, 6, 1, tzinfo=UTC)),
-        ttv.Milestone("big", ttv.total("invoice_paid", "amount", at_least=5, where={"x": ttv.gt(1)})),
+        ttv.Milestone(
+            "big", ttv.total("invoice_paid", "amount", at_least=5, where={"x": ttv.gt(1)})
+        ),
     ]
 
 
@@ -68,3 +70,38 @@ def testing_helpers() -> ttv.Store:
     event: ttv.ValueEvent = log.add("u1", "report_created")
     assert event.timestamp == clock()
     return log.store()
+
+
+def analyses(store: ttv.Store) -> list[object]:
+    first = milestones.first_value("report_created")
+    bands = ttv.SpeedBands(immediate=timedelta(minutes=5), short=timedelta(days=7))
+    by_plan: ttv.Comparison = ttv.compare(store, first, by="plan", within=timedelta(days=3))
+    exposed: ttv.Comparison = ttv.compare(store, first, by=ttv.event("tutorial_completed"))
+    ranking: ttv.ImpactReport = ttv.impact(
+        store,
+        first,
+        {"tutorial_completed": timedelta(hours=3), ttv.event("csm_assigned"): timedelta(days=1)},
+    )
+    table: ttv.CohortTable = ttv.cohorts(store, first, "week")
+    stages: ttv.JourneyReport = ttv.journey(store, ttv.Journey([milestones.onboarding(), first]))
+    happy: ttv.SatisfactionReport = ttv.satisfaction(store, first, bands=bands)
+    delta: timedelta | None = by_plan.group("pro").median_difference
+    return [by_plan, exposed, ranking, table, stages, happy, delta, ranking.rows[0].p_adjusted]
+
+
+def tracking(store: ttv.Store) -> ttv.TrackerStats:
+    config = ttv.TrackerConfig(batch_size=500, when_full="drop")
+    with ttv.Tracker(store, config=config, clock=FrozenClock()) as tracker:
+        event: ttv.ValueEvent = tracker.track("u1", "signup", properties={"plan": "pro"})
+        assert event.user_id == "u1"
+        durable: bool = tracker.flush(timeout=timedelta(seconds=2))
+        assert durable
+        return tracker.stats()
+
+
+def reading(path: str) -> int:
+    from ttvkit import io
+
+    reader = io.read_csv(path, mapping=io.ColumnMapping(user="distinct_id", name="event"))
+    events = list(reader)
+    return len(events) + reader.skipped
