@@ -12,8 +12,7 @@ returns on the same events.
 The shape of the query::
 
     SELECT d.c, d.st, <reached(d)>, <attribute(d)>...
-    FROM (<one row per customer whose clock started: c, st>) AS d
-    WHERE d.st <= :as_of
+    FROM (<one row per customer whose clock may have started: c, st>) AS d
     ORDER BY d.c
 
 Each condition compiles to a correlated scalar subquery that answers "when
@@ -301,14 +300,17 @@ class _Compiler:
     # -- one row per customer whose clock started ------------------------------------------
 
     def starts(self, milestone: Milestone) -> str:
-        """SELECT c, st: every customer with a start time (µs), possibly after as_of."""
+        """SELECT c, st: each candidate customer and its start time (µs) up to as_of,
+        or NULL when the start condition was never reached."""
         c = self.customer
         start = milestone.start
         if isinstance(start, datetime):
             has = " ".join(f"AND {t}" for t in self.customer_filter("e"))
+            # the later of the datetime and the first event may lie after as_of
             return (
                 f"SELECT e.{c} AS c, MAX({self.bind(to_micros(start))}, MIN(e.ts)) AS st "
-                f"FROM ttv_events AS e WHERE e.ts <= :as_of {has} GROUP BY e.{c}"
+                f"FROM ttv_events AS e WHERE e.ts <= :as_of {has} GROUP BY e.{c} "
+                f"HAVING st <= :as_of"
             )
         if isinstance(start, EventCondition):
             return (
@@ -316,8 +318,10 @@ class _Compiler:
                 f"WHERE {self.rows(start, None, None)} GROUP BY e.{c}"
             )
         # Any other start: candidates are customers with an event of one of its
-        # names; the start time is the condition's first time for each. The
-        # alias is `g` because the condition's own subqueries use `e`.
+        # names; the start time is the condition's first time for each, NULL
+        # when never reached. Those rows are dropped in Python: a WHERE on `st`
+        # would be pushed into this GROUP BY and evaluate the subquery again.
+        # The alias is `g` because the condition's own subqueries use `e`.
         names = ", ".join(self.name(n) for n in sorted(start.event_names()))
         has = " ".join(f"AND {t}" for t in self.customer_filter("g"))
         first = self.first_time(start, f"g.{c}", None)
@@ -409,10 +413,7 @@ def compile_observations(
             else:
                 select.append(sql.start_properties(milestone))
         readers.append(_AttributeReader(seen[key], read))
-    text = (
-        f"SELECT {', '.join(select)} FROM ({sql.starts(milestone)}) AS d "
-        f"WHERE d.st IS NOT NULL AND d.st <= :as_of ORDER BY d.c"
-    )
+    text = f"SELECT {', '.join(select)} FROM ({sql.starts(milestone)}) AS d ORDER BY d.c"
     return ObservationQuery(text, sql.params, tuple(readers))
 
 
@@ -436,6 +437,8 @@ def assemble(
     out: list[Observation] = []
     for row in rows:
         customer, start, reached = row[0], row[1], row[2]
+        if start is None:  # the start condition was never reached
+            continue
         assert isinstance(customer, str)
         assert isinstance(start, int)
         assert reached is None or isinstance(reached, int)
