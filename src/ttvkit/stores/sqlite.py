@@ -131,10 +131,11 @@ _SELECT_EVENTS: Final = (
 
 # Stores that may hold connections, so that a forked child can drop them.
 _LIVE_STORES: weakref.WeakSet[SQLiteStore] = weakref.WeakSet()
-# Connections a forked child inherited. They are never used and never
-# closed in the child: closing runs SQLite code against the parent's files
-# and locks (SQLite's "how to corrupt a database", section 2.6), and keeping
-# them referenced stops the garbage collector from closing them either.
+# Connections a forked child inherited. ttvkit never uses or closes them in
+# the child: closing runs SQLite code against the parent's files and locks
+# (SQLite's "how to corrupt a database", section 2.6), and keeping them
+# referenced stops the garbage collector from closing them at a random
+# moment (only the child's interpreter shutdown finally releases them).
 _INHERITED: list[sqlite3.Connection] = []
 
 
