@@ -201,3 +201,9 @@ class TestFirstTime:
         c = all_of(event("a").nth(2), total("b", "x", at_least=5), event("c", where={"p": gt(1)}))
         assert c.event_names() == {"a", "b", "c"}
         assert c.describe() == "all of (a (#2), total x of b >= 5, c where p > 1)"
+
+
+def test_huge_integer_bounds_are_accepted() -> None:
+    c = event("invoice", where={"n": 10**400, "amount": gt(10**400)})
+    assert not c.matches(ev("invoice", n=5, amount=10))
+    assert event("invoice", where={"amount": lt(10**400)}).matches(ev("invoice", amount=10))

@@ -232,3 +232,12 @@ def test_invariants(events: list, milestone: Milestone, per: str) -> None:  # ty
     # events sharing an id are a client bug; the first one stored wins.)
     distinct = list({e.event_id: e for e in reversed(events)}.values())
     assert observe(distinct, milestone, per=per) == rows  # type: ignore[arg-type]
+
+
+def test_an_enormous_window_is_no_window() -> None:
+    lg = log()
+    lg.add("alice", "signup")
+    lg.add("alice", "login", after=D)
+    m = Milestone("r", "report", window=timedelta(days=999_999_999))
+    (alice,) = observe(lg, m)
+    assert alice.censored and alice.end == T0 + D

@@ -60,7 +60,9 @@ CompareOp: TypeAlias = Literal["gt", "ge", "lt", "le"]
 def _check_scalar(value: object, what: str) -> JSONScalar:
     if value is None or isinstance(value, str | bool):
         return value
-    if isinstance(value, int | float):
+    if isinstance(value, int):
+        return value  # any int is finite; math.isfinite overflows on huge ones
+    if isinstance(value, float):
         if not math.isfinite(value):
             raise InvalidMilestoneError(f"{what}={value!r}: must be a finite number")
         return value
@@ -127,7 +129,7 @@ def one_of(*values: JSONScalar) -> Predicate:
 
 
 def _compare(op: CompareOp, bound: float) -> Predicate:
-    if not _is_number(bound) or not math.isfinite(bound):
+    if not _is_number(bound) or (isinstance(bound, float) and not math.isfinite(bound)):
         raise InvalidMilestoneError(f"{op}({bound!r}): the bound must be a finite number")
     return Predicate(op, (bound,))
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal, TypeAlias
 
 import attrs
@@ -259,7 +259,7 @@ def _observe_one(
                 return None
             reached, before = start, True
     censor_at = as_of
-    if milestone.window is not None:
+    if milestone.window is not None and milestone.window < datetime.max.replace(tzinfo=UTC) - start:
         window_end = start + milestone.window
         if reached is not None and reached > window_end:
             reached = None
