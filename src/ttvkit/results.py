@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -20,6 +20,9 @@ from ttvkit.events import JSONScalar
 from ttvkit.milestones import Journey, Milestone, Speed, SpeedBands
 from ttvkit.observations import Observation, Per
 from ttvkit.stats import CorrelationResult, LogRankResult, SurvivalCurve
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = [
     "CohortRow",
@@ -185,6 +188,38 @@ class TTVDistribution:
             counts = self.speed_counts()
             lines.append("  speed: " + ", ".join(f"{k.value} {v}" for k, v in counts.items()))
         return "\n".join(lines)
+
+    # --- notebooks: rich display, DataFrames, plots (ttvkit._html, _frames, plotting) ---
+
+    def _repr_html_(self) -> str:
+        """The summary as an HTML fragment: what Jupyter shows for the result."""
+        from ttvkit._html import distribution_html
+
+        return distribution_html(self)
+
+    def to_pandas(self) -> Any:
+        """The Kaplan–Meier curve, one row per distinct time.
+
+        Needs ``ttvkit[pandas]``; docs/notebooks.md lists the columns.
+        """
+        from ttvkit._frames import curve_frame
+
+        return curve_frame(self)
+
+    def observations_to_pandas(self) -> Any:
+        """The customers behind every figure, one row each.
+
+        Needs ``ttvkit[pandas]``; docs/notebooks.md lists the columns.
+        """
+        from ttvkit._frames import observations_to_pandas
+
+        return observations_to_pandas(self.observation_rows)
+
+    def plot(self, ax: Axes | None = None, **options: Any) -> Axes:
+        """Draw on *ax* (a new figure if ``None``); options in :func:`ttvkit.plotting.plot`."""
+        from ttvkit.plotting import plot
+
+        return plot(self, ax, **options)
 
 
 def _seconds(value: timedelta, what: str) -> float:
@@ -364,6 +399,38 @@ class Comparison:
         )
         return "\n".join([*head, table, tail])
 
+    # --- notebooks: rich display, DataFrames, plots (ttvkit._html, _frames, plotting) ---
+
+    def _repr_html_(self) -> str:
+        """The summary as an HTML fragment: what Jupyter shows for the result."""
+        from ttvkit._html import comparison_html
+
+        return comparison_html(self)
+
+    def to_pandas(self) -> Any:
+        """One row per group: counts, median, differences and their CIs.
+
+        Needs ``ttvkit[pandas]``; docs/notebooks.md lists the columns.
+        """
+        from ttvkit._frames import comparison_frame
+
+        return comparison_frame(self)
+
+    def observations_to_pandas(self) -> Any:
+        """Every customer compared, with ``group`` and the ``by`` value.
+
+        Needs ``ttvkit[pandas]``; docs/notebooks.md lists the columns.
+        """
+        from ttvkit._frames import comparison_observations_frame
+
+        return comparison_observations_frame(self)
+
+    def plot(self, ax: Axes | None = None, **options: Any) -> Axes:
+        """Draw on *ax* (a new figure if ``None``); options in :func:`ttvkit.plotting.plot`."""
+        from ttvkit.plotting import plot
+
+        return plot(self, ax, **options)
+
 
 def _signed_duration(value: timedelta | None) -> str:
     if value is None:
@@ -482,6 +549,29 @@ class ImpactReport:
             ]
         )
 
+    # --- notebooks: rich display, DataFrames, plots (ttvkit._html, _frames, plotting) ---
+
+    def _repr_html_(self) -> str:
+        """The summary as an HTML fragment: what Jupyter shows for the result."""
+        from ttvkit._html import impact_html
+
+        return impact_html(self)
+
+    def to_pandas(self) -> Any:
+        """The ranking, one row per intervention.
+
+        Needs ``ttvkit[pandas]``; docs/notebooks.md lists the columns.
+        """
+        from ttvkit._frames import impact_frame
+
+        return impact_frame(self)
+
+    def plot(self, ax: Axes | None = None, **options: Any) -> Axes:
+        """Draw on *ax* (a new figure if ``None``); options in :func:`ttvkit.plotting.plot`."""
+        from ttvkit.plotting import plot
+
+        return plot(self, ax, **options)
+
 
 @attrs.frozen
 class CohortRow:
@@ -584,6 +674,38 @@ class CohortTable:
                 "its figures may still change"
             )
         return "\n".join(lines)
+
+    # --- notebooks: rich display, DataFrames, plots (ttvkit._html, _frames, plotting) ---
+
+    def _repr_html_(self) -> str:
+        """The summary as an HTML fragment: what Jupyter shows for the result."""
+        from ttvkit._html import cohorts_html
+
+        return cohorts_html(self)
+
+    def to_pandas(self) -> Any:
+        """One row per cohort: counts, median and its CI, share within, young.
+
+        Needs ``ttvkit[pandas]``; docs/notebooks.md lists the columns.
+        """
+        from ttvkit._frames import cohorts_frame
+
+        return cohorts_frame(self)
+
+    def observations_to_pandas(self) -> Any:
+        """Every customer, with a ``cohort`` column (its start).
+
+        Needs ``ttvkit[pandas]``; docs/notebooks.md lists the columns.
+        """
+        from ttvkit._frames import cohorts_observations_frame
+
+        return cohorts_observations_frame(self)
+
+    def plot(self, ax: Axes | None = None, **options: Any) -> Axes:
+        """Draw on *ax* (a new figure if ``None``); options in :func:`ttvkit.plotting.plot`."""
+        from ttvkit.plotting import plot
+
+        return plot(self, ax, **options)
 
 
 @attrs.frozen
@@ -710,6 +832,38 @@ class JourneyReport:
             ]
         )
 
+    # --- notebooks: rich display, DataFrames, plots (ttvkit._html, _frames, plotting) ---
+
+    def _repr_html_(self) -> str:
+        """The summary as an HTML fragment: what Jupyter shows for the result."""
+        from ttvkit._html import journey_html
+
+        return journey_html(self)
+
+    def to_pandas(self) -> Any:
+        """One row per stage: reach, shares, median time from the previous stage.
+
+        Needs ``ttvkit[pandas]``; docs/notebooks.md lists the columns.
+        """
+        from ttvkit._frames import journey_frame
+
+        return journey_frame(self)
+
+    def observations_to_pandas(self) -> Any:
+        """Per customer, when each stage was completed (a column per stage).
+
+        Needs ``ttvkit[pandas]``; docs/notebooks.md lists the columns.
+        """
+        from ttvkit._frames import journey_observations_frame
+
+        return journey_observations_frame(self)
+
+    def plot(self, ax: Axes | None = None, **options: Any) -> Axes:
+        """Draw on *ax* (a new figure if ``None``); options in :func:`ttvkit.plotting.plot`."""
+        from ttvkit.plotting import plot
+
+        return plot(self, ax, **options)
+
 
 @attrs.frozen
 class SpeedGroup:
@@ -815,3 +969,35 @@ class SatisfactionReport:
         if self.n_without_score:
             lines.append(f"  {self.n_without_score} customers gave no score")
         return "\n".join(lines)
+
+    # --- notebooks: rich display, DataFrames, plots (ttvkit._html, _frames, plotting) ---
+
+    def _repr_html_(self) -> str:
+        """The summary as an HTML fragment: what Jupyter shows for the result."""
+        from ttvkit._html import satisfaction_html
+
+        return satisfaction_html(self)
+
+    def to_pandas(self) -> Any:
+        """One row per speed class: n, mean and median score.
+
+        Needs ``ttvkit[pandas]``; docs/notebooks.md lists the columns.
+        """
+        from ttvkit._frames import satisfaction_frame
+
+        return satisfaction_frame(self)
+
+    def observations_to_pandas(self) -> Any:
+        """Customers with a score, in a column named after the score property.
+
+        Needs ``ttvkit[pandas]``; docs/notebooks.md lists the columns.
+        """
+        from ttvkit._frames import observations_to_pandas
+
+        return observations_to_pandas(self.observation_rows, [self.score])
+
+    def plot(self, ax: Axes | None = None, **options: Any) -> Axes:
+        """Draw on *ax* (a new figure if ``None``); options in :func:`ttvkit.plotting.plot`."""
+        from ttvkit.plotting import plot
+
+        return plot(self, ax, **options)
