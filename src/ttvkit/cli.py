@@ -1,0 +1,710 @@
+"""The ``ttvkit`` command: ``demo``, ``report`` and ``import``.
+
+``main(argv)`` parses the arguments, runs one command and returns the exit
+code: 0 on success, 2 for a user error (a missing file, a bad store URL, a bad
+configuration, an unknown milestone, a bad option, data that cannot answer the
+question), printed as one line ``ttvkit: error: ...`` on stderr without a
+traceback, 130 when interrupted. Anything else is a bug and keeps its
+traceback. Reports go to stdout (or ``--output``); progress, warnings and
+errors go to stderr. See ``docs/cli.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import io
+import json
+import os
+import sys
+import tempfile
+import time
+import tomllib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime
+from importlib import resources
+from itertools import islice
+from pathlib import Path
+from typing import NoReturn, TextIO
+from urllib.parse import quote, unquote
+
+import attrs
+
+from ttvkit import __version__, datasets
+from ttvkit import events as _events
+from ttvkit._format import format_duration
+from ttvkit.calculators import DEFAULT_WITHIN
+from ttvkit.conditions import Condition, event
+from ttvkit.config import Config, load_config, parse_config
+from ttvkit.errors import ConfigurationError, InvalidEventError, TTVError
+from ttvkit.events import ValueEvent, _trusted_event, parse_timestamp
+from ttvkit.io import FORMATS as INPUT_FORMATS
+from ttvkit.io import EventReader, ReadError, read_file
+from ttvkit.report import FORMATS, Note, Report, Section, build_report, render
+from ttvkit.stores import MemoryStore, Store, open_store
+
+__all__ = ["main"]
+
+DEFAULT_CONFIG = "ttv.toml"
+"""The configuration ``ttvkit report`` reads when ``--config`` is not given, if it exists."""
+DEFAULT_BATCH_SIZE = 5_000
+DEMO_USERS = 2_000
+DEMO_BOOTSTRAP = 200
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+# --------------------------------------------------------------------------- output helpers
+
+
+def _one_line(text: str) -> str:
+    """*text* on one line, control characters shown as escapes (data may hold anything)."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in " ".join(text.split()))
+
+
+def _error_text(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"{exc.filename}: {exc.strerror or exc}"
+    return str(exc) or type(exc).__name__
+
+
+def _warn(message: str) -> None:
+    print(f"ttvkit: warning: {_one_line(message)}", file=sys.stderr)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is the same single line as every other user error."""
+
+    def error(self, message: str) -> NoReturn:
+        print(
+            f"ttvkit: error: {_one_line(message)} (see '{self.prog} --help')",
+            file=sys.stderr,
+        )
+        raise SystemExit(EXIT_USAGE)
+
+
+class Progress:
+    """A progress display on stderr that needs no dependency.
+
+    On a terminal it redraws one line with ``\\r`` (at most ten times a
+    second); otherwise (a log file, CI) it writes a line every ``interval``
+    seconds, so logs stay short. Nothing is written before the first update,
+    so an error before any work is still the only line on stderr.
+    """
+
+    def __init__(
+        self,
+        label: str,
+        *,
+        total: int | None = None,
+        unit: str = "events",
+        stream: TextIO | None = None,
+        interval: float = 5.0,
+    ) -> None:
+        self._label = label
+        self._total = total
+        self._unit = unit
+        self._stream = sys.stderr if stream is None else stream
+        self._tty = self._stream.isatty()
+        self._interval = 0.1 if self._tty else interval
+        self._started = time.monotonic()
+        self._last = self._started
+        self._drawn = False
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._tty and self._drawn:
+            self._stream.write("\n")  # keep what follows (an error, say) on its own line
+            self._stream.flush()
+            self._drawn = False
+
+    def _line(self, done: int) -> str:
+        elapsed = max(time.monotonic() - self._started, 1e-9)
+        if self._total:
+            share = min(done / self._total, 1.0)
+            filled = round(share * 24)
+            return (
+                f"{self._label} [{'#' * filled}{'.' * (24 - filled)}] "
+                f"{share:6.1%} {done:,}/{self._total:,} {self._unit}"
+            )
+        return f"{self._label}: {done:,} {self._unit} ({done / elapsed:,.0f}/s)"
+
+    def update(self, done: int) -> None:
+        now = time.monotonic()
+        if now - self._last < self._interval:
+            return
+        self._last = now
+        self._write(self._line(done))
+
+    def finish(self, done: int, note: str = "") -> None:
+        """The last line: where it ended, and how long it took."""
+        elapsed = time.monotonic() - self._started
+        self._write(f"{self._line(done)} in {elapsed:.1f}s{note}")
+        if self._tty:
+            self._stream.write("\n")
+            self._drawn = False
+        self._stream.flush()
+
+    def _write(self, line: str) -> None:
+        if self._tty:
+            self._stream.write("\r\x1b[K" + line)
+            self._drawn = True
+        else:
+            self._stream.write(line + "\n")
+        self._stream.flush()
+
+
+def _ingest(
+    store: Store,
+    events: Iterable[ValueEvent],
+    *,
+    batch_size: int,
+    progress: Progress,
+    position: Callable[[int], int] | None = None,
+) -> tuple[int, int]:
+    """Append *events* in batches; return (events read, events new to the store).
+
+    Progress shows the events read so far, or ``position(read)`` when given
+    (the demo shows users).
+    """
+    read = new = 0
+    it = iter(events)
+    while batch := list(islice(it, batch_size)):
+        new += store.append(batch)
+        read += len(batch)
+        progress.update(read if position is None else position(read))
+    return read, new
+
+
+# --------------------------------------------------------------------------- event ids
+
+
+def _generated_id(event_id: str) -> bool:
+    """Whether *event_id* was made up by this process (the input had none).
+
+    Readers give an event without an id a fresh one from
+    :func:`ttvkit.events.new_event_id`: a random per-process prefix and a
+    counter, so an id with this process's prefix cannot come from a file.
+    """
+    return event_id.startswith(_events._id_prefix) and len(event_id) == 32
+
+
+def content_id(e: ValueEvent) -> str:
+    """A deterministic event id from the event's content: user, account, name,
+    timestamp (to the microsecond, UTC) and properties.
+
+    ``ttvkit import`` and ``ttvkit report`` give it to rows that have no
+    ``event_id``, so importing the same file twice stores nothing the second
+    time. Rows identical in every field get the same id: they are taken as
+    one event sent twice.
+    """
+    content = {k: v for k, v in e.to_dict().items() if k != "event_id"}
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "c" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:31]
+
+
+def _with_stable_ids(events: Iterable[ValueEvent]) -> Iterator[ValueEvent]:
+    for e in events:
+        if _generated_id(e.event_id):
+            yield _trusted_event(
+                e.user_id, e.name, e.timestamp, e.properties, e.account_id, content_id(e)
+            )
+        else:
+            yield e
+
+
+def _open_reader(path: str, input_format: str | None, on_error: str) -> EventReader:
+    reader = read_file(path, format=input_format, on_error=on_error)
+    # Readers are lazy: fail on a missing or unreadable file now, before a
+    # store is opened (and, for SQLite, created) for nothing.
+    with open(path, "rb"):
+        pass
+    return reader
+
+
+# --------------------------------------------------------------------------- arguments
+
+
+def _as_of(value: str) -> datetime:
+    try:
+        return parse_timestamp(value, field="DATE")
+    except InvalidEventError as exc:
+        # The message starts "DATE='...': "; say it once, in argparse's words.
+        problem = str(exc).partition(": ")[2] or str(exc)
+        raise argparse.ArgumentTypeError(f"{value!r} {problem}") from None
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number >= 1")
+    return number
+
+
+def _seed(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number >= 0")
+    return number
+
+
+def _by(value: str) -> str | Condition:
+    """``PROP`` (a property of the start event) or ``event:NAME`` (an intervention)."""
+    if value.startswith("event:"):
+        name = value.removeprefix("event:")
+        if not name.strip():
+            raise argparse.ArgumentTypeError("event: needs an event name, e.g. event:tutorial")
+        return event(name)
+    if not value.strip():
+        raise argparse.ArgumentTypeError("name a property of the start event, e.g. plan")
+    return value
+
+
+_PERIODS = ("day", "week", "month", "quarter", "year", "none")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="ttvkit",
+        description="Measure Time to Value: how long customers take to reach the moments "
+        "where your product pays off, and what shortens it.",
+        epilog="Exit codes: 0 success, 2 user error (one line on stderr), 130 interrupted. "
+        "Docs: docs/cli.md.",
+    )
+    parser.add_argument("--version", action="version", version=f"ttvkit {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    output = _Parser(add_help=False)
+    output.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="text",
+        help="text (default), markdown, json or html (a self-contained page)",
+    )
+    output.add_argument(
+        "--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout"
+    )
+
+    demo = commands.add_parser(
+        "demo",
+        parents=[output],
+        help="generate a synthetic SaaS log into SQLite and print the full report",
+        description="Generate the synthetic SaaS event log of ttvkit.datasets, load it into "
+        "the embedded SQLite store and print the full report: every TTV measure, the "
+        "levers ranked, cohorts, the journey and satisfaction.",
+    )
+    demo.add_argument(
+        "--users",
+        type=_positive_int,
+        default=DEMO_USERS,
+        metavar="N",
+        help=f"users in the log (default {DEMO_USERS:,}; about 10 events each)",
+    )
+    demo.add_argument("--seed", type=_seed, default=0, metavar="S", help="random seed (default 0)")
+    demo.add_argument(
+        "--db",
+        metavar="PATH",
+        help="keep the SQLite database at PATH (default: a temporary file, deleted after)",
+    )
+    demo.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the demo's TOML configuration (a starting point for yours) and exit",
+    )
+    demo.set_defaults(handler=_cmd_demo)
+
+    report = commands.add_parser(
+        "report",
+        parents=[output],
+        help="report on a store or a file of events, with milestones from a TOML file",
+        description="Report Time to Value for the milestones of a TOML configuration, over "
+        "a store URL (sqlite:///ttv.db, postgresql://...) or a CSV, JSON lines or Parquet "
+        "file.",
+    )
+    report.add_argument(
+        "source",
+        nargs="?",
+        metavar="SOURCE",
+        help="a store URL (SCHEME://...) or a file of events; default: the configuration's 'store'",
+    )
+    report.add_argument(
+        "--config",
+        "-c",
+        metavar="FILE",
+        help=f"the TOML configuration defining the milestones (default: ./{DEFAULT_CONFIG} "
+        "if it exists)",
+    )
+    report.add_argument(
+        "--milestone",
+        "-m",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="report on this milestone of the configuration (repeatable; default: all)",
+    )
+    report.add_argument(
+        "--by",
+        type=_by,
+        metavar="PROP|event:NAME",
+        help="compare groups: by a property of the start event (plan), or exposed to an "
+        "event or not (event:tutorial_completed)",
+    )
+    report.add_argument(
+        "--per", choices=("user", "account"), help="measure users or accounts (default: config)"
+    )
+    report.add_argument(
+        "--as-of",
+        type=_as_of,
+        metavar="DATE",
+        help="analysis time, ISO-8601 with an offset (2025-06-30T00:00:00Z); default: the "
+        "latest event",
+    )
+    report.add_argument(
+        "--cohorts",
+        choices=_PERIODS,
+        default="month",
+        metavar="PERIOD",
+        help="cohort period: day, week, month (default), quarter, year, or none",
+    )
+    report.add_argument(
+        "--input-format",
+        choices=INPUT_FORMATS,
+        metavar="FORMAT",
+        help=f"format of a SOURCE file ({', '.join(INPUT_FORMATS)}); default: from its name",
+    )
+    report.add_argument(
+        "--on-error",
+        choices=("raise", "skip"),
+        default="raise",
+        help="bad rows in a SOURCE file: stop (raise, the default) or skip them",
+    )
+    report.set_defaults(handler=_cmd_report)
+
+    import_ = commands.add_parser(
+        "import",
+        help="import a file of events into a store (idempotent)",
+        description="Stream a CSV, JSON lines or Parquet file into a store. Importing the "
+        "same file again stores nothing twice (rows without an event_id get one derived "
+        "from their content).",
+    )
+    import_.add_argument("file", metavar="FILE", help="the file of events")
+    import_.add_argument("store", metavar="STORE_URL", help="e.g. sqlite:///ttv.db")
+    import_.add_argument(
+        "--input-format",
+        choices=INPUT_FORMATS,
+        metavar="FORMAT",
+        help=f"format of FILE ({', '.join(INPUT_FORMATS)}); default: from its name",
+    )
+    import_.add_argument(
+        "--on-error",
+        choices=("raise", "skip"),
+        default="raise",
+        help="bad rows: stop at the first (raise, the default) or skip and count them",
+    )
+    import_.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=DEFAULT_BATCH_SIZE,
+        metavar="N",
+        help=f"events per write (default {DEFAULT_BATCH_SIZE:,})",
+    )
+    import_.set_defaults(handler=_cmd_import)
+    return parser
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def _write_report(report: Report, args: argparse.Namespace) -> None:
+    text = render(report, args.format)
+    for section in report.skipped:
+        _warn(f"{section.heading}: {section.result}")
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+
+def demo_config_text() -> str:
+    """The TOML configuration the demo reports on (shipped as ``ttvkit/demo.toml``)."""
+    return resources.files("ttvkit").joinpath("demo.toml").read_text(encoding="utf-8")
+
+
+def demo_config() -> Config:
+    """The demo's configuration, parsed."""
+    return parse_config(tomllib.loads(demo_config_text()), source="ttvkit/demo.toml")
+
+
+def _sqlite_url(path: Path) -> str:
+    # %-escape what a URL would misread (?, #, %); the SQLite store decodes it.
+    return "sqlite:///" + quote(str(path.resolve()), safe="/")
+
+
+@contextlib.contextmanager
+def _demo_database(path: str | None) -> Iterator[Path]:
+    if path is not None:
+        yield Path(path)
+        return
+    with tempfile.TemporaryDirectory(prefix="ttvkit-demo-") as directory:
+        yield Path(directory) / "demo.db"
+
+
+def _demo_events(users: int, seed: int, users_done: list[int]) -> Iterator[ValueEvent]:
+    """The demo's log as events, streamed (memory stays flat for any size);
+    counts users in *users_done* (rows come user by user)."""
+    last_user = None
+    for event_id, user_id, account_id, name, timestamp, properties in datasets.saas_event_rows(
+        users, seed=seed
+    ):
+        if user_id != last_user:
+            last_user = user_id
+            users_done[0] += 1
+        # Valid by construction (ttvkit.datasets), so the validation is skipped.
+        yield _trusted_event(user_id, name, timestamp, properties, account_id, event_id)
+
+
+def _first_demo_event(users: int, seed: int) -> ValueEvent:
+    event_id, user_id, account_id, name, timestamp, properties = next(
+        datasets.saas_event_rows(users, seed=seed)
+    )
+    return _trusted_event(user_id, name, timestamp, properties, account_id, event_id)
+
+
+def _check_demo_database(store: Store, path: Path, users: int, seed: int) -> int:
+    """Events already in *store*; an error if they are not this demo's log."""
+    before = store.count()
+    if before:
+        first = _first_demo_event(users, seed)
+        stored = [e.event_id for e in store.events(users=[first.user_id], names=[first.name])]
+        if first.event_id not in stored:
+            raise ConfigurationError(
+                f"--db {path} already holds {before:,} events that are not this demo's log "
+                f"(--users {users}, --seed {seed}); pass a new path"
+            )
+    return before
+
+
+def _with_reading_guide(report: Report, config: Config) -> Report:
+    """The demo's report with a note, after the overview, on how to read the figures."""
+    bands = config.bands
+    speed = (
+        f" Speed classes: immediate within {format_duration(bands.immediate)}, short within "
+        f"{format_duration(bands.short)}, long after that; undetermined means still on the "
+        "way and watched for less than the short band."
+        if bands is not None
+        else ""
+    )
+    within = format_duration(config.within or DEFAULT_WITHIN)
+    guide = Note(
+        "Every figure counts the customers still on the way for as long as they have been "
+        "watched (Kaplan-Meier) instead of leaving them out. A median of 'never' means fewer "
+        "than half have got there so far; 'within 30d' is the share expected to get there "
+        f"within 30 days. A lever's effect (Δ within {within}) is the difference in the share "
+        f"reaching value within {within} between the customers it reached early (by the "
+        "landmark) and the others; its p-value is adjusted for testing several levers at "
+        "once." + speed
+    )
+    sections = list(report.sections)
+    sections.insert(1, Section("How to read this report", guide))
+    return attrs.evolve(report, sections=sections)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    if args.print_config:
+        sys.stdout.write(demo_config_text())
+        return EXIT_OK
+    config = demo_config()
+    users, seed = args.users, args.seed
+    with _demo_database(args.db) as path:
+        url = _sqlite_url(path)
+        with open_store(url) as store:
+            before = _check_demo_database(store, path, users, seed)
+            users_done = [0]
+            with Progress(
+                "loading the demo log into SQLite", total=users, unit="users"
+            ) as progress:
+                read, new = _ingest(
+                    store,
+                    _demo_events(users, seed, users_done),
+                    batch_size=10_000,
+                    progress=progress,
+                    position=lambda _: users_done[0],
+                )
+                progress.finish(users, f", {read:,} events")
+            if before and new:
+                raise ConfigurationError(
+                    f"--db {path} held {before:,} events of another demo log and now mixes "
+                    "two logs; delete it or pass a new path"
+                )
+            report = _with_reading_guide(
+                build_report(
+                    store,
+                    config,
+                    bootstrap=DEMO_BOOTSTRAP,
+                    title="Time to Value: the ttvkit demo",
+                    facts=[
+                        (
+                            "data",
+                            f"synthetic SaaS log (ttvkit.datasets), {users:,} users, seed {seed}",
+                        ),
+                        ("events", f"{read:,}"),
+                        ("store", url if args.db else "SQLite, in a temporary file"),
+                        ("configuration", "ttvkit/demo.toml (ttvkit demo --print-config)"),
+                    ],
+                ),
+                config,
+            )
+        _write_report(report, args)
+    if args.db:
+        print(
+            f"ttvkit: the demo database is kept at {path}; report on it with: "
+            f"ttvkit demo --print-config > ttv.toml && ttvkit report '{url}' --config ttv.toml",
+            file=sys.stderr,
+        )
+    return EXIT_OK
+
+
+def _is_url(source: str) -> bool:
+    return "://" in source
+
+
+def _check_sqlite_exists(url: str) -> None:
+    """Reporting on a SQLite file that does not exist is a typo, not a wish to create it."""
+    scheme, _, rest = url.partition("://")
+    location = rest.partition("?")[0]
+    if scheme.lower() != "sqlite" or not location.startswith("/"):
+        return
+    path = unquote(location[1:])
+    if path and path != ":memory:" and not os.path.exists(path):
+        raise FileNotFoundError(2, "no such SQLite database", path)
+
+
+def _config_for_report(path: str | None) -> Config:
+    if path is not None:
+        return load_config(path)
+    if os.path.exists(DEFAULT_CONFIG):
+        return load_config(DEFAULT_CONFIG)
+    raise ConfigurationError(
+        f"no milestones: pass --config FILE (or put {DEFAULT_CONFIG} in the working "
+        "directory) defining [milestones.NAME]; --milestone names one of them"
+    )
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    config = _config_for_report(args.config)
+    source = args.source or config.store
+    if not source:
+        raise ConfigurationError(
+            "no SOURCE: pass a store URL or a file of events, or set 'store' in the configuration"
+        )
+    period = None if args.cohorts == "none" else args.cohorts
+    options = {
+        "milestones": args.milestone,
+        "by": args.by,
+        "per": args.per,
+        "as_of": args.as_of,
+        "period": period,
+    }
+    if _is_url(source):
+        _check_sqlite_exists(source)
+        with open_store(source) as store:
+            facts = [("source", source), ("events", f"{store.count():,}")]
+            report = build_report(store, config, facts=facts, **options)
+    else:
+        reader = _open_reader(source, args.input_format, args.on_error)
+        with MemoryStore(_with_stable_ids(reader)) as store:
+            facts = [("source", source), ("events", f"{store.count():,}")]
+            if reader.skipped:
+                facts.append(("bad rows skipped", f"{reader.skipped:,}"))
+            report = build_report(store, config, facts=facts, **options)
+    _write_report(report, args)
+    return EXIT_OK
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    reader = _open_reader(args.file, args.input_format, args.on_error)
+    with open_store(args.store) as store:
+        before = store.count()
+        with Progress(f"importing {args.file}") as progress:
+            read = new = 0
+            try:
+                read, new = _ingest(
+                    store,
+                    _with_stable_ids(reader),
+                    batch_size=args.batch_size,
+                    progress=progress,
+                )
+            except ReadError as exc:
+                stored = store.count() - before
+                raise ReadError(
+                    f"{exc} ({stored:,} new events before it were stored; fix or skip the row "
+                    "(--on-error skip) and import again: stored events are not stored twice)",
+                    source=exc.source,
+                    line=exc.line,
+                    row=exc.row,
+                    column=exc.column,
+                ) from None
+            progress.finish(read)
+    for error in reader.errors[:5]:
+        _warn(f"skipped: {error}")
+    if reader.skipped > 5:
+        _warn(f"skipped {reader.skipped - 5:,} more bad rows")
+    ignored = f", ignored {reader.ignored:,}" if reader.ignored else ""
+    print(
+        f"read {read:,}, new {new:,}, duplicates {read - new:,}, skipped {reader.skipped:,}"
+        f"{ignored} ({args.file} -> {args.store})"
+    )
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- main
+
+
+def _utf8_stdio() -> None:
+    """Never fail on a character the terminal cannot show: reports hold arrows and Δ."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``ttvkit`` command with *argv* (default: ``sys.argv[1:]``); return the exit code."""
+    _utf8_stdio()
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # --help, --version, or a usage error already printed
+        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
+    if args.command is None:
+        print(
+            "ttvkit: error: choose a command: demo, report or import (see 'ttvkit --help')",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    try:
+        result: int = args.handler(args)
+    except BrokenPipeError:
+        # The reader went away (ttvkit demo | head): not an error worth a message.
+        # Point stdout at devnull so the interpreter's final flush cannot fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    except (TTVError, OSError) as exc:
+        print(f"ttvkit: error: {_one_line(_error_text(exc))}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("ttvkit: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return result
