@@ -105,3 +105,17 @@ def reading(path: str) -> int:
     reader = io.read_csv(path, mapping=io.ColumnMapping(user="distinct_id", name="event"))
     events = list(reader)
     return len(events) + reader.skipped
+
+
+def notebooks(dist: ttv.TTVDistribution, comparison: ttv.Comparison) -> bytes:
+    from matplotlib.axes import Axes
+
+    from ttvkit import plotting
+
+    ax: Axes = dist.plot()
+    comparison.plot(ax=ax)
+    html: str = dist._repr_html_()
+    assert html.startswith("<div")
+    frame = dist.to_pandas()
+    assert len(frame) > 0
+    return plotting.to_png(comparison, width=6.0)
