@@ -11,6 +11,7 @@ ttvkit::
     ├── AnalysisError              (ValueError)  a well-formed question the data cannot answer
     ├── ConfigurationError         (ValueError)  a bad store URL, option or configuration file
     ├── MissingDependencyError     (ImportError) an optional extra is not installed
+    ├── TrackerClosedError         (RuntimeError) track() on a closed Tracker
     └── StoreError                               a backend failed
         ├── StoreUnavailableError  (ConnectionError) the backend cannot be reached right now
         └── SchemaVersionError                       the backend's schema is newer than this ttvkit
@@ -31,6 +32,7 @@ __all__ = [
     "StoreError",
     "StoreUnavailableError",
     "TTVError",
+    "TrackerClosedError",
 ]
 
 
@@ -60,6 +62,10 @@ class ConfigurationError(TTVError, ValueError):
 
 class MissingDependencyError(TTVError, ImportError):
     """An optional extra is needed for this feature; the message names it."""
+
+
+class TrackerClosedError(TTVError, RuntimeError):
+    """``track()`` was called on a tracker that is closed; create a new tracker."""
 
 
 class StoreError(TTVError):

@@ -40,7 +40,11 @@ from typing import Any, Final, Literal, Self, TypeAlias, TypeGuard
 
 import attrs
 
-from ttvkit.errors import ConfigurationError, StoreUnavailableError, TTVError
+from ttvkit.errors import (
+    ConfigurationError,
+    StoreUnavailableError,
+    TrackerClosedError,
+)
 from ttvkit.events import JSONValue, TimestampLike, ValueEvent
 from ttvkit.stores import Store, open_store
 
@@ -63,10 +67,6 @@ Clock: TypeAlias = Callable[[], datetime]
 # Time the writer gets, beyond a close timeout, to settle what it gave up on
 # and exit; only a store call that hangs makes close() use it.
 _SETTLE_GRACE: Final = 0.5
-
-
-class TrackerClosedError(TTVError, RuntimeError):
-    """``track()`` was called on a tracker that is closed; create a new tracker."""
 
 
 # --------------------------------------------------------------------------- options
