@@ -390,7 +390,7 @@ def test_report_by_an_intervention_event(workdir: Path) -> None:
         )
     )
     assert "Time to basic value: first_report, by tutorial_completed" in result.stdout
-    assert "exposure counted by 3h 0m after the start" in result.stdout
+    assert "exposure counted by 3h after the start" in result.stdout
 
 
 def test_report_skips_what_the_data_cannot_answer_with_a_warning(tmp_path: Path) -> None:

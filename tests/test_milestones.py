@@ -95,7 +95,7 @@ class TestMilestone:
             "window_seconds": 30 * 86400.0,
             "before_start": "zero",
         }
-        assert m.describe() == "r (exceed): from signup to report (#10), within 30d 0h"
+        assert m.describe() == "r (exceed): from signup to report (#10), within 30d"
 
 
 class TestPresets:

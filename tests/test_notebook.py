@@ -168,7 +168,7 @@ class TestReprHtml:
         p75, p90 = d.percentile(0.75), d.percentile(0.9)
         assert f"p75 {format_duration(p75)}" in text
         assert p90 is None and "p90 not reached" in text  # never "never" for a percentile
-        assert f"reached within 7d 0h {d.reached_within(timedelta(days=7)):.1%}" in text
+        assert f"reached within 7d {d.reached_within(timedelta(days=7)):.1%}" in text
         counts = d.speed_counts()
         assert f"short {counts[ttv.Speed.SHORT]}" in text
 
@@ -216,7 +216,7 @@ class TestReprHtml:
         imp = results["impact"]
         text = text_of(imp._repr_html_())
         for rank, r in enumerate(imp.rows, start=1):
-            assert f"{rank}. {r.intervention} 1d 0h" in text
+            assert f"{rank}. {r.intervention} 1d" in text
             assert f"{r.effect * 100:+.1f} pts" in text
 
         sat = results["satisfaction"]

@@ -8,20 +8,30 @@ __all__ = ["format_duration", "format_p", "format_share", "text_table"]
 
 
 def format_duration(value: timedelta | None) -> str:
-    """A short human form: ``45s``, ``12m 5s``, ``3h 20m``, ``4d 6h``; ``None`` is ``never``."""
+    """A short human form: ``45s``, ``12m 5s``, ``3h``, ``3h 20m``, ``7d``, ``4d 6h``.
+
+    Two units at most, the second left out when it is zero; ``None`` is ``never``.
+    A negative duration gets a leading minus sign.
+    """
     if value is None:
         return "never"
     seconds = value.total_seconds()
+    if seconds < 0:
+        return "-" + format_duration(-value)
     if seconds < 60:
         return f"{seconds:.3g}s"
     minutes, sec = divmod(round(seconds), 60)
     if minutes < 60:
-        return f"{minutes}m {sec}s"
+        return _two(minutes, "m", sec, "s")
     hours, minutes = divmod(minutes, 60)
     if hours < 24:
-        return f"{hours}h {minutes}m"
+        return _two(hours, "h", minutes, "m")
     days, hours = divmod(hours, 24)
-    return f"{days}d {hours}h"
+    return _two(days, "d", hours, "h")
+
+
+def _two(big: int, big_unit: str, small: int, small_unit: str) -> str:
+    return f"{big}{big_unit}" if small == 0 else f"{big}{big_unit} {small}{small_unit}"
 
 
 def format_share(value: float | None) -> str:

@@ -215,13 +215,6 @@ def _text(value: object, limit: int = _LABEL_LIMIT) -> str:
     return text.replace("$", r"\$")
 
 
-def _duration(value: timedelta | None) -> str:
-    """:func:`format_duration` without a trailing zero part: ``7d`` rather than ``7d 0h``."""
-    text = format_duration(value)
-    head, _, tail = text.rpartition(" ")
-    return head if head and tail[:1] == "0" and tail[1:].isalpha() else text
-
-
 # Points between the axes and a title with a one-row legend under it.
 _TITLE_PAD_OVER_LEGEND = 20.0
 
@@ -344,8 +337,8 @@ def _time_axis(ax: Axes, unit: Unit, view_end: float, curves: Sequence[SurvivalC
     last = max((c.times[-1] for c in curves if c.times), default=0.0)
     if last > view_end * 1.0001:
         label += (
-            f"; axis cut at {_duration(timedelta(seconds=view_end))}, "
-            f"data run to {_duration(timedelta(seconds=last))}"
+            f"; axis cut at {format_duration(timedelta(seconds=view_end))}, "
+            f"data run to {format_duration(timedelta(seconds=last))}"
         )
     ax.set_xlabel(label)
 
@@ -395,7 +388,7 @@ def _plot_distribution(
         x = median.total_seconds() / scale
         ax.plot([0.0, x, x], [0.5, 0.5, 0.0], linestyle="--", linewidth=1, color=_GUIDE)
         lo, hi = dist.median_ci
-        text = f"median {_duration(median)}"
+        text = f"median {format_duration(median)}"
         if ci and lo is not None:
             right = (hi.total_seconds() if hi is not None else view_end) / scale
             ax.errorbar(
@@ -409,8 +402,8 @@ def _plot_distribution(
                 linewidth=1.2,
             )
             level = f"{1 - curve.alpha:.0%} CI"
-            upper = "unbounded" if hi is None else _duration(hi)
-            text += f"\n({level} {_duration(lo)} to {upper})"
+            upper = "unbounded" if hi is None else format_duration(hi)
+            text += f"\n({level} {format_duration(lo)} to {upper})"
         ax.annotate(
             text,
             xy=(x, 0.5),
@@ -456,7 +449,7 @@ def _plot_comparison(
         is_reference = g.label == result.reference and type(g.label) is type(result.reference)
         name = _text(_label_text(g.label), 32) + (" (reference)" if is_reference else "")
         median = d.median
-        shown = "not reached" if median is None else _duration(median)
+        shown = "not reached" if median is None else format_duration(median)
         label = f"{name}: n {d.n}, median {shown}"
         drawn = _draw_curve(ax, d.curve, scale, ci=ci, color=None, label=label, view_end=view_end)
         if median is not None:
@@ -467,7 +460,7 @@ def _plot_comparison(
             linestyle="--",
             linewidth=1,
             color=_GUIDE,
-            label=f"landmark {_duration(result.landmark)} (exposure counted by)",
+            label=f"landmark {format_duration(result.landmark)} (exposure counted by)",
         )
     _share_axis(ax, "share reached")
     _time_axis(ax, unit, view_end, curves)
@@ -571,7 +564,7 @@ def _plot_cohorts(
             markerfacecolor="white" if r.young else share_color,
             markersize=5,
         )
-    within = _duration(result.within)
+    within = format_duration(result.within)
     shares.set_ylim(0.0, 1.05)
     shares.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     shares.set_ylabel(f"reached within {within}", color=share_color)
@@ -649,7 +642,7 @@ def _plot_journey(result: JourneyReport, ax: Axes, *, title: str | None = None) 
             if s.distribution is None
             else " · median not reached"
             if s.median is None
-            else f" · median {_duration(s.median)} from {since}"
+            else f" · median {format_duration(s.median)} from {since}"
         )
         text = f"{s.n_reached} of {s.n_entered} ({share}){median}"
         inside = done > 0.55
@@ -708,7 +701,7 @@ def _plot_impact(result: ImpactReport, ax: Axes, *, title: str | None = None) ->
         effect = r.effect * 100
         labels.append(
             f"{name}\n{effect:+.1f} pts, p (Holm) {format_p(r.p_adjusted)}, "
-            f"{exposed.n} exposed by {_duration(r.comparison.landmark)}"
+            f"{exposed.n} exposed by {format_duration(r.comparison.landmark)}"
         )
         ax.barh([y], [effect], height=0.6, color="C0" if r.significant else _MUTED)
         extent = max(extent, abs(effect))
@@ -728,7 +721,7 @@ def _plot_impact(result: ImpactReport, ax: Axes, *, title: str | None = None) ->
     ax.set_xlim(-extent * 1.08, extent * 1.08)
     ax.set_yticks(ys, labels, fontsize="small")
     ax.set_ylim(len(rows) - 0.5, -0.5)  # rank 1 on top
-    within = _duration(result.within)
+    within = format_duration(result.within)
     ax.set_xlabel(f"Δ share reaching value within {within}, exposed − not (points)")
     _legend_above(
         ax,
@@ -755,9 +748,9 @@ def _plot_satisfaction(result: SatisfactionReport, ax: Axes, *, title: str | Non
     groups = result.groups
     bands = result.bands
     bounds = {
-        "immediate": f"≤ {_duration(bands.immediate)}",
-        "short": f"≤ {_duration(bands.short)}",
-        "long": f"> {_duration(bands.short)}",
+        "immediate": f"≤ {format_duration(bands.immediate)}",
+        "short": f"≤ {format_duration(bands.short)}",
+        "long": f"> {format_duration(bands.short)}",
         "not_yet": "still on the way",
     }
     xs = list(range(len(groups)))
