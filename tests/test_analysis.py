@@ -436,3 +436,16 @@ def test_impact_takes_a_landmark_per_intervention() -> None:
     )
     with pytest.raises(AnalysisError, match="landmark of 'csm_assigned'"):
         ttv.impact(store, first, {ds.CSM_ASSIGNED: -H})
+
+
+def test_impact_keeps_the_given_order_for_its_customer_table() -> None:
+    lg = TestCompareByExposure().log()
+    for user in ("a", "e", "f", "g"):
+        lg.add(user, "support_ticket", at=T0 + 3 * H)
+    report = ttv.impact(lg, REPORT, ["support_ticket", "tutorial_completed"], bootstrap=0)
+    assert report.interventions == ("support_ticket", "tutorial_completed")
+    frame = report.observations_to_pandas()
+    assert list(frame.columns[-2:]) == ["support_ticket", "tutorial_completed"]
+    a = frame.set_index("customer_id").loc["a"]
+    assert a["tutorial_completed"] == T0 + 2 * H
+    assert report.to_dict()["interventions"] == ["support_ticket", "tutorial_completed"]

@@ -611,7 +611,15 @@ def impact(
         ),
         key=lambda r: -(r.effect if r.effect is not None else -math.inf),
     )
-    return ImpactReport(milestone, when, per, within, tuple(ranked), tuple(rows))
+    return ImpactReport(
+        milestone,
+        when,
+        per,
+        within,
+        tuple(ranked),
+        tuple(rows),
+        tuple(g.description for g in groupings),
+    )
 
 
 # --------------------------------------------------------------------------- cohorts

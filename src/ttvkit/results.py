@@ -498,11 +498,20 @@ class ImpactReport:
     within: timedelta
     rows: tuple[ImpactRow, ...]
     observation_rows: tuple[Observation, ...] = attrs.field(repr=False)
+    interventions: tuple[str, ...] = ()
+    """The interventions in the order given (the order of the observations' attributes)."""
 
     def observations(self) -> tuple[Observation, ...]:
         """Every customer considered (before the landmark filter); attributes hold
-        each intervention's first time, in the order given."""
+        each intervention's first time, in the order of :attr:`interventions`."""
         return self.observation_rows
+
+    def observations_to_pandas(self) -> Any:
+        """Every customer considered, with one column per intervention: when it
+        first happened (``NaT`` if never). Needs ``ttvkit[pandas]``."""
+        from ttvkit._frames import observations_to_pandas
+
+        return observations_to_pandas(self.observation_rows, self.interventions)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -510,6 +519,7 @@ class ImpactReport:
             "as_of": self.as_of.isoformat(),
             "per": self.per,
             "within_seconds": self.within.total_seconds(),
+            "interventions": list(self.interventions),
             "ranking": [r.to_dict() for r in self.rows],
         }
 
