@@ -213,3 +213,12 @@ class TestMappingRoundTrip:
             e.name = "other"  # type: ignore[misc]
         assert hash(e) == hash(make(event_id="same", name="other"))
         assert len({e, make(event_id="same")}) == 1
+
+
+def test_size_limit_holds_for_flat_ascii_with_escapes() -> None:
+    # 64 control characters per value escape to 6 bytes each in JSON
+    props = {f"k{i}": "\x01" * 200 for i in range(60)}
+    with pytest.raises(InvalidEventError, match="bytes"):
+        make(properties=props)
+    small = {f"k{i}": "\x01" * 10 for i in range(10)}
+    assert make(properties=small).properties == small

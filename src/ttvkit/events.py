@@ -111,6 +111,8 @@ def _check_text(field: str, value: object, limit: int) -> str:
 def _check_storable(field: str, value: str) -> None:
     if "\x00" in value:
         raise _fail(field, value, "contains a NUL character, which no store can keep; remove it")
+    if value.isascii():  # no surrogates possible: skip the encode on the hot path
+        return
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
@@ -127,6 +129,9 @@ def parse_timestamp(value: object, *, field: str = "timestamp") -> datetime:
     ``float``). Naive datetimes and strings without an offset are rejected,
     never guessed.
     """
+    # The track() hot path: datetime.now(UTC) needs no conversion.
+    if type(value) is datetime and value.tzinfo is UTC and MIN_TIMESTAMP <= value < MAX_TIMESTAMP:
+        return value
     if isinstance(value, datetime):
         if value.tzinfo is None or value.utcoffset() is None:
             raise _fail(
@@ -189,6 +194,9 @@ def validate_properties(value: object, *, field: str = "properties") -> Mapping[
         )
     if not value:
         return _EMPTY
+    flat = _copy_flat(value)
+    if flat is not None:
+        return types.MappingProxyType(flat)
     budget = [0]
     copied = _copy_json_object(value, field, budget)
     # budget is an upper bound of the serialised size; serialise exactly only
@@ -203,6 +211,39 @@ def validate_properties(value: object, *, field: str = "properties") -> Mapping[
                 "Store large payloads elsewhere and reference them by id",
             )
     return types.MappingProxyType(copied)
+
+
+def _copy_flat(value: Mapping[Any, Any]) -> dict[str, JSONValue] | None:
+    """A copy of a small flat mapping of ``str`` to valid scalars, or ``None``.
+
+    The common case on the track() path, checked without the general walker;
+    anything else (nesting, a bad value, a large payload) returns ``None`` and
+    goes through :func:`_copy_json_object`, which explains what is wrong.
+    """
+    if len(value) > 64:
+        return None
+    out: dict[str, JSONValue] = {}
+    # worst-case serialised size: every character escaped (6 bytes), 32 bytes per item
+    worst = 0
+    for key, item in value.items():
+        if type(key) is not str or "\x00" in key or not key.isascii():
+            return None
+        worst += 6 * len(key) + 32
+        kind = type(item)
+        if kind is str:
+            if "\x00" in item or not item.isascii():
+                return None
+            worst += 6 * len(item)
+        elif kind is int:
+            if not -_INT64_MAX - 1 <= item <= _INT64_MAX:
+                return None
+        elif kind is float:
+            if not math.isfinite(item):
+                return None
+        elif kind is not bool and item is not None:
+            return None
+        out[key] = item
+    return out if worst <= MAX_PROPERTIES_BYTES else None
 
 
 def _copy_json_object(
