@@ -41,7 +41,7 @@ hostile_text = st.one_of(st.sampled_from(HOSTILE), storable_text)
 NAMES = ["signup", "report", "invoice", "tutorial", "csat", "a\"b'; --"]
 USERS = ["u1", "u2", "u3", "u4", "ü'5", "u;6"]
 ACCOUNTS = ["acme", "initech", "o'hare"]
-PROP_KEYS = ["plan", "amount", "score", "a\"b", "x.y", "$[0]", "k'; --"]
+PROP_KEYS = ["plan", "amount", "score", 'a"b', "x.y", "$[0]", "k'; --"]
 
 scalars = st.one_of(
     st.none(),
@@ -154,6 +154,38 @@ def attribute_lists(milestone: Milestone) -> st.SearchStrategy[list[Attribute]]:
         st.builds(StartProperty, st.sampled_from(PROP_KEYS)),
     ]
     return st.lists(st.one_of(choices), max_size=3)
+
+
+_DENSE_VALUES = st.sampled_from(
+    [None, True, False, 0, 1, 1.0, -5, 5, 10, 100, 100.5, 600, 1000, "free", "pro", "1", [1], {}]
+)
+
+
+#: Hours after BASE, often on the edges the shared milestones use (a datetime
+#: start at 48 h, windows of 5 h and 2 days), so that ties decide.
+_HOURS = st.sampled_from([0, 1, 47, 48, 53, 96]) | st.integers(0, 100)
+
+
+@st.composite
+def dense_logs(draw: st.DrawFn) -> list[ValueEvent]:
+    """Longer logs over a few users, names and values, with many ties.
+
+    The shared ``event_logs`` are small and varied (they hunt for escaping
+    bugs); these make nth, totals, windows and before-start rules decide.
+    """
+    users = draw(st.lists(st.sampled_from(USERS), min_size=1, max_size=3, unique=True))
+    keys = st.sampled_from(PROP_KEYS)
+    return [
+        ValueEvent(
+            user_id=draw(st.sampled_from(users)),
+            name=draw(st.sampled_from(NAMES)),
+            timestamp=BASE + timedelta(hours=draw(_HOURS)),
+            properties=draw(st.dictionaries(keys, _DENSE_VALUES, max_size=5)),
+            account_id=draw(st.sampled_from([None, "acme", "o'hare"])),
+            event_id=draw(st.none() | st.sampled_from(["dup-1", "dup-2"])),
+        )
+        for _ in range(draw(st.integers(5, 60)))
+    ]
 
 
 #: Random right-censored samples: (durations, observed).

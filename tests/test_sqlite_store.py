@@ -50,7 +50,15 @@ from ttvkit.observations import (
 from ttvkit.stores import MemoryStore
 from ttvkit.stores.sqlite import SCHEMA_VERSION, SQLiteStore
 
-from .strategies import BASE, HOSTILE, attribute_lists, conditions, event_logs, milestones
+from .strategies import (
+    BASE,
+    HOSTILE,
+    attribute_lists,
+    conditions,
+    dense_logs,
+    event_logs,
+    milestones,
+)
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -913,3 +921,19 @@ def test_the_examples_in_docs_stores_sqlite_md_run(tmp_path: Path) -> None:
         "[('report_created', 1), ('signup', 2)]",
     ]
     assert printed[4] == ("4" if hasattr(os, "fork") else "3")
+
+
+@given(events=dense_logs(), data=st.data())
+def test_observations_equal_observe_on_dense_logs(
+    events: list[ValueEvent], data: st.DataObject
+) -> None:
+    """Logs where nth, totals, windows and before-start rules actually decide."""
+    as_of = data.draw(st.none() | st.integers(0, 100).map(lambda h: BASE + timedelta(hours=h)))
+    with SQLiteStore() as store:
+        store.append(events)
+        for milestone in data.draw(st.lists(milestones(), min_size=3, max_size=3)):
+            attributes = data.draw(attribute_lists(milestone))
+            for per in ("user", "account"):
+                expected = observe(events, milestone, as_of=as_of, per=per, attributes=attributes)  # type: ignore[arg-type]
+                got = store.observations(milestone, as_of=as_of, per=per, attributes=attributes)  # type: ignore[arg-type]
+                assert typed(got) == typed(expected), per
