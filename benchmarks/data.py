@@ -2,7 +2,7 @@
 
 Everything is built from :func:`ttvkit.datasets.saas_event_rows` with one
 seed, so every contender sees the same events. Expensive artefacts (the two
-SQLite files) are cached under ``benchmarks/.cache/`` (git-ignored), keyed by
+SQLite files and a Parquet file) are cached under ``benchmarks/.cache/`` (git-ignored), keyed by
 the generator's source, the store's schema version and the user count, so a
 change to either rebuilds them. Rows, events and DataFrames live only in the
 process (a dict per size), because regenerating them is about as fast as
@@ -66,9 +66,9 @@ def text_rows(n_users: int, seed: int) -> Iterator[tuple[str, str, str, str, str
         yield event_id, user_id, account_id, name, iso(ts), json.dumps(props)
 
 
-def _cached(kind: str, n_users: int, seed: int) -> Path:
+def _cached(kind: str, n_users: int, seed: int, suffix: str = ".sqlite") -> Path:
     CACHE.mkdir(parents=True, exist_ok=True)
-    return CACHE / f"{kind}-{_generator_key()}-s{seed}-u{n_users}.sqlite"
+    return CACHE / f"{kind}-{_generator_key()}-s{seed}-u{n_users}{suffix}"
 
 
 def _build(path: Path, fill: Any) -> Path:
@@ -98,6 +98,16 @@ def ttvkit_sqlite(n_users: int, seed: int) -> Path:
         db.close()
 
     return _build(_cached("ttvkit", n_users, seed), fill)
+
+
+def parquet(n_users: int, seed: int) -> Path:
+    """The log in a Parquet file as :func:`ttvkit.io.write_parquet` lays it out."""
+    from ttvkit.io import write_parquet
+
+    def fill(path: Path) -> None:
+        write_parquet(events(n_users, seed), path)
+
+    return _build(_cached("events", n_users, seed, ".parquet"), fill)
 
 
 NAIVE_SCHEMA = (

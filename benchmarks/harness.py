@@ -207,7 +207,7 @@ def machine() -> dict[str, str]:
 
 def commit() -> str:
     sha = _git("rev-parse", "--short", "HEAD")
-    dirty = _git("status", "--porcelain", "--untracked-files=no", "--", "src")
+    dirty = _git("status", "--porcelain", "--", "src")
     return f"{sha} (src/ has uncommitted changes)" if dirty else sha
 
 

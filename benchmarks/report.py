@@ -46,7 +46,7 @@ def _table(table: Table) -> list[str]:
     unit = reference.unit
     what = "rate" if reference.higher_is_better else ("memory" if unit == "MiB" else "time")
     lines = [
-        f"**{table.title}** ({len(reference.values)} runs each)",
+        f"**{table.title}** ({_runs(len(reference.values))} each)",
         "",
         f"| contender | min | median | max | ttvkit {what} ÷ this |",
         "| --- | ---: | ---: | ---: | ---: |",
@@ -58,6 +58,10 @@ def _table(table: Table) -> list[str]:
         )
     lines.append("")
     return lines
+
+
+def _runs(n: int) -> str:
+    return f"{n} run" if n == 1 else f"{n} runs"
 
 
 def _met(check: Check) -> str:
@@ -98,7 +102,7 @@ def render(
         "",
         "```sh",
         "pip install -e '.[bench]'",
-        "python benchmarks/run.py --output docs/benchmarks.md            # about 15 minutes",
+        "python benchmarks/run.py --output docs/benchmarks.md            # 6 to 10 minutes",
         "python benchmarks/run.py --scenarios T1,K1 --repeat 5           # a subset, to stdout",
         "python benchmarks/run.py --sizes 1e5,1e6,1e7 --output /tmp/b.md  # with 1e7 (long)",
         "```",
@@ -154,6 +158,20 @@ def dump_json(path: Path, scenarios: Sequence[Scenario], meta: Mapping[str, obje
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"meta": dict(meta), "scenarios": [dataclasses.asdict(s) for s in scenarios]}
     path.write_text(json.dumps(payload, indent=1, default=str))
+
+
+def load_json(path: Path) -> tuple[list[Scenario], dict[str, object]]:
+    """Scenarios and metadata written by :func:`dump_json`, to render them again."""
+    payload = json.loads(path.read_text())
+    scenarios = []
+    for raw in payload["scenarios"]:
+        tables = [
+            Table(t["title"], [Series(**s) for s in t["series"]], t["reference"])
+            for t in raw.pop("tables")
+        ]
+        checks = [Check(**c) for c in raw.pop("checks")]
+        scenarios.append(Scenario(**raw, tables=tables, checks=checks))
+    return scenarios, payload["meta"]
 
 
 def now() -> datetime:
