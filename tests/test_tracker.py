@@ -693,7 +693,7 @@ def test_the_examples_in_docs_tracker_md_run() -> None:
     blocks = [b.split("```", 1)[0] for b in text.split("```python\n")[1:]]
     runnable = [b for b in blocks if not b.startswith("# sketch:")]
     assert len(runnable) >= 5
-    assert len(blocks) - len(runnable) == 2  # the Flask and FastAPI sketches
+    assert len(blocks) - len(runnable) == 3  # the Flask, FastAPI and Django sketches
     for block in runnable:
         result = _run_script(block)
         assert result.returncode == 0, f"{block}\n{result.stderr}"
