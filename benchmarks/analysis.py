@@ -378,4 +378,5 @@ def scaling(sqlite: dict[int, float], memory: dict[int, float]) -> Scenario:
                 spread <= 1.5,
             )
         )
+        scenario.notes.append(f"{label}: {cells}; largest ÷ smallest {spread:.2f}×.")
     return scenario
