@@ -94,9 +94,9 @@ def render(
         "The scenarios, peers and targets are those of the project's BENCHMARKS.md. Every "
         "ratio compares medians of ttvkit and a peer **measured in the same run, on the same "
         "data, interleaved** (each round runs every contender once, in a rotating order), "
-        "because this machine is shared: other jobs ran during the run, so absolute times are "
-        "inflated and only the ratios are meant to be compared with the targets. No figure here "
-        "is asserted by a test.",
+        "because this machine is shared: other jobs may run at the same time (see the load "
+        "averages), absolute times move with them, and only the ratios are meant to be compared "
+        "with the targets. No figure here is asserted by a test.",
         "",
         "Rerun (the cache of generated data lives in `benchmarks/.cache/`, git-ignored):",
         "",
