@@ -3,7 +3,7 @@
 Everything is built from :func:`ttvkit.datasets.saas_event_rows` with one
 seed, so every contender sees the same events. Expensive artefacts (the two
 SQLite files and a Parquet file) are cached under ``benchmarks/.cache/`` (git-ignored), keyed by
-the generator's source, the store's schema version and the user count, so a
+the generator's source, the store's schema and the user count, so a
 change to either rebuilds them. Rows, events and DataFrames live only in the
 process (a dict per size), because regenerating them is about as fast as
 unpickling them.
@@ -26,7 +26,7 @@ from harness import CACHE
 
 import ttvkit.datasets
 from ttvkit import ValueEvent
-from ttvkit.stores.sqlite import SCHEMA_VERSION, SQLiteStore
+from ttvkit.stores.sqlite import MIGRATIONS, SCHEMA_VERSION, SQLiteStore
 
 Row = tuple[str, str, str, str, datetime, dict[str, Any]]
 
@@ -36,8 +36,9 @@ _LAYOUT = 1
 
 @cache
 def _generator_key() -> str:
-    source = inspect.getsource(ttvkit.datasets).encode()
-    return hashlib.sha256(source + f"|{SCHEMA_VERSION}|{_LAYOUT}".encode()).hexdigest()[:12]
+    # The migrations' text too: an unreleased schema may change without a version bump.
+    key = f"{inspect.getsource(ttvkit.datasets)}|{MIGRATIONS!r}|{SCHEMA_VERSION}|{_LAYOUT}"
+    return hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
 @cache
