@@ -54,6 +54,7 @@ __all__ = [
     "check_attributes",
     "check_per",
     "observe",
+    "observe_ordered",
 ]
 
 Per: TypeAlias = Literal["user", "account"]
@@ -209,10 +210,7 @@ def observe(
     ``as_of`` defaults to the latest event's timestamp. Observations come
     back sorted by ``customer_id``.
     """
-    check_per(per)
-    attributes = check_attributes(attributes)
-    if any(isinstance(a, StartProperty) for a in attributes):
-        _start_filter(milestone)
+    _check_question(milestone, per, attributes)
     unique: dict[str, ValueEvent] = {}
     for e in events:
         unique.setdefault(e.event_id, e)
@@ -220,8 +218,39 @@ def observe(
         if not unique:
             return []
         as_of = max(e.timestamp for e in unique.values())
+    return observe_ordered(
+        unique.values(), milestone, as_of=as_of, per=per, attributes=attributes, ordered=False
+    )
+
+
+def _check_question(
+    milestone: Milestone, per: object, attributes: Sequence[Attribute]
+) -> tuple[Attribute, ...]:
+    check_per(per)
+    checked = check_attributes(attributes)
+    if any(isinstance(a, StartProperty) for a in checked):
+        _start_filter(milestone)
+    return checked
+
+
+def observe_ordered(
+    events: Iterable[ValueEvent],
+    milestone: Milestone,
+    *,
+    as_of: datetime,
+    per: Per = "user",
+    attributes: Sequence[Attribute] = (),
+    ordered: bool = True,
+) -> list[Observation]:
+    """:func:`observe` for events whose ids are unique, in (timestamp, event_id) order.
+
+    For stores that guarantee both (the memory store): it skips the
+    deduplication and the per-customer sort. With ``ordered=False`` only the
+    deduplication is skipped.
+    """
+    attributes = _check_question(milestone, per, attributes)
     by_customer: defaultdict[str, list[ValueEvent]] = defaultdict(list)
-    for e in unique.values():
+    for e in events:
         if e.timestamp > as_of:
             continue
         key = e.user_id if per == "user" else e.account_id
@@ -230,7 +259,11 @@ def observe(
     return [
         obs
         for customer in sorted(by_customer)
-        if (obs := _observe_one(customer, by_customer[customer], milestone, as_of, attributes))
+        if (
+            obs := _observe_one(
+                customer, by_customer[customer], milestone, as_of, attributes, ordered
+            )
+        )
         is not None
     ]
 
@@ -241,8 +274,10 @@ def _observe_one(
     milestone: Milestone,
     as_of: datetime,
     attributes: Sequence[Attribute],
+    ordered: bool,
 ) -> Observation | None:
-    events.sort(key=lambda e: (e.timestamp, e.event_id))
+    if not ordered:
+        events.sort(key=lambda e: (e.timestamp, e.event_id))
     if isinstance(milestone.start, datetime):
         start: datetime | None = max(milestone.start, events[0].timestamp)
     else:
