@@ -937,3 +937,32 @@ def test_observations_equal_observe_on_dense_logs(
                 expected = observe(events, milestone, as_of=as_of, per=per, attributes=attributes)  # type: ignore[arg-type]
                 got = store.observations(milestone, as_of=as_of, per=per, attributes=attributes)  # type: ignore[arg-type]
                 assert typed(got) == typed(expected), per
+
+
+def test_interpreter_exit_while_a_thread_writes_does_not_crash(tmp_path: Path) -> None:
+    script = f"""
+import sys, threading, time
+sys.path.insert(0, {SRC!r})
+from datetime import datetime, timezone
+from ttvkit import ValueEvent
+from ttvkit.stores.sqlite import SQLiteStore
+
+store = SQLiteStore({str(tmp_path / "exit.db")!r})
+started = threading.Event()
+
+def write():
+    i = 0
+    while True:
+        store.append([ValueEvent("u", "e", datetime.now(timezone.utc), event_id=f"e{{i}}")])
+        i += 1
+        started.set()
+
+threading.Thread(target=write, daemon=True).start()
+started.wait(10)
+time.sleep(0.05)
+"""
+    for _ in range(5):
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
+        assert done.returncode == 0, done.stderr.decode()[-2000:]
+    with SQLiteStore(tmp_path / "exit.db") as store:
+        assert store.count() > 0

@@ -368,6 +368,11 @@ class SQLiteStore(BaseStore):
         connection = self._connect()
         handle = _Handle(connection)
         finalizer = weakref.finalize(handle, _close_connection, connection)
+        # Not at interpreter exit: another thread (a tracker's writer, a user's
+        # daemon thread) may still be using the connection then, and closing it
+        # under them can crash the process. Every commit is already durable in
+        # the WAL, so leaving the file to the operating system loses nothing.
+        finalizer.atexit = False
         with self._registry_lock:
             if self._closed:
                 finalizer()
