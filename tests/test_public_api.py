@@ -42,3 +42,20 @@ def test_importing_ttvkit_pulls_in_no_optional_dependency() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_stats_depends_on_nothing_of_ttvkit_but_its_errors() -> None:
+    """ttvkit.stats stands alone (DESIGN.md): notebooks and other tools use it directly."""
+    import ast
+    from pathlib import Path
+
+    import ttvkit.stats
+
+    tree = ast.parse(Path(ttvkit.stats.__file__).read_text(encoding="utf-8"))
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module)
+        elif isinstance(node, ast.Import):
+            imported.update(alias.name for alias in node.names)
+    assert {m for m in imported if m.split(".")[0] == "ttvkit"} == {"ttvkit.errors"}
