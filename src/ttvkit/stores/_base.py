@@ -20,6 +20,7 @@ from ttvkit.observations import (
     check_attributes,
     check_per,
     observe,
+    observe_ordered,
 )
 
 __all__ = ["BaseStore", "Store", "needed_event_names"]
@@ -113,6 +114,11 @@ class BaseStore(abc.ABC):
     :func:`~ttvkit.observations.observe`.
     """
 
+    #: Whether :meth:`events` yields each ``event_id`` once, in (timestamp,
+    #: event_id) order. A store that guarantees it lets the generic
+    #: :meth:`observations` skip deduplicating and re-sorting.
+    events_unique_and_ordered: bool = False
+
     def __enter__(self) -> Self:
         return self
 
@@ -160,11 +166,7 @@ class BaseStore(abc.ABC):
             as_of = self.latest_timestamp()
             if as_of is None:
                 return []
-        names = needed_event_names(milestone, attributes)
-        return observe(
-            self.events(names=names, until=as_of),
-            milestone,
-            as_of=as_of,
-            per=per,
-            attributes=attributes,
-        )
+        events = self.events(names=needed_event_names(milestone, attributes), until=as_of)
+        if self.events_unique_and_ordered:
+            return observe_ordered(events, milestone, as_of=as_of, per=per, attributes=attributes)
+        return observe(events, milestone, as_of=as_of, per=per, attributes=attributes)

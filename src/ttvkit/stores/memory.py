@@ -11,16 +11,7 @@ from datetime import datetime
 
 from ttvkit.errors import ConfigurationError, StoreError
 from ttvkit.events import ValueEvent
-from ttvkit.milestones import Milestone
-from ttvkit.observations import (
-    Attribute,
-    Observation,
-    Per,
-    check_attributes,
-    check_per,
-    observe_ordered,
-)
-from ttvkit.stores._base import BaseStore, needed_event_names
+from ttvkit.stores._base import BaseStore
 
 __all__ = ["MemoryStore"]
 
@@ -31,6 +22,9 @@ class MemoryStore(BaseStore):
     Useful in tests, notebooks, and as the test double for code that takes a
     store. Its ``observations()`` is the pure-Python reference.
     """
+
+    # Appends deduplicate and keep (timestamp, event_id) order.
+    events_unique_and_ordered = True
 
     def __init__(self, events: Iterable[ValueEvent] = ()) -> None:
         self._lock = threading.Lock()
@@ -110,31 +104,6 @@ class MemoryStore(BaseStore):
             if user_set is not None and e.user_id not in user_set:
                 continue
             yield e
-
-    def observations(
-        self,
-        milestone: Milestone,
-        *,
-        as_of: datetime | None = None,
-        per: Per = "user",
-        attributes: Sequence[Attribute] = (),
-    ) -> list[Observation]:
-        # Events here are unique and kept in (timestamp, event_id) order, so the
-        # reference engine can skip deduplicating and re-sorting them.
-        check_per(per)
-        attributes = check_attributes(attributes)
-        if as_of is None:
-            as_of = self.latest_timestamp()
-            if as_of is None:
-                return []
-        names = needed_event_names(milestone, attributes)
-        return observe_ordered(
-            self.events(names=names, until=as_of),
-            milestone,
-            as_of=as_of,
-            per=per,
-            attributes=attributes,
-        )
 
     def latest_timestamp(self) -> datetime | None:
         with self._lock:
