@@ -37,7 +37,7 @@ from ttvkit import (
     open_store,
     total,
 )
-from ttvkit.conditions import Condition, _AllOf, _AnyOf, all_of, any_of, ge, gt, le, lt, one_of
+from ttvkit.conditions import AllOf, AnyOf, Condition, all_of, any_of, ge, gt, le, lt, one_of
 from ttvkit.observations import (
     Attribute,
     FirstTime,
@@ -161,7 +161,7 @@ def any_start_milestones(draw: st.DrawFn) -> tuple[Milestone, list[Attribute]]:
         before_start=draw(st.sampled_from(["zero", "ignore", "exclude"])),
     )
     attributes = draw(attribute_lists(milestone))
-    if isinstance(start, _AllOf | _AnyOf):  # no one start event to read
+    if isinstance(start, AllOf | AnyOf):  # no one start event to read
         attributes = [a for a in attributes if not isinstance(a, StartProperty)]
     return milestone, attributes
 

@@ -37,9 +37,13 @@ from ttvkit.events import MAX_NAME_LENGTH, JSONScalar, JSONValue, ValueEvent
 
 __all__ = [
     "TOTAL_TOLERANCE",
+    "AllOf",
+    "AnyOf",
     "Condition",
     "EventCondition",
+    "Nth",
     "Predicate",
+    "Total",
     "all_of",
     "any_of",
     "event",
@@ -227,7 +231,7 @@ class EventCondition(Condition):
             raise InvalidMilestoneError(f"nth({k!r}): k must be an int >= 1")
         if k == 1:
             return self
-        return _Nth(self, k)
+        return Nth(self, k)
 
     def event_names(self) -> frozenset[str]:
         return frozenset((self.name,))
@@ -248,7 +252,14 @@ def event(name: str, where: Mapping[str, JSONScalar | Predicate] | None = None) 
 
 
 @attrs.frozen
-class _Nth(Condition):
+class Nth(Condition):
+    """The ``k``-th event matching ``event`` (build it with ``event(...).nth(k)``).
+
+    Node types (:class:`EventCondition`, :class:`Nth`, :class:`Total`,
+    :class:`AllOf`, :class:`AnyOf`) are the documented interface engines
+    translate; users build them with the factories.
+    """
+
     event: EventCondition
     k: int
 
@@ -269,7 +280,10 @@ class _Nth(Condition):
 
 
 @attrs.frozen
-class _Total(Condition):
+class Total(Condition):
+    """The running sum of ``property_name`` over ``event`` reaching ``at_least``
+    (build it with :func:`total`); engines compare against :attr:`threshold`."""
+
     event: EventCondition
     property_name: str
     at_least: float
@@ -324,11 +338,13 @@ def total(
             f"total(): at_least={at_least!r} must be a finite number > 0 "
             "(a target of 0 or less is reached before anything happens)"
         )
-    return _Total(event(name, where), property, float(at_least))
+    return Total(event(name, where), property, float(at_least))
 
 
 @attrs.frozen
-class _AllOf(Condition):
+class AllOf(Condition):
+    """Every part reached: at the latest of their first times (build it with :func:`all_of`)."""
+
     parts: tuple[Condition, ...]
 
     def first_time(self, events: Sequence[ValueEvent]) -> datetime | None:
@@ -345,7 +361,9 @@ class _AllOf(Condition):
 
 
 @attrs.frozen
-class _AnyOf(Condition):
+class AnyOf(Condition):
+    """Any part reached: at the earliest of their first times (build it with :func:`any_of`)."""
+
     parts: tuple[Condition, ...]
 
     def first_time(self, events: Sequence[ValueEvent]) -> datetime | None:
@@ -372,10 +390,10 @@ def _as_conditions(parts: Iterable[Condition | str], what: str) -> tuple[Conditi
 def all_of(*parts: Condition | str) -> Condition:
     """Reached when every part has been reached: at the latest of their first times."""
     conditions = _as_conditions(parts, "all_of")
-    return conditions[0] if len(conditions) == 1 else _AllOf(conditions)
+    return conditions[0] if len(conditions) == 1 else AllOf(conditions)
 
 
 def any_of(*parts: Condition | str) -> Condition:
     """Reached when any part is reached: at the earliest of their first times."""
     conditions = _as_conditions(parts, "any_of")
-    return conditions[0] if len(conditions) == 1 else _AnyOf(conditions)
+    return conditions[0] if len(conditions) == 1 else AnyOf(conditions)

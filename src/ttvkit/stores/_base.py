@@ -13,8 +13,10 @@ from ttvkit.events import ValueEvent
 from ttvkit.milestones import Milestone
 from ttvkit.observations import (
     Attribute,
+    DurationCells,
     FirstTime,
     Observation,
+    ObservationColumns,
     Per,
     PropertyOf,
     check_attributes,
@@ -160,6 +162,18 @@ class BaseStore(abc.ABC):
         per: Per = "user",
         attributes: Sequence[Attribute] = (),
     ) -> list[Observation]:
+        return self.generic_observations(milestone, as_of=as_of, per=per, attributes=attributes)
+
+    def generic_observations(
+        self,
+        milestone: Milestone,
+        *,
+        as_of: datetime | None = None,
+        per: Per = "user",
+        attributes: Sequence[Attribute] = (),
+    ) -> list[Observation]:
+        """The events streamed through :func:`~ttvkit.observations.observe`: the path
+        for conditions an engine cannot compile (user-defined condition classes)."""
         check_per(per)
         attributes = check_attributes(attributes)
         if as_of is None:
@@ -170,3 +184,21 @@ class BaseStore(abc.ABC):
         if self.events_unique_and_ordered:
             return observe_ordered(events, milestone, as_of=as_of, per=per, attributes=attributes)
         return observe(events, milestone, as_of=as_of, per=per, attributes=attributes)
+
+    def observation_columns(
+        self,
+        milestone: Milestone,
+        *,
+        as_of: datetime | None = None,
+        per: Per = "user",
+        attributes: Sequence[Attribute] = (),
+    ) -> ObservationColumns:
+        """:meth:`observations` as columns (engines compute them without objects)."""
+        rows = self.observations(milestone, as_of=as_of, per=per, attributes=attributes)
+        return ObservationColumns.from_rows(rows, len(tuple(attributes)))
+
+    def duration_cells(
+        self, milestone: Milestone, *, as_of: datetime | None = None, per: Per = "user"
+    ) -> DurationCells:
+        """The observations grouped by duration: all a curve needs."""
+        return self.observation_columns(milestone, as_of=as_of, per=per).cells()

@@ -10,11 +10,11 @@ What lives here:
   threads under a lock, opened lazily and re-opened after it breaks.
 * the schema (versioned DDL in :data:`_MIGRATIONS`, applied under an
   advisory lock so that concurrent processes do not race);
-* :class:`_ObservationQuery` — compiles a milestone into one SQL statement
-  that returns one row per customer, so that scanning, matching, ``nth``,
-  running totals and per-customer minima happen inside PostgreSQL. Only the
-  final assembly of each :class:`~ttvkit.observations.Observation` (the
-  before-start rule, the window, the censoring time) runs in Python.
+* observations computed by PostgreSQL from ttvkit's query plan
+  (:mod:`ttvkit.stores.sql`, rendered with
+  :class:`~ttvkit.stores.sql.engines.PostgresDialect`): scanning, matching,
+  ``nth``, running totals, per-customer minima and the censoring rules all
+  run inside the server; Python only reads the columns.
 
 Every value is a bound parameter; only fixed SQL fragments and identifiers
 that passed :func:`_check_identifier` (quoted with ``psycopg.sql.Identifier``)
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import math
 import operator
 import os
@@ -37,7 +36,6 @@ from datetime import UTC, datetime
 from typing import Any, Final, TypeAlias, TypeVar, cast
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from ttvkit.conditions import Condition, EventCondition, Predicate, _AllOf, _AnyOf, _Nth, _Total
 from ttvkit.errors import (
     AnalysisError,
     ConfigurationError,
@@ -52,17 +50,29 @@ from ttvkit.events import JSONValue, ValueEvent, _trusted_event
 from ttvkit.milestones import Milestone
 from ttvkit.observations import (
     Attribute,
-    AttributeValue,
-    FirstTime,
+    DurationCells,
     Observation,
+    ObservationColumns,
     Per,
-    PropertyOf,
     StartProperty,
-    _start_filter,
     check_attributes,
     check_per,
+    start_filter,
+    to_micros,
 )
-from ttvkit.stores._base import BaseStore, needed_event_names
+from ttvkit.stores._base import BaseStore
+from ttvkit.stores.sql import (
+    ObservationPlan,
+    Statement,
+    UnsupportedConditionError,
+    build_plan,
+    cells_statement,
+    observations_statement,
+    read_cells,
+    read_columns,
+)
+from ttvkit.stores.sql.codec import exact_json_text
+from ttvkit.stores.sql.engines import PostgresDialect
 
 try:
     import psycopg
@@ -77,6 +87,9 @@ except ImportError as exc:  # pragma: no cover - exercised by a test that hides 
     ) from exc
 
 __all__ = ["SCHEMA_VERSION", "PostgresStore"]
+
+#: The plan's hooks for PostgreSQL; ``{events}`` is filled in by ``_sql``.
+_DIALECT: Final = PostgresDialect("{events}")
 
 #: The version of the tables this ttvkit writes; see :data:`_MIGRATIONS`.
 SCHEMA_VERSION: Final = 1
@@ -179,49 +192,10 @@ def _copy_rows(
             )
 
 
-class _Unsupported(Exception):
-    """A condition this module cannot compile to SQL (a user-defined subclass)."""
-
-
-# --------------------------------------------------------------------------- JSON
-
-
-_encode: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
-
-
-def _json_text(value: JSONValue | Mapping[str, JSONValue]) -> str:
-    """Serialise *value* so that PostgreSQL's jsonb gives the same Python value back.
-
-    jsonb keeps numbers as ``numeric``: ``1e+16`` would come back as the int
-    ``10000000000000000``. Floats whose repr has an exponent are therefore
-    written out in full with a ``.0`` (exact for floats that large), which
-    jsonb keeps, and ``json.loads`` reads back as the same float.
-    """
-    text = _encode(value)
-    # "e+" only appears in the repr of a large float, or inside some string;
-    # the slow path is exact in both cases.
-    return _encode_exact(value) if "e+" in text else text
-
-
-def _encode_exact(value: object) -> str:
-    if isinstance(value, float):
-        text = repr(value)
-        return f"{value:.1f}" if "e+" in text else text
-    if isinstance(value, Mapping):
-        return (
-            "{"
-            + ",".join(f"{_encode(key)}:{_encode_exact(item)}" for key, item in value.items())
-            + "}"
-        )
-    if isinstance(value, list | tuple):
-        return "[" + ",".join(_encode_exact(item) for item in value) + "]"
-    return _encode(value)
-
-
 def _properties_text(properties: Mapping[str, JSONValue]) -> str:
     # ValueEvent wraps only the top level in a read-only proxy; nested values
     # are plain dicts and lists the encoder takes as they are.
-    return _json_text(dict(properties)) if properties else "{}"
+    return exact_json_text(dict(properties)) if properties else "{}"
 
 
 # --------------------------------------------------------------------- identifiers
@@ -276,237 +250,6 @@ def _first_line(exc: BaseException) -> str:
 
 
 # ------------------------------------------------------------------- observations
-
-
-def _scalar_sql(value: str) -> str:
-    """Lists and objects read as None, as StartProperty and PropertyOf promise."""
-    return f"CASE WHEN jsonb_typeof({value}) IN ('object', 'array') THEN NULL ELSE {value} END"
-
-
-class _ObservationQuery:
-    """One observations() call as one SQL statement with named parameters.
-
-    The statement's layers (CTEs), each over the rows of the one before:
-
-    ``lim``    the as_of bound (given, or the latest stored timestamp);
-    ``base``   the customer's events up to as_of, with one boolean column
-               per distinct event filter (``m0``, ``m1``, …);
-    ``win``    running counts (``nth``) and running sums (``total``) per
-               customer, over ``ORDER BY ts`` with the default RANGE frame,
-               which takes in every event of the same timestamp;
-    ``cand``   one row per customer whose clock started: the start, the
-               reached time and the FirstTime attributes, as MIN(ts)
-               FILTER (...) aggregates;
-    ``after``/``win2``/``reach``  with before_start="ignore": the reached
-               condition again, over the events at or after the start only;
-    ``sev``    the start event, for StartProperty;
-    ``po<i>``  the first or last event matching a PropertyOf filter.
-    """
-
-    def __init__(
-        self,
-        milestone: Milestone,
-        as_of: datetime | None,
-        per: Per,
-        attributes: Sequence[Attribute],
-    ) -> None:
-        self.params: dict[str, object] = {}
-        self._flags: dict[EventCondition, str] = {}
-        self._flag_sql: list[str] = []
-        self._windows: dict[str, dict[Condition, str]] = {"win": {}, "win2": {}}
-        self._window_sql: dict[str, list[str]] = {"win": [], "win2": []}
-        self._ctes: list[str] = []
-        self.text = self._compile(milestone, as_of, per, attributes)
-
-    def bind(self, value: object, cast: str) -> str:
-        name = f"p{len(self.params)}"
-        self.params[name] = value
-        return f"%({name})s::{cast}"
-
-    # -- matching one event
-
-    def flag(self, condition: EventCondition) -> str:
-        """The column of ``base`` that says whether a row matches *condition*."""
-        alias = self._flags.get(condition)
-        if alias is None:
-            alias = self._flags[condition] = f"m{len(self._flags)}"
-            tests = [f"name = {self.bind(condition.name, 'text')}"]
-            tests += [self._predicate(key, test) for key, test in condition.where]
-            self._flag_sql.append(f"({' AND '.join(tests)}) AS {alias}")
-        return alias
-
-    def _predicate(self, key: str, test: Predicate) -> str:
-        value = f"(properties -> {self.bind(key, 'text')})"
-        if test.op in ("eq", "in"):
-            parts = [self._equals(value, expected) for expected in test.values]
-            return parts[0] if len(parts) == 1 else f"({' OR '.join(parts)})"
-        symbol = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}[test.op]
-        # jsonb compares two numbers as numeric, i.e. exactly, like Python
-        # compares int and float; the type test keeps booleans out.
-        bound = self.bind(_json_text(test.values[0]), "jsonb")
-        return f"(jsonb_typeof({value}) = 'number' AND {value} {symbol} {bound})"
-
-    def _equals(self, value: str, expected: object) -> str:
-        if expected is None:  # a missing key or an explicit null
-            return f"({value} IS NULL OR jsonb_typeof({value}) = 'null')"
-        # jsonb equality is JSON equality: 1 = 1.0, true is not 1, strings exact.
-        assert isinstance(expected, str | int | float)
-        return f"({value} = {self.bind(_json_text(expected), 'jsonb')})"
-
-    # -- first times
-
-    def first_time(self, condition: Condition, layer: str) -> str:
-        """An aggregate over *layer*'s rows of one customer: when *condition* is first met."""
-        if isinstance(condition, EventCondition):
-            return f"MIN(ts) FILTER (WHERE {self.flag(condition)})"
-        if isinstance(condition, _Nth):
-            flag = self.flag(condition.event)
-            seen = self._window(layer, condition, f"COUNT(*) FILTER (WHERE {flag})")
-            # numeric, not bigint: k may be any int, even beyond 64 bits.
-            return f"MIN(ts) FILTER (WHERE {seen} >= {self.bind(condition.k, 'numeric')})"
-        if isinstance(condition, _Total):
-            flag = self.flag(condition.event)
-            value = f"(properties -> {self.bind(condition.property_name, 'text')})"
-            # Booleans and non-numbers count 0; float8 as Python's float sum,
-            # the threshold's tolerance absorbs the rounding of another order.
-            running = self._window(
-                layer,
-                condition,
-                f"SUM(CASE WHEN {flag} AND jsonb_typeof({value}) = 'number' "
-                f"THEN ({value})::float8 ELSE 0 END)",
-            )
-            threshold = self.bind(condition.threshold, "float8")
-            return f"MIN(ts) FILTER (WHERE {flag} AND {running} >= {threshold})"
-        if isinstance(condition, _AllOf):
-            parts = [self.first_time(part, layer) for part in condition.parts]
-            missing = " OR ".join(f"{part} IS NULL" for part in parts)
-            return f"(CASE WHEN {missing} THEN NULL ELSE GREATEST({', '.join(parts)}) END)"
-        if isinstance(condition, _AnyOf):
-            # LEAST ignores NULLs: the earliest part reached, NULL if none.
-            return f"LEAST({', '.join(self.first_time(part, layer) for part in condition.parts)})"
-        raise _Unsupported(condition)
-
-    def _window(self, layer: str, condition: Condition, aggregate: str) -> str:
-        known = self._windows[layer]
-        alias = known.get(condition)
-        if alias is None:
-            alias = known[condition] = f"{layer}_{len(known)}"
-            self._window_sql[layer].append(f"{aggregate} OVER w AS {alias}")
-        return alias
-
-    def _layer(self, name: str, source: str) -> str:
-        """A CTE with *layer*'s window columns over *source*; *source* when it has none."""
-        if not self._window_sql[name]:
-            return source
-        columns = ", ".join(self._window_sql[name])
-        self._ctes.append(
-            f"{name} AS (SELECT *, {columns} FROM {source} "
-            "WINDOW w AS (PARTITION BY c ORDER BY ts))"
-        )
-        return name
-
-    # -- the statement
-
-    def _compile(
-        self,
-        milestone: Milestone,
-        as_of: datetime | None,
-        per: Per,
-        attributes: Sequence[Attribute],
-    ) -> str:
-        ignore = milestone.before_start == "ignore"
-        # Aggregates first: they register the flags and window columns the
-        # lower layers must provide.
-        if isinstance(milestone.start, datetime):
-            start = f"GREATEST(MIN(ts), {self.bind(milestone.start, 'timestamptz')})"
-        else:
-            start = self.first_time(milestone.start, "win")
-        reached = "NULL::timestamptz" if ignore else self.first_time(milestone.reached, "win")
-        first_times = [
-            f"{self.first_time(a.condition, 'win')} AS a{i}"
-            for i, a in enumerate(attributes)
-            if isinstance(a, FirstTime)
-        ]
-        reached_after = self.first_time(milestone.reached, "win2") if ignore else None
-        start_flag = None
-        if any(isinstance(a, StartProperty) for a in attributes):
-            start_filter = _start_filter(milestone)
-            start_flag = None if start_filter is None else self.flag(start_filter)
-        property_of = {
-            i: (self.flag(a.condition), self.bind(a.name, "text"), a.which)
-            for i, a in enumerate(attributes)
-            if isinstance(a, PropertyOf)
-        }
-
-        customer = "user_id" if per == "user" else "account_id"
-        where = ["ts <= (SELECT as_of FROM lim)"]
-        if per == "account":
-            where.append("account_id IS NOT NULL")
-        names = needed_event_names(milestone, attributes)
-        if names is not None:
-            where.append(f"name = ANY({self.bind(sorted(names), 'text[]')})")
-        flags = "".join(f", {flag}" for flag in self._flag_sql)
-        self._ctes.append(
-            f"lim AS (SELECT COALESCE({self.bind(as_of, 'timestamptz')}, "
-            "(SELECT max(ts) FROM {events})) AS as_of)"
-        )
-        self._ctes.append(
-            f"base AS (SELECT {customer} AS c, ts, event_id, properties{flags} "
-            f"FROM {{events}} WHERE {' AND '.join(where)})"
-        )
-        win = self._layer("win", "base")
-        self._ctes.append(
-            f"cand AS (SELECT * FROM (SELECT c, {start} AS start, {reached} AS reached"
-            f"{''.join(', ' + f for f in first_times)} FROM {win} GROUP BY c) AS per_customer "
-            "WHERE start IS NOT NULL AND start <= (SELECT as_of FROM lim))"
-        )
-        joins = []
-        reached_column = "cand.reached"
-        if reached_after is not None:
-            self._ctes.append(
-                "after AS (SELECT base.* FROM base JOIN cand ON cand.c = base.c "
-                "WHERE base.ts >= cand.start)"
-            )
-            win2 = self._layer("win2", "after")
-            self._ctes.append(
-                f"reach AS (SELECT c, {reached_after} AS reached FROM {win2} GROUP BY c)"
-            )
-            joins.append("LEFT JOIN reach ON reach.c = cand.c")
-            reached_column = "reach.reached"
-        if any(isinstance(a, StartProperty) for a in attributes):
-            if start_flag is None:  # a datetime start: the customer's first event
-                self._ctes.append(
-                    "sev AS (SELECT DISTINCT ON (c) c, properties FROM base "
-                    "ORDER BY c, ts, event_id)"
-                )
-            else:  # the first matching event at the start time
-                self._ctes.append(
-                    "sev AS (SELECT DISTINCT ON (base.c) base.c, base.properties "
-                    "FROM base JOIN cand ON cand.c = base.c "
-                    f"WHERE base.ts = cand.start AND base.{start_flag} "
-                    "ORDER BY base.c, base.event_id)"
-                )
-            joins.append("LEFT JOIN sev ON sev.c = cand.c")
-        for i, (flag, key, which) in property_of.items():
-            order = "ts, event_id" if which == "first" else "ts DESC, event_id DESC"
-            self._ctes.append(
-                f"po{i} AS (SELECT DISTINCT ON (c) c, properties -> {key} AS v "
-                f"FROM base WHERE {flag} ORDER BY c, {order})"
-            )
-            joins.append(f"LEFT JOIN po{i} ON po{i}.c = cand.c")
-
-        columns = ["cand.c", "cand.start", reached_column, "(SELECT as_of FROM lim)"]
-        for i, a in enumerate(attributes):
-            if isinstance(a, StartProperty):
-                columns.append(_scalar_sql(f"(sev.properties -> {self.bind(a.name, 'text')})"))
-            elif isinstance(a, FirstTime):
-                columns.append(f"cand.a{i}")
-            else:
-                columns.append(_scalar_sql(f"po{i}.v"))
-        return (
-            f"WITH {', '.join(self._ctes)} SELECT {', '.join(columns)} FROM cand "
-            f"{' '.join(joins)} ORDER BY cand.c"
-        )
 
 
 # -------------------------------------------------------------------------- store
@@ -573,6 +316,9 @@ class PostgresStore(BaseStore):
             "events_ts_idx": ident(f"{self._prefix}events_ts_idx"),
             "events_name_ts_idx": ident(f"{self._prefix}events_name_ts_idx"),
         }
+        self._latest_micros = self._sql(
+            "SELECT (EXTRACT(EPOCH FROM max(ts)) * 1000000)::int8 FROM {events}"
+        )
         self._copy_events = self._sql(
             "COPY {events} (event_id, user_id, account_id, name, ts, properties) "
             "FROM STDIN (FORMAT BINARY)"
@@ -912,52 +658,73 @@ class PostgresStore(BaseStore):
         :class:`~ttvkit.conditions.Condition` subclass, which has no SQL
         form, is evaluated in Python over the streamed events instead.
         """
+        return self.observation_columns(
+            milestone, as_of=as_of, per=per, attributes=attributes
+        ).rows()
+
+    def observation_columns(
+        self,
+        milestone: Milestone,
+        *,
+        as_of: datetime | None = None,
+        per: Per = "user",
+        attributes: Sequence[Attribute] = (),
+    ) -> ObservationColumns:
+        """:meth:`observations` as columns, computed by the query plan."""
+        plan = self._plan(milestone, per, attributes)
+        if plan is None:
+            rows = self.generic_observations(milestone, as_of=as_of, per=per, attributes=attributes)
+            return ObservationColumns.from_rows(rows, len(attributes))
+        return read_columns(self._query(plan, as_of, observations_statement), plan, _DIALECT)
+
+    def duration_cells(
+        self, milestone: Milestone, *, as_of: datetime | None = None, per: Per = "user"
+    ) -> DurationCells:
+        """The observations grouped by duration, computed by PostgreSQL."""
+        plan = self._plan(milestone, per, ())
+        if plan is None:
+            rows = self.generic_observations(milestone, as_of=as_of, per=per)
+            return ObservationColumns.from_rows(rows).cells()
+        return read_cells(self._query(plan, as_of, cells_statement))
+
+    def _plan(
+        self, milestone: Milestone, per: Per, attributes: Sequence[Attribute]
+    ) -> ObservationPlan | None:
         per = check_per(per)
-        attributes = check_attributes(attributes)
+        checked = check_attributes(attributes)
         if not isinstance(milestone, Milestone):
             raise InvalidMilestoneError(f"{milestone!r} is not a Milestone")
-        if as_of is not None:
-            as_of = _aware(as_of, "as_of")
+        if any(isinstance(a, StartProperty) for a in checked):
+            start_filter(milestone)  # raises when there is no one start event
         try:
-            query = _ObservationQuery(milestone, as_of, per, attributes)
-        except _Unsupported:
-            return super().observations(milestone, as_of=as_of, per=per, attributes=attributes)
-        statement = self._sql(query.text)
+            return build_plan(milestone, per, checked)
+        except UnsupportedConditionError:
+            return None
+
+    def _query(
+        self,
+        plan: ObservationPlan,
+        as_of: datetime | None,
+        statement: Callable[[ObservationPlan, PostgresDialect, int], Statement],
+    ) -> list[tuple[Any, ...]]:
+        given = None if as_of is None else to_micros(_aware(as_of, "as_of"))
 
         def fetch(conn: _Conn) -> list[tuple[Any, ...]]:
-            with conn.cursor() as cur:
-                cur.execute(statement, query.params)
+            # One transaction: the latest timestamp and the rows come from
+            # the same snapshot.
+            with conn.transaction(), conn.cursor() as cur:
+                until = given
+                if until is None:
+                    cur.execute(self._latest_micros)
+                    row = cur.fetchone()
+                    if row is None or row[0] is None:
+                        return []
+                    until = int(row[0])
+                query = statement(plan, _DIALECT, until)
+                cur.execute(self._sql(query.sql), query.params)
                 return cur.fetchall()
 
-        rows = self._run(fetch)
-        out: list[Observation] = []
-        window = milestone.window
-        for customer, start, reached, latest, *values in rows:
-            # The rules of observations._observe_one, on one row per customer.
-            before = False
-            if milestone.before_start != "ignore" and reached is not None and reached < start:
-                if milestone.before_start == "exclude":
-                    continue
-                reached, before = start, True
-            censor_at: datetime = latest if as_of is None else as_of
-            # A window reaching past datetime.max is no window (as in observe()).
-            if window is not None and window < _LATEST - start:
-                window_end: datetime = start + window
-                if reached is not None and reached > window_end:
-                    reached = None
-                censor_at = min(censor_at, window_end)
-            attribute_values: tuple[AttributeValue, ...] = tuple(values)
-            out.append(
-                Observation(
-                    customer_id=customer,
-                    start=start,
-                    reached_at=reached,
-                    end=reached if reached is not None else censor_at,
-                    reached_before_start=before,
-                    attributes=attribute_values,
-                )
-            )
-        return out
+        return self._run(fetch)
 
     # -- closing and forking
 

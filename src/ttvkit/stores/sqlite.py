@@ -31,7 +31,7 @@ import time
 import weakref
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Final, Literal, TypeVar
+from typing import Any, Final, Literal, TypeVar
 from urllib.parse import parse_qsl, unquote
 
 from ttvkit.errors import (
@@ -46,24 +46,29 @@ from ttvkit.events import JSONValue, ValueEvent, _trusted_event
 from ttvkit.milestones import Milestone
 from ttvkit.observations import (
     Attribute,
-    FirstTime,
+    DurationCells,
     Observation,
+    ObservationColumns,
     Per,
-    PropertyOf,
     StartProperty,
-    _start_filter,
     check_attributes,
     check_per,
-)
-from ttvkit.stores._base import BaseStore
-from ttvkit.stores._sql import (
-    ObservationQuery,
-    UnsupportedConditionError,
-    assemble,
-    compile_observations,
     from_micros,
+    start_filter,
     to_micros,
 )
+from ttvkit.stores._base import BaseStore
+from ttvkit.stores.sql import (
+    ObservationPlan,
+    Statement,
+    UnsupportedConditionError,
+    build_plan,
+    cells_statement,
+    observations_statement,
+    read_cells,
+    read_columns,
+)
+from ttvkit.stores.sql.engines import SQLiteDialect
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQLiteStore"]
 
@@ -729,37 +734,78 @@ class SQLiteStore(BaseStore):
         events. Conditions of types other than ttvkit's own fall back to the
         generic path (events streamed through ``observe()``).
         """
+        return self.observation_columns(
+            milestone, as_of=as_of, per=per, attributes=attributes
+        ).rows()
+
+    def observation_columns(
+        self,
+        milestone: Milestone,
+        *,
+        as_of: datetime | None = None,
+        per: Per = "user",
+        attributes: Sequence[Attribute] = (),
+    ) -> ObservationColumns:
+        """:meth:`observations` as columns, computed by the query plan."""
+        plan = self._plan(milestone, per, attributes)
+        if plan is None:
+            generic = self.generic_observations(
+                milestone, as_of=as_of, per=per, attributes=attributes
+            )
+            return ObservationColumns.from_rows(generic, len(attributes))
+        result = self._query(plan, as_of, observations_statement)
+        if result is None:
+            return read_columns([], plan, SQLiteDialect({}))
+        rows, dialect = result
+        return read_columns(rows, plan, dialect)
+
+    def duration_cells(
+        self, milestone: Milestone, *, as_of: datetime | None = None, per: Per = "user"
+    ) -> DurationCells:
+        """The observations grouped by duration, computed in SQLite."""
+        plan = self._plan(milestone, per, ())
+        if plan is None:
+            rows = self.generic_observations(milestone, as_of=as_of, per=per)
+            return ObservationColumns.from_rows(rows).cells()
+        result = self._query(plan, as_of, cells_statement)
+        return read_cells([] if result is None else result[0])
+
+    def _plan(
+        self, milestone: Milestone, per: Per, attributes: Sequence[Attribute]
+    ) -> ObservationPlan | None:
         if not isinstance(milestone, Milestone):
             raise AnalysisError(f"milestone={milestone!r}: pass a ttvkit.Milestone")
         check_per(per)
-        attributes = check_attributes(attributes)
-        if any(isinstance(a, StartProperty) for a in attributes):
-            _start_filter(milestone)  # raises when there is no one start event
-        given = None if as_of is None else _aware_micros(as_of, "as_of")
-        names = sorted(_condition_names(milestone, attributes))
+        checked = check_attributes(attributes)
+        if any(isinstance(a, StartProperty) for a in checked):
+            start_filter(milestone)  # raises when there is no one start event
+        try:
+            return build_plan(milestone, per, checked)
+        except UnsupportedConditionError:
+            return None
 
-        def read(
-            connection: sqlite3.Connection,
-        ) -> tuple[int, ObservationQuery, list[Sequence[object]]] | None:
+    def _query(
+        self,
+        plan: ObservationPlan,
+        as_of: datetime | None,
+        statement: Callable[[ObservationPlan, SQLiteDialect, int], Statement],
+    ) -> tuple[list[Any], SQLiteDialect] | None:
+        given = None if as_of is None else _aware_micros(as_of, "as_of")
+        names = sorted(plan.names or ()) if plan.names is not None else None
+
+        def read(connection: sqlite3.Connection) -> tuple[list[Any], SQLiteDialect] | None:
             # One read transaction: as_of, the name ids and the rows all come
             # from the same snapshot.
             until = _latest_micros(connection) if given is None else given
             if until is None:
                 return None
-            ids = self._lookup_names(connection, names) if names else {}
-            query = compile_observations(
-                milestone, per=per, as_of=until, attributes=attributes, name_ids=ids
-            )
-            return until, query, connection.execute(query.sql, query.params).fetchall()
+            wanted = names if names is not None else _all_match_names(plan)
+            ids = self._lookup_names(connection, wanted) if wanted else {}
+            dialect = SQLiteDialect(ids)
+            query = statement(plan, dialect, until)
+            return connection.execute(query.sql, query.params).fetchall(), dialect
 
-        try:
-            result = self._run(read, transaction="read")
-        except UnsupportedConditionError:
-            return super().observations(milestone, as_of=as_of, per=per, attributes=attributes)
-        if result is None:
-            return []
-        until, query, rows = result
-        return assemble(rows, query, milestone, until)
+        return self._run(read, transaction="read")
 
     # -- closing and forking -------------------------------------------------------------
 
@@ -805,15 +851,9 @@ class SQLiteStore(BaseStore):
         self._local = threading.local()
 
 
-def _condition_names(milestone: Milestone, attributes: Sequence[Attribute]) -> set[str]:
-    """Every event name the query refers to (a datetime start has none of its own)."""
-    names = set(milestone.reached.event_names())
-    if not isinstance(milestone.start, datetime):
-        names |= milestone.start.event_names()
-    for a in attributes:
-        if isinstance(a, FirstTime | PropertyOf):
-            names |= a.condition.event_names()
-    return names
+def _all_match_names(plan: ObservationPlan) -> list[str]:
+    """The event names the plan's row filters test (a fixed start reads every name)."""
+    return sorted({m.condition.name for m in plan.matches})
 
 
 def _latest_micros(connection: sqlite3.Connection) -> int | None:
