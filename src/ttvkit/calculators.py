@@ -15,10 +15,10 @@ import contextlib
 import itertools
 import math
 import random
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from statistics import NormalDist
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, NoReturn, TypeAlias
 
 import attrs
 from dateutil.relativedelta import relativedelta
@@ -32,8 +32,10 @@ from ttvkit.milestones import Journey, Milestone, SpeedBands
 from ttvkit.observations import (
     Attribute,
     AttributeValue,
+    DurationCells,
     FirstTime,
     Observation,
+    ObservationColumns,
     Per,
     PropertyOf,
     StartProperty,
@@ -53,7 +55,6 @@ from ttvkit.results import (
     SpeedGroup,
     StageResult,
     TTVDistribution,
-    durations_and_flags,
 )
 from ttvkit.stores import MemoryStore, Store, open_store
 from ttvkit.tracker import Tracker
@@ -127,6 +128,15 @@ def _check_milestone(milestone: object) -> Milestone:
     return milestone
 
 
+def _no_observations(milestone: Milestone, as_of: datetime, per: Per) -> NoReturn:
+    start = milestone.start if isinstance(milestone.start, datetime) else milestone.start.describe()
+    raise AnalysisError(
+        f"no {per} has started the clock of {milestone.name!r} (start: {start}) "
+        f"up to {as_of.isoformat()}; check the start event's name"
+        + (" and that events carry account_id" if per == "account" else "")
+    )
+
+
 def load_observations(
     store: Store,
     milestone: Milestone,
@@ -137,14 +147,7 @@ def load_observations(
     """Observations from the store, or a clear error when there are none."""
     rows = store.observations(milestone, as_of=as_of, per=per, attributes=attributes)
     if not rows:
-        start = (
-            milestone.start if isinstance(milestone.start, datetime) else milestone.start.describe()
-        )
-        raise AnalysisError(
-            f"no {per} has started the clock of {milestone.name!r} (start: {start}) "
-            f"up to {as_of.isoformat()}; check the start event's name"
-            + (" and that events carry account_id" if per == "account" else "")
-        )
+        _no_observations(milestone, as_of, per)
     return rows
 
 
@@ -156,9 +159,67 @@ def distribution(
     bands: SpeedBands | None = None,
 ) -> TTVDistribution:
     """A :class:`TTVDistribution` over *rows* (which must not be empty)."""
-    durations, observed = durations_and_flags(rows)
-    curve = stats.kaplan_meier(durations, observed)
-    return TTVDistribution(milestone, as_of, per, curve, tuple(rows), bands)
+    cells = ObservationColumns.from_rows(rows).cells()
+    kept = tuple(rows)
+    return distribution_of_cells(milestone, cells, as_of, per, bands, lambda: kept)
+
+
+def distribution_of_cells(
+    milestone: Milestone,
+    cells: DurationCells,
+    as_of: datetime,
+    per: Per,
+    bands: SpeedBands | None,
+    drilldown: Callable[[], Sequence[Observation]],
+) -> TTVDistribution:
+    """A :class:`TTVDistribution` from grouped cells; *drilldown* loads the rows on demand."""
+    curve = stats.kaplan_meier(*_expanded(cells))
+    return TTVDistribution(milestone, as_of, per, curve, cells, bands, drilldown=drilldown)
+
+
+def _expanded(cells: DurationCells) -> tuple[list[float], list[bool]]:
+    durations: list[float] = []
+    observed: list[bool] = []
+    for seconds, reached, censored in zip(
+        cells.seconds(), cells.reached, cells.censored, strict=True
+    ):
+        durations.extend(itertools.repeat(seconds, reached + censored))
+        observed.extend(itertools.repeat(True, reached))
+        observed.extend(itertools.repeat(False, censored))
+    return durations, observed
+
+
+def duration_cells(store: Store, milestone: Milestone, as_of: datetime, per: Per) -> DurationCells:
+    """The store's observations grouped by duration (computed in the engine where it can)."""
+    cells_of = getattr(store, "duration_cells", None)
+    if cells_of is not None:
+        cells = cells_of(milestone, as_of=as_of, per=per)
+        assert isinstance(cells, DurationCells)
+    else:  # a Store of the protocol only: group its observations here
+        rows = store.observations(milestone, as_of=as_of, per=per)
+        cells = ObservationColumns.from_rows(rows).cells()
+    if cells.n == 0:
+        _no_observations(milestone, as_of, per)
+    return cells
+
+
+def _drilldown(
+    source: Source, store: Store, milestone: Milestone, as_of: datetime, per: Per
+) -> Callable[[], Sequence[Observation]]:
+    """Loads the rows behind a result later: from the same store object, or by
+    opening the same URL again (a store opened here is closed by then)."""
+    if isinstance(source, str):
+
+        def reopen() -> Sequence[Observation]:
+            with open_store(source) as again:
+                return again.observations(milestone, as_of=as_of, per=per)
+
+        return reopen
+    if isinstance(store, MemoryStore) and store is not source:
+        # events given as an iterable: they are in memory already
+        rows = tuple(store.observations(milestone, as_of=as_of, per=per))
+        return lambda: rows
+    return lambda: store.observations(milestone, as_of=as_of, per=per)
 
 
 def time_to_value(
@@ -174,6 +235,8 @@ def time_to_value(
     ``as_of`` is the analysis time: customers not yet there are censored at
     it (default: the latest event in the source). ``per="account"`` measures
     accounts instead of users. ``bands`` enables :meth:`TTVDistribution.speed_counts`.
+    The engine hands back customers grouped by duration; the customers one row
+    each are loaded only when :meth:`TTVDistribution.observations` asks.
     """
     milestone = _check_milestone(milestone)
     per = check_per(per)
@@ -183,8 +246,9 @@ def time_to_value(
         when = resolve_as_of(store, as_of)
         if when is None:
             raise AnalysisError("the source holds no events; track or import some first")
-        rows = load_observations(store, milestone, when, per)
-    return distribution(milestone, rows, when, per, bands)
+        cells = duration_cells(store, milestone, when, per)
+        drilldown = _drilldown(source, store, milestone, when, per)
+    return distribution_of_cells(milestone, cells, when, per, bands, drilldown)
 
 
 # --------------------------------------------------------------------------- compare and impact

@@ -8,7 +8,7 @@ them as float seconds in keys ending ``_seconds``, and an infinite time
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +18,7 @@ from ttvkit._format import format_duration, format_p, format_share, text_table
 from ttvkit.errors import AnalysisError
 from ttvkit.events import JSONScalar
 from ttvkit.milestones import Journey, Milestone, Speed, SpeedBands
-from ttvkit.observations import Observation, Per
+from ttvkit.observations import DurationCells, Observation, Per
 from ttvkit.stats import CorrelationResult, LogRankResult, SurvivalCurve
 
 if TYPE_CHECKING:
@@ -70,18 +70,21 @@ class TTVDistribution:
     as_of: datetime
     per: Per
     curve: SurvivalCurve
-    observation_rows: tuple[Observation, ...] = attrs.field(repr=False)
+    cells: DurationCells = attrs.field(repr=False)
+    """The customers grouped by duration: what every figure is computed from."""
     bands: SpeedBands | None = None
+    drilldown: Callable[[], Sequence[Observation]] = attrs.field(repr=False, eq=False, kw_only=True)
+    """Loads the customers one row each, when :meth:`observations` is called."""
 
     @property
     def n(self) -> int:
         """Customers whose clock has started."""
-        return len(self.observation_rows)
+        return self.cells.n
 
     @property
     def n_reached(self) -> int:
         """Customers who reached the milestone."""
-        return sum(1 for o in self.observation_rows if o.observed)
+        return self.cells.n_reached
 
     @property
     def n_censored(self) -> int:
@@ -91,7 +94,7 @@ class TTVDistribution:
     @property
     def n_reached_before_start(self) -> int:
         """Customers counted as reached at duration 0 because they reached it before their start."""
-        return sum(1 for o in self.observation_rows if o.reached_before_start)
+        return self.cells.reached_before_start
 
     @property
     def median(self) -> timedelta | None:
@@ -124,13 +127,20 @@ class TTVDistribution:
                 "speed_counts() needs SpeedBands: pass bands=SpeedBands(immediate=..., short=...)"
             )
         counts = dict.fromkeys(Speed, 0)
-        for o in self.observation_rows:
-            counts[bands.classify(o.duration, reached=o.observed)] += 1
+        cells = self.cells
+        for micros, reached, censored in zip(
+            cells.durations, cells.reached, cells.censored, strict=True
+        ):
+            duration = timedelta(microseconds=micros)
+            if reached:
+                counts[bands.classify(duration, reached=True)] += reached
+            if censored:
+                counts[bands.classify(duration, reached=False)] += censored
         return counts
 
     def observations(self) -> tuple[Observation, ...]:
-        """The customers behind every figure, one row each."""
-        return self.observation_rows
+        """The customers behind every figure, one row each (loaded now, from the source)."""
+        return tuple(self.drilldown())
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: counts, percentiles, shares, the curve, durations in seconds."""
@@ -213,7 +223,7 @@ class TTVDistribution:
         """
         from ttvkit._frames import observations_to_pandas
 
-        return observations_to_pandas(self.observation_rows)
+        return observations_to_pandas(self.observations())
 
     def plot(self, ax: Axes | None = None, **options: Any) -> Axes:
         """Draw on *ax* (a new figure if ``None``); options in :func:`ttvkit.plotting.plot`."""
