@@ -109,10 +109,12 @@ def test_duckdb_renders_observe_exactly(
     plan = build_plan(milestone, per, tuple(attributes))  # type: ignore[arg-type]
     dialect = DuckDBDialect("ev")
     query = observations_statement(plan, dialect, to_micros(as_of))
-    got = read_columns(connection.execute(query.sql, query.params).fetchall(), plan, dialect)
+    got = read_columns(
+        connection.execute(query.sql, list(query.params.values())).fetchall(), plan, dialect
+    )
     assert got.rows() == expected
     cells = cells_statement(plan, dialect, to_micros(as_of))
-    assert read_cells(connection.execute(cells.sql, cells.params).fetchall()) == (
+    assert read_cells(connection.execute(cells.sql, list(cells.params.values())).fetchall()) == (
         ObservationColumns.from_rows(expected).cells()
     )
 
@@ -181,7 +183,7 @@ def test_settle_in_duckdb_equals_settle_in_python(
         f"WITH obs AS (SELECT 'u' AS c, CAST({start} AS BIGINT) AS st, "
         f"CAST({rc} AS BIGINT) AS rc), {fin} SELECT en, ob, bf FROM fin"
     )
-    rows = connection.execute(sql, renderer.binder.params).fetchall()
+    rows = connection.execute(sql, list(renderer.binder.params.values())).fetchall()
     expected = settle(start, reached, as_of, plan.window, milestone.before_start)
     if mode == "ignore" and reached is not None and reached < start:
         return  # never happens: with "ignore" the reached time comes from after the start

@@ -278,18 +278,21 @@ def _pointer(key: str) -> str:
 
 
 class DuckDBDialect(Dialect):
-    """DuckDB: integer µs times, JSON text properties, ``$name`` parameters."""
+    """DuckDB: integer µs times, JSON text properties, numbered ``$n`` parameters
+    (run a statement with ``list(statement.params.values())``)."""
 
     name = "duckdb"
 
     def placeholder(self, name: str, kind: BindKind) -> str:
+        # Numbered ($1, $2…): the statement's parameters, in order, as a list.
+        number = f"${int(name.removeprefix('p')) + 1}"
         if kind == "int":
-            return f"CAST(${name} AS BIGINT)"
+            return f"CAST({number} AS BIGINT)"
         if kind == "wide":
-            return f"CAST(${name} AS HUGEINT)"
+            return f"CAST({number} AS HUGEINT)"
         if kind == "float":
-            return f"CAST(${name} AS DOUBLE)"
-        return f"${name}"
+            return f"CAST({number} AS DOUBLE)"
+        return number
 
     def test(self, binder: Binder, key: str, predicate: Predicate) -> str:
         path = binder.bind(_pointer(key), "text")
