@@ -10,11 +10,8 @@ hand durations to :mod:`ttvkit.stats`.
 from __future__ import annotations
 
 import bisect
-import collections
 import contextlib
-import itertools
 import math
-import random
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from statistics import NormalDist
@@ -265,59 +262,6 @@ def _greenwood_variance(curve: stats.SurvivalCurve, t: float) -> float:
     return s * s * total
 
 
-def _km_median_of_cells(
-    times: Sequence[float], reached: Sequence[int], censored: Sequence[int]
-) -> float:
-    """The KM median from per-time counts (a fast path for the bootstrap)."""
-    n = float(sum(reached) + sum(censored))
-    s = 1.0
-    for t, d, c in zip(times, reached, censored, strict=True):
-        if d:
-            s *= 1.0 - d / n
-            if s <= 0.5 + 1e-9:
-                return t
-        n -= d + c
-    return math.inf
-
-
-class _Cells:
-    """A group's observations as distinct (time, reached) cells, ready for resampling."""
-
-    def __init__(self, rows: Sequence[Observation]) -> None:
-        counts: dict[tuple[float, bool], int] = {}
-        for o in rows:
-            key = (o.duration.total_seconds(), o.observed)
-            counts[key] = counts.get(key, 0) + 1
-        # reaching before censoring at the same time
-        self.keys = sorted(counts, key=lambda k: (k[0], not k[1]))
-        self.weights = list(itertools.accumulate(counts[k] for k in self.keys))
-        self.n = len(rows)
-        self.times = sorted({k[0] for k in self.keys})
-        self._time_index = {t: i for i, t in enumerate(self.times)}
-
-    def resampled_median(self, rng: random.Random) -> float:
-        draws = rng.choices(range(len(self.keys)), cum_weights=self.weights, k=self.n)
-        reached = [0] * len(self.times)
-        censored = [0] * len(self.times)
-        for cell, count in collections.Counter(draws).items():
-            t, observed = self.keys[cell]
-            if observed:
-                reached[self._time_index[t]] += count
-            else:
-                censored[self._time_index[t]] += count
-        return _km_median_of_cells(self.times, reached, censored)
-
-
-def _percentile(sorted_values: Sequence[float], q: float) -> float:
-    """Linear-interpolated percentile; infinities propagate."""
-    pos = q * (len(sorted_values) - 1)
-    lo, hi = math.floor(pos), math.ceil(pos)
-    a, b = sorted_values[lo], sorted_values[hi]
-    if math.isinf(a) or math.isinf(b) or lo == hi:
-        return a if pos - lo < 0.5 or lo == hi else b
-    return a + (b - a) * (pos - lo)
-
-
 def _median_difference_ci(
     group: Sequence[Observation],
     reference: Sequence[Observation],
@@ -325,26 +269,23 @@ def _median_difference_ci(
     bootstrap: int,
     seed: int,
 ) -> tuple[timedelta | None, timedelta | None] | None:
-    """Percentile bootstrap CI of median(group) - median(reference)."""
+    """CI of median(group) - median(reference): :func:`ttvkit.stats.median_difference_ci`.
+
+    The interval is analytic (MOVER over the two medians' own intervals), so
+    ``bootstrap`` only switches it on (any allowed value) or off (0), and
+    ``seed`` is not used. An unbounded end is ``None``.
+    """
+    del seed  # the interval is analytic: nothing is drawn
     if bootstrap == 0:
         return None
-    rng = random.Random(seed)
-    a, b = _Cells(group), _Cells(reference)
-    diffs = []
-    for _ in range(bootstrap):
-        ma, mb = a.resampled_median(rng), b.resampled_median(rng)
-        if math.isinf(ma) and math.isinf(mb):
-            diffs.append(math.nan)
-        else:
-            diffs.append(ma - mb)
-    finite_or_inf = sorted(d for d in diffs if not math.isnan(d))
-    if len(finite_or_inf) < 0.9 * bootstrap:
-        return (None, None)
-    lo = _percentile(finite_or_inf, alpha / 2)
-    hi = _percentile(finite_or_inf, 1 - alpha / 2)
+    low, high = stats.median_difference_ci(
+        stats.kaplan_meier(*durations_and_flags(group)),
+        stats.kaplan_meier(*durations_and_flags(reference)),
+        alpha=alpha,
+    )
     return (
-        None if math.isinf(lo) else timedelta(seconds=lo),
-        None if math.isinf(hi) else timedelta(seconds=hi),
+        None if math.isinf(low) else timedelta(seconds=low),
+        None if math.isinf(high) else timedelta(seconds=high),
     )
 
 
