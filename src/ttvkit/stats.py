@@ -26,9 +26,9 @@ import functools
 import itertools
 import math
 import numbers
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from itertools import accumulate, compress, islice, repeat
+from itertools import accumulate, compress, count, islice, repeat
 from operator import add, eq, le, lt, mul, ne, neg, not_, sub, truediv, truth
 from statistics import NormalDist
 from typing import Any, Literal, NamedTuple, TypeVar
@@ -391,16 +391,22 @@ def _count_customers(values: list[float], flags: list[int]) -> _LifeTable:
     # Sort the reached and the censored durations apart, then merge the two
     # sorted runs (timsort merges runs in linear time). This beats sorting
     # indices by duration and gathering values and flags by a shuffled index,
-    # which misses the cache on every row. Reached durations come first in
-    # `both`, so a merged row's flag is read off its position in `both`.
+    # which misses the cache on every row.
     reached_sorted = sorted(compress(values, flags))
-    both = reached_sorted + sorted(compress(values, map(not_, flags)))
-    sorted_values = sorted(both)
+    censored_sorted = sorted(compress(values, map(not_, flags)))
+    sorted_values = sorted(reached_sorted + censored_sorted)
     if all(map(lt, sorted_values, islice(sorted_values, 1, None))):
-        # No ties, as with durations measured to the microsecond: one row per customer.
-        merge_order = sorted(range(size), key=both.__getitem__)
-        flag_in_both = [1] * len(reached_sorted) + [0] * (size - len(reached_sorted))
-        reached = list(map(flag_in_both.__getitem__, merge_order))
+        # No ties, as with durations measured to the microsecond: one row per
+        # customer. The k-th of the rarer kind (reached or censored) lands at
+        # k plus the number of the other kind below it: one bisection each
+        # marks its rows, and the commoner kind fills the rest.
+        if len(censored_sorted) <= len(reached_sorted):
+            rarer, commoner, rarer_flag = censored_sorted, reached_sorted, 0
+        else:
+            rarer, commoner, rarer_flag = reached_sorted, censored_sorted, 1
+        reached = [1 - rarer_flag] * size
+        positions = map(add, count(), map(bisect.bisect_left, repeat(commoner), rarer))
+        deque(map(reached.__setitem__, positions, repeat(rarer_flag)), maxlen=0)
         censored = list(map(sub, repeat(1), reached))
         return _life_table(sorted_values, reached, censored, True, one_each=True)
 
