@@ -10,11 +10,8 @@ hand durations to :mod:`ttvkit.stats`.
 from __future__ import annotations
 
 import bisect
-import collections
 import contextlib
-import itertools
 import math
-import random
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from statistics import NormalDist
@@ -40,6 +37,8 @@ from ttvkit.observations import (
     PropertyOf,
     StartProperty,
     check_per,
+    from_micros,
+    to_micros,
 )
 from ttvkit.results import (
     CohortRow,
@@ -151,6 +150,37 @@ def load_observations(
     return rows
 
 
+def load_columns(
+    store: Store,
+    milestone: Milestone,
+    as_of: datetime,
+    per: Per,
+    attributes: Sequence[Attribute] = (),
+) -> ObservationColumns:
+    """Observations as columns (computed by the engine), or a clear error when there are none."""
+    columns_of = getattr(store, "observation_columns", None)
+    if columns_of is not None:
+        columns = columns_of(milestone, as_of=as_of, per=per, attributes=attributes)
+        assert isinstance(columns, ObservationColumns)
+    else:  # a Store of the protocol only
+        rows = store.observations(milestone, as_of=as_of, per=per, attributes=attributes)
+        columns = ObservationColumns.from_rows(rows, len(attributes))
+    if not len(columns):
+        _no_observations(milestone, as_of, per)
+    return columns
+
+
+def columns_distribution(
+    milestone: Milestone,
+    columns: ObservationColumns,
+    as_of: datetime,
+    per: Per,
+    bands: SpeedBands | None = None,
+) -> TTVDistribution:
+    """A :class:`TTVDistribution` over the customers of *columns* (not empty)."""
+    return distribution_of_cells(milestone, columns.cells(), as_of, per, bands, columns.rows)
+
+
 def distribution(
     milestone: Milestone,
     rows: Sequence[Observation],
@@ -173,20 +203,8 @@ def distribution_of_cells(
     drilldown: Callable[[], Sequence[Observation]],
 ) -> TTVDistribution:
     """A :class:`TTVDistribution` from grouped cells; *drilldown* loads the rows on demand."""
-    curve = stats.kaplan_meier(*_expanded(cells))
+    curve = stats.kaplan_meier_counts(cells.seconds(), cells.reached, cells.censored)
     return TTVDistribution(milestone, as_of, per, curve, cells, bands, drilldown=drilldown)
-
-
-def _expanded(cells: DurationCells) -> tuple[list[float], list[bool]]:
-    durations: list[float] = []
-    observed: list[bool] = []
-    for seconds, reached, censored in zip(
-        cells.seconds(), cells.reached, cells.censored, strict=True
-    ):
-        durations.extend(itertools.repeat(seconds, reached + censored))
-        observed.extend(itertools.repeat(True, reached))
-        observed.extend(itertools.repeat(False, censored))
-    return durations, observed
 
 
 def duration_cells(store: Store, milestone: Milestone, as_of: datetime, per: Per) -> DurationCells:
@@ -253,6 +271,7 @@ def time_to_value(
 
 # --------------------------------------------------------------------------- compare and impact
 
+_MICROSECOND = timedelta(microseconds=1)
 DEFAULT_LANDMARK = timedelta(days=1)
 DEFAULT_WITHIN = timedelta(days=7)
 
@@ -265,13 +284,14 @@ class _Grouping:
     description: str
     exposure: bool
 
-    def label(self, row: Observation, value: AttributeValue, landmark: timedelta) -> GroupLabel:
+    def label(self, start: int, value: AttributeValue, landmark: int) -> GroupLabel:
+        """The group of a customer who started at *start* (µs) with attribute *value*."""
         if not self.exposure:
             assert not isinstance(value, datetime)
             return value
         # Exposed when the intervention happened by the landmark (before the
         # start counts too: the customer had it from the beginning).
-        return isinstance(value, datetime) and value <= row.start + landmark
+        return isinstance(value, datetime) and to_micros(value) <= start + landmark
 
 
 def _grouping(by: object) -> _Grouping:
@@ -329,92 +349,27 @@ def _greenwood_variance(curve: stats.SurvivalCurve, t: float) -> float:
     return s * s * total
 
 
-def _km_median_of_cells(
-    times: Sequence[float], reached: Sequence[int], censored: Sequence[int]
-) -> float:
-    """The KM median from per-time counts (a fast path for the bootstrap)."""
-    n = float(sum(reached) + sum(censored))
-    s = 1.0
-    for t, d, c in zip(times, reached, censored, strict=True):
-        if d:
-            s *= 1.0 - d / n
-            if s <= 0.5 + 1e-9:
-                return t
-        n -= d + c
-    return math.inf
-
-
-class _Cells:
-    """A group's observations as distinct (time, reached) cells, ready for resampling."""
-
-    def __init__(self, rows: Sequence[Observation]) -> None:
-        counts: dict[tuple[float, bool], int] = {}
-        for o in rows:
-            key = (o.duration.total_seconds(), o.observed)
-            counts[key] = counts.get(key, 0) + 1
-        # reaching before censoring at the same time
-        self.keys = sorted(counts, key=lambda k: (k[0], not k[1]))
-        self.weights = list(itertools.accumulate(counts[k] for k in self.keys))
-        self.n = len(rows)
-        self.times = sorted({k[0] for k in self.keys})
-        self._time_index = {t: i for i, t in enumerate(self.times)}
-
-    def resampled_median(self, rng: random.Random) -> float:
-        draws = rng.choices(range(len(self.keys)), cum_weights=self.weights, k=self.n)
-        reached = [0] * len(self.times)
-        censored = [0] * len(self.times)
-        for cell, count in collections.Counter(draws).items():
-            t, observed = self.keys[cell]
-            if observed:
-                reached[self._time_index[t]] += count
-            else:
-                censored[self._time_index[t]] += count
-        return _km_median_of_cells(self.times, reached, censored)
-
-
-def _percentile(sorted_values: Sequence[float], q: float) -> float:
-    """Linear-interpolated percentile; infinities propagate."""
-    pos = q * (len(sorted_values) - 1)
-    lo, hi = math.floor(pos), math.ceil(pos)
-    a, b = sorted_values[lo], sorted_values[hi]
-    if math.isinf(a) or math.isinf(b) or lo == hi:
-        return a if pos - lo < 0.5 or lo == hi else b
-    return a + (b - a) * (pos - lo)
-
-
 def _median_difference_ci(
-    group: Sequence[Observation],
-    reference: Sequence[Observation],
-    alpha: float,
-    bootstrap: int,
-    seed: int,
+    group: stats.SurvivalCurve, reference: stats.SurvivalCurve, alpha: float, bootstrap: int
 ) -> tuple[timedelta | None, timedelta | None] | None:
-    """Percentile bootstrap CI of median(group) - median(reference)."""
+    """CI of median(group) - median(reference): :func:`ttvkit.stats.median_difference_ci`.
+
+    The interval is analytic (MOVER over the two medians' own intervals,
+    computed from the curves already fitted), so ``bootstrap`` only switches
+    it on (any allowed value) or off (0). An unbounded end is ``None``.
+    """
     if bootstrap == 0:
         return None
-    rng = random.Random(seed)
-    a, b = _Cells(group), _Cells(reference)
-    diffs = []
-    for _ in range(bootstrap):
-        ma, mb = a.resampled_median(rng), b.resampled_median(rng)
-        if math.isinf(ma) and math.isinf(mb):
-            diffs.append(math.nan)
-        else:
-            diffs.append(ma - mb)
-    finite_or_inf = sorted(d for d in diffs if not math.isnan(d))
-    if len(finite_or_inf) < 0.9 * bootstrap:
-        return (None, None)
-    lo = _percentile(finite_or_inf, alpha / 2)
-    hi = _percentile(finite_or_inf, 1 - alpha / 2)
+    low, high = stats.median_difference_ci(group, reference, alpha=alpha)
     return (
-        None if math.isinf(lo) else timedelta(seconds=lo),
-        None if math.isinf(hi) else timedelta(seconds=hi),
+        None if math.isinf(low) else timedelta(seconds=low),
+        None if math.isinf(high) else timedelta(seconds=high),
     )
 
 
-def _compare_rows(
+def _compare_columns(
     milestone: Milestone,
-    rows: Sequence[Observation],
+    columns: ObservationColumns,
     attribute_index: int,
     grouping: _Grouping,
     *,
@@ -426,17 +381,18 @@ def _compare_rows(
     groups: Sequence[GroupLabel] | None,
     alpha: float,
     bootstrap: int,
-    seed: int,
 ) -> Comparison:
-    included = rows
+    starts, ends = columns.starts, columns.ends
+    landmark_us = landmark // _MICROSECOND
+    included = range(len(columns))
     if grouping.exposure:
         # Landmark analysis: only customers still on the way at the landmark
         # can have been "helped" by an exposure before it.
-        included = [o for o in rows if o.duration > landmark]
-    by_label: dict[GroupLabel, list[Observation]] = {}
-    for o in included:
-        label = grouping.label(o, o.attributes[attribute_index], landmark)
-        by_label.setdefault(label, []).append(o)
+        included = [i for i in included if ends[i] - starts[i] > landmark_us]  # type: ignore[assignment]
+    values = columns.attributes[attribute_index]
+    by_label: dict[GroupLabel, list[int]] = {}
+    for i in included:
+        by_label.setdefault(grouping.label(starts[i], values[i], landmark_us), []).append(i)
     if not grouping.exposure and set(by_label) == {None}:
         raise AnalysisError(
             f"no start event carries the property {grouping.description!r}; check its spelling"
@@ -464,16 +420,18 @@ def _compare_rows(
         reference = labels[0]
     if reference not in labels:
         raise AnalysisError(f"reference={reference!r} is not one of the groups {labels!r}")
-    durations: list[float] = []
-    observed: list[bool] = []
-    group_of: list[int] = []
-    for i, label in enumerate(labels):
-        for o in by_label[label]:
-            durations.append(o.duration.total_seconds())
-            observed.append(o.observed)
-            group_of.append(i)
-    test = stats.logrank_test(durations, observed, group_of)
-    dists = {label: distribution(milestone, by_label[label], as_of, per) for label in labels}
+    members = {label: columns.take(by_label[label]) for label in labels}
+    cells = {label: members[label].cells() for label in labels}
+    test = stats.logrank_test_counts(
+        [t for label in labels for t in cells[label].seconds()],
+        [r for label in labels for r in cells[label].reached],
+        [c for label in labels for c in cells[label].censored],
+        [i for i, label in enumerate(labels) for _ in cells[label].durations],
+    )
+    dists = {
+        label: distribution_of_cells(milestone, cells[label], as_of, per, None, members[label].rows)
+        for label in labels
+    }
     ref = dists[reference]
     horizon = within.total_seconds()
     results = []
@@ -495,9 +453,7 @@ def _compare_rows(
                 label,
                 d,
                 median_difference=med_diff,
-                median_difference_ci=_median_difference_ci(
-                    by_label[label], by_label[reference], alpha, bootstrap, seed
-                ),
+                median_difference_ci=_median_difference_ci(d.curve, ref.curve, alpha, bootstrap),
                 reached_within_difference=share_diff,
                 reached_within_difference_ci=(share_diff - z * se, share_diff + z * se),
             )
@@ -512,7 +468,7 @@ def _compare_rows(
         reference=reference,
         groups=tuple(results),
         logrank=test,
-        n_excluded=len(rows) - len(included),
+        n_excluded=len(columns) - len(included),
         alpha=alpha,
     )
 
@@ -555,10 +511,11 @@ def compare(
     bootstrap = _check_bootstrap(bootstrap)
     with as_store(source) as store:
         when = _required_as_of(store, as_of)
-        rows = load_observations(store, milestone, when, per, [grouping.attribute])
-    return _compare_rows(
+        columns = load_columns(store, milestone, when, per, [grouping.attribute])
+    del seed  # the median-difference interval is analytic: nothing is drawn
+    return _compare_columns(
         milestone,
-        rows,
+        columns,
         0,
         grouping,
         as_of=when,
@@ -569,7 +526,6 @@ def compare(
         groups=groups,
         alpha=alpha,
         bootstrap=bootstrap,
-        seed=seed,
     )
 
 
@@ -648,11 +604,12 @@ def impact(
     groupings = [_grouping(c) for c in conditions]
     with as_store(source) as store:
         when = _required_as_of(store, as_of)
-        rows = load_observations(store, milestone, when, per, [g.attribute for g in groupings])
+        columns = load_columns(store, milestone, when, per, [g.attribute for g in groupings])
+    del seed  # the median-difference interval is analytic: nothing is drawn
     comparisons = [
-        _compare_rows(
+        _compare_columns(
             milestone,
-            rows,
+            columns,
             i,
             g,
             as_of=when,
@@ -663,7 +620,6 @@ def impact(
             groups=None,
             alpha=alpha,
             bootstrap=bootstrap,
-            seed=seed,
         )
         for i, g in enumerate(groupings)
     ]
@@ -681,7 +637,7 @@ def impact(
         per,
         within,
         tuple(ranked),
-        tuple(rows),
+        columns,
         tuple(g.description for g in groupings),
     )
 
@@ -753,32 +709,31 @@ def cohorts(
         )
     with as_store(source) as store:
         when = _required_as_of(store, as_of)
-        rows = load_observations(store, milestone, when, per)
-    buckets: dict[datetime, list[Observation]] = {}
+        columns = load_columns(store, milestone, when, per)
+    starts = [from_micros(s) for s in columns.starts]
+    buckets: dict[datetime, list[int]] = {}
     if step is None:
-        for o in rows:
-            buckets.setdefault(_period_floor(o.start, period), []).append(o)  # type: ignore[arg-type]
+        for i, start in enumerate(starts):
+            buckets.setdefault(_period_floor(start, period), []).append(i)  # type: ignore[arg-type]
         fixed_step = _PERIOD_STEPS[period]  # type: ignore[index]
     else:
         fixed_step = step
-        anchor = min(o.start for o in rows).replace(hour=0, minute=0, second=0, microsecond=0)
+        anchor = min(starts).replace(hour=0, minute=0, second=0, microsecond=0)
         boundaries = [anchor]
-        latest = max(o.start for o in rows)
+        latest = max(starts)
         while boundaries[-1] + fixed_step <= latest:
             boundaries.append(boundaries[-1] + fixed_step)
-        for o in rows:
-            buckets.setdefault(boundaries[bisect.bisect_right(boundaries, o.start) - 1], []).append(
-                o
-            )
+        for i, start in enumerate(starts):
+            buckets.setdefault(boundaries[bisect.bisect_right(boundaries, start) - 1], []).append(i)
     table = []
     for start in sorted(buckets):
         members = buckets[start]
-        youngest = max(o.start for o in members)
+        youngest = max(starts[i] for i in members)
         table.append(
             CohortRow(
                 start=start,
                 end=start + fixed_step,
-                distribution=distribution(milestone, members, when, per),
+                distribution=columns_distribution(milestone, columns.take(members), when, per),
                 within=within,
                 young=youngest + within > when,
             )
@@ -899,13 +854,14 @@ def satisfaction(
         raise AnalysisError(f"response={response!r}: use 'first' or 'last'")
     with as_store(source) as store:
         when = _required_as_of(store, as_of)
-        rows = load_observations(
+        columns = load_columns(
             store, milestone, when, per, [PropertyOf(survey_condition, score, response)]
         )
+    scores = columns.attributes[0]
     scored = [
-        o
-        for o in rows
-        if isinstance(o.attributes[0], int | float) and not isinstance(o.attributes[0], bool)
+        i
+        for i, value in enumerate(scores)
+        if isinstance(value, int | float) and not isinstance(value, bool)
     ]
     if not scored:
         raise AnalysisError(
@@ -915,11 +871,12 @@ def satisfaction(
     by_speed: dict[str, list[float]] = {s: [] for s in SPEED_CLASSES}
     ttv_seconds: list[float] = []
     ttv_scores: list[float] = []
-    for o in scored:
-        value = float(o.attributes[0])  # type: ignore[arg-type]
-        if o.observed:
-            speed = bands.classify(o.duration).value
-            ttv_seconds.append(o.duration.total_seconds())
+    for i in scored:
+        value = float(scores[i])  # type: ignore[arg-type]
+        if columns.observed[i]:
+            micros = columns.ends[i] - columns.starts[i]
+            speed = bands.classify(timedelta(microseconds=micros)).value
+            ttv_seconds.append(micros / 1_000_000)
             ttv_scores.append(value)
         else:
             speed = "not_yet"
@@ -939,6 +896,6 @@ def satisfaction(
         score=score,
         groups=tuple(SpeedGroup(s, tuple(by_speed[s])) for s in SPEED_CLASSES),
         correlation=correlation,
-        n_without_score=len(rows) - len(scored),
-        observation_rows=tuple(scored),
+        n_without_score=len(columns) - len(scored),
+        columns=columns.take(scored),
     )

@@ -389,7 +389,7 @@ def check_attributes(attributes: Sequence[Attribute]) -> tuple[Attribute, ...]:
     return out
 
 
-@attrs.frozen(eq=False)
+@attrs.frozen
 class ObservationColumns:
     """Observations as columns: what engines hand back, one position per customer.
 

@@ -18,7 +18,7 @@ from ttvkit._format import format_duration, format_p, format_share, text_table
 from ttvkit.errors import AnalysisError
 from ttvkit.events import JSONScalar
 from ttvkit.milestones import Journey, Milestone, Speed, SpeedBands
-from ttvkit.observations import DurationCells, Observation, Per
+from ttvkit.observations import DurationCells, Observation, ObservationColumns, Per
 from ttvkit.stats import CorrelationResult, LogRankResult, SurvivalCurve
 
 if TYPE_CHECKING:
@@ -507,21 +507,22 @@ class ImpactReport:
     per: Per
     within: timedelta
     rows: tuple[ImpactRow, ...]
-    observation_rows: tuple[Observation, ...] = attrs.field(repr=False)
+    columns: ObservationColumns = attrs.field(repr=False)
+    """Every customer considered, as columns (one attribute column per intervention)."""
     interventions: tuple[str, ...] = ()
     """The interventions in the order given (the order of the observations' attributes)."""
 
     def observations(self) -> tuple[Observation, ...]:
         """Every customer considered (before the landmark filter); attributes hold
         each intervention's first time, in the order of :attr:`interventions`."""
-        return self.observation_rows
+        return tuple(self.columns.rows())
 
     def observations_to_pandas(self) -> Any:
         """Every customer considered, with one column per intervention: when it
         first happened (``NaT`` if never). Needs ``ttvkit[pandas]``."""
         from ttvkit._frames import observations_to_pandas
 
-        return observations_to_pandas(self.observation_rows, self.interventions)
+        return observations_to_pandas(self.observations(), self.interventions)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -940,7 +941,8 @@ class SatisfactionReport:
     correlation: CorrelationResult | None
     """Spearman's rho between time to value and score, among customers who reached value."""
     n_without_score: int
-    observation_rows: tuple[Observation, ...] = attrs.field(repr=False)
+    columns: ObservationColumns = attrs.field(repr=False)
+    """The customers with a score, as columns (the score is the one attribute column)."""
 
     def group(self, speed: str) -> SpeedGroup:
         for g in self.groups:
@@ -950,7 +952,7 @@ class SatisfactionReport:
 
     def observations(self) -> tuple[Observation, ...]:
         """Customers with a score; the score is ``attributes[0]``."""
-        return self.observation_rows
+        return tuple(self.columns.rows())
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -1014,7 +1016,7 @@ class SatisfactionReport:
         """
         from ttvkit._frames import observations_to_pandas
 
-        return observations_to_pandas(self.observation_rows, [self.score])
+        return observations_to_pandas(self.observations(), [self.score])
 
     def plot(self, ax: Axes | None = None, **options: Any) -> Axes:
         """Draw on *ax* (a new figure if ``None``); options in :func:`ttvkit.plotting.plot`."""

@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import bisect
 import functools
+import itertools
 import math
 import numbers
+from collections import Counter, deque
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from itertools import accumulate, compress, islice, repeat
-from operator import eq, le, lt, mul, ne, neg, not_, sub, truediv
+from itertools import accumulate, compress, count, islice, repeat
+from operator import add, eq, le, lt, mul, ne, neg, not_, sub, truediv, truth
 from statistics import NormalDist
 from typing import Any, Literal, NamedTuple, TypeVar
 
@@ -42,7 +44,10 @@ __all__ = [
     "SurvivalRow",
     "chi2_sf",
     "kaplan_meier",
+    "kaplan_meier_counts",
     "logrank_test",
+    "logrank_test_counts",
+    "median_difference_ci",
     "spearman",
     "t_sf",
 ]
@@ -267,6 +272,10 @@ def kaplan_meier(
     weighted sums and are not rounded. The bands cover ``1 - alpha`` and are
     computed on the ``"log-log"`` scale (the default) or ``"linear"`` scale.
 
+    The customers are first counted per distinct duration (reached and
+    censored), and the curve is computed from those counts by the same code
+    as :func:`kaplan_meier_counts`: both give the same curve, bit for bit.
+
     >>> curve = kaplan_meier([1, 2, 2, 3], [True, True, False, True])
     >>> curve.survival
     (0.75, 0.5, 0.0)
@@ -275,31 +284,46 @@ def kaplan_meier(
     """
     values = _durations(durations)
     flags = _observed(observed, len(values))
-    _check_alpha(alpha)
-    if ci not in _CONFIDENCE_METHODS:
-        raise InvalidStatisticsInputError(f"ci is {ci!r}; use 'log-log' or 'linear'")
+    _check_curve_options(alpha, ci)
     if weights is None:
-        table = _life_table(values, flags)
-        n_reached, n_censored = sum(table.reached), sum(table.censored)
+        table = _count_customers(values, flags)
     else:
-        table = _weighted_life_table(values, flags, _weights(weights, len(values)))
-        n_reached, n_censored = math.fsum(table.reached), math.fsum(table.censored)
+        table = _sum_weighted_customers(values, flags, _weights(weights, len(values)))
+    return _curve(table, alpha, ci)
 
-    survival = accumulate(
-        [(n - d) / n for n, d in zip(table.at_risk, table.reached, strict=True)], mul
-    )
-    return SurvivalCurve(
-        times=tuple(table.times),
-        at_risk=tuple(table.at_risk),
-        reached=tuple(table.reached),
-        censored=tuple(table.censored),
-        survival=tuple(survival),
-        alpha=alpha,
-        ci=ci,
-        n=table.at_risk[0],
-        n_reached=n_reached,
-        n_censored=n_censored,
-    )
+
+def kaplan_meier_counts(
+    times: Iterable[float],
+    reached: Iterable[float],
+    censored: Iterable[float],
+    *,
+    alpha: float = 0.05,
+    ci: ConfidenceMethod = "log-log",
+) -> SurvivalCurve:
+    """The Kaplan–Meier curve from counts per duration, as a query engine returns them.
+
+    Row ``i`` says that ``reached[i]`` customers reached the milestone at
+    exactly the duration ``times[i]`` and ``censored[i]`` customers were
+    still on the way when their observation ended at that duration. Rows may
+    come in any order and a time may repeat (its rows are added up); rows
+    whose counts are both 0 are ignored. Counts are ``int`` or real
+    frequencies (``float``, e.g. weighted sums), and are never rounded.
+
+    The result equals :func:`kaplan_meier` on the customers the counts
+    stand for, bit for bit: integer counts give the curve of the unweighted
+    customers, fractional ones that of weighted customers (one customer per
+    row, weighted by its count). If every count is an ``int`` the curve's
+    counts are ``int``; otherwise they are ``float``.
+
+    >>> curve = kaplan_meier_counts([3, 1, 2], [1, 1, 1], [0, 0, 1])
+    >>> curve.survival
+    (0.75, 0.5, 0.0)
+    >>> curve == kaplan_meier([1, 2, 2, 3], [True, True, False, True])
+    True
+    """
+    _check_curve_options(alpha, ci)
+    cells = _cells(times, reached, censored)
+    return _curve(_life_table(cells.times, cells.reached, cells.censored, cells.exact), alpha, ci)
 
 
 class _LifeTable(NamedTuple):
@@ -309,60 +333,95 @@ class _LifeTable(NamedTuple):
     at_risk: Sequence[float]
     reached: Sequence[float]
     censored: Sequence[float]
+    exact: bool
+    """Whether the counts are ``int`` (summed exactly) or ``float`` (summed with fsum)."""
+
+
+def _life_table(
+    times: Sequence[float],
+    reached: Sequence[float],
+    censored: Sequence[float],
+    exact: bool,
+    *,
+    one_each: bool = False,
+) -> _LifeTable:
+    """The one rule for n: everything removed (reached or censored) at t or later.
+
+    n is added up from the last time backwards: subtracting from the total
+    instead would lose small at-risk weights at late times to rounding.
+    ``one_each`` says that each time removes exactly one customer (distinct
+    unweighted durations), so the sums are simply len(times), ..., 2, 1.
+    """
+    if one_each:
+        return _LifeTable(times, range(len(times), 0, -1), reached, censored, exact)
+    at_risk = list(accumulate(reversed(list(map(add, reached, censored)))))
+    at_risk.reverse()
+    return _LifeTable(times, at_risk, reached, censored, exact)
+
+
+def _curve(table: _LifeTable, alpha: float, ci: ConfidenceMethod) -> SurvivalCurve:
+    """The Kaplan–Meier curve of a life table: S is the running product of (n - d) / n."""
+    at_risk, reached = table.at_risk, table.reached
+    survival = accumulate(map(truediv, map(sub, at_risk, reached), at_risk), mul)
+    total: Callable[[Iterable[float]], float] = sum if table.exact else math.fsum
+    return SurvivalCurve(
+        times=tuple(table.times),
+        at_risk=tuple(at_risk),
+        reached=tuple(reached),
+        censored=tuple(table.censored),
+        survival=tuple(survival),
+        alpha=alpha,
+        ci=ci,
+        n=at_risk[0],
+        n_reached=total(reached),
+        n_censored=total(table.censored),
+    )
 
 
 # The life tables are built from whole columns with C-level passes (sort,
-# map, accumulate, compress) and a few comprehensions, never with an object
-# or a Python loop step per customer: on a million durations, that is the
-# difference between matching lifelines' speed and being several times slower.
+# map, accumulate, compress, dict lookups) and a few comprehensions, never
+# with an object or a Python loop step per customer: on a million
+# durations, that is the difference between matching lifelines' speed and
+# being several times slower.
 
 
-def _life_table(values: list[float], flags: list[int]) -> _LifeTable:
+def _count_customers(values: list[float], flags: list[int]) -> _LifeTable:
     """Count n, d and censorings per distinct time, without weights."""
     size = len(values)
     # Sort the reached and the censored durations apart, then merge the two
     # sorted runs (timsort merges runs in linear time). This beats sorting
     # indices by duration and gathering values and flags by a shuffled index,
-    # which misses the cache on every row. Reached durations come first in
-    # `both`, so merged positions below `reached_count` are the reached ones.
+    # which misses the cache on every row.
     reached_sorted = sorted(compress(values, flags))
-    both = reached_sorted + sorted(compress(values, map(not_, flags)))
-    reached_count = len(reached_sorted)
-    merge_order = sorted(range(size), key=both.__getitem__)
-    sorted_flags = [1 if position < reached_count else 0 for position in merge_order]
-    sorted_values = sorted(both)  # a stable sort: the same order as merge_order, faster
-
+    censored_sorted = sorted(compress(values, map(not_, flags)))
+    sorted_values = sorted(reached_sorted + censored_sorted)
     if all(map(lt, sorted_values, islice(sorted_values, 1, None))):
-        # No ties, as with durations measured to the microsecond: one row per customer.
-        return _LifeTable(
-            times=sorted_values,
-            at_risk=range(size, 0, -1),
-            reached=sorted_flags,
-            censored=[1 - flag for flag in sorted_flags],
-        )
+        # No ties, as with durations measured to the microsecond: one row per
+        # customer. The k-th of the rarer kind (reached or censored) lands at
+        # k plus the number of the other kind below it: one bisection each
+        # marks its rows, and the commoner kind fills the rest.
+        if len(censored_sorted) <= len(reached_sorted):
+            rarer, commoner, rarer_flag = censored_sorted, reached_sorted, 0
+        else:
+            rarer, commoner, rarer_flag = reached_sorted, censored_sorted, 1
+        reached = [1 - rarer_flag] * size
+        positions = map(add, count(), map(bisect.bisect_left, repeat(commoner), rarer))
+        deque(map(reached.__setitem__, positions, repeat(rarer_flag)), maxlen=0)
+        censored = list(map(sub, repeat(1), reached))
+        return _life_table(sorted_values, reached, censored, True, one_each=True)
 
     starts = _run_starts(sorted_values)
-    ends = [*starts[1:], size]
-    reached_before = list(accumulate(sorted_flags, initial=0))
-    reached = [
-        reached_before[end] - reached_before[start] for start, end in zip(starts, ends, strict=True)
-    ]
-    return _LifeTable(
-        times=list(map(sorted_values.__getitem__, starts)),
-        # Everyone from the first duration equal to t onwards is at risk at t.
-        at_risk=[size - start for start in starts],
-        reached=reached,
-        censored=[end - start - d for start, end, d in zip(starts, ends, reached, strict=True)],
-    )
+    times = list(map(sorted_values.__getitem__, starts))
+    reached_counts = Counter(compress(values, flags))
+    reached = list(map(reached_counts.get, times, repeat(0)))
+    customers = map(sub, [*starts[1:], size], starts)
+    return _life_table(times, reached, list(map(sub, customers, reached)), True)
 
 
-def _weighted_life_table(values: list[float], flags: list[int], weights: list[float]) -> _LifeTable:
-    """Sum the weights of those at risk, reached and censored per distinct time.
-
-    n at t is the sum of everything removed at t or later, added from the
-    last time backwards: subtracting from the total instead would lose the
-    small at-risk weights at late times to rounding.
-    """
+def _sum_weighted_customers(
+    values: list[float], flags: list[int], weights: list[float]
+) -> _LifeTable:
+    """Sum the weights of those reached and censored per distinct time."""
     size = len(values)
     order = sorted(range(size), key=values.__getitem__)
     sorted_values = list(map(values.__getitem__, order))
@@ -371,17 +430,59 @@ def _weighted_life_table(values: list[float], flags: list[int], weights: list[fl
     censored_weights = list(map(sub, sorted_weights, reached_weights))
     starts = _run_starts(sorted_values)
     if len(starts) == size:
-        times, removed = sorted_values, sorted_weights
-        reached, censored = reached_weights, censored_weights
-    else:
-        ends = [*starts[1:], size]
-        times = list(map(sorted_values.__getitem__, starts))
-        reached = [math.fsum(reached_weights[s:e]) for s, e in zip(starts, ends, strict=True)]
-        censored = [math.fsum(censored_weights[s:e]) for s, e in zip(starts, ends, strict=True)]
-        removed = list(map(float.__add__, reached, censored))
-    at_risk = list(accumulate(reversed(removed)))
-    at_risk.reverse()
-    return _LifeTable(times, at_risk, reached, censored)
+        return _life_table(sorted_values, reached_weights, censored_weights, False)
+    ends = [*starts[1:], size]
+    return _life_table(
+        list(map(sorted_values.__getitem__, starts)),
+        [math.fsum(reached_weights[s:e]) for s, e in zip(starts, ends, strict=True)],
+        [math.fsum(censored_weights[s:e]) for s, e in zip(starts, ends, strict=True)],
+        False,
+    )
+
+
+class _Cells(NamedTuple):
+    """Counts per distinct time, times increasing, every time with someone in it."""
+
+    times: list[float]
+    reached: list[float]
+    censored: list[float]
+    exact: bool
+
+
+def _cells(times: Iterable[float], reached: Iterable[float], censored: Iterable[float]) -> _Cells:
+    """Check counts per time, sort them by time and add up repeated times."""
+    time_values = _finite_floats(_non_empty(_as_list(times, "times"), "times"), "times")
+    _check_not_negative(time_values, "times")
+    reached_items = _counts(reached, len(time_values), "reached")
+    censored_items = _counts(censored, len(time_values), "censored")
+    exact = all(type(count) is int for count in itertools.chain(reached_items, censored_items))
+    if not exact:
+        reached_items = list(map(float, reached_items))
+        censored_items = list(map(float, censored_items))
+
+    order = sorted(range(len(time_values)), key=time_values.__getitem__)
+    sorted_times = list(map(time_values.__getitem__, order))
+    sorted_reached = list(map(reached_items.__getitem__, order))
+    sorted_censored = list(map(censored_items.__getitem__, order))
+    starts = _run_starts(sorted_times)
+    if len(starts) < len(sorted_times):
+        ends = [*starts[1:], len(sorted_times)]
+        total: Callable[[Iterable[float]], float] = sum if exact else math.fsum
+        sorted_times = list(map(sorted_times.__getitem__, starts))
+        sorted_reached = [total(sorted_reached[s:e]) for s, e in zip(starts, ends, strict=True)]
+        sorted_censored = [total(sorted_censored[s:e]) for s, e in zip(starts, ends, strict=True)]
+    # A time at which nobody reached and nobody was censored is no time of the curve.
+    someone = list(map(truth, map(add, sorted_reached, sorted_censored)))
+    if not all(someone):
+        sorted_times = list(compress(sorted_times, someone))
+        sorted_reached = list(compress(sorted_reached, someone))
+        sorted_censored = list(compress(sorted_censored, someone))
+    if not sorted_times:
+        raise InvalidStatisticsInputError(
+            "every count is 0; pass at least one time at which someone reached the "
+            "milestone or was censored"
+        )
+    return _Cells(sorted_times, sorted_reached, sorted_censored, exact)
 
 
 def _run_starts(sorted_values: list[float]) -> list[int]:
@@ -475,6 +576,58 @@ def _finite_or_none(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
+# --- comparing medians -----------------------------------------------------
+
+
+def median_difference_ci(
+    curve: SurvivalCurve, reference: SurvivalCurve, *, alpha: float = 0.05
+) -> tuple[float, float]:
+    """A confidence interval for ``curve.median - reference.median``.
+
+    MOVER, the method of variance estimates recovery (Zou and Donner,
+    2008): each median's own ``1 - alpha`` interval (:meth:`SurvivalCurve.quantile_ci`
+    at 0.5, the Brookmeyer–Crowley-type interval of ``docs/statistics.md``)
+    gives the spread of that median below and above its estimate, and the
+    difference's interval is
+
+        (Δ - √((m₁ - l₁)² + (u₂ - m₂)²),  Δ + √((u₁ - m₁)² + (m₂ - l₂)²))
+
+    with Δ = m₁ - m₂. No resampling: the cost is that of the two curves'
+    bands, and the answer is the same on every run. An end is ``-inf`` or
+    ``inf`` where it is unbounded: when a median is never reached, or when
+    a median's own interval is open on the side that end depends on.
+
+    >>> fast = kaplan_meier(range(1, 41), [True] * 40)
+    >>> slow = kaplan_meier(range(2, 81, 2), [True] * 40)
+    >>> low, high = median_difference_ci(fast, slow)
+    >>> round(low, 3), fast.median - slow.median, round(high, 3)
+    (-33.416, -20.0, -6.584)
+    """
+    if not isinstance(curve, SurvivalCurve) or not isinstance(reference, SurvivalCurve):
+        raise InvalidStatisticsInputError(
+            "median_difference_ci compares two SurvivalCurve objects; fit them with "
+            "kaplan_meier() or kaplan_meier_counts()"
+        )
+    _check_alpha(alpha)
+    m1, m2 = curve.median, reference.median
+    if math.isinf(m1) or math.isinf(m2):
+        return (-math.inf, math.inf)
+    l1, u1 = _median_interval(curve, alpha)
+    l2, u2 = _median_interval(reference, alpha)
+    difference = m1 - m2
+    return (
+        difference - math.hypot(m1 - l1, u2 - m2),
+        difference + math.hypot(u1 - m1, m2 - l2),
+    )
+
+
+def _median_interval(curve: SurvivalCurve, alpha: float) -> tuple[float, float]:
+    """The median's interval at ``alpha``, refitting the bands only if the curve's differ."""
+    if alpha != curve.alpha:
+        curve = attrs.evolve(curve, alpha=alpha)
+    return curve.median_ci
+
+
 # --- log-rank ---------------------------------------------------------------
 
 
@@ -499,19 +652,7 @@ def logrank_test(
     flags = _observed(observed, len(values))
     labels = _as_list(groups, "groups")
     _check_length(labels, len(values), "groups")
-    try:
-        index = {label: i for i, label in enumerate(dict.fromkeys(labels))}
-    except TypeError:
-        position = _first(labels, lambda label: not isinstance(label, Hashable))
-        raise InvalidStatisticsInputError(
-            f"groups[{position}] is {labels[position]!r}, which cannot label a group; "
-            "use hashable labels such as strings or numbers"
-        ) from None
-    if len(index) < 2:
-        raise InvalidStatisticsInputError(
-            f"groups has only the label {labels[0]!r}; the log-rank test compares two or "
-            "more groups"
-        )
+    index = _group_index(labels)
     group_of = list(map(index.__getitem__, labels))
 
     size = len(values)
@@ -529,10 +670,7 @@ def logrank_test(
     ]
     event_starts = list(compress(starts, reached))
     if not event_starts:
-        raise InvalidStatisticsInputError(
-            "every duration is censored, so the groups cannot be compared; the log-rank "
-            "test needs at least one reached milestone"
-        )
+        raise _all_censored()
     # Everything in floating point from here on: products such as
     # n_j n_k d (n - d) overflow 64-bit integers on a million tied rows.
     d = [float(count) for count in reached if count]
@@ -547,7 +685,118 @@ def logrank_test(
         group_size = members_before[-1]
         at_risk_in.append([float(group_size - members_before[start]) for start in event_starts])
         observed_in.append(float(sum(compress(sorted_flags, member))))
+    return _logrank(d, n, at_risk_in, observed_in)
 
+
+def logrank_test_counts(
+    times: Iterable[float],
+    reached: Iterable[float],
+    censored: Iterable[float],
+    groups: Iterable[Hashable],
+) -> LogRankResult:
+    """:func:`logrank_test` from counts per duration and group, as a query engine returns them.
+
+    Row ``i`` says that in group ``groups[i]``, ``reached[i]`` customers
+    reached the milestone at exactly the duration ``times[i]`` and
+    ``censored[i]`` were censored there. Rows may come in any order and a
+    (time, group) pair may repeat (its rows are added up). Counts are
+    ``int`` or real frequencies (``float``), never rounded.
+
+    With integer counts the result equals :func:`logrank_test` on the
+    customers the counts stand for (to the last bit when the groups first
+    appear in the same order in both inputs, and to about 1e-15 otherwise).
+
+    >>> result = logrank_test_counts(
+    ...     [1, 2, 3, 4], [1, 1, 1, 1], [0, 0, 0, 0], ["a", "b", "a", "b"]
+    ... )
+    >>> result == logrank_test([1, 2, 3, 4], [True] * 4, ["a", "b", "a", "b"])
+    True
+    """
+    time_values = _finite_floats(_non_empty(_as_list(times, "times"), "times"), "times")
+    _check_not_negative(time_values, "times")
+    size = len(time_values)
+    reached_items = _counts(reached, size, "reached")
+    censored_items = _counts(censored, size, "censored")
+    labels = _as_list(groups, "groups")
+    _check_length(labels, size, "groups", of="times")
+    index = _group_index(labels)
+    exact = all(type(count) is int for count in itertools.chain(reached_items, censored_items))
+    if not exact:
+        reached_items = list(map(float, reached_items))
+        censored_items = list(map(float, censored_items))
+    zero = 0 if exact else 0.0
+    total: Callable[[Iterable[float]], float] = sum if exact else math.fsum
+
+    # Per group, the reached and the removed (reached or censored) customers
+    # at each distinct time: one Python step per row of counts.
+    order = sorted(range(size), key=time_values.__getitem__)
+    sorted_times = list(map(time_values.__getitem__, order))
+    width = len(_run_starts(sorted_times))
+    time_of = accumulate(map(ne, sorted_times, islice(sorted_times, 1, None)), initial=0)
+    reached_in = [[zero] * width for _ in index]
+    removed_in = [[zero] * width for _ in index]
+    for row, time in zip(order, time_of, strict=True):
+        group = index[labels[row]]
+        reached_in[group][time] += reached_items[row]
+        removed_in[group][time] += reached_items[row] + censored_items[row]
+
+    reached_per_time = list(map(total, zip(*reached_in, strict=True)))
+    events = list(compress(range(width), reached_per_time))
+    if not events:
+        raise _all_censored()
+    at_risk_all = _at_risk(list(map(total, zip(*removed_in, strict=True))))
+    at_risk_in = [
+        list(map(float, map(_at_risk(removed).__getitem__, events))) for removed in removed_in
+    ]
+    return _logrank(
+        d=[float(reached_per_time[i]) for i in events],
+        n=[float(at_risk_all[i]) for i in events],
+        at_risk_in=at_risk_in,
+        observed_in=[float(total(group_reached)) for group_reached in reached_in],
+    )
+
+
+def _at_risk(removed: list[float]) -> list[float]:
+    """n per time: everything removed at that time or later, added from the last time back."""
+    at_risk = list(accumulate(reversed(removed)))
+    at_risk.reverse()
+    return at_risk
+
+
+def _group_index(labels: list[Any]) -> dict[Hashable, int]:
+    """Each distinct label's position, in order of first appearance; at least two labels."""
+    try:
+        index = {label: i for i, label in enumerate(dict.fromkeys(labels))}
+    except TypeError:
+        position = _first(labels, lambda label: not isinstance(label, Hashable))
+        raise InvalidStatisticsInputError(
+            f"groups[{position}] is {labels[position]!r}, which cannot label a group; "
+            "use hashable labels such as strings or numbers"
+        ) from None
+    if len(index) < 2:
+        raise InvalidStatisticsInputError(
+            f"groups has only the label {labels[0]!r}; the log-rank test compares two or "
+            "more groups"
+        )
+    return index
+
+
+def _all_censored() -> InvalidStatisticsInputError:
+    return InvalidStatisticsInputError(
+        "every duration is censored, so the groups cannot be compared; the log-rank "
+        "test needs at least one reached milestone"
+    )
+
+
+def _logrank(
+    d: list[float], n: list[float], at_risk_in: list[list[float]], observed_in: list[float]
+) -> LogRankResult:
+    """The log-rank statistic from totals per event time and group, all in floating point.
+
+    ``d`` and ``n`` are those reached and at risk at each time someone
+    reached; ``at_risk_in[j]`` are group j's at risk at those times and
+    ``observed_in[j]`` its reached customers in all.
+    """
     share_reaching = list(map(truediv, d, n))
     # Hypergeometric variance per event time, with the ties factor
     # (n - d) / (n - 1), which is 1 where only one customer is at risk.
@@ -555,7 +804,7 @@ def logrank_test(
         dt * (nt - dt) / (nt - 1.0) / (nt * nt) if nt > 1.0 else dt / (nt * nt)
         for dt, nt in zip(d, n, strict=True)
     ]
-    kept = range(len(index) - 1)  # the last group is implied by the others
+    kept = range(len(at_risk_in) - 1)  # the last group is implied by the others
     z = [observed_in[j] - math.fsum(map(mul, at_risk_in[j], share_reaching)) for j in kept]
     scaled_at_risk = [list(map(mul, scale, at_risk_in[j])) for j in kept]
     variance = [
@@ -576,7 +825,7 @@ def logrank_test(
             "milestone was reached (its customers all left earlier, or the groups never "
             "overlap in time); drop or merge such groups"
         )
-    dof = len(index) - 1
+    dof = len(at_risk_in) - 1
     return LogRankResult(statistic=statistic, dof=dof, p_value=chi2_sf(statistic, dof))
 
 
@@ -715,17 +964,43 @@ def _as_list(values: Iterable[Any], name: str) -> list[Any]:
 
 
 def _durations(raw: Iterable[float]) -> list[float]:
-    items = _as_list(raw, "durations")
+    values = _finite_floats(_non_empty(_as_list(raw, "durations"), "durations"), "durations")
+    _check_not_negative(values, "durations")
+    return values
+
+
+def _non_empty(items: list[Any], name: str) -> list[Any]:
     if not items:
-        raise InvalidStatisticsInputError("durations is empty; pass at least one duration")
-    values = _finite_floats(items, "durations")
+        raise InvalidStatisticsInputError(f"{name} is empty; pass at least one duration")
+    return items
+
+
+def _check_not_negative(values: list[float], name: str) -> None:
     if min(values) < 0.0:
         position = _first(values, lambda value: value < 0.0)
         raise InvalidStatisticsInputError(
-            f"durations[{position}] is {values[position]!r}; durations cannot be negative "
+            f"{name}[{position}] is {values[position]!r}; durations cannot be negative "
             "(a milestone reached before the start counts as reached at 0)"
         )
-    return values
+
+
+def _counts(raw: Iterable[float], length: int, name: str) -> list[Any]:
+    """Numbers of customers: ``int`` or real frequencies, finite and not negative."""
+    items = _as_list(raw, name)
+    _check_length(items, length, name, of="times")
+    if bool in set(map(type, items)):
+        position = _first(items, lambda item: isinstance(item, bool))
+        raise InvalidStatisticsInputError(
+            f"{name}[{position}] is {items[position]!r}; pass numbers of customers "
+            "(0, 1, 2, ...), not True/False flags"
+        )
+    values = _finite_floats(items, name)
+    if min(values) < 0.0:
+        position = _first(values, lambda value: value < 0.0)
+        raise InvalidStatisticsInputError(
+            f"{name}[{position}] is {items[position]!r}; counts of customers cannot be negative"
+        )
+    return items
 
 
 def _observed(raw: Iterable[bool], length: int) -> list[int]:
@@ -790,12 +1065,18 @@ def _is_bool_like(item: object) -> bool:
         return False
 
 
-def _check_length(items: list[Any], length: int, name: str) -> None:
+def _check_length(items: list[Any], length: int, name: str, *, of: str = "durations") -> None:
     if len(items) != length:
         raise InvalidStatisticsInputError(
-            f"{name} has {len(items)} values but durations has {length}; "
-            f"pass one {name} value per duration"
+            f"{name} has {len(items)} values but {of} has {length}; "
+            f"pass one {name} value per {of[:-1]}"
         )
+
+
+def _check_curve_options(alpha: object, ci: object) -> None:
+    _check_alpha(alpha)
+    if ci not in _CONFIDENCE_METHODS:
+        raise InvalidStatisticsInputError(f"ci is {ci!r}; use 'log-log' or 'linear'")
 
 
 def _check_alpha(alpha: object) -> None:
