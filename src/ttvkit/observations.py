@@ -56,7 +56,9 @@ __all__ = [
     "Settled",
     "StartProperty",
     "check_attributes",
+    "check_aware",
     "check_per",
+    "check_question",
     "from_micros",
     "observe",
     "observe_ordered",
@@ -274,7 +276,7 @@ def observe(
     ``as_of`` defaults to the latest event's timestamp. Observations come
     back sorted by ``customer_id``.
     """
-    _check_question(milestone, per, attributes)
+    check_question(milestone, per, attributes)
     unique: dict[str, ValueEvent] = {}
     for e in events:
         unique.setdefault(e.event_id, e)
@@ -287,9 +289,24 @@ def observe(
     )
 
 
-def _check_question(
-    milestone: Milestone, per: object, attributes: Sequence[Attribute]
+def check_aware(value: object, what: str) -> datetime:
+    """An aware datetime argument (``as_of``, ``since``, ``until``), or AnalysisError."""
+    if not isinstance(value, datetime):
+        raise AnalysisError(f"{what}={value!r}: must be an aware datetime")
+    if value.utcoffset() is None:
+        raise AnalysisError(
+            f"{what}={value!r}: is a naive datetime; pass an aware one, "
+            "e.g. datetime(2026, 1, 31, tzinfo=timezone.utc)"
+        )
+    return value
+
+
+def check_question(
+    milestone: object, per: object, attributes: Sequence[Attribute]
 ) -> tuple[Attribute, ...]:
+    """Validate one observations question, with the same errors on every store."""
+    if not isinstance(milestone, Milestone):
+        raise InvalidMilestoneError(f"milestone={milestone!r}: pass a ttvkit.Milestone")
     check_per(per)
     checked = check_attributes(attributes)
     if any(isinstance(a, StartProperty) for a in checked):
@@ -312,7 +329,8 @@ def observe_ordered(
     deduplication and the per-customer sort. With ``ordered=False`` only the
     deduplication is skipped.
     """
-    attributes = _check_question(milestone, per, attributes)
+    attributes = check_question(milestone, per, attributes)
+    check_aware(as_of, "as_of")
     by_customer: defaultdict[str, list[ValueEvent]] = defaultdict(list)
     for e in events:
         if e.timestamp > as_of:

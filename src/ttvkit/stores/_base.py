@@ -19,8 +19,8 @@ from ttvkit.observations import (
     ObservationColumns,
     Per,
     PropertyOf,
-    check_attributes,
-    check_per,
+    check_aware,
+    check_question,
     observe,
     observe_ordered,
 )
@@ -174,8 +174,9 @@ class BaseStore(abc.ABC):
     ) -> list[Observation]:
         """The events streamed through :func:`~ttvkit.observations.observe`: the path
         for conditions an engine cannot compile (user-defined condition classes)."""
-        check_per(per)
-        attributes = check_attributes(attributes)
+        attributes = check_question(milestone, per, attributes)
+        if as_of is not None:
+            check_aware(as_of, "as_of")
         if as_of is None:
             as_of = self.latest_timestamp()
             if as_of is None:

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from ttvkit.errors import ConfigurationError, StoreError
 from ttvkit.events import ValueEvent
+from ttvkit.observations import check_aware
 from ttvkit.stores._base import BaseStore
 
 __all__ = ["MemoryStore"]
@@ -86,6 +87,10 @@ class MemoryStore(BaseStore):
         since: datetime | None = None,
         until: datetime | None = None,
     ) -> Iterator[ValueEvent]:
+        if since is not None:
+            check_aware(since, "since")
+        if until is not None:
+            check_aware(until, "until")
         with self._lock:
             self._check_open()
             lo = 0 if since is None else bisect.bisect_left(self._keys, (since, ""))

@@ -37,10 +37,8 @@ from typing import Any, Final, TypeAlias, TypeVar, cast
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from ttvkit.errors import (
-    AnalysisError,
     ConfigurationError,
     InvalidEventError,
-    InvalidMilestoneError,
     MissingDependencyError,
     SchemaVersionError,
     StoreError,
@@ -54,10 +52,8 @@ from ttvkit.observations import (
     Observation,
     ObservationColumns,
     Per,
-    StartProperty,
-    check_attributes,
-    check_per,
-    start_filter,
+    check_aware,
+    check_question,
     to_micros,
 )
 from ttvkit.stores._base import BaseStore
@@ -237,11 +233,7 @@ def _check_timeout(value: object) -> float:
 
 
 def _aware(value: object, what: str) -> datetime:
-    if not isinstance(value, datetime) or value.utcoffset() is None:
-        raise AnalysisError(
-            f"{what}={value!r}: must be an aware datetime, e.g. datetime.now(timezone.utc)"
-        )
-    return value
+    return check_aware(value, what)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -690,12 +682,7 @@ class PostgresStore(BaseStore):
     def _plan(
         self, milestone: Milestone, per: Per, attributes: Sequence[Attribute]
     ) -> ObservationPlan | None:
-        per = check_per(per)
-        checked = check_attributes(attributes)
-        if not isinstance(milestone, Milestone):
-            raise InvalidMilestoneError(f"{milestone!r} is not a Milestone")
-        if any(isinstance(a, StartProperty) for a in checked):
-            start_filter(milestone)  # raises when there is no one start event
+        checked = check_question(milestone, per, attributes)
         try:
             return build_plan(milestone, per, checked)
         except UnsupportedConditionError:

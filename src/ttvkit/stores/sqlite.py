@@ -35,7 +35,6 @@ from typing import Any, Final, Literal, TypeVar
 from urllib.parse import parse_qsl, unquote
 
 from ttvkit.errors import (
-    AnalysisError,
     ConfigurationError,
     InvalidEventError,
     SchemaVersionError,
@@ -50,11 +49,9 @@ from ttvkit.observations import (
     Observation,
     ObservationColumns,
     Per,
-    StartProperty,
-    check_attributes,
-    check_per,
+    check_aware,
+    check_question,
     from_micros,
-    start_filter,
     to_micros,
 )
 from ttvkit.stores._base import BaseStore
@@ -175,14 +172,7 @@ def _is_busy(exc: sqlite3.Error) -> bool:
 
 
 def _aware_micros(value: datetime, what: str) -> int:
-    if not isinstance(value, datetime):
-        raise AnalysisError(f"{what}={value!r}: must be an aware datetime")
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise AnalysisError(
-            f"{what}={value!r}: is a naive datetime; pass an aware one, "
-            "e.g. datetime(2026, 1, 31, tzinfo=timezone.utc)"
-        )
-    return to_micros(value)
+    return to_micros(check_aware(value, what))
 
 
 # One encoder for every append: building one per call costs as much as encoding.
@@ -773,12 +763,7 @@ class SQLiteStore(BaseStore):
     def _plan(
         self, milestone: Milestone, per: Per, attributes: Sequence[Attribute]
     ) -> ObservationPlan | None:
-        if not isinstance(milestone, Milestone):
-            raise AnalysisError(f"milestone={milestone!r}: pass a ttvkit.Milestone")
-        check_per(per)
-        checked = check_attributes(attributes)
-        if any(isinstance(a, StartProperty) for a in checked):
-            start_filter(milestone)  # raises when there is no one start event
+        checked = check_question(milestone, per, attributes)
         try:
             return build_plan(milestone, per, checked)
         except UnsupportedConditionError:

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from ttvkit.errors import InvalidMilestoneError
 from ttvkit.milestones import Milestone
 from ttvkit.observations import (
     Attribute,
@@ -21,11 +20,10 @@ from ttvkit.observations import (
     Observation,
     ObservationColumns,
     Per,
-    StartProperty,
     check_attributes,
-    check_per,
+    check_aware,
+    check_question,
     observe,
-    start_filter,
     to_micros,
 )
 from ttvkit.stores.sql.dialect import Dialect
@@ -105,18 +103,14 @@ class PlanQueries(abc.ABC):
         return read_cells(self.plan_rows(statement))
 
     def _until(self, as_of: datetime | None) -> datetime | None:
-        return self.latest_timestamp() if as_of is None else as_of
+        return self.latest_timestamp() if as_of is None else check_aware(as_of, "as_of")
 
     @staticmethod
     def _plan(
         milestone: Milestone, per: Per, attributes: tuple[Attribute, ...]
     ) -> ObservationPlan | None:
-        if not isinstance(milestone, Milestone):
-            raise InvalidMilestoneError(f"{milestone!r} is not a Milestone")
-        check_per(per)
-        if any(isinstance(a, StartProperty) for a in attributes):
-            start_filter(milestone)  # raises when there is no one start event
+        checked = check_question(milestone, per, attributes)
         try:
-            return build_plan(milestone, per, attributes)
+            return build_plan(milestone, per, checked)
         except UnsupportedConditionError:
             return None
