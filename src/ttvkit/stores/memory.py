@@ -9,7 +9,7 @@ import weakref
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import datetime
 
-from ttvkit.errors import ConfigurationError, StoreError
+from ttvkit.errors import ConfigurationError, InvalidEventError, StoreError
 from ttvkit.events import ValueEvent
 from ttvkit.observations import check_aware
 from ttvkit.stores._base import BaseStore
@@ -53,6 +53,13 @@ class MemoryStore(BaseStore):
             raise StoreError("this MemoryStore is closed; open a new one")
 
     def append(self, events: Sequence[ValueEvent]) -> int:
+        events = list(events)
+        for e in events:  # all or nothing: check the whole batch before storing any of it
+            if not isinstance(e, ValueEvent):
+                raise InvalidEventError(
+                    f"append() takes ValueEvent objects, not {type(e).__name__}: "
+                    "build them with ttvkit.ValueEvent(...) or ValueEvent.from_mapping(row)"
+                )
         with self._lock:
             self._check_open()
             new = 0
