@@ -25,12 +25,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import ttvkit as ttv
+from tests.strategies import PROP_KEYS, event_conditions, event_logs, milestones, value_events
 from ttvkit.errors import AnalysisError, InvalidEventError, InvalidMilestoneError, StoreError
 from ttvkit.events import ValueEvent
 from ttvkit.milestones import Milestone
 from ttvkit.observations import FirstTime, ObservationColumns, PropertyOf, StartProperty, observe
-
-from ..strategies import PROP_KEYS, event_conditions, event_logs, milestones, value_events
 
 NewStore = Callable[[], Any]
 BASE = datetime(2026, 3, 1, tzinfo=UTC)
