@@ -369,3 +369,18 @@ def test_public_signatures() -> None:
 
     for name, text in signatures.items():
         assert str(inspect.signature(getattr(ttvkit.stats, name))) == text
+
+
+@settings(max_examples=200, deadline=None)
+@given(samples(max_size=50), samples(max_size=50), st.sampled_from([0.01, 0.05, 0.2]))
+def test_median_difference_ci_contains_the_estimate_and_mirrors(
+    first: Sample, second: Sample, alpha: float
+) -> None:
+    a, b = kaplan_meier(*first), kaplan_meier(*second)
+    low, high = median_difference_ci(a, b, alpha=alpha)
+    if math.isinf(a.median) or math.isinf(b.median):
+        assert (low, high) == (-math.inf, math.inf)
+    else:
+        assert low <= a.median - b.median <= high
+    mirrored = median_difference_ci(b, a, alpha=alpha)
+    assert mirrored == (-high, -low)
