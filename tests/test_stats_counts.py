@@ -96,6 +96,12 @@ def test_counts_give_the_per_customer_curve_bit_for_bit(sample: Sample, rnd: ran
         actual = kaplan_meier_counts(times, reached, censored, ci=ci)
         same_curve(actual, expected)
         assert actual.median_ci == expected.median_ci
+    # Rows in time order (as from ORDER BY) take the path without a sort.
+    in_order = sorted(zip(times, reached, censored, strict=True), key=lambda row: row[0])
+    same_curve(
+        kaplan_meier_counts(*map(list, zip(*in_order, strict=True))),
+        kaplan_meier(durations, observed),
+    )
 
 
 @settings(max_examples=200, deadline=None)
