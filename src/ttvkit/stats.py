@@ -361,9 +361,7 @@ def _life_table(
     """
     if one_each:
         return _LifeTable(times, range(len(times), 0, -1), reached, censored, exact)
-    at_risk = list(accumulate(reversed(list(map(add, reached, censored)))))
-    at_risk.reverse()
-    return _LifeTable(times, at_risk, reached, censored, exact)
+    return _LifeTable(times, _at_risk(list(map(add, reached, censored))), reached, censored, exact)
 
 
 def _curve(table: _LifeTable, alpha: float, ci: ConfidenceMethod) -> SurvivalCurve:
@@ -756,7 +754,10 @@ def logrank_test_counts(
 
 
 def _at_risk(removed: list[float]) -> list[float]:
-    """n per time: everything removed at that time or later, added from the last time back."""
+    """n per time: everything removed at that time or later, added from the last time back.
+
+    The one rule for n, shared by Kaplan–Meier and the log-rank test.
+    """
     at_risk = list(accumulate(reversed(removed)))
     at_risk.reverse()
     return at_risk
