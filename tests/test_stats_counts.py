@@ -96,6 +96,12 @@ def test_counts_give_the_per_customer_curve_bit_for_bit(sample: Sample, rnd: ran
         actual = kaplan_meier_counts(times, reached, censored, ci=ci)
         same_curve(actual, expected)
         assert actual.median_ci == expected.median_ci
+    # Rows in time order (as from ORDER BY) take the path without a sort.
+    in_order = sorted(zip(times, reached, censored, strict=True), key=lambda row: row[0])
+    same_curve(
+        kaplan_meier_counts(*map(list, zip(*in_order, strict=True))),
+        kaplan_meier(durations, observed),
+    )
 
 
 @settings(max_examples=200, deadline=None)
@@ -369,3 +375,18 @@ def test_public_signatures() -> None:
 
     for name, text in signatures.items():
         assert str(inspect.signature(getattr(ttvkit.stats, name))) == text
+
+
+@settings(max_examples=200, deadline=None)
+@given(samples(max_size=50), samples(max_size=50), st.sampled_from([0.01, 0.05, 0.2]))
+def test_median_difference_ci_contains_the_estimate_and_mirrors(
+    first: Sample, second: Sample, alpha: float
+) -> None:
+    a, b = kaplan_meier(*first), kaplan_meier(*second)
+    low, high = median_difference_ci(a, b, alpha=alpha)
+    if math.isinf(a.median) or math.isinf(b.median):
+        assert (low, high) == (-math.inf, math.inf)
+    else:
+        assert low <= a.median - b.median <= high
+    mirrored = median_difference_ci(b, a, alpha=alpha)
+    assert mirrored == (-high, -low)
