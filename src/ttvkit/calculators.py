@@ -499,8 +499,11 @@ def compare(
 
     Differences (group minus ``reference``, by default the first group: "no"
     for interventions) come with confidence intervals: the share reaching
-    value ``within`` the horizon by Greenwood's variance, the median by a
-    seeded percentile bootstrap with ``bootstrap`` resamples (0 skips it).
+    value ``within`` the horizon by Greenwood's variance, the median by
+    :func:`ttvkit.stats.median_difference_ci` (MOVER over the two medians'
+    intervals: analytic, nothing is resampled). ``bootstrap=0`` skips the
+    median interval; any other allowed value computes it, and ``seed`` no
+    longer changes anything (both are kept for compatibility).
     """
     milestone = _check_milestone(milestone)
     per = check_per(per)
