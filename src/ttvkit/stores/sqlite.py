@@ -32,7 +32,7 @@ import weakref
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Final, Literal, TypeVar
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl, quote, unquote
 
 from ttvkit.errors import (
     AnalysisError,
@@ -161,6 +161,44 @@ class _Handle:
         self.connection = connection
 
 
+def _check_path_text(path: str) -> None:
+    if "\x00" in path:
+        raise ConfigurationError(
+            f"SQLiteStore path={path!r}: contains a NUL character, which no file name can "
+            "hold; remove it"
+        )
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigurationError(
+            f"SQLiteStore path={path!r}: contains a lone surrogate (bytes that are not "
+            "UTF-8), which SQLite cannot open; rename the file"
+        ) from None
+
+
+_SQLITE_READONLY: Final = 8
+_SQLITE_CANTOPEN: Final = 14
+
+
+def _is_cannot_open(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (_SQLITE_CANTOPEN, _SQLITE_READONLY)
+    message = str(exc)
+    return "unable to open database file" in message or "readonly database" in message
+
+
+def _on_read_only_file_system(directory: str) -> bool:
+    try:
+        return bool(os.statvfs(directory).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):
+        return False
+
+
+def _url_of(path: str) -> str:
+    return "sqlite:///" + quote(path, safe="/")
+
+
 def _is_busy(exc: sqlite3.Error) -> bool:
     code = getattr(exc, "sqlite_errorcode", None)
     if code is not None:
@@ -207,6 +245,13 @@ class SQLiteStore(BaseStore):
     returns, ``"NORMAL"`` is faster and may lose the last appends on power
     loss (never corrupting the file).
 
+    ``read_only=True`` opens an existing file without writing to it (appends
+    raise :class:`~ttvkit.errors.StoreError`); ``immutable=True`` (implies
+    ``read_only``) also tells SQLite that nothing changes the file while it is
+    open, which is what a WAL database on a read-only file system needs: SQLite
+    then uses no lock and no ``-shm`` file. Never set it on a file another
+    process may write.
+
     >>> with SQLiteStore("ttv.db") as store:          # doctest: +SKIP
     ...     store.append([ValueEvent("u1", "signup", "2026-01-01T09:00:00Z")])
     1
@@ -218,10 +263,13 @@ class SQLiteStore(BaseStore):
         *,
         timeout: float = 30.0,
         synchronous: Synchronous = "FULL",
+        read_only: bool = False,
+        immutable: bool = False,
     ) -> None:
         raw = os.fspath(path)
         if not isinstance(raw, str) or not raw:
             raise ConfigurationError(f"SQLiteStore path={path!r}: pass a file path or ':memory:'")
+        _check_path_text(raw)
         if isinstance(timeout, bool) or not isinstance(timeout, int | float):
             raise ConfigurationError(f"SQLiteStore timeout={timeout!r}: must be seconds (> 0)")
         if not math.isfinite(timeout) or timeout <= 0:
@@ -237,6 +285,12 @@ class SQLiteStore(BaseStore):
                 f"{'.'.join(map(str, _MIN_SQLITE))} or newer (upgrade Python or libsqlite3)"
             )
         self._memory = raw == ":memory:"
+        self._immutable = bool(immutable)
+        self._read_only = bool(read_only) or self._immutable
+        if self._memory and self._read_only:
+            raise ConfigurationError(
+                "SQLiteStore: an in-memory database cannot be read-only or immutable"
+            )
         # Absolute, so that threads opening connections later find the same
         # file even if the process changes directory.
         self._path = raw if self._memory else os.path.abspath(raw)
@@ -268,8 +322,11 @@ class SQLiteStore(BaseStore):
         ``sqlite:///relative/ttv.db`` (relative to the working directory),
         ``sqlite:////var/lib/ttv.db`` (absolute), ``sqlite://`` or
         ``sqlite:///:memory:`` (in memory). Options go in the query string:
-        ``?timeout=5&synchronous=NORMAL``. ``%xx`` escapes in the path are
-        decoded, so a file name may contain ``?`` or ``#`` as ``%3F``/``%23``.
+        ``?timeout=5&synchronous=NORMAL``; ``?mode=ro`` opens the file
+        read-only and ``?mode=ro&immutable=1`` also as a file nothing changes
+        (for a file on a read-only file system; see the class docstring).
+        ``%xx`` escapes in the path are decoded, so a file name may contain
+        ``?`` or ``#`` as ``%3F``/``%23``.
         """
         if not isinstance(url, str):
             raise ConfigurationError(f"store URL {url!r}: must be a str like 'sqlite:///ttv.db'")
@@ -304,6 +361,7 @@ class SQLiteStore(BaseStore):
         options = {key.lower(): value for key, value in pairs}
         timeout = 30.0
         synchronous = "FULL"
+        read_only = immutable = False
         for key, value in options.items():
             if key == "timeout":
                 try:
@@ -318,12 +376,31 @@ class SQLiteStore(BaseStore):
                     raise ConfigurationError(
                         f"store URL {url!r}: synchronous={value!r} must be FULL or NORMAL"
                     )
+            elif key == "mode":
+                if value.lower() not in ("ro", "rwc"):
+                    raise ConfigurationError(
+                        f"store URL {url!r}: mode={value!r} must be ro (read-only) or rwc "
+                        "(the default: read, write, create)"
+                    )
+                read_only = value.lower() == "ro"
+            elif key == "immutable":
+                if value not in ("0", "1"):
+                    raise ConfigurationError(
+                        f"store URL {url!r}: immutable={value!r} must be 1 or 0"
+                    )
+                immutable = value == "1"
             else:
                 raise ConfigurationError(
                     f"store URL {url!r}: unknown option {key!r}; the options are "
-                    "timeout and synchronous"
+                    "timeout, synchronous, mode and immutable"
                 )
-        return cls(path, timeout=timeout, synchronous=synchronous)  # type: ignore[arg-type]
+        return cls(
+            path,
+            timeout=timeout,
+            synchronous=synchronous,  # type: ignore[arg-type]  # checked above
+            read_only=read_only,
+            immutable=immutable,
+        )
 
     @property
     def path(self) -> str:
@@ -337,19 +414,21 @@ class SQLiteStore(BaseStore):
     # -- connections -----------------------------------------------------------------
 
     def _connect(self) -> sqlite3.Connection:
+        target = self._path
+        if self._read_only:
+            flags = "mode=ro&immutable=1" if self._immutable else "mode=ro"
+            target = f"file:{quote(self._path)}?{flags}"
         try:
             connection = sqlite3.connect(
-                self._path,
+                target,
+                uri=self._read_only,
                 timeout=self._timeout,
                 isolation_level=None,  # we issue BEGIN and COMMIT ourselves
                 check_same_thread=False,  # close() may run in another thread
                 cached_statements=256,
             )
         except sqlite3.Error as exc:
-            raise StoreError(
-                f"cannot open the SQLite database {self._path!r}: {exc}; check that the "
-                "directory exists and is writable"
-            ) from exc
+            raise self._failure(exc) from exc
         try:
             connection.execute(f"PRAGMA synchronous = {self._synchronous}")
         except sqlite3.Error as exc:
@@ -402,7 +481,44 @@ class SQLiteStore(BaseStore):
                 f"{self._path} is not an SQLite database (or it is encrypted or damaged); "
                 "point the store at a new file"
             )
+        if not self._memory and _is_cannot_open(exc):
+            return StoreError(self._cannot_open(exc))
         return StoreError(f"SQLite failed on {self._path}: {exc}")
+
+    def _cannot_open(self, exc: sqlite3.Error) -> str:
+        """Why SQLite cannot open (or write) the file, and what to do about it."""
+        directory = os.path.dirname(self._path)
+        if not os.path.isdir(directory):
+            return (
+                f"cannot open the SQLite database {self._path}: the directory {directory} "
+                "does not exist; create it first (mkdir -p), or point the store at a file "
+                "in an existing directory"
+            )
+        if self._read_only:
+            if "readonly" in str(exc):
+                return (
+                    f"{self._path} is opened read-only (mode=ro or immutable=1); open it "
+                    "without them to write"
+                )
+            if not os.path.exists(self._path):
+                return (
+                    f"cannot open the SQLite database {self._path} read-only: there is no such file"
+                )
+            if not self._immutable:
+                return (
+                    f"cannot open the SQLite database {self._path} read-only ({exc}); if it "
+                    "is on a read-only file system, add immutable=1: "
+                    f"{_url_of(self._path)}?mode=ro&immutable=1"
+                )
+        if _on_read_only_file_system(directory) or not os.access(directory, os.W_OK):
+            return (
+                f"cannot open the SQLite database {self._path} ({exc}): it is on a read-only "
+                "file system (or in a directory you cannot write), and SQLite must write "
+                "beside a WAL database even to read it. Open it read-only with "
+                f"{_url_of(self._path)}?mode=ro&immutable=1 (only while nothing else writes "
+                "it), or copy it to a writable place"
+            )
+        return f"cannot open the SQLite database {self._path}: {exc}"
 
     def _run(
         self,
@@ -477,7 +593,7 @@ class SQLiteStore(BaseStore):
                 f"this SQLite ({sqlite3.sqlite_version}) was built without the JSON "
                 "functions, which SQLiteStore needs; use a Python linked against a newer SQLite"
             ) from None
-        if not self._memory:
+        if not self._memory and not self._read_only:
             (mode,) = connection.execute("PRAGMA journal_mode = WAL").fetchone()
             if str(mode).lower() != "wal":
                 raise StoreError(
@@ -489,6 +605,16 @@ class SQLiteStore(BaseStore):
         self._check_version(version, latest)
         if version == latest:
             return
+        if self._read_only:
+            raise StoreError(
+                f"{self._path} is opened read-only but "
+                + (
+                    "holds no ttvkit events (no ttvkit schema)"
+                    if version == 0
+                    else f"has the older ttvkit schema version {version}; open it once "
+                    "writable to upgrade it"
+                )
+            )
         connection.execute("BEGIN IMMEDIATE")
         try:
             # Another process may have migrated while we waited for the lock.
