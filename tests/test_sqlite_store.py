@@ -539,7 +539,7 @@ def test_a_file_that_is_not_a_database_is_refused(db: Path) -> None:
 
 
 def test_a_missing_directory_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(StoreError, match="directory exists"):
+    with pytest.raises(StoreError, match=r"the directory .*missing does not exist; create it"):
         SQLiteStore(tmp_path / "missing" / "ttv.db")
 
 
