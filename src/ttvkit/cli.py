@@ -785,15 +785,21 @@ class _ImportFailed(TTVError):
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
+    from ttvkit.stores.sqlite import SQLiteStore
+
+    _check_sqlite_exists(args.store)
     with open_store(args.store) as store:
-        check = getattr(store, "check", None)
-        if callable(check):
-            summary, problems = check()
+        if isinstance(store, SQLiteStore):
+            problems = store.check()
+            summary = (
+                f"{store.count():,} events, every one readable and valid; event names "
+                "complete; PRAGMA integrity_check ok"
+            )
         else:
             summary, problems = _read_every_event(store)
     if problems:
         shown = "; ".join(problems[:3])
-        more = f" (and {len(problems) - 3:,} more)" if len(problems) > 3 else ""
+        more = f" (and {len(problems) - 3:,} more problems)" if len(problems) > 3 else ""
         raise StoreError(f"{args.store} is damaged: {shown}{more}")
     print(f"{args.store}: ok, {summary}")
     return EXIT_OK

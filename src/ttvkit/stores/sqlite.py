@@ -126,7 +126,15 @@ _INSERT_EVENT: Final = (
 )
 _SELECT_EVENTS: Final = (
     "SELECT e.user_id, n.name, e.ts, e.properties, e.account_id, e.event_id "
-    "FROM ttv_events AS e JOIN ttv_names AS n ON n.id = e.name_id"
+    "FROM ttv_events AS e LEFT JOIN ttv_names AS n ON n.id = e.name_id"
+)
+# Cheap (index seeks and a count of the small name table): ttv_names is dense
+# (ids 1..N, as interning never deletes) and every name id in ttv_events is in
+# it. A name row deleted by hand fails this, where a query joining on names
+# would silently lose that name's events.
+_NAMES_SUMMARY: Final = (
+    "SELECT (SELECT COUNT(*) FROM ttv_names), (SELECT MAX(id) FROM ttv_names), "
+    "(SELECT MIN(name_id) FROM ttv_events), (SELECT MAX(name_id) FROM ttv_events)"
 )
 
 # Stores that may hold connections, so that a forked child can drop them.
@@ -752,11 +760,37 @@ class SQLiteStore(BaseStore):
             params.append(_aware_micros(until, "until"))
         where = f" WHERE {' AND '.join(terms)}" if terms else ""
         sql = f"{_SELECT_EVENTS}{where} ORDER BY e.ts, e.event_id"
+        # Without a name filter, a row whose name is missing is seen (LEFT JOIN)
+        # and reported; with one, it would just not match: check the names first.
+        check_names = names is not None
         if self._shared is not None:
-            return self._shared_events(sql, params)
-        return self._file_events(sql, params)
+            return self._shared_events(sql, params, check_names)
+        return self._file_events(sql, params, check_names)
 
-    def _file_events(self, sql: str, params: list[object]) -> Iterator[ValueEvent]:
+    def _check_names(self, connection: sqlite3.Connection) -> None:
+        problem = _names_problem(connection)
+        if problem is not None:
+            raise StoreError(
+                f"{self._path} is damaged: {problem}; events would be missing from the "
+                f"answer. Run 'ttvkit check {_url_of(self._path)}' for the full check"
+            )
+
+    def _bad_row(self, row: Sequence[object], exc: Exception) -> StoreError:
+        return StoreError(
+            f"{self._path} is damaged: the event with event_id {_shown(row[5])} cannot be "
+            f"read ({_row_problem(row, exc)}); restore the file from a backup, or delete "
+            f"that row. Run 'ttvkit check {_url_of(self._path)}' for every problem"
+        )
+
+    def _decode(self, row: tuple[str, str, int, str | None, str | None, str]) -> ValueEvent:
+        try:
+            return _event_from_row(row)
+        except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+            raise self._bad_row(row, exc) from None
+
+    def _file_events(
+        self, sql: str, params: list[object], check_names: bool = False
+    ) -> Iterator[ValueEvent]:
         # A connection of its own: one statement reads one WAL snapshot, and
         # the iterator may be consumed slowly, or from another thread, while
         # this store keeps writing.
@@ -768,6 +802,8 @@ class SQLiteStore(BaseStore):
                 self._check_open()
             self._iterator_connections.add(connection)
         try:
+            if check_names:
+                self._retry_read(lambda: self._check_names(connection))
             cursor = self._retry_read(lambda: connection.execute(sql, params))
             while True:
                 try:
@@ -782,19 +818,23 @@ class SQLiteStore(BaseStore):
                             "this events() iterator was started before os.fork(); "
                             "call events() again in the child process"
                         )
-                    yield _event_from_row(row)
+                    yield self._decode(row)
         finally:
             if os.getpid() == pid:
                 with self._registry_lock:
                     self._iterator_connections.discard(connection)
                 _close_connection(connection)
 
-    def _shared_events(self, sql: str, params: list[object]) -> Iterator[ValueEvent]:
+    def _shared_events(
+        self, sql: str, params: list[object], check_names: bool = False
+    ) -> Iterator[ValueEvent]:
         # The in-memory database has one connection: read it a chunk at a
         # time under the lock, so other threads can write in between. Rows
         # appended meanwhile may or may not be seen (documented).
         def start() -> sqlite3.Cursor:
             with self._connection() as connection:
+                if check_names:
+                    self._check_names(connection)
                 return connection.execute(sql, params)
 
         try:
@@ -810,10 +850,48 @@ class SQLiteStore(BaseStore):
                     raise self._failure(exc) from exc
                 if not rows:
                     return
-                yield from map(_event_from_row, rows)
+                yield from map(self._decode, rows)
         finally:
             with contextlib.suppress(sqlite3.Error):
                 cursor.close()
+
+    def check(self, *, max_problems: int = 20) -> list[str]:
+        """Check the whole database; return the problems found, ``[]`` when it is intact.
+
+        Runs SQLite's ``PRAGMA integrity_check``, checks that ``ttv_names`` is
+        complete, and reads and validates every event as :class:`ValueEvent`
+        would on the way in (a row changed by hand may hold what no append
+        writes). Stops at *max_problems*. Reads the whole file, so it takes
+        about as long as reading every event; ``ttvkit check`` runs it.
+        """
+        if isinstance(max_problems, bool) or not isinstance(max_problems, int) or max_problems < 1:
+            raise ConfigurationError(f"max_problems={max_problems!r}: pass an int >= 1")
+
+        def run(connection: sqlite3.Connection) -> list[str]:
+            problems = [
+                f"integrity_check: {line}"
+                for (line,) in connection.execute(f"PRAGMA integrity_check({max_problems})")
+                if line != "ok"
+            ]
+            if problems:  # a damaged b-tree: reading on could fail anywhere
+                return problems
+            names = _names_problem(connection)
+            if names is not None:
+                problems.append(names)
+            rows = connection.execute(
+                "SELECT e.user_id, n.name, e.ts, e.properties, e.account_id, e.event_id, "
+                "e.rowid FROM ttv_events AS e LEFT JOIN ttv_names AS n ON n.id = e.name_id "
+                "ORDER BY e.rowid"
+            )
+            for row in rows:
+                if len(problems) >= max_problems:
+                    break
+                problem = _invalid_row(row)
+                if problem is not None:
+                    problems.append(f"row {row[6]} (event_id {_shown(row[5])}): {problem}")
+            return problems[:max_problems]
+
+        return self._run(run, transaction="read")
 
     def _retry_read(self, read: Callable[[], _T]) -> _T:
         deadline = time.monotonic() + self._timeout
@@ -943,17 +1021,89 @@ def _condition_names(milestone: Milestone, attributes: Sequence[Attribute]) -> s
 
 
 def _latest_micros(connection: sqlite3.Connection) -> int | None:
-    (latest,) = connection.execute("SELECT MAX(ts) FROM ttv_events").fetchone()
-    return None if latest is None else int(latest)
+    """The latest ``ts``, after checking (cheaply, by two index seeks) that the earliest
+    and the latest are timestamps: a text or out-of-range ``ts`` sorts to one end."""
+    earliest, latest = connection.execute(
+        "SELECT (SELECT MIN(ts) FROM ttv_events), (SELECT MAX(ts) FROM ttv_events)"
+    ).fetchone()
+    if latest is None:
+        return None
+    for ts in (earliest, latest):
+        try:
+            if type(ts) is not int:
+                raise TypeError
+            from_micros(ts)
+        except (TypeError, OverflowError):
+            raise StoreError(
+                f"the SQLite file is damaged: ttv_events holds a ts of {_shown(ts)}, not "
+                "integer microseconds within datetime's range; run 'ttvkit check' on it to "
+                "find the row"
+            ) from None
+    return int(latest)
 
 
 def _event_from_row(row: tuple[str, str, int, str | None, str | None, str]) -> ValueEvent:
+    """The event a row holds; ValueError (or TypeError, OverflowError) for a row that
+    does not hold one (a file changed by hand): its name missing, a ``ts`` that is
+    not integer microseconds in range, ``properties`` that are not a JSON object."""
     user_id, name, ts, properties, account_id, event_id = row
-    return _trusted_event(
-        user_id,
-        name,
-        from_micros(ts),
-        json.loads(properties) if properties is not None else {},
-        account_id,
-        event_id,
-    )
+    if name is None:
+        raise _RowProblem("its name_id has no row in ttv_names")
+    decoded = json.loads(properties) if properties is not None else {}
+    if type(decoded) is not dict:
+        raise _RowProblem(f"properties hold a JSON {type(decoded).__name__}, not an object")
+    return _trusted_event(user_id, name, from_micros(ts), decoded, account_id, event_id)
+
+
+def _shown(value: object) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= 60 else shown[:57] + "..."
+
+
+class _RowProblem(ValueError):
+    """A row that holds no event, found by _event_from_row's own checks."""
+
+
+def _row_problem(row: Sequence[object], exc: Exception) -> str:
+    """What is wrong with a row that does not decode, in words."""
+    if isinstance(exc, _RowProblem):
+        return str(exc)
+    if isinstance(exc, json.JSONDecodeError):
+        return f"properties are not valid JSON: {exc.msg} at character {exc.pos}"
+    if isinstance(exc, RecursionError):
+        return "properties are nested too deeply to read"
+    if isinstance(exc, TypeError | OverflowError):
+        return f"ts is {_shown(row[2])}, not integer microseconds within datetime's range"
+    return f"properties cannot be read: {exc}"
+
+
+def _invalid_row(row: Sequence[object]) -> str | None:
+    """What is wrong with a row of ttv_events (a file changed by hand), or None."""
+    user_id, name, ts, properties, account_id, event_id = row[:6]
+    try:
+        event = _event_from_row(row[:6])  # type: ignore[arg-type]  # checked below
+        ValueEvent(user_id, name, event.timestamp, event.properties, account_id, event_id)
+    except InvalidEventError as exc:
+        return str(exc)
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+        return _row_problem(row, exc)
+    if type(ts) is not int:
+        return f"ts is {_shown(ts)}, not integer microseconds"
+    if properties is not None and not isinstance(properties, str):
+        return f"properties is {_shown(properties)}, not JSON text"
+    return None
+
+
+def _names_problem(connection: sqlite3.Connection) -> str | None:
+    """What is wrong with ttv_names, found cheaply; None when nothing is."""
+    count, top, lowest, highest = connection.execute(_NAMES_SUMMARY).fetchone()
+    if lowest is None:
+        return None  # no events
+    if type(lowest) is not int or type(highest) is not int:
+        return "ttv_events.name_id holds something other than an integer"
+    top = top or 0
+    if lowest < 1 or highest > top:
+        return "some events have a name_id with no row in ttv_names"
+    if count != top:
+        return f"ttv_names has {count:,} rows but ids up to {top:,}: some names were deleted"
+    return None
