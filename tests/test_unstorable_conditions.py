@@ -94,9 +94,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ttv.Store]
 
 
 @pytest.mark.parametrize("case", sorted(UNSTORABLE))
-def test_an_unstorable_condition_is_rejected_where_it_is_built(
-    store: ttv.Store, case: str
-) -> None:
+def test_an_unstorable_condition_is_rejected_where_it_is_built(store: ttv.Store, case: str) -> None:
     build, fragment = UNSTORABLE[case]
 
     def analyse() -> object:
