@@ -223,7 +223,7 @@ def test_an_out_of_range_timestamp_is_shown_as_given(tmp_path: Path) -> None:
 def test_the_milliseconds_hint_is_kept_for_numbers(tmp_path: Path) -> None:
     source = tmp_path / "e.jsonl"
     source.write_text(jsonl(row(timestamp=1_767_225_600_000)), encoding="utf-8")
-    with pytest.raises(ReadError, match="1767225600000 is out of range as epoch seconds.*ms"):
+    with pytest.raises(ReadError, match=r"1767225600000 is out of range as epoch seconds.*ms"):
         list(read_jsonl(source))
 
 
@@ -422,7 +422,7 @@ def test_a_failed_write_names_the_output(
     config, source, _ = report_inputs
     if not os.path.exists("/dev/full"):
         pytest.skip("no /dev/full on this system")
-    code, out, err = run("report", str(source), "-c", str(config), "-o", "/dev/full")
+    code, _, err = run("report", str(source), "-c", str(config), "-o", "/dev/full")
     assert code == 2
     # (warnings about sections the small log cannot fill come first)
     assert err.splitlines()[-1] == "ttvkit: error: /dev/full: No space left on device"
