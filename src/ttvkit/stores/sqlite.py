@@ -868,30 +868,18 @@ class SQLiteStore(BaseStore):
             raise ConfigurationError(f"max_problems={max_problems!r}: pass an int >= 1")
 
         def run(connection: sqlite3.Connection) -> list[str]:
-            problems = [
-                f"integrity_check: {line}"
-                for (line,) in connection.execute(f"PRAGMA integrity_check({max_problems})")
-                if line != "ok"
-            ]
-            if problems:  # a damaged b-tree: reading on could fail anywhere
-                return problems
-            names = _names_problem(connection)
-            if names is not None:
-                problems.append(names)
-            rows = connection.execute(
-                "SELECT e.user_id, n.name, e.ts, e.properties, e.account_id, e.event_id, "
-                "e.rowid FROM ttv_events AS e LEFT JOIN ttv_names AS n ON n.id = e.name_id "
-                "ORDER BY e.rowid"
-            )
-            for row in rows:
-                if len(problems) >= max_problems:
-                    break
-                problem = _invalid_row(row)
-                if problem is not None:
-                    problems.append(f"row {row[6]} (event_id {_shown(row[5])}): {problem}")
+            problems: list[str] = []
+            try:
+                _check_all(connection, problems, max_problems)
+            except sqlite3.DatabaseError as exc:
+                if isinstance(exc, sqlite3.OperationalError) and _is_busy(exc):
+                    raise
+                problems.append(f"SQLite cannot read the file: {exc}")
             return problems[:max_problems]
 
-        return self._run(run, transaction="read")
+        # No transaction: on a damaged file even COMMIT can fail; each statement
+        # reads one consistent snapshot anyway.
+        return self._run(run, transaction="none")
 
     def _retry_read(self, read: Callable[[], _T]) -> _T:
         deadline = time.monotonic() + self._timeout
@@ -1075,6 +1063,28 @@ def _row_problem(row: Sequence[object], exc: Exception) -> str:
     if isinstance(exc, TypeError | OverflowError):
         return f"ts is {_shown(row[2])}, not integer microseconds within datetime's range"
     return f"properties cannot be read: {exc}"
+
+
+def _check_all(connection: sqlite3.Connection, problems: list[str], limit: int) -> None:
+    """SQLiteStore.check()'s work: add what is wrong to *problems*, up to *limit*."""
+    for (line,) in connection.execute(f"PRAGMA integrity_check({int(limit)})"):
+        if line != "ok":
+            problems.append(f"integrity_check: {line}")
+    if problems:  # a damaged b-tree: reading on could fail anywhere
+        return
+    names = _names_problem(connection)
+    if names is not None:
+        problems.append(names)
+    rows = connection.execute(
+        "SELECT e.user_id, n.name, e.ts, e.properties, e.account_id, e.event_id, e.rowid "
+        "FROM ttv_events AS e LEFT JOIN ttv_names AS n ON n.id = e.name_id ORDER BY e.rowid"
+    )
+    for row in rows:
+        if len(problems) >= limit:
+            return
+        problem = _invalid_row(row)
+        if problem is not None:
+            problems.append(f"row {row[6]} (event_id {_shown(row[5])}): {problem}")
 
 
 def _invalid_row(row: Sequence[object]) -> str | None:
