@@ -111,11 +111,19 @@ def test_the_damaged_row_is_named(db: Path) -> None:
     assert f"the event with event_id {u3!r} cannot be read (ts is 'soon'" in str(caught.value)
 
 
-def test_an_analysis_of_a_damaged_ts_is_a_store_error(db: Path) -> None:
-    tamper(db, "UPDATE ttv_events SET ts = 'soon' WHERE user_id = 'u3'")
+@pytest.mark.parametrize("as_of", [None, "2026-02-01T00:00:00Z"])
+@pytest.mark.parametrize(
+    ("case", "fragment"),
+    [("text ts", "ts of 'soon'"), ("ts beyond datetime", "ts of 9223"), ("a name deleted", "")],
+)
+def test_an_analysis_of_a_damaged_file_is_a_store_error(
+    db: Path, case: str, fragment: str, as_of: str | None
+) -> None:
+    tamper(db, TAMPERING[case][0])
     milestone = ttv.Milestone("m", start=ttv.event("signup"), reached=ttv.event("report"))
-    with SQLiteStore(db) as store, pytest.raises(StoreError, match="ts of 'soon'"):
-        ttv.time_to_value(store, milestone)
+    with SQLiteStore(db) as store, pytest.raises(StoreError, match="is damaged") as caught:
+        ttv.time_to_value(store, milestone, as_of=as_of)
+    assert fragment in str(caught.value)
 
 
 @pytest.mark.parametrize("case", sorted(TAMPERING))

@@ -935,9 +935,11 @@ class SQLiteStore(BaseStore):
         ) -> tuple[int, ObservationQuery, list[Sequence[object]]] | None:
             # One read transaction: as_of, the name ids and the rows all come
             # from the same snapshot.
-            until = _latest_micros(connection) if given is None else given
-            if until is None:
+            latest = _latest_micros(connection)  # also checks the ends of the ts column
+            if latest is None:
                 return None
+            self._check_names(connection)  # a missing name would drop its events silently
+            until = latest if given is None else given
             ids = self._lookup_names(connection, names) if names else {}
             query = compile_observations(
                 milestone, per=per, as_of=until, attributes=attributes, name_ids=ids
