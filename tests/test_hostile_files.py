@@ -360,6 +360,21 @@ def test_a_nul_in_a_store_url_is_a_configuration_error(tmp_path: Path) -> None:
         open_store("sqlite:///\udcff.db")
 
 
+def test_unusable_store_urls_are_one_line(tmp_path: Path) -> None:
+    source = tmp_path / "e.jsonl"
+    source.write_text(jsonl(GOOD), encoding="utf-8")
+    (tmp_path / "adir").mkdir()
+    cases = [
+        ("postgresql://[::1/test", "is not a valid URL"),
+        (f"sqlite:///{tmp_path / 'adir'}", "it is a directory; name a file in it"),
+        (f"sqlite:///{tmp_path / ('x' * 300)}.db", "File name too long"),
+        (f"sqlite:///{tmp_path / 'missing' / 'x.db'}", "does not exist; create it"),
+    ]
+    for url, fragment in cases:
+        code, out, err = run("import", str(source), url)
+        one_error_line(code, out, err, fragment)
+
+
 def test_a_missing_directory_is_named(tmp_path: Path) -> None:
     missing = tmp_path / "missing_dir"
     with pytest.raises(StoreError, match=f"the directory {missing} does not exist"):

@@ -22,7 +22,7 @@ import importlib
 from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import TypeAlias
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from ttvkit.errors import ConfigurationError
 from ttvkit.stores._base import BaseStore, Store
@@ -84,12 +84,17 @@ def _check_url_text(url: str) -> None:
             f"store URL {url!r}: contains a NUL character (or %00), which no file name, "
             "host or database name can hold; remove it"
         )
+    try:
+        urlsplit(url)
+    except ValueError as exc:  # an unclosed IPv6 bracket, say
+        raise ConfigurationError(f"store URL {url!r}: is not a valid URL ({exc})") from None
 
 
 def open_store(url: str) -> Store:
     """Open the store a URL names (see the table in this module's docstring).
 
-    A URL holding a NUL character (also as ``%00``) or a lone surrogate is a
+    A URL holding a NUL character (also as ``%00``) or a lone surrogate, or one
+    that is not a URL at all (``postgresql://[::1/db``), is a
     :class:`~ttvkit.errors.ConfigurationError` for every scheme.
     """
     if not isinstance(url, str) or "://" not in url:

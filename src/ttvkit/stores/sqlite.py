@@ -496,6 +496,17 @@ class SQLiteStore(BaseStore):
     def _cannot_open(self, exc: sqlite3.Error) -> str:
         """Why SQLite cannot open (or write) the file, and what to do about it."""
         directory = os.path.dirname(self._path)
+        if os.path.isdir(self._path):
+            return (
+                f"cannot open the SQLite database {self._path}: it is a directory; name a "
+                f"file in it, e.g. {os.path.join(self._path, 'ttv.db')}"
+            )
+        try:
+            os.lstat(self._path)
+        except FileNotFoundError:
+            pass
+        except OSError as error:  # a name too long, a loop of links, no permission
+            return f"cannot open the SQLite database {self._path}: {error.strerror}"
         if not os.path.isdir(directory):
             return (
                 f"cannot open the SQLite database {self._path}: the directory {directory} "
