@@ -242,9 +242,10 @@ def test_as_of_at_the_year_limits_is_a_usage_error(tmp_path: Path) -> None:
     config.write_text(demo_config_text(), encoding="utf-8")
     source = tmp_path / "e.jsonl"
     source.write_text(jsonl(GOOD), encoding="utf-8")
-    for value in (LATE, EARLY):
+    for value in (LATE, EARLY, "1969-12-31T23:59:59Z"):
         code, out, err = run("report", str(source), "-c", str(config), "--as-of", value)
-        one_error_line(code, out, err, value, "outside the supported range")
+        line = one_error_line(code, out, err, f"'{value}' is outside the supported range")
+        assert "milliseconds" not in line
 
 
 # --------------------------------------------------------------------------- broken containers

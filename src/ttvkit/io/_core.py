@@ -822,15 +822,15 @@ def _is_number(value: object) -> bool:
 
 def _out_of_range(value: object, unit: TimestampUnit | None) -> InvalidEventError:
     """The error for a timestamp outside the supported range, showing *value* as given."""
-    supported = f"the supported range is {MIN_TIMESTAMP.isoformat()} to {MAX_TIMESTAMP.isoformat()}"
+    supported = f"{MIN_TIMESTAMP.isoformat()} to {MAX_TIMESTAMP.isoformat()}"
     if _is_number(value) or (unit is not None and isinstance(value, str)):
         if unit in (None, "s"):
             hint = "check the unit (milliseconds? pass timestamp_unit='ms')"
         else:
             hint = "check timestamp_unit"
         name = _UNIT_NAMES[unit or "s"]
-        return _fail(value, f"is out of range as epoch {name}; {supported}; {hint}")
-    return _fail(value, f"is outside the supported range; {supported}")
+        return _fail(value, f"is out of range as epoch {name} (supported: {supported}); {hint}")
+    return _fail(value, f"is outside the supported range {supported}")
 
 
 def to_utc(value: object, unit: TimestampUnit | None, zone: tzinfo | None) -> datetime:
