@@ -23,7 +23,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ttvkit.cli import main
+from ttvkit.cli import demo_config_text, main
 from ttvkit.errors import TTVError
 from ttvkit.io import read_file
 from ttvkit.stores import open_store
@@ -35,7 +35,7 @@ _counter = itertools.count()
 FIELDS = ["user_id", "name", "timestamp", "properties", "plan"]
 VALID = {
     "user_id": st.sampled_from(["u1", "u2", "u3"]),
-    "name": st.sampled_from(["signup", "report"]),
+    "name": st.sampled_from(["signup", "report_created"]),
     "timestamp": st.sampled_from(["2026-01-01T00:00:00Z", "2026-02-01T12:00:00+02:00"]),
     "properties": st.sampled_from(["", '{"plan": "pro"}', "{}"]),
     "plan": st.sampled_from(["free", "pro", ""]),
@@ -122,6 +122,37 @@ def test_import_exits_0_or_2_and_counts_every_row(
     assert read + skipped == expected
     with open_store(url) as store:
         assert store.count() == new
+
+
+@settings(max_examples=30)
+@given(
+    data=rows(),
+    kind=st.sampled_from(["csv", "jsonl", "jsonl-raw"]),
+    fmt=st.sampled_from(["text", "json", "html"]),
+)
+def test_report_exits_0_or_2(
+    workdir: Path, data: list[dict[str, str]], kind: str, fmt: str
+) -> None:
+    n = next(_counter)
+    config = workdir / "ttv.toml"
+    if not config.exists():
+        config.write_text(demo_config_text(), encoding="utf-8")
+    if kind == "csv":
+        content, _ = csv_file(data)
+        source = workdir / f"p{n}.csv"
+    else:
+        content, _ = jsonl_file(data, raw=kind == "jsonl-raw")
+        source = workdir / f"p{n}.jsonl"
+    source.write_bytes(content)
+    code, out, err = run(
+        "report", str(source), "-c", str(config), "--on-error", "skip", "--format", fmt
+    )
+    assert code in (0, 2), err
+    if code == 2:
+        assert err.splitlines()[-1].startswith("ttvkit: error: ")
+        assert out == ""
+    else:
+        assert out
 
 
 @settings(max_examples=60)
