@@ -442,3 +442,35 @@ def test_a_failed_write_names_the_output(
     assert code == 2
     # (warnings about sections the small log cannot fill come first)
     assert err.splitlines()[-1] == "ttvkit: error: /dev/full: No space left on device"
+
+
+def test_json_constants_json_does_not_have_make_the_row_bad(tmp_path: Path) -> None:
+    source = tmp_path / "e.jsonl"
+    source.write_text(
+        jsonl(
+            GOOD,
+            row().replace("}", ', "score": Infinity}'),
+            row().replace("}", ', "properties": {"x": -Infinity}}'),
+        ),
+        encoding="utf-8",
+    )
+    reader = read_jsonl(source, on_error="skip")
+    assert [e.user_id for e in reader] == ["u1"]
+    assert [e.line for e in reader.errors] == [2, 3]
+    assert all("is not a JSON value" in str(e) for e in reader.errors)
+
+
+def test_read_errors_say_whether_skipping_could_help(tmp_path: Path) -> None:
+    source = tmp_path / "e.csv"
+    source.write_text("user_id,name,timestamp\nu1,signup,yesterday\n", "utf-8")
+    with pytest.raises(ReadError) as bad_row:
+        list(read_csv(source))
+    assert bad_row.value.skippable
+    with pytest.raises(ReadError) as layout:
+        list(read_csv(io.StringIO("user,name,timestamp\n")))
+    assert not layout.value.skippable
+    truncated = tmp_path / "e.csv.gz"
+    truncated.write_bytes(gzip.compress(source.read_bytes())[:-12])
+    with pytest.raises(ReadError) as container:
+        list(read_csv(truncated, on_error="skip"))
+    assert not container.value.skippable

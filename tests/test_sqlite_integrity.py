@@ -199,6 +199,14 @@ def test_read_only_options_are_checked(tmp_path: Path) -> None:
     assert not (tmp_path / "missing.db").exists()
 
 
+def test_read_only_needs_a_ttvkit_database(tmp_path: Path) -> None:
+    other = tmp_path / "other.db"
+    tamper(other, "CREATE TABLE t (x)")
+    with pytest.raises(StoreError, match="opened read-only but holds no ttvkit events"):
+        SQLiteStore(other, read_only=True)
+    assert [p.name for p in tmp_path.iterdir()] == ["other.db"]  # nothing created beside it
+
+
 @pytest.fixture
 def read_only_mount(tmp_path: Path) -> Iterator[Path]:
     """A directory on a read-only file system (tmpfs remounted ro), where permitted."""
