@@ -171,3 +171,38 @@ def test_readers_raise_nothing_but_ttv_errors(workdir: Path, content: bytes, for
         except TTVError:
             continue
         assert reader.read == len(events)
+
+
+@pytest.fixture(scope="module")
+def parquet_bytes(workdir: Path) -> bytes:
+    pytest.importorskip("pyarrow")
+    from ttvkit.events import ValueEvent
+    from ttvkit.io import write_parquet
+
+    path = workdir / "intact.parquet"
+    events = [
+        ValueEvent(f"u{i}", "signup", 1_767_225_600 + i, {"plan": "pro" * (i % 4), "n": i})
+        for i in range(300)
+    ]
+    write_parquet(events, path, batch_size=100)
+    return path.read_bytes()
+
+
+@settings(max_examples=60)
+@given(
+    changes=st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255)), max_size=6)
+)
+def test_a_damaged_parquet_file_raises_nothing_but_ttv_errors(
+    workdir: Path, parquet_bytes: bytes, changes: list[tuple[float, int]]
+) -> None:
+    data = bytearray(parquet_bytes)
+    for where, value in changes:
+        data[int(where * len(data))] = value
+    source = workdir / f"q{next(_counter)}.parquet"
+    source.write_bytes(bytes(data))
+    reader = read_file(source, on_error="skip")
+    try:
+        events = list(reader)
+    except TTVError:
+        return
+    assert reader.read == len(events)

@@ -85,14 +85,19 @@ def parquet_items(
     pa = require("pyarrow", "parquet", "read_parquet")
     pq = require("pyarrow.parquet", "parquet", "read_parquet")
     location = Location(name)
+    damaged = "is not a Parquet file, or its metadata is damaged"
     try:
         file = pq.ParquetFile(source)
-    except (pa.ArrowException, OSError) as exc:
+    except (pa.ArrowException, OSError, ValueError) as exc:
         if isinstance(exc, OSError) and exc.filename is not None:
             raise  # a missing or unreadable file, named by the OSError itself
-        raise location.error(f"is not a Parquet file ({exc})") from None
+        # (ValueError: names that are not UTF-8 in damaged metadata)
+        raise location.error(f"{damaged} ({exc})") from None
     with file:
-        names = file.schema_arrow.names
+        try:
+            names = file.schema_arrow.names
+        except (pa.ArrowException, ValueError) as exc:
+            raise location.error(f"{damaged} ({exc})") from None
         converter = RowConverter(options, location, names, strict_optional=strict_optional)
         row = 0
         batches = file.iter_batches(batch_size=batch_size, columns=list(converter.columns))
