@@ -337,13 +337,20 @@ def _utc_now() -> datetime:
 
 
 class _Marker:
-    """A flush request travelling through the queue behind the events it waits for."""
+    """A flush request travelling through the queue behind the events it waits for.
 
-    __slots__ = ("done", "ok")
+    The writer sets ``done`` once everything queued before it is settled and
+    records in ``lost`` how many events the tracker had lost by then. Only
+    the caller that sees ``done`` consumes that count (see
+    :meth:`_Pipeline._consume`): a flush that timed out leaves it for the
+    next one, so a later ``flush()`` still reports the losses.
+    """
+
+    __slots__ = ("done", "lost")
 
     def __init__(self) -> None:
         self.done = threading.Event()
-        self.ok = False
+        self.lost = 0
 
 
 # --------------------------------------------------------------------------- pipeline
@@ -420,7 +427,9 @@ class _Pipeline:
 
     def _offer_queued(self, event: ValueEvent) -> None:
         queue = self.queue
-        if len(queue) < self.max_queue_size:
+        # The bound counts the batch being written too: at most max_queue_size
+        # accepted events are held in memory, never max_queue_size + batch_size.
+        if len(queue) + self.in_flight < self.max_queue_size:
             queue.append(event)
             # Wake the writer once per full batch; is_set() keeps this to an
             # attribute read while the writer is already awake.
@@ -466,7 +475,7 @@ class _Pipeline:
         with self.room:
             self.blocked += 1
             try:
-                while len(queue) >= self.max_queue_size:
+                while len(queue) + self.in_flight >= self.max_queue_size:
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
                         break
@@ -629,15 +638,26 @@ class _Pipeline:
         self._report(DeliveryFailure("failed", size, error, attempt))
 
     def _settle_marker(self, marker: _Marker) -> None:
-        marker.ok = self._nothing_lost_since_last_check()
+        with self.lock:
+            marker.lost = self.dropped + self.failed
         marker.done.set()
+
+    def _consume(self, lost: int) -> bool:
+        """Whether no event was lost up to the count *lost* since the last flush that reported.
+
+        Called by the flush (or close) that returns, never by the writer: a
+        flush that timed out consumes nothing, so its losses are reported by
+        the next flush.
+        """
+        with self.lock:
+            ok = lost <= self.lost_seen
+            self.lost_seen = max(self.lost_seen, lost)
+        return ok
 
     def _nothing_lost_since_last_check(self) -> bool:
         with self.lock:
             lost = self.dropped + self.failed
-            ok = lost == self.lost_seen
-            self.lost_seen = lost
-        return ok
+        return self._consume(lost)
 
     def _abandon_queue(self) -> None:
         """Settle whatever is still queued as failed (the writer is stopping)."""
@@ -691,7 +711,7 @@ class _Pipeline:
                 return False  # on_error calling flush(): the writer cannot wait for itself
             marker = self.close_marker if self._closing_started else self._push_marker()
         assert marker is not None
-        return marker.done.wait(timeout) and marker.ok
+        return marker.done.wait(timeout) and self._consume(marker.lost)
 
     def _push_marker(self) -> _Marker:
         marker = _Marker()
@@ -730,7 +750,7 @@ class _Pipeline:
             if thread is not None and marker is not None:
                 remaining = max(0.0, (self.close_deadline or 0.0) - time.monotonic())
                 thread.join(remaining + _SETTLE_GRACE)
-                ok = marker.done.is_set() and marker.ok
+                ok = marker.done.is_set() and self._consume(marker.lost)
             if thread is None or not thread.is_alive():
                 # A track() that raced close() may have queued after the
                 # writer's last look: settle it rather than leave it pending.
