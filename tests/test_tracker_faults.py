@@ -108,3 +108,77 @@ def test_the_queue_holds_at_most_max_queue_size_events_including_the_batch_in_fl
         store.gate.set()
         assert tracker.flush(timeout=10) is False  # 100 were dropped
     assert store.count() == 100
+
+
+# ------------------------------------------------------------ 7: InvalidEventError only
+
+
+def _nested_dicts(depth: int) -> dict[str, object]:
+    root: dict[str, object] = {}
+    node = root
+    for _ in range(depth):
+        child: dict[str, object] = {}
+        node["a"] = child
+        node = child
+    return root
+
+
+def _nested_lists(depth: int) -> list[object]:
+    root: list[object] = []
+    node = root
+    for _ in range(depth):
+        child: list[object] = []
+        node.append(child)
+        node = child
+    return root
+
+
+def _self_referencing() -> dict[str, object]:
+    value: dict[str, object] = {}
+    value["me"] = value
+    return value
+
+
+HUGE = 10**5000  # over sys.get_int_max_str_digits(): str() and repr() raise ValueError
+
+BAD_EVENTS: dict[str, dict[str, object]] = {
+    "nested dicts": {"properties": _nested_dicts(5000)},
+    "nested lists": {"properties": {"l": _nested_lists(5000)}},
+    "self-referencing": {"properties": _self_referencing()},
+    "self-referencing list": {"properties": {"l": (lambda x: x.append(x) or x)([])}},
+    "latest offset": {"timestamp": "9999-12-31T23:59:00-14:00"},
+    "earliest offset": {"timestamp": "0001-01-01T00:00:00+14:00"},
+    "huge int property": {"properties": {"n": HUGE}},
+    "huge int in a list": {"properties": {"n": [1, -HUGE]}},
+    "huge int user id": {"user_id": HUGE},
+    "huge int account id": {"account_id": HUGE},
+    "huge int event id": {"event_id": HUGE},
+    "huge int timestamp": {"timestamp": HUGE},
+    "huge negative timestamp": {"timestamp": -HUGE},
+}
+
+
+@pytest.mark.parametrize("fields", BAD_EVENTS.values(), ids=BAD_EVENTS.keys())
+def test_bad_input_raises_invalid_event_error_and_nothing_else(fields: dict[str, object]) -> None:
+    args: dict[str, object] = {"user_id": "u1", "name": "signup", "timestamp": 1_700_000_000}
+    args.update(fields)
+    with pytest.raises(InvalidEventError) as raised:
+        ValueEvent(**args)  # type: ignore[arg-type]
+    assert len(str(raised.value)) < 400
+    store = MemoryStore()
+    with Tracker(store, config=TrackerConfig(sync=True)) as tracker:
+        with pytest.raises(InvalidEventError):
+            tracker.track(**args)  # type: ignore[arg-type]
+        assert tracker.stats().accepted == 0
+    assert store.count() == 0
+
+
+def test_properties_nested_to_the_limit_are_accepted() -> None:
+    from ttvkit.events import MAX_PROPERTIES_DEPTH
+
+    ok = ValueEvent("u1", "signup", 1_700_000_000, _nested_dicts(MAX_PROPERTIES_DEPTH - 1))
+    assert ok.to_dict()["properties"]
+    lists = ValueEvent("u1", "signup", 1_700_000_000, {"l": _nested_lists(MAX_PROPERTIES_DEPTH - 2)})
+    assert lists.properties["l"] == _nested_lists(MAX_PROPERTIES_DEPTH - 2)
+    with pytest.raises(InvalidEventError, match="nested deeper than"):
+        ValueEvent("u1", "signup", 1_700_000_000, _nested_dicts(MAX_PROPERTIES_DEPTH))
