@@ -6,14 +6,17 @@ raises while a switch is on, or blocks while a gate is closed.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import pytest
 
 from ttvkit import InvalidEventError, MemoryStore, StoreUnavailableError, ValueEvent
-from ttvkit.tracker import RetryPolicy, Tracker, TrackerConfig
+from ttvkit.stores.sqlite import SQLiteStore
+from ttvkit.tracker import DeliveryFailure, RetryPolicy, Tracker, TrackerConfig
 
 FAST_RETRY = RetryPolicy(initial_backoff=0.01, max_backoff=0.05)
 
@@ -182,3 +185,49 @@ def test_properties_nested_to_the_limit_are_accepted() -> None:
     assert lists.properties["l"] == _nested_lists(MAX_PROPERTIES_DEPTH - 2)
     with pytest.raises(InvalidEventError, match="nested deeper than"):
         ValueEvent("u1", "signup", 1_700_000_000, _nested_dicts(MAX_PROPERTIES_DEPTH))
+
+
+# ------------------------------------------------------------ 4: a full disk is transient
+
+
+class FullableSQLiteStore(SQLiteStore):
+    """An SQLiteStore whose file cannot grow while ``full`` is set (``PRAGMA max_page_count``)."""
+
+    full = False
+
+    def append(self, events: Sequence[ValueEvent]) -> int:
+        def limit(connection: sqlite3.Connection) -> None:
+            # Below the file's size it is clamped to the size: no page can be added.
+            connection.execute(f"PRAGMA max_page_count = {1 if self.full else 1_000_000}")
+
+        self._run(limit, transaction="none")
+        return super().append(events)
+
+
+def test_a_full_disk_is_retried_reported_and_loses_nothing_once_space_comes_back(
+    tmp_path: Path,
+) -> None:
+    store = FullableSQLiteStore(tmp_path / "full.db")
+    store.full = True
+    padding = "x" * 400  # every few events need a new page
+    with pytest.raises(StoreUnavailableError, match="is full"):
+        store.append(
+            [ValueEvent(f"x{i}", "signup", 1_700_000_000, {"pad": padding}) for i in range(30)]
+        )
+    assert store.count() == 0
+    failures: list[DeliveryFailure] = []
+    config = TrackerConfig(batch_size=10, flush_interval=0.01, retry=FAST_RETRY)
+    with Tracker(store, config=config, on_error=failures.append) as tracker:
+        for i in range(102):
+            tracker.track(f"u{i}", "signup", properties={"pad": padding})
+        assert wait_until(lambda: tracker.stats().retries >= 3)
+        during = tracker.stats()
+        assert (during.failed, during.dropped, during.written) == (0, 0, 0)
+        assert during.last_error is not None and "full" in during.last_error
+        assert any(f.kind == "retrying" and "full" in str(f) for f in failures)
+        store.full = False  # space came back
+        assert tracker.flush(timeout=10) is True
+        after = tracker.stats()
+    assert (after.written, after.failed) == (102, 0)
+    assert store.count() == 102
+    store.close()

@@ -116,6 +116,7 @@ _MIN_SQLITE: Final = (3, 25, 0)
 
 _SQLITE_BUSY: Final = 5
 _SQLITE_LOCKED: Final = 6
+_SQLITE_FULL: Final = 13
 _FIRST_BACKOFF: Final = 0.002
 _MAX_BACKOFF: Final = 0.2
 _FETCH_SIZE: Final = 1000
@@ -167,6 +168,13 @@ def _is_busy(exc: sqlite3.Error) -> bool:
         return code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)
     message = str(exc)
     return "database is locked" in message or "database table is locked" in message
+
+
+def _is_full(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF == _SQLITE_FULL
+    return "database or disk is full" in str(exc)
 
 
 def _aware_micros(value: datetime, what: str) -> int:
@@ -397,6 +405,14 @@ class SQLiteStore(BaseStore):
             isinstance(exc, sqlite3.ProgrammingError) and "closed" in str(exc).lower()
         ):
             return StoreError(f"this SQLiteStore ({self._path}) is closed; open a new one")
+        if _is_full(exc):
+            # Transient: space may come back (a log rotated, a volume grown),
+            # so a Tracker retries instead of giving the batch up.
+            return StoreUnavailableError(
+                f"SQLite could not write to {self._path}: the disk (or the database's "
+                f"max_page_count) is full ({exc}); nothing of this write was stored. "
+                "Free some space and retry"
+            )
         if isinstance(exc, sqlite3.DatabaseError) and "not a database" in str(exc):
             return StoreError(
                 f"{self._path} is not an SQLite database (or it is encrypted or damaged); "
