@@ -140,17 +140,96 @@ _LIVE_STORES: weakref.WeakSet[SQLiteStore] = weakref.WeakSet()
 _INHERITED: list[sqlite3.Connection] = []
 
 
+#: How long ``os.fork()`` waits for SQLite writes in progress in other threads.
+_FORK_WAIT: Final = 5.0
+
+
+class _ForkGate:
+    """Makes ``os.fork()`` wait until no thread is inside an SQLite write.
+
+    A connection of this process that holds the WAL write lock at the fork
+    leaves that lock recorded in SQLite's per-process state in the child,
+    where no thread will ever release it: every write of the child to the
+    same file then fails as busy, for ever. A thread inside SQLite at the
+    fork may also hold one of SQLite's mutexes, which the child would wait
+    for. So writes (and opening connections) pass through this gate, and a
+    fork first closes it and waits, at most :data:`_FORK_WAIT` seconds, for
+    the writes in progress to finish (a ttvkit write transaction lasts
+    milliseconds). Long reads are not gated: a read lock left in the child
+    blocks only checkpoints, never the child's writes.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._active = 0
+        self._forking = False
+
+    def __enter__(self) -> None:
+        with self._cond:
+            while self._forking:
+                self._cond.wait()
+            self._active += 1
+
+    def __exit__(self, *_: object) -> None:
+        with self._cond:
+            self._active -= 1
+            if self._forking and not self._active:
+                self._cond.notify_all()
+
+    def before_fork(self) -> None:
+        with self._cond:
+            self._forking = True
+            self._cond.wait_for(lambda: not self._active, _FORK_WAIT)
+
+    def after_fork_in_parent(self) -> None:
+        with self._cond:
+            self._forking = False
+            self._cond.notify_all()
+
+
+_GATE = _ForkGate()
+
+
+def _before_fork() -> None:
+    _GATE.before_fork()
+
+
+def _after_fork_in_parent() -> None:
+    _GATE.after_fork_in_parent()
+
+
 def _after_fork_in_child() -> None:
+    global _GATE
+    _GATE = _ForkGate()  # the parent's threads that were waiting at it do not exist here
     for store in list(_LIVE_STORES):
         store._forget_connections_after_fork()
 
 
-os.register_at_fork(after_in_child=_after_fork_in_child)
+os.register_at_fork(
+    before=_before_fork,
+    after_in_parent=_after_fork_in_parent,
+    after_in_child=_after_fork_in_child,
+)
 
 
 def _close_connection(connection: sqlite3.Connection) -> None:
     with contextlib.suppress(sqlite3.Error):
         connection.close()
+
+
+def _close_if_ours(connection: sqlite3.Connection, pid: int) -> None:
+    """A finalizer's callback: close *connection* only in the process that opened it.
+
+    In a forked child the parent's threads are gone, and their thread-local
+    handles are freed while ``os.fork()`` is still returning, before any
+    at-fork hook has run: closing the connection then would wait for a
+    connection mutex that a parent thread held at the fork, for ever. The
+    child keeps the connection referenced instead, and never uses it.
+    """
+    if os.getpid() == pid:
+        _close_connection(connection)
+    else:
+        _INHERITED.append(connection)
 
 
 class _Handle:
@@ -253,7 +332,7 @@ class SQLiteStore(BaseStore):
         self._closed = False
         self._registry_lock = threading.Lock()
         self._local = threading.local()
-        self._finalizers: set[weakref.finalize[[sqlite3.Connection], _Handle]] = set()
+        self._finalizers: set[weakref.finalize[[sqlite3.Connection, int], _Handle]] = set()
         self._iterator_connections: set[sqlite3.Connection] = set()
         # name -> id of committed names; ids never change once committed.
         self._name_ids: dict[str, int] = {}
@@ -261,7 +340,7 @@ class SQLiteStore(BaseStore):
         self._shared: sqlite3.Connection | None = None
         if self._memory:
             self._shared = self._connect()
-            weakref.finalize(self, _close_connection, self._shared)
+            weakref.finalize(self, _close_if_ours, self._shared, os.getpid())
         try:
             self._run(self._prepare, transaction="none")
         except BaseException:
@@ -375,7 +454,7 @@ class SQLiteStore(BaseStore):
             return handle.connection
         connection = self._connect()
         handle = _Handle(connection)
-        finalizer = weakref.finalize(handle, _close_connection, connection)
+        finalizer = weakref.finalize(handle, _close_if_ours, connection, os.getpid())
         # Not at interpreter exit: another thread (a tracker's writer, a user's
         # daemon thread) may still be using the connection then, and closing it
         # under them can crash the process. Every commit is already durable in
@@ -434,9 +513,10 @@ class SQLiteStore(BaseStore):
         """
         deadline = time.monotonic() + self._timeout
         delay = _FIRST_BACKOFF
+        gate = contextlib.nullcontext() if transaction == "read" else _GATE
         while True:
             try:
-                with self._connection() as connection:
+                with gate, self._connection() as connection:
                     return self._transaction(connection, work, transaction)
             except sqlite3.OperationalError as exc:
                 # The busy timeout already waited inside SQLite; SQLite also
@@ -651,7 +731,8 @@ class SQLiteStore(BaseStore):
         # the iterator may be consumed slowly, or from another thread, while
         # this store keeps writing.
         pid = os.getpid()
-        connection = self._connect()
+        with _GATE:
+            connection = self._connect()
         with self._registry_lock:
             if self._closed:
                 _close_connection(connection)
