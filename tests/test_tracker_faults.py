@@ -181,8 +181,9 @@ def test_properties_nested_to_the_limit_are_accepted() -> None:
 
     ok = ValueEvent("u1", "signup", 1_700_000_000, _nested_dicts(MAX_PROPERTIES_DEPTH - 1))
     assert ok.to_dict()["properties"]
-    lists = ValueEvent("u1", "signup", 1_700_000_000, {"l": _nested_lists(MAX_PROPERTIES_DEPTH - 2)})
-    assert lists.properties["l"] == _nested_lists(MAX_PROPERTIES_DEPTH - 2)
+    deepest = _nested_lists(MAX_PROPERTIES_DEPTH - 2)
+    lists = ValueEvent("u1", "signup", 1_700_000_000, {"l": deepest})
+    assert lists.properties["l"] == deepest
     with pytest.raises(InvalidEventError, match="nested deeper than"):
         ValueEvent("u1", "signup", 1_700_000_000, _nested_dicts(MAX_PROPERTIES_DEPTH))
 

@@ -276,8 +276,7 @@ def _copy_json_object(
         raise _fail(
             path,
             f"<{type(value).__name__} nested {depth} levels deep>",
-            f"is nested deeper than {MAX_PROPERTIES_DEPTH} levels (or contains itself); "
-            "flatten it",
+            f"is nested deeper than {MAX_PROPERTIES_DEPTH} levels (or contains itself); flatten it",
         )
     out: dict[str, JSONValue] = {}
     for key, item in value.items():
@@ -320,9 +319,7 @@ def _copy_json(value: object, path: str, budget: list[int], depth: int) -> JSONV
                 f"is nested deeper than {MAX_PROPERTIES_DEPTH} levels (or contains itself); "
                 "flatten it",
             )
-        return [
-            _copy_json(item, f"{path}[{i}]", budget, depth + 1) for i, item in enumerate(value)
-        ]
+        return [_copy_json(item, f"{path}[{i}]", budget, depth + 1) for i, item in enumerate(value)]
     raise _fail(
         path,
         value,

@@ -47,6 +47,7 @@ from ttvkit.errors import (
 )
 from ttvkit.events import JSONValue, TimestampLike, ValueEvent
 from ttvkit.stores import Store, open_store
+from ttvkit.stores._deadline import bounded_by
 
 __all__ = [
     "Clock",
@@ -570,6 +571,13 @@ class _Pipeline:
         attempt = 0
         error: BaseException | None = None
         settled = False
+
+        # A store that waits on a network gives up at this limit (the sync
+        # deadline, or the close deadline once close() sets one, even while
+        # the call is already waiting).
+        def store_limit() -> float | None:
+            return self._deadline(deadline)
+
         try:
             while True:
                 limit = self._deadline(deadline)
@@ -583,7 +591,8 @@ class _Pipeline:
                     break
                 attempt += 1
                 try:
-                    new = self.store.append(batch)
+                    with bounded_by(store_limit):
+                        new = self.store.append(batch)
                 except retry.retry_on as exc:
                     error = exc
                     if retry.max_attempts is not None and attempt >= retry.max_attempts:

@@ -250,7 +250,7 @@ def _is_busy(exc: sqlite3.Error) -> bool:
 
 
 def _is_full(exc: sqlite3.Error) -> bool:
-    code = getattr(exc, "sqlite_errorcode", None)
+    code: int | None = getattr(exc, "sqlite_errorcode", None)
     if code is not None:
         return code & 0xFF == _SQLITE_FULL
     return "database or disk is full" in str(exc)
