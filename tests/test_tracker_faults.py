@@ -10,11 +10,15 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ttvkit import InvalidEventError, MemoryStore, StoreUnavailableError, ValueEvent
+from ttvkit.events import _fast_event
 from ttvkit.stores.sqlite import SQLiteStore
 from ttvkit.tracker import DeliveryFailure, RetryPolicy, Tracker, TrackerConfig
 
@@ -232,3 +236,120 @@ def test_a_full_disk_is_retried_reported_and_loses_nothing_once_space_comes_back
     assert (after.written, after.failed) == (102, 0)
     assert store.count() == 102
     store.close()
+
+
+# ------------------------------------------------------------ issue 13: a record the writer refuses
+
+
+class PickyStore(MemoryStore):
+    """Refuses, with InvalidEventError, any batch holding an event of user ``"bad…"``."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        super().__init__()
+
+    def append(self, events: Sequence[ValueEvent]) -> int:
+        if not events:
+            return 0
+        self.calls += 1
+        for e in events:
+            if e.user_id.startswith("bad"):
+                raise InvalidEventError(f"user_id={e.user_id!r}: this store cannot hold it")
+        return super().append(events)
+
+
+def test_a_record_the_store_refuses_is_reported_counted_and_the_rest_delivered() -> None:
+    store = PickyStore()
+    failures: list[DeliveryFailure] = []
+    config = TrackerConfig(batch_size=64, flush_interval=60)
+    with Tracker(store, config=config, on_error=failures.append) as tracker:
+        for i in range(64):
+            tracker.track("bad-1" if i == 5 else "bad-2" if i == 40 else f"u{i}", "signup")
+        assert tracker.flush(timeout=10) is False  # two were lost
+        stats = tracker.stats()
+        assert (stats.accepted, stats.written, stats.failed, stats.queue_depth) == (64, 62, 2, 0)
+        assert stats.last_error is not None and "cannot hold" in stats.last_error
+        tracker.track("u-after", "signup")
+        assert tracker.flush(timeout=10) is True
+    assert store.count() == 63
+    assert sorted(e.user_id for e in store.events() if e.user_id.startswith("bad")) == []
+    reported = [f for f in failures if f.kind == "failed"]
+    assert [(f.events, type(f.error)) for f in reported] == [(1, InvalidEventError)] * 2
+    assert {str(f.error).split("'")[1] for f in reported} == {"bad-1", "bad-2"}
+    assert store.calls < 64  # found by halving, not one call per event
+
+
+def test_a_refused_record_in_sync_mode_fails_alone() -> None:
+    store = PickyStore()
+    with Tracker(store, config=TrackerConfig(sync=True)) as tracker:
+        tracker.track("bad", "signup")
+        tracker.track("good", "signup")
+        stats = tracker.stats()
+    assert (stats.written, stats.failed) == (1, 1)
+
+
+# ------------------------------------------------------------ issue 13: the cheap checks
+
+
+_IDS = (
+    st.text(max_size=8)
+    | st.sampled_from(["u1", " ", "", "a\x00b", "\ud800", "ü", "x" * 256, "x" * 257, "\t"])
+    | st.integers()
+    | st.none()
+)
+_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**64), 2**64)
+    | st.floats()
+    | st.text(max_size=6)
+    | st.sampled_from(["\x00", "\udc80", "é"])
+)
+_PROPERTIES = (
+    st.none()
+    | st.dictionaries(st.text(max_size=4) | st.integers(0, 3), _SCALARS, max_size=4)
+    | st.dictionaries(st.text(max_size=3), st.lists(_SCALARS, max_size=2), max_size=2)
+    | st.sampled_from([{"big": "x" * 70_000}, [1], "text"])
+)
+_TIMES = (
+    st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=3))]))
+    | st.datetimes()
+    | st.sampled_from(["2026-01-01T00:00:00Z", "2026-01-01", 1.5e9, float("nan")])
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    user_id=_IDS,
+    name=_IDS | st.sampled_from(["signup", "signup "]),
+    timestamp=_TIMES,
+    properties=_PROPERTIES,
+    account_id=_IDS,
+    event_id=_IDS,
+)
+def test_track_accepts_and_rejects_exactly_what_value_event_does(
+    user_id: object,
+    name: object,
+    timestamp: object,
+    properties: object,
+    account_id: object,
+    event_id: object,
+) -> None:
+    args = (user_id, name, timestamp, properties, account_id, event_id)
+    try:
+        expected: ValueEvent | str = ValueEvent(*args)  # type: ignore[arg-type]
+    except InvalidEventError as exc:
+        expected = str(exc)
+    # Twice: the second time the name is in the cache of valid names.
+    for _ in range(2):
+        try:
+            got: ValueEvent | str = _fast_event(*args)
+        except InvalidEventError as exc:
+            got = str(exc)
+        if isinstance(expected, str) or isinstance(got, str):
+            assert got == expected
+        else:
+            assert {**got.to_dict(), "event_id": None} == {**expected.to_dict(), "event_id": None}
+            assert type(got.properties) is type(expected.properties)
+            if event_id is not None:
+                assert got.event_id == expected.event_id

@@ -236,6 +236,11 @@ def validate_properties(value: object, *, field: str = "properties") -> Mapping[
     return types.MappingProxyType(copied)
 
 
+# Property keys seen valid (str, ASCII, no NUL): apps send the same few keys.
+_VALID_KEYS: dict[str, None] = {}
+_MAX_VALID_KEYS: Final = 4096
+
+
 def _copy_flat(value: Mapping[Any, Any]) -> dict[str, JSONValue] | None:
     """A copy of a small flat mapping of ``str`` to valid scalars, or ``None``.
 
@@ -245,18 +250,20 @@ def _copy_flat(value: Mapping[Any, Any]) -> dict[str, JSONValue] | None:
     """
     if len(value) > 64:
         return None
-    out: dict[str, JSONValue] = {}
     # worst-case serialised size: every character escaped (6 bytes), 32 bytes per item
-    worst = 0
+    chars = 0
     for key, item in value.items():
-        if type(key) is not str or "\x00" in key or not key.isascii():
-            return None
-        worst += 6 * len(key) + 32
+        if key not in _VALID_KEYS:
+            if type(key) is not str or "\x00" in key or not key.isascii():
+                return None
+            if len(_VALID_KEYS) < _MAX_VALID_KEYS:
+                _VALID_KEYS[key] = None
+        chars += len(key)
         kind = type(item)
         if kind is str:
             if "\x00" in item or not item.isascii():
                 return None
-            worst += 6 * len(item)
+            chars += len(item)
         elif kind is int:
             if not -_INT64_MAX - 1 <= item <= _INT64_MAX:
                 return None
@@ -265,8 +272,9 @@ def _copy_flat(value: Mapping[Any, Any]) -> dict[str, JSONValue] | None:
                 return None
         elif kind is not bool and item is not None:
             return None
-        out[key] = item
-    return out if worst <= MAX_PROPERTIES_BYTES else None
+    if 6 * chars + 32 * len(value) > MAX_PROPERTIES_BYTES:
+        return None
+    return dict(value)
 
 
 def _copy_json_object(
@@ -440,4 +448,84 @@ def _trusted_event(
     set_(event, "properties", types.MappingProxyType(dict(properties)) if properties else _EMPTY)
     set_(event, "account_id", account_id)
     set_(event, "event_id", event_id)
+    return event
+
+
+# --------------------------------------------------------------------------- fast path
+
+# The slots' own setters: a frozen attrs class refuses plain attribute
+# assignment, and object.__setattr__ looks the slot up again on every call.
+_SET_USER_ID: Final = ValueEvent.__dict__["user_id"].__set__
+_SET_NAME: Final = ValueEvent.__dict__["name"].__set__
+_SET_TIMESTAMP: Final = ValueEvent.__dict__["timestamp"].__set__
+_SET_PROPERTIES: Final = ValueEvent.__dict__["properties"].__set__
+_SET_ACCOUNT_ID: Final = ValueEvent.__dict__["account_id"].__set__
+_SET_EVENT_ID: Final = ValueEvent.__dict__["event_id"].__set__
+_new_object: Final = object.__new__
+_proxy: Final = types.MappingProxyType
+
+# Event names seen valid: an app tracks a handful of names millions of times.
+_VALID_NAMES: dict[str, None] = {}
+_MAX_VALID_NAMES: Final = 4096
+
+
+def _plain_id(value: object, limit: int) -> bool:
+    """Whether *value* is an id the cheap test can accept: printable ASCII, not blank."""
+    return (
+        type(value) is str
+        and 0 < len(value) <= limit
+        and value.isascii()
+        and value.isprintable()
+        and not value.isspace()
+    )
+
+
+def _fast_event(
+    user_id: object,
+    name: object,
+    timestamp: object,
+    properties: object,
+    account_id: object,
+    event_id: object,
+) -> ValueEvent:
+    """``ValueEvent(...)``, with the checks of the common case made cheap.
+
+    The track() hot path. Every value the cheap tests accept, the full
+    validation accepts too and leaves unchanged; anything else (a non-ASCII
+    id, nested properties, a string timestamp, any invalid value) goes
+    through the full constructor, so what is rejected, and the error, are
+    exactly those of :class:`ValueEvent`.
+    """
+    if (
+        type(name) is str
+        and name in _VALID_NAMES
+        and type(user_id) is str
+        and 0 < len(user_id) <= MAX_ID_LENGTH
+        and user_id.isascii()
+        and user_id.isprintable()
+        and not user_id.isspace()
+        and type(timestamp) is datetime
+        and timestamp.tzinfo is UTC
+        and MIN_TIMESTAMP <= timestamp < MAX_TIMESTAMP
+        and (account_id is None or _plain_id(account_id, MAX_ID_LENGTH))
+        and (event_id is None or _plain_id(event_id, MAX_ID_LENGTH))
+    ):
+        if properties is None:
+            frozen: Mapping[str, JSONValue] = _EMPTY
+        elif type(properties) is dict and (flat := _copy_flat(properties)) is not None:
+            frozen = _proxy(flat) if flat else _EMPTY
+        else:
+            frozen = validate_properties(properties)
+        event = _new_object(ValueEvent)
+        _SET_USER_ID(event, user_id)
+        _SET_NAME(event, name)
+        _SET_TIMESTAMP(event, timestamp)
+        _SET_PROPERTIES(event, frozen)
+        _SET_ACCOUNT_ID(event, account_id)
+        _SET_EVENT_ID(event, new_event_id() if event_id is None else event_id)
+        return event
+    # The converters take any object and validate it (attrs types them so).
+    event = ValueEvent(user_id, name, timestamp, properties, account_id, event_id)
+    if len(_VALID_NAMES) < _MAX_VALID_NAMES:
+        _VALID_NAMES[event.name] = None
     return event

@@ -25,6 +25,7 @@ until then it is counted in ``queue_depth``. So at any quiet moment
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
 import math
 import os
@@ -42,10 +43,11 @@ import attrs
 
 from ttvkit.errors import (
     ConfigurationError,
+    InvalidEventError,
     StoreUnavailableError,
     TrackerClosedError,
 )
-from ttvkit.events import JSONValue, TimestampLike, ValueEvent
+from ttvkit.events import JSONValue, TimestampLike, ValueEvent, _fast_event
 from ttvkit.stores import Store, open_store
 from ttvkit.stores._deadline import bounded_by
 
@@ -333,8 +335,8 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
+# The default clock: a C-level partial, cheaper to call than a Python function.
+_utc_now: Final[Clock] = functools.partial(datetime.now, UTC)
 
 
 class _Marker:
@@ -382,6 +384,12 @@ class _Pipeline:
         self.on_error = on_error
         # Copied out of the config: the hot path reads plain attributes.
         self.batch_size = config.batch_size
+        # Batches a store takes in one call (one transaction) when the queue
+        # is deep; SQLite and PostgreSQL say 8, any other store 1.
+        write_batches = getattr(store, "_ttvkit_write_batches", 1)
+        self.write_batches = (
+            write_batches if type(write_batches) is int and write_batches > 0 else 1
+        )
         self.max_queue_size = config.max_queue_size
         self.retry = config.retry
         self.on_full: Callable[[ValueEvent], None] = (
@@ -532,27 +540,40 @@ class _Pipeline:
             self._report_drops()
 
     def _take(self, *, partial: bool) -> tuple[list[ValueEvent], _Marker | None]:
-        """Pop up to one batch of events, stopping after the first flush marker."""
+        """Pop the events of one store call, stopping after the first flush marker.
+
+        One batch; or, when more than one full batch is waiting and the
+        store takes them, up to ``write_batches`` batches for one store call
+        (one transaction): a deep queue drains with fewer commits.
+        """
         queue = self.queue
         batch: list[ValueEvent] = []
         marker: _Marker | None = None
         with self.lock:
-            if partial or self.markers_queued or len(queue) >= self.batch_size:
-                for _ in range(min(self.batch_size, len(queue))):
-                    item = queue.popleft()
-                    if isinstance(item, _Marker):
-                        marker = item
-                        self.markers_queued -= 1
-                        break
-                    batch.append(item)
+            size = self.batch_size
+            depth = len(queue)
+            if partial or self.markers_queued or depth >= size:
+                take = min(depth, size * self.write_batches if depth >= 2 * size else size)
+                if not self.markers_queued:
+                    # No marker anywhere (markers are queued under this lock): no checks.
+                    popleft = queue.popleft
+                    batch = [popleft() for _ in range(take)]  # type: ignore[misc]
                 else:
-                    # A marker right behind a full batch goes with it, so
-                    # that flush() returns after this write, not the next.
-                    head = queue[0] if queue else None
-                    if isinstance(head, _Marker):
-                        queue.popleft()
-                        marker = head
-                        self.markers_queued -= 1
+                    for _ in range(take):
+                        item = queue.popleft()
+                        if isinstance(item, _Marker):
+                            marker = item
+                            self.markers_queued -= 1
+                            break
+                        batch.append(item)
+                    else:
+                        # A marker right behind a full batch goes with it, so
+                        # that flush() returns after this write, not the next.
+                        head = queue[0] if queue else None
+                        if isinstance(head, _Marker):
+                            queue.popleft()
+                            marker = head
+                            self.markers_queued -= 1
             self.in_flight = len(batch)
         if self.blocked:
             with self.room:
@@ -605,6 +626,17 @@ class _Pipeline:
                     self._report(DeliveryFailure("retrying", len(batch), exc, attempt, wait))
                     self._report_drops()
                     self._pause(wait, deadline)
+                except InvalidEventError as exc:
+                    error = exc
+                    if len(batch) == 1:
+                        break
+                    # The store refused a record of the batch (one it cannot
+                    # hold): find it by halves, deliver the rest.
+                    settled = True
+                    half = len(batch) // 2
+                    self._deliver(batch[:half], deadline)
+                    self._deliver(batch[half:], deadline)
+                    return
                 except Exception as exc:
                     error = exc
                     break
@@ -636,12 +668,12 @@ class _Pipeline:
         with self.lock:
             self.written += new
             self.duplicates += size - new
-            self.in_flight = 0
+            self.in_flight = max(0, self.in_flight - size)
 
     def _settle_failed(self, size: int, error: BaseException | None, attempt: int) -> None:
         with self.lock:
             self.failed += size
-            self.in_flight = 0
+            self.in_flight = max(0, self.in_flight - size)
             if error is not None:
                 self.last_error = _describe(error)
         self._report(DeliveryFailure("failed", size, error, attempt))
@@ -938,7 +970,10 @@ class Tracker:
         ``timestamp`` defaults to the tracker's clock; ``event_id`` to a new
         unique id (pass your own to make retries idempotent).
         """
-        event = ValueEvent(
+        # The checks are those of ValueEvent(...), with the common case made
+        # cheap (_fast_event); storing's own work (rows, JSON, name ids)
+        # happens in the writer.
+        event = _fast_event(
             user_id,
             name,
             self._clock() if timestamp is None else timestamp,
