@@ -582,6 +582,11 @@ class PostgresStore(BaseStore):
     the server cannot be reached the call raises
     :class:`~ttvkit.errors.StoreUnavailableError`. A forked child never
     touches its parent's connection; it opens its own.
+
+    Every call, connecting included, gives up after ``query_timeout``
+    seconds (default 60) with :class:`~ttvkit.errors.StoreUnavailableError`,
+    even when the server stops answering without closing the connection;
+    :meth:`close` from another thread makes a waiting call give up at once.
     """
 
     #: A Tracker whose queue is deep hands this many batches to one append()
@@ -656,8 +661,8 @@ class PostgresStore(BaseStore):
     def from_url(cls, url: str) -> PostgresStore:
         """Open ``postgresql://user@host:port/db?schema=analytics`` (or ``postgres://``).
 
-        ttvkit takes the query options ``schema``, ``table_prefix`` and
-        ``connect_timeout`` (seconds); every other option goes to libpq as
+        ttvkit takes the query options ``schema``, ``table_prefix``,
+        ``connect_timeout`` and ``query_timeout`` (seconds); every other option goes to libpq as
         written (``sslmode=require``, ``application_name=...``).
         """
         if not isinstance(url, str):
