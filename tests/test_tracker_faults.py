@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from ttvkit import InvalidEventError, MemoryStore, StoreUnavailableError, ValueEvent
 from ttvkit.events import _fast_event
+from ttvkit.stores._deadline import current_limit
 from ttvkit.stores.sqlite import SQLiteStore
 from ttvkit.tracker import DeliveryFailure, RetryPolicy, Tracker, TrackerConfig
 
@@ -353,3 +354,70 @@ def test_track_accepts_and_rejects_exactly_what_value_event_does(
             assert type(got.properties) is type(expected.properties)
             if event_id is not None:
                 assert got.event_id == expected.event_id
+
+
+# ------------------------------------------------------------ 2: the deadline a tracker lends
+
+
+class LimitRecordingStore(MemoryStore):
+    """Records the deadline the tracker lent to each append (``stores._deadline``)."""
+
+    def __init__(self) -> None:
+        self.limits: list[float | None] = []
+        super().__init__()
+
+    def append(self, events: Sequence[ValueEvent]) -> int:
+        if events:
+            self.limits.append(current_limit())
+        return super().append(events)
+
+
+def test_sync_track_lends_its_sync_timeout_to_the_store_call() -> None:
+    store = LimitRecordingStore()
+    with Tracker(store, config=TrackerConfig(sync=True, sync_timeout=1.5)) as tracker:
+        before = time.monotonic()
+        tracker.track("u1", "signup")
+        after = time.monotonic()
+    (limit,) = store.limits
+    assert limit is not None and before + 1.5 <= limit <= after + 1.5
+    assert current_limit() is None  # nothing leaks to the caller's thread
+
+
+def test_the_writer_lends_nothing_until_close_sets_a_deadline() -> None:
+    store = LimitRecordingStore()
+    tracker = Tracker(store, config=TrackerConfig(flush_interval=0.01))
+    tracker.track("u1", "signup")
+    assert tracker.flush(timeout=5)
+    assert store.limits == [None]
+    tracker.close(timeout=5)
+
+
+class WaitsForADeadline(MemoryStore):
+    """An append that waits, like a network store, until it is lent a deadline."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.seen: float | None = None
+        super().__init__()
+
+    def append(self, events: Sequence[ValueEvent]) -> int:
+        if not events:
+            return 0
+        self.entered.set()
+        end = time.monotonic() + 10
+        while current_limit() is None and time.monotonic() < end:
+            time.sleep(0.01)
+        self.seen = current_limit()
+        raise StoreUnavailableError("gave up at the deadline it was lent")
+
+
+def test_close_lends_its_deadline_to_a_store_call_already_waiting() -> None:
+    store = WaitsForADeadline()
+    tracker = Tracker(store, config=TrackerConfig(flush_interval=0.01))
+    tracker.track("u1", "signup")
+    assert store.entered.wait(5)
+    started = time.monotonic()
+    assert tracker.close(timeout=0.5) is False
+    assert time.monotonic() - started < 1.5
+    assert store.seen is not None and abs(store.seen - (started + 0.5)) < 0.2
+    assert tracker.stats().failed == 1
