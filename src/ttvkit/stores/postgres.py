@@ -30,6 +30,7 @@ import operator
 import os
 import re
 import threading
+import time
 import weakref
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
@@ -57,6 +58,7 @@ from ttvkit.observations import (
     to_micros,
 )
 from ttvkit.stores._base import BaseStore
+from ttvkit.stores._deadline import current_limit
 from ttvkit.stores.sql import (
     ObservationPlan,
     Statement,
@@ -101,7 +103,14 @@ _MAX_IDENTIFIER: Final = 63
 _MAX_PREFIX: Final = 40  # leaves room for "events_name_ts_idx" within 63 bytes
 
 #: Query options of a store URL that ttvkit consumes; the rest go to libpq.
-_OWN_URL_OPTIONS: Final = frozenset({"schema", "table_prefix", "connect_timeout"})
+_OWN_URL_OPTIONS: Final = frozenset({"schema", "table_prefix", "connect_timeout", "query_timeout"})
+
+#: How often a call waiting for the server checks its deadline and close().
+_WAIT_SLICE: Final = 0.1
+#: How long close() waits for a call in another thread to give up its connection.
+_CLOSE_WAIT: Final = 2.0
+
+_WaitTimeout: Final[type[Exception]] = getattr(psycopg.errors, "_WaitTimeout", TimeoutError)
 
 #: Events fetched per round trip by :meth:`PostgresStore.events`.
 _PAGE_SIZE: Final = 5000
@@ -153,6 +162,52 @@ _COPY_STAGING: Final = sql.SQL(
 _LATEST: Final = datetime.max.replace(tzinfo=UTC)
 _EVENT_ID: Final = operator.attrgetter("event_id")
 _COPY_TYPES: Final = ["text", "text", "text", "text", "timestamptz", "jsonb"]
+
+
+class _Deadline(psycopg.OperationalError):
+    """A call gave up waiting for the server; the connection was abandoned."""
+
+
+class _BoundedConnection(psycopg.Connection[tuple[Any, ...]]):
+    """A psycopg connection whose every wait for the server has a deadline.
+
+    psycopg waits for the socket in :meth:`wait`; this one waits in slices
+    of :data:`_WAIT_SLICE` seconds and, between slices, asks its store for
+    the deadline (the call's ``query_timeout``, or a tighter one a tracker
+    lent, see :mod:`ttvkit.stores._deadline`) and whether the store was
+    closed. Past the deadline, or once closed, the connection is abandoned
+    (its socket closed, never reused) and :class:`_Deadline` raised. A
+    server that stops answering, or a network that drops every packet,
+    therefore holds a call no longer than its deadline plus one slice, which
+    TCP keepalives and ``tcp_user_timeout`` cannot promise: the kernel of a
+    frozen server, or a proxy in between, still acknowledges the packets.
+    """
+
+    ttv_deadline: Callable[[], float | None] | None = None
+
+    def wait(self, gen: Any, interval: float = _WAIT_SLICE, timeout: float | None = None) -> Any:
+        deadline_of = self.ttv_deadline
+        if deadline_of is None:
+            return super().wait(gen, interval, timeout)
+        given = None if timeout is None else time.monotonic() + timeout
+        while True:
+            deadline = deadline_of()
+            if given is not None:
+                deadline = given if deadline is None else min(deadline, given)
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                self._abandon()
+                raise _Deadline("the server did not answer in time")
+            step = _WAIT_SLICE if deadline is None else min(_WAIT_SLICE, deadline - now)
+            try:
+                return super().wait(gen, interval, step)
+            except _WaitTimeout:
+                continue  # the generator is resumable: look at the deadline again
+
+    def _abandon(self) -> None:
+        # The protocol state is unknown: close the socket, never send more.
+        with contextlib.suppress(Exception):
+            self.pgconn.finish()
 
 
 class _JSONTextDumper(Dumper):
@@ -219,7 +274,7 @@ def _check_prefix(value: object) -> str:
     return value
 
 
-def _check_timeout(value: object) -> float:
+def _check_timeout(value: object, what: str = "connect_timeout", example: int = 10) -> float:
     if (
         isinstance(value, bool)
         or not isinstance(value, int | float)
@@ -227,7 +282,7 @@ def _check_timeout(value: object) -> float:
         or value <= 0
     ):
         raise ConfigurationError(
-            f"connect_timeout={value!r}: must be a number of seconds > 0 (e.g. 10)"
+            f"{what}={value!r}: must be a number of seconds > 0 (e.g. {example})"
         )
     return float(value)
 
@@ -262,7 +317,16 @@ class PostgresStore(BaseStore):
     the server cannot be reached the call raises
     :class:`~ttvkit.errors.StoreUnavailableError`. A forked child never
     touches its parent's connection; it opens its own.
+
+    Every call, connecting included, gives up after ``query_timeout``
+    seconds (default 60) with :class:`~ttvkit.errors.StoreUnavailableError`,
+    even when the server stops answering without closing the connection;
+    :meth:`close` from another thread makes a waiting call give up at once.
     """
+
+    #: A Tracker whose queue is deep hands this many batches to one append()
+    #: (one transaction): fewer commits, each as durable as before.
+    _ttvkit_write_batches = 8
 
     def __init__(
         self,
@@ -271,10 +335,13 @@ class PostgresStore(BaseStore):
         schema: str = "public",
         table_prefix: str = "ttv_",
         connect_timeout: float = 10,
+        query_timeout: float = 60,
     ) -> None:
         self._schema = _check_identifier(schema, "schema")
         self._prefix = _check_prefix(table_prefix)
         self._timeout = _check_timeout(connect_timeout)
+        self._query_timeout = _check_timeout(query_timeout, "query_timeout", 60)
+        self._call_deadline: float | None = None
         if not isinstance(conninfo, str):
             raise ConfigurationError(
                 f"conninfo={conninfo!r}: must be a str such as 'postgresql://user@host/db'"
@@ -332,8 +399,8 @@ class PostgresStore(BaseStore):
     def from_url(cls, url: str) -> PostgresStore:
         """Open ``postgresql://user@host:port/db?schema=analytics`` (or ``postgres://``).
 
-        ttvkit takes the query options ``schema``, ``table_prefix`` and
-        ``connect_timeout`` (seconds); every other option goes to libpq as
+        ttvkit takes the query options ``schema``, ``table_prefix``,
+        ``connect_timeout`` and ``query_timeout`` (seconds); every other option goes to libpq as
         written (``sslmode=require``, ``application_name=...``).
         """
         if not isinstance(url, str):
@@ -355,20 +422,21 @@ class PostgresStore(BaseStore):
                 raise ConfigurationError(f"store URL: option {key!r} is given twice")
             else:
                 own[key] = unquote(raw_value)
-        timeout: float = 10
-        if "connect_timeout" in own:
-            try:
-                timeout = float(own["connect_timeout"])
-            except ValueError:
-                raise ConfigurationError(
-                    f"store URL: connect_timeout={own['connect_timeout']!r} is not a number "
-                    "of seconds"
-                ) from None
+        timeouts: dict[str, float] = {}
+        for key in ("connect_timeout", "query_timeout"):
+            if key in own:
+                try:
+                    timeouts[key] = float(own[key])
+                except ValueError:
+                    raise ConfigurationError(
+                        f"store URL: {key}={own[key]!r} is not a number of seconds"
+                    ) from None
         return cls(
             urlunsplit(parts._replace(query="&".join(passed))),
             schema=own.get("schema", "public"),
             table_prefix=own.get("table_prefix", "ttv_"),
-            connect_timeout=timeout,
+            connect_timeout=timeouts.get("connect_timeout", 10),
+            query_timeout=timeouts.get("query_timeout", 60),
         )
 
     def __repr__(self) -> str:
@@ -390,10 +458,30 @@ class PostgresStore(BaseStore):
             if not self._conn.closed:
                 return self._conn
             self._drop_connection()
+        options: dict[str, Any] = {}
+        deadline = self._deadline()
+        if deadline is not None and deadline <= time.monotonic():
+            raise self._too_slow()
+        if deadline is not None and deadline - time.monotonic() < self._timeout:
+            # libpq's smallest connect timeout is 2 s: a tighter deadline
+            # (a tracker's sync_timeout) waits that long for a connection.
+            options["connect_timeout"] = max(2, math.ceil(deadline - time.monotonic()))
         try:
-            conn = psycopg.connect(self._conninfo, autocommit=True)
+            conn = _BoundedConnection.connect(self._conninfo, autocommit=True, **options)
         except psycopg.Error as exc:
             raise self._unavailable(exc) from exc
+        if self._closed:  # close() ran while this thread was connecting
+            conn.close()
+            self._check_open()
+        store = weakref.ref(self)
+
+        def deadline_of() -> float | None:
+            owner = store()
+            if owner is None or owner._closed:
+                return 0.0  # closed from another thread: give up now
+            return owner._deadline()
+
+        conn.ttv_deadline = deadline_of
         conn.adapters.register_dumper(None, _JSONTextDumper)
         try:
             if not self._ready:
@@ -402,7 +490,9 @@ class PostgresStore(BaseStore):
         except BaseException as exc:
             conn.close()
             if isinstance(exc, psycopg.Error):
-                if conn.broken:
+                if isinstance(exc, _Deadline) or isinstance(exc.__context__, _Deadline):
+                    raise self._too_slow() from exc
+                if conn.broken or conn.closed:
                     raise self._unavailable(exc) from exc
                 raise StoreError(
                     f"cannot set up ttvkit's tables in schema {self._schema!r} at "
@@ -421,6 +511,23 @@ class PostgresStore(BaseStore):
             with contextlib.suppress(psycopg.Error):  # broken already: nothing to release
                 conn.close()
 
+    def _deadline(self) -> float | None:
+        """When the current call must give up: its query_timeout, or a tracker's tighter limit."""
+        own = self._call_deadline
+        lent = current_limit()
+        if own is None:
+            return lent
+        return own if lent is None else min(own, lent)
+
+    def _too_slow(self) -> StoreError:
+        if self._closed:
+            return StoreError("this PostgresStore was closed during the call; open a new one")
+        return StoreUnavailableError(
+            f"PostgreSQL at {self._where} did not answer in time (query_timeout="
+            f"{self._query_timeout:g}s, or the caller's deadline); the connection was "
+            "abandoned and the store reconnects on the next call. Retry later"
+        )
+
     def _unavailable(self, exc: BaseException) -> StoreUnavailableError:
         return StoreUnavailableError(
             f"PostgreSQL at {self._where} is unavailable: {_first_line(exc)}. "
@@ -428,37 +535,54 @@ class PostgresStore(BaseStore):
         )
 
     def _run(self, operation: Callable[[_Conn], _T]) -> _T:
-        """Run *operation* on the shared connection, reconnecting once if it broke."""
+        """Run *operation* on the shared connection, reconnecting once if it broke.
+
+        The whole call, reconnecting included, is bounded by ``query_timeout``
+        (and by a deadline a tracker lent this thread); past it the
+        connection is abandoned and :class:`~ttvkit.errors.StoreUnavailableError`
+        raised.
+        """
         with self._lock:
             self._check_open()
-            for attempt in range(2):
-                reused = self._conn is not None
-                conn = self._connection()
-                try:
-                    return operation(conn)
-                except psycopg.Error as exc:
-                    if not conn.closed:
-                        # The server answered: the statement failed, the
-                        # transaction rolled back, the connection is fine.
-                        raise StoreError(
-                            f"PostgreSQL at {self._where} rejected a ttvkit statement: "
-                            f"{_first_line(exc)}"
-                        ) from exc
+            self._call_deadline = time.monotonic() + self._query_timeout
+            try:
+                return self._attempt(operation)
+            finally:
+                self._call_deadline = None
+                if self._closed:  # close() from another thread gave up waiting for us
                     self._drop_connection()
-                    # A connection that sat idle may have been cut long ago
-                    # (restart, pg_terminate_backend); one retry on a new one
-                    # tells that apart from a server that is down right now.
-                    # The retry cannot duplicate: transactions roll back and
-                    # appends skip event ids already stored.
-                    if not reused or attempt:
-                        raise self._unavailable(exc) from exc
-                except BaseException:
-                    # Interrupted mid-statement (KeyboardInterrupt, ...): the
-                    # protocol state is unknown, so never reuse the connection.
-                    if conn.info.transaction_status != TransactionStatus.IDLE:
-                        self._drop_connection()
-                    raise
-            raise AssertionError("unreachable: the loop returns or raises")
+
+    def _attempt(self, operation: Callable[[_Conn], _T]) -> _T:
+        for attempt in range(2):
+            reused = self._conn is not None
+            conn = self._connection()
+            try:
+                return operation(conn)
+            except psycopg.Error as exc:
+                if not conn.closed:
+                    # The server answered: the statement failed, the
+                    # transaction rolled back, the connection is fine.
+                    raise StoreError(
+                        f"PostgreSQL at {self._where} rejected a ttvkit statement: "
+                        f"{_first_line(exc)}"
+                    ) from exc
+                self._drop_connection()
+                if isinstance(exc, _Deadline) or isinstance(exc.__context__, _Deadline):
+                    raise self._too_slow() from exc
+                # A connection that sat idle may have been cut long ago
+                # (restart, pg_terminate_backend); one retry on a new one
+                # tells that apart from a server that is down right now.
+                # The retry cannot duplicate: transactions roll back and
+                # appends skip event ids already stored.
+                if not reused or attempt:
+                    raise self._unavailable(exc) from exc
+            except BaseException:
+                # Interrupted mid-statement (KeyboardInterrupt, ...): the
+                # protocol state is unknown, so never reuse the connection.
+                if conn.info.transaction_status != TransactionStatus.IDLE:
+                    self._drop_connection()
+                raise
+        raise AssertionError("unreachable: the loop returns or raises")
 
     def _migrate(self, conn: _Conn) -> None:
         """Create or upgrade the tables, under an advisory lock against racing processes."""
@@ -716,12 +840,19 @@ class PostgresStore(BaseStore):
     # -- closing and forking
 
     def close(self) -> None:
-        """Close the connection; further use raises :class:`~ttvkit.errors.StoreError`."""
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            self._drop_connection()
+        """Close the connection; further use raises :class:`~ttvkit.errors.StoreError`.
+
+        Safe from any thread, and bounded: a call that another thread is
+        making gives up within a fraction of a second (its connection is
+        abandoned), and close() waits at most about two seconds for it.
+        """
+        self._closed = True  # seen by a call waiting for the server, which then gives up
+        if self._lock.acquire(timeout=_CLOSE_WAIT):
+            try:
+                self._drop_connection()
+            finally:
+                self._lock.release()
+        # else: that call drops the connection itself when it returns (see _run).
         _live_stores.discard(self)
 
     def _after_fork_in_child(self) -> None:

@@ -31,7 +31,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final, Literal, TypeVar
 from urllib.parse import parse_qsl, quote, unquote
 
@@ -44,6 +44,7 @@ from ttvkit.errors import (
 )
 from ttvkit.events import JSONValue, ValueEvent, _trusted_event
 from ttvkit.milestones import Milestone
+from ttvkit.observations import EPOCH as _EPOCH
 from ttvkit.observations import (
     Attribute,
     DurationCells,
@@ -119,9 +120,11 @@ _MIN_SQLITE: Final = (3, 25, 0)
 
 _SQLITE_BUSY: Final = 5
 _SQLITE_LOCKED: Final = 6
+_SQLITE_FULL: Final = 13
 _FIRST_BACKOFF: Final = 0.002
 _MAX_BACKOFF: Final = 0.2
 _FETCH_SIZE: Final = 1000
+_MICROSECOND: Final = timedelta(microseconds=1)
 
 _INSERT_EVENT: Final = (
     "INSERT INTO ttv_events (event_id, user_id, account_id, name_id, ts, properties) "
@@ -150,17 +153,96 @@ _LIVE_STORES: weakref.WeakSet[SQLiteStore] = weakref.WeakSet()
 _INHERITED: list[sqlite3.Connection] = []
 
 
+#: How long ``os.fork()`` waits for SQLite writes in progress in other threads.
+_FORK_WAIT: Final = 5.0
+
+
+class _ForkGate:
+    """Makes ``os.fork()`` wait until no thread is inside an SQLite write.
+
+    A connection of this process that holds the WAL write lock at the fork
+    leaves that lock recorded in SQLite's per-process state in the child,
+    where no thread will ever release it: every write of the child to the
+    same file then fails as busy, for ever. A thread inside SQLite at the
+    fork may also hold one of SQLite's mutexes, which the child would wait
+    for. So writes (and opening connections) pass through this gate, and a
+    fork first closes it and waits, at most :data:`_FORK_WAIT` seconds, for
+    the writes in progress to finish (a ttvkit write transaction lasts
+    milliseconds). Long reads are not gated: a read lock left in the child
+    blocks only checkpoints, never the child's writes.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._active = 0
+        self._forking = False
+
+    def __enter__(self) -> None:
+        with self._cond:
+            while self._forking:
+                self._cond.wait()
+            self._active += 1
+
+    def __exit__(self, *_: object) -> None:
+        with self._cond:
+            self._active -= 1
+            if self._forking and not self._active:
+                self._cond.notify_all()
+
+    def before_fork(self) -> None:
+        with self._cond:
+            self._forking = True
+            self._cond.wait_for(lambda: not self._active, _FORK_WAIT)
+
+    def after_fork_in_parent(self) -> None:
+        with self._cond:
+            self._forking = False
+            self._cond.notify_all()
+
+
+_GATE = _ForkGate()
+
+
+def _before_fork() -> None:
+    _GATE.before_fork()
+
+
+def _after_fork_in_parent() -> None:
+    _GATE.after_fork_in_parent()
+
+
 def _after_fork_in_child() -> None:
+    global _GATE
+    _GATE = _ForkGate()  # the parent's threads that were waiting at it do not exist here
     for store in list(_LIVE_STORES):
         store._forget_connections_after_fork()
 
 
-os.register_at_fork(after_in_child=_after_fork_in_child)
+os.register_at_fork(
+    before=_before_fork,
+    after_in_parent=_after_fork_in_parent,
+    after_in_child=_after_fork_in_child,
+)
 
 
 def _close_connection(connection: sqlite3.Connection) -> None:
     with contextlib.suppress(sqlite3.Error):
         connection.close()
+
+
+def _close_if_ours(connection: sqlite3.Connection, pid: int) -> None:
+    """A finalizer's callback: close *connection* only in the process that opened it.
+
+    In a forked child the parent's threads are gone, and their thread-local
+    handles are freed while ``os.fork()`` is still returning, before any
+    at-fork hook has run: closing the connection then would wait for a
+    connection mutex that a parent thread held at the fork, for ever. The
+    child keeps the connection referenced instead, and never uses it.
+    """
+    if os.getpid() == pid:
+        _close_connection(connection)
+    else:
+        _INHERITED.append(connection)
 
 
 class _Handle:
@@ -218,6 +300,13 @@ def _is_busy(exc: sqlite3.Error) -> bool:
     return "database is locked" in message or "database table is locked" in message
 
 
+def _is_full(exc: sqlite3.Error) -> bool:
+    code: int | None = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF == _SQLITE_FULL
+    return "database or disk is full" in str(exc)
+
+
 def _aware_micros(value: datetime, what: str) -> int:
     return to_micros(check_aware(value, what))
 
@@ -261,6 +350,10 @@ class SQLiteStore(BaseStore):
     1
     """
 
+    #: A Tracker whose queue is deep hands this many batches to one append()
+    #: (one transaction): fewer commits, each as durable as before.
+    _ttvkit_write_batches = 8
+
     def __init__(
         self,
         path: str | os.PathLike[str] = ":memory:",
@@ -303,7 +396,7 @@ class SQLiteStore(BaseStore):
         self._closed = False
         self._registry_lock = threading.Lock()
         self._local = threading.local()
-        self._finalizers: set[weakref.finalize[[sqlite3.Connection], _Handle]] = set()
+        self._finalizers: set[weakref.finalize[[sqlite3.Connection, int], _Handle]] = set()
         self._iterator_connections: set[sqlite3.Connection] = set()
         # name -> id of committed names; ids never change once committed.
         self._name_ids: dict[str, int] = {}
@@ -311,7 +404,7 @@ class SQLiteStore(BaseStore):
         self._shared: sqlite3.Connection | None = None
         if self._memory:
             self._shared = self._connect()
-            weakref.finalize(self, _close_connection, self._shared)
+            weakref.finalize(self, _close_if_ours, self._shared, os.getpid())
         try:
             self._run(self._prepare, transaction="none")
         except BaseException:
@@ -450,7 +543,7 @@ class SQLiteStore(BaseStore):
             return handle.connection
         connection = self._connect()
         handle = _Handle(connection)
-        finalizer = weakref.finalize(handle, _close_connection, connection)
+        finalizer = weakref.finalize(handle, _close_if_ours, connection, os.getpid())
         # Not at interpreter exit: another thread (a tracker's writer, a user's
         # daemon thread) may still be using the connection then, and closing it
         # under them can crash the process. Every commit is already durable in
@@ -480,6 +573,14 @@ class SQLiteStore(BaseStore):
             isinstance(exc, sqlite3.ProgrammingError) and "closed" in str(exc).lower()
         ):
             return StoreError(f"this SQLiteStore ({self._path}) is closed; open a new one")
+        if _is_full(exc):
+            # Transient: space may come back (a log rotated, a volume grown),
+            # so a Tracker retries instead of giving the batch up.
+            return StoreUnavailableError(
+                f"SQLite could not write to {self._path}: the disk (or the database's "
+                f"max_page_count) is full ({exc}); nothing of this write was stored. "
+                "Free some space and retry"
+            )
         if isinstance(exc, sqlite3.DatabaseError) and "not a database" in str(exc):
             return StoreError(
                 f"{self._path} is not an SQLite database (or it is encrypted or damaged); "
@@ -549,9 +650,10 @@ class SQLiteStore(BaseStore):
         """
         deadline = time.monotonic() + self._timeout
         delay = _FIRST_BACKOFF
+        gate = contextlib.nullcontext() if transaction == "read" else _GATE
         while True:
             try:
-                with self._connection() as connection:
+                with gate, self._connection() as connection:
                     return self._transaction(connection, work, transaction)
             except sqlite3.OperationalError as exc:
                 # The busy timeout already waited inside SQLite; SQLite also
@@ -693,24 +795,32 @@ class SQLiteStore(BaseStore):
         if not batch:
             self._check_open()
             return 0
+        # The stored form, built before the transaction so that the write
+        # lock is held only for the inserts: integer microseconds, JSON text,
+        # and the name's id where it is known (every name, once seen).
+        encode, epoch, micro = _ENCODE, _EPOCH, _MICROSECOND
+        known = self._name_ids
         rows = [
             (
                 e.event_id,
                 e.user_id,
                 e.account_id,
-                e.name,
-                to_micros(e.timestamp),
-                _dump_properties(e.properties),
+                known.get(e.name, e.name),
+                (e.timestamp - epoch) // micro,
+                encode(dict(e.properties)) if e.properties else None,
             )
             for e in batch
         ]
-        names = {e.name for e in batch}
+        missing = {e.name for e in batch if e.name not in known}
 
         def write(connection: sqlite3.Connection) -> tuple[int, dict[str, int]]:
-            ids = self._intern_names(connection, names)
+            ids = self._intern_names(connection, missing) if missing else {}
             before = connection.total_changes
             connection.executemany(
-                _INSERT_EVENT, [(i, u, a, ids[n], t, p) for i, u, a, n, t, p in rows]
+                _INSERT_EVENT,
+                [(i, u, a, n if isinstance(n, int) else ids[n], t, p) for i, u, a, n, t, p in rows]
+                if missing
+                else rows,
             )
             return connection.total_changes - before, ids
 
@@ -802,7 +912,8 @@ class SQLiteStore(BaseStore):
         # the iterator may be consumed slowly, or from another thread, while
         # this store keeps writing.
         pid = os.getpid()
-        connection = self._connect()
+        with _GATE:
+            connection = self._connect()
         with self._registry_lock:
             if self._closed:
                 _close_connection(connection)
