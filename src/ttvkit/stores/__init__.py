@@ -7,6 +7,7 @@ URL                           store                                       needs
 ``sqlite:///path/to/ttv.db``  :class:`~ttvkit.stores.sqlite.SQLiteStore`  nothing
 ``sqlite://`` (no path)       an in-memory SQLite database                nothing
 ``postgresql://…``            ``PostgresStore``                           ``ttvkit[postgres]``
+``duckdb:///ttv.duckdb``      ``DuckDBStore`` (``duckdb://``: in memory)  ``ttvkit[duckdb]``
 ============================  ==========================================  ==============
 
 ``sqlite:///ttv.db`` is relative to the working directory and
@@ -37,6 +38,7 @@ _BUILTIN: dict[str, str] = {
     "sqlite": "ttvkit.stores.sqlite:SQLiteStore.from_url",
     "postgresql": "ttvkit.stores.postgres:PostgresStore.from_url",
     "postgres": "ttvkit.stores.postgres:PostgresStore.from_url",
+    "duckdb": "ttvkit.stores.duckdb:DuckDBStore.from_url",
 }
 _registered: dict[str, StoreFactory] = {}
 
