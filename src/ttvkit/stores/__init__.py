@@ -25,10 +25,18 @@ from importlib.metadata import entry_points
 from typing import TypeAlias
 
 from ttvkit.errors import ConfigurationError
-from ttvkit.stores._base import BaseStore, Store
+from ttvkit.stores._base import BaseStore, Source, Store
 from ttvkit.stores.memory import MemoryStore
 
-__all__ = ["BaseStore", "MemoryStore", "Store", "StoreFactory", "open_store", "register_store"]
+__all__ = [
+    "BaseStore",
+    "MemoryStore",
+    "Source",
+    "Store",
+    "StoreFactory",
+    "open_store",
+    "register_store",
+]
 
 StoreFactory: TypeAlias = Callable[[str], Store]
 

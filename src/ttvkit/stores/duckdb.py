@@ -188,6 +188,8 @@ class DuckDBEngine:
         self._closed = False
         self._registry_lock = threading.Lock()
         self._open_cursors: weakref.WeakSet[duckdb.DuckDBPyConnection] = weakref.WeakSet()
+        #: Run on every new cursor (scan registers its DataFrame there).
+        self._on_cursor: Callable[[duckdb.DuckDBPyConnection], object] | None = None
         try:
             self._connection = duckdb.connect(database)
         except duckdb.IOException as exc:
@@ -221,6 +223,8 @@ class DuckDBEngine:
             self._check_open()
             try:
                 cursor = self._connection.cursor()
+                if self._on_cursor is not None:
+                    self._on_cursor(cursor)
             except duckdb.Error as exc:
                 raise self._failure(exc) from exc
             self._open_cursors.add(cursor)
