@@ -1,8 +1,10 @@
 """Calculators: questions about Time to Value, answered from any source.
 
-A *source* is a :class:`~ttvkit.stores.Store`, a store URL, a
-:class:`~ttvkit.Tracker` (flushed first), or an iterable of
-:class:`~ttvkit.ValueEvent` objects or mappings. Calculators never loop over
+A *source* is a :class:`~ttvkit.stores.Store` or another
+:class:`~ttvkit.stores.Source`, a store URL, a :class:`~ttvkit.Tracker`
+(flushed first), a file path, glob or directory, a DataFrame (both read by
+:func:`ttvkit.scan`), or an iterable of :class:`~ttvkit.ValueEvent` objects
+or mappings. Calculators never loop over
 raw events: they ask the store for observations (one row per customer) and
 hand durations to :mod:`ttvkit.stats`.
 """
@@ -14,6 +16,7 @@ import collections
 import contextlib
 import itertools
 import math
+import os
 import random
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -56,6 +59,8 @@ from ttvkit.results import (
     durations_and_flags,
 )
 from ttvkit.stores import MemoryStore, Store, open_store
+from ttvkit.stores import Source as EventSource
+from ttvkit.stores.scan import DataFrameLike, is_frame, scan
 from ttvkit.tracker import Tracker
 
 __all__ = [
@@ -71,13 +76,29 @@ __all__ = [
     "time_to_value",
 ]
 
-Source: TypeAlias = Store | Tracker | str | Iterable[ValueEvent | Mapping[str, Any]]
+#: What the calculators take: a store or another :class:`~ttvkit.stores.Source`,
+#: a store URL, a Tracker, a file path, glob or directory of events at rest, a
+#: DataFrame or Arrow table, or an iterable of events or mappings.
+Source: TypeAlias = (
+    EventSource
+    | Tracker
+    | str
+    | os.PathLike[str]
+    | DataFrameLike
+    | Iterable[ValueEvent | Mapping[str, Any]]
+)
 
 
 @contextlib.contextmanager
-def as_store(source: Source) -> Iterator[Store]:
-    """Yield a store for *source*; a store opened here is closed afterwards."""
-    if isinstance(source, Store):
+def as_store(source: Source) -> Iterator[EventSource]:
+    """Yield a source for *source*; one opened here is closed afterwards.
+
+    A string with ``://`` is a store URL; any other string, or a
+    :class:`os.PathLike`, is a file, glob or directory read by
+    :func:`ttvkit.scan`, as is a pandas or polars DataFrame or a pyarrow
+    Table.
+    """
+    if isinstance(source, EventSource):
         yield source
         return
     if isinstance(source, Tracker):
@@ -86,9 +107,13 @@ def as_store(source: Source) -> Iterator[Store]:
         source.flush(timeout=source.config.close_timeout)
         yield source.store
         return
-    if isinstance(source, str):
+    if isinstance(source, str) and "://" in source:
         with open_store(source) as store:
             yield store
+        return
+    if isinstance(source, str | os.PathLike) or is_frame(source):
+        with scan(source) as scanned:  # type: ignore[arg-type]  # a path or a frame, checked
+            yield scanned
         return
     if isinstance(source, Iterable) and not isinstance(source, bytes | Mapping):
         events = (_as_event(e) for e in source)
@@ -96,8 +121,8 @@ def as_store(source: Source) -> Iterator[Store]:
             yield store
         return
     raise AnalysisError(
-        f"source {type(source).__name__}: pass a Store, a store URL, a Tracker, "
-        "or an iterable of ValueEvent objects or mappings"
+        f"source {type(source).__name__}: pass a Store, a store URL, a Tracker, a file "
+        "path, a DataFrame, or an iterable of ValueEvent objects or mappings"
     )
 
 
@@ -111,7 +136,7 @@ def _as_event(item: object) -> ValueEvent:
     )
 
 
-def resolve_as_of(store: Store, as_of: datetime | str | None) -> datetime | None:
+def resolve_as_of(store: EventSource, as_of: datetime | str | None) -> datetime | None:
     """``as_of`` as an aware UTC datetime; by default the latest stored event."""
     if as_of is None:
         return store.latest_timestamp()
@@ -128,7 +153,7 @@ def _check_milestone(milestone: object) -> Milestone:
 
 
 def load_observations(
-    store: Store,
+    store: EventSource,
     milestone: Milestone,
     as_of: datetime,
     per: Per,
@@ -515,7 +540,7 @@ def _check_bootstrap(value: object) -> int:
     return value
 
 
-def _required_as_of(store: Store, as_of: datetime | str | None) -> datetime:
+def _required_as_of(store: EventSource, as_of: datetime | str | None) -> datetime:
     when = resolve_as_of(store, as_of)
     if when is None:
         raise AnalysisError("the source holds no events; track or import some first")
