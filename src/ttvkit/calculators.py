@@ -58,7 +58,7 @@ from ttvkit.results import (
     TTVDistribution,
     durations_and_flags,
 )
-from ttvkit.stores import MemoryStore, Store, open_store
+from ttvkit.stores import MemoryStore, open_store
 from ttvkit.stores import Source as EventSource
 from ttvkit.stores.scan import DataFrameLike, is_frame, scan
 from ttvkit.tracker import Tracker

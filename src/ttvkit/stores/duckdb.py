@@ -473,7 +473,13 @@ class DuckDBStore(DuckDBEngine, BaseStore):
             return 0
         columns: tuple[list[object], ...] = ([], [], [], [], [], [])
         ids, users, accounts, names, stamps, properties = columns
+        # The first of a batch wins, as in every store: which copy DuckDB's
+        # ON CONFLICT would keep within one statement is not specified.
+        seen: set[str] = set()
         for e in batch:
+            if e.event_id in seen:
+                continue
+            seen.add(e.event_id)
             ids.append(e.event_id)
             users.append(e.user_id)
             accounts.append(e.account_id)

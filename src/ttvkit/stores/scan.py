@@ -21,8 +21,11 @@ dirty input differs (Python per row).
 Duplicated event ids count once (rule 1 of :mod:`ttvkit.observations`): when
 the copies are identical, the view keeps one; when they differ, the input
 takes the reader's path, whose store keeps the first copy in input order.
-Rows without an event id get one from the scan (a random prefix per scan and
-the row's number).
+Rows without an event id get one from the scan: with ``event_ids="row"``
+(the default) a random prefix per scan and the row's number, so every row is
+an event, as the readers do; with ``event_ids="content"`` a hash of the row's
+content, so rows identical in every field count once (what ``ttvkit report``
+does with a file).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import contextlib
 import csv
 import glob
 import gzip
+import hashlib
 import importlib
 import io
 import json
@@ -40,8 +44,10 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypeAlias
 
+import attrs
+
 from ttvkit.errors import ConfigurationError
-from ttvkit.events import MAX_ID_LENGTH, MAX_NAME_LENGTH, MAX_TIMESTAMP, ValueEvent
+from ttvkit.events import MAX_ID_LENGTH, MAX_NAME_LENGTH, MAX_TIMESTAMP, ValueEvent, new_event_id
 from ttvkit.io import (
     MAX_REPORTED_ERRORS,
     ColumnMapping,
@@ -91,6 +97,16 @@ _INTEGER_TYPES: Final = frozenset(
 _BIG_INTEGER_TYPES: Final = frozenset({"UBIGINT", "HUGEINT", "UHUGEINT"})
 _FLOAT_TYPES: Final = frozenset({"FLOAT", "DOUBLE"})
 _NAIVE_TIMESTAMPS: Final = frozenset({"TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S"})
+_AWARE_TIMESTAMPS: Final = frozenset({"TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ", "TIMESTAMPTZ_NS"})
+
+
+def _micros_of(column: str, kind: str) -> str:
+    """Integer microseconds of a timestamp column; nanoseconds truncated, as the readers do."""
+    if kind.endswith("_NS"):
+        return f"(epoch_ns({column}) // 1000)"
+    return f"epoch_us({column})"
+
+
 _INT64: Final = 2**63
 # Python's str.isspace(): a text passes when it has a character outside this class.
 _NOT_SPACE: Final = r"[^\t\n\x0b\f\r \x{1c}-\x{1f}\x{85}\p{Z}]"
@@ -220,10 +236,8 @@ class _Plan:
         column = self.mapping.timestamp
         c = _ident(column)
         kind = self.columns[column]
-        if kind == "TIMESTAMP WITH TIME ZONE":
-            micros = f"epoch_us({c})"
-        elif kind in _NAIVE_TIMESTAMPS and self.zone_is_utc:
-            micros = f"(epoch_ns({c}) // 1000)" if kind == "TIMESTAMP_NS" else f"epoch_us({c})"
+        if kind in _AWARE_TIMESTAMPS or (kind in _NAIVE_TIMESTAMPS and self.zone_is_utc):
+            micros = _micros_of(c, kind)
         elif kind == "VARCHAR":
             micros = self._text_micros(c)
         elif kind in _INTEGER_TYPES | {"BIGINT"}:
@@ -309,14 +323,14 @@ class _Plan:
             return f"to_json(CAST({c} AS DOUBLE))::VARCHAR", f"isfinite({c})"
         if kind == "DATE":
             return f"to_json(strftime({c}, '%Y-%m-%d'))::VARCHAR", f"year({c}) >= 1000"
-        if kind in ("TIMESTAMP WITH TIME ZONE", *_NAIVE_TIMESTAMPS):
-            micros = f"epoch_us({c})" if kind != "TIMESTAMP_NS" else f"(epoch_ns({c}) // 1000)"
+        if kind in _AWARE_TIMESTAMPS | _NAIVE_TIMESTAMPS:
+            micros = _micros_of(c, kind)
             naive = f"make_timestamp({micros})"
             fraction = (
                 f"CASE WHEN {micros} % 1000000 = 0 THEN '' "
                 f"ELSE '.' || lpad(CAST({micros} % 1000000 AS VARCHAR), 6, '0') END"
             )
-            offset = "'+00:00'" if kind == "TIMESTAMP WITH TIME ZONE" else "''"
+            offset = "'+00:00'" if kind in _AWARE_TIMESTAMPS else "''"
             text = f"strftime({naive}, '%Y-%m-%dT%H:%M:%S') || {fraction} || {offset}"
             return f"to_json({text})::VARCHAR", f"{micros} >= 0 AND {micros} < {_MAX_MICROS}"
         return "NULL::VARCHAR", "FALSE"
@@ -368,10 +382,12 @@ class ScanSource(BaseSource):
         description: str,
         *,
         in_engine: bool,
+        generated: str,
         skipped: int = 0,
         errors: tuple[ReadError, ...] = (),
     ) -> None:
         self._engine = engine
+        self._generated = generated
         self._description = description
         self._skipped = skipped
         self._errors = errors
@@ -395,6 +411,15 @@ class ScanSource(BaseSource):
     def errors(self) -> tuple[ReadError, ...]:
         """The first skipped rows, as :class:`~ttvkit.io.ReadError` objects."""
         return self._errors
+
+    def is_generated_id(self, event_id: str) -> bool:
+        """Whether *event_id* was made up by this scan for a row that had none.
+
+        ``ttvkit import`` gives such events an id from their content instead.
+        """
+        if self._in_engine:
+            return event_id.startswith(self._generated)
+        return event_id.startswith(self._generated) and len(event_id) == 32
 
     @property
     def read_in_engine(self) -> bool:
@@ -518,6 +543,7 @@ def scan(
     timestamp_unit: Literal["s", "ms", "us"] | None = None,
     delimiter: str = ",",
     infer_types: bool = True,
+    event_ids: Literal["row", "content"] = "row",
 ) -> ScanSource:
     """Read events at rest, or a DataFrame, in DuckDB: a read-only source for the calculators.
 
@@ -528,6 +554,9 @@ def scan(
     not given. *mapping*, *on_error*, *assume_timezone*, *timestamp_unit*,
     *delimiter* and *infer_types* mean what they mean for the
     :mod:`ttvkit.io` readers, with the same validation and messages.
+    *event_ids* says what id a row without one gets: ``"row"`` a new one per
+    row (every row is an event), ``"content"`` one made from its content (rows
+    identical in every field are one event sent twice, and count once).
 
     Needs ``pip install 'ttvkit[duckdb]'``. Close the source when done (or
     use ``with``); the calculators close one they open themselves.
@@ -545,6 +574,8 @@ def scan(
         )
     if on_error not in ("raise", "skip"):
         raise ConfigurationError(f"on_error={on_error!r}: pass 'raise' or 'skip'")
+    if event_ids not in ("row", "content"):
+        raise ConfigurationError(f"event_ids={event_ids!r}: pass 'row' or 'content'")
     options: dict[str, Any] = {
         "mapping": mapping,
         "on_error": on_error,
@@ -580,7 +611,7 @@ def scan(
 
     engine = DuckDBEngine(":memory:", what=f"scan of {description}", relation="ttv_scan")
     try:
-        if _fast_path(
+        generated = _fast_path(
             engine,
             source if kind is not None else files,
             kind or fmt,
@@ -589,19 +620,28 @@ def scan(
             timestamp_unit=timestamp_unit,
             delimiter=delimiter,
             infer_types=infer_types,
-        ):
-            return ScanSource(engine, description, in_engine=True)
+            event_ids=event_ids,
+        )
+        if generated is not None:
+            return ScanSource(engine, description, in_engine=True, generated=generated)
     except BaseException:
         engine._close()
         raise
     engine._close()
     store = DuckDBStore(":memory:")
     try:
-        skipped, errors = _load(store, readers())
+        skipped, errors = _load(store, readers(), content_ids=event_ids == "content")
     except BaseException:
         store.close()
         raise
-    return ScanSource(store, description, in_engine=False, skipped=skipped, errors=errors)
+    return ScanSource(
+        store,
+        description,
+        in_engine=False,
+        generated=_process_id_prefix(),
+        skipped=skipped,
+        errors=errors,
+    )
 
 
 def _frame_rows(source: Any) -> int:
@@ -650,13 +690,37 @@ def _frame_reader(source: Any, kind: str, options: dict[str, Any]) -> EventReade
     return read_file(buffer, format="parquet", **options)  # type: ignore[arg-type]
 
 
-def _load(store: DuckDBStore, readers: Iterable[EventReader]) -> tuple[int, tuple[ReadError, ...]]:
+def _process_id_prefix() -> str:
+    # What new_event_id() starts with in this process: a random prefix of 20
+    # hex characters, then a counter (see ttvkit.events).
+    return new_event_id()[:20]
+
+
+def _content_event(event: ValueEvent) -> ValueEvent:
+    content = [
+        event.user_id,
+        event.account_id,
+        event.name,
+        event.timestamp.isoformat(),
+        event.to_dict()["properties"],
+    ]
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:31]
+    return attrs.evolve(event, event_id="c" + digest)
+
+
+def _load(
+    store: DuckDBStore, readers: Iterable[EventReader], *, content_ids: bool
+) -> tuple[int, tuple[ReadError, ...]]:
     """Read every reader into *store*; return the rows skipped and the first errors."""
     skipped = 0
     errors: list[ReadError] = []
+    prefix = _process_id_prefix()
     for reader in readers:
         batch: list[ValueEvent] = []
         for event in reader:
+            if content_ids and event.event_id.startswith(prefix) and len(event.event_id) == 32:
+                event = _content_event(event)
             batch.append(event)
             if len(batch) >= _CHUNK:
                 store.append(batch)
@@ -678,8 +742,13 @@ def _fast_path(
     timestamp_unit: str | None,
     delimiter: str,
     infer_types: bool,
-) -> bool:
-    """Define the canonical view over *source* when the engine vouches for every row."""
+    event_ids: str,
+) -> str | None:
+    """Define the canonical view over *source* when the engine vouches for every row.
+
+    Returns the prefix of the ids it makes up for rows without one, or None
+    when the input needs the reader's path.
+    """
     import duckdb
 
     connection = engine._connection
@@ -689,7 +758,7 @@ def _fast_path(
         if kind in ("pandas", "polars", "pyarrow"):
             table = _arrow(source, kind)
             if table is None:
-                return False
+                return None
             # A registered table is visible to the connection that registered
             # it: every cursor of the engine registers it again (no copy).
             engine._on_cursor = lambda cursor: cursor.register("ttv_input", table)
@@ -699,11 +768,11 @@ def _fast_path(
             raw = f"read_parquet([{', '.join(map(_lit, source))}], union_by_name = true)"
         elif kind == "csv":
             if len(delimiter) != 1:
-                return False
+                return None
             for path in source:
                 header = _csv_header(path, delimiter)
                 if not header or len(set(header)) != len(header) or "" in header:
-                    return False
+                    return None
             raw = (
                 f"read_csv([{', '.join(map(_lit, source))}], header = true, all_varchar = true, "
                 f"delim = {_lit(delimiter)}, quote = '\"', escape = '\"', "
@@ -716,7 +785,7 @@ def _fast_path(
         if kind == "csv":
             headers = [_csv_header(p, delimiter) or [] for p in source]
             if set(columns) != {c for h in headers for c in h}:
-                return False
+                return None
         if kind == "jsonl":
             select, ok = _jsonl_select(mapping, timestamp_unit, assume_timezone)
         else:
@@ -742,25 +811,33 @@ def _fast_path(
             "properties)) > 1)) FROM ttv_checked"
         ).fetchone() or (1, 0, 0)
         if bad or conflicting:
-            return False
+            return None
         # Ids for rows without one: unique in this scan, stable within a query.
-        identified = (
-            f"COALESCE(event_id, {_lit(prefix + '-')} || CAST(row_number() OVER () AS VARCHAR))"
-        )
+        if event_ids == "content":
+            content = (
+                "concat_ws(chr(1), user_id, COALESCE(account_id, chr(2)), name, "
+                "CAST(ts AS VARCHAR), COALESCE(properties, chr(2)))"
+            )
+            identified = f"COALESCE(event_id, {_lit(prefix + '-')} || md5({content}))"
+        else:
+            identified = (
+                f"COALESCE(event_id, {_lit(prefix + '-')} || CAST(row_number() OVER () AS VARCHAR))"
+            )
         body = (
             f"SELECT {identified} AS event_id, user_id, account_id, name, ts, "
             f"properties::JSON AS properties FROM ttv_checked"
         )
-        if duplicates:
+        if duplicates or event_ids == "content":
             body = f"SELECT DISTINCT ON (event_id) * FROM ({body})"
         connection.execute(f"CREATE VIEW ttv_scan AS {body}")
+
     except _Dirty:
-        return False
+        return None
     except duckdb.Error:
         # DuckDB could not read the input as the fast path needs (a ragged CSV,
         # an encoding): the reader reads it, and says what is wrong if anything.
-        return False
-    return True
+        return None
+    return prefix + "-"
 
 
 def _fixed_select(
@@ -822,7 +899,7 @@ def _jsonl_select(mapping: ColumnMapping, unit: str | None, zone: tzinfo | None)
         if key is None:
             return _Field("NULL::VARCHAR", "TRUE")
         absent_ok = "FALSE" if required else "TRUE"
-        integer = "FALSE" if name else f"{kind(key)} = 'BIGINT'"
+        integer = "FALSE" if name else f"{kind(key)} IN ('BIGINT', 'UBIGINT')"
         value = f"CASE WHEN {kind(key)} = 'VARCHAR' OR {integer} THEN {text(key)} END"
         ok = (
             f"CASE WHEN {missing(key)} THEN {absent_ok} "
@@ -853,7 +930,7 @@ def _jsonl_select(mapping: ColumnMapping, unit: str | None, zone: tzinfo | None)
             f"THEN CAST({t_text} AS HUGEINT) * {factor}"
         )
     texts.append(
-        f"WHEN {kind(t)} = 'BIGINT' AND abs(CAST({t_text} AS HUGEINT)) < 1e15 "
+        f"WHEN {kind(t)} IN ('BIGINT', 'UBIGINT') AND abs(CAST({t_text} AS HUGEINT)) < 1e15 "
         f"THEN CAST({t_text} AS HUGEINT) * {factor}"
     )
     micros = f"(CASE {' '.join(texts)} END)"
