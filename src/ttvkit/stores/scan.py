@@ -40,7 +40,7 @@ import io
 import json
 import os
 import uuid
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypeAlias
 
@@ -116,9 +116,23 @@ _ISO_BODY: Final = (
     r"(:[0-5][0-9](\.[0-9]{1,6})?)?"
 )
 _OFFSET: Final = r"(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])"
-# JSON text the engine keeps as it is only when none of this appears: numbers
-# beyond 64 bits or a float's range, NaN/Infinity, NUL and lone surrogates.
-_RISKY_JSON: Final = r"[0-9]{19}|[eE][+-]?[0-9]{3}|NaN|Infinity|\\u0000|\\u[dD][89a-fA-F]"
+# JSON text the engine keeps only when none of this appears outside its strings
+# (numbers beyond 64 bits or a float's range, NaN, Infinity) ...
+_RISKY_NUMBERS: Final = r"[0-9]{19}|[eE][+-]?[0-9]{3}|NaN|Infinity"
+_JSON_STRING: Final = r'"(?:[^"\\]|\\.)*"'
+# ... nor inside them (NUL, lone surrogates; a pair of surrogates takes the reader's path too).
+_RISKY_ESCAPES: Final = r"\\u0000|\\u[dD][89a-fA-F]"
+
+
+def _risky_json(text: str) -> str:
+    """SQL: whether the JSON *text* may hold what the readers reject or read differently."""
+    numbers = f"regexp_replace({text}, {_lit(_JSON_STRING)}, '\"\"', 'g')"
+    return (
+        f"(regexp_matches({numbers}, {_lit(_RISKY_NUMBERS)}) "
+        f"OR regexp_matches({text}, {_lit(_RISKY_ESCAPES)}))"
+    )
+
+
 _ROW_OK: Final = (
     f"row_ok AND (properties IS NULL OR (json_valid(properties) "
     f"AND strlen(properties) <= {_MAX_PROPERTIES_TEXT}))"
@@ -284,7 +298,7 @@ class _Plan:
             return "NULL::VARCHAR", missing, "[]::VARCHAR[]"
         valid = (
             f"(json_valid({c}) AND json_type({c}) = 'OBJECT' AND strlen({c}) <= "
-            f"{_MAX_PROPERTIES_TEXT} AND NOT regexp_matches({c}, {_lit(_RISKY_JSON)}) "
+            f"{_MAX_PROPERTIES_TEXT} AND NOT {_risky_json(c)} "
             f"AND len(json_keys({c})) = len(list_distinct(json_keys({c}))))"
         )
         ok = f"({missing} OR COALESCE({valid}, FALSE))"
@@ -382,7 +396,7 @@ class ScanSource(BaseSource):
         description: str,
         *,
         in_engine: bool,
-        generated: str,
+        generated: Callable[[str], bool],
         skipped: int = 0,
         errors: tuple[ReadError, ...] = (),
     ) -> None:
@@ -417,9 +431,7 @@ class ScanSource(BaseSource):
 
         ``ttvkit import`` gives such events an id from their content instead.
         """
-        if self._in_engine:
-            return event_id.startswith(self._generated)
-        return event_id.startswith(self._generated) and len(event_id) == 32
+        return self._generated(event_id)
 
     @property
     def read_in_engine(self) -> bool:
@@ -623,24 +635,27 @@ def scan(
             event_ids=event_ids,
         )
         if generated is not None:
-            return ScanSource(engine, description, in_engine=True, generated=generated)
+            prefix = generated
+            return ScanSource(
+                engine,
+                description,
+                in_engine=True,
+                generated=lambda event_id: event_id.startswith(prefix),
+            )
     except BaseException:
         engine._close()
         raise
     engine._close()
     store = DuckDBStore(":memory:")
+    made_up = _MadeUpSince()
     try:
-        skipped, errors = _load(store, readers(), content_ids=event_ids == "content")
+        skipped, errors = _load(store, readers(), made_up if event_ids == "content" else None)
     except BaseException:
         store.close()
         raise
+    made_up.stop()
     return ScanSource(
-        store,
-        description,
-        in_engine=False,
-        generated=_process_id_prefix(),
-        skipped=skipped,
-        errors=errors,
+        store, description, in_engine=False, generated=made_up, skipped=skipped, errors=errors
     )
 
 
@@ -687,13 +702,36 @@ def _frame_reader(source: Any, kind: str, options: dict[str, Any]) -> EventReade
     table = pa.Table.from_batches([source]) if isinstance(source, pa.RecordBatch) else source
     pq.write_table(table, buffer)
     buffer.seek(0)
+    buffer.name = "DataFrame"  # what messages call a table
     return read_file(buffer, format="parquet", **options)  # type: ignore[arg-type]
 
 
-def _process_id_prefix() -> str:
-    # What new_event_id() starts with in this process: a random prefix of 20
-    # hex characters, then a counter (see ttvkit.events).
-    return new_event_id()[:20]
+class _MadeUpSince:
+    """Tells the ids :func:`~ttvkit.events.new_event_id` made in this process since now.
+
+    Such an id is a random per-process prefix of 20 hex characters and a
+    counter of 12; an id read from a file that this process wrote earlier has
+    the same prefix but a smaller counter.
+    """
+
+    def __init__(self) -> None:
+        first = new_event_id()
+        self._prefix = first[:20]
+        self._after = int(first[20:], 16)
+        self._before: int | None = None
+
+    def stop(self) -> None:
+        """From now on, ids made later are not counted."""
+        self._before = int(new_event_id()[20:], 16)
+
+    def __call__(self, event_id: str) -> bool:
+        if len(event_id) != 32 or not event_id.startswith(self._prefix):
+            return False
+        try:
+            counter = int(event_id[20:], 16)
+        except ValueError:
+            return False
+        return self._after < counter and (self._before is None or counter < self._before)
 
 
 def _content_event(event: ValueEvent) -> ValueEvent:
@@ -710,16 +748,18 @@ def _content_event(event: ValueEvent) -> ValueEvent:
 
 
 def _load(
-    store: DuckDBStore, readers: Iterable[EventReader], *, content_ids: bool
+    store: DuckDBStore, readers: Iterable[EventReader], content_ids: _MadeUpSince | None
 ) -> tuple[int, tuple[ReadError, ...]]:
-    """Read every reader into *store*; return the rows skipped and the first errors."""
+    """Read every reader into *store*; return the rows skipped and the first errors.
+
+    With *content_ids*, an event whose id the reader made up gets one from its content.
+    """
     skipped = 0
     errors: list[ReadError] = []
-    prefix = _process_id_prefix()
     for reader in readers:
         batch: list[ValueEvent] = []
         for event in reader:
-            if content_ids and event.event_id.startswith(prefix) and len(event.event_id) == 32:
+            if content_ids is not None and content_ids(event.event_id):
                 event = _content_event(event)
             batch.append(event)
             if len(batch) >= _CHUNK:
@@ -939,7 +979,7 @@ def _jsonl_select(mapping: ColumnMapping, unit: str | None, zone: tzinfo | None)
         f"COALESCE({micros} >= 0 AND {micros} < {_MAX_MICROS}, FALSE)",
     )
     checks = (
-        f"strlen({j}) <= {_MAX_PROPERTIES_TEXT} AND NOT regexp_matches({j}, {_lit(_RISKY_JSON)}) "
+        f"strlen({j}) <= {_MAX_PROPERTIES_TEXT} AND NOT {_risky_json(j)} "
         f"AND json_type({j}) = 'OBJECT' "
         f"AND len(json_keys({j})) = len(list_distinct(json_keys({j})))"
     )
