@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
 import json
 import shutil
@@ -104,6 +105,21 @@ def agree(source: Any, *, in_engine: bool | None = None, **options: Any) -> None
         assert scanned.count() == len(expected)
         if in_engine is not None:
             assert scanned.read_in_engine is in_engine, scanned
+
+
+def write_without_ids(events: list[ValueEvent], path: Path) -> Path:
+    """An export that has no event ids: CSV or JSON lines, by the file name."""
+    rows = [{k: v for k, v in e.to_dict().items() if k != "event_id"} for e in events]
+    if path.suffix == ".jsonl":
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+        return path
+    with path.open("w", encoding="utf-8", newline="") as file:
+        out = csv.writer(file)
+        out.writerow(["user_id", "account_id", "name", "timestamp", "properties"])
+        for r in rows:
+            props = json.dumps(r["properties"]) if r["properties"] else ""
+            out.writerow([r["user_id"], r["account_id"] or "", r["name"], r["timestamp"], props])
+    return path
 
 
 def write(path: Path, text: str) -> Path:
@@ -628,3 +644,46 @@ def test_the_view_reads_the_file_at_each_query(tmp_path: Path) -> None:
         )
         assert scanned.count() == 2
         assert scanned.latest_timestamp() == T + timedelta(days=1)
+
+
+# -- the command line ---------------------------------------------------------------------------
+
+
+def test_cli_report_on_a_file_is_the_same_with_and_without_duckdb(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ttvkit import cli
+
+    events = saas_events(80, seed=5)
+    # Without event ids, and one row twice: both paths take it as one event sent twice.
+    write_without_ids([*events, events[3]], tmp_path / "events.csv")
+    (tmp_path / "ttv.toml").write_text(cli.demo_config_text(), encoding="utf-8")
+    args = ["report", str(tmp_path / "events.csv"), "--format", "json"]
+    args += ["--config", str(tmp_path / "ttv.toml")]
+    assert cli.main(args) == 0
+    with_duckdb = json.loads(capsys.readouterr().out)
+    monkeypatch.setattr(cli, "_scan_file", lambda *a, **k: None)
+    assert cli.main(args) == 0
+    without = json.loads(capsys.readouterr().out)
+    assert with_duckdb == without
+    assert with_duckdb["facts"]["events"] == f"{len(events):,}"
+
+
+def test_cli_import_of_a_file_without_ids_is_idempotent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ttvkit import cli
+
+    events = saas_events(30, seed=4)
+    write_without_ids(events, tmp_path / "events.jsonl")
+    url = f"sqlite:///{tmp_path / 'ttv.db'}"
+    assert cli.main(["import", str(tmp_path / "events.jsonl"), url]) == 0
+    assert f"new {len(events):,}" in capsys.readouterr().out
+    assert cli.main(["import", str(tmp_path / "events.jsonl"), url]) == 0
+    assert "new 0," in capsys.readouterr().out
+    with ttvkit.open_store(url) as store:
+        stored = {e.event_id for e in store.events()}
+    with ttvkit.open_store(url) as store:
+        back = list(store.events())
+    assert stored == {cli.content_id(e) for e in back}
+    assert len(back) == len(events)
