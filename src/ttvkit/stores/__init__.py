@@ -25,10 +25,11 @@ from importlib.metadata import entry_points
 from typing import TypeAlias
 
 from ttvkit.errors import ConfigurationError
-from ttvkit.stores._base import BaseStore, Source, Store
+from ttvkit.stores._base import BaseSource, BaseStore, Source, Store
 from ttvkit.stores.memory import MemoryStore
 
 __all__ = [
+    "BaseSource",
     "BaseStore",
     "MemoryStore",
     "Source",
