@@ -329,6 +329,7 @@ class DuckDBEngine:
         for cursor in cursors:
             _close_quietly(cursor)
         _close_quietly(self._connection)
+        self._on_cursor = None  # let go of a scanned table
 
 
 def _close_quietly(cursor: duckdb.DuckDBPyConnection) -> None:
