@@ -100,13 +100,6 @@ _NAIVE_TIMESTAMPS: Final = frozenset({"TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS
 _AWARE_TIMESTAMPS: Final = frozenset({"TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ", "TIMESTAMPTZ_NS"})
 
 
-def _micros_of(column: str, kind: str) -> str:
-    """Integer microseconds of a timestamp column; nanoseconds truncated, as the readers do."""
-    if kind.endswith("_NS"):
-        return f"(epoch_ns({column}) // 1000)"
-    return f"epoch_us({column})"
-
-
 _INT64: Final = 2**63
 # Python's str.isspace(): a text passes when it has a character outside this class.
 _NOT_SPACE: Final = r"[^\t\n\x0b\f\r \x{1c}-\x{1f}\x{85}\p{Z}]"
@@ -152,6 +145,13 @@ def _ident(name: str) -> str:
     from ttvkit.stores.duckdb import quote_identifier
 
     return quote_identifier(name)
+
+
+def _micros_of(column: str, kind: str) -> str:
+    """Integer microseconds of a timestamp column; nanoseconds truncated, as the readers do."""
+    if kind.endswith("_NS"):
+        return f"(epoch_ns({column}) // 1000)"
+    return f"epoch_us({column})"
 
 
 def _json_key(key: str) -> str:
@@ -209,7 +209,6 @@ class _Plan:
         self.text = text
         self.infer_types = infer_types
         self.zone_is_utc = _is_utc(zone)
-        self.has_zone = zone is not None
         self.unit = unit
 
     # -- generic column expressions ------------------------------------------------------
@@ -242,7 +241,7 @@ class _Plan:
             return _Field(
                 value, f"CASE WHEN {missing} THEN {absent_ok} ELSE {self.text_ok(c, limit)} END"
             )
-        if kind in _INTEGER_TYPES | {"BIGINT"} and not name:
+        if kind in _INTEGER_TYPES and not name:
             value = f"CAST({c} AS VARCHAR)"
             return _Field(value, f"CASE WHEN {missing} THEN {absent_ok} ELSE TRUE END")
         # Floats, decimals, nested values: the reader says what is wrong.
@@ -256,7 +255,7 @@ class _Plan:
             micros = _micros_of(c, kind)
         elif kind == "VARCHAR":
             micros = self._text_micros(c)
-        elif kind in _INTEGER_TYPES | {"BIGINT"}:
+        elif kind in _INTEGER_TYPES:
             micros = f"(CAST({c} AS HUGEINT) * {_UNIT_FACTOR[self.unit]})"
         elif kind in _FLOAT_TYPES:
             micros = (
@@ -328,7 +327,7 @@ class _Plan:
             return plain, f"NOT contains({c}, chr(0))"
         if kind == "BOOLEAN":
             return f"CASE WHEN {c} THEN 'true' ELSE 'false' END", "TRUE"
-        if kind in _INTEGER_TYPES | {"BIGINT"}:
+        if kind in _INTEGER_TYPES:
             return f"CAST({c} AS VARCHAR)", "TRUE"
         if kind in _BIG_INTEGER_TYPES:
             return (
