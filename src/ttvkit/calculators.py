@@ -4,9 +4,8 @@ A *source* is a :class:`~ttvkit.stores.Store` or another
 :class:`~ttvkit.stores.Source`, a store URL, a :class:`~ttvkit.Tracker`
 (flushed first), a file path, glob or directory, a DataFrame (both read by
 :func:`ttvkit.scan`), or an iterable of :class:`~ttvkit.ValueEvent` objects
-or mappings. Calculators never loop over
-raw events: they ask the store for observations (one row per customer) and
-hand durations to :mod:`ttvkit.stats`.
+or mappings. Calculators never loop over raw events: they ask the store for
+observations (one row per customer) and hand durations to :mod:`ttvkit.stats`.
 """
 
 from __future__ import annotations

@@ -643,7 +643,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
         with open_store(source) as store:
             facts = [("source", source), ("events", f"{store.count():,}")]
             report = build_report(store, config, facts=facts, **options)
-    elif scanned := _scan_file(source, args.input_format, args.on_error, event_ids="content"):
+    elif (
+        scanned := _scan_file(source, args.input_format, args.on_error, event_ids="content")
+    ) is not None:
         with scanned:
             facts = [("source", source), ("events", f"{scanned.count():,}")]
             if scanned.skipped:
