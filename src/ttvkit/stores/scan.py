@@ -85,6 +85,8 @@ _SUFFIXES: Final[dict[str, Format]] = {
     ".json": "jsonl",
 }
 _FORMATS: Final = ("parquet", "csv", "jsonl")
+# The column DuckDB adds with each Parquet row's file (its row number is "file_row_number").
+_FILE_COLUMN: Final = "__ttvkit_file"
 _CHUNK: Final = 50_000
 # Conservative bound on the properties' JSON text (the readers' limit is
 # 64 KiB of compact JSON): a larger one takes the reader's path, which decides.
@@ -806,7 +808,11 @@ def _fast_path(
             connection.register("ttv_input", table)
             raw = "ttv_input"
         elif kind == "parquet":
-            raw = f"read_parquet([{', '.join(map(_lit, source))}], union_by_name = true)"
+            # Where each row is, for the ids of rows without one: no window needed.
+            raw = (
+                f"read_parquet([{', '.join(map(_lit, source))}], union_by_name = true, "
+                f"filename = {_lit(_FILE_COLUMN)}, file_row_number = true)"
+            )
         elif kind == "csv":
             if len(delimiter) != 1:
                 return None
@@ -823,6 +829,9 @@ def _fast_path(
             raw = _jsonl_raw(source, mapping)
         described = connection.execute(f"DESCRIBE SELECT * FROM {raw}").fetchall()
         columns = {str(row[0]): str(row[1]) for row in described}
+        located = kind == "parquet"
+        if located:
+            del columns[_FILE_COLUMN], columns["file_row_number"]
         if kind == "csv":
             headers = [_csv_header(p, delimiter) or [] for p in source]
             if set(columns) != {c for h in headers for c in h}:
@@ -840,6 +849,8 @@ def _fast_path(
                 unit=timestamp_unit,
             )
             select, ok = _fixed_select(plan, resolved, mapping, list(columns))
+            if located:
+                select += f", {_ident(_FILE_COLUMN)} AS ttv_file, file_row_number AS ttv_row"
         prefix = uuid.uuid4().hex[:16]
         connection.execute(
             f"CREATE VIEW ttv_checked AS SELECT *, {ok} AS ttv_ok FROM (SELECT {select} FROM {raw})"
@@ -860,7 +871,13 @@ def _fast_path(
                 "CAST(ts AS VARCHAR), COALESCE(properties, chr(2)))"
             )
             identified = f"COALESCE(event_id, {_lit(prefix + '-')} || md5({content}))"
+        elif located:
+            identified = (
+                f"COALESCE(event_id, {_lit(prefix + '-')} || CAST(ttv_row AS VARCHAR) || '@' "
+                "|| ttv_file)"
+            )
         else:
+            # A window over the whole input, computed only by queries that read event_id.
             identified = (
                 f"COALESCE(event_id, {_lit(prefix + '-')} || CAST(row_number() OVER () AS VARCHAR))"
             )
