@@ -87,6 +87,8 @@ _SUFFIXES: Final[dict[str, Format]] = {
 _FORMATS: Final = ("parquet", "csv", "jsonl")
 # The column DuckDB adds with each Parquet row's file (its row number is "file_row_number").
 _FILE_COLUMN: Final = "__ttvkit_file"
+# The column scan() adds to a table it reads: each row's position.
+_ROW_COLUMN: Final = "__ttvkit_row"
 _CHUNK: Final = 50_000
 # Conservative bound on the properties' JSON text (the readers' limit is
 # 64 KiB of compact JSON): a larger one takes the reader's path, which decides.
@@ -682,14 +684,17 @@ def _arrow(source: Any, kind: str) -> Any:
             table = pa.Table.from_pandas(source, preserve_index=False)
         elif kind == "polars":
             table = source.to_arrow()
+        elif isinstance(source, pa.RecordBatch):
+            table = pa.Table.from_batches([source])
         else:
             table = source
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError):
         return None
     names = [str(n) for n in table.schema.names]
-    if len(set(names)) != len(names) or "" in names:
+    if len(set(names)) != len(names) or "" in names or _ROW_COLUMN in names:
         return None
-    return table
+    # Each row's position, for the ids of rows without one (8 bytes a row, no window).
+    return table.append_column(_ROW_COLUMN, pa.array(range(table.num_rows), pa.int64()))
 
 
 def _frame_reader(source: Any, kind: str, options: dict[str, Any]) -> EventReader:
@@ -808,7 +813,6 @@ def _fast_path(
             connection.register("ttv_input", table)
             raw = "ttv_input"
         elif kind == "parquet":
-            # Where each row is, for the ids of rows without one: no window needed.
             raw = (
                 f"read_parquet([{', '.join(map(_lit, source))}], union_by_name = true, "
                 f"filename = {_lit(_FILE_COLUMN)}, file_row_number = true)"
@@ -829,9 +833,14 @@ def _fast_path(
             raw = _jsonl_raw(source, mapping)
         described = connection.execute(f"DESCRIBE SELECT * FROM {raw}").fetchall()
         columns = {str(row[0]): str(row[1]) for row in described}
-        located = kind == "parquet"
-        if located:
+        # Where a row is, when the input says: the ids of rows without one need no window.
+        where: str | None = None
+        if kind == "parquet":
             del columns[_FILE_COLUMN], columns["file_row_number"]
+            where = f"{_ident(_FILE_COLUMN)} AS ttv_file, file_row_number AS ttv_row"
+        elif kind in ("pandas", "polars", "pyarrow"):
+            del columns[_ROW_COLUMN]
+            where = f"'' AS ttv_file, {_ident(_ROW_COLUMN)} AS ttv_row"
         if kind == "csv":
             headers = [_csv_header(p, delimiter) or [] for p in source]
             if set(columns) != {c for h in headers for c in h}:
@@ -849,8 +858,8 @@ def _fast_path(
                 unit=timestamp_unit,
             )
             select, ok = _fixed_select(plan, resolved, mapping, list(columns))
-            if located:
-                select += f", {_ident(_FILE_COLUMN)} AS ttv_file, file_row_number AS ttv_row"
+            if where is not None:
+                select += f", {where}"
         prefix = uuid.uuid4().hex[:16]
         connection.execute(
             f"CREATE VIEW ttv_checked AS SELECT *, {ok} AS ttv_ok FROM (SELECT {select} FROM {raw})"
@@ -871,7 +880,7 @@ def _fast_path(
                 "CAST(ts AS VARCHAR), COALESCE(properties, chr(2)))"
             )
             identified = f"COALESCE(event_id, {_lit(prefix + '-')} || md5({content}))"
-        elif located:
+        elif where is not None:
             identified = (
                 f"COALESCE(event_id, {_lit(prefix + '-')} || CAST(ttv_row AS VARCHAR) || '@' "
                 "|| ttv_file)"
