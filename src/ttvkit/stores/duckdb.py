@@ -1,6 +1,6 @@
 """DuckDBStore: value events in a DuckDB database file (or in memory), for large logs.
 
-Needs ``pip install 'ttvkit[duckdb]'`` (DuckDB 1.1 or newer). DuckDB is a
+Needs ``pip install 'ttvkit[duckdb]'`` (DuckDB 1.3 or newer). DuckDB is a
 columnar, vectorised engine: one file holds 1e7 events in a fraction of the
 space SQLite takes, and whole-log queries run on every core.
 ``docs/stores-duckdb.md`` describes the URLs, the schema and the limits.
