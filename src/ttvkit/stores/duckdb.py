@@ -1,8 +1,8 @@
 """DuckDBStore: value events in a DuckDB database file (or in memory), for large logs.
 
 Needs ``pip install 'ttvkit[duckdb]'`` (DuckDB 1.3 or newer). DuckDB is a
-columnar, vectorised engine: one file holds 1e7 events in a fraction of the
-space SQLite takes, and whole-log queries run on every core.
+columnar, vectorised engine: whole-log queries read only the columns they
+need, on every core.
 ``docs/stores-duckdb.md`` describes the URLs, the schema and the limits.
 
 Concurrency: DuckDB lets one *process* open a file for writing. Within that
