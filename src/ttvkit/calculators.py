@@ -1,10 +1,11 @@
 """Calculators: questions about Time to Value, answered from any source.
 
-A *source* is a :class:`~ttvkit.stores.Store`, a store URL, a
-:class:`~ttvkit.Tracker` (flushed first), or an iterable of
-:class:`~ttvkit.ValueEvent` objects or mappings. Calculators never loop over
-raw events: they ask the store for observations (one row per customer) and
-hand durations to :mod:`ttvkit.stats`.
+A *source* is a :class:`~ttvkit.stores.Store` or another
+:class:`~ttvkit.stores.Source`, a store URL, a :class:`~ttvkit.Tracker`
+(flushed first), a file path, glob or directory, a DataFrame (both read by
+:func:`ttvkit.scan`), or an iterable of :class:`~ttvkit.ValueEvent` objects
+or mappings. Calculators never loop over raw events: they ask the store for
+observations (one row per customer) and hand durations to :mod:`ttvkit.stats`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import math
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from statistics import NormalDist
@@ -55,7 +57,9 @@ from ttvkit.results import (
     StageResult,
     TTVDistribution,
 )
-from ttvkit.stores import MemoryStore, Store, open_store
+from ttvkit.stores import MemoryStore, open_store
+from ttvkit.stores import Source as EventSource
+from ttvkit.stores.scan import DataFrameLike, is_frame, scan
 from ttvkit.tracker import Tracker
 
 __all__ = [
@@ -71,13 +75,29 @@ __all__ = [
     "time_to_value",
 ]
 
-Source: TypeAlias = Store | Tracker | str | Iterable[ValueEvent | Mapping[str, Any]]
+#: What the calculators take: a store or another :class:`~ttvkit.stores.Source`,
+#: a store URL, a Tracker, a file path, glob or directory of events at rest, a
+#: DataFrame or Arrow table, or an iterable of events or mappings.
+Source: TypeAlias = (
+    EventSource
+    | Tracker
+    | str
+    | os.PathLike[str]
+    | DataFrameLike
+    | Iterable[ValueEvent | Mapping[str, Any]]
+)
 
 
 @contextlib.contextmanager
-def as_store(source: Source) -> Iterator[Store]:
-    """Yield a store for *source*; a store opened here is closed afterwards."""
-    if isinstance(source, Store):
+def as_store(source: Source) -> Iterator[EventSource]:
+    """Yield a source for *source*; one opened here is closed afterwards.
+
+    A string with ``://`` is a store URL; any other string, or a
+    :class:`os.PathLike`, is a file, glob or directory read by
+    :func:`ttvkit.scan`, as is a pandas or polars DataFrame or a pyarrow
+    Table.
+    """
+    if isinstance(source, EventSource):
         yield source
         return
     if isinstance(source, Tracker):
@@ -86,9 +106,13 @@ def as_store(source: Source) -> Iterator[Store]:
         source.flush(timeout=source.config.close_timeout)
         yield source.store
         return
-    if isinstance(source, str):
+    if isinstance(source, str) and "://" in source:
         with open_store(source) as store:
             yield store
+        return
+    if isinstance(source, str | os.PathLike) or is_frame(source):
+        with scan(source) as scanned:  # type: ignore[arg-type]  # a path or a frame, checked
+            yield scanned
         return
     if isinstance(source, Iterable) and not isinstance(source, bytes | Mapping):
         events = (_as_event(e) for e in source)
@@ -96,8 +120,8 @@ def as_store(source: Source) -> Iterator[Store]:
             yield store
         return
     raise AnalysisError(
-        f"source {type(source).__name__}: pass a Store, a store URL, a Tracker, "
-        "or an iterable of ValueEvent objects or mappings"
+        f"source {type(source).__name__}: pass a Store, a store URL, a Tracker, a file "
+        "path, a DataFrame, or an iterable of ValueEvent objects or mappings"
     )
 
 
@@ -111,7 +135,7 @@ def _as_event(item: object) -> ValueEvent:
     )
 
 
-def resolve_as_of(store: Store, as_of: datetime | str | None) -> datetime | None:
+def resolve_as_of(store: EventSource, as_of: datetime | str | None) -> datetime | None:
     """``as_of`` as an aware UTC datetime; by default the latest stored event."""
     if as_of is None:
         return store.latest_timestamp()
@@ -137,7 +161,7 @@ def _no_observations(milestone: Milestone, as_of: datetime, per: Per) -> NoRetur
 
 
 def load_observations(
-    store: Store,
+    store: EventSource,
     milestone: Milestone,
     as_of: datetime,
     per: Per,
@@ -151,7 +175,7 @@ def load_observations(
 
 
 def load_columns(
-    store: Store,
+    store: EventSource,
     milestone: Milestone,
     as_of: datetime,
     per: Per,
@@ -207,7 +231,9 @@ def distribution_of_cells(
     return TTVDistribution(milestone, as_of, per, curve, cells, bands, drilldown=drilldown)
 
 
-def duration_cells(store: Store, milestone: Milestone, as_of: datetime, per: Per) -> DurationCells:
+def duration_cells(
+    store: EventSource, milestone: Milestone, as_of: datetime, per: Per
+) -> DurationCells:
     """The store's observations grouped by duration (computed in the engine where it can)."""
     cells_of = getattr(store, "duration_cells", None)
     if cells_of is not None:
@@ -222,22 +248,22 @@ def duration_cells(store: Store, milestone: Milestone, as_of: datetime, per: Per
 
 
 def _drilldown(
-    source: Source, store: Store, milestone: Milestone, as_of: datetime, per: Per
+    source: Source, store: EventSource, milestone: Milestone, as_of: datetime, per: Per
 ) -> Callable[[], Sequence[Observation]]:
-    """Loads the rows behind a result later: from the same store object, or by
-    opening the same URL again (a store opened here is closed by then)."""
-    if isinstance(source, str):
+    """Loads the rows behind a result later: from the same source object, or by
+    opening the same URL, file or frame again (what was opened here is closed by
+    then). Events given as an iterable are read now: it may not be read twice."""
+    if store is source or isinstance(source, Tracker):
+        return lambda: store.observations(milestone, as_of=as_of, per=per)
+    if isinstance(source, str | os.PathLike) or is_frame(source):
 
         def reopen() -> Sequence[Observation]:
-            with open_store(source) as again:
+            with as_store(source) as again:
                 return again.observations(milestone, as_of=as_of, per=per)
 
         return reopen
-    if isinstance(store, MemoryStore) and store is not source:
-        # events given as an iterable: they are in memory already
-        rows = tuple(store.observations(milestone, as_of=as_of, per=per))
-        return lambda: rows
-    return lambda: store.observations(milestone, as_of=as_of, per=per)
+    rows = tuple(store.observations(milestone, as_of=as_of, per=per))
+    return lambda: rows
 
 
 def time_to_value(
@@ -538,7 +564,7 @@ def _check_bootstrap(value: object) -> int:
     return value
 
 
-def _required_as_of(store: Store, as_of: datetime | str | None) -> datetime:
+def _required_as_of(store: EventSource, as_of: datetime | str | None) -> datetime:
     when = resolve_as_of(store, as_of)
     if when is None:
         raise AnalysisError("the source holds no events; track or import some first")

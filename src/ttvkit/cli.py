@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import hashlib
+import importlib.util
 import io
 import json
 import os
@@ -43,6 +44,7 @@ from ttvkit.io import EventReader, ReadError, read_file
 from ttvkit.io._core import to_utc
 from ttvkit.report import FORMATS, Note, Report, Section, build_report, render
 from ttvkit.stores import MemoryStore, Store, open_store
+from ttvkit.stores.scan import ScanSource, scan
 
 __all__ = ["main"]
 
@@ -231,9 +233,11 @@ def content_id(e: ValueEvent) -> str:
     return "c" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:31]
 
 
-def _with_stable_ids(events: Iterable[ValueEvent]) -> Iterator[ValueEvent]:
+def _with_stable_ids(
+    events: Iterable[ValueEvent], generated: Callable[[str], bool] = _generated_id
+) -> Iterator[ValueEvent]:
     for e in events:
-        if _generated_id(e.event_id):
+        if generated(e.event_id):
             yield _trusted_event(
                 e.user_id, e.name, e.timestamp, e.properties, e.account_id, content_id(e)
             )
@@ -248,6 +252,23 @@ def _open_reader(path: str, input_format: str | None, on_error: str) -> EventRea
     with open(path, "rb"):
         pass
     return reader
+
+
+def _scan_file(
+    path: str, input_format: str | None, on_error: str, *, event_ids: str
+) -> ScanSource | None:
+    """*path* read by :func:`ttvkit.scan` in DuckDB, or None to use the io reader.
+
+    DuckDB reads a file without a Python object per row; without duckdb
+    installed, or for a vendor format, the ``ttvkit.io`` reader does.
+    """
+    if input_format not in (None, "csv", "jsonl", "parquet"):
+        return None
+    if importlib.util.find_spec("duckdb") is None:
+        return None
+    with open(path, "rb"):  # the same error as the reader's path for a missing file
+        pass
+    return scan(path, format=input_format, on_error=on_error, event_ids=event_ids)  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- arguments
@@ -717,6 +738,14 @@ def _cmd_report(args: argparse.Namespace) -> int:
         with open_store(source) as store:
             facts = [("source", source), ("events", f"{store.count():,}")]
             report = build_report(store, config, facts=facts, **options)
+    elif (
+        scanned := _scan_file(source, args.input_format, args.on_error, event_ids="content")
+    ) is not None:
+        with scanned:
+            facts = [("source", source), ("events", f"{scanned.count():,}")]
+            if scanned.skipped:
+                facts.append(("bad rows skipped", f"{scanned.skipped:,}"))
+            report = build_report(scanned, config, facts=facts, **options)
     else:
         _check_output(args.output, [*inputs, ("source", source)])
         reader = _open_reader(source, args.input_format, args.on_error)
@@ -737,14 +766,41 @@ def _stored_so_far(counts: _Counts) -> str:
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
-    reader = _open_reader(args.file, args.input_format, args.on_error)
+    try:
+        scanned = _scan_file(args.file, args.input_format, args.on_error, event_ids="row")
+    except ReadError as exc:
+        raise ReadError(
+            f"{exc} (nothing was stored; fix or skip the row (--on-error skip) and import again)",
+            source=exc.source,
+            line=exc.line,
+            row=exc.row,
+            column=exc.column,
+        ) from None
+    reader: EventReader | ScanSource
+    if scanned is None:
+        file_reader = _open_reader(args.file, args.input_format, args.on_error)
+        reader = file_reader
+        events = _with_stable_ids(file_reader)
+    else:
+        reader = scanned
+        events = _with_stable_ids(scanned.events(), scanned.is_generated_id)
+    try:
+        return _import_events(args, reader, events)
+    finally:
+        if scanned is not None:
+            scanned.close()
+
+
+def _import_events(
+    args: argparse.Namespace, reader: EventReader | ScanSource, events: Iterable[ValueEvent]
+) -> int:
     with open_store(args.store) as store:
         counts = _Counts()
         with Progress(f"importing {args.file}") as progress:
             try:
                 read, new = _ingest(
                     store,
-                    _with_stable_ids(reader),
+                    events,
                     batch_size=args.batch_size,
                     progress=progress,
                     counts=counts,
@@ -769,7 +825,11 @@ def _cmd_import(args: argparse.Namespace) -> int:
         _warn(f"skipped: {error}")
     if reader.skipped > 5:
         _warn(f"skipped {reader.skipped - 5:,} more bad rows")
-    ignored = f", ignored {reader.ignored:,}" if reader.ignored else ""
+    ignored = (
+        f", ignored {reader.ignored:,}"
+        if isinstance(reader, EventReader) and reader.ignored
+        else ""
+    )
     print(
         f"read {read:,}, new {new:,}, duplicates {read - new:,}, skipped {reader.skipped:,}"
         f"{ignored} ({args.file} -> {args.store})"

@@ -119,3 +119,24 @@ def notebooks(dist: ttv.TTVDistribution, comparison: ttv.Comparison) -> bytes:
     frame = dist.to_pandas()
     assert len(frame) > 0
     return plotting.to_png(comparison, width=6.0)
+
+
+def files_at_rest(milestone: ttv.Milestone) -> list[object]:
+    from pathlib import Path
+
+    from ttvkit.io import ColumnMapping
+    from ttvkit.stores.duckdb import DuckDBStore
+
+    mapping = ColumnMapping(user="distinct_id", name="event")
+    with ttv.scan("exports/*.parquet", mapping=mapping, on_error="skip") as events:
+        source: ttv.Source = events
+        skipped: int = events.skipped
+        rows: list[tuple[object, ...]] = events.query(
+            f"SELECT count(*) FROM {events.relation_sql} WHERE name = ?", ["signup"]
+        )
+        dist = ttv.time_to_value(source, milestone)
+    from_path = ttv.time_to_value(Path("events.csv"), milestone)
+    with DuckDBStore("ttv.duckdb") as store:
+        store_source: ttv.Store = store
+        engine: str = store.sql_engine
+    return [skipped, rows, dist, from_path, store_source, engine]

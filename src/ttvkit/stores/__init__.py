@@ -7,6 +7,7 @@ URL                           store                                       needs
 ``sqlite:///path/to/ttv.db``  :class:`~ttvkit.stores.sqlite.SQLiteStore`  nothing
 ``sqlite://`` (no path)       an in-memory SQLite database                nothing
 ``postgresql://…``            ``PostgresStore``                           ``ttvkit[postgres]``
+``duckdb:///ttv.duckdb``      ``DuckDBStore`` (``duckdb://``: in memory)  ``ttvkit[duckdb]``
 ============================  ==========================================  ==============
 
 ``sqlite:///ttv.db`` is relative to the working directory and
@@ -25,10 +26,19 @@ from typing import TypeAlias
 from urllib.parse import unquote, urlsplit
 
 from ttvkit.errors import ConfigurationError
-from ttvkit.stores._base import BaseStore, Store
+from ttvkit.stores._base import BaseSource, BaseStore, Source, Store
 from ttvkit.stores.memory import MemoryStore
 
-__all__ = ["BaseStore", "MemoryStore", "Store", "StoreFactory", "open_store", "register_store"]
+__all__ = [
+    "BaseSource",
+    "BaseStore",
+    "MemoryStore",
+    "Source",
+    "Store",
+    "StoreFactory",
+    "open_store",
+    "register_store",
+]
 
 StoreFactory: TypeAlias = Callable[[str], Store]
 
@@ -38,6 +48,7 @@ _BUILTIN: dict[str, str] = {
     "sqlite": "ttvkit.stores.sqlite:SQLiteStore.from_url",
     "postgresql": "ttvkit.stores.postgres:PostgresStore.from_url",
     "postgres": "ttvkit.stores.postgres:PostgresStore.from_url",
+    "duckdb": "ttvkit.stores.duckdb:DuckDBStore.from_url",
 }
 _registered: dict[str, StoreFactory] = {}
 

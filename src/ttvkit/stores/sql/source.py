@@ -27,11 +27,12 @@ from ttvkit.observations import (
     to_micros,
 )
 from ttvkit.stores.sql.dialect import Dialect
+from ttvkit.stores.sql.engines import DuckDBDialect
 from ttvkit.stores.sql.plan import ObservationPlan, UnsupportedConditionError, build_plan
 from ttvkit.stores.sql.render import Statement, cells_statement, observations_statement
 from ttvkit.stores.sql.rows import read_cells, read_columns
 
-__all__ = ["PlanQueries"]
+__all__ = ["DuckDBQueries", "PlanQueries"]
 
 
 class PlanQueries(abc.ABC):
@@ -114,3 +115,27 @@ class PlanQueries(abc.ABC):
             return build_plan(milestone, per, checked)
         except UnsupportedConditionError:
             return None
+
+
+class DuckDBQueries(PlanQueries):
+    """Observations computed by DuckDB from ttvkit's query plan.
+
+    Mixed into :class:`~ttvkit.stores.duckdb.DuckDBStore` and the sources of
+    :func:`ttvkit.scan`, which supply the engine interface: ``relation_sql``
+    (the canonical relation), ``query(sql, params)`` and ``events()``. The plan
+    is rendered with :class:`~ttvkit.stores.sql.engines.DuckDBDialect`; only
+    per-customer columns or duration cells come back to Python.
+    """
+
+    def plan_dialect(self) -> DuckDBDialect:
+        engine: Any = self
+        return DuckDBDialect(engine.relation_sql)
+
+    def plan_rows(self, statement: Statement) -> list[tuple[Any, ...]]:
+        engine: Any = self
+        rows: list[tuple[Any, ...]] = engine.query(statement.sql, list(statement.params.values()))
+        return rows
+
+    def plan_events(self, names: frozenset[str] | None, until: datetime) -> list[Any]:
+        engine: Any = self
+        return list(engine.events(names=names, until=until))
