@@ -268,7 +268,12 @@ def _scan_file(
         return None
     with open(path, "rb"):  # the same error as the reader's path for a missing file
         pass
-    return scan(path, format=input_format, on_error=on_error, event_ids=event_ids)  # type: ignore[arg-type]
+    try:
+        return scan(path, format=input_format, on_error=on_error, event_ids=event_ids)  # type: ignore[arg-type]
+    except StoreError:
+        # DuckDB could not read the file (a damaged Parquet page, a truncated
+        # .gz): the reader says what is wrong with it, and where.
+        return None
 
 
 # --------------------------------------------------------------------------- arguments
@@ -738,22 +743,22 @@ def _cmd_report(args: argparse.Namespace) -> int:
         with open_store(source) as store:
             facts = [("source", source), ("events", f"{store.count():,}")]
             report = build_report(store, config, facts=facts, **options)
-    elif (
-        scanned := _scan_file(source, args.input_format, args.on_error, event_ids="content")
-    ) is not None:
-        with scanned:
-            facts = [("source", source), ("events", f"{scanned.count():,}")]
-            if scanned.skipped:
-                facts.append(("bad rows skipped", f"{scanned.skipped:,}"))
-            report = build_report(scanned, config, facts=facts, **options)
     else:
         _check_output(args.output, [*inputs, ("source", source)])
-        reader = _open_reader(source, args.input_format, args.on_error)
-        with MemoryStore(_with_stable_ids(reader)) as store:
-            facts = [("source", source), ("events", f"{store.count():,}")]
-            if reader.skipped:
-                facts.append(("bad rows skipped", f"{reader.skipped:,}"))
-            report = build_report(store, config, facts=facts, **options)
+        scanned = _scan_file(source, args.input_format, args.on_error, event_ids="content")
+        if scanned is not None:
+            with scanned:
+                facts = [("source", source), ("events", f"{scanned.count():,}")]
+                if scanned.skipped:
+                    facts.append(("bad rows skipped", f"{scanned.skipped:,}"))
+                report = build_report(scanned, config, facts=facts, **options)
+        else:
+            reader = _open_reader(source, args.input_format, args.on_error)
+            with MemoryStore(_with_stable_ids(reader)) as store:
+                facts = [("source", source), ("events", f"{store.count():,}")]
+                if reader.skipped:
+                    facts.append(("bad rows skipped", f"{reader.skipped:,}"))
+                report = build_report(store, config, facts=facts, **options)
     _write_report(report, args)
     return EXIT_OK
 
@@ -766,29 +771,11 @@ def _stored_so_far(counts: _Counts) -> str:
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
-    try:
-        scanned = _scan_file(args.file, args.input_format, args.on_error, event_ids="row")
-    except ReadError as exc:
-        raise ReadError(
-            f"{exc} (nothing was stored; fix or skip the row (--on-error skip) and import again)",
-            source=exc.source,
-            line=exc.line,
-            row=exc.row,
-            column=exc.column,
-        ) from None
-    reader: EventReader | ScanSource
-    if scanned is None:
-        file_reader = _open_reader(args.file, args.input_format, args.on_error)
-        reader = file_reader
-        events = _with_stable_ids(file_reader)
-    else:
-        reader = scanned
-        events = _with_stable_ids(scanned.events(), scanned.is_generated_id)
-    try:
-        return _import_events(args, reader, events)
-    finally:
-        if scanned is not None:
-            scanned.close()
+    # Import streams the file through the io reader whatever is installed: every
+    # event becomes a ValueEvent for the store anyway, and streaming stores the
+    # rows before a bad one (and says how many) instead of nothing.
+    reader = _open_reader(args.file, args.input_format, args.on_error)
+    return _import_events(args, reader, _with_stable_ids(reader))
 
 
 def _import_events(

@@ -47,7 +47,14 @@ from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypeAlias
 import attrs
 
 from ttvkit.errors import ConfigurationError
-from ttvkit.events import MAX_ID_LENGTH, MAX_NAME_LENGTH, MAX_TIMESTAMP, ValueEvent, new_event_id
+from ttvkit.events import (
+    MAX_ID_LENGTH,
+    MAX_NAME_LENGTH,
+    MAX_PROPERTIES_DEPTH,
+    MAX_TIMESTAMP,
+    ValueEvent,
+    new_event_id,
+)
 from ttvkit.io import (
     MAX_REPORTED_ERRORS,
     ColumnMapping,
@@ -126,10 +133,14 @@ def _risky_json(text: str) -> str:
     """SQL: whether the JSON *text* may hold what the readers reject or read differently."""
     numbers = f"regexp_replace({text}, {_lit(_JSON_STRING)}, '\"\"', 'g')"
     risky = _lit(_RISKY_NUMBERS)
+    # Nesting: fewer opening brackets than the depth limit cannot nest deeper
+    # (brackets inside strings count too: only ever on the safe side).
+    brackets = f"(strlen({text}) - strlen(regexp_replace({text}, '[\\[{{]', '', 'g')))"
     # The cheap test first; strings are taken out only when it matches somewhere.
     return (
         f"((regexp_matches({text}, {risky}) AND regexp_matches({numbers}, {risky})) "
-        f"OR regexp_matches({text}, {_lit(_RISKY_ESCAPES)}))"
+        f"OR regexp_matches({text}, {_lit(_RISKY_ESCAPES)}) "
+        f"OR {brackets} > {MAX_PROPERTIES_DEPTH})"
     )
 
 
