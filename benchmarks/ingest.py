@@ -45,7 +45,7 @@ from harness import (
     users_for,
 )
 
-from ttvkit.stores._sql import to_micros
+from ttvkit.observations import to_micros
 from ttvkit.stores.sqlite import MIGRATIONS, SQLiteStore
 from ttvkit.tracker import Tracker, TrackerConfig
 
