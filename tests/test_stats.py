@@ -39,6 +39,7 @@ from ttvkit.stats import (
     chi2_sf,
     kaplan_meier,
     logrank_test,
+    logrank_test_counts,
 )
 
 from .strategies import censored_samples
@@ -246,6 +247,7 @@ def test_logrank_result_to_dict() -> None:
         "statistic": result.statistic,
         "dof": 1,
         "p_value": result.p_value,
+        "dropped": [],
     }
 
 
@@ -457,6 +459,9 @@ def test_logrank_matches_lifelines(
         # Only when there is nothing to compare; lifelines then returns an arbitrary number.
         assume(False)
         raise
+    # lifelines keeps groups nobody of which is at risk; R and ttvkit drop them
+    # (test_logrank_drops_a_group_nobody_of_which_is_at_risk_as_survdiff_does).
+    assume(not result.dropped)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         expected = multivariate_logrank_test(durations, groups, observed)
@@ -766,12 +771,6 @@ BAD_LOGRANK: list[tuple[str, Call, str]] = [
     ("groups length", lambda: logrank_test([1.0, 2.0], [True, True], ["a"]), "groups has 1"),
     ("observed length", lambda: logrank_test([1.0, 2.0], [True], ["a", "b"]), "observed has 1"),
     ("unhashable label", lambda: logrank_test([1.0, 2.0], [True, True], ["a", ["b"]]), "groups[1]"),
-    ("all censored", lambda: logrank_test([1.0, 2.0], [False, False], ["a", "b"]), "censored"),
-    (
-        "a group never at risk when someone reaches",
-        lambda: logrank_test([1.0, 2.0, 3.0], [False, True, True], ["a", "b", "b"]),
-        "cannot be compared",
-    ),
     ("bad duration", lambda: logrank_test([1.0, -2.0], [True, True], ["a", "b"]), "durations[1]"),
 ]
 
@@ -794,3 +793,34 @@ def test_logrank_rejects_bad_input(call: Call, fragment: str) -> None:
 def test_chi2_sf_rejects_bad_input(x: Any, dof: Any) -> None:
     with pytest.raises(InvalidStatisticsInputError):
         chi2_sf(x, dof)
+
+
+def test_logrank_without_two_groups_with_an_expected_count_is_no_test() -> None:
+    # R: survdiff(Surv(t, s) ~ g) gives chisq 0 and p 1 when fewer than two
+    # groups have an expected count (every duration censored, or one group
+    # never at risk when someone reaches).
+    for result in (
+        logrank_test([1.0, 2.0], [False, False], ["a", "b"]),
+        logrank_test([1.0, 2.0, 3.0], [False, True, True], ["a", "b", "b"]),
+    ):
+        assert (result.statistic, result.dof, result.p_value) == (0.0, 0, 1.0)
+        assert not result.testable
+    assert logrank_test([1.0, 2.0, 3.0], [False, True, True], ["a", "b", "b"]).dropped == ("a",)
+
+
+def test_logrank_drops_a_group_nobody_of_which_is_at_risk_as_survdiff_does() -> None:
+    # Group "early" left before anyone reached: R's survdiff tests the rest,
+    # with dof from the groups kept, and so does ttvkit.
+    durations = [2.0, 4.0, 5.0, 3.0, 6.0, 7.0, 1.0, 0.5]
+    observed = [True, True, False, True, True, False, False, False]
+    groups = ["b", "b", "b", "c", "c", "c", "early", "early"]
+    full = logrank_test(durations, observed, groups)
+    rest = logrank_test(durations[:6], observed[:6], groups[:6])
+    assert full.dropped == ("early",)
+    assert full.dof == 1
+    assert full.statistic == pytest.approx(rest.statistic, rel=1e-12)
+    assert full.p_value == pytest.approx(rest.p_value, rel=1e-12)
+    reached = [int(o) for o in observed]
+    counts = logrank_test_counts(durations, reached, [1 - r for r in reached], groups)
+    assert counts.dropped == ("early",)
+    assert counts.statistic == pytest.approx(rest.statistic, rel=1e-12)

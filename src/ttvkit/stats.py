@@ -246,10 +246,23 @@ class LogRankResult:
     """Degrees of freedom: the number of groups minus one."""
     p_value: float
     """The chance of a statistic at least this large if all groups share one curve."""
+    dropped: tuple[Hashable, ...] = ()
+    """Groups left out of the test because nobody in them was at risk at any time
+    someone reached (their expected count is 0), as R's ``survdiff`` does."""
+
+    @property
+    def testable(self) -> bool:
+        """Whether at least two groups were tested (otherwise statistic 0, p-value 1)."""
+        return self.dof > 0
 
     def to_dict(self) -> dict[str, Any]:
         """The result as plain JSON-ready values."""
-        return {"statistic": self.statistic, "dof": self.dof, "p_value": self.p_value}
+        return {
+            "statistic": self.statistic,
+            "dof": self.dof,
+            "p_value": self.p_value,
+            "dropped": list(self.dropped),
+        }
 
 
 # --- Kaplan–Meier -----------------------------------------------------------
@@ -642,7 +655,12 @@ def logrank_test(
     least two distinct labels are needed. The statistic is Z'V⁻¹Z over all
     groups but one, with the hypergeometric variance corrected for ties;
     its p-value comes from the chi-square distribution with one degree of
-    freedom fewer than there are groups.
+    freedom fewer than there are groups tested.
+
+    As R's ``survdiff``: a group whose expected count is 0 (nobody in it at
+    risk at any time someone reached) is left out of the test and listed in
+    :attr:`LogRankResult.dropped`; where fewer than two groups are left (every
+    duration censored, say) the statistic is 0, ``dof`` 0 and the p-value 1.
 
     >>> result = logrank_test([1, 2, 3, 4], [True, True, True, True], ["a", "b", "a", "b"])
     >>> result.dof
@@ -670,7 +688,7 @@ def logrank_test(
     ]
     event_starts = list(compress(starts, reached))
     if not event_starts:
-        raise _all_censored()
+        return _no_test(_labels_in_order(index), dropped=tuple(index))
     # Everything in floating point from here on: products such as
     # n_j n_k d (n - d) overflow 64-bit integers on a million tied rows.
     d = [float(count) for count in reached if count]
@@ -685,7 +703,7 @@ def logrank_test(
         group_size = members_before[-1]
         at_risk_in.append([float(group_size - members_before[start]) for start in event_starts])
         observed_in.append(float(sum(compress(sorted_flags, member))))
-    return _logrank(d, n, at_risk_in, observed_in)
+    return _logrank(d, n, at_risk_in, observed_in, _labels_in_order(index))
 
 
 def logrank_test_counts(
@@ -743,7 +761,7 @@ def logrank_test_counts(
     reached_per_time = list(map(total, zip(*reached_in, strict=True)))
     events = list(compress(range(width), reached_per_time))
     if not events:
-        raise _all_censored()
+        return _no_test(_labels_in_order(index), dropped=tuple(index))
     at_risk_all = _at_risk(list(map(total, zip(*removed_in, strict=True))))
     at_risk_in = [
         list(map(float, map(_at_risk(removed).__getitem__, events))) for removed in removed_in
@@ -753,6 +771,7 @@ def logrank_test_counts(
         n=[float(at_risk_all[i]) for i in events],
         at_risk_in=at_risk_in,
         observed_in=[float(total(group_reached)) for group_reached in reached_in],
+        labels=_labels_in_order(index),
     )
 
 
@@ -781,23 +800,40 @@ def _group_index(labels: list[Any]) -> dict[Hashable, int]:
     return index
 
 
-def _all_censored() -> InvalidStatisticsInputError:
-    return InvalidStatisticsInputError(
-        "every duration is censored, so the groups cannot be compared; the log-rank "
-        "test needs at least one reached milestone"
-    )
+def _labels_in_order(index: dict[Hashable, int]) -> list[Hashable]:
+    """The group labels of :func:`_group_index`, by position."""
+    return sorted(index, key=index.__getitem__)
+
+
+def _no_test(labels: list[Hashable], dropped: tuple[Hashable, ...]) -> LogRankResult:
+    """Fewer than two groups have an expected count: R's ``survdiff`` reports chi-square 0."""
+    return LogRankResult(statistic=0.0, dof=0, p_value=1.0, dropped=dropped)
 
 
 def _logrank(
-    d: list[float], n: list[float], at_risk_in: list[list[float]], observed_in: list[float]
+    d: list[float],
+    n: list[float],
+    at_risk_in: list[list[float]],
+    observed_in: list[float],
+    labels: list[Hashable],
 ) -> LogRankResult:
     """The log-rank statistic from totals per event time and group, all in floating point.
 
     ``d`` and ``n`` are those reached and at risk at each time someone
     reached; ``at_risk_in[j]`` are group j's at risk at those times and
-    ``observed_in[j]`` its reached customers in all.
+    ``observed_in[j]`` its reached customers in all. As R's ``survdiff``,
+    a group with nobody at risk at any of those times (expected count 0)
+    is left out of the test and listed in ``dropped``; with fewer than two
+    groups left, there is no test (statistic 0, p-value 1).
     """
     share_reaching = list(map(truediv, d, n))
+    expected = [math.fsum(map(mul, at_risk, share_reaching)) for at_risk in at_risk_in]
+    kept_groups = [j for j, e in enumerate(expected) if e > 0.0]
+    dropped = tuple(labels[j] for j, e in enumerate(expected) if not e > 0.0)
+    if len(kept_groups) < 2:
+        return _no_test(labels, dropped)
+    at_risk_in = [at_risk_in[j] for j in kept_groups]
+    observed_in = [observed_in[j] for j in kept_groups]
     # Hypergeometric variance per event time, with the ties factor
     # (n - d) / (n - 1), which is 1 where only one customer is at risk.
     scale = [
@@ -821,12 +857,13 @@ def _logrank(
     statistic = _quadratic_form_of_inverse(variance, z)
     if statistic is None:
         raise InvalidStatisticsInputError(
-            "the groups cannot be compared: a group has nobody at risk at any time a "
-            "milestone was reached (its customers all left earlier, or the groups never "
-            "overlap in time); drop or merge such groups"
+            "the groups cannot be compared: their variance matrix is singular (every "
+            "customer at risk reached at each time someone did); drop or merge groups"
         )
     dof = len(at_risk_in) - 1
-    return LogRankResult(statistic=statistic, dof=dof, p_value=chi2_sf(statistic, dof))
+    return LogRankResult(
+        statistic=statistic, dof=dof, p_value=chi2_sf(statistic, dof), dropped=dropped
+    )
 
 
 def _quadratic_form_of_inverse(matrix: list[list[float]], vector: list[float]) -> float | None:
