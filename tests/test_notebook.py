@@ -223,7 +223,7 @@ class TestReprHtml:
         text = text_of(sat._repr_html_())
         for g in sat.groups:
             assert f"{g.speed} {g.n} {g.mean:.2f}" in text
-        assert f"ρ(TTV, score) = {sat.correlation.rho:+.3f}" in text
+        assert f"rho(TTV, score) = {sat.correlation.rho:+.3f}" in text
 
     @pytest.mark.parametrize("name", ALL)
     def test_hostile_names_are_escaped(self, hostile: dict[str, Any], name: str) -> None:

@@ -549,13 +549,15 @@ def _plot_cohorts(
     shares = ax.twinx()
     shares.plot(
         xs,
-        [r.reached_within for r in rows],
+        [math.nan if r.reached_within is None else r.reached_within for r in rows],
         color=share_color,
         linestyle="--",
         linewidth=1.2,
         alpha=0.8,
     )
     for x, r in zip(xs, rows, strict=True):
+        if r.reached_within is None:
+            continue
         shares.plot(
             [x],
             [r.reached_within],
@@ -693,19 +695,18 @@ def _plot_impact(result: ImpactReport, ax: Axes, *, title: str | None = None) ->
     extent = 1.0
     labels = []
     for y, r in zip(ys, rows, strict=True):
-        exposed = next((g for g in r.comparison.groups if g.label is True), None)
         name = _text(r.intervention, 32)
-        if r.effect is None or exposed is None:
-            labels.append(f"{name}\nno exposed customers")
+        if r.effect is None or r.p_adjusted is None or r.n_exposed == 0:
+            labels.append(f"{name}\nnot testable" if r.tier == 3 else f"{name}\nno effect known")
             continue
         effect = r.effect * 100
         labels.append(
             f"{name}\n{effect:+.1f} pts, p (Holm) {format_p(r.p_adjusted)}, "
-            f"{exposed.n} exposed by {format_duration(r.comparison.landmark)}"
+            f"{r.n_exposed} exposed by {format_duration(r.landmark)}"
         )
         ax.barh([y], [effect], height=0.6, color="C0" if r.significant else _MUTED)
         extent = max(extent, abs(effect))
-        ci = exposed.reached_within_difference_ci
+        ci = r.effect_ci
         if ci is not None:
             lo, hi = ci[0] * 100, ci[1] * 100
             ax.errorbar(
