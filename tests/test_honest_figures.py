@@ -456,3 +456,93 @@ def test_notebooks_page_shows_no_naive_median_of_censored_durations() -> None:
     page = (DOCS / "notebooks.md").read_text(encoding="utf-8")
     assert not re.search(r"""\["duration"\]\s*\.median\(\)""", page)
     assert ".duration.median()" not in page
+
+
+# --------------------------------------------------------------------------- reports
+
+
+def upgrade_log() -> EventLog:
+    lg = EventLog(FrozenClock(T0))
+    for i, plan in enumerate(["starter", "starter", "team"]):
+        lg.add(f"u{i}", "signup", {"plan": plan}, at=T0)
+        lg.add(f"u{i}", "plan_changed", {"to": "enterprise"}, at=T0 + (i + 1) * D)
+    lg.add("zz", "heartbeat", at=T0 + 10 * D)
+    return lg
+
+
+def test_the_upgrade_heading_comes_from_the_milestone() -> None:
+    from ttvkit.config import Config
+    from ttvkit.milestones import MilestoneKind
+    from ttvkit.report import build_report, render
+
+    upgrade = Milestone(
+        "to_enterprise",
+        event("plan_changed", where={"to": "enterprise"}),
+        start=event("signup", where={"plan": "starter"}),
+        kind=MilestoneKind.UPGRADE,
+    )
+    report = build_report(upgrade_log(), Config(milestones={"to_enterprise": upgrade}))
+    headings = [s.heading for s in report.sections]
+    assert not any("free to paid" in h for h in [*headings, render(report, "text")])
+    assert any(
+        h.startswith("Time to upgrade: to_enterprise (from signup where plan = 'starter'")
+        and "to plan_changed where to = 'enterprise'" in h
+        for h in headings
+    ), headings
+
+
+def test_report_facts_that_are_numbers_stay_numbers_in_json() -> None:
+    from ttvkit.config import Config
+    from ttvkit.report import build_report, render
+
+    report = build_report(
+        five_days(),
+        Config(milestones={"first_report": REPORT}),
+        facts=[("events", 12345), ("source", "events.csv")],
+    )
+    assert report.to_dict()["facts"]["events"] == 12345
+    assert "12,345" in render(report, "text")
+    assert "12,345" in render(report, "html")
+
+
+def test_the_overview_says_when_a_share_is_beyond_the_follow_up() -> None:
+    from ttvkit.report import Overview
+
+    overview = Overview([ttv.time_to_value(five_days(), REPORT)])
+    assert "n/a beyond follow-up" in str(overview)
+    assert overview.to_dict()["measures"][0]["reached_within"][str(30 * 86400)] is None
+
+
+# --------------------------------------------------------------------------- charts
+
+
+def at_risk_texts(ax: Any) -> list[str]:
+    from ttvkit.plotting import AT_RISK_GID
+
+    return [t.get_text() for t in ax.texts if t.get_gid() == AT_RISK_GID]
+
+
+def test_kaplan_meier_charts_show_the_numbers_at_risk_under_the_time_axis() -> None:
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    dist = ttv.time_to_value(five_days(), REPORT)
+    ax = dist.plot()
+    texts = at_risk_texts(ax)
+    ticks = [x for x in ax.get_xticks() if ax.get_xlim()[0] <= x <= ax.get_xlim()[1]]
+    assert texts[0].startswith("at risk")
+    assert len(texts) == 1 + len(ticks)
+    assert texts[1] == "4"  # everyone at time 0
+    # at risk at each tick: durations of at least that time (the axis is in hours here)
+    durations_h = [2, 30, 120, 120]
+    assert texts[1:] == [str(sum(d >= x for d in durations_h)) for x in ticks]
+    plt.close(ax.figure)
+
+    comparison = ttv.compare(exposure_log(), REPORT, by=event("tutorial_completed"))
+    ax = comparison.plot()
+    labels = [t for t in at_risk_texts(ax) if t.startswith("at risk")]
+    assert labels == ["at risk · no", "at risk · yes"]
+    plt.close(ax.figure)

@@ -559,7 +559,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                             "data",
                             f"synthetic SaaS log (ttvkit.datasets), {users:,} users, seed {seed}",
                         ),
-                        ("events", f"{read:,}"),
+                        ("events", read),
                         ("store", url if args.db else "SQLite, in a temporary file"),
                         ("configuration", "ttvkit/demo.toml (ttvkit demo --print-config)"),
                     ],
@@ -620,14 +620,14 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if _is_url(source):
         _check_sqlite_exists(source)
         with open_store(source) as store:
-            facts = [("source", source), ("events", f"{store.count():,}")]
+            facts: list[tuple[str, str | int]] = [("source", source), ("events", store.count())]
             report = build_report(store, config, facts=facts, **options)
     else:
         reader = _open_reader(source, args.input_format, args.on_error)
         with MemoryStore(_with_stable_ids(reader)) as store:
-            facts = [("source", source), ("events", f"{store.count():,}")]
+            facts = [("source", source), ("events", store.count())]
             if reader.skipped:
-                facts.append(("bad rows skipped", f"{reader.skipped:,}"))
+                facts.append(("bad rows skipped", reader.skipped))
             report = build_report(store, config, facts=facts, **options)
     _write_report(report, args)
     return EXIT_OK

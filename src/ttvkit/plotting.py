@@ -56,6 +56,7 @@ from ttvkit.results import (
     SatisfactionReport,
     TTVDistribution,
     _label_text,
+    plural,
 )
 
 if TYPE_CHECKING:
@@ -368,7 +369,7 @@ def _numbers_at_risk(
             f"at risk{'' if not name else ' · ' + name}",
             xy=(0.0, 0.0),
             xycoords="axes fraction",
-            xytext=(-4, offset),
+            xytext=(-16, offset),
             textcoords="offset points",
             ha="right",
             va="top",
@@ -471,7 +472,8 @@ def _plot_distribution(
         _text(title, 120)
         if title is not None
         else f"Time to value: {_text(dist.milestone.name)}\n"
-        f"{dist.n} customers, {dist.n_reached} reached, {dist.n_censored} still on the way",
+        f"{plural(dist.n, 'customer')}, {dist.n_reached} reached, "
+        f"{dist.n_censored} still on the way",
         fontsize="medium",
     )
     if label is not None:
@@ -718,7 +720,11 @@ def _plot_journey(result: JourneyReport, ax: Axes, *, title: str | None = None) 
     ax.invert_yaxis()  # the journey reads top to bottom
     ax.set_xlim(0.0, 1.0)
     ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-    ax.set_xlabel(f"share of the {result.n_started} customers who started")
+    ax.set_xlabel(
+        "share of the customer who started"
+        if result.n_started == 1
+        else f"share of the {result.n_started} customers who started"
+    )
     _legend_above(
         ax,
         [
