@@ -539,10 +539,10 @@ def test_kaplan_meier_charts_show_the_numbers_at_risk_under_the_time_axis() -> N
     # at risk at each tick: durations of at least that time (the axis is in hours here)
     durations_h = [2, 30, 120, 120]
     assert texts[1:] == [str(sum(d >= x for d in durations_h)) for x in ticks]
-    plt.close(ax.figure)
+    plt.close("all")
 
     comparison = ttv.compare(exposure_log(), REPORT, by=event("tutorial_completed"))
     ax = comparison.plot()
     labels = [t for t in at_risk_texts(ax) if t.startswith("at risk")]
     assert labels == ["at risk · no", "at risk · yes"]
-    plt.close(ax.figure)
+    plt.close("all")
