@@ -53,6 +53,7 @@ __all__ = [
 ]
 
 ConfidenceMethod = Literal["log-log", "linear"]
+VarianceMethod = Literal["robust", "frequency"]
 
 _CONFIDENCE_METHODS: tuple[ConfidenceMethod, ...] = ("log-log", "linear")
 
@@ -128,6 +129,11 @@ class SurvivalCurve:
     """Customers who reached the milestone (their total weight, with weights)."""
     n_censored: float
     """Customers still on the way (their total weight, with weights)."""
+    squared_weights: tuple[tuple[float, ...], tuple[float, ...]] | None = attrs.field(
+        default=None, repr=False
+    )
+    """With robust bands: per time, the sums of squared weights of those reached and
+    of those censored there (``None``: Greenwood bands, counts as frequencies)."""
 
     @property
     def lower(self) -> tuple[float, ...]:
@@ -141,7 +147,9 @@ class SurvivalCurve:
 
     @functools.cached_property
     def _bands(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
-        return _confidence_bands(self.at_risk, self.reached, self.survival, self.alpha, self.ci)
+        return _confidence_bands(
+            self.at_risk, self.reached, self.survival, self.alpha, self.ci, self.squared_weights
+        )
 
     @functools.cached_property
     def rows(self) -> tuple[SurvivalRow, ...]:
@@ -275,6 +283,7 @@ def kaplan_meier(
     weights: Iterable[float] | None = None,
     alpha: float = 0.05,
     ci: ConfidenceMethod = "log-log",
+    variance: VarianceMethod = "robust",
 ) -> SurvivalCurve:
     """Estimate the share of customers still on the way to the milestone at each time.
 
@@ -285,9 +294,19 @@ def kaplan_meier(
     weighted sums and are not rounded. The bands cover ``1 - alpha`` and are
     computed on the ``"log-log"`` scale (the default) or ``"linear"`` scale.
 
+    With weights, ``variance`` says what they are. ``"robust"`` (the
+    default; sampling or propensity weights): the bands use the
+    infinitesimal-jackknife variance, as R's ``survfit(..., robust=TRUE)``,
+    and do not change when every weight is multiplied by the same number.
+    ``"frequency"``: a weight of 3 is three identical customers (Greenwood on
+    the weighted sums, as R's default for integer weights and lifelines): the
+    bands are those of the repeated rows, and narrow as the weights grow.
+    Without weights both are Greenwood's.
+
     The customers are first counted per distinct duration (reached and
     censored), and the curve is computed from those counts by the same code
-    as :func:`kaplan_meier_counts`: both give the same curve, bit for bit.
+    as :func:`kaplan_meier_counts`: both give the same curve, bit for bit
+    (with weights, the same estimate; the counts' bands are ``"frequency"``).
 
     >>> curve = kaplan_meier([1, 2, 2, 3], [True, True, False, True])
     >>> curve.survival
@@ -298,11 +317,18 @@ def kaplan_meier(
     values = _durations(durations)
     flags = _observed(observed, len(values))
     _check_curve_options(alpha, ci)
+    if variance not in ("robust", "frequency"):
+        raise InvalidStatisticsInputError(
+            f"variance is {variance!r}; use 'robust' (sampling weights) or 'frequency' "
+            "(a weight counts identical customers)"
+        )
     if weights is None:
         table = _count_customers(values, flags)
-    else:
-        table = _sum_weighted_customers(values, flags, _weights(weights, len(values)))
-    return _curve(table, alpha, ci)
+        return _curve(table, alpha, ci)
+    checked = _weights(weights, len(values))
+    table = _sum_weighted_customers(values, flags, checked)
+    squared = _squared_weights(values, flags, checked) if variance == "robust" else None
+    return _curve(table, alpha, ci, squared)
 
 
 def kaplan_meier_counts(
@@ -372,7 +398,12 @@ def _life_table(
     return _LifeTable(times, at_risk, reached, censored, exact)
 
 
-def _curve(table: _LifeTable, alpha: float, ci: ConfidenceMethod) -> SurvivalCurve:
+def _curve(
+    table: _LifeTable,
+    alpha: float,
+    ci: ConfidenceMethod,
+    squared_weights: tuple[tuple[float, ...], tuple[float, ...]] | None = None,
+) -> SurvivalCurve:
     """The Kaplan–Meier curve of a life table: S is the running product of (n - d) / n."""
     at_risk, reached = table.at_risk, table.reached
     survival = accumulate(map(truediv, map(sub, at_risk, reached), at_risk), mul)
@@ -388,6 +419,7 @@ def _curve(table: _LifeTable, alpha: float, ci: ConfidenceMethod) -> SurvivalCur
         n=at_risk[0],
         n_reached=total(reached),
         n_censored=total(table.censored),
+        squared_weights=squared_weights,
     )
 
 
@@ -453,6 +485,22 @@ def _sum_weighted_customers(
     )
 
 
+def _squared_weights(
+    values: list[float], flags: list[int], weights: list[float]
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per distinct time (increasing): Σ w² of those reached and of those censored there."""
+    reached: dict[float, list[float]] = {}
+    censored: dict[float, list[float]] = {}
+    for value, flag, weight in zip(values, flags, weights, strict=True):
+        (reached if flag else censored).setdefault(value, []).append(weight * weight)
+        (censored if flag else reached).setdefault(value, [])
+    times = sorted(reached)
+    return (
+        tuple(math.fsum(reached[t]) for t in times),
+        tuple(math.fsum(censored[t]) for t in times),
+    )
+
+
 class _Cells(NamedTuple):
     """Counts per distinct time, times increasing, every time with someone in it."""
 
@@ -511,6 +559,7 @@ def _confidence_bands(
     survival: Sequence[float],
     alpha: float,
     ci: ConfidenceMethod,
+    squared_weights: tuple[tuple[float, ...], tuple[float, ...]] | None = None,
 ) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """The lower and upper confidence bands of a Kaplan–Meier curve, per time."""
     # S never increases, so the rows split into three runs: S = 1 (nobody has
@@ -524,7 +573,10 @@ def _confidence_bands(
     terms = [
         d / n / (n - d) for n, d in zip(at_risk[:first_zero], reached[:first_zero], strict=True)
     ]
-    variance = list(accumulate(terms))[first_below_one:]
+    if squared_weights is None:
+        variance = list(accumulate(terms))[first_below_one:]
+    else:
+        variance = _robust_variance(at_risk, reached, terms, squared_weights)[first_below_one:]
     between = survival[first_below_one:first_zero]
     z = NormalDist().inv_cdf(1.0 - alpha / 2.0)
     bands = _log_log_bands if ci == "log-log" else _linear_bands
@@ -533,6 +585,36 @@ def _confidence_bands(
     ones = (1.0,) * first_below_one
     zeros = (0.0,) * (len(survival) - first_zero)
     return (*ones, *lower, *zeros), (*ones, *upper, *zeros)
+
+
+def _robust_variance(
+    at_risk: Sequence[float],
+    reached: Sequence[float],
+    terms: Sequence[float],
+    squared_weights: tuple[tuple[float, ...], tuple[float, ...]],
+) -> list[float]:
+    """Var(log S) by the infinitesimal jackknife, per time before S reaches 0.
+
+    Customer i (time T, weight w) moves log S(t) by U = H(t) while still at
+    risk (t < T), and by H(T) - [reached] / (n(T) - d(T)) from T on, where
+    H(t) = Σ d / (n (n - d)) over reaching times <= t (Greenwood's terms).
+    The variance is Σ (w U)², added up per time: H(t)² times the squared
+    weights still at risk after t, plus each earlier time's constant terms.
+    Multiplying every weight by c scales U by 1/c and w² by c²: the band does
+    not move. R: ``survfit(Surv(t, s) ~ 1, weights = w, robust = TRUE)``.
+    """
+    rows = len(terms)
+    h = list(accumulate(terms))
+    reached_sq, censored_sq = squared_weights
+    still_at_risk = _at_risk(list(map(add, reached_sq, censored_sq)))
+    out = []
+    settled = 0.0
+    for k in range(rows):
+        after_reaching = h[k] - 1.0 / (at_risk[k] - reached[k])
+        settled += reached_sq[k] * after_reaching * after_reaching + censored_sq[k] * h[k] * h[k]
+        later = still_at_risk[k + 1] if k + 1 < len(still_at_risk) else 0.0
+        out.append(h[k] * h[k] * later + settled)
+    return out
 
 
 def _log_log_bands(
