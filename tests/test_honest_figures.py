@@ -338,7 +338,7 @@ def test_a_lever_whose_ci_crosses_zero_never_ranks_above_a_significant_one() -> 
     assert lucky.effect is not None and big.effect is not None
     assert lucky.effect > big.effect  # by effect alone "lucky" would rank first
     assert [r.intervention for r in report.rows] == ["big", "lucky"]
-    assert "ranked by the difference in the share reaching value within 7d" in str(report)
+    assert "ranked by Δ within 7d in tiers" in str(report)
     assert report.to_dict()["ranked_by"] == report.ranked_by
     assert "ranked by" in report._repr_html_().lower()
 

@@ -509,7 +509,7 @@ def _with_reading_guide(report: Report, config: Config) -> Report:
     within = format_duration(config.within or DEFAULT_WITHIN)
     guide = Note(
         "Every figure counts the customers still on the way for as long as they have been "
-        "watched (Kaplan-Meier) instead of leaving them out. A median of 'never' means fewer "
+        "watched (Kaplan-Meier) instead of leaving them out. A median 'not reached' means fewer "
         "than half have got there so far; 'within 30d' is the share expected to get there "
         f"within 30 days. A lever's effect (Δ within {within}) is the difference in the share "
         f"reaching value within {within} between the customers it reached early (by the "

@@ -61,6 +61,7 @@ from ttvkit.milestones import Milestone, MilestoneKind
 from ttvkit.observations import Per, check_per
 from ttvkit.results import (
     BEYOND_FOLLOW_UP,
+    NOT_REACHED,
     CohortTable,
     Comparison,
     ImpactReport,
@@ -157,7 +158,7 @@ class Overview:
                 d.milestone.name,
                 str(d.n),
                 str(d.n_reached),
-                format_duration(d.median),
+                NOT_REACHED if d.median is None else format_duration(d.median),
                 *(
                     BEYOND_FOLLOW_UP if share is None else format_share(share)
                     for share in (d.reached_within(h) for h in self._horizons())

@@ -721,10 +721,8 @@ class ImpactReport(_Pretty):
     def ranked_by(self) -> str:
         """What the ranking ranks by, in words (shown in every output)."""
         return (
-            f"ranked by the difference in the share reaching value within "
-            f"{format_duration(self.within)} (exposed minus not exposed); levers significant "
-            "after Holm's adjustment with a CI clear of 0 first, then other significant ones, "
-            "then the rest, then those that could not be tested"
+            f"ranked by Δ within {format_duration(self.within)} in tiers: significant (Holm) "
+            "with a CI clear of 0, other significant, the rest, not testable"
         )
 
     def observations(self) -> tuple[Observation, ...]:
