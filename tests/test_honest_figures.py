@@ -153,6 +153,22 @@ def test_journey_stages_follow_observe_for_every_before_start_mode(mode: BeforeS
         assert excluded == [0, 0, 0]
 
 
+@pytest.mark.parametrize("mode", ["zero", "ignore", "exclude"])
+def test_journey_stages_are_the_same_from_sqlite(mode: BeforeStart, tmp_path: Path) -> None:
+    stages = [
+        Milestone("onboarded", event("onboarded"), before_start=mode),
+        Milestone("first_report", event("report"), before_start=mode, window=4 * H),
+        Milestone("second_report", event("report").nth(2), before_start=mode),
+    ]
+    lg = journey_log()
+    with ttv.open_store(f"sqlite:///{tmp_path / 'ttv.db'}") as store:
+        store.append(lg.events)
+        from_sql = ttv.journey(store, stages)
+    in_memory = ttv.journey(lg, stages)
+    assert from_sql.to_dict() == in_memory.to_dict()
+    assert from_sql.rows == in_memory.rows
+
+
 def test_journey_ignore_keeps_completions_after_earlier_events_and_counts_nth_after_start() -> None:
     stages = [
         Milestone("onboarded", event("onboarded"), before_start="ignore"),
@@ -248,6 +264,10 @@ def test_compare_drops_a_group_nobody_of_which_is_at_risk_as_survdiff_does() -> 
     result = ttv.compare(three_plans(), REPORT, by="plan", bootstrap=0)
     assert result.dropped_from_test == ("new",)
     assert result.logrank.dof == 1
+    # R 4.x, survival 3.5.3, survdiff(Surv(t, s) ~ g) on these customers (t in hours):
+    # "g=new 3 0 0.00 ... Chisq= 0.4 on 1 degrees of freedom", printed to 15 digits.
+    assert result.logrank.statistic == pytest.approx(0.416774846440021, rel=1e-12)
+    assert result.p_value == pytest.approx(0.518550735932997, rel=1e-12)
     two = ttv.compare(three_plans(), REPORT, by="plan", groups=["free", "pro"], bootstrap=0)
     assert result.logrank.statistic == pytest.approx(two.logrank.statistic, rel=1e-12)
     assert result.p_value == pytest.approx(two.p_value, rel=1e-12)
