@@ -304,12 +304,17 @@ def journey_frame(result: JourneyReport) -> Any:
                 [s.n_reached / started if started else math.nan for s in stages],
                 "float64",
             ),
+            "reached_within": (
+                [_share(s.reached_within(result.within)) for s in stages],
+                "float64",
+            ),
             "median_from_previous": ([s.median for s in stages], _DURATION),
             **_ci_columns(
                 "median_from_previous",
                 [None if s.distribution is None else s.distribution.median_ci for s in stages],
             ),
             "n_out_of_order": ([s.n_out_of_order for s in stages], "int64"),
+            "n_excluded": ([s.n_excluded for s in stages], "int64"),
         },
     )
 
