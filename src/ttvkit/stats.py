@@ -770,7 +770,7 @@ def logrank_test(
     ]
     event_starts = list(compress(starts, reached))
     if not event_starts:
-        return _no_test(_labels_in_order(index), dropped=tuple(index))
+        return _no_test(dropped=tuple(_labels_in_order(index)))
     # Everything in floating point from here on: products such as
     # n_j n_k d (n - d) overflow 64-bit integers on a million tied rows.
     d = [float(count) for count in reached if count]
@@ -843,7 +843,7 @@ def logrank_test_counts(
     reached_per_time = list(map(total, zip(*reached_in, strict=True)))
     events = list(compress(range(width), reached_per_time))
     if not events:
-        return _no_test(_labels_in_order(index), dropped=tuple(index))
+        return _no_test(dropped=tuple(_labels_in_order(index)))
     at_risk_all = _at_risk(list(map(total, zip(*removed_in, strict=True))))
     at_risk_in = [
         list(map(float, map(_at_risk(removed).__getitem__, events))) for removed in removed_in
@@ -887,7 +887,7 @@ def _labels_in_order(index: dict[Hashable, int]) -> list[Hashable]:
     return sorted(index, key=index.__getitem__)
 
 
-def _no_test(labels: list[Hashable], dropped: tuple[Hashable, ...]) -> LogRankResult:
+def _no_test(dropped: tuple[Hashable, ...]) -> LogRankResult:
     """Fewer than two groups have an expected count: R's ``survdiff`` reports chi-square 0."""
     return LogRankResult(statistic=0.0, dof=0, p_value=1.0, dropped=dropped)
 
@@ -913,7 +913,7 @@ def _logrank(
     kept_groups = [j for j, e in enumerate(expected) if e > 0.0]
     dropped = tuple(labels[j] for j, e in enumerate(expected) if not e > 0.0)
     if len(kept_groups) < 2:
-        return _no_test(labels, dropped)
+        return _no_test(dropped)
     at_risk_in = [at_risk_in[j] for j in kept_groups]
     observed_in = [observed_in[j] for j in kept_groups]
     # Hypergeometric variance per event time, with the ties factor
