@@ -118,7 +118,7 @@ def test_fractional_counts_are_weighted_customers_bit_for_bit(
     censored = [0.0 if o else w for w, o in zip(weights, observed, strict=True)]
     same_curve(
         kaplan_meier_counts(durations, reached, censored),
-        kaplan_meier(durations, observed, weights=weights),
+        kaplan_meier(durations, observed, weights=weights, variance="frequency"),
     )
 
 
@@ -203,7 +203,7 @@ def test_logrank_from_counts_is_the_per_customer_test(sample: Sample, data: st.D
     labels: list[Hashable] = data.draw(
         st.lists(st.sampled_from(["a", "b", 3]), min_size=len(durations), max_size=len(durations))
     )
-    if len(set(labels)) < 2 or not any(observed):
+    if len(set(labels)) < 2:
         with pytest.raises(InvalidStatisticsInputError):
             logrank_test_counts(*group_count_rows(durations, observed, labels))
         return
@@ -268,7 +268,6 @@ def test_logrank_counts_stay_in_floating_point_on_huge_tied_counts() -> None:
     [
         (lambda: logrank_test_counts([1, 2], [1, 1], [0, 0], ["a"]), "groups has 1 values"),
         (lambda: logrank_test_counts([1, 2], [1, 1], [0, 0], ["a", "a"]), "only the label 'a'"),
-        (lambda: logrank_test_counts([1, 2], [0, 0], [1, 1], ["a", "b"]), "every duration is"),
         (lambda: logrank_test_counts([1, 2], [1, 1], [0, 0], [[1], "b"]), "groups[0] is [1]"),
         (lambda: logrank_test_counts([1, 2], [1, -1], [0, 0], ["a", "b"]), "reached[1] is -1"),
         (lambda: logrank_test_counts([-1, 2], [1, 1], [0, 0], ["a", "b"]), "times[0] is -1.0"),

@@ -225,9 +225,11 @@ def distribution_of_cells(
     per: Per,
     bands: SpeedBands | None,
     drilldown: Callable[[], Sequence[Observation]],
+    *,
+    alpha: float = 0.05,
 ) -> TTVDistribution:
     """A :class:`TTVDistribution` from grouped cells; *drilldown* loads the rows on demand."""
-    curve = stats.kaplan_meier_counts(cells.seconds(), cells.reached, cells.censored)
+    curve = stats.kaplan_meier_counts(cells.seconds(), cells.reached, cells.censored, alpha=alpha)
     return TTVDistribution(milestone, as_of, per, curve, cells, bands, drilldown=drilldown)
 
 
@@ -351,6 +353,29 @@ def _check_alpha(alpha: object) -> float:
     return float(alpha)
 
 
+class _TooFewGroups(AnalysisError):
+    """A comparison with fewer than two groups; ``reason`` says why, for impact()."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def _label_key(label: GroupLabel) -> tuple[bool, GroupLabel]:
+    """Labels equal by the JSON rules: ``1 == 1.0``, but ``True`` is not ``1``."""
+    return (isinstance(label, bool), label)
+
+
+def _check_landmark_within(landmark: timedelta, within: timedelta, what: str) -> None:
+    if landmark >= within:
+        raise AnalysisError(
+            f"{what}={landmark} is not shorter than within={within}: only customers still on "
+            "the way at the landmark are compared, so none of them can reach value within the "
+            "horizon and the effect would be 0 by construction; use a landmark shorter than "
+            "within (or a longer within)"
+        )
+
+
 def _sort_key(label: GroupLabel) -> tuple[int, str, float]:
     if label is None:
         return (3, "", 0.0)
@@ -416,22 +441,30 @@ def _compare_columns(
         # can have been "helped" by an exposure before it.
         included = [i for i in included if ends[i] - starts[i] > landmark_us]  # type: ignore[assignment]
     values = columns.attributes[attribute_index]
-    by_label: dict[GroupLabel, list[int]] = {}
+    # Keyed by the JSON rules (True and 1 are different groups); a key's label
+    # is the first value seen for it.
+    by_key: dict[tuple[bool, GroupLabel], list[int]] = {}
+    label_of: dict[tuple[bool, GroupLabel], GroupLabel] = {}
     for i in included:
-        by_label.setdefault(grouping.label(starts[i], values[i], landmark_us), []).append(i)
-    if not grouping.exposure and set(by_label) == {None}:
+        label = grouping.label(starts[i], values[i], landmark_us)
+        key = _label_key(label)
+        if key not in by_key:
+            by_key[key] = []
+            label_of[key] = label
+        by_key[key].append(i)
+    if not grouping.exposure and set(label_of.values()) == {None}:
         raise AnalysisError(
             f"no start event carries the property {grouping.description!r}; check its spelling"
         )
-    labels = sorted(by_label, key=_sort_key)
+    labels = sorted(label_of.values(), key=_sort_key)
     if groups is not None:
-        missing = [g for g in groups if g not in by_label]
+        missing = [g for g in groups if _label_key(g) not in by_key]
         if missing:
             raise AnalysisError(
                 f"group(s) {missing!r} of {grouping.description!r} have no customers; "
                 f"the groups with customers are {labels!r}"
             )
-        labels = list(groups)
+        labels = [label_of[_label_key(g)] for g in groups]
     if len(labels) < 2:
         what = (
             f"everyone compared was {'exposed' if labels and labels[0] else 'not exposed'} "
@@ -441,39 +474,52 @@ def _compare_columns(
             if labels
             else "no customers remain"
         )
-        raise AnalysisError(f"comparing by {grouping.description} needs two groups, but {what}")
+        raise _TooFewGroups(
+            f"comparing by {grouping.description} needs two groups, but {what}", what
+        )
     if reference is None:
         reference = labels[0]
-    if reference not in labels:
+    if _label_key(reference) not in by_key or _label_key(reference) not in map(_label_key, labels):
         raise AnalysisError(f"reference={reference!r} is not one of the groups {labels!r}")
-    members = {label: columns.take(by_label[label]) for label in labels}
-    cells = {label: members[label].cells() for label in labels}
+    reference = label_of[_label_key(reference)]
+    keys = [_label_key(label) for label in labels]
+    members = {key: columns.take(by_key[key]) for key in keys}
+    cells = {key: members[key].cells() for key in keys}
+    # Groups are passed to the test by position: True and 1 must stay apart.
     test = stats.logrank_test_counts(
-        [t for label in labels for t in cells[label].seconds()],
-        [r for label in labels for r in cells[label].reached],
-        [c for label in labels for c in cells[label].censored],
-        [i for i, label in enumerate(labels) for _ in cells[label].durations],
+        [t for key in keys for t in cells[key].seconds()],
+        [r for key in keys for r in cells[key].reached],
+        [c for key in keys for c in cells[key].censored],
+        [i for i, key in enumerate(keys) for _ in cells[key].durations],
     )
+    test = attrs.evolve(test, dropped=tuple(labels[int(i)] for i in test.dropped))  # type: ignore[call-overload]
     dists = {
-        label: distribution_of_cells(milestone, cells[label], as_of, per, None, members[label].rows)
-        for label in labels
+        key: distribution_of_cells(
+            milestone, cells[key], as_of, per, None, members[key].rows, alpha=alpha
+        )
+        for key in keys
     }
-    ref = dists[reference]
+    ref = dists[_label_key(reference)]
     horizon = within.total_seconds()
+    z = NormalDist().inv_cdf(1 - alpha / 2)
     results = []
-    for label in labels:
-        d = dists[label]
-        if label == reference:
+    for label, key in zip(labels, keys, strict=True):
+        d = dists[key]
+        if key == _label_key(reference):
             results.append(GroupResult(label, d))
             continue
         med_diff = None
         if d.median is not None and ref.median is not None:
             med_diff = d.median - ref.median
-        share_diff = d.reached_within(within) - ref.reached_within(within)
-        z = NormalDist().inv_cdf(1 - alpha / 2)
-        se = math.sqrt(
-            _greenwood_variance(d.curve, horizon) + _greenwood_variance(ref.curve, horizon)
-        )
+        share, ref_share = d.reached_within(within), ref.reached_within(within)
+        share_diff: float | None = None
+        share_ci: tuple[float, float] | None = None
+        if share is not None and ref_share is not None:
+            share_diff = share - ref_share
+            se = math.sqrt(
+                _greenwood_variance(d.curve, horizon) + _greenwood_variance(ref.curve, horizon)
+            )
+            share_ci = (share_diff - z * se, share_diff + z * se)
         results.append(
             GroupResult(
                 label,
@@ -481,7 +527,7 @@ def _compare_columns(
                 median_difference=med_diff,
                 median_difference_ci=_median_difference_ci(d.curve, ref.curve, alpha, bootstrap),
                 reached_within_difference=share_diff,
-                reached_within_difference_ci=(share_diff - z * se, share_diff + z * se),
+                reached_within_difference_ci=share_ci,
             )
         )
     return Comparison(
@@ -536,6 +582,8 @@ def compare(
     grouping = _grouping(by)
     landmark = _check_timedelta(landmark, "landmark", allow_zero=True)
     within = _check_timedelta(within, "within", allow_zero=False)
+    if grouping.exposure:
+        _check_landmark_within(landmark, within, "landmark")
     alpha = _check_alpha(alpha)
     bootstrap = _check_bootstrap(bootstrap)
     with as_store(source) as store:
@@ -628,6 +676,9 @@ def impact(
         if not isinstance(c, Condition):
             raise AnalysisError(f"intervention {c!r} is not an event name or condition")
     within = _check_timedelta(within, "within", allow_zero=False)
+    for (lever, _), lever_landmark in zip(pairs, landmarks, strict=True):
+        what = f"landmark of {lever!r}" if isinstance(interventions, Mapping) else "landmark"
+        _check_landmark_within(lever_landmark, within, what)
     alpha = _check_alpha(alpha)
     bootstrap = _check_bootstrap(bootstrap)
     groupings = [_grouping(c) for c in conditions]
@@ -635,30 +686,55 @@ def impact(
         when = _required_as_of(store, as_of)
         columns = load_columns(store, milestone, when, per, [g.attribute for g in groupings])
     del seed  # the median-difference interval is analytic: nothing is drawn
-    comparisons = [
-        _compare_columns(
-            milestone,
-            columns,
-            i,
-            g,
-            as_of=when,
-            per=per,
-            landmark=landmarks[i],
-            within=within,
-            reference=False,
-            groups=None,
-            alpha=alpha,
-            bootstrap=bootstrap,
+    comparisons: list[Comparison | None] = []
+    reasons: list[str | None] = []
+    for i, g in enumerate(groupings):
+        try:
+            comparison = _compare_columns(
+                milestone,
+                columns,
+                i,
+                g,
+                as_of=when,
+                per=per,
+                landmark=landmarks[i],
+                within=within,
+                reference=False,
+                groups=None,
+                alpha=alpha,
+                bootstrap=bootstrap,
+            )
+        except _TooFewGroups as exc:  # nobody (or everybody) exposed: this lever only
+            comparisons.append(None)
+            reasons.append(exc.reason)
+            continue
+        comparisons.append(comparison)
+        reasons.append(
+            None
+            if comparison.logrank.testable
+            else "fewer than two groups have anyone at risk when someone reaches value"
         )
-        for i, g in enumerate(groupings)
+    tested = {i: c.p_value for i, c in enumerate(comparisons) if c is not None and not reasons[i]}
+    if not tested:
+        raise AnalysisError(
+            "no intervention can be tested: "
+            + "; ".join(f"{g.description}: {r}" for g, r in zip(groupings, reasons, strict=True))
+        )
+    adjusted: list[float | None] = [None] * len(comparisons)
+    for i, p in zip(tested, _holm(list(tested.values())), strict=True):
+        adjusted[i] = p
+    rows = [
+        ImpactRow(g.description, c, p, landmark=lm, not_testable=reason)
+        for g, c, p, lm, reason in zip(
+            groupings, comparisons, adjusted, landmarks, reasons, strict=True
+        )
     ]
-    adjusted = _holm([c.p_value for c in comparisons])
+    # Significant levers with a CI clear of 0 first, then other significant
+    # ones, then the rest, then the untestable: a lever whose CI crosses 0
+    # never ranks above one that is significant with a CI clear of 0.
     ranked = sorted(
-        (
-            ImpactRow(g.description, c, p)
-            for g, c, p in zip(groupings, comparisons, adjusted, strict=True)
-        ),
-        key=lambda r: -(r.effect if r.effect is not None else -math.inf),
+        rows,
+        key=lambda r: (r.tier, -(r.effect if r.effect is not None else -math.inf)),
     )
     return ImpactReport(
         milestone,
@@ -668,6 +744,7 @@ def impact(
         tuple(ranked),
         columns,
         tuple(g.description for g in groupings),
+        alpha=alpha,
     )
 
 
@@ -741,6 +818,7 @@ def cohorts(
         columns = load_columns(store, milestone, when, per)
     starts = [from_micros(s) for s in columns.starts]
     buckets: dict[datetime, list[int]] = {}
+    ends: dict[datetime, datetime] = {}
     if step is None:
         for i, start in enumerate(starts):
             buckets.setdefault(_period_floor(start, period), []).append(i)  # type: ignore[arg-type]
@@ -748,10 +826,13 @@ def cohorts(
     else:
         fixed_step = step
         anchor = min(starts).replace(hour=0, minute=0, second=0, microsecond=0)
+        # anchor + k * period, never repeated addition: from Jan 31 by one month,
+        # Feb 29 then Mar 31 (adding to Feb 29 would drift to Mar 29).
         boundaries = [anchor]
         latest = max(starts)
-        while boundaries[-1] + fixed_step <= latest:
-            boundaries.append(boundaries[-1] + fixed_step)
+        while anchor + fixed_step * len(boundaries) <= latest:
+            boundaries.append(anchor + fixed_step * len(boundaries))
+        ends = {b: anchor + fixed_step * (k + 1) for k, b in enumerate(boundaries)}
         for i, start in enumerate(starts):
             buckets.setdefault(boundaries[bisect.bisect_right(boundaries, start) - 1], []).append(i)
     table = []
@@ -761,7 +842,7 @@ def cohorts(
         table.append(
             CohortRow(
                 start=start,
-                end=start + fixed_step,
+                end=ends.get(start, start + fixed_step),
                 distribution=columns_distribution(milestone, columns.take(members), when, per),
                 within=within,
                 young=youngest + within > when,
@@ -779,60 +860,81 @@ def journey(
     *,
     as_of: datetime | str | None = None,
     per: Per = "user",
+    within: timedelta = DEFAULT_WITHIN,
 ) -> JourneyReport:
     """Value in stages: per stage, who completes it, how long it takes from the previous
     stage (Kaplan–Meier), and where customers stall.
 
     A customer completes stage *i* when they have reached it and every
-    earlier stage; a stage's ``window`` (from the journey's start) censors as
-    it does for a single milestone.
+    earlier stage. Each stage is reached exactly as :func:`time_to_value`
+    reaches it as a milestone of its own (the store applies the stage's
+    ``before_start`` and ``window``, from the journey's start): a customer
+    excluded by ``before_start="exclude"`` leaves the journey at that stage.
+    :attr:`JourneyReport.stall_by_share` ranks stages by the Kaplan–Meier
+    share completing ``within`` the horizon of the previous stage.
     """
     plan = stages if isinstance(stages, Journey) else Journey(stages)
     per = check_per(per)
-    first = plan.stages[0]
+    within = _check_timedelta(within, "within", allow_zero=False)
     with as_store(source) as store:
         when = _required_as_of(store, as_of)
-        rows = load_observations(
-            store, first, when, per, [FirstTime(s.reached) for s in plan.stages[1:]]
-        )
+        # One question per stage, so the store applies the one rule of observe().
+        per_stage_columns = [load_columns(store, plan.stages[0], when, per)]
+        for stage in plan.stages[1:]:
+            columns_of = getattr(store, "observation_columns", None)
+            if columns_of is not None:
+                columns = columns_of(stage, as_of=when, per=per, attributes=())
+            else:
+                columns = ObservationColumns.from_rows(
+                    store.observations(stage, as_of=when, per=per)
+                )
+            per_stage_columns.append(columns)
+    first = per_stage_columns[0]
+    # Per stage and customer: (time reached or None, censoring time).
+    settled: list[dict[str, tuple[int | None, int]]] = [
+        {
+            c: (e if o else None, e)
+            for c, e, o in zip(cols.customer_ids, cols.ends, cols.observed, strict=True)
+        }
+        for cols in per_stage_columns
+    ]
     journey_rows: list[JourneyRow] = []
     per_stage: list[list[Observation]] = [[] for _ in plan.stages]
     out_of_order = [0] * len(plan.stages)
-    for o in rows:
-        raw: list[datetime | None] = [o.reached_at]
-        for stage, value in zip(plan.stages[1:], o.attributes, strict=True):
-            assert value is None or isinstance(value, datetime)
-            t = value
-            if t is not None and t < o.start and stage.before_start != "ignore":
-                t = o.start
-            elif t is not None and t < o.start:
-                t = None  # "ignore": only events after the start count
-            if t is not None and stage.window is not None and t > o.start + stage.window:
-                t = None
-            raw.append(t)
+    excluded = [0] * len(plan.stages)
+    for customer, start_us in zip(first.customer_ids, first.starts, strict=True):
         completed: list[datetime | None] = []
-        previous: datetime | None = o.start
-        for i, (stage, t) in enumerate(zip(plan.stages, raw, strict=True)):
+        previous: int | None = start_us
+        for i, stage_settled in enumerate(settled):
             if previous is None:
                 completed.append(None)
                 continue
-            if t is not None and i > 0 and completed[i - 1] is not None and t < previous:
+            mine = stage_settled.get(customer)
+            if mine is None:  # before_start="exclude": out of the journey from here
+                excluded[i] += 1
+                previous = None
+                completed.append(None)
+                continue
+            reached, censor = mine
+            if reached is not None and i > 0 and reached < previous:
                 out_of_order[i] += 1
-            done = None if t is None else max(t, previous)
-            censor = when if stage.window is None else min(when, o.start + stage.window)
+            done = None if reached is None else max(reached, previous)
+            end = done if done is not None else max(censor, previous)
             per_stage[i].append(
                 Observation(
-                    customer_id=o.customer_id,
-                    start=previous,
-                    reached_at=done,
-                    end=done if done is not None else max(censor, previous),
+                    customer_id=customer,
+                    start=from_micros(previous),
+                    reached_at=None if done is None else from_micros(done),
+                    end=from_micros(end),
                 )
             )
-            completed.append(done)
+            completed.append(None if done is None else from_micros(done))
             previous = done
-        journey_rows.append(JourneyRow(o.customer_id, o.start, tuple(completed), when))
+        journey_rows.append(JourneyRow(customer, from_micros(start_us), tuple(completed), when))
     results = []
-    for stage, obs, n_ooo in zip(plan.stages, per_stage, out_of_order, strict=True):
+    for stage, obs, n_ooo, n_out in zip(
+        plan.stages, per_stage, out_of_order, excluded, strict=True
+    ):
         results.append(
             StageResult(
                 milestone=stage,
@@ -840,9 +942,10 @@ def journey(
                 n_reached=sum(1 for x in obs if x.observed),
                 distribution=distribution(stage, obs, when, per) if obs else None,
                 n_out_of_order=n_ooo,
+                n_excluded=n_out,
             )
         )
-    return JourneyReport(plan, when, per, tuple(results), tuple(journey_rows))
+    return JourneyReport(plan, when, per, tuple(results), tuple(journey_rows), within=within)
 
 
 # --------------------------------------------------------------------------- satisfaction

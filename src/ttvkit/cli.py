@@ -619,7 +619,7 @@ def _with_reading_guide(report: Report, config: Config) -> Report:
     within = format_duration(config.within or DEFAULT_WITHIN)
     guide = Note(
         "Every figure counts the customers still on the way for as long as they have been "
-        "watched (Kaplan-Meier) instead of leaving them out. A median of 'never' means fewer "
+        "watched (Kaplan-Meier) instead of leaving them out. A median 'not reached' means fewer "
         "than half have got there so far; 'within 30d' is the share expected to get there "
         f"within 30 days. A lever's effect (Δ within {within}) is the difference in the share "
         f"reaching value within {within} between the customers it reached early (by the "
@@ -671,7 +671,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                             "data",
                             f"synthetic SaaS log (ttvkit.datasets), {users:,} users, seed {seed}",
                         ),
-                        ("events", f"{read:,}"),
+                        ("events", read),
                         ("store", url if args.db else "SQLite, in a temporary file"),
                         ("configuration", "ttvkit/demo.toml (ttvkit demo --print-config)"),
                     ],
@@ -741,23 +741,23 @@ def _cmd_report(args: argparse.Namespace) -> int:
         _check_output(args.output, [*inputs, *_sqlite_files(source)])
         _check_sqlite_exists(source)
         with open_store(source) as store:
-            facts = [("source", source), ("events", f"{store.count():,}")]
+            facts: list[tuple[str, str | int]] = [("source", source), ("events", store.count())]
             report = build_report(store, config, facts=facts, **options)
     else:
         _check_output(args.output, [*inputs, ("source", source)])
         scanned = _scan_file(source, args.input_format, args.on_error, event_ids="content")
         if scanned is not None:
             with scanned:
-                facts = [("source", source), ("events", f"{scanned.count():,}")]
+                facts = [("source", source), ("events", scanned.count())]
                 if scanned.skipped:
-                    facts.append(("bad rows skipped", f"{scanned.skipped:,}"))
+                    facts.append(("bad rows skipped", scanned.skipped))
                 report = build_report(scanned, config, facts=facts, **options)
         else:
             reader = _open_reader(source, args.input_format, args.on_error)
             with MemoryStore(_with_stable_ids(reader)) as store:
-                facts = [("source", source), ("events", f"{store.count():,}")]
+                facts = [("source", source), ("events", store.count())]
                 if reader.skipped:
-                    facts.append(("bad rows skipped", f"{reader.skipped:,}"))
+                    facts.append(("bad rows skipped", reader.skipped))
                 report = build_report(store, config, facts=facts, **options)
     _write_report(report, args)
     return EXIT_OK

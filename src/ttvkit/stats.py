@@ -58,6 +58,7 @@ __all__ = [
 ]
 
 ConfidenceMethod = Literal["log-log", "linear"]
+VarianceMethod = Literal["robust", "frequency"]
 
 _CONFIDENCE_METHODS: tuple[ConfidenceMethod, ...] = ("log-log", "linear")
 
@@ -133,6 +134,11 @@ class SurvivalCurve:
     """Customers who reached the milestone (their total weight, with weights)."""
     n_censored: float
     """Customers still on the way (their total weight, with weights)."""
+    squared_weights: tuple[tuple[float, ...], tuple[float, ...]] | None = attrs.field(
+        default=None, repr=False
+    )
+    """With robust bands: per time, the sums of squared weights of those reached and
+    of those censored there (``None``: Greenwood bands, counts as frequencies)."""
 
     @property
     def lower(self) -> tuple[float, ...]:
@@ -146,7 +152,9 @@ class SurvivalCurve:
 
     @functools.cached_property
     def _bands(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
-        return _confidence_bands(self.at_risk, self.reached, self.survival, self.alpha, self.ci)
+        return _confidence_bands(
+            self.at_risk, self.reached, self.survival, self.alpha, self.ci, self.squared_weights
+        )
 
     @functools.cached_property
     def rows(self) -> tuple[SurvivalRow, ...]:
@@ -251,10 +259,23 @@ class LogRankResult:
     """Degrees of freedom: the number of groups minus one."""
     p_value: float
     """The chance of a statistic at least this large if all groups share one curve."""
+    dropped: tuple[Hashable, ...] = ()
+    """Groups left out of the test because nobody in them was at risk at any time
+    someone reached (their expected count is 0), as R's ``survdiff`` does."""
+
+    @property
+    def testable(self) -> bool:
+        """Whether at least two groups were tested (otherwise statistic 0, p-value 1)."""
+        return self.dof > 0
 
     def to_dict(self) -> dict[str, Any]:
         """The result as plain JSON-ready values."""
-        return {"statistic": self.statistic, "dof": self.dof, "p_value": self.p_value}
+        return {
+            "statistic": self.statistic,
+            "dof": self.dof,
+            "p_value": self.p_value,
+            "dropped": list(self.dropped),
+        }
 
 
 # --- Kaplan–Meier -----------------------------------------------------------
@@ -267,6 +288,7 @@ def kaplan_meier(
     weights: Iterable[float] | None = None,
     alpha: float = 0.05,
     ci: ConfidenceMethod = "log-log",
+    variance: VarianceMethod = "robust",
 ) -> SurvivalCurve:
     """Estimate the share of customers still on the way to the milestone at each time.
 
@@ -277,9 +299,19 @@ def kaplan_meier(
     weighted sums and are not rounded. The bands cover ``1 - alpha`` and are
     computed on the ``"log-log"`` scale (the default) or ``"linear"`` scale.
 
+    With weights, ``variance`` says what they are. ``"robust"`` (the
+    default; sampling or propensity weights): the bands use the
+    infinitesimal-jackknife variance, as R's ``survfit(..., robust=TRUE)``,
+    and do not change when every weight is multiplied by the same number.
+    ``"frequency"``: a weight of 3 is three identical customers (Greenwood on
+    the weighted sums, as R's default for integer weights and lifelines): the
+    bands are those of the repeated rows, and narrow as the weights grow.
+    Without weights both are Greenwood's.
+
     The customers are first counted per distinct duration (reached and
     censored), and the curve is computed from those counts by the same code
-    as :func:`kaplan_meier_counts`: both give the same curve, bit for bit.
+    as :func:`kaplan_meier_counts`: both give the same curve, bit for bit
+    (with weights, the same estimate; the counts' bands are ``"frequency"``).
 
     >>> curve = kaplan_meier([1, 2, 2, 3], [True, True, False, True])
     >>> curve.survival
@@ -290,11 +322,18 @@ def kaplan_meier(
     values = _durations(durations)
     flags = _observed(observed, len(values))
     _check_curve_options(alpha, ci)
+    if variance not in ("robust", "frequency"):
+        raise InvalidStatisticsInputError(
+            f"variance is {variance!r}; use 'robust' (sampling weights) or 'frequency' "
+            "(a weight counts identical customers)"
+        )
     if weights is None:
         table = _count_customers(values, flags)
-    else:
-        table = _sum_weighted_customers(values, flags, _weights(weights, len(values)))
-    return _curve(table, alpha, ci)
+        return _curve(table, alpha, ci)
+    checked = _weights(weights, len(values))
+    table = _sum_weighted_customers(values, flags, checked)
+    squared = _squared_weights(values, flags, checked) if variance == "robust" else None
+    return _curve(table, alpha, ci, squared)
 
 
 def kaplan_meier_counts(
@@ -364,7 +403,12 @@ def _life_table(
     return _LifeTable(times, _at_risk(list(map(add, reached, censored))), reached, censored, exact)
 
 
-def _curve(table: _LifeTable, alpha: float, ci: ConfidenceMethod) -> SurvivalCurve:
+def _curve(
+    table: _LifeTable,
+    alpha: float,
+    ci: ConfidenceMethod,
+    squared_weights: tuple[tuple[float, ...], tuple[float, ...]] | None = None,
+) -> SurvivalCurve:
     """The Kaplan–Meier curve of a life table: S is the running product of (n - d) / n."""
     at_risk, reached = table.at_risk, table.reached
     survival = accumulate(map(truediv, map(sub, at_risk, reached), at_risk), mul)
@@ -380,6 +424,7 @@ def _curve(table: _LifeTable, alpha: float, ci: ConfidenceMethod) -> SurvivalCur
         n=at_risk[0],
         n_reached=total(reached),
         n_censored=total(table.censored),
+        squared_weights=squared_weights,
     )
 
 
@@ -445,6 +490,22 @@ def _sum_weighted_customers(
     )
 
 
+def _squared_weights(
+    values: list[float], flags: list[int], weights: list[float]
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per distinct time (increasing): Σ w² of those reached and of those censored there."""
+    reached: dict[float, list[float]] = {}
+    censored: dict[float, list[float]] = {}
+    for value, flag, weight in zip(values, flags, weights, strict=True):
+        (reached if flag else censored).setdefault(value, []).append(weight * weight)
+        (censored if flag else reached).setdefault(value, [])
+    times = sorted(reached)
+    return (
+        tuple(math.fsum(reached[t]) for t in times),
+        tuple(math.fsum(censored[t]) for t in times),
+    )
+
+
 class _Cells(NamedTuple):
     """Counts per distinct time, times increasing, every time with someone in it."""
 
@@ -500,6 +561,7 @@ def _confidence_bands(
     survival: Sequence[float],
     alpha: float,
     ci: ConfidenceMethod,
+    squared_weights: tuple[tuple[float, ...], tuple[float, ...]] | None = None,
 ) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """The lower and upper confidence bands of a Kaplan–Meier curve, per time."""
     # S never increases, so the rows split into three runs: S = 1 (nobody has
@@ -513,7 +575,10 @@ def _confidence_bands(
     terms = [
         d / n / (n - d) for n, d in zip(at_risk[:first_zero], reached[:first_zero], strict=True)
     ]
-    variance = list(accumulate(terms))[first_below_one:]
+    if squared_weights is None:
+        variance = list(accumulate(terms))[first_below_one:]
+    else:
+        variance = _robust_variance(at_risk, reached, terms, squared_weights)[first_below_one:]
     between = survival[first_below_one:first_zero]
     z = NormalDist().inv_cdf(1.0 - alpha / 2.0)
     bands = _log_log_bands if ci == "log-log" else _linear_bands
@@ -522,6 +587,36 @@ def _confidence_bands(
     ones = (1.0,) * first_below_one
     zeros = (0.0,) * (len(survival) - first_zero)
     return (*ones, *lower, *zeros), (*ones, *upper, *zeros)
+
+
+def _robust_variance(
+    at_risk: Sequence[float],
+    reached: Sequence[float],
+    terms: Sequence[float],
+    squared_weights: tuple[tuple[float, ...], tuple[float, ...]],
+) -> list[float]:
+    """Var(log S) by the infinitesimal jackknife, per time before S reaches 0.
+
+    Customer i (time T, weight w) moves log S(t) by U = H(t) while still at
+    risk (t < T), and by H(T) - [reached] / (n(T) - d(T)) from T on, where
+    H(t) = Σ d / (n (n - d)) over reaching times <= t (Greenwood's terms).
+    The variance is Σ (w U)², added up per time: H(t)² times the squared
+    weights still at risk after t, plus each earlier time's constant terms.
+    Multiplying every weight by c scales U by 1/c and w² by c²: the band does
+    not move. R: ``survfit(Surv(t, s) ~ 1, weights = w, robust = TRUE)``.
+    """
+    rows = len(terms)
+    h = list(accumulate(terms))
+    reached_sq, censored_sq = squared_weights
+    still_at_risk = _at_risk(list(map(add, reached_sq, censored_sq)))
+    out = []
+    settled = 0.0
+    for k in range(rows):
+        after_reaching = h[k] - 1.0 / (at_risk[k] - reached[k])
+        settled += reached_sq[k] * after_reaching * after_reaching + censored_sq[k] * h[k] * h[k]
+        later = still_at_risk[k + 1] if k + 1 < len(still_at_risk) else 0.0
+        out.append(h[k] * h[k] * later + settled)
+    return out
 
 
 def _log_log_bands(
@@ -644,7 +739,12 @@ def logrank_test(
     least two distinct labels are needed. The statistic is Z'V⁻¹Z over all
     groups but one, with the hypergeometric variance corrected for ties;
     its p-value comes from the chi-square distribution with one degree of
-    freedom fewer than there are groups.
+    freedom fewer than there are groups tested.
+
+    As R's ``survdiff``: a group whose expected count is 0 (nobody in it at
+    risk at any time someone reached) is left out of the test and listed in
+    :attr:`LogRankResult.dropped`; where fewer than two groups are left (every
+    duration censored, say) the statistic is 0, ``dof`` 0 and the p-value 1.
 
     >>> result = logrank_test([1, 2, 3, 4], [True, True, True, True], ["a", "b", "a", "b"])
     >>> result.dof
@@ -672,7 +772,7 @@ def logrank_test(
     ]
     event_starts = list(compress(starts, reached))
     if not event_starts:
-        raise _all_censored()
+        return _no_test(dropped=tuple(_labels_in_order(index)))
     # Everything in floating point from here on: products such as
     # n_j n_k d (n - d) overflow 64-bit integers on a million tied rows.
     d = [float(count) for count in reached if count]
@@ -687,7 +787,7 @@ def logrank_test(
         group_size = members_before[-1]
         at_risk_in.append([float(group_size - members_before[start]) for start in event_starts])
         observed_in.append(float(sum(compress(sorted_flags, member))))
-    return _logrank(d, n, at_risk_in, observed_in)
+    return _logrank(d, n, at_risk_in, observed_in, _labels_in_order(index))
 
 
 def logrank_test_counts(
@@ -740,7 +840,7 @@ def logrank_test_counts(
     reached_per_time = list(map(total, zip(*reached_in, strict=True)))
     events = list(compress(range(width), reached_per_time))
     if not events:
-        raise _all_censored()
+        return _no_test(dropped=tuple(_labels_in_order(index)))
     at_risk_all = _at_risk(list(map(total, zip(*removed_in, strict=True))))
     at_risk_in = [
         list(map(float, map(_at_risk(removed).__getitem__, events))) for removed in removed_in
@@ -750,6 +850,7 @@ def logrank_test_counts(
         n=[float(at_risk_all[i]) for i in events],
         at_risk_in=at_risk_in,
         observed_in=[float(total(group_reached)) for group_reached in reached_in],
+        labels=_labels_in_order(index),
     )
 
 
@@ -781,23 +882,40 @@ def _group_index(labels: list[Any]) -> dict[Hashable, int]:
     return index
 
 
-def _all_censored() -> InvalidStatisticsInputError:
-    return InvalidStatisticsInputError(
-        "every duration is censored, so the groups cannot be compared; the log-rank "
-        "test needs at least one reached milestone"
-    )
+def _labels_in_order(index: dict[Hashable, int]) -> list[Hashable]:
+    """The group labels of :func:`_group_index`, by position."""
+    return sorted(index, key=index.__getitem__)
+
+
+def _no_test(dropped: tuple[Hashable, ...]) -> LogRankResult:
+    """Fewer than two groups have an expected count: R's ``survdiff`` reports chi-square 0."""
+    return LogRankResult(statistic=0.0, dof=0, p_value=1.0, dropped=dropped)
 
 
 def _logrank(
-    d: list[float], n: list[float], at_risk_in: list[list[float]], observed_in: list[float]
+    d: list[float],
+    n: list[float],
+    at_risk_in: list[list[float]],
+    observed_in: list[float],
+    labels: list[Hashable],
 ) -> LogRankResult:
     """The log-rank statistic from totals per event time and group, all in floating point.
 
     ``d`` and ``n`` are those reached and at risk at each time someone
     reached; ``at_risk_in[j]`` are group j's at risk at those times and
-    ``observed_in[j]`` its reached customers in all.
+    ``observed_in[j]`` its reached customers in all. As R's ``survdiff``,
+    a group with nobody at risk at any of those times (expected count 0)
+    is left out of the test and listed in ``dropped``; with fewer than two
+    groups left, there is no test (statistic 0, p-value 1).
     """
     share_reaching = list(map(truediv, d, n))
+    expected = [math.fsum(map(mul, at_risk, share_reaching)) for at_risk in at_risk_in]
+    kept_groups = [j for j, e in enumerate(expected) if e > 0.0]
+    dropped = tuple(labels[j] for j, e in enumerate(expected) if not e > 0.0)
+    if len(kept_groups) < 2:
+        return _no_test(dropped)
+    at_risk_in = [at_risk_in[j] for j in kept_groups]
+    observed_in = [observed_in[j] for j in kept_groups]
     # Hypergeometric variance per event time, with the ties factor
     # (n - d) / (n - 1), which is 1 where only one customer is at risk.
     scale = [
@@ -821,12 +939,13 @@ def _logrank(
     statistic = _quadratic_form_of_inverse(variance, z)
     if statistic is None:
         raise InvalidStatisticsInputError(
-            "the groups cannot be compared: a group has nobody at risk at any time a "
-            "milestone was reached (its customers all left earlier, or the groups never "
-            "overlap in time); drop or merge such groups"
+            "the groups cannot be compared: their variance matrix is singular (every "
+            "customer at risk reached at each time someone did); drop or merge groups"
         )
     dof = len(at_risk_in) - 1
-    return LogRankResult(statistic=statistic, dof=dof, p_value=chi2_sf(statistic, dof))
+    return LogRankResult(
+        statistic=statistic, dof=dof, p_value=chi2_sf(statistic, dof), dropped=dropped
+    )
 
 
 def _quadratic_form_of_inverse(matrix: list[list[float]], vector: list[float]) -> float | None:

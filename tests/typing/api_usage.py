@@ -38,7 +38,7 @@ def analyse(store: ttv.Store, milestone: ttv.Milestone) -> dict[str, object]:
     median: timedelta | None = dist.median
     lo, hi = dist.median_ci
     p90: timedelta | None = dist.percentile(0.9)
-    share: float = dist.reached_within(timedelta(days=7))
+    share: float | None = dist.reached_within(timedelta(days=7))  # None beyond follow-up
     counts: dict[ttv.Speed, int] = dist.speed_counts(
         ttv.SpeedBands(immediate=timedelta(minutes=5), short=timedelta(days=7))
     )
