@@ -46,31 +46,16 @@ from ttvkit.errors import (
     StoreUnavailableError,
 )
 from ttvkit.events import JSONValue, ValueEvent, _trusted_event
-from ttvkit.milestones import Milestone
 from ttvkit.observations import (
-    Attribute,
-    DurationCells,
-    Observation,
-    ObservationColumns,
-    Per,
     check_aware,
-    check_question,
     to_micros,
 )
 from ttvkit.stores._base import BaseStore
 from ttvkit.stores._deadline import current_limit
-from ttvkit.stores.sql import (
-    ObservationPlan,
-    Statement,
-    UnsupportedConditionError,
-    build_plan,
-    cells_statement,
-    observations_statement,
-    read_cells,
-    read_columns,
-)
+from ttvkit.stores.sql import ObservationPlan
 from ttvkit.stores.sql.codec import exact_json_text
 from ttvkit.stores.sql.engines import PostgresDialect
+from ttvkit.stores.sql.source import PlanQueries, StatementOf
 
 try:
     import psycopg
@@ -302,7 +287,7 @@ def _first_line(exc: BaseException) -> str:
 # -------------------------------------------------------------------------- store
 
 
-class PostgresStore(BaseStore):
+class PostgresStore(PlanQueries, BaseStore):
     """Value events in PostgreSQL; observations computed by the server.
 
     ``conninfo`` is a libpq connection string or URL
@@ -759,65 +744,10 @@ class PostgresStore(BaseStore):
 
         return self._run(fetch)
 
-    def observations(
-        self,
-        milestone: Milestone,
-        *,
-        as_of: datetime | None = None,
-        per: Per = "user",
-        attributes: Sequence[Attribute] = (),
-    ) -> list[Observation]:
-        """One observation per customer, computed by PostgreSQL (see the module docstring).
-
-        Returns exactly what :func:`ttvkit.observations.observe` returns on
-        the stored events. A milestone built from a user-defined
-        :class:`~ttvkit.conditions.Condition` subclass, which has no SQL
-        form, is evaluated in Python over the streamed events instead.
-        """
-        return self.observation_columns(
-            milestone, as_of=as_of, per=per, attributes=attributes
-        ).rows()
-
-    def observation_columns(
-        self,
-        milestone: Milestone,
-        *,
-        as_of: datetime | None = None,
-        per: Per = "user",
-        attributes: Sequence[Attribute] = (),
-    ) -> ObservationColumns:
-        """:meth:`observations` as columns, computed by the query plan."""
-        plan = self._plan(milestone, per, attributes)
-        if plan is None:
-            rows = self.generic_observations(milestone, as_of=as_of, per=per, attributes=attributes)
-            return ObservationColumns.from_rows(rows, len(attributes))
-        return read_columns(self._query(plan, as_of, observations_statement), plan, _DIALECT)
-
-    def duration_cells(
-        self, milestone: Milestone, *, as_of: datetime | None = None, per: Per = "user"
-    ) -> DurationCells:
-        """The observations grouped by duration, computed by PostgreSQL."""
-        plan = self._plan(milestone, per, ())
-        if plan is None:
-            rows = self.generic_observations(milestone, as_of=as_of, per=per)
-            return ObservationColumns.from_rows(rows).cells()
-        return read_cells(self._query(plan, as_of, cells_statement))
-
-    def _plan(
-        self, milestone: Milestone, per: Per, attributes: Sequence[Attribute]
-    ) -> ObservationPlan | None:
-        checked = check_question(milestone, per, attributes)
-        try:
-            return build_plan(milestone, per, checked)
-        except UnsupportedConditionError:
-            return None
-
-    def _query(
-        self,
-        plan: ObservationPlan,
-        as_of: datetime | None,
-        statement: Callable[[ObservationPlan, PostgresDialect, int], Statement],
-    ) -> list[tuple[Any, ...]]:
+    def run_plan(
+        self, plan: ObservationPlan, as_of: datetime | None, statement: StatementOf
+    ) -> tuple[list[tuple[Any, ...]], PostgresDialect] | None:
+        """The plan rendered for PostgreSQL and run in one transaction (see PlanQueries)."""
         given = None if as_of is None else to_micros(_aware(as_of, "as_of"))
 
         def fetch(conn: _Conn) -> list[tuple[Any, ...]]:
@@ -835,7 +765,8 @@ class PostgresStore(BaseStore):
                 cur.execute(self._sql(query.sql), query.params)
                 return cur.fetchall()
 
-        return self._run(fetch)
+        rows = self._run(fetch)
+        return (rows, _DIALECT) if rows else None
 
     # -- closing and forking
 

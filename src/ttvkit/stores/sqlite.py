@@ -43,31 +43,16 @@ from ttvkit.errors import (
     StoreUnavailableError,
 )
 from ttvkit.events import JSONValue, ValueEvent, _trusted_event
-from ttvkit.milestones import Milestone
 from ttvkit.observations import EPOCH as _EPOCH
 from ttvkit.observations import (
-    Attribute,
-    DurationCells,
-    Observation,
-    ObservationColumns,
-    Per,
     check_aware,
-    check_question,
     from_micros,
     to_micros,
 )
 from ttvkit.stores._base import BaseStore
-from ttvkit.stores.sql import (
-    ObservationPlan,
-    Statement,
-    UnsupportedConditionError,
-    build_plan,
-    cells_statement,
-    observations_statement,
-    read_cells,
-    read_columns,
-)
+from ttvkit.stores.sql import ObservationPlan
 from ttvkit.stores.sql.engines import SQLiteDialect
+from ttvkit.stores.sql.source import PlanQueries, StatementOf
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQLiteStore"]
 
@@ -327,7 +312,7 @@ def _json_list(values: Collection[str]) -> str:
     return json.dumps(list(values), ensure_ascii=False)
 
 
-class SQLiteStore(BaseStore):
+class SQLiteStore(PlanQueries, BaseStore):
     """Value events in an SQLite database file, or in memory.
 
     ``path`` is a file (created when missing, with its schema) or
@@ -1025,71 +1010,10 @@ class SQLiteStore(BaseStore):
 
         return self._run(count, transaction="none")
 
-    def observations(
-        self,
-        milestone: Milestone,
-        *,
-        as_of: datetime | None = None,
-        per: Per = "user",
-        attributes: Sequence[Attribute] = (),
-    ) -> list[Observation]:
-        """One observation per customer, computed by one SQL query.
-
-        Exactly what :func:`ttvkit.observations.observe` returns on the stored
-        events. Conditions of types other than ttvkit's own fall back to the
-        generic path (events streamed through ``observe()``).
-        """
-        return self.observation_columns(
-            milestone, as_of=as_of, per=per, attributes=attributes
-        ).rows()
-
-    def observation_columns(
-        self,
-        milestone: Milestone,
-        *,
-        as_of: datetime | None = None,
-        per: Per = "user",
-        attributes: Sequence[Attribute] = (),
-    ) -> ObservationColumns:
-        """:meth:`observations` as columns, computed by the query plan."""
-        plan = self._plan(milestone, per, attributes)
-        if plan is None:
-            generic = self.generic_observations(
-                milestone, as_of=as_of, per=per, attributes=attributes
-            )
-            return ObservationColumns.from_rows(generic, len(attributes))
-        result = self._query(plan, as_of, observations_statement)
-        if result is None:
-            return read_columns([], plan, SQLiteDialect({}))
-        rows, dialect = result
-        return read_columns(rows, plan, dialect)
-
-    def duration_cells(
-        self, milestone: Milestone, *, as_of: datetime | None = None, per: Per = "user"
-    ) -> DurationCells:
-        """The observations grouped by duration, computed in SQLite."""
-        plan = self._plan(milestone, per, ())
-        if plan is None:
-            rows = self.generic_observations(milestone, as_of=as_of, per=per)
-            return ObservationColumns.from_rows(rows).cells()
-        result = self._query(plan, as_of, cells_statement)
-        return read_cells([] if result is None else result[0])
-
-    def _plan(
-        self, milestone: Milestone, per: Per, attributes: Sequence[Attribute]
-    ) -> ObservationPlan | None:
-        checked = check_question(milestone, per, attributes)
-        try:
-            return build_plan(milestone, per, checked)
-        except UnsupportedConditionError:
-            return None
-
-    def _query(
-        self,
-        plan: ObservationPlan,
-        as_of: datetime | None,
-        statement: Callable[[ObservationPlan, SQLiteDialect, int], Statement],
+    def run_plan(
+        self, plan: ObservationPlan, as_of: datetime | None, statement: StatementOf
     ) -> tuple[list[Any], SQLiteDialect] | None:
+        """The plan rendered for SQLite and run in one read transaction (see PlanQueries)."""
         given = None if as_of is None else _aware_micros(as_of, "as_of")
         names = sorted(plan.names or ()) if plan.names is not None else None
 

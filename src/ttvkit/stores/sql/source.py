@@ -1,17 +1,20 @@
-"""Observations through the plan for an engine that runs SQL text it is given.
+"""Observations through the plan, for every SQL engine: one implementation.
 
-:class:`PlanQueries` is a mixin for sources whose engine takes the rendered
-statement as it is (DuckDB, over a table or over files at rest): it supplies
-``observations()``, ``observation_columns()`` and ``duration_cells()`` from
-two hooks, :meth:`PlanQueries.plan_dialect` and :meth:`PlanQueries.plan_rows`.
+:class:`PlanQueries` gives a source ``observations()``,
+``observation_columns()`` and ``duration_cells()`` computed by its engine
+from ttvkit's query plan. An engine supplies one hook, :meth:`PlanQueries.run_plan`:
+render the statement with its dialect at ``as_of`` (the latest event by
+default, read in the same snapshot as the rows) and run it. Conditions the
+plan does not know (user-defined classes) take
+:meth:`~ttvkit.stores.BaseSource.generic_observations`.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeAlias
 
 from ttvkit.milestones import Milestone
 from ttvkit.observations import (
@@ -20,38 +23,36 @@ from ttvkit.observations import (
     Observation,
     ObservationColumns,
     Per,
-    check_attributes,
     check_aware,
     check_question,
-    observe,
     to_micros,
 )
+from ttvkit.stores._base import BaseSource
 from ttvkit.stores.sql.dialect import Dialect
 from ttvkit.stores.sql.engines import DuckDBDialect
 from ttvkit.stores.sql.plan import ObservationPlan, UnsupportedConditionError, build_plan
 from ttvkit.stores.sql.render import Statement, cells_statement, observations_statement
 from ttvkit.stores.sql.rows import read_cells, read_columns
 
-__all__ = ["DuckDBQueries", "PlanQueries"]
+__all__ = ["DuckDBQueries", "PlanQueries", "StatementOf"]
+
+#: One of :func:`observations_statement` and :func:`cells_statement`.
+StatementOf: TypeAlias = Callable[[ObservationPlan, Any, int], Statement]
 
 
-class PlanQueries(abc.ABC):
-    """Observations computed by the engine from ttvkit's plan (see the module docstring)."""
-
-    @abc.abstractmethod
-    def plan_dialect(self) -> Dialect:
-        """The engine's dialect, naming the relation of its events."""
-
-    @abc.abstractmethod
-    def plan_rows(self, statement: Statement) -> list[tuple[Any, ...]]:
-        """Run *statement*; all its rows."""
+class PlanQueries(BaseSource):
+    """A source whose engine computes observations from ttvkit's plan."""
 
     @abc.abstractmethod
-    def latest_timestamp(self) -> datetime | None: ...
+    def run_plan(
+        self, plan: ObservationPlan, as_of: datetime | None, statement: StatementOf
+    ) -> tuple[Sequence[Sequence[Any]], Dialect] | None:
+        """Render ``statement(plan, dialect, as_of µs)`` for this engine and run it.
 
-    @abc.abstractmethod
-    def plan_events(self, names: frozenset[str] | None, until: datetime) -> Sequence[Any]:
-        """The events (``ValueEvent``) a user-defined condition needs, up to *until*."""
+        *as_of* ``None`` means the latest stored event, read in the same
+        snapshot as the rows. Returns the rows and the dialect that rendered
+        them, or None when the source holds no events.
+        """
 
     def observations(
         self,
@@ -61,7 +62,12 @@ class PlanQueries(abc.ABC):
         per: Per = "user",
         attributes: Sequence[Attribute] = (),
     ) -> list[Observation]:
-        """One observation per customer, computed by the engine (exactly ``observe()``)."""
+        """One observation per customer, computed by the engine.
+
+        Exactly what :func:`ttvkit.observations.observe` returns on the same
+        events. Conditions of types other than ttvkit's own fall back to the
+        generic path (events streamed through ``observe()``).
+        """
         return self.observation_columns(
             milestone, as_of=as_of, per=per, attributes=attributes
         ).rows()
@@ -74,68 +80,55 @@ class PlanQueries(abc.ABC):
         per: Per = "user",
         attributes: Sequence[Attribute] = (),
     ) -> ObservationColumns:
-        """:meth:`observations` as columns."""
-        checked = check_attributes(attributes)
-        plan = self._plan(milestone, per, checked)
-        until = self._until(as_of)
-        if until is None:
-            return ObservationColumns((), (), (), (), (), tuple(() for _ in checked))
-        if plan is None:
-            rows = observe(
-                self.plan_events(None, until), milestone, as_of=until, per=per, attributes=checked
-            )
+        """:meth:`observations` as columns, computed by the engine."""
+        checked = check_question(milestone, per, attributes)
+        if as_of is not None:
+            check_aware(as_of, "as_of")
+        try:
+            plan = build_plan(milestone, per, checked)
+        except UnsupportedConditionError:
+            rows = self.generic_observations(milestone, as_of=as_of, per=per, attributes=checked)
             return ObservationColumns.from_rows(rows, len(checked))
-        dialect = self.plan_dialect()
-        statement = observations_statement(plan, dialect, to_micros(until))
-        return read_columns(self.plan_rows(statement), plan, dialect)
+        result = self.run_plan(plan, as_of, observations_statement)
+        if result is None:
+            return ObservationColumns((), (), (), (), (), tuple(() for _ in checked))
+        rows_, dialect = result
+        return read_columns(rows_, plan, dialect)
 
     def duration_cells(
         self, milestone: Milestone, *, as_of: datetime | None = None, per: Per = "user"
     ) -> DurationCells:
         """The observations grouped by duration, computed by the engine."""
-        plan = self._plan(milestone, per, ())
-        until = self._until(as_of)
-        if until is None:
-            return DurationCells((), (), ())
-        if plan is None:
-            rows = observe(self.plan_events(None, until), milestone, as_of=until, per=per)
-            return ObservationColumns.from_rows(rows).cells()
-        statement = cells_statement(plan, self.plan_dialect(), to_micros(until))
-        return read_cells(self.plan_rows(statement))
-
-    def _until(self, as_of: datetime | None) -> datetime | None:
-        return self.latest_timestamp() if as_of is None else check_aware(as_of, "as_of")
-
-    @staticmethod
-    def _plan(
-        milestone: Milestone, per: Per, attributes: tuple[Attribute, ...]
-    ) -> ObservationPlan | None:
-        checked = check_question(milestone, per, attributes)
+        check_question(milestone, per, ())
+        if as_of is not None:
+            check_aware(as_of, "as_of")
         try:
-            return build_plan(milestone, per, checked)
+            plan = build_plan(milestone, per, ())
         except UnsupportedConditionError:
-            return None
+            rows = self.generic_observations(milestone, as_of=as_of, per=per)
+            return ObservationColumns.from_rows(rows).cells()
+        result = self.run_plan(plan, as_of, cells_statement)
+        return read_cells([] if result is None else result[0])
 
 
 class DuckDBQueries(PlanQueries):
-    """Observations computed by DuckDB from ttvkit's query plan.
+    """:class:`PlanQueries` for DuckDB, over the class's ``relation_sql`` and ``query()``.
 
     Mixed into :class:`~ttvkit.stores.duckdb.DuckDBStore` and the sources of
     :func:`ttvkit.scan`, which supply the engine interface: ``relation_sql``
-    (the canonical relation), ``query(sql, params)`` and ``events()``. The plan
-    is rendered with :class:`~ttvkit.stores.sql.engines.DuckDBDialect`; only
-    per-customer columns or duration cells come back to Python.
+    (the canonical relation) and ``query(sql, params)``. The plan is rendered
+    with :class:`~ttvkit.stores.sql.engines.DuckDBDialect`; only per-customer
+    columns or duration cells come back to Python.
     """
 
-    def plan_dialect(self) -> DuckDBDialect:
-        engine: Any = self
-        return DuckDBDialect(engine.relation_sql)
-
-    def plan_rows(self, statement: Statement) -> list[tuple[Any, ...]]:
-        engine: Any = self
-        rows: list[tuple[Any, ...]] = engine.query(statement.sql, list(statement.params.values()))
-        return rows
-
-    def plan_events(self, names: frozenset[str] | None, until: datetime) -> list[Any]:
-        engine: Any = self
-        return list(engine.events(names=names, until=until))
+    def run_plan(
+        self, plan: ObservationPlan, as_of: datetime | None, statement: StatementOf
+    ) -> tuple[Sequence[Sequence[Any]], Dialect] | None:
+        engine: Any = self  # the class this is mixed into has relation_sql and query()
+        until = as_of if as_of is not None else self.latest_timestamp()
+        if until is None:
+            return None
+        dialect = DuckDBDialect(engine.relation_sql)
+        query = statement(plan, dialect, to_micros(until))
+        rows: list[tuple[Any, ...]] = engine.query(query.sql, list(query.params.values()))
+        return rows, dialect
