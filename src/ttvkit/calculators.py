@@ -90,6 +90,13 @@ def as_store(source: Source) -> Iterator[Store]:
         with open_store(source) as store:
             yield store
         return
+    if type(source).__name__ == "DataFrame" and type(source).__module__.startswith("pyspark."):
+        # a pyspark DataFrame (classic or Spark Connect): analysed by Spark
+        from ttvkit.stores.spark import SparkSource
+
+        with SparkSource(source) as spark_source:
+            yield spark_source
+        return
     if isinstance(source, Iterable) and not isinstance(source, bytes | Mapping):
         events = (_as_event(e) for e in source)
         with MemoryStore(events) as store:
@@ -97,7 +104,7 @@ def as_store(source: Source) -> Iterator[Store]:
         return
     raise AnalysisError(
         f"source {type(source).__name__}: pass a Store, a store URL, a Tracker, "
-        "or an iterable of ValueEvent objects or mappings"
+        "a pyspark DataFrame, or an iterable of ValueEvent objects or mappings"
     )
 
 
