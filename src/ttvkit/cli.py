@@ -389,6 +389,19 @@ def _parser() -> argparse.ArgumentParser:
         default="raise",
         help="bad rows in a SOURCE file: stop (raise, the default) or skip them",
     )
+    report.add_argument(
+        "--engine",
+        choices=("memory", "spark"),
+        default="memory",
+        help="where a SOURCE file is analysed: in this process (memory, the default) or by "
+        "Spark (spark: Parquet files, a directory or a glob; needs ttvkit[spark])",
+    )
+    report.add_argument(
+        "--spark-master",
+        default="local[*]",
+        metavar="URL",
+        help="the Spark master for --engine spark (default local[*])",
+    )
     report.set_defaults(handler=_cmd_report)
 
     import_ = commands.add_parser(
@@ -617,7 +630,17 @@ def _cmd_report(args: argparse.Namespace) -> int:
         "as_of": args.as_of,
         "period": period,
     }
-    if _is_url(source):
+    if args.engine == "spark":
+        from ttvkit.stores.spark import SparkSource, spark_session
+
+        if _is_url(source) and not source.startswith(("s3a://", "gs://", "abfss://", "hdfs://")):
+            raise ConfigurationError("--engine spark reads files: pass a Parquet path or glob")
+        with spark_session(args.spark_master, "ttvkit report") as spark:
+            fmt = args.input_format or "parquet"
+            with SparkSource.read(source, spark=spark, format=fmt) as store:
+                facts = [("source", source), ("engine", "spark"), ("events", f"{store.count():,}")]
+                report = build_report(store, config, facts=facts, **options)
+    elif _is_url(source):
         _check_sqlite_exists(source)
         with open_store(source) as store:
             facts = [("source", source), ("events", f"{store.count():,}")]

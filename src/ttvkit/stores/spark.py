@@ -25,6 +25,7 @@ Connect): only the DataFrame API and SQL are used, no RDDs and no JVM access.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from collections.abc import Collection, Iterator, Sequence
@@ -48,7 +49,7 @@ from ttvkit.stores.sql.render import Statement, observations_statement
 from ttvkit.stores.sql.source import PlanQueries
 from ttvkit.stores.sql.spark import SparkDialect, spark_relation
 
-__all__ = ["SparkSource", "is_spark_dataframe"]
+__all__ = ["SparkSource", "is_spark_dataframe", "spark_session"]
 
 _SOURCE: Final = "the Spark DataFrame"
 _ID_TYPES: Final = ("string", "bigint", "int", "smallint", "tinyint")
@@ -79,6 +80,30 @@ def _quote(column: str) -> str:
 def _error(problem: str, column: str | None = None) -> ReadError:
     where = _SOURCE if column is None else f'{_SOURCE}, column "{column}"'
     return ReadError(f"{where}: {problem}", source=_SOURCE, column=column)
+
+
+@contextlib.contextmanager
+def spark_session(master: str = "local[*]", app_name: str = "ttvkit") -> Iterator[Any]:
+    """The active Spark session, or a new one on *master* (stopped on exit).
+
+    A new session uses the UTC session time zone. Inside ``spark-submit`` or a
+    notebook the session that already runs is used as it is, and kept.
+    """
+    sql = require("pyspark.sql", "spark", "the Spark engine")
+    active = sql.SparkSession.getActiveSession()
+    if active is not None:
+        yield active
+        return
+    session = (
+        sql.SparkSession.builder.master(master)
+        .appName(app_name)
+        .config("spark.sql.session.timeZone", "UTC")
+        .getOrCreate()
+    )
+    try:
+        yield session
+    finally:
+        session.stop()
 
 
 class SparkSource(PlanQueries):
@@ -118,6 +143,27 @@ class SparkSource(PlanQueries):
         self._view = f"ttv_events_{uuid.uuid4().hex}"
         self._canonical(df, mapping).createOrReplaceTempView(self._view)
         self._closed = False
+
+    @classmethod
+    def read(
+        cls,
+        path: str,
+        *,
+        spark: Any,
+        format: str = "parquet",
+        mapping: ColumnMapping | None = None,
+    ) -> SparkSource:
+        """A source over files Spark reads: a path, a directory or a glob (``s3a://...``).
+
+        *format* is any format of ``spark.read`` with a schema in the files
+        (``parquet``, ``orc``, ``delta`` where installed).
+        """
+        if format in ("csv", "jsonl", "json"):
+            raise ConfigurationError(
+                f"format={format!r}: text files carry no types (timestamps would be text); "
+                "convert them to Parquet, or read them yourself and pass the DataFrame"
+            )
+        return cls(spark.read.format(format).load(path), mapping)
 
     # -- the canonical view ----------------------------------------------------------
 

@@ -1,0 +1,406 @@
+"""Spark: a pyspark DataFrame is a source for every analysis, with identical answers.
+
+One local session (``local[2]``, UTC, UI off, two shuffle partitions) is shared
+by the module. The Spark tests skip, with the reason, only where pyspark or
+Java is missing and ``CI`` is not set; under CI a missing one is a failure.
+Spark is slow per query (about a second), so hypothesis examples are few and
+each runs several questions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import ttvkit as ttv
+from ttvkit import datasets as ds
+from ttvkit.errors import ConfigurationError, InvalidEventError, StoreError
+from ttvkit.events import ValueEvent
+from ttvkit.io import ColumnMapping
+from ttvkit.milestones import Milestone
+from ttvkit.observations import ObservationColumns, StartProperty, observe
+
+from .strategies import attribute_lists, event_logs, milestones
+from .test_backends import ANALYSES, BANDS, FIRST, ROI
+
+SCHEMA = (
+    "event_id string, user_id string, account_id string, name string, "
+    "timestamp timestamp, properties string"
+)
+
+
+def _why_not_spark() -> str | None:
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return "pyspark is not installed (pip install 'ttvkit[spark]')"
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        return "Java is not installed (Spark needs a JVM: Java 17 or 21)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    """The one local Spark session of the test run."""
+    reason = _why_not_spark()
+    if reason is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set but {reason}")
+        pytest.skip(reason)
+    from pyspark.sql import SparkSession
+
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("ttvkit-tests")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.default.parallelism", "2")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+def _unique(events: Sequence[ValueEvent]) -> list[ValueEvent]:
+    seen: dict[str, ValueEvent] = {}
+    for e in events:
+        seen.setdefault(e.event_id, e)
+    return list(seen.values())
+
+
+def frame(spark: Any, events: Sequence[ValueEvent]) -> Any:
+    """The events as a DataFrame: TIMESTAMP times, properties as JSON text."""
+    rows = [
+        (
+            e.event_id,
+            e.user_id,
+            e.account_id,
+            e.name,
+            e.timestamp,
+            json.dumps(dict(e.properties)) if e.properties else None,
+        )
+        for e in events
+    ]
+    return spark.createDataFrame(rows, SCHEMA)
+
+
+@pytest.fixture(scope="module")
+def demo_events() -> list[ValueEvent]:
+    return ds.saas_events(600, seed=11)
+
+
+@pytest.fixture(scope="module")
+def demo_frame(spark: Any, demo_events: list[ValueEvent]) -> Any:
+    return frame(spark, demo_events).cache()
+
+
+# ---------------------------------------------------------------- the plan, exactly
+
+
+@settings(
+    max_examples=int(os.environ.get("TTVKIT_SPARK_EXAMPLES", "12")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    event_logs(hostile=True, max_size=30),
+    st.lists(milestones(), min_size=2, max_size=2),
+    st.sampled_from(["user", "account"]),
+    st.data(),
+)
+def test_spark_computes_observe_exactly(
+    spark: Any, events: list[ValueEvent], stones: list[Milestone], per: str, data: Any
+) -> None:
+    """Observations (with attributes) and duration cells equal the pure-Python reference."""
+    from ttvkit.stores.spark import SparkSource
+
+    unique = _unique(events)
+    if not unique:
+        return
+    as_of = max(e.timestamp for e in unique)
+    with SparkSource(frame(spark, unique)) as source:
+        for milestone in stones:
+            attributes = data.draw(attribute_lists(milestone))
+            if not isinstance(milestone.start, datetime | ttv.conditions.EventCondition):
+                attributes = [a for a in attributes if not isinstance(a, StartProperty)]
+            expected = observe(unique, milestone, per=per, attributes=attributes)  # type: ignore[arg-type]
+            got = source.observations(milestone, as_of=as_of, per=per, attributes=attributes)  # type: ignore[arg-type]
+            assert got == expected
+            assert [type(v) for o in got for v in o.attributes] == [
+                type(v) for o in expected for v in o.attributes
+            ]
+        cells = source.duration_cells(stones[0], as_of=as_of, per=per)  # type: ignore[arg-type]
+        reference = observe(unique, stones[0], per=per)  # type: ignore[arg-type]
+        assert cells == ObservationColumns.from_rows(reference).cells()
+
+
+def test_json_typing_keeps_true_1_and_string_1_apart(spark: Any) -> None:
+    """``true`` is not ``1``, ``"1"`` is not ``1``, ``1 == 1.0``; any key is addressed exactly."""
+    from ttvkit.stores.spark import SparkSource
+
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    values: list[Any] = [True, 1, 1.0, "1", None, [1], {"a": 1}, 1e16, 0.1, -5, 2**62]
+    key = "k'\"$.[0] ?"
+    events = [ValueEvent(f"u{i}", "s", base, {key: v}) for i, v in enumerate(values)]
+    events += [ValueEvent(f"u{i}", "r", base + timedelta(hours=1)) for i in range(len(values))]
+    tests: list[Any] = [1, True, "1", None, 1.0, ttv.gt(0.5), ttv.ge(10**16), ttv.lt(2**62)]
+    tests += [ttv.le(-5), ttv.gt(2**70), ttv.lt(-(2**70)), ttv.one_of(0.1, "1")]
+    with SparkSource(frame(spark, events)) as source:
+        for test in tests:
+            milestone = Milestone(
+                "m", reached=ttv.event("r"), start=ttv.event("s", where={key: test})
+            )
+            expected = observe(events, milestone)
+            assert source.observations(milestone) == expected, test
+
+
+# ------------------------------------------------------ every analysis, identical
+
+
+@pytest.mark.parametrize("name", sorted(ANALYSES))
+def test_every_analysis_equals_the_memory_store(
+    spark: Any, demo_events: list[ValueEvent], demo_frame: Any, name: str
+) -> None:
+    """The DataFrame itself is the source: each result's to_dict() is the reference's."""
+    run = ANALYSES[name]
+    with ttv.MemoryStore(demo_events) as store:
+        expected = run(store).to_dict()
+    assert run(demo_frame).to_dict() == expected
+
+
+PER_ACCOUNT = {
+    "compare": lambda s: ttv.compare(s, FIRST, by="plan", per="account", bootstrap=20),
+    "cohorts": lambda s: ttv.cohorts(s, ROI, "quarter", per="account"),
+    "satisfaction": lambda s: ttv.satisfaction(
+        s, FIRST, survey=ds.CSAT, bands=BANDS, per="account", response="first"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PER_ACCOUNT))
+def test_per_account_analyses_equal_the_memory_store(
+    demo_events: list[ValueEvent], demo_frame: Any, name: str
+) -> None:
+    run = PER_ACCOUNT[name]
+    with ttv.MemoryStore(demo_events) as store:
+        expected = run(store).to_dict()
+    assert run(demo_frame).to_dict() == expected
+
+
+# ------------------------------------------------------- what reaches the driver
+
+
+def test_only_aggregates_reach_the_driver(
+    spark: Any, demo_events: list[ValueEvent], demo_frame: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Count every row a Spark action hands to Python while time_to_value runs.
+
+    Every action of a pyspark DataFrame that returns rows ends in ``collect``
+    (``first``, ``head`` and ``take`` call it) or ``toLocalIterator``.
+    """
+    from pyspark.sql import DataFrame
+
+    received: list[int] = []
+    collect, stream = DataFrame.collect, DataFrame.toLocalIterator
+
+    def counted_collect(self: Any) -> Any:
+        rows = collect(self)
+        received.append(len(rows))
+        return rows
+
+    def counted_stream(self: Any, *args: Any, **kwargs: Any) -> Any:
+        for row in stream(self, *args, **kwargs):
+            received.append(1)
+            yield row
+
+    monkeypatch.setattr(DataFrame, "collect", counted_collect)
+    monkeypatch.setattr(DataFrame, "toLocalIterator", counted_stream)
+    ttv.time_to_value(demo_frame, FIRST)
+    cells = ObservationColumns.from_rows(observe(demo_events, FIRST)).cells()
+    # the latest timestamp (one row), then one row per distinct duration
+    assert received == [1, len(cells.durations)]
+    assert sum(received) < len(demo_events) / 10
+
+
+def test_the_statement_has_no_correlated_subquery(spark: Any, demo_frame: Any) -> None:
+    from ttvkit.observations import FirstTime, PropertyOf
+    from ttvkit.stores.spark import SparkSource
+    from ttvkit.stores.sql import build_plan, observations_statement
+
+    milestone = ttv.milestones.roi(ds.INVOICE_PAID, "amount", 1000, window=timedelta(days=9))
+    attributes = (
+        FirstTime(ttv.event(ds.REPORT_CREATED).nth(3)),
+        PropertyOf(ttv.event(ds.CSAT), "score"),
+    )
+    with SparkSource(demo_frame) as source:
+        statement = observations_statement(
+            build_plan(milestone, "user", attributes), source.plan_dialect(), 2**60
+        )
+        (plan,) = spark.sql(
+            "EXPLAIN EXTENDED " + statement.sql, args=dict(statement.params)
+        ).first()
+    assert "== Physical Plan ==" in plan
+    for marker in ("outer(", "Subquery", "BroadcastNestedLoopJoin", "CartesianProduct"):
+        assert marker not in plan
+
+
+def test_to_spark_keeps_the_observations_on_the_cluster(
+    demo_events: list[ValueEvent], demo_frame: Any
+) -> None:
+    from pyspark.sql import DataFrame
+
+    from ttvkit.stores.spark import SparkSource
+
+    with SparkSource(demo_frame) as source:
+        observations = source.to_spark(FIRST)
+        assert isinstance(observations, DataFrame)
+        assert observations.columns[:5] == [
+            "customer_id",
+            "start",
+            "end",
+            "observed",
+            "reached_before_start",
+        ]
+        expected = observe(demo_events, FIRST)
+        assert observations.count() == len(expected)
+        assert observations.where("observed = 1").count() == sum(o.observed for o in expected)
+
+
+# ------------------------------------------------------------ layouts and errors
+
+
+def test_map_struct_and_plain_columns_read_as_json_properties(spark: Any) -> None:
+    from pyspark.sql import functions as F
+
+    from ttvkit.stores.spark import SparkSource
+
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    events = [
+        ValueEvent("u1", "signup", base, {"plan": "free", "seats": 3}),
+        ValueEvent("u2", "signup", base, {"plan": "pro", "seats": 1.0}),
+        ValueEvent("u1", "report", base + timedelta(hours=2)),
+        ValueEvent("u2", "report", base + timedelta(hours=5)),
+    ]
+    milestone = Milestone(
+        "m", reached=ttv.event("report"), start=ttv.event("signup", where={"seats": ttv.ge(1)})
+    )
+    attributes = [StartProperty("plan"), StartProperty("seats")]
+    expected = observe(events, milestone, attributes=attributes)
+    text = frame(spark, events)
+    schema = "struct<plan:string,seats:double>"
+    layouts = {
+        "struct": text.withColumn("properties", F.from_json("properties", schema)),
+        "plain": text.withColumn("plan", F.get_json_object("properties", "$.plan"))
+        .withColumn("seats", F.get_json_object("properties", "$.seats").cast("double"))
+        .drop("properties"),
+    }
+    for layout, df in layouts.items():
+        with SparkSource(df) as source:
+            got = source.observations(milestone, attributes=attributes)
+        assert [o.attributes for o in got] == [("free", 3.0), ("pro", 1.0)], layout
+        assert [o.reached_at for o in got] == [o.reached_at for o in expected], layout
+    as_map = text.withColumn("properties", F.from_json("properties", "map<string,string>"))
+    with SparkSource(as_map) as source:
+        got = source.observations(milestone, attributes=attributes)
+    # a MAP<STRING, STRING> holds text: "3" is a string, so seats >= 1 matches nobody
+    assert got == []
+
+
+def test_a_column_mapping_names_the_columns(spark: Any) -> None:
+    from ttvkit.stores.spark import SparkSource
+
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    df = spark.createDataFrame(
+        [(7, "signup", base, "pro"), (7, "report", base + timedelta(hours=1), None)],
+        "distinct_id bigint, event string, time timestamp, plan string",
+    )
+    mapping = ColumnMapping(user="distinct_id", name="event", timestamp="time")
+    with SparkSource(df, mapping) as source:
+        assert source.count() == 2
+        (o,) = source.observations(
+            Milestone(
+                "m", reached=ttv.event("report"), start=ttv.event("signup", where={"plan": "pro"})
+            )
+        )
+        assert (o.customer_id, o.duration) == ("7", timedelta(hours=1))
+        assert [e.properties for e in source.events()] == [{"plan": "pro"}, {}]
+
+
+@pytest.mark.parametrize(
+    ("schema", "mapping", "message"),
+    [
+        ("user_id string, name string, ts timestamp", None, "no column 'timestamp'"),
+        ("user_id string, name string, timestamp timestamp_ntz", None, "without a time zone"),
+        ("user_id string, name string, timestamp string", None, "must be a TIMESTAMP"),
+        ("user_id string, name int, timestamp timestamp", None, "name must be STRING"),
+        ("user_id double, name string, timestamp timestamp", None, "STRING or an integer"),
+        (
+            "user_id string, name string, timestamp timestamp, properties array<int>",
+            None,
+            "properties must be JSON text",
+        ),
+        ("user_id string, name string, timestamp timestamp, tags array<string>", None, "tags"),
+        (
+            "uid string, name string, timestamp timestamp",
+            ColumnMapping(user="user"),
+            "no column 'user'",
+        ),
+    ],
+)
+def test_bad_input_is_a_clear_error(
+    spark: Any, schema: str, mapping: ColumnMapping | None, message: str
+) -> None:
+    from ttvkit.stores.spark import SparkSource
+
+    df = spark.createDataFrame([], schema)
+    with pytest.raises(InvalidEventError, match=message):
+        SparkSource(df, mapping)
+
+
+def test_not_a_dataframe_and_read_only(spark: Any, demo_frame: Any) -> None:
+    from ttvkit.stores.spark import SparkSource
+
+    with pytest.raises(ConfigurationError, match="pyspark DataFrame"):
+        SparkSource([{"user_id": "u"}])
+    source = SparkSource(demo_frame)
+    with pytest.raises(StoreError, match="read-only"):
+        source.append([])
+    source.close()
+    with pytest.raises(StoreError, match="closed"):
+        source.count()
+    assert not spark.catalog.tableExists(source.view)
+
+
+def test_cli_report_with_the_spark_engine(
+    spark: Any, demo_events: list[ValueEvent], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``ttvkit report FILE --engine spark`` prints what the in-memory engine prints."""
+    from ttvkit.cli import main
+
+    path = tmp_path / "events"
+    frame(spark, demo_events[:800]).write.parquet(str(path))
+    config = tmp_path / "ttv.toml"
+    config.write_text(
+        '[milestones.first_report]\nstart = "signup"\nreached = "report_created"\n'
+        '[milestones.ten]\nreached = { event = "report_created", nth = 10 }\n'
+    )
+    common = [str(path), "--config", str(config), "--format", "json", "--cohorts", "none"]
+    assert main(["report", *common, "--engine", "spark", "--spark-master", "local[2]"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    reference = tmp_path / "events.parquet"
+    ttv.io.write_parquet(demo_events[:800], reference)
+    assert main(["report", str(reference), *common[1:]]) == 0
+    expected = json.loads(capsys.readouterr().out)
+    assert got["sections"] == expected["sections"]
