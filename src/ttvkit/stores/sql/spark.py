@@ -125,21 +125,25 @@ class SparkDialect(Dialect):
     def _equals(self, binder: Binder, expected: JSONScalar, value: str, kind: str) -> str:
         if isinstance(expected, bool):
             literal = "TRUE" if expected else "FALSE"
-            return f"({kind} = 'BOOLEAN' AND variant_get({value}, '$', 'boolean') = {literal})"
+            return f"({kind} = 'BOOLEAN' AND try_variant_get({value}, '$', 'boolean') = {literal})"
         if isinstance(expected, str):
             param = binder.bind(expected, "text")
-            return f"({kind} = 'STRING' AND variant_get({value}, '$', 'string') = {param})"
+            return f"({kind} = 'STRING' AND try_variant_get({value}, '$', 'string') = {param})"
         assert isinstance(expected, int | float)
         terms = []
         if (isinstance(expected, int) or expected.is_integer()) and (
             _INT64_MIN <= expected <= _INT64_MAX
         ):
             whole = binder.bind(int(expected), "int")
-            terms.append(f"({kind} IN {_INTS} AND variant_get({value}, '$', 'bigint') = {whole})")
+            terms.append(
+                f"({kind} IN {_INTS} AND try_variant_get({value}, '$', 'bigint') = {whole})"
+            )
         as_double = expected if isinstance(expected, float) else exact_float(expected)
         if as_double is not None:
             param = binder.bind(as_double, "float")
-            terms.append(f"({_is_float(kind)} AND variant_get({value}, '$', 'double') = {param})")
+            terms.append(
+                f"({_is_float(kind)} AND try_variant_get({value}, '$', 'double') = {param})"
+            )
         return "(" + " OR ".join(terms) + ")" if terms else "FALSE"
 
     def _compare(self, binder: Binder, op: str, bound: int | float, value: str, kind: str) -> str:
@@ -153,10 +157,10 @@ class SparkDialect(Dialect):
             ints = f"{kind} IN {_INTS}" if ints_pass else "FALSE"
         else:
             ints = (
-                f"({kind} IN {_INTS} AND variant_get({value}, '$', 'bigint') "
+                f"({kind} IN {_INTS} AND try_variant_get({value}, '$', 'bigint') "
                 f"{SQL_OP[op]} {binder.bind(whole, 'int')})"
             )
-        as_double = f"variant_get({value}, '$', 'double')"
+        as_double = f"try_variant_get({value}, '$', 'double')"
         if isinstance(bound, float):
             param = binder.bind(bound, "float")
             doubles = f"({_is_float(kind)} AND {as_double} {SQL_OP[op]} {param})"
@@ -177,7 +181,7 @@ class SparkDialect(Dialect):
         kind = f"schema_of_variant({value})"
         return (
             f"(CASE WHEN {kind} IN {_INTS} OR {_is_float(kind)} "
-            f"THEN variant_get({value}, '$', 'double') ELSE 0 END)"
+            f"THEN try_variant_get({value}, '$', 'double') ELSE 0 END)"
         )
 
     def attribute(self, binder: Binder, properties: str, key: str) -> str:
