@@ -1,7 +1,8 @@
 """Spark: a pyspark DataFrame is a source for every analysis, with identical answers.
 
 One local session (``local[2]``, UTC, UI off, two shuffle partitions) is shared
-by the module. The Spark tests skip, with the reason, only where pyspark or
+by the module; ``TTVKIT_SPARK_CONNECT=local[2]`` runs it over Spark Connect
+instead (needs ``pyspark[connect]``). The Spark tests skip, with the reason, only where pyspark or
 Java is missing and ``CI`` is not set; under CI a missing one is a failure.
 Spark is slow per query (about a second), so hypothesis examples are few and
 each runs several questions.
@@ -58,9 +59,11 @@ def spark() -> Iterator[Any]:
         pytest.skip(reason)
     from pyspark.sql import SparkSession
 
+    remote = os.environ.get("TTVKIT_SPARK_CONNECT")  # e.g. local[2]: the suite over Spark Connect
+    builder = SparkSession.builder
+    builder = builder.master("local[2]") if remote is None else builder.remote(remote)
     session = (
-        SparkSession.builder.master("local[2]")
-        .appName("ttvkit-tests")
+        builder.appName("ttvkit-tests")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
@@ -68,7 +71,8 @@ def spark() -> Iterator[Any]:
         .config("spark.default.parallelism", "2")
         .getOrCreate()
     )
-    session.sparkContext.setLogLevel("ERROR")
+    if remote is None:
+        session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
 
@@ -449,3 +453,18 @@ def test_cli_report_with_the_spark_engine(
     assert main(["report", str(reference), *common[1:]]) == 0
     expected = json.loads(capsys.readouterr().out)
     assert got["sections"] == expected["sections"]
+
+
+def test_the_example_job_writes_json_and_html(
+    spark: Any, demo_events: list[ValueEvent], tmp_path: Path
+) -> None:
+    import runpy
+
+    events = tmp_path / "events"
+    frame(spark, demo_events[:500]).write.parquet(str(events))
+    job = runpy.run_path(str(Path(__file__).parents[1] / "docs" / "examples" / "spark_job.py"))
+    out = tmp_path / "report"
+    assert job["main"]([str(events), "--out", str(out)]) == 0
+    report = json.loads(out.with_suffix(".json").read_text())
+    assert report["sections"]
+    assert "<html" in out.with_suffix(".html").read_text()
