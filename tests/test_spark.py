@@ -60,17 +60,19 @@ def spark() -> Iterator[Any]:
     from pyspark.sql import SparkSession
 
     remote = os.environ.get("TTVKIT_SPARK_CONNECT")  # e.g. local[2]: the suite over Spark Connect
-    builder = SparkSession.builder
-    builder = builder.master("local[2]") if remote is None else builder.remote(remote)
-    session = (
-        builder.appName("ttvkit-tests")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.default.parallelism", "2")
-        .getOrCreate()
-    )
+    settings = {"spark.sql.session.timeZone": "UTC", "spark.sql.shuffle.partitions": "2"}
+    if remote is None:
+        builder = SparkSession.builder.master("local[2]")
+        settings |= {
+            "spark.ui.enabled": "false",
+            "spark.ui.showConsoleProgress": "false",
+            "spark.default.parallelism": "2",
+        }
+    else:
+        builder = SparkSession.builder.remote(remote)
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    session = builder.appName("ttvkit-tests").getOrCreate()
     if remote is None:
         session.sparkContext.setLogLevel("ERROR")
     yield session

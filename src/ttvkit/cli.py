@@ -635,11 +635,14 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
         if _is_url(source) and not source.startswith(("s3a://", "gs://", "abfss://", "hdfs://")):
             raise ConfigurationError("--engine spark reads files: pass a Parquet path or glob")
-        with spark_session(args.spark_master, "ttvkit report") as spark:
-            fmt = args.input_format or "parquet"
-            with SparkSource.read(source, spark=spark, format=fmt) as store:
-                facts = [("source", source), ("engine", "spark"), ("events", f"{store.count():,}")]
-                report = build_report(store, config, facts=facts, **options)
+        if args.input_format not in (None, "parquet"):
+            raise ConfigurationError("--engine spark reads Parquet; convert other files first")
+        with (
+            spark_session(args.spark_master, "ttvkit report") as spark,
+            SparkSource.read(source, spark=spark) as store,
+        ):
+            facts = [("source", source), ("engine", "spark"), ("events", f"{store.count():,}")]
+            report = build_report(store, config, facts=facts, **options)
     elif _is_url(source):
         _check_sqlite_exists(source)
         with open_store(source) as store:
