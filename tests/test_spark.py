@@ -229,6 +229,14 @@ def test_every_analysis_equals_the_memory_store(
     assert run(demo_frame).to_dict() == expected
 
 
+def test_a_result_drills_down_into_the_dataframe(
+    demo_events: list[ValueEvent], demo_frame: Any
+) -> None:
+    """The source view is gone after the analysis; observations() runs the plan again."""
+    result = ttv.time_to_value(demo_frame, FIRST)
+    assert list(result.observations()) == observe(demo_events, FIRST)
+
+
 PER_ACCOUNT = {
     "compare": lambda s: ttv.compare(s, FIRST, by="plan", per="account", bootstrap=50),
     "cohorts": lambda s: ttv.cohorts(s, ROI, "quarter", per="account"),

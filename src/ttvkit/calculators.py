@@ -90,8 +90,7 @@ def as_store(source: Source) -> Iterator[Store]:
         with open_store(source) as store:
             yield store
         return
-    if type(source).__name__ == "DataFrame" and type(source).__module__.startswith("pyspark."):
-        # a pyspark DataFrame (classic or Spark Connect): analysed by Spark
+    if _is_spark_dataframe(source):  # classic or Spark Connect: analysed by Spark
         from ttvkit.stores.spark import SparkSource
 
         with SparkSource(source) as spark_source:
@@ -106,6 +105,12 @@ def as_store(source: Source) -> Iterator[Store]:
         f"source {type(source).__name__}: pass a Store, a store URL, a Tracker, "
         "a pyspark DataFrame, or an iterable of ValueEvent objects or mappings"
     )
+
+
+def _is_spark_dataframe(source: object) -> bool:
+    """A pyspark DataFrame, told by its type's name (pyspark is not imported here)."""
+    kind = type(source)
+    return kind.__name__ == "DataFrame" and kind.__module__.startswith("pyspark.")
 
 
 def _as_event(item: object) -> ValueEvent:
@@ -240,6 +245,13 @@ def _drilldown(
                 return again.observations(milestone, as_of=as_of, per=per)
 
         return reopen
+    if _is_spark_dataframe(source):  # the view is dropped with the source: make it again
+
+        def again() -> Sequence[Observation]:
+            with as_store(source) as spark_source:
+                return spark_source.observations(milestone, as_of=as_of, per=per)
+
+        return again
     if isinstance(store, MemoryStore) and store is not source:
         # events given as an iterable: they are in memory already
         rows = tuple(store.observations(milestone, as_of=as_of, per=per))
