@@ -237,6 +237,89 @@ def test_a_result_drills_down_into_the_dataframe(
     assert list(result.observations()) == observe(demo_events, FIRST)
 
 
+HOSTILE_NAME = "report'; DROP TABLE ttv_events; --"
+SURVEY = 'csat"{}'
+H_FIRST = ttv.Milestone("first", start=ttv.event("signup"), reached=ttv.event(HOSTILE_NAME))
+H_WINDOWED = ttv.Milestone(
+    "windowed",
+    start=ttv.event("signup"),
+    reached=ttv.event(HOSTILE_NAME).nth(2),
+    window=timedelta(days=2),
+    before_start="ignore",
+)
+H_ROI = ttv.Milestone(
+    "roi",
+    start=ttv.event("signup"),
+    reached=ttv.total("invoice", "a.b", at_least=10),
+    before_start="exclude",
+)
+H_BANDS = ttv.SpeedBands(immediate=timedelta(hours=1), short=timedelta(days=1))
+HOSTILE_QUESTIONS: dict[str, Any] = {
+    "ttv": lambda s: ttv.time_to_value(s, H_FIRST, bands=H_BANDS),
+    "ttv_account": lambda s: ttv.time_to_value(s, H_FIRST, per="account"),
+    "ttv_window": lambda s: ttv.time_to_value(s, H_WINDOWED),
+    "ttv_roi": lambda s: ttv.time_to_value(s, H_ROI),
+    "compare_plan": lambda s: ttv.compare(s, H_FIRST, by='$.pl"an'),
+    "impact": lambda s: ttv.impact(
+        s, H_FIRST, {"tutorial": timedelta(hours=1), "guide 🚀": timedelta(0)}
+    ),
+    "cohorts": lambda s: ttv.cohorts(s, H_FIRST, "day"),
+    "journey": lambda s: ttv.journey(s, [H_FIRST, H_WINDOWED]),
+    "satisfaction": lambda s: ttv.satisfaction(s, H_FIRST, survey=SURVEY, bands=H_BANDS),
+}
+
+
+def hostile_log() -> list[ValueEvent]:
+    """Quotes, ``;``, unicode, keys with ``.`` ``"`` ``$``, ``true`` vs ``1`` vs ``"1"``,
+    ties, events before the start, and one event sent twice (the engine suite's log)."""
+    events: list[ValueEvent] = []
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def add(user: str, name: str, minutes: int, account: str | None = None, **props: Any) -> None:
+        events.append(
+            ValueEvent(
+                user,
+                name,
+                base + timedelta(minutes=minutes),
+                properties=props or None,
+                account_id=account,
+                event_id=f"{user}|{name}|{minutes}|{len(events)}",
+            )
+        )
+
+    plans: list[Any] = [True, 1, "1", 1.0, None, "true", False, 0]
+    for i in range(24):
+        user = ["u'1", 'u"2', "ü;3", "u 4", "漢字", "$.x"][i % 6] + f"-{i}"
+        account = None if i % 5 == 0 else ["acme", "o'hare", 'a"b'][i % 3]
+        start = i * 37
+        add(user, "signup", start, account, **{'$.pl"an': plans[i % len(plans)]})
+        if i % 4 == 0:
+            add(user, HOSTILE_NAME, start - 10, account)
+        if i % 3 != 2:
+            add(user, HOSTILE_NAME, start + 60 * (i % 7) + 5, account)
+            add(user, HOSTILE_NAME, start + 60 * (i % 7) + 5, account)  # a tie
+        if i % 2 == 0:
+            add(user, "tutorial", start + 30, account)
+        if i % 3 == 0:
+            add(user, "guide 🚀", start, account)
+        for k in range(i % 4):
+            add(user, "invoice", start + 100 * k, account, **{"a.b": [4, 4.5, True, "9"][k]})
+        add(user, SURVEY, start + 2000, account, score=[5, 3.5, 1, 4][i % 4])
+    events.append(events[3])  # the same event twice: counted once
+    return events
+
+
+def test_every_analysis_of_the_hostile_log_equals_the_reference(spark: Any) -> None:
+    """The pure-Python reference (the iterable) against a deduplicating SparkSource."""
+    from ttvkit.stores.spark import SparkSource
+
+    events = hostile_log()
+    with SparkSource(frame(spark, events), dedupe=True) as source:
+        assert source.count() == len(events) - 1
+        for name, question in HOSTILE_QUESTIONS.items():
+            assert question(source).to_dict() == question(events).to_dict(), name
+
+
 PER_ACCOUNT = {
     "compare": lambda s: ttv.compare(s, FIRST, by="plan", per="account", bootstrap=50),
     "cohorts": lambda s: ttv.cohorts(s, ROI, "quarter", per="account"),

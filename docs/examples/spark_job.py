@@ -36,13 +36,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--user", default="user_id")
     parser.add_argument("--name", default="name")
     parser.add_argument("--timestamp", default="timestamp")
+    parser.add_argument(
+        "--dedupe", action="store_true", help="count a repeated event_id once (one more shuffle)"
+    )
     args = parser.parse_args(argv)
 
     config = demo_config() if args.config is None else load_config(args.config)
     mapping = ColumnMapping(user=args.user, name=args.name, timestamp=args.timestamp)
     with (
         spark_session(args.master, "ttvkit report") as spark,
-        SparkSource.read(args.events, spark=spark, mapping=mapping) as source,
+        SparkSource.read(args.events, spark=spark, mapping=mapping, dedupe=args.dedupe) as source,
     ):
         facts = [("source", args.events), ("engine", f"Spark {spark.version}")]
         report = build_report(source, config, per=args.per, facts=facts)

@@ -639,7 +639,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
             raise ConfigurationError("--engine spark reads Parquet; convert other files first")
         with (
             spark_session(args.spark_master, "ttvkit report") as spark,
-            SparkSource.read(source, spark=spark) as store,
+            SparkSource.read(source, spark=spark, dedupe=True) as store,
         ):
             facts = [("source", source), ("engine", "spark"), ("events", f"{store.count():,}")]
             report = build_report(store, config, facts=facts, **options)

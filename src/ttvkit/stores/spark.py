@@ -117,14 +117,18 @@ class SparkSource(PlanQueries):
     ``VARIANT`` column, and/or plain columns (``property_columns``; a column
     wins over a key of the same name in the JSON object; nulls are left out).
 
-    Rows are taken as they are: a duplicated ``event_id`` is not dropped
-    (``df.dropDuplicates(["event_id"])`` first if your log has resends); rows
-    without an id get one from their content, so ties break the same way in
-    every query. Validation reads only the schema; no Spark job runs until a
-    question is asked.
+    ``dedupe=True`` counts a repeated ``event_id`` once, as the stores do
+    (keeping the row with the earliest time, then the smallest user, name,
+    account and properties); it costs a shuffle of every event, before the
+    name filter, so it is off by default and rows are taken as they are. Rows
+    without an id get one from their content (identical rows get the same
+    id), so ties break the same way in every query. Validation reads only the
+    schema; no Spark job runs until a question is asked.
     """
 
-    def __init__(self, df: Any, mapping: ColumnMapping | None = None) -> None:
+    def __init__(
+        self, df: Any, mapping: ColumnMapping | None = None, *, dedupe: bool = False
+    ) -> None:
         if not is_spark_dataframe(df):
             raise ConfigurationError(
                 f"SparkSource takes a pyspark DataFrame, not {type(df).__name__}"
@@ -141,7 +145,20 @@ class SparkSource(PlanQueries):
                 "properties with VARIANT); upgrade the cluster or the Spark Connect server"
             )
         self._view = f"ttv_events_{uuid.uuid4().hex}"
-        self._canonical(df, mapping).createOrReplaceTempView(self._view)
+        canonical = self._canonical(df, mapping)
+        if dedupe:
+            from pyspark.sql import Window
+            from pyspark.sql import functions as F
+
+            first = Window.partitionBy("event_id").orderBy(
+                "ts", "user_id", "name", "account_id", "properties"
+            )
+            canonical = (
+                canonical.withColumn("__ttv_rank", F.row_number().over(first))
+                .where(F.col("__ttv_rank") == 1)
+                .drop("__ttv_rank")
+            )
+        canonical.createOrReplaceTempView(self._view)
         self._closed = False
 
     @classmethod
@@ -152,18 +169,20 @@ class SparkSource(PlanQueries):
         spark: Any,
         format: str = "parquet",
         mapping: ColumnMapping | None = None,
+        dedupe: bool = False,
     ) -> SparkSource:
         """A source over files Spark reads: a path, a directory or a glob (``s3a://...``).
 
         *format* is any format of ``spark.read`` with a schema in the files
-        (``parquet``, ``orc``, ``delta`` where installed).
+        (``parquet``, ``orc``, ``delta`` where installed); *mapping* and
+        *dedupe* are those of :class:`SparkSource`.
         """
         if format in ("csv", "jsonl", "json"):
             raise ConfigurationError(
                 f"format={format!r}: text files carry no types (timestamps would be text); "
                 "convert them to Parquet, or read them yourself and pass the DataFrame"
             )
-        return cls(spark.read.format(format).load(path), mapping)
+        return cls(spark.read.format(format).load(path), mapping, dedupe=dedupe)
 
     # -- the canonical view ----------------------------------------------------------
 
