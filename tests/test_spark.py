@@ -525,6 +525,18 @@ def test_not_a_dataframe_and_read_only(spark: Any, demo_frame: Any) -> None:
     assert not spark.catalog.tableExists(source.view)
 
 
+def test_text_files_are_refused_by_the_spark_reader(spark: Any, tmp_path: Path) -> None:
+    from ttvkit.cli import main
+    from ttvkit.stores.spark import SparkSource
+
+    with pytest.raises(ConfigurationError, match="text files carry no types"):
+        SparkSource.read(str(tmp_path / "events.csv"), spark=spark, format="csv")
+    args = ["report", str(tmp_path / "e.csv"), "--engine", "spark", "--input-format", "csv"]
+    config = tmp_path / "ttv.toml"
+    config.write_text('[milestones.m]\nstart = "signup"\nreached = "report"\n')
+    assert main([*args, "--config", str(config)]) != 0
+
+
 def test_cli_report_with_the_spark_engine(
     spark: Any, demo_events: list[ValueEvent], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
