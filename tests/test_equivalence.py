@@ -1,10 +1,10 @@
 """One engine-equivalence suite: every analysis, every source, the same answer.
 
 Sources: an iterable of events, the memory, SQLite, PostgreSQL and DuckDB
-stores, and ``ttvkit.scan`` of Parquet, CSV, JSON lines, pandas, polars and
-pyarrow. Logs: a hand-made hostile log (quotes, ``;``, unicode, JSON-looking
-names and values, keys with ``.`` ``"`` ``$``, ``true`` vs ``1`` vs ``"1"``,
-ties, duplicate ids, events before the start) and hypothesis logs. Every
+stores, ``ttvkit.scan`` of Parquet, CSV, JSON lines, pandas, polars and
+pyarrow, and (the hostile log) a Spark DataFrame. Logs: a hand-made hostile
+log (quotes, ``;``, unicode, JSON-looking names and values, keys with ``.``
+``"`` ``$``, ``true`` vs ``1`` vs ``"1"``, ties, duplicate ids, events before the start) and hypothesis logs. Every
 analysis — ``time_to_value``, ``compare``, ``impact``, ``cohorts``,
 ``journey``, ``satisfaction``; per user and per account; windows — must give
 a ``to_dict()`` identical to the pure-Python reference (the iterable).
@@ -13,6 +13,7 @@ a ``to_dict()`` identical to the pure-Python reference (the iterable).
 from __future__ import annotations
 
 import contextlib
+import json
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -188,12 +189,37 @@ def hostile_reference() -> dict[str, Any]:
     return {name: answer(q, events) for name, q in QUESTIONS.items()}
 
 
-@pytest.mark.parametrize("kind", SOURCES)
+@pytest.mark.parametrize("kind", [*SOURCES, "spark"])
 def test_every_analysis_of_the_hostile_log_is_the_same_on_every_source(
     kind: str, hostile_reference: dict[str, Any], tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     url = request.getfixturevalue("postgres_url") if kind == "postgres" else ""
     assert all(not isinstance(v, tuple) for v in hostile_reference.values()), hostile_reference
+    if kind == "spark":
+        session = request.getfixturevalue("spark")
+        events = hostile_log()
+        table = session.createDataFrame(
+            [
+                (
+                    e.event_id,
+                    e.user_id,
+                    e.account_id,
+                    e.name,
+                    e.timestamp,
+                    json.dumps(dict(e.properties)) if e.properties else None,
+                )
+                for e in events
+            ],
+            "event_id string, user_id string, account_id string, name string, "
+            "timestamp timestamp, properties string",
+        )
+        from ttvkit.stores.spark import SparkSource
+
+        # duplicates count once on every source: Spark dedupes when asked (a shuffle)
+        with SparkSource(table, dedupe=True) as spark_source:
+            for name, question in QUESTIONS.items():
+                assert answer(question, spark_source) == hostile_reference[name], (kind, name)
+        return
     with open_source(kind, hostile_log(), tmp_path, url) as source:
         for name, question in QUESTIONS.items():
             assert answer(question, source) == hostile_reference[name], (kind, name)

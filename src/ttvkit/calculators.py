@@ -110,6 +110,12 @@ def as_store(source: Source) -> Iterator[EventSource]:
         with open_store(source) as store:
             yield store
         return
+    if _is_spark_dataframe(source):  # classic or Spark Connect: analysed by Spark
+        from ttvkit.stores.spark import SparkSource
+
+        with SparkSource(source) as spark_source:
+            yield spark_source
+        return
     if isinstance(source, str | os.PathLike) or is_frame(source):
         with scan(source) as scanned:  # type: ignore[arg-type]  # a path or a frame, checked
             yield scanned
@@ -121,8 +127,15 @@ def as_store(source: Source) -> Iterator[EventSource]:
         return
     raise AnalysisError(
         f"source {type(source).__name__}: pass a Store, a store URL, a Tracker, a file "
-        "path, a DataFrame, or an iterable of ValueEvent objects or mappings"
+        "path, a DataFrame (pandas, polars, pyarrow or pyspark), or an iterable of "
+        "ValueEvent objects or mappings"
     )
+
+
+def _is_spark_dataframe(source: object) -> bool:
+    """A pyspark DataFrame, told by its type's name (pyspark is not imported here)."""
+    kind = type(source)
+    return kind.__name__ == "DataFrame" and kind.__module__.startswith("pyspark.")
 
 
 def _as_event(item: object) -> ValueEvent:
@@ -257,7 +270,8 @@ def _drilldown(
     then). Events given as an iterable are read now: it may not be read twice."""
     if store is source or isinstance(source, Tracker):
         return lambda: store.observations(milestone, as_of=as_of, per=per)
-    if isinstance(source, str | os.PathLike) or is_frame(source):
+    if isinstance(source, str | os.PathLike) or is_frame(source) or _is_spark_dataframe(source):
+        # (a Spark view is dropped with its source: it is made again)
 
         def reopen() -> Sequence[Observation]:
             with as_store(source) as again:

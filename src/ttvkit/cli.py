@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import Literal, NoReturn, TextIO, cast
 from urllib.parse import quote, unquote
 
 import attrs
@@ -269,7 +269,12 @@ def _scan_file(
     with open(path, "rb"):  # the same error as the reader's path for a missing file
         pass
     try:
-        return scan(path, format=input_format, on_error=on_error, event_ids=event_ids)  # type: ignore[arg-type]
+        return scan(
+            path,
+            format=input_format,
+            on_error=cast(Literal["raise", "skip"], on_error),  # argparse's choices
+            event_ids=cast(Literal["row", "content"], event_ids),
+        )
     except StoreError:
         # DuckDB could not read the file (a damaged Parquet page, a truncated
         # .gz): the reader says what is wrong with it, and where.
@@ -442,6 +447,19 @@ def _parser() -> argparse.ArgumentParser:
         choices=("raise", "skip"),
         default="raise",
         help="bad rows in a SOURCE file: stop (raise, the default) or skip them",
+    )
+    report.add_argument(
+        "--engine",
+        choices=("memory", "spark"),
+        default="memory",
+        help="where a SOURCE file is analysed: in this process (memory, the default) or by "
+        "Spark (spark: Parquet files, a directory or a glob; needs ttvkit[spark])",
+    )
+    report.add_argument(
+        "--spark-master",
+        default="local[*]",
+        metavar="URL",
+        help="the Spark master for --engine spark (default local[*])",
     )
     report.set_defaults(handler=_cmd_report)
 
@@ -737,11 +755,29 @@ def _cmd_report(args: argparse.Namespace) -> int:
     }
     config_path = args.config or (DEFAULT_CONFIG if os.path.exists(DEFAULT_CONFIG) else None)
     inputs = [] if config_path is None else [("configuration", config_path)]
-    if _is_url(source):
+    if args.engine == "spark":
+        from ttvkit.stores.spark import SparkSource, spark_session
+
+        if _is_url(source) and not source.startswith(("s3a://", "gs://", "abfss://", "hdfs://")):
+            raise ConfigurationError("--engine spark reads files: pass a Parquet path or glob")
+        if args.input_format not in (None, "parquet"):
+            raise ConfigurationError("--engine spark reads Parquet; convert other files first")
+        _check_output(args.output, inputs)
+        with (
+            spark_session(args.spark_master, "ttvkit report") as spark,
+            SparkSource.read(source, spark=spark, dedupe=True) as store,
+        ):
+            facts: list[tuple[str, str | int]] = [
+                ("source", source),
+                ("engine", "spark"),
+                ("events", store.count()),
+            ]
+            report = build_report(store, config, facts=facts, **options)
+    elif _is_url(source):
         _check_output(args.output, [*inputs, *_sqlite_files(source)])
         _check_sqlite_exists(source)
         with open_store(source) as store:
-            facts: list[tuple[str, str | int]] = [("source", source), ("events", store.count())]
+            facts = [("source", source), ("events", store.count())]
             report = build_report(store, config, facts=facts, **options)
     else:
         _check_output(args.output, [*inputs, ("source", source)])

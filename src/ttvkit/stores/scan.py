@@ -42,7 +42,7 @@ import os
 import uuid
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypeAlias, overload
 
 import attrs
 
@@ -65,7 +65,9 @@ from ttvkit.io import (
     read_file,
     read_jsonl,
 )
+from ttvkit.io._core import require
 from ttvkit.stores._base import BaseSource
+from ttvkit.stores.spark import SparkSource, is_spark_dataframe
 from ttvkit.stores.sql.source import DuckDBQueries
 
 if TYPE_CHECKING:
@@ -562,6 +564,7 @@ def _csv_header(path: str, delimiter: str) -> list[str] | None:
 # --- scan -------------------------------------------------------------------------------
 
 
+@overload
 def scan(
     source: ScanInput,
     *,
@@ -573,7 +576,42 @@ def scan(
     delimiter: str = ",",
     infer_types: bool = True,
     event_ids: Literal["row", "content"] = "row",
-) -> ScanSource:
+    engine: Literal["duckdb"] | None = None,
+    spark: None = None,
+) -> ScanSource: ...
+
+
+@overload
+def scan(
+    source: Any,
+    *,
+    mapping: ColumnMapping | None = None,
+    format: str | None = None,
+    on_error: Literal["raise", "skip"] = "raise",
+    assume_timezone: tzinfo | None = None,
+    timestamp_unit: Literal["s", "ms", "us"] | None = None,
+    delimiter: str = ",",
+    infer_types: bool = True,
+    event_ids: Literal["row", "content"] = "row",
+    engine: Literal["spark"],
+    spark: Any = None,
+) -> SparkSource: ...
+
+
+def scan(
+    source: Any,
+    *,
+    mapping: ColumnMapping | None = None,
+    format: str | None = None,
+    on_error: Literal["raise", "skip"] = "raise",
+    assume_timezone: tzinfo | None = None,
+    timestamp_unit: Literal["s", "ms", "us"] | None = None,
+    delimiter: str = ",",
+    infer_types: bool = True,
+    event_ids: Literal["row", "content"] = "row",
+    engine: Literal["duckdb", "spark"] | None = None,
+    spark: Any = None,
+) -> ScanSource | SparkSource:
     """Read events at rest, or a DataFrame, in DuckDB: a read-only source for the calculators.
 
     *source* is a Parquet, CSV or JSON-lines file (``.gz`` too), a glob
@@ -590,9 +628,19 @@ def scan(
     Needs ``pip install 'ttvkit[duckdb]'``. Close the source when done (or
     use ``with``); the calculators close one they open themselves.
 
+    A pyspark DataFrame, or ``engine="spark"`` with a path Spark reads
+    (``"s3a://bucket/events/*.parquet"``, *format* any of ``spark.read``'s,
+    *spark* the session, by default the active one), gives a
+    :class:`~ttvkit.stores.spark.SparkSource` instead, computed by Spark
+    (``pip install 'ttvkit[spark]'``; see ``docs/spark.md``).
+
     >>> with scan("exports/*.parquet") as events:           # doctest: +SKIP
     ...     ttv.time_to_value(events, first_report)
     """
+    if engine == "spark" or (engine is None and is_spark_dataframe(source)):
+        return _spark_source(source, mapping=mapping, format=format, spark=spark)
+    if engine not in (None, "duckdb"):
+        raise ConfigurationError(f"engine={engine!r}: pass 'duckdb' or 'spark'")
     from ttvkit.stores.duckdb import DuckDBEngine, DuckDBStore
 
     mapping = ColumnMapping() if mapping is None else mapping
@@ -638,10 +686,10 @@ def scan(
     # The readers' checks of the options, with their messages (a bad unit or zone).
     read_jsonl(io.StringIO(""), **options)
 
-    engine = DuckDBEngine(":memory:", what=f"scan of {description}", relation="ttv_scan")
+    duck = DuckDBEngine(":memory:", what=f"scan of {description}", relation="ttv_scan")
     try:
         generated = _fast_path(
-            engine,
+            duck,
             source if kind is not None else files,
             kind or fmt,
             mapping,
@@ -654,15 +702,15 @@ def scan(
         if generated is not None:
             prefix = generated
             return ScanSource(
-                engine,
+                duck,
                 description,
                 in_engine=True,
                 generated=lambda event_id: event_id.startswith(prefix),
             )
     except BaseException:
-        engine._close()
+        duck._close()
         raise
-    engine._close()
+    duck._close()
     store = DuckDBStore(":memory:")
     made_up = _MadeUpSince()
     try:
@@ -1089,3 +1137,27 @@ def _jsonl_select(mapping: ColumnMapping, unit: str | None, zone: tzinfo | None)
     )
     # The object is built from JSON the engine parsed: valid by construction.
     return select, f"row_ok AND strlen(COALESCE(properties, '')) <= {_MAX_PROPERTIES_TEXT}"
+
+
+def _spark_source(
+    source: Any, *, mapping: ColumnMapping | None, format: str | None, spark: Any
+) -> SparkSource:
+    """``scan()`` with Spark: a pyspark DataFrame, or files Spark reads."""
+    if is_spark_dataframe(source):
+        return SparkSource(source, mapping)
+    if not isinstance(source, str | os.PathLike):
+        raise ConfigurationError(
+            f"scan(engine='spark') takes a pyspark DataFrame or a path Spark reads "
+            f"(e.g. 's3a://bucket/events/*.parquet'), not {type(source).__name__}"
+        )
+    if spark is None:
+        pyspark_sql = require("pyspark.sql", "spark", "scan(engine='spark')")
+        spark = pyspark_sql.SparkSession.getActiveSession()
+        if spark is None:
+            raise ConfigurationError(
+                "scan(engine='spark') needs a Spark session: pass spark=session, or start "
+                "one first (SparkSession.builder.getOrCreate())"
+            )
+    return SparkSource.read(
+        os.fspath(source), spark=spark, format=format or "parquet", mapping=mapping
+    )
