@@ -5,9 +5,10 @@ stores, ``ttvkit.scan`` of Parquet, CSV, JSON lines, pandas, polars and
 pyarrow, and (the hostile log) a Spark DataFrame. Logs: a hand-made hostile
 log (quotes, ``;``, unicode, JSON-looking names and values, keys with ``.``
 ``"`` ``$``, ``true`` vs ``1`` vs ``"1"``, ties, duplicate ids, events
-before the start) and hypothesis logs. Every analysis — ``time_to_value``, ``compare``, ``impact``, ``cohorts``,
-``journey``, ``satisfaction``; per user and per account; windows — must give
-a ``to_dict()`` identical to the pure-Python reference (the iterable).
+before the start) and hypothesis logs. Every analysis (``time_to_value``,
+``compare``, ``impact``, ``cohorts``, ``journey``, ``satisfaction``; per user
+and per account; windows) must give a ``to_dict()`` identical to the
+pure-Python reference (the iterable).
 """
 
 from __future__ import annotations
