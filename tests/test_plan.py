@@ -208,3 +208,19 @@ def test_no_store_imports_a_private_name_of_the_model() -> None:
                     continue
                 private = [a.name for a in node.names if a.name.startswith("_")]
                 assert not private, f"{path.name} imports {private} from {module}"
+
+
+def test_a_node_used_twice_binds_its_values_once() -> None:
+    """Engines with positional parameters (DuckDB) refuse a value the statement never uses."""
+    total = ttv.total("signup", "amount", at_least=1)
+    milestone = Milestone("m", reached=ttv.all_of(total, total, ttv.event("signup").nth(2)))
+    events = [
+        ValueEvent("u1", "signup", datetime(2026, 1, 1, tzinfo=UTC), {"amount": 1}),
+        ValueEvent("u1", "signup", datetime(2026, 1, 2, tzinfo=UTC)),
+    ]
+    connection = _duckdb_table(events)
+    plan = build_plan(milestone, "user", ())
+    dialect = DuckDBDialect("ev")
+    query = observations_statement(plan, dialect, to_micros(datetime(2026, 1, 3, tzinfo=UTC)))
+    rows = connection.execute(query.sql, list(query.params.values())).fetchall()
+    assert read_columns(rows, plan, dialect).rows() == observe(events, milestone)

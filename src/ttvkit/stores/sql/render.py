@@ -24,7 +24,7 @@ censored, reached before start)`` cells — all a Kaplan–Meier curve needs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import attrs
 
@@ -85,15 +85,17 @@ class _Renderer:
             return f"MIN(ts) FILTER (WHERE {self.flag(node.match)})"
         if isinstance(node, NthMatch):
             flag = self.flag(node.match)
-            seen = self._window(layer, node, f"COUNT(*) FILTER (WHERE {flag})")
+            seen = self._window(layer, node, lambda: f"COUNT(*) FILTER (WHERE {flag})")
             return f"MIN(ts) FILTER (WHERE {seen} >= {self.binder.bind(node.k, 'int')})"
         if isinstance(node, TotalReached):
             flag = self.flag(node.match)
-            amount = self.dialect.number(self.binder, node.key)
             running = self._window(
                 layer,
                 node,
-                self.dialect.running_sum(f"CASE WHEN {flag} THEN {amount} ELSE 0 END"),
+                lambda: self.dialect.running_sum(
+                    f"CASE WHEN {flag} THEN {self.dialect.number(self.binder, node.key)} "
+                    "ELSE 0 END"
+                ),
             )
             threshold = self.binder.bind(node.threshold, "float")
             return f"MIN(ts) FILTER (WHERE {flag} AND {running} >= {threshold})"
@@ -105,12 +107,14 @@ class _Renderer:
         assert isinstance(node, Earliest)
         return self.dialect.earliest(parts)
 
-    def _window(self, layer: str, node: Node, aggregate: str) -> str:
+    def _window(self, layer: str, node: Node, aggregate: Callable[[], str]) -> str:
+        # The aggregate is rendered (and its values bound) only once per node:
+        # an engine with positional parameters refuses a value the text never uses.
         known = self._windows[layer]
         alias = known.get(node)
         if alias is None:
             alias = known[node] = f"{layer}_{len(known)}"
-            self._window_sql[layer].append(f"{aggregate} OVER w AS {alias}")
+            self._window_sql[layer].append(f"{aggregate()} OVER w AS {alias}")
         return alias
 
     def _layer(self, name: str, source: str) -> str:
