@@ -93,8 +93,7 @@ class _Renderer:
                 layer,
                 node,
                 lambda: self.dialect.running_sum(
-                    f"CASE WHEN {flag} THEN {self.dialect.number(self.binder, node.key)} "
-                    "ELSE 0 END"
+                    f"CASE WHEN {flag} THEN {self.dialect.number(self.binder, node.key)} ELSE 0 END"
                 ),
             )
             threshold = self.binder.bind(node.threshold, "float")
