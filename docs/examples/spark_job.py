@@ -37,7 +37,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--name", default="name")
     parser.add_argument("--timestamp", default="timestamp")
     parser.add_argument(
-        "--dedupe", action="store_true", help="count a repeated event_id once (one more shuffle)"
+        "--no-dedupe",
+        dest="dedupe",
+        action="store_false",
+        help="take rows as they are (ids known unique): skips a shuffle of every event",
     )
     args = parser.parse_args(argv)
 

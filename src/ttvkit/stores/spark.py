@@ -116,17 +116,18 @@ class SparkSource(PlanQueries):
     ``VARIANT`` column, and/or plain columns (``property_columns``; a column
     wins over a key of the same name in the JSON object; nulls are left out).
 
-    ``dedupe=True`` counts a repeated ``event_id`` once, as the stores do
-    (keeping the row with the earliest time, then the smallest user, name,
-    account and properties); it costs a shuffle of every event, before the
-    name filter, so it is off by default and rows are taken as they are. Rows
+    By default (``dedupe=True``) a repeated ``event_id`` counts once, as in
+    the stores (keeping the row with the earliest time, then the smallest
+    user, name, account and properties); that costs a shuffle of every
+    event, before the name filter. ``dedupe=False`` takes the rows as they
+    are: faster, for a table whose ids are known to be unique. Rows
     without an id get one from their content (identical rows get the same
     id), so ties break the same way in every query. Validation reads only the
     schema; no Spark job runs until a question is asked.
     """
 
     def __init__(
-        self, df: Any, mapping: ColumnMapping | None = None, *, dedupe: bool = False
+        self, df: Any, mapping: ColumnMapping | None = None, *, dedupe: bool = True
     ) -> None:
         if not is_spark_dataframe(df):
             raise ConfigurationError(
@@ -168,7 +169,7 @@ class SparkSource(PlanQueries):
         spark: Any,
         format: str = "parquet",
         mapping: ColumnMapping | None = None,
-        dedupe: bool = False,
+        dedupe: bool = True,
     ) -> SparkSource:
         """A source over files Spark reads: a path, a directory or a glob (``s3a://...``).
 
