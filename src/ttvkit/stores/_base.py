@@ -26,7 +26,7 @@ from ttvkit.observations import (
     observe_ordered,
 )
 
-__all__ = ["BaseSource", "BaseStore", "Source", "Store", "needed_event_names"]
+__all__ = ["BaseSource", "BaseStore", "Source", "Store", "event_names_of", "needed_event_names"]
 
 
 @runtime_checkable
@@ -37,6 +37,11 @@ class Source(Protocol):
     table) implements only this; a :class:`Store` adds writing and reading
     events back. ``observations`` computes one row per customer inside the
     backend, with exactly the rules of :func:`ttvkit.observations.observe`.
+
+    A source may also offer ``event_names() -> frozenset[str]``, the distinct
+    event names it holds (every built-in source does; :class:`BaseSource` reads
+    them from ``events()``). The calculators use it to warn about a name that
+    matches nothing; a source without it is not checked (see :func:`event_names_of`).
     """
 
     def observations(
@@ -97,6 +102,22 @@ class Store(Source, Protocol):
         ...
 
 
+def event_names_of(source: object) -> frozenset[str] | None:
+    """The distinct event names *source* holds, or ``None`` when it cannot say.
+
+    Uses the source's ``event_names()`` (one ``SELECT DISTINCT`` in the SQL
+    stores); a :class:`Store` without it is read through ``events()``; any
+    other source gives ``None``.
+    """
+    method = getattr(source, "event_names", None)
+    if callable(method):
+        names = method()
+        return frozenset(names)
+    if isinstance(source, Store):
+        return frozenset(e.name for e in source.events())
+    return None
+
+
 def _condition_names(condition: Condition) -> frozenset[str]:
     return condition.event_names()
 
@@ -134,6 +155,10 @@ class BaseSource(abc.ABC):
 
     def __enter__(self) -> Self:
         return self
+
+    def event_names(self) -> frozenset[str]:
+        """The distinct event names held (generic: read from :meth:`events`)."""
+        return frozenset(e.name for e in self.events())
 
     def __exit__(
         self,

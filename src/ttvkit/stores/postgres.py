@@ -752,6 +752,15 @@ class PostgresStore(BaseStore):
         """How many events are stored."""
         return int(self._scalar(self._sql("SELECT count(*) FROM {events}")))
 
+    def event_names(self) -> frozenset[str]:
+        """The distinct stored event names (an index-only scan of the name index)."""
+
+        def fetch(conn: _Conn) -> frozenset[str]:
+            rows = conn.execute(self._sql("SELECT DISTINCT name FROM {events}")).fetchall()
+            return frozenset(str(r[0]) for r in rows)
+
+        return self._run(fetch)
+
     def _scalar(self, query: sql.Composed) -> Any:
         def fetch(conn: _Conn) -> Any:
             row = conn.execute(query).fetchone()

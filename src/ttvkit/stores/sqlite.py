@@ -1025,6 +1025,18 @@ class SQLiteStore(BaseStore):
 
         return self._run(count, transaction="none")
 
+    def event_names(self) -> frozenset[str]:
+        """The distinct stored event names (from the interned-name table)."""
+
+        def names(connection: sqlite3.Connection) -> frozenset[str]:
+            rows = connection.execute(
+                "SELECT n.name FROM ttv_names AS n "
+                "WHERE EXISTS (SELECT 1 FROM ttv_events AS e WHERE e.name_id = n.id)"
+            ).fetchall()
+            return frozenset(str(r[0]) for r in rows)
+
+        return self._run(names, transaction="none")
+
     def observations(
         self,
         milestone: Milestone,
