@@ -426,6 +426,7 @@ def test_any_log_written_to_a_file_scans_to_the_same_events(
     agree(path)
 
 
+@pytest.mark.filterwarnings("ignore::ttvkit.errors.UnknownEventWarning")
 @settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(event_logs(hostile=True), milestones(), st.sampled_from(sorted(WRITERS)))
 def test_analyses_of_a_scanned_file_equal_the_in_memory_path(
@@ -665,7 +666,7 @@ def test_cli_report_on_a_file_is_the_same_with_and_without_duckdb(
     assert cli.main(args) == 0
     without = json.loads(capsys.readouterr().out)
     assert with_duckdb == without
-    assert with_duckdb["facts"]["events"] == f"{len(events):,}"
+    assert with_duckdb["facts"]["events"] == len(events)  # JSON facts are numbers
 
 
 def test_cli_import_of_a_file_without_ids_is_idempotent(

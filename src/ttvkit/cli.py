@@ -1025,7 +1025,8 @@ def _config_for_report(args: argparse.Namespace) -> tuple[Config, list[str]]:
     elif inline is None:
         raise ConfigurationError(
             "no milestones: pass --reached EVENT (and --start EVENT), or --config FILE "
-            f"(or put {DEFAULT_CONFIG} in the working directory; 'ttvkit init FILE' writes one)"
+            f"defining [milestones.NAME] (or put {DEFAULT_CONFIG} in the working directory; "
+            "'ttvkit init FILE' writes one); --milestone names one of them"
         )
     else:
         config = Config(milestones={})

@@ -744,14 +744,6 @@ class PostgresStore(BaseStore):
             query = following
             params = {**params, "last_ts": rows[-1][4], "last_id": rows[-1][0]}
 
-    def latest_timestamp(self) -> datetime | None:
-        """The newest stored event's timestamp, or ``None`` when empty."""
-        return cast("datetime | None", self._scalar(self._sql("SELECT max(ts) FROM {events}")))
-
-    def count(self) -> int:
-        """How many events are stored."""
-        return int(self._scalar(self._sql("SELECT count(*) FROM {events}")))
-
     def event_names(self) -> frozenset[str]:
         """The distinct stored event names (an index-only scan of the name index)."""
 
@@ -760,6 +752,14 @@ class PostgresStore(BaseStore):
             return frozenset(str(r[0]) for r in rows)
 
         return self._run(fetch)
+
+    def latest_timestamp(self) -> datetime | None:
+        """The newest stored event's timestamp, or ``None`` when empty."""
+        return cast("datetime | None", self._scalar(self._sql("SELECT max(ts) FROM {events}")))
+
+    def count(self) -> int:
+        """How many events are stored."""
+        return int(self._scalar(self._sql("SELECT count(*) FROM {events}")))
 
     def _scalar(self, query: sql.Composed) -> Any:
         def fetch(conn: _Conn) -> Any:

@@ -139,9 +139,3 @@ class DuckDBQueries(PlanQueries):
     def plan_events(self, names: frozenset[str] | None, until: datetime) -> list[Any]:
         engine: Any = self
         return list(engine.events(names=names, until=until))
-
-    def event_names(self) -> frozenset[str]:
-        """The distinct event names, by one ``SELECT DISTINCT`` in DuckDB."""
-        engine: Any = self
-        rows = engine.query(f"SELECT DISTINCT name FROM {engine.relation_sql}", [])
-        return frozenset(str(r[0]) for r in rows if r[0] is not None)
