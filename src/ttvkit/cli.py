@@ -1,4 +1,4 @@
-"""The ``ttvkit`` command: ``demo``, ``report``, ``import`` and ``check``.
+"""The ``ttvkit`` command: ``demo``, ``report``, ``init``, ``import`` and ``check``.
 
 ``main(argv)`` parses the arguments, runs one command and returns the exit
 code: 0 on success, 2 for a user error (a missing file, a bad store URL, a bad
@@ -327,6 +327,31 @@ def _file_format(path: str, reading: _Reading, facts: list[tuple[str, str | int]
     return fmt
 
 
+_COLUMN_GUESSES = {
+    "user": ("user_id", "userId", "distinct_id", "user", "uid", "customer_id", "person_id"),
+    "name": ("name", "event", "event_name", "event_type", "action"),
+    "timestamp": ("timestamp", "time", "ts", "event_time", "created_at", "date"),
+}
+
+
+def _guess_columns(fields: Sequence[str]) -> ColumnMapping | None:
+    """A mapping from the usual names of the user, event and time columns, if all are there."""
+    chosen: dict[str, str] = {}
+    for field, names in _COLUMN_GUESSES.items():
+        column = next((n for n in names if n in fields and n not in chosen.values()), None)
+        if column is None:
+            return None
+        chosen[field] = column
+    try:
+        return ColumnMapping(**chosen)
+    except ConfigurationError:
+        return None
+
+
+def _columns_option(mapping: ColumnMapping) -> str:
+    return f"--columns user={mapping.user},name={mapping.name},timestamp={mapping.timestamp}"
+
+
 def _check_columns(path: str, fields: Sequence[str], mapping: ColumnMapping) -> None:
     have = set(fields)
     missing = [
@@ -341,7 +366,11 @@ def _check_columns(path: str, fields: Sequence[str], mapping: ColumnMapping) -> 
     if not missing:
         return
     shown = ", ".join(fields[:12]) + (", ..." if len(fields) > 12 else "")
-    hint = "--columns user=COL,name=COL,timestamp=COL (or a [columns] table in the TOML)"
+    guess = _guess_columns(fields)
+    option = (
+        "--columns user=COL,name=COL,timestamp=COL" if guess is None else _columns_option(guess)
+    )
+    hint = f"{option} (or a [columns] table in the TOML)"
     if "distinct_id" in have:
         hint += ", or --input-format posthog"
     elif have & {"userId", "anonymousId"}:
@@ -739,6 +768,25 @@ def _parser() -> argparse.ArgumentParser:
     )
     import_.set_defaults(handler=_cmd_import)
 
+    init = commands.add_parser(
+        "init",
+        parents=[reading],
+        help="write a commented starter ttv.toml from the events of a file",
+        description="Look at a file of events (its event names, how many users do each, "
+        "which comes first, its columns) and write a commented starter configuration "
+        f"with milestones built from those names: ./{DEFAULT_CONFIG}, or stdout with --print.",
+    )
+    init.add_argument("file", nargs="?", metavar="FILE", help="a file of events (optional)")
+    init.add_argument("--print", action="store_true", help="print the configuration to stdout")
+    init.add_argument(
+        "--output",
+        "-o",
+        metavar="PATH",
+        default=DEFAULT_CONFIG,
+        help=f"where to write it (default ./{DEFAULT_CONFIG}; never over an existing file)",
+    )
+    init.set_defaults(handler=_cmd_init)
+
     check = commands.add_parser(
         "check",
         help="check that a store is intact: every event readable, the file sound",
@@ -1103,6 +1151,170 @@ def _build(
     return report
 
 
+_START_HINTS = ("signup", "signed_up", "sign_up", "signed up", "user_signed_up", "account_created")
+
+
+def _toml_string(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _toml_key(text: str) -> str:
+    bare = text.replace("-", "_")
+    if bare and all(c.isascii() and (c.isalnum() or c == "_") for c in bare) and bare == text:
+        return text
+    return _toml_string(text)
+
+
+def _slug(name: str) -> str:
+    slug = "".join(c if c.isascii() and c.isalnum() else "_" for c in name.lower()).strip("_")
+    while "__" in slug:
+        slug = slug.replace("__", "_")
+    return slug or "milestone"
+
+
+def _init_text(
+    path: str | None,
+    names: dict[str, tuple[int, int]],
+    firsts: dict[str, int],
+    fields: Sequence[str],
+    fmt: str | None,
+    mapping: ColumnMapping | None,
+) -> str:
+    """The starter configuration: *names* maps event name -> (events, users)."""
+    lines = [
+        "# ttvkit configuration: the milestones 'ttvkit report' measures.",
+        f"# Docs: {DOCS_URL}cli/  (every key: {DOCS_URL}cli/#the-configuration-file)",
+    ]
+    if path is not None:
+        lines.append(
+            f"# Written by 'ttvkit init' from {path}"
+            + (f" (read as {fmt})" if fmt else "")
+            + f": {len(names):,} event names."
+        )
+        if fields:
+            lines.append(
+                "# Its fields: " + ", ".join(fields[:20]) + (", ..." if len(fields) > 20 else "")
+            )
+        lines.append(f"# Report with: ttvkit report {path}")
+    lines.append("")
+    lines.append('per = "user"                 # or "account" (events need an account id)')
+    if mapping is not None:
+        lines += ["", "[columns]                    # where the file's fields are"]
+        default = ColumnMapping()
+        for field in ("user", "name", "timestamp", "account", "event_id", "properties"):
+            column = getattr(mapping, field)
+            if column != getattr(default, field):
+                lines.append(f"{field} = {_toml_string(column or '')}")
+    by_users = sorted(names, key=lambda n: (-names[n][1], n))
+    start = next((n for n in by_users if n.lower() in _START_HINTS), None)
+    if start is None and firsts:
+        start = max(firsts, key=lambda n: (firsts[n], n))
+    start = start or "signup"
+    lines += [
+        "",
+        "[bands]                      # speed classes: immediate / short / long",
+        'immediate = "5m"',
+        'short = "7d"',
+    ]
+    candidates = [n for n in by_users if n != start][:3]
+    if not candidates:
+        candidates = ["report_created"]
+    for i, name in enumerate(candidates):
+        events, users = names.get(name, (0, 0))
+        lines += [""]
+        if names:
+            lines.append(f"# {name}: {events:,} events by {users:,} users")
+        lines += [
+            f"[milestones.{_toml_key(_slug(name))}]",
+            f'kind = "{"basic" if i == 0 else "exceed"}"'
+            + (
+                "                # basic, exceed, onboarding, upgrade, feature_adoption, roi"
+                if i == 0
+                else ""
+            ),
+            f"start = {_toml_string(start)}"
+            + ("   # the start event: what the most users do first" if i == 0 else ""),
+            f"reached = {_toml_string(name)}"
+            if i == 0
+            else f"reached = {{ event = {_toml_string(name)}, nth = 3 }}   # the 3rd time",
+        ]
+        if i == 0:
+            lines.append('# window = "30d"            # count only reaching within 30 days')
+    rest = [n for n in by_users if n != start and n not in candidates]
+    if rest:
+        lines += ["", "# Other event names in the file (most users first):"]
+        lines += [f"#   {n}: {names[n][0]:,} events by {names[n][1]:,} users" for n in rest[:30]]
+        if len(rest) > 30:
+            lines.append(f"#   ... and {len(rest) - 30:,} more")
+    lines += [
+        "",
+        "# [analysis]",
+        '# interventions = ["tutorial_completed"]   # levers: events that may shorten TTV',
+        f"# journey = [{', '.join(_toml_string(_slug(n)) for n in candidates[:2])}]",
+        '# within = "7d"',
+        "",
+        "# [satisfaction]               # needs [bands]",
+        f"# milestone = {_toml_string(_slug(candidates[0]))}",
+        '# survey = "csat_submitted"',
+        '# score = "score"',
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _cmd_init(args: argparse.Namespace) -> int:
+    names: dict[str, tuple[int, int]] = {}
+    firsts: dict[str, int] = {}
+    fields: Sequence[str] = ()
+    fmt = None
+    reading = _reading(args)
+    if args.file is not None and reading.input_format is None and reading.mapping is None:
+        lowered = args.file.lower().removesuffix(".gz")
+        named = next((f for sfx, f in _NAME_FORMATS.items() if lowered.endswith(sfx)), None)
+        sniffed = sniff(args.file, named or "jsonl")
+        default = ColumnMapping()
+        if sniffed.format is None and sniffed.fields and default.user not in sniffed.fields:
+            guess = _guess_columns(sniffed.fields)
+            if guess is not None:
+                _note(
+                    f"{args.file}: reading it with {_columns_option(guess)} (written to [columns])"
+                )
+                reading = attrs.evolve(reading, mapping=guess)
+    if args.file is not None:
+        fmt = _file_format(args.file, reading, [])
+        fields = sniff(args.file, fmt).fields
+        reader = _open_reader(args.file, fmt, reading)
+        counts: dict[str, int] = {}
+        users: dict[str, set[str]] = {}
+        first: dict[str, tuple[datetime, str]] = {}
+        for e in reader:
+            counts[e.name] = counts.get(e.name, 0) + 1
+            users.setdefault(e.name, set()).add(e.user_id)
+            if e.user_id not in first or e.timestamp < first[e.user_id][0]:
+                first[e.user_id] = (e.timestamp, e.name)
+        _reader_facts(reader, [])
+        if not counts:
+            raise ConfigurationError(f"{args.file} holds no events to start from")
+        names = {n: (counts[n], len(users[n])) for n in counts}
+        for _, name in first.values():
+            firsts[name] = firsts.get(name, 0) + 1
+    text = _init_text(args.file, names, firsts, fields, fmt, reading.mapping)
+    parse_config(tomllib.loads(text), source="the starter configuration")  # valid by construction
+    if args.print:
+        sys.stdout.write(text)
+        return EXIT_OK
+    if os.path.exists(args.output):
+        raise ConfigurationError(
+            f"{args.output} exists; pass another --output PATH, or --print to see the starter"
+        )
+    Path(args.output).write_text(text, encoding="utf-8")
+    print(
+        f"ttvkit: wrote {args.output}; edit it, then: ttvkit report {args.file or 'SOURCE'}",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
 def _stored_so_far(counts: _Counts) -> str:
     return (
         f"{counts.new:,} new events were stored before it and are kept; importing again "
@@ -1219,7 +1431,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
     if args.command is None:
         print(
-            "ttvkit: error: choose a command: demo, report, import or check (see 'ttvkit --help')",
+            "ttvkit: error: choose a command: demo, report, init, import or check "
+            "(see 'ttvkit --help')",
             file=sys.stderr,
         )
         return EXIT_USAGE
