@@ -1267,6 +1267,10 @@ def _cmd_init(args: argparse.Namespace) -> int:
     firsts: dict[str, int] = {}
     fields: Sequence[str] = ()
     fmt = None
+    if not args.print and os.path.exists(args.output):
+        raise ConfigurationError(
+            f"{args.output} exists; pass another --output PATH, or --print to see the starter"
+        )
     reading = _reading(args)
     if args.file is not None and reading.input_format is None and reading.mapping is None:
         lowered = args.file.lower().removesuffix(".gz")
@@ -1303,10 +1307,6 @@ def _cmd_init(args: argparse.Namespace) -> int:
     if args.print:
         sys.stdout.write(text)
         return EXIT_OK
-    if os.path.exists(args.output):
-        raise ConfigurationError(
-            f"{args.output} exists; pass another --output PATH, or --print to see the starter"
-        )
     Path(args.output).write_text(text, encoding="utf-8")
     print(
         f"ttvkit: wrote {args.output}; edit it, then: ttvkit report {args.file or 'SOURCE'}",
