@@ -6,6 +6,7 @@ The command-line paths run as subprocesses (exit 2, one line, no traceback)."""
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import tomllib
 import warnings
@@ -16,11 +17,14 @@ import pytest
 
 import ttvkit as ttv
 from tests.test_cli import assert_user_error, ok, ttvkit
+from ttvkit import datasets
 from ttvkit.config import load_config, parse_config
 from ttvkit.errors import ConfigurationError, TTVWarning, UnknownEventWarning
 from ttvkit.io import read_posthog, read_segment
+from ttvkit.report import Report, build_report, render
 from ttvkit.stores import MemoryStore, open_store
 from ttvkit.stores._base import event_names_of
+from ttvkit.tracker import DeliveryFailure
 
 T = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -402,3 +406,84 @@ def test_scan_and_the_generic_fallback_list_names(mixpanel: Path) -> None:
     with MemoryStore(_log()) as store:
         assert event_names_of(store) == store.event_names()
     assert event_names_of(object()) is None
+
+
+# --------------------------------------------------------------------------- small things
+
+
+def _demo_report(**options: object) -> Report:
+    from ttvkit.cli import demo_config
+
+    return build_report(
+        datasets.saas_events(150, seed=3),
+        demo_config(),
+        bootstrap=20,
+        **options,  # type: ignore[arg-type]
+    )
+
+
+def test_milestone_restricts_the_journey_and_satisfaction() -> None:
+    everything = [s.heading for s in _demo_report().sections]
+    assert any(h.startswith("Value in stages") for h in everything)
+    assert any(h.startswith("Customer satisfaction") for h in everything)
+    upgraded = [s.heading for s in _demo_report(milestones=["upgraded"]).sections]
+    assert not any(h.startswith(("Value in stages", "Customer satisfaction")) for h in upgraded)
+    two = _demo_report(milestones=["first_report", "ten_reports"])
+    (stages,) = [s.heading for s in two.sections if s.heading.startswith("Value in stages")]
+    assert stages == "Value in stages: first_report -> ten_reports"
+
+
+def test_progress_names_each_section_and_is_off_without_a_terminal() -> None:
+    from ttvkit.cli import _SectionProgress
+
+    seen: list[str] = []
+    report = _demo_report(milestones=["first_report"], progress=seen.append)
+    assert seen[0] == report.sections[1].heading  # after the Overview, which is not computed
+    assert len(seen) == len(report.sections) - 1
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal, log = Terminal(), io.StringIO()
+    for stream in (terminal, log):
+        with _SectionProgress(stream) as progress:
+            progress("Cohorts (the trend): first_report")
+    assert "computing Cohorts (the trend): first_report" in terminal.getvalue()
+    assert terminal.getvalue().endswith("\r\x1b[K")
+    assert log.getvalue() == ""
+
+
+def test_html_without_matplotlib_says_so(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from ttvkit import cli, report
+
+    monkeypatch.setattr(report, "_png_renderer", lambda: None)
+    page = render(_demo_report(milestones=["first_report"]), "html")
+    assert report.CHARTS_LEFT_OUT.replace("'", "&#x27;") in page
+    path = tmp_path / "e.csv"
+    path.write_text(MIXPANEL, encoding="utf-8")
+    args = ["report", str(path), "--columns", COLUMNS, "--reached", "first_dashboard_shared"]
+    assert cli.main([*args, "--format", "html"]) == 0
+    assert "matplotlib is not installed" in capsys.readouterr().err
+    assert cli.main(args) == 0  # text: no charts expected, nothing said
+    assert capsys.readouterr().err == ""
+
+
+def test_tracker_accepts_integer_ids_and_says_1_event() -> None:
+    store = MemoryStore()
+    with ttv.Tracker(store) as tracker:
+        e = tracker.track(42, "signup", account_id=7, timestamp=T)
+        with pytest.raises(ttv.InvalidEventError):
+            tracker.track(True, "signup")  # type: ignore[arg-type]
+    assert (e.user_id, e.account_id) == ("42", "7")
+    assert [s.user_id for s in store.events()] == ["42"]
+    assert str(DeliveryFailure("failed", 1, attempt=1)) == "gave up on 1 event after 1 attempt"
+    assert "dropped 2 events" in str(DeliveryFailure("dropped", 2))
+
+
+def test_help_points_to_the_docs_site(tmp_path: Path) -> None:
+    result = ok(ttvkit("--help", cwd=tmp_path))
+    assert "https://ttvkit.github.io/ttvkit/cli/" in " ".join(result.stdout.split())
+    assert "docs/cli.md" not in result.stdout

@@ -51,7 +51,16 @@ from ttvkit.io import ColumnMapping, EventReader, ReadError, read_file
 from ttvkit.io._core import to_utc
 from ttvkit.io._detect import sniff
 from ttvkit.milestones import Milestone, MilestoneKind
-from ttvkit.report import FORMATS, Note, Report, Section, build_report, render
+from ttvkit.report import (
+    CHARTS_LEFT_OUT,
+    FORMATS,
+    Note,
+    Report,
+    Section,
+    build_report,
+    charts_left_out,
+    render,
+)
 from ttvkit.stores import MemoryStore, Source, Store, open_store
 from ttvkit.stores.scan import ScanSource, scan
 
@@ -847,6 +856,8 @@ def _write_report(report: Report, args: argparse.Namespace) -> None:
     text = render(report, args.format)
     for section in report.skipped:
         _warn(f"{section.heading}: {section.result}")
+    if args.format == "html" and charts_left_out(report):
+        _warn(CHARTS_LEFT_OUT)
     if _to_stdout(args.output):
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -1128,13 +1139,39 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+class _SectionProgress:
+    """Which section is being computed, on one redrawn line of a terminal's stderr.
+
+    Off when stderr is not a terminal (a log, a pipe, CI): nothing is written.
+    """
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = sys.stderr if stream is None else stream
+        self._tty = self._stream.isatty()
+        self._drawn = False
+
+    def __enter__(self) -> _SectionProgress:
+        return self
+
+    def __call__(self, heading: str) -> None:
+        if self._tty:
+            self._stream.write("\r\x1b[Kttvkit: computing " + _one_line(heading)[:70])
+            self._stream.flush()
+            self._drawn = True
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._drawn:
+            self._stream.write("\r\x1b[K")  # the report, or a message, starts on a clean line
+            self._stream.flush()
+
+
 def _build(
     source: Source, config: Config, facts: list[tuple[str, str | int]], options: dict[str, Any]
 ) -> Report:
     """build_report, with a warning on stderr (and a fact) for every name that matches nothing."""
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, _SectionProgress() as progress:
         warnings.simplefilter("always", UnknownEventWarning)
-        report = build_report(source, config, facts=facts, **options)
+        report = build_report(source, config, facts=facts, progress=progress, **options)
     seen: set[str] = set()
     for w in caught:
         if not issubclass(w.category, UnknownEventWarning):
