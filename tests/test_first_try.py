@@ -479,7 +479,8 @@ def test_tracker_accepts_integer_ids_and_says_1_event() -> None:
             tracker.track(True, "signup")  # type: ignore[arg-type]
     assert (e.user_id, e.account_id) == ("42", "7")
     assert [s.user_id for s in store.events()] == ["42"]
-    assert str(DeliveryFailure("failed", 1, attempt=1)) == "gave up on 1 event after 1 attempt"
+    failed = DeliveryFailure("failed", 1, OSError("disk full"), attempt=1)
+    assert str(failed) == "gave up on 1 event after 1 attempt: OSError: disk full"
     assert "dropped 2 events" in str(DeliveryFailure("dropped", 2))
 
 
