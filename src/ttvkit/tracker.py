@@ -977,9 +977,10 @@ class Tracker:
         ``user_id`` and ``account_id`` (database keys) are stored as their
         decimal text, as the readers do; ``True``/``False`` and floats are refused.
         """
-        if type(user_id) is int:
+        # bit_length: a huge int is refused by the id checks, not by str()'s digit limit.
+        if type(user_id) is int and user_id.bit_length() <= 512:
             user_id = str(user_id)
-        if type(account_id) is int:
+        if type(account_id) is int and account_id.bit_length() <= 512:
             account_id = str(account_id)
         # The checks are those of ValueEvent(...), with the common case made
         # cheap (_fast_event); storing's own work (rows, JSON, name ids)
