@@ -488,3 +488,20 @@ def test_help_points_to_the_docs_site(tmp_path: Path) -> None:
     result = ok(ttvkit("--help", cwd=tmp_path))
     assert "https://ttvkit.github.io/ttvkit/cli/" in " ".join(result.stdout.split())
     assert "docs/cli.md" not in result.stdout
+
+
+def test_events_before_the_start_are_said(tmp_path: Path) -> None:
+    path = tmp_path / "early.csv"
+    path.write_text(
+        "user_id,name,timestamp\n"
+        "a,report_created,2026-03-01T00:00:00Z\n"
+        "a,signup,2026-03-02T00:00:00Z\n"
+        "b,signup,2026-03-01T00:00:00Z\n"
+        "b,report_created,2026-03-03T00:00:00Z\n",
+        encoding="utf-8",
+    )
+    report, err = report_json(str(path), "--reached", "report_created", cwd=tmp_path)
+    facts = report["facts"]
+    assert isinstance(facts, dict)
+    assert facts["reached before the start (report_created)"] == 1
+    assert "1 customer reached it before their start (before_start='zero'" in err

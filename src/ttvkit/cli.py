@@ -61,6 +61,7 @@ from ttvkit.report import (
     charts_left_out,
     render,
 )
+from ttvkit.results import TTVDistribution
 from ttvkit.stores import MemoryStore, Source, Store, open_store
 from ttvkit.stores.scan import ScanSource, scan
 
@@ -1181,10 +1182,24 @@ def _build(
         if text not in seen:
             seen.add(text)
             _warn(text)
+    extra: list[tuple[str, str | int]] = []
     if seen:
-        report = attrs.evolve(
-            report, facts=[*report.facts, ("names that match no event", "; ".join(sorted(seen)))]
-        )
+        extra.append(("names that match no event", "; ".join(sorted(seen))))
+    for section in report.sections:
+        result = section.result
+        if isinstance(result, TTVDistribution) and result.n_reached_before_start:
+            m = result.milestone
+            n = result.n_reached_before_start
+            _note(
+                f"{m.name}: {_plural(n, 'customer')} reached it before their start "
+                f"(before_start={m.before_start!r}: "
+                + {"zero": "counted as reaching at 0)", "ignore": "only later events count)"}.get(
+                    m.before_start, "left out)"
+                )
+            )
+            extra.append((f"reached before the start ({m.name})", n))
+    if extra:
+        report = attrs.evolve(report, facts=[*report.facts, *extra])
     return report
 
 
