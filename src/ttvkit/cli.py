@@ -985,12 +985,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                     "two logs; delete it or pass a new path"
                 )
             report = _with_reading_guide(
-                build_report(
+                _build(
                     store,
                     config,
-                    bootstrap=DEMO_BOOTSTRAP,
-                    title="Time to Value: the ttvkit demo",
-                    facts=[
+                    [
                         (
                             "data",
                             f"synthetic SaaS log (ttvkit.datasets), {users:,} users, seed {seed}",
@@ -999,6 +997,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                         ("store", url if args.db else "SQLite, in a temporary file"),
                         ("configuration", "ttvkit/demo.toml (ttvkit demo --print-config)"),
                     ],
+                    {"bootstrap": DEMO_BOOTSTRAP, "title": "Time to Value: the ttvkit demo"},
                 ),
                 config,
             )
