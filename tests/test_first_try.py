@@ -505,3 +505,27 @@ def test_events_before_the_start_are_said(tmp_path: Path) -> None:
     assert isinstance(facts, dict)
     assert facts["reached before the start (report_created)"] == 1
     assert "1 customer reached it before their start (before_start='zero'" in err
+
+
+def test_posthog_person_properties_in_csv_and_parquet(tmp_path: Path) -> None:
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    columns = ["uuid", "event", "distinct_id", "properties", "person_properties", "timestamp"]
+    frame = pd.DataFrame(
+        [
+            [r["uuid"], r["event"], r["distinct_id"], json.dumps(r["properties"]),
+             json.dumps(r.get("person_properties", {})), r["timestamp"]]
+            for r in POSTHOG
+        ],
+        columns=columns,
+    )  # fmt: skip
+    frame.to_csv(tmp_path / "export.csv", index=False)
+    frame.to_parquet(tmp_path / "export.parquet")
+    expected = list(read_posthog(jsonl(tmp_path / "export.jsonl", POSTHOG)))
+    assert dict(expected[0].properties) == {"$browser": "Firefox", "plan": "pro"}
+    assert list(read_posthog(tmp_path / "export.csv")) == expected
+    assert list(read_posthog(tmp_path / "export.parquet")) == expected
+    slim = list(read_posthog(tmp_path / "export.csv", keep_properties=["plan"]))
+    assert dict(slim[0].properties) == {"plan": "pro"}
+    apart = list(read_posthog(tmp_path / "export.csv", person_properties=False))
+    assert dict(apart[0].properties) == {"$browser": "Firefox"}

@@ -6,6 +6,7 @@ the choices made where a vendor leaves room are in ``docs/io.md``.
 
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import Collection, Iterator, Mapping
 from datetime import UTC, tzinfo
@@ -13,7 +14,7 @@ from typing import IO, Any, Final, Literal, TypeAlias
 
 import attrs
 
-from ttvkit.errors import ConfigurationError
+from ttvkit.errors import ConfigurationError, InvalidEventError
 from ttvkit.events import ValueEvent, _trusted_event
 from ttvkit.io._core import (
     IGNORED,
@@ -160,9 +161,9 @@ def read_posthog(
 
     Fields: ``distinct_id`` → user, ``event`` → name, ``timestamp``, ``uuid`` (or the
     API's ``id``) → event id, ``properties`` (an object or JSON text) → properties.
-    In JSON exports, ``person_properties`` (where PostHog keeps ``plan`` and the
-    like) are added to the properties, the event's own winning on a clash, unless
-    *person_properties* is false. Other fields (``elements_chain``, ...) are not
+    ``person_properties`` (where PostHog keeps ``plan`` and the like; an object,
+    or JSON text in CSV and Parquet) are added to the properties, the event's own
+    winning on a clash, unless *person_properties* is false. Other fields (``elements_chain``, ...) are not
     read.
 
     With *merge_identities* (the default), the ids PostHog links are merged before
@@ -193,8 +194,16 @@ def read_posthog(
         raise ConfigurationError(f"group_type={group_type!r}: pass a group type name or None")
     if kind == "parquet":
         require("pyarrow.parquet", "parquet", "read_posthog on Parquet")
+    with_person = bool(person_properties)
+    # CSV and Parquet: person_properties is a column of JSON text, read as a property
+    # and folded into the others below.
+    person_column = with_person and kind != "json" and _has_column(source, kind, _PERSON)
+    if person_column and keep is not None:
+        keep = keep | {_PERSON}
     options = Options.build(
-        POSTHOG_MAPPING,
+        attrs.evolve(POSTHOG_MAPPING, property_columns=(_PERSON,))
+        if person_column
+        else POSTHOG_MAPPING,
         assume_timezone=assume_timezone,
         account_from=_group_account(group_type),
         keep_properties=keep,
@@ -224,6 +233,13 @@ def read_posthog(
             yield identities.apply(item, drop) if type(item) is ValueEvent else item
 
     def raw_items() -> Iterator[Item]:
+        if person_column:
+            for item in table_items():
+                yield _fold_person(item) if type(item) is ValueEvent else item
+        else:
+            yield from table_items()
+
+    def table_items() -> Iterator[Item]:
         if kind == "parquet":
             yield from parquet_items(source, name, options, strict_optional=False)  # type: ignore[arg-type]
             return
@@ -246,7 +262,6 @@ def read_posthog(
                 record = _with_person_properties(record)
             yield converter.convert(record, line=line, row=row)
 
-    with_person = bool(person_properties)
     return EventReader(
         name,
         items,
@@ -257,6 +272,39 @@ def read_posthog(
 
 
 _POSTHOG_LINKS: Final = frozenset({"$anon_distinct_id", "alias"})
+_PERSON: Final = "person_properties"
+
+
+def _has_column(source: object, kind: str, column: str) -> bool:
+    """Whether a CSV or Parquet file at a path has *column* (a file object: not looked at)."""
+    if not is_path(source):
+        return False
+    try:
+        if kind == "parquet":
+            pq = require("pyarrow.parquet", "parquet", "read_posthog on Parquet")
+            return column in pq.read_schema(source).names
+        with open_text(source, "r", encoding="utf-8-sig", newline="") as file:  # type: ignore[arg-type]
+            return column in next(csv.reader(file), [])
+    except (OSError, ValueError, EOFError, csv.Error):
+        return False  # the reader says what is wrong with the file
+
+
+def _fold_person(e: ValueEvent) -> ValueEvent:
+    """*e* with its ``person_properties`` property (JSON text) folded under its own."""
+    properties = dict(e.properties)
+    person = properties.pop(_PERSON, None)
+    if isinstance(person, str):
+        try:
+            person = json.loads(person) if person.strip() else None
+        except ValueError:
+            person = None
+    if isinstance(person, Mapping):
+        properties = {**person, **properties}
+    try:
+        return ValueEvent(e.user_id, e.name, e.timestamp, properties, e.account_id, e.event_id)
+    except InvalidEventError:  # a person property ttvkit cannot store: leave them out
+        properties = {k: v for k, v in e.properties.items() if k != _PERSON}
+        return _trusted_event(e.user_id, e.name, e.timestamp, properties, e.account_id, e.event_id)
 
 
 def _learn_posthog(e: ValueEvent, identities: _Identities) -> None:
