@@ -163,8 +163,8 @@ def read_posthog(
     API's ``id``) → event id, ``properties`` (an object or JSON text) → properties.
     ``person_properties`` (where PostHog keeps ``plan`` and the like; an object,
     or JSON text in CSV and Parquet) are added to the properties, the event's own
-    winning on a clash, unless *person_properties* is false. Other fields (``elements_chain``, ...) are not
-    read.
+    winning on a clash, unless *person_properties* is false. Other fields
+    (``elements_chain``, ...) are not read.
 
     With *merge_identities* (the default), the ids PostHog links are merged before
     analysis: a ``$identify`` event's ``$anon_distinct_id`` (on any event, too) and
