@@ -39,9 +39,10 @@ class Source(Protocol):
     backend, with exactly the rules of :func:`ttvkit.observations.observe`.
 
     A source may also offer ``event_names() -> frozenset[str]``, the distinct
-    event names it holds (every built-in source does; :class:`BaseSource` reads
-    them from ``events()``). The calculators use it to warn about a name that
-    matches nothing; a source without it is not checked (see :func:`event_names_of`).
+    event names it holds (every built-in store and :func:`ttvkit.scan` do, with
+    one ``SELECT DISTINCT``). The calculators use it to warn about a name that
+    matches nothing; a :class:`Store` without it is read through ``events()``,
+    any other source is not checked (see :func:`event_names_of`).
     """
 
     def observations(
@@ -107,7 +108,8 @@ def event_names_of(source: object) -> frozenset[str] | None:
 
     Uses the source's ``event_names()`` (one ``SELECT DISTINCT`` in the SQL
     stores); a :class:`Store` without it is read through ``events()``; any
-    other source gives ``None``.
+    other source gives ``None`` (a read-only source is never read whole just
+    for this: a warehouse table or a Spark DataFrame may be large).
     """
     method = getattr(source, "event_names", None)
     if callable(method):
@@ -155,10 +157,6 @@ class BaseSource(abc.ABC):
 
     def __enter__(self) -> Self:
         return self
-
-    def event_names(self) -> frozenset[str]:
-        """The distinct event names held (generic: read from :meth:`events`)."""
-        return frozenset(e.name for e in self.events())
 
     def __exit__(
         self,
