@@ -529,3 +529,49 @@ def test_posthog_person_properties_in_csv_and_parquet(tmp_path: Path) -> None:
     assert dict(slim[0].properties) == {"plan": "pro"}
     apart = list(read_posthog(tmp_path / "export.csv", person_properties=False))
     assert dict(apart[0].properties) == {"$browser": "Firefox"}
+
+
+def test_a_store_without_event_names_is_read_through_events() -> None:
+    class Plain:  # the Store protocol only, without event_names()
+        def __init__(self) -> None:
+            self._inner = MemoryStore(_log())
+
+        def __getattr__(self, name: str) -> object:
+            if name == "event_names":
+                raise AttributeError(name)
+            return getattr(self._inner, name)
+
+        def observations(self, *a: object, **k: object) -> object:
+            return self._inner.observations(*a, **k)  # type: ignore[arg-type]
+
+        def latest_timestamp(self) -> object:
+            return self._inner.latest_timestamp()
+
+        def close(self) -> None:
+            self._inner.close()
+
+        def __enter__(self) -> Plain:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.close()
+
+        def append(self, events: object) -> int:
+            return self._inner.append(events)  # type: ignore[arg-type]
+
+        def events(self, **k: object) -> object:
+            return self._inner.events(**k)  # type: ignore[arg-type]
+
+        def count(self) -> int:
+            return self._inner.count()
+
+    plain = Plain()
+    assert isinstance(plain, ttv.Store) and not hasattr(plain, "event_names")
+    assert event_names_of(plain) == {
+        "signup",
+        "first_dashboard_shared",
+        "tutorial_completed",
+        "csat",
+    }
+    with pytest.warns(UnknownEventWarning, match="did you mean 'first_dashboard_shared'"):
+        ttv.time_to_value(plain, ttv.Milestone("m", "first_dashbord_shared"))  # type: ignore[arg-type]
