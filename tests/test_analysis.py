@@ -166,6 +166,7 @@ class TestCompareByProperty:
         with pytest.raises(AnalysisError, match=fragment):
             ttv.compare(plan_log(), REPORT, **kwargs)  # type: ignore[arg-type]
 
+    @pytest.mark.filterwarnings("ignore::ttvkit.errors.UnknownEventWarning")
     def test_a_single_group_cannot_be_compared(self) -> None:
         lg = EventLog(FrozenClock(T0))
         lg.add("a", "signup", {"plan": "pro"})
@@ -394,6 +395,7 @@ class TestSatisfaction:
         report = ttv.satisfaction(self.log(), REPORT, bands=self.BANDS, response="first")
         assert report.group("immediate").scores == (0.0, 0.0)
 
+    @pytest.mark.filterwarnings("ignore::ttvkit.errors.UnknownEventWarning")
     def test_a_survey_without_scores_is_an_error(self) -> None:
         with pytest.raises(AnalysisError, match="numeric 'rating'"):
             ttv.satisfaction(self.log(), REPORT, score="rating", bands=self.BANDS)

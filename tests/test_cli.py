@@ -307,8 +307,7 @@ def test_report_on_a_csv_file(workdir: Path) -> None:
         "comparison",
         "impact",
         "cohorts",
-        "journey",
-        "satisfaction",
+        "satisfaction",  # of first_report; the journey has one selected stage only (issue 10)
     ]
     assert report["facts"]["source"] == "events.csv"
     comparison = report["sections"][2]["result"]
@@ -409,7 +408,10 @@ def test_report_skips_what_the_data_cannot_answer_with_a_warning(tmp_path: Path)
     }
     assert all(s["result"]["text"].startswith("not computed: ") for s in skipped)
     warnings = result.stderr.splitlines()
-    assert len(warnings) == len(skipped)
+    # The demo's configuration names events this log lacks: each is warned about once.
+    unknown = [w for w in warnings if "never occurs in the source" in w]
+    assert any("'invoice_paid'" in w for w in unknown)
+    assert len(warnings) - len(unknown) == len(skipped)
     assert all(w.startswith("ttvkit: warning: ") for w in warnings)
     assert report["sections"][1]["result"]["n_reached"] == 1
 

@@ -226,6 +226,7 @@ def test_every_analysis_of_the_hostile_log_is_the_same_on_every_source(
             assert answer(question, source) == hostile_reference[name], (kind, name)
 
 
+@pytest.mark.filterwarnings("ignore::ttvkit.errors.UnknownEventWarning")
 @settings(
     max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

@@ -77,6 +77,7 @@ def test_cohort_and_comparison_shares_beyond_the_follow_up_are_unknown() -> None
 # --------------------------------------------------------------------------- speed bands
 
 
+@pytest.mark.filterwarnings("ignore::ttvkit.errors.UnknownEventWarning")
 def test_censored_at_exactly_short_is_long() -> None:
     lg = EventLog(FrozenClock(T0))
     lg.add("a", "signup", at=T0)
@@ -291,6 +292,7 @@ def exposure_log() -> EventLog:
     return lg
 
 
+@pytest.mark.filterwarnings("ignore::ttvkit.errors.UnknownEventWarning")
 def test_impact_reports_a_lever_nobody_used_as_not_testable() -> None:
     report = ttv.impact(
         exposure_log(), REPORT, ["tutorial_completed", "webinar_attended"], bootstrap=0
@@ -378,6 +380,7 @@ def test_text_output_shows_the_cis_of_differences() -> None:
 # --------------------------------------------------------------------------- cohorts
 
 
+@pytest.mark.filterwarnings("ignore::ttvkit.errors.UnknownEventWarning")
 def test_relativedelta_cohorts_are_anchor_plus_k_periods() -> None:
     lg = EventLog(FrozenClock(T0))
     for user, when in {

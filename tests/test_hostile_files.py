@@ -317,7 +317,7 @@ def test_a_layout_error_has_no_skip_hint(tmp_path: Path) -> None:
     source = tmp_path / "e.csv"
     source.write_text("user,name,timestamp\nu1,signup,2026-01-01T00:00:00Z\n", "utf-8")
     code, out, err = run("import", str(source), f"sqlite:///{tmp_path / 'ttv.db'}")
-    line = one_error_line(code, out, err, "there is no column 'user_id'")
+    line = one_error_line(code, out, err, "has no user (column 'user_id')")
     assert "--on-error" not in line
 
 

@@ -31,7 +31,10 @@ def test_every_error_is_a_ttverror() -> None:
     from ttvkit import errors
 
     for name in errors.__all__:
-        assert issubclass(getattr(errors, name), ttvkit.TTVError)
+        if name.endswith("Warning"):
+            assert issubclass(getattr(errors, name), ttvkit.TTVWarning)
+        else:
+            assert issubclass(getattr(errors, name), ttvkit.TTVError)
 
 
 def test_importing_ttvkit_pulls_in_no_optional_dependency() -> None:

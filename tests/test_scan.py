@@ -426,6 +426,7 @@ def test_any_log_written_to_a_file_scans_to_the_same_events(
     agree(path)
 
 
+@pytest.mark.filterwarnings("ignore::ttvkit.errors.UnknownEventWarning")
 @settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(event_logs(hostile=True), milestones(), st.sampled_from(sorted(WRITERS)))
 def test_analyses_of_a_scanned_file_equal_the_in_memory_path(

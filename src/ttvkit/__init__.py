@@ -21,6 +21,8 @@ from ttvkit.errors import (
     StoreError,
     StoreUnavailableError,
     TTVError,
+    TTVWarning,
+    UnknownEventWarning,
 )
 from ttvkit.events import ValueEvent
 from ttvkit.milestones import Journey, Milestone, MilestoneKind, Speed, SpeedBands
@@ -76,10 +78,12 @@ __all__ = [
     "StoreUnavailableError",
     "TTVDistribution",
     "TTVError",
+    "TTVWarning",
     "Tracker",
     "TrackerClosedError",
     "TrackerConfig",
     "TrackerStats",
+    "UnknownEventWarning",
     "ValueEvent",
     "__version__",
     "all_of",

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import difflib
 import math
 import os
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from statistics import NormalDist
@@ -25,7 +27,7 @@ from dateutil.relativedelta import relativedelta
 from ttvkit import stats
 from ttvkit._format import format_duration
 from ttvkit.conditions import Condition, EventCondition, event
-from ttvkit.errors import AnalysisError
+from ttvkit.errors import AnalysisError, UnknownEventWarning
 from ttvkit.events import ValueEvent, parse_timestamp
 from ttvkit.milestones import Journey, Milestone, SpeedBands
 from ttvkit.observations import (
@@ -59,6 +61,7 @@ from ttvkit.results import (
 )
 from ttvkit.stores import MemoryStore, open_store
 from ttvkit.stores import Source as EventSource
+from ttvkit.stores._base import event_names_of
 from ttvkit.stores.scan import DataFrameLike, is_frame, scan
 from ttvkit.tracker import Tracker
 
@@ -173,6 +176,63 @@ def _no_observations(milestone: Milestone, as_of: datetime, per: Per) -> NoRetur
     )
 
 
+def _closest(name: str, names: frozenset[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(names), n=3, cutoff=0.6)
+    if close:
+        return "did you mean " + " or ".join(repr(c) for c in close) + "?"
+    shown = sorted(names)[:10]
+    more = ", ..." if len(names) > 10 else ""
+    return "the events there are: " + ", ".join(map(repr, shown)) + more
+
+
+def _attribute_role(attribute: Attribute) -> str:
+    if isinstance(attribute, FirstTime):
+        return "a lever (an intervention)"
+    if isinstance(attribute, PropertyOf):
+        return "a grouping or survey event"
+    return "an attribute"
+
+
+def check_event_names(
+    store: EventSource, milestone: Milestone, attributes: Sequence[Attribute] = ()
+) -> None:
+    """Raise when no start event name occurs in *store*; warn for any other name that doesn't.
+
+    A name that matches nothing is almost always a typo: the start's is an
+    :class:`~ttvkit.errors.AnalysisError` (nobody could start the clock), the
+    others an :class:`~ttvkit.errors.UnknownEventWarning` naming the closest
+    names that do occur. A source that cannot list its names is not checked.
+    """
+    names = event_names_of(store)
+    if not names:
+        return
+    checks: list[tuple[str, frozenset[str]]] = [
+        (f"milestone {milestone.name!r} (reached)", milestone.reached.event_names())
+    ]
+    if not isinstance(milestone.start, datetime):
+        start = milestone.start.event_names()
+        if start and not start & names:
+            missing = sorted(start)[0]
+            raise AnalysisError(
+                f"milestone {milestone.name!r} starts on {missing!r}, an event that never "
+                f"occurs in the source; {_closest(missing, names)}"
+            )
+        checks.insert(0, (f"milestone {milestone.name!r} (start)", start))
+    checks += [
+        (_attribute_role(a), a.condition.event_names())
+        for a in attributes
+        if isinstance(a, FirstTime | PropertyOf)
+    ]
+    for role, wanted in checks:
+        for name in sorted(wanted - names):
+            warnings.warn(
+                f"{role} names the event {name!r}, which never occurs in the source; "
+                f"{_closest(name, names)}",
+                UnknownEventWarning,
+                stacklevel=4,
+            )
+
+
 def load_observations(
     store: EventSource,
     milestone: Milestone,
@@ -181,6 +241,7 @@ def load_observations(
     attributes: Sequence[Attribute] = (),
 ) -> list[Observation]:
     """Observations from the store, or a clear error when there are none."""
+    check_event_names(store, milestone, attributes)
     rows = store.observations(milestone, as_of=as_of, per=per, attributes=attributes)
     if not rows:
         _no_observations(milestone, as_of, per)
@@ -195,6 +256,7 @@ def load_columns(
     attributes: Sequence[Attribute] = (),
 ) -> ObservationColumns:
     """Observations as columns (computed by the engine), or a clear error when there are none."""
+    check_event_names(store, milestone, attributes)
     columns_of = getattr(store, "observation_columns", None)
     if columns_of is not None:
         columns = columns_of(milestone, as_of=as_of, per=per, attributes=attributes)
@@ -250,6 +312,7 @@ def duration_cells(
     store: EventSource, milestone: Milestone, as_of: datetime, per: Per
 ) -> DurationCells:
     """The store's observations grouped by duration (computed in the engine where it can)."""
+    check_event_names(store, milestone)
     cells_of = getattr(store, "duration_cells", None)
     if cells_of is not None:
         cells = cells_of(milestone, as_of=as_of, per=per)
@@ -895,6 +958,7 @@ def journey(
         # One question per stage, so the store applies the one rule of observe().
         per_stage_columns = [load_columns(store, plan.stages[0], when, per)]
         for stage in plan.stages[1:]:
+            check_event_names(store, stage)
             columns_of = getattr(store, "observation_columns", None)
             if columns_of is not None:
                 columns = columns_of(stage, as_of=when, per=per, attributes=())

@@ -1,4 +1,4 @@
-"""The ``ttvkit`` command: ``demo``, ``report``, ``import`` and ``check``.
+"""The ``ttvkit`` command: ``demo``, ``report``, ``init``, ``import`` and ``check``.
 
 ``main(argv)`` parses the arguments, runs one command and returns the exit
 code: 0 on success, 2 for a user error (a missing file, a bad store URL, a bad
@@ -22,11 +22,12 @@ import sys
 import tempfile
 import time
 import tomllib
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Literal, NoReturn, TextIO, cast
+from typing import Any, Literal, NoReturn, TextIO, cast
 from urllib.parse import quote, unquote
 
 import attrs
@@ -35,19 +36,39 @@ from ttvkit import __version__, datasets
 from ttvkit import events as _events
 from ttvkit._format import format_duration
 from ttvkit.calculators import DEFAULT_WITHIN
-from ttvkit.conditions import Condition, event
-from ttvkit.config import Config, load_config, parse_config
-from ttvkit.errors import ConfigurationError, InvalidEventError, StoreError, TTVError
+from ttvkit.conditions import Condition, all_of, event, total
+from ttvkit.config import Config, load_config, parse_columns, parse_config, parse_duration
+from ttvkit.errors import (
+    ConfigurationError,
+    InvalidEventError,
+    StoreError,
+    TTVError,
+    UnknownEventWarning,
+)
 from ttvkit.events import ValueEvent, _trusted_event
 from ttvkit.io import FORMATS as INPUT_FORMATS
-from ttvkit.io import EventReader, ReadError, read_file
+from ttvkit.io import ColumnMapping, EventReader, ReadError, read_file
 from ttvkit.io._core import to_utc
-from ttvkit.report import FORMATS, Note, Report, Section, build_report, render
-from ttvkit.stores import MemoryStore, Store, open_store
+from ttvkit.io._detect import sniff
+from ttvkit.milestones import Milestone, MilestoneKind
+from ttvkit.report import (
+    CHARTS_LEFT_OUT,
+    FORMATS,
+    Note,
+    Report,
+    Section,
+    build_report,
+    charts_left_out,
+    render,
+)
+from ttvkit.results import TTVDistribution
+from ttvkit.stores import MemoryStore, Source, Store, open_store
 from ttvkit.stores.scan import ScanSource, scan
 
 __all__ = ["main"]
 
+DOCS_URL = "https://ttvkit.github.io/ttvkit/"
+"""Where the documentation is published (``mkdocs.yml``'s ``site_url``)."""
 DEFAULT_CONFIG = "ttv.toml"
 """The configuration ``ttvkit report`` reads when ``--config`` is not given, if it exists."""
 DEFAULT_BATCH_SIZE = 5_000
@@ -75,6 +96,10 @@ def _error_text(exc: BaseException) -> str:
 
 def _warn(message: str) -> None:
     print(f"ttvkit: warning: {_one_line(message)}", file=sys.stderr)
+
+
+def _note(message: str) -> None:
+    print(f"ttvkit: note: {_one_line(message)}", file=sys.stderr)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -245,40 +270,189 @@ def _with_stable_ids(
             yield e
 
 
-def _open_reader(path: str, input_format: str | None, on_error: str) -> EventReader:
-    reader = read_file(path, format=input_format, on_error=on_error)
-    # Readers are lazy: fail on a missing or unreadable file now, before a
-    # store is opened (and, for SQLite, created) for nothing.
-    with open(path, "rb"):
+_VENDOR_NAMES = {"posthog": "PostHog", "segment": "Segment"}
+_NAME_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
+_NAME_FORMATS |= {".parquet": "parquet", ".pq": "parquet"}
+
+
+@attrs.frozen
+class _Reading:
+    """How to read a file of events, from the command line (and the configuration)."""
+
+    input_format: str | None = None
+    on_error: str = "raise"
+    mapping: ColumnMapping | None = None
+    group_type: str | None = None
+    keep_properties: tuple[str, ...] | None = None
+    merge_identities: bool = True
+    person_properties: bool = True
+
+
+def _reading(args: argparse.Namespace, config: Config | None = None) -> _Reading:
+    mapping = args.columns if args.columns is not None else None
+    if mapping is None and config is not None:
+        mapping = config.columns
+    return _Reading(
+        input_format=args.input_format,
+        on_error=args.on_error,
+        mapping=mapping,
+        group_type=args.group_type,
+        keep_properties=args.keep_properties,
+        merge_identities=not args.no_merge_identities,
+        person_properties=not args.no_person_properties,
+    )
+
+
+def _file_format(path: str, reading: _Reading, facts: list[tuple[str, str | int]]) -> str:
+    """The format to read *path* as: given, or from its name, or from its content.
+
+    A file whose fields are a PostHog or Segment export's is read as one (said on
+    stderr and in *facts*). Fields that the column mapping does not find are an
+    error naming the fields there are and the options that would read them.
+    """
+    with open(path, "rb"):  # a missing or unreadable file fails now, before anything else
         pass
-    return reader
+    fmt = reading.input_format
+    if fmt is not None:
+        return fmt
+    lowered = path.lower().removesuffix(".gz")
+    fmt = next((f for suffix, f in _NAME_FORMATS.items() if lowered.endswith(suffix)), None)
+    sniffed = sniff(path, fmt or "jsonl")
+    if reading.mapping is None and sniffed.format is not None:
+        vendor = _VENDOR_NAMES[sniffed.format]
+        _note(
+            f"{path} has the fields of a {vendor} export; reading it as one "
+            f"(--input-format {sniffed.format}; pass --input-format {fmt or 'jsonl'} to read "
+            "it as plain events)"
+        )
+        facts.append(("format", f"{vendor} export (recognised from its fields)"))
+        return sniffed.format
+    if fmt is None:
+        raise ConfigurationError(
+            f"cannot tell the format of {path} from its name or content; pass --input-format "
+            f"one of {', '.join(INPUT_FORMATS)}"
+        )
+    if sniffed.fields:
+        _check_columns(path, sniffed.fields, reading.mapping or ColumnMapping())
+    return fmt
 
 
-def _scan_file(
-    path: str, input_format: str | None, on_error: str, *, event_ids: str
-) -> ScanSource | None:
+_COLUMN_GUESSES = {
+    "user": ("user_id", "userId", "distinct_id", "user", "uid", "customer_id", "person_id"),
+    "name": ("name", "event", "event_name", "event_type", "action"),
+    "timestamp": ("timestamp", "time", "ts", "event_time", "created_at", "date"),
+}
+
+
+def _guess_columns(fields: Sequence[str]) -> ColumnMapping | None:
+    """A mapping from the usual names of the user, event and time columns, if all are there."""
+    chosen: dict[str, str] = {}
+    for field, names in _COLUMN_GUESSES.items():
+        column = next((n for n in names if n in fields and n not in chosen.values()), None)
+        if column is None:
+            return None
+        chosen[field] = column
+    try:
+        return ColumnMapping(**chosen)
+    except ConfigurationError:
+        return None
+
+
+def _columns_option(mapping: ColumnMapping) -> str:
+    return f"--columns user={mapping.user},name={mapping.name},timestamp={mapping.timestamp}"
+
+
+def _check_columns(path: str, fields: Sequence[str], mapping: ColumnMapping) -> None:
+    have = set(fields)
+    missing = [
+        f"{field} (column {column!r})"
+        for field, column in (
+            ("user", mapping.user),
+            ("name", mapping.name),
+            ("timestamp", mapping.timestamp),
+        )
+        if column not in have
+    ]
+    if not missing:
+        return
+    shown = ", ".join(fields[:12]) + (", ..." if len(fields) > 12 else "")
+    guess = _guess_columns(fields)
+    option = (
+        "--columns user=COL,name=COL,timestamp=COL" if guess is None else _columns_option(guess)
+    )
+    hint = f"{option} (or a [columns] table in the TOML)"
+    if "distinct_id" in have:
+        hint += ", or --input-format posthog"
+    elif have & {"userId", "anonymousId"}:
+        hint += ", or --input-format segment"
+    raise ConfigurationError(
+        f"{path} has no {' or '.join(missing)}; its fields are: {shown}; map them with {hint}"
+    )
+
+
+def _open_reader(path: str, fmt: str, reading: _Reading) -> EventReader:
+    options: dict[str, object] = {"on_error": reading.on_error}
+    if fmt in ("csv", "jsonl", "parquet"):
+        if reading.mapping is not None:
+            options["mapping"] = reading.mapping
+    else:
+        options["keep_properties"] = reading.keep_properties
+        options["merge_identities"] = reading.merge_identities
+        if fmt == "posthog":
+            options["group_type"] = reading.group_type
+            options["person_properties"] = reading.person_properties
+    return read_file(path, format=fmt, **options)
+
+
+def _scan_file(path: str, fmt: str, reading: _Reading, *, event_ids: str) -> ScanSource | None:
     """*path* read by :func:`ttvkit.scan` in DuckDB, or None to use the io reader.
 
     DuckDB reads a file without a Python object per row; without duckdb
     installed, or for a vendor format, the ``ttvkit.io`` reader does.
     """
-    if input_format not in (None, "csv", "jsonl", "parquet"):
+    if fmt not in ("csv", "jsonl", "parquet"):
         return None
     if importlib.util.find_spec("duckdb") is None:
         return None
-    with open(path, "rb"):  # the same error as the reader's path for a missing file
-        pass
     try:
         return scan(
             path,
-            format=input_format,
-            on_error=cast(Literal["raise", "skip"], on_error),  # argparse's choices
+            format=fmt,
+            mapping=reading.mapping,
+            on_error=cast(Literal["raise", "skip"], reading.on_error),  # argparse's choices
             event_ids=cast(Literal["row", "content"], event_ids),
         )
     except StoreError:
         # DuckDB could not read the file (a damaged Parquet page, a truncated
         # .gz): the reader says what is wrong with it, and where.
         return None
+
+
+def _reader_facts(reader: EventReader | ScanSource, facts: list[tuple[str, str | int]]) -> None:
+    """Say every skip, drop and merge of a read on stderr and in *facts*."""
+    for error in reader.errors[:5]:
+        _warn(f"skipped: {error}")
+    if reader.skipped > 5:
+        _warn(f"skipped {reader.skipped - 5:,} more bad rows")
+    if reader.skipped:
+        facts.append(("bad rows skipped", reader.skipped))
+    if isinstance(reader, EventReader):
+        if reader.ignored:
+            _note(
+                f"{reader.source}: {_plural(reader.ignored, 'row')} that are not events "
+                "(identify, page, group and other calls) were not counted as events"
+            )
+            facts.append(("calls ignored (not events)", reader.ignored))
+        if reader.merged:
+            _note(
+                f"{reader.source}: {_plural(reader.merged, 'anonymous id')} merged into the "
+                "user identified later (--no-merge-identities keeps them apart)"
+            )
+            facts.append(("identities merged", reader.merged))
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
 
 
 # --------------------------------------------------------------------------- arguments
@@ -327,6 +501,67 @@ def _by(value: str) -> str | Condition:
     return value
 
 
+def _columns(value: str) -> ColumnMapping:
+    """``user=distinct_id,name=event,timestamp=time`` as a column mapping."""
+    fields: dict[str, str] = {}
+    for part in value.split(","):
+        field, sep, column = part.partition("=")
+        if not sep or not field.strip():
+            raise argparse.ArgumentTypeError(
+                f"{part!r} is not FIELD=COLUMN; write e.g. user=distinct_id,name=event,"
+                "timestamp=time"
+            )
+        fields[field.strip()] = column.strip()
+    try:
+        return parse_columns(fields, "--columns")
+    except ConfigurationError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--columns: ")) from None
+
+
+def _scalar(text: str) -> str | int | float | bool:
+    """A --where value: a number or true/false when it reads as one, else the text."""
+    if text in ("true", "false"):
+        return text == "true"
+    for kind in (int, float):
+        try:
+            number = kind(text)
+        except ValueError:
+            continue
+        return number if number == number and abs(number) != float("inf") else text
+    return text
+
+
+def _where(value: str) -> tuple[str, str | int | float | bool]:
+    key, sep, text = value.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"{value!r} is not KEY=VALUE; write e.g. plan=pro")
+    return key.strip(), _scalar(text)
+
+
+def _duration(value: str) -> timedelta:
+    try:
+        return parse_duration(value, "--window")
+    except ConfigurationError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--window: ")) from None
+
+
+def _names(value: str) -> tuple[str, ...]:
+    names = tuple(n.strip() for n in value.split(",") if n.strip())
+    if not names:
+        raise argparse.ArgumentTypeError("name at least one property, e.g. plan,$browser")
+    return names
+
+
+def _number(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if number != number or abs(number) == float("inf"):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number")
+    return number
+
+
 _PERIODS = ("day", "week", "month", "quarter", "year", "none")
 
 
@@ -336,7 +571,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Measure Time to Value: how long customers take to reach the moments "
         "where your product pays off, and what shortens it.",
         epilog="Exit codes: 0 success, 2 user error (one line on stderr), 130 interrupted. "
-        "Docs: docs/cli.md.",
+        f"Docs: {DOCS_URL}cli/",
     )
     parser.add_argument("--version", action="version", version=f"ttvkit {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -353,6 +588,50 @@ def _parser() -> argparse.ArgumentParser:
         "-o",
         metavar="FILE",
         help="write the report to FILE instead of stdout ('-' is stdout); never the source",
+    )
+
+    reading = _Parser(add_help=False)
+    files = reading.add_argument_group("reading a file of events")
+    files.add_argument(
+        "--input-format",
+        choices=INPUT_FORMATS,
+        metavar="FORMAT",
+        help=f"format of the file ({', '.join(INPUT_FORMATS)}); default: from its name, and "
+        "PostHog and Segment exports from their fields",
+    )
+    files.add_argument(
+        "--on-error",
+        choices=("raise", "skip"),
+        default="raise",
+        help="bad rows: stop at the first (raise, the default) or skip and count them",
+    )
+    files.add_argument(
+        "--columns",
+        type=_columns,
+        metavar="FIELD=COL,...",
+        help="where the fields are, e.g. user=distinct_id,name=event,timestamp=time "
+        "(fields: user, name, timestamp, account, event_id, properties)",
+    )
+    files.add_argument(
+        "--group-type",
+        metavar="TYPE",
+        help="PostHog: the account is the event's $groups[TYPE] (e.g. company)",
+    )
+    files.add_argument(
+        "--keep-properties",
+        type=_names,
+        metavar="P,...",
+        help="PostHog, Segment: keep only these properties",
+    )
+    files.add_argument(
+        "--no-merge-identities",
+        action="store_true",
+        help="PostHog, Segment: keep anonymous ids apart from the users they were identified as",
+    )
+    files.add_argument(
+        "--no-person-properties",
+        action="store_true",
+        help="PostHog: do not read person_properties into the events' properties",
     )
 
     demo = commands.add_parser(
@@ -385,7 +664,7 @@ def _parser() -> argparse.ArgumentParser:
 
     report = commands.add_parser(
         "report",
-        parents=[output],
+        parents=[output, reading],
         help="report on a store or a file of events, with milestones from a TOML file",
         description="Report Time to Value for the milestones of a TOML configuration, over "
         "a store URL (sqlite:///ttv.db, postgresql://...) or a CSV, JSON lines or Parquet "
@@ -436,17 +715,47 @@ def _parser() -> argparse.ArgumentParser:
         metavar="PERIOD",
         help="cohort period: day, week, month (default), quarter, year, or none",
     )
-    report.add_argument(
-        "--input-format",
-        choices=INPUT_FORMATS,
-        metavar="FORMAT",
-        help=f"format of a SOURCE file ({', '.join(INPUT_FORMATS)}); default: from its name",
+    inline = report.add_argument_group(
+        "a milestone on the command line (instead of, or added to, the configuration's)"
     )
-    report.add_argument(
-        "--on-error",
-        choices=("raise", "skip"),
-        default="raise",
-        help="bad rows in a SOURCE file: stop (raise, the default) or skip them",
+    inline.add_argument(
+        "--reached",
+        action="append",
+        default=[],
+        metavar="EVENT",
+        help="the event that means value was reached (repeatable: all of them, onboarding)",
+    )
+    inline.add_argument(
+        "--start", metavar="EVENT", help="the event that starts the clock (default: signup)"
+    )
+    inline.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        type=_where,
+        metavar="KEY=VALUE",
+        help="only start events with this property value (repeatable), e.g. plan=pro",
+    )
+    inline.add_argument(
+        "--nth", type=_positive_int, metavar="N", help="the Nth reached event counts (exceed)"
+    )
+    inline.add_argument(
+        "--total",
+        metavar="PROP",
+        help="reached when PROP summed over the reached events is at least --at-least (roi)",
+    )
+    inline.add_argument("--at-least", type=_number, metavar="X", help="the threshold of --total")
+    inline.add_argument(
+        "--window", type=_duration, metavar="DURATION", help="conversion window, e.g. 30d"
+    )
+    inline.add_argument(
+        "--kind",
+        choices=[k.value for k in MilestoneKind],
+        metavar="KIND",
+        help="basic (default), exceed, onboarding, upgrade, feature_adoption or roi",
+    )
+    inline.add_argument(
+        "--name", metavar="NAME", help="the milestone's name (default: the reached event's)"
     )
     report.add_argument(
         "--engine",
@@ -465,6 +774,7 @@ def _parser() -> argparse.ArgumentParser:
 
     import_ = commands.add_parser(
         "import",
+        parents=[reading],
         help="import a file of events into a store (idempotent)",
         description="Stream a CSV, JSON lines or Parquet file into a store. Importing the "
         "same file again stores nothing twice (rows without an event_id get one derived "
@@ -473,18 +783,6 @@ def _parser() -> argparse.ArgumentParser:
     import_.add_argument("file", metavar="FILE", help="the file of events")
     import_.add_argument("store", metavar="STORE_URL", help="e.g. sqlite:///ttv.db")
     import_.add_argument(
-        "--input-format",
-        choices=INPUT_FORMATS,
-        metavar="FORMAT",
-        help=f"format of FILE ({', '.join(INPUT_FORMATS)}); default: from its name",
-    )
-    import_.add_argument(
-        "--on-error",
-        choices=("raise", "skip"),
-        default="raise",
-        help="bad rows: stop at the first (raise, the default) or skip and count them",
-    )
-    import_.add_argument(
         "--batch-size",
         type=_positive_int,
         default=DEFAULT_BATCH_SIZE,
@@ -492,6 +790,25 @@ def _parser() -> argparse.ArgumentParser:
         help=f"events per write (default {DEFAULT_BATCH_SIZE:,})",
     )
     import_.set_defaults(handler=_cmd_import)
+
+    init = commands.add_parser(
+        "init",
+        parents=[reading],
+        help="write a commented starter ttv.toml from the events of a file",
+        description="Look at a file of events (its event names, how many users do each, "
+        "which comes first, its columns) and write a commented starter configuration "
+        f"with milestones built from those names: ./{DEFAULT_CONFIG}, or stdout with --print.",
+    )
+    init.add_argument("file", nargs="?", metavar="FILE", help="a file of events (optional)")
+    init.add_argument("--print", action="store_true", help="print the configuration to stdout")
+    init.add_argument(
+        "--output",
+        "-o",
+        metavar="PATH",
+        default=DEFAULT_CONFIG,
+        help=f"where to write it (default ./{DEFAULT_CONFIG}; never over an existing file)",
+    )
+    init.set_defaults(handler=_cmd_init)
 
     check = commands.add_parser(
         "check",
@@ -553,6 +870,8 @@ def _write_report(report: Report, args: argparse.Namespace) -> None:
     text = render(report, args.format)
     for section in report.skipped:
         _warn(f"{section.heading}: {section.result}")
+    if args.format == "html" and charts_left_out(report):
+        _warn(CHARTS_LEFT_OUT)
     if _to_stdout(args.output):
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -679,12 +998,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                     "two logs; delete it or pass a new path"
                 )
             report = _with_reading_guide(
-                build_report(
+                _build(
                     store,
                     config,
-                    bootstrap=DEMO_BOOTSTRAP,
-                    title="Time to Value: the ttvkit demo",
-                    facts=[
+                    [
                         (
                             "data",
                             f"synthetic SaaS log (ttvkit.datasets), {users:,} users, seed {seed}",
@@ -693,6 +1010,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                         ("store", url if args.db else "SQLite, in a temporary file"),
                         ("configuration", "ttvkit/demo.toml (ttvkit demo --print-config)"),
                     ],
+                    {"bootstrap": DEMO_BOOTSTRAP, "title": "Time to Value: the ttvkit demo"},
                 ),
                 config,
             )
@@ -727,19 +1045,71 @@ def _check_sqlite_exists(url: str) -> None:
         raise FileNotFoundError(2, "no such SQLite database", path)
 
 
-def _config_for_report(path: str | None) -> Config:
-    if path is not None:
-        return load_config(path)
-    if os.path.exists(DEFAULT_CONFIG):
-        return load_config(DEFAULT_CONFIG)
-    raise ConfigurationError(
-        f"no milestones: pass --config FILE (or put {DEFAULT_CONFIG} in the working "
-        "directory) defining [milestones.NAME]; --milestone names one of them"
+_INLINE = ("start", "where", "nth", "total", "at_least", "window", "kind", "name")
+
+
+def _inline_milestone(args: argparse.Namespace) -> Milestone | None:
+    """The milestone of --reached, --start, ..., or None when --reached is not given."""
+    if not args.reached:
+        given = [f"--{o.replace('_', '-')}" for o in _INLINE if getattr(args, o) not in (None, [])]
+        if given:
+            raise ConfigurationError(
+                f"{', '.join(given)} describe a milestone on the command line and need "
+                "--reached EVENT"
+            )
+        return None
+    if (args.total is None) != (args.at_least is None):
+        raise ConfigurationError("--total PROP and --at-least X go together")
+    if args.total is not None and args.nth is not None:
+        raise ConfigurationError("--nth and --total are two kinds of milestone; pass one")
+    if args.total is not None and len(args.reached) > 1:
+        raise ConfigurationError("--total sums one event's property; pass one --reached")
+    parts: list[Condition] = []
+    for name in args.reached:
+        if args.total is not None:
+            parts.append(total(name, args.total, at_least=args.at_least))
+        else:
+            cond = event(name)
+            parts.append(cond.nth(args.nth) if args.nth is not None else cond)
+    reached = parts[0] if len(parts) == 1 else all_of(*parts)
+    start = event(args.start or "signup", dict(args.where) if args.where else None)
+    kind = args.kind or (
+        "onboarding"
+        if len(parts) > 1
+        else "roi"
+        if args.total is not None
+        else "exceed"
+        if args.nth is not None and args.nth > 1
+        else "basic"
     )
+    name = args.name or "+".join(args.reached)
+    return Milestone(name, reached, start, MilestoneKind(kind), args.window)
+
+
+def _config_for_report(args: argparse.Namespace) -> tuple[Config, list[str]]:
+    """The configuration to report with, and the milestones to report on (empty: all)."""
+    inline = _inline_milestone(args)
+    path = args.config
+    if path is None and os.path.exists(DEFAULT_CONFIG):
+        path = DEFAULT_CONFIG
+    if path is not None:
+        config = load_config(path)
+    elif inline is None:
+        raise ConfigurationError(
+            "no milestones: pass --reached EVENT (and --start EVENT), or --config FILE "
+            f"defining [milestones.NAME] (or put {DEFAULT_CONFIG} in the working directory; "
+            "'ttvkit init FILE' writes one); --milestone names one of them"
+        )
+    else:
+        config = Config(milestones={})
+    if inline is None:
+        return config, list(args.milestone)
+    config = attrs.evolve(config, milestones={**config.milestones, inline.name: inline})
+    return config, [inline.name, *args.milestone]
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    config = _config_for_report(args.config)
+    config, milestones = _config_for_report(args)
     source = args.source or config.store
     if not source:
         raise ConfigurationError(
@@ -747,7 +1117,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         )
     period = None if args.cohorts == "none" else args.cohorts
     options = {
-        "milestones": args.milestone,
+        "milestones": milestones,
         "by": args.by,
         "per": args.per,
         "as_of": args.as_of,
@@ -755,6 +1125,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     }
     config_path = args.config or (DEFAULT_CONFIG if os.path.exists(DEFAULT_CONFIG) else None)
     inputs = [] if config_path is None else [("configuration", config_path)]
+    facts: list[tuple[str, str | int]] = [("source", source)]
     if args.engine == "spark":
         from ttvkit.stores.spark import SparkSource, spark_session
 
@@ -765,37 +1136,260 @@ def _cmd_report(args: argparse.Namespace) -> int:
         _check_output(args.output, inputs)
         with (
             spark_session(args.spark_master, "ttvkit report") as spark,
-            SparkSource.read(source, spark=spark, dedupe=True) as store,
+            SparkSource.read(source, spark=spark) as store,
         ):
-            facts: list[tuple[str, str | int]] = [
-                ("source", source),
-                ("engine", "spark"),
-                ("events", store.count()),
-            ]
-            report = build_report(store, config, facts=facts, **options)
+            facts += [("engine", "spark"), ("events", store.count())]
+            report = _build(store, config, facts, options)
     elif _is_url(source):
         _check_output(args.output, [*inputs, *_sqlite_files(source)])
         _check_sqlite_exists(source)
         with open_store(source) as store:
-            facts = [("source", source), ("events", store.count())]
-            report = build_report(store, config, facts=facts, **options)
+            facts.append(("events", store.count()))
+            report = _build(store, config, facts, options)
     else:
         _check_output(args.output, [*inputs, ("source", source)])
-        scanned = _scan_file(source, args.input_format, args.on_error, event_ids="content")
+        reading = _reading(args, config)
+        fmt = _file_format(source, reading, facts)
+        scanned = _scan_file(source, fmt, reading, event_ids="content")
         if scanned is not None:
             with scanned:
-                facts = [("source", source), ("events", scanned.count())]
-                if scanned.skipped:
-                    facts.append(("bad rows skipped", scanned.skipped))
-                report = build_report(scanned, config, facts=facts, **options)
+                facts.append(("events", scanned.count()))
+                _reader_facts(scanned, facts)
+                report = _build(scanned, config, facts, options)
         else:
-            reader = _open_reader(source, args.input_format, args.on_error)
+            reader = _open_reader(source, fmt, reading)
             with MemoryStore(_with_stable_ids(reader)) as store:
-                facts = [("source", source), ("events", store.count())]
-                if reader.skipped:
-                    facts.append(("bad rows skipped", reader.skipped))
-                report = build_report(store, config, facts=facts, **options)
+                facts.append(("events", store.count()))
+                _reader_facts(reader, facts)
+                report = _build(store, config, facts, options)
     _write_report(report, args)
+    return EXIT_OK
+
+
+class _SectionProgress:
+    """Which section is being computed, on one redrawn line of a terminal's stderr.
+
+    Off when stderr is not a terminal (a log, a pipe, CI): nothing is written.
+    """
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = sys.stderr if stream is None else stream
+        self._tty = self._stream.isatty()
+        self._drawn = False
+
+    def __enter__(self) -> _SectionProgress:
+        return self
+
+    def __call__(self, heading: str) -> None:
+        if self._tty:
+            self._stream.write("\r\x1b[Kttvkit: computing " + _one_line(heading)[:70])
+            self._stream.flush()
+            self._drawn = True
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._drawn:
+            self._stream.write("\r\x1b[K")  # the report, or a message, starts on a clean line
+            self._stream.flush()
+
+
+def _build(
+    source: Source, config: Config, facts: list[tuple[str, str | int]], options: dict[str, Any]
+) -> Report:
+    """build_report, with a warning on stderr (and a fact) for every name that matches nothing."""
+    with warnings.catch_warnings(record=True) as caught, _SectionProgress() as progress:
+        warnings.simplefilter("always", UnknownEventWarning)
+        report = build_report(source, config, facts=facts, progress=progress, **options)
+    seen: set[str] = set()
+    for w in caught:
+        if not issubclass(w.category, UnknownEventWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+            continue
+        text = str(w.message)
+        if text not in seen:
+            seen.add(text)
+            _warn(text)
+    extra: list[tuple[str, str | int]] = []
+    if seen:
+        extra.append(("names that match no event", "; ".join(sorted(seen))))
+    for section in report.sections:
+        result = section.result
+        if isinstance(result, TTVDistribution) and result.n_reached_before_start:
+            m = result.milestone
+            n = result.n_reached_before_start
+            _note(
+                f"{m.name}: {_plural(n, 'customer')} reached it before their start "
+                f"(before_start={m.before_start!r}: "
+                + {"zero": "counted as reaching at 0)", "ignore": "only later events count)"}.get(
+                    m.before_start, "left out)"
+                )
+            )
+            extra.append((f"reached before the start ({m.name})", n))
+    if extra:
+        report = attrs.evolve(report, facts=[*report.facts, *extra])
+    return report
+
+
+_START_HINTS = ("signup", "signed_up", "sign_up", "signed up", "user_signed_up", "account_created")
+
+
+def _toml_string(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _toml_key(text: str) -> str:
+    bare = text.replace("-", "_")
+    if bare and all(c.isascii() and (c.isalnum() or c == "_") for c in bare) and bare == text:
+        return text
+    return _toml_string(text)
+
+
+def _slug(name: str) -> str:
+    slug = "".join(c if c.isascii() and c.isalnum() else "_" for c in name.lower()).strip("_")
+    while "__" in slug:
+        slug = slug.replace("__", "_")
+    return slug or "milestone"
+
+
+def _init_text(
+    path: str | None,
+    names: dict[str, tuple[int, int]],
+    firsts: dict[str, int],
+    fields: Sequence[str],
+    fmt: str | None,
+    mapping: ColumnMapping | None,
+) -> str:
+    """The starter configuration: *names* maps event name -> (events, users)."""
+    lines = [
+        "# ttvkit configuration: the milestones 'ttvkit report' measures.",
+        f"# Docs: {DOCS_URL}cli/  (every key: {DOCS_URL}cli/#the-configuration-file)",
+    ]
+    if path is not None:
+        lines.append(
+            f"# Written by 'ttvkit init' from {path}"
+            + (f" (read as {fmt})" if fmt else "")
+            + f": {len(names):,} event names."
+        )
+        if fields:
+            lines.append(
+                "# Its fields: " + ", ".join(fields[:20]) + (", ..." if len(fields) > 20 else "")
+            )
+        lines.append(f"# Report with: ttvkit report {path}")
+    lines.append("")
+    lines.append('per = "user"                 # or "account" (events need an account id)')
+    if mapping is not None:
+        lines += ["", "[columns]                    # where the file's fields are"]
+        default = ColumnMapping()
+        for field in ("user", "name", "timestamp", "account", "event_id", "properties"):
+            column = getattr(mapping, field)
+            if column != getattr(default, field):
+                lines.append(f"{field} = {_toml_string(column or '')}")
+    by_users = sorted(names, key=lambda n: (-names[n][1], n))
+    start = next((n for n in by_users if n.lower() in _START_HINTS), None)
+    if start is None and firsts:
+        start = max(firsts, key=lambda n: (firsts[n], n))
+    start = start or "signup"
+    lines += [
+        "",
+        "[bands]                      # speed classes: immediate / short / long",
+        'immediate = "5m"',
+        'short = "7d"',
+    ]
+    candidates = [n for n in by_users if n != start][:3]
+    if not candidates:
+        candidates = ["report_created"]
+    for i, name in enumerate(candidates):
+        events, users = names.get(name, (0, 0))
+        lines += [""]
+        if names:
+            lines.append(f"# {name}: {events:,} events by {users:,} users")
+        lines += [
+            f"[milestones.{_toml_key(_slug(name))}]",
+            f'kind = "{"basic" if i == 0 else "exceed"}"'
+            + (
+                "                # basic, exceed, onboarding, upgrade, feature_adoption, roi"
+                if i == 0
+                else ""
+            ),
+            f"start = {_toml_string(start)}"
+            + ("   # the start event: what the most users do first" if i == 0 else ""),
+            f"reached = {_toml_string(name)}"
+            if i == 0
+            else f"reached = {{ event = {_toml_string(name)}, nth = 3 }}   # the 3rd time",
+        ]
+        if i == 0:
+            lines.append('# window = "30d"            # count only reaching within 30 days')
+    rest = [n for n in by_users if n != start and n not in candidates]
+    if rest:
+        lines += ["", "# Other event names in the file (most users first):"]
+        lines += [f"#   {n}: {names[n][0]:,} events by {names[n][1]:,} users" for n in rest[:30]]
+        if len(rest) > 30:
+            lines.append(f"#   ... and {len(rest) - 30:,} more")
+    lines += [
+        "",
+        "# [analysis]",
+        '# interventions = ["tutorial_completed"]   # levers: events that may shorten TTV',
+        f"# journey = [{', '.join(_toml_string(_slug(n)) for n in candidates[:2])}]",
+        '# within = "7d"',
+        "",
+        "# [satisfaction]               # needs [bands]",
+        f"# milestone = {_toml_string(_slug(candidates[0]))}",
+        '# survey = "csat_submitted"',
+        '# score = "score"',
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _cmd_init(args: argparse.Namespace) -> int:
+    names: dict[str, tuple[int, int]] = {}
+    firsts: dict[str, int] = {}
+    fields: Sequence[str] = ()
+    fmt = None
+    if not args.print and os.path.exists(args.output):
+        raise ConfigurationError(
+            f"{args.output} exists; pass another --output PATH, or --print to see the starter"
+        )
+    reading = _reading(args)
+    if args.file is not None and reading.input_format is None and reading.mapping is None:
+        lowered = args.file.lower().removesuffix(".gz")
+        named = next((f for sfx, f in _NAME_FORMATS.items() if lowered.endswith(sfx)), None)
+        sniffed = sniff(args.file, named or "jsonl")
+        default = ColumnMapping()
+        if sniffed.format is None and sniffed.fields and default.user not in sniffed.fields:
+            guess = _guess_columns(sniffed.fields)
+            if guess is not None:
+                _note(
+                    f"{args.file}: reading it with {_columns_option(guess)} (written to [columns])"
+                )
+                reading = attrs.evolve(reading, mapping=guess)
+    if args.file is not None:
+        fmt = _file_format(args.file, reading, [])
+        fields = sniff(args.file, fmt).fields
+        reader = _open_reader(args.file, fmt, reading)
+        counts: dict[str, int] = {}
+        users: dict[str, set[str]] = {}
+        first: dict[str, tuple[datetime, str]] = {}
+        for e in reader:
+            counts[e.name] = counts.get(e.name, 0) + 1
+            users.setdefault(e.name, set()).add(e.user_id)
+            if e.user_id not in first or e.timestamp < first[e.user_id][0]:
+                first[e.user_id] = (e.timestamp, e.name)
+        _reader_facts(reader, [])
+        if not counts:
+            raise ConfigurationError(f"{args.file} holds no events to start from")
+        names = {n: (counts[n], len(users[n])) for n in counts}
+        for _, name in first.values():
+            firsts[name] = firsts.get(name, 0) + 1
+    text = _init_text(args.file, names, firsts, fields, fmt, reading.mapping)
+    parse_config(tomllib.loads(text), source="the starter configuration")  # valid by construction
+    if args.print:
+        sys.stdout.write(text)
+        return EXIT_OK
+    Path(args.output).write_text(text, encoding="utf-8")
+    print(
+        f"ttvkit: wrote {args.output}; edit it, then: ttvkit report {args.file or 'SOURCE'}",
+        file=sys.stderr,
+    )
     return EXIT_OK
 
 
@@ -810,7 +1404,9 @@ def _cmd_import(args: argparse.Namespace) -> int:
     # Import streams the file through the io reader whatever is installed: every
     # event becomes a ValueEvent for the store anyway, and streaming stores the
     # rows before a bad one (and says how many) instead of nothing.
-    reader = _open_reader(args.file, args.input_format, args.on_error)
+    reading = _reading(args)
+    fmt = _file_format(args.file, reading, [])
+    reader = _open_reader(args.file, fmt, reading)
     return _import_events(args, reader, _with_stable_ids(reader))
 
 
@@ -844,10 +1440,7 @@ def _import_events(
                 # The store failed (a full disk, a lost server): say what is kept.
                 raise _ImportFailed(f"{_error_text(exc)} ({_stored_so_far(counts)})") from None
             progress.finish(read)
-    for error in reader.errors[:5]:
-        _warn(f"skipped: {error}")
-    if reader.skipped > 5:
-        _warn(f"skipped {reader.skipped - 5:,} more bad rows")
+    _reader_facts(reader, [])
     ignored = (
         f", ignored {reader.ignored:,}"
         if isinstance(reader, EventReader) and reader.ignored
@@ -916,7 +1509,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
     if args.command is None:
         print(
-            "ttvkit: error: choose a command: demo, report, import or check (see 'ttvkit --help')",
+            "ttvkit: error: choose a command: demo, report, init, import or check "
+            "(see 'ttvkit --help')",
             file=sys.stderr,
         )
         return EXIT_USAGE

@@ -44,6 +44,11 @@ with :func:`load_config`. A complete example::
     survey = "csat_submitted"
     score = "score"
 
+    [columns]                           # where a file's fields are (default: ttvkit's names)
+    user = "distinct_id"
+    name = "event"
+    timestamp = "time"
+
 Durations are strings such as ``"90s"``, ``"5m"``, ``"12h"``, ``"7d"``, ``"2w"``
 or tables such as ``{ days = 7 }``. A condition is an event name or a table
 with exactly one of ``event`` (with optional ``where`` and ``nth``),
@@ -78,10 +83,11 @@ from ttvkit.conditions import (
 )
 from ttvkit.errors import ConfigurationError, InvalidMilestoneError
 from ttvkit.events import JSONScalar
+from ttvkit.io import ColumnMapping
 from ttvkit.milestones import Milestone, MilestoneKind, SpeedBands
 from ttvkit.observations import Per
 
-__all__ = ["Config", "load_config", "parse_config", "parse_duration"]
+__all__ = ["Config", "load_config", "parse_columns", "parse_config", "parse_duration"]
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -103,6 +109,8 @@ class Config:
     satisfaction_milestone: str | None = None
     survey: str = "csat_submitted"
     score: str = "score"
+    columns: ColumnMapping | None = None
+    """Where a file's fields are (``[columns]``), or ``None`` for ttvkit's own names."""
 
     def milestone(self, name: str) -> Milestone:
         """The milestone called *name*, or a clear error listing the defined ones."""
@@ -233,6 +241,30 @@ def _milestone(name: str, value: object) -> Milestone:
         raise _fail(where, str(exc)) from None
 
 
+_COLUMN_FIELDS = ("user", "name", "timestamp", "account", "event_id", "properties")
+
+
+def parse_columns(value: Mapping[str, object], where: str = "columns") -> ColumnMapping:
+    """A :class:`~ttvkit.io.ColumnMapping` from ``{field: column}``.
+
+    Fields: ``user``, ``name``, ``timestamp``, ``account``, ``event_id``,
+    ``properties``; an empty column name ignores an optional field. Other
+    columns of the file become properties, as with the readers' default.
+    """
+    _check_keys(value, set(_COLUMN_FIELDS), where)
+    fields: dict[str, str | None] = {}
+    for field, column in value.items():
+        if not isinstance(column, str):
+            raise _fail(f"{where}.{field}", f"expected a column name, not {column!r}")
+        if not column and field in ("user", "name", "timestamp"):
+            raise _fail(f"{where}.{field}", "needs a column name")
+        fields[field] = column or None
+    try:
+        return ColumnMapping(**fields)
+    except ConfigurationError as exc:
+        raise _fail(where, str(exc)) from None
+
+
 def _str_list(value: object, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
         raise _fail(where, "expected a list of names")
@@ -251,7 +283,9 @@ def parse_config(data: Mapping[str, Any], *, source: str = "configuration") -> C
 
 def _parse(data: Mapping[str, Any]) -> Config:
     _check_keys(
-        data, {"store", "per", "bands", "milestones", "analysis", "satisfaction"}, "top level"
+        data,
+        {"store", "per", "bands", "milestones", "analysis", "satisfaction", "columns"},
+        "top level",
     )
     milestones = {
         name: _milestone(name, spec)
@@ -302,6 +336,7 @@ def _parse(data: Mapping[str, Any]) -> Config:
         satisfaction_milestone=sat.get("milestone"),
         survey=sat.get("survey", "csat_submitted"),
         score=sat.get("score", "score"),
+        columns=parse_columns(_table(data["columns"], "columns")) if "columns" in data else None,
     )
 
 

@@ -17,6 +17,11 @@ ttvkit::
         └── SchemaVersionError                       the backend's schema is newer than this ttvkit
 
 Messages say what was wrong and how to fix it.
+
+Warnings are :class:`TTVWarning` (a ``UserWarning``)::
+
+    TTVWarning
+    └── UnknownEventWarning   a milestone, lever or survey names an event that never occurs
 """
 
 from __future__ import annotations
@@ -32,7 +37,9 @@ __all__ = [
     "StoreError",
     "StoreUnavailableError",
     "TTVError",
+    "TTVWarning",
     "TrackerClosedError",
+    "UnknownEventWarning",
 ]
 
 
@@ -78,3 +85,17 @@ class StoreUnavailableError(StoreError, ConnectionError):
 
 class SchemaVersionError(StoreError):
     """The store's schema was written by a newer ttvkit than this one."""
+
+
+class TTVWarning(UserWarning):
+    """Base class of every warning ttvkit issues: a result computed, with a doubt worth saying."""
+
+
+class UnknownEventWarning(TTVWarning):
+    """A milestone, lever or survey names an event that never occurs in the source.
+
+    The figures are computed (nobody reaches an event that never happens), but
+    a typo is the likely cause: the message names the closest event names
+    that do occur ("did you mean ...?"). Silence it with
+    ``warnings.simplefilter("ignore", ttvkit.errors.UnknownEventWarning)``.
+    """

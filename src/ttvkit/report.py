@@ -362,6 +362,7 @@ def build_report(
     seed: int = 0,
     title: str = "Time to Value report",
     facts: Iterable[tuple[str, FactValue]] | Mapping[str, FactValue] = (),
+    progress: Callable[[str], object] | None = None,
 ) -> Report:
     """Run every analysis *config* defines over *source* and collect the results.
 
@@ -386,6 +387,12 @@ def build_report(
     with the reason, unless nothing at all could be computed, which raises the
     first error. Configuration problems raise
     :class:`~ttvkit.errors.ConfigurationError`.
+
+    With ``milestones`` named, every section is about them only: the journey
+    keeps the selected stages (and is left out with fewer than two), and
+    satisfaction is left out unless its milestone is selected. *progress*,
+    when given, is called with each section's heading before it is computed
+    (the command line shows it on a terminal).
     """
     if not isinstance(config, Config):
         raise ConfigurationError(f"config={config!r}: pass a ttvkit.config.Config")
@@ -410,7 +417,12 @@ def build_report(
     sections: list[Section] = []
     errors: list[TTVError] = []
 
+    def step(heading: str) -> None:
+        if progress is not None:
+            progress(heading)
+
     def lenient(heading: str, compute: Callable[[], ReportResult]) -> None:
+        step(heading)
         try:
             sections.append(Section(heading, compute()))
         except AnalysisError as exc:
@@ -429,6 +441,7 @@ def build_report(
                 return time_to_value(store, m, as_of=when, per=per, bands=config.bands)
 
             if explicit:
+                step(_heading(m))
                 distributions.append(measure())
                 sections.append(Section(_heading(m), distributions[-1]))
             else:
@@ -438,6 +451,7 @@ def build_report(
                     distributions.append(result)
         if by is not None:
             for m in selected:
+                step(f"{_heading(m)}, by {by if isinstance(by, str) else by.describe()}")
                 comparison = compare(
                     store,
                     m,
@@ -470,13 +484,18 @@ def build_report(
                 f"Cohorts (the trend): {primary.name}",
                 lambda: cohorts(store, primary, period, as_of=when, per=per, within=within),
             )
-        if config.journey:
-            stages = [config.milestone(n) for n in config.journey]
+        journey_names = [n for n in config.journey if not explicit or n in names]
+        if len(journey_names) >= 2 or (journey_names and not explicit):
+            stages = [config.milestone(n) for n in journey_names]
             lenient(
-                "Value in stages: " + " -> ".join(config.journey),
+                "Value in stages: " + " -> ".join(journey_names),
                 lambda: journey(store, stages, as_of=when, per=per),
             )
-        if config.satisfaction_milestone is not None and config.bands is not None:
+        if (
+            config.satisfaction_milestone is not None
+            and config.bands is not None
+            and (not explicit or config.satisfaction_milestone in names)
+        ):
             target, bands = config.milestone(config.satisfaction_milestone), config.bands
             lenient(
                 f"Customer satisfaction: {target.name}",
@@ -625,6 +644,18 @@ def _png_renderer() -> Callable[[object], object] | None:
     return to_png if callable(to_png) else None
 
 
+CHARTS_LEFT_OUT: Final = (
+    "Charts are left out: matplotlib is not installed (pip install 'ttvkit[plot]')."
+)
+
+
+def charts_left_out(report: Report) -> bool:
+    """Whether *report* as HTML would have charts that this installation cannot draw."""
+    return _png_renderer() is None and any(
+        isinstance(s.result, _PLOTTABLE) and s.kind != "skipped" for s in report.sections
+    )
+
+
 def _figure(to_png: Callable[[object], object] | None, section: Section) -> str:
     if to_png is None or not isinstance(section.result, _PLOTTABLE):
         return ""
@@ -675,6 +706,8 @@ def _html(report: Report) -> str:
             for k, v in report.facts
         )
         parts.append(f'<table class="facts"><tbody>{rows}</tbody></table>')
+    if to_png is None and charts_left_out(report):
+        parts.append(f'<p class="skipped">{_html_text(CHARTS_LEFT_OUT)}</p>')
     if report.sections:
         items = "".join(
             f'<li><a href="#section-{i}">{_html_text(s.heading)}</a></li>'

@@ -314,18 +314,23 @@ class DeliveryFailure:
     def __str__(self) -> str:
         cause = "" if self.error is None else f": {_describe(self.error)}"
         if self.kind == "dropped":
-            return f"dropped {self.events} events because the tracker's queue was full"
+            return f"dropped {_events_text(self.events)} because the tracker's queue was full"
         if self.kind == "retrying":
             return (
-                f"storing {self.events} events failed (attempt {self.attempt}){cause}; "
+                f"storing {_events_text(self.events)} failed (attempt {self.attempt}){cause}; "
                 f"retrying in {self.retry_in:.2f} s"
             )
         if self.error is None:
             return (
-                f"gave up on {self.events} events the store had not taken when a close, "
+                f"gave up on {_events_text(self.events)} the store had not taken when a close, "
                 "exit or write-through deadline passed"
             )
-        return f"gave up on {self.events} events after {self.attempt} attempts{cause}"
+        attempts = "1 attempt" if self.attempt == 1 else f"{self.attempt} attempts"
+        return f"gave up on {_events_text(self.events)} after {attempts}{cause}"
+
+
+def _events_text(n: int) -> str:
+    return "1 event" if n == 1 else f"{n:,} events"
 
 
 ErrorCallback: TypeAlias = Callable[[DeliveryFailure], object]
@@ -951,12 +956,12 @@ class Tracker:
 
     def track(
         self,
-        user_id: str,
+        user_id: str | int,
         name: str,
         *,
         timestamp: TimestampLike | None = None,
         properties: Mapping[str, JSONValue] | None = None,
-        account_id: str | None = None,
+        account_id: str | int | None = None,
         event_id: str | None = None,
     ) -> ValueEvent:
         """Record that *user_id* did *name*; return the validated :class:`ValueEvent`.
@@ -968,8 +973,15 @@ class Tracker:
         counted, per ``TrackerConfig.when_full``); with ``sync=True`` it is
         stored before this returns. Store failures never raise here.
         ``timestamp`` defaults to the tracker's clock; ``event_id`` to a new
-        unique id (pass your own to make retries idempotent).
+        unique id (pass your own to make retries idempotent). Integer
+        ``user_id`` and ``account_id`` (database keys) are stored as their
+        decimal text, as the readers do; ``True``/``False`` and floats are refused.
         """
+        # bit_length: a huge int is refused by the id checks, not by str()'s digit limit.
+        if type(user_id) is int and user_id.bit_length() <= 512:
+            user_id = str(user_id)
+        if type(account_id) is int and account_id.bit_length() <= 512:
+            account_id = str(account_id)
         # The checks are those of ValueEvent(...), with the common case made
         # cheap (_fast_event); storing's own work (rows, JSON, name ids)
         # happens in the writer.

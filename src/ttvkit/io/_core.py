@@ -262,7 +262,8 @@ class EventReader:
     before it were already yielded). With ``on_error="skip"`` bad rows are skipped:
     ``skipped`` counts them and ``errors`` keeps the first
     :data:`MAX_REPORTED_ERRORS` as :class:`ReadError` objects. ``ignored`` counts
-    input passed over on purpose (Segment calls other than ``track``). Errors in the
+    input passed over on purpose (Segment calls other than ``track``), and ``merged``
+    the anonymous ids a vendor reader merged into identified users. Errors in the
     layout (a missing column) always raise, before any row is read.
     """
 
@@ -270,6 +271,7 @@ class EventReader:
         "_errors",
         "_ignored",
         "_items",
+        "_merges",
         "_once",
         "_raise",
         "_read",
@@ -285,9 +287,11 @@ class EventReader:
         *,
         on_error: OnError,
         once: bool = False,
+        merges: Callable[[], int] | None = None,
     ) -> None:
         self._source = source
         self._items = items
+        self._merges = merges
         self._raise = _check_on_error(on_error) == "raise"
         self._once = once
         self._started = False
@@ -315,6 +319,11 @@ class EventReader:
     def ignored(self) -> int:
         """Input passed over on purpose, such as Segment calls other than ``track``."""
         return self._ignored
+
+    @property
+    def merged(self) -> int:
+        """Anonymous ids merged into the user they were identified as (PostHog, Segment)."""
+        return 0 if self._merges is None else self._merges()
 
     @property
     def errors(self) -> tuple[ReadError, ...]:

@@ -6,13 +6,16 @@ the choices made where a vendor leaves room are in ``docs/io.md``.
 
 from __future__ import annotations
 
+import csv
+import json
 from collections.abc import Collection, Iterator, Mapping
 from datetime import UTC, tzinfo
 from typing import IO, Any, Final, Literal, TypeAlias
 
 import attrs
 
-from ttvkit.errors import ConfigurationError
+from ttvkit.errors import ConfigurationError, InvalidEventError
+from ttvkit.events import ValueEvent, _trusted_event
 from ttvkit.io._core import (
     IGNORED,
     ColumnMapping,
@@ -56,6 +59,50 @@ SEGMENT_MAPPING: Final = ColumnMapping(
     property_columns=(),
 )
 _SEGMENT_ANONYMOUS: Final = attrs.evolve(SEGMENT_MAPPING, user="anonymousId")
+
+
+class _Identities:
+    """Anonymous (or earlier) ids and the id each was identified as, resolved through chains."""
+
+    def __init__(self) -> None:
+        self.links: dict[str, str] = {}
+        self.used: set[str] = set()
+
+    def link(self, previous: object, user: object) -> None:
+        if isinstance(previous, int) and not isinstance(previous, bool):
+            previous = str(previous)
+        if isinstance(user, int) and not isinstance(user, bool):
+            user = str(user)
+        if (
+            isinstance(previous, str)
+            and isinstance(user, str)
+            and previous
+            and user
+            and previous != user
+            and previous not in self.links
+        ):
+            self.links[previous] = user
+
+    def resolve(self, user: str) -> str:
+        seen = {user}
+        current = user
+        while current in self.links:
+            current = self.links[current]
+            if current in seen:  # a cycle: stop at the last new id
+                break
+            seen.add(current)
+        if current != user:
+            self.used.add(user)
+        return current
+
+    def apply(self, e: ValueEvent, drop: frozenset[str] = frozenset()) -> ValueEvent:
+        user = self.resolve(e.user_id)
+        properties = e.properties
+        if drop & properties.keys():
+            properties = {k: v for k, v in properties.items() if k not in drop}
+        if user == e.user_id and properties is e.properties:
+            return e
+        return _trusted_event(user, e.name, e.timestamp, properties, e.account_id, e.event_id)
 
 
 def _keep(value: object) -> frozenset[str] | None:
@@ -107,12 +154,24 @@ def read_posthog(
     keep_properties: Collection[str] | None = None,
     on_error: OnError = "raise",
     assume_timezone: tzinfo | None = UTC,
+    merge_identities: bool = True,
+    person_properties: bool = True,
 ) -> EventReader:
     """Read a PostHog events export: JSON lines, a JSON array, CSV or Parquet.
 
     Fields: ``distinct_id`` → user, ``event`` → name, ``timestamp``, ``uuid`` (or the
     API's ``id``) → event id, ``properties`` (an object or JSON text) → properties.
-    Other fields (``person_properties``, ``elements_chain``, ...) are not read. The
+    ``person_properties`` (where PostHog keeps ``plan`` and the like; an object,
+    or JSON text in CSV and Parquet) are added to the properties, the event's own
+    winning on a clash, unless *person_properties* is false. Other fields
+    (``elements_chain``, ...) are not read.
+
+    With *merge_identities* (the default), the ids PostHog links are merged before
+    analysis: a ``$identify`` event's ``$anon_distinct_id`` (on any event, too) and
+    a ``$create_alias`` event's ``alias`` become the event's ``distinct_id``, so
+    the anonymous events before a signup belong to the identified user. This reads
+    the source twice (a file object once, held in memory); ``merged`` on the reader
+    counts the ids merged. The
     account is the event's group: ``$groups[group_type]`` when *group_type* is given
     (e.g. ``"company"``), else ``$group_0`` (the project's first group type) when
     present. *keep_properties* keeps only the properties named (PostHog adds many
@@ -125,21 +184,62 @@ def read_posthog(
     :class:`~ttvkit.io.EventReader`.
     """
     kind = _posthog_format(source, format)
+    merge = bool(merge_identities)
+    keep = _keep(keep_properties)
+    drop: frozenset[str] = frozenset()
+    if merge and keep is not None:
+        drop = _POSTHOG_LINKS - keep
+        keep = keep | _POSTHOG_LINKS
     if group_type is not None and (not isinstance(group_type, str) or not group_type):
         raise ConfigurationError(f"group_type={group_type!r}: pass a group type name or None")
     if kind == "parquet":
         require("pyarrow.parquet", "parquet", "read_posthog on Parquet")
+    with_person = bool(person_properties)
+    # CSV and Parquet: person_properties is a column of JSON text, read as a property
+    # and folded into the others below.
+    person_column = with_person and kind != "json" and _has_column(source, kind, _PERSON)
+    if person_column and keep is not None:
+        keep = keep | {_PERSON}
     options = Options.build(
-        POSTHOG_MAPPING,
+        attrs.evolve(POSTHOG_MAPPING, property_columns=(_PERSON,))
+        if person_column
+        else POSTHOG_MAPPING,
         assume_timezone=assume_timezone,
         account_from=_group_account(group_type),
-        keep_properties=_keep(keep_properties),
+        keep_properties=keep,
         text=kind == "csv",
         infer_types=False,
     )
     name = source_name(source)
+    identities = _Identities()
 
     def items() -> Iterator[Item]:
+        identities.__init__()  # type: ignore[misc]  # afresh for every iteration
+        if not merge:
+            yield from raw_items()
+            return
+        if is_path(source):
+            for item in raw_items():
+                if type(item) is ValueEvent:
+                    _learn_posthog(item, identities)
+            rows: Iterator[Item] = raw_items()
+        else:
+            held = list(raw_items())
+            for item in held:
+                if type(item) is ValueEvent:
+                    _learn_posthog(item, identities)
+            rows = iter(held)
+        for item in rows:
+            yield identities.apply(item, drop) if type(item) is ValueEvent else item
+
+    def raw_items() -> Iterator[Item]:
+        if person_column:
+            for item in table_items():
+                yield _fold_person(item) if type(item) is ValueEvent else item
+        else:
+            yield from table_items()
+
+    def table_items() -> Iterator[Item]:
         if kind == "parquet":
             yield from parquet_items(source, name, options, strict_optional=False)  # type: ignore[arg-type]
             return
@@ -158,9 +258,83 @@ def read_posthog(
                 continue
             if "uuid" not in record and "id" in record:
                 record = {**record, "uuid": record["id"]}
+            if with_person:
+                record = _with_person_properties(record)
             yield converter.convert(record, line=line, row=row)
 
-    return EventReader(name, items, on_error=on_error, once=not is_path(source))
+    return EventReader(
+        name,
+        items,
+        on_error=on_error,
+        once=not is_path(source),
+        merges=lambda: len(identities.used),
+    )
+
+
+_POSTHOG_LINKS: Final = frozenset({"$anon_distinct_id", "alias"})
+_PERSON: Final = "person_properties"
+
+
+def _has_column(source: object, kind: str, column: str) -> bool:
+    """Whether a CSV or Parquet file at a path has *column* (a file object: not looked at)."""
+    if not is_path(source):
+        return False
+    try:
+        if kind == "parquet":
+            pq = require("pyarrow.parquet", "parquet", "read_posthog on Parquet")
+            return column in pq.read_schema(source).names
+        with open_text(source, "r", encoding="utf-8-sig", newline="") as file:  # type: ignore[arg-type]
+            return column in next(csv.reader(file), [])
+    except (OSError, ValueError, EOFError, csv.Error):
+        return False  # the reader says what is wrong with the file
+
+
+def _fold_person(e: ValueEvent) -> ValueEvent:
+    """*e* with its ``person_properties`` property (JSON text) folded under its own."""
+    properties = dict(e.properties)
+    person = properties.pop(_PERSON, None)
+    if isinstance(person, str):
+        try:
+            person = json.loads(person) if person.strip() else None
+        except ValueError:
+            person = None
+    if isinstance(person, Mapping):
+        properties = {**person, **properties}
+    try:
+        return ValueEvent(e.user_id, e.name, e.timestamp, properties, e.account_id, e.event_id)
+    except InvalidEventError:  # a person property ttvkit cannot store: leave them out
+        properties = {k: v for k, v in e.properties.items() if k != _PERSON}
+        return _trusted_event(e.user_id, e.name, e.timestamp, properties, e.account_id, e.event_id)
+
+
+def _learn_posthog(e: ValueEvent, identities: _Identities) -> None:
+    anonymous = e.properties.get("$anon_distinct_id")
+    if anonymous is not None:
+        identities.link(anonymous, e.user_id)
+    if e.name == "$create_alias":
+        identities.link(e.properties.get("alias"), e.user_id)
+
+
+def _with_person_properties(record: dict[str, Any]) -> dict[str, Any]:
+    person = record.get("person_properties")
+    if isinstance(person, str) and person.strip().startswith("{"):
+        try:
+            person = json.loads(person)
+        except ValueError:
+            return record
+    if not isinstance(person, Mapping) or not person:
+        return record
+    own = record.get("properties")
+    if isinstance(own, str) and own.strip().startswith("{"):
+        try:
+            own = json.loads(own)
+        except ValueError:
+            return record  # the reader says what is wrong with the properties
+    if own is None:
+        own = {}
+    if not isinstance(own, Mapping):
+        return record
+    return {**record, "properties": {**person, **own}}
 
 
 def _not_an_object(record: object, name: str, line: int | None, row: int | None) -> ReadError:
@@ -178,6 +352,7 @@ def read_segment(
     keep_properties: Collection[str] | None = None,
     on_error: OnError = "raise",
     assume_timezone: tzinfo | None = UTC,
+    merge_identities: bool = True,
 ) -> EventReader:
     """Read Segment track calls: JSON lines, a JSON array, or ``{"batch": [...]}``.
 
@@ -186,7 +361,15 @@ def read_segment(
     calls), ``event`` → name, ``timestamp`` (``originalTimestamp`` when absent),
     ``messageId`` → event id, ``properties``, and ``context.groupId`` → account.
     Other calls (``identify``, ``page``, ``group``, ...) are ignored and counted in
-    ``ignored``. ttvkit does not merge anonymous and identified users. Segment
+    ``ignored``.
+
+    With *merge_identities* (the default), the ids the file links are merged before
+    analysis: an ``identify`` call (or any call) carrying both ``anonymousId`` and
+    ``userId``, and an ``alias`` call's ``previousId``, make the anonymous (or
+    previous) id's track calls the identified user's, so an anonymous ``Signed Up``
+    followed by an ``identify`` and an identified ``Report Created`` is one user.
+    This reads the source twice (a file object once, held in memory); ``merged``
+    on the reader counts the ids merged. Segment
     timestamps are UTC by its spec, so ones without an offset are read as UTC;
     pass ``assume_timezone=None`` to reject them. Returns an
     :class:`~ttvkit.io.EventReader`.
@@ -196,24 +379,60 @@ def read_segment(
     by_anonymous = attrs.evolve(by_user, mapping=_SEGMENT_ANONYMOUS)
     name = source_name(source)
     anonymous = bool(use_anonymous_id)
+    merge = bool(merge_identities)
+    identities = _Identities()
 
     def items() -> Iterator[Item]:
+        identities.__init__()  # type: ignore[misc]  # afresh for every iteration
+        if merge and is_path(source):
+            with open_text(source, "r", encoding="utf-8-sig", newline=None) as file:
+                yield from guarded(source, name, "utf-8-sig", learn(file))
         with open_text(source, "r", encoding="utf-8-sig", newline=None) as file:
             yield from guarded(source, name, "utf-8-sig", calls(file))
+
+    def learn(file: IO[str]) -> Iterator[Item]:
+        for _, _, record in json_records(file, name, wrapper="batch"):
+            if isinstance(record, dict):
+                _learn_segment(record, identities)
+        yield from ()
 
     def calls(file: IO[str]) -> Iterator[Item]:
         location = Location(name, noun="key")
         user_converter = RowConverter(by_user, location, None)
         anonymous_converter = RowConverter(by_anonymous, location, None)
-        for line, row, record in json_records(file, name, wrapper="batch"):
+        records: Iterator[tuple[int | None, int | None, object]] = json_records(
+            file, name, wrapper="batch"
+        )
+        if merge and not is_path(source):
+            held = list(records)
+            for _, _, record in held:
+                if isinstance(record, dict):
+                    _learn_segment(record, identities)
+            records = iter(held)
+        for line, row, record in records:
             if not isinstance(record, dict):
                 yield _not_an_object(record, name, line, row)
                 continue
-            yield _segment_call(
+            item = _segment_call(
                 record, line, row, user_converter, anonymous_converter, anonymous, location
             )
+            yield identities.apply(item) if merge and type(item) is ValueEvent else item
 
-    return EventReader(name, items, on_error=on_error, once=not is_path(source))
+    return EventReader(
+        name,
+        items,
+        on_error=on_error,
+        once=not is_path(source),
+        merges=lambda: len(identities.used),
+    )
+
+
+def _learn_segment(record: Mapping[str, Any], identities: _Identities) -> None:
+    kind = record.get("type", record.get("action"))
+    if kind == "alias":
+        identities.link(record.get("previousId"), record.get("userId"))
+    elif record.get("userId") not in (None, ""):
+        identities.link(record.get("anonymousId"), record.get("userId"))
 
 
 def _segment_call(

@@ -26,7 +26,7 @@ from ttvkit.observations import (
     observe_ordered,
 )
 
-__all__ = ["BaseSource", "BaseStore", "Source", "Store", "needed_event_names"]
+__all__ = ["BaseSource", "BaseStore", "Source", "Store", "event_names_of", "needed_event_names"]
 
 
 @runtime_checkable
@@ -37,6 +37,12 @@ class Source(Protocol):
     table) implements only this; a :class:`Store` adds writing and reading
     events back. ``observations`` computes one row per customer inside the
     backend, with exactly the rules of :func:`ttvkit.observations.observe`.
+
+    A source may also offer ``event_names() -> frozenset[str]``, the distinct
+    event names it holds (every built-in store and :func:`ttvkit.scan` do, with
+    one ``SELECT DISTINCT``). The calculators use it to warn about a name that
+    matches nothing; a :class:`Store` without it is read through ``events()``,
+    any other source is not checked (see :func:`event_names_of`).
     """
 
     def observations(
@@ -95,6 +101,23 @@ class Store(Source, Protocol):
     def count(self) -> int:
         """How many events are stored."""
         ...
+
+
+def event_names_of(source: object) -> frozenset[str] | None:
+    """The distinct event names *source* holds, or ``None`` when it cannot say.
+
+    Uses the source's ``event_names()`` (one ``SELECT DISTINCT`` in the SQL
+    stores); a :class:`Store` without it is read through ``events()``; any
+    other source gives ``None`` (a read-only source is never read whole just
+    for this: a warehouse table or a Spark DataFrame may be large).
+    """
+    method = getattr(source, "event_names", None)
+    if callable(method):
+        names = method()
+        return frozenset(names)
+    if isinstance(source, Store):
+        return frozenset(e.name for e in source.events())
+    return None
 
 
 def _condition_names(condition: Condition) -> frozenset[str]:

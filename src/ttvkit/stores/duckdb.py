@@ -510,6 +510,11 @@ class DuckDBStore(DuckDBQueries, DuckDBEngine, BaseStore):
         sql, params = self._events_sql(names, users, since, until)
         return self._stream(sql, params)
 
+    def event_names(self) -> frozenset[str]:
+        """The distinct event names, by one ``SELECT DISTINCT`` in DuckDB."""
+        rows = self.query(f"SELECT DISTINCT name FROM {self.relation_sql}", [])
+        return frozenset(str(r[0]) for r in rows if r[0] is not None)
+
     def latest_timestamp(self) -> datetime | None:
         return self._latest_timestamp()
 

@@ -122,6 +122,12 @@ class MemoryStore(BaseStore):
             self._check_open()
             return self._keys[-1][0] if self._keys else None
 
+    def event_names(self) -> frozenset[str]:
+        """The distinct event names held."""
+        with self._lock:
+            self._check_open()
+            return frozenset(e.name for e in self._events)
+
     def count(self) -> int:
         with self._lock:
             self._check_open()

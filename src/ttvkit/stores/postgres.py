@@ -729,6 +729,15 @@ class PostgresStore(PlanQueries, BaseStore):
             query = following
             params = {**params, "last_ts": rows[-1][4], "last_id": rows[-1][0]}
 
+    def event_names(self) -> frozenset[str]:
+        """The distinct stored event names (an index-only scan of the name index)."""
+
+        def fetch(conn: _Conn) -> frozenset[str]:
+            rows = conn.execute(self._sql("SELECT DISTINCT name FROM {events}")).fetchall()
+            return frozenset(str(r[0]) for r in rows)
+
+        return self._run(fetch)
+
     def latest_timestamp(self) -> datetime | None:
         """The newest stored event's timestamp, or ``None`` when empty."""
         return cast("datetime | None", self._scalar(self._sql("SELECT max(ts) FROM {events}")))

@@ -463,6 +463,11 @@ class ScanSource(DuckDBQueries, BaseSource):
         skipped = f", {self._skipped} skipped" if self._skipped else ""
         return f"<ScanSource {self._description} ({how}{skipped}{state})>"
 
+    def event_names(self) -> frozenset[str]:
+        """The distinct event names, by one ``SELECT DISTINCT`` in DuckDB."""
+        rows = self.query(f"SELECT DISTINCT name FROM {self.relation_sql}", [])
+        return frozenset(str(r[0]) for r in rows if r[0] is not None)
+
     def events(
         self,
         *,

@@ -383,6 +383,13 @@ class SparkSource(PlanQueries):
                 event_id,
             )
 
+    def event_names(self) -> frozenset[str]:
+        """The distinct event names: one ``SELECT DISTINCT`` on the cluster (names only
+        reach the driver)."""
+        self._check_open()
+        rows = self._spark.sql(f"SELECT DISTINCT name FROM {self._view}").collect()
+        return frozenset(str(r[0]) for r in rows if r[0] is not None)
+
     def latest_timestamp(self) -> datetime | None:
         self._check_open()
         (latest,) = self._spark.sql(f"SELECT MAX(ts) FROM {self._view}").first()

@@ -999,6 +999,19 @@ class SQLiteStore(PlanQueries, BaseStore):
             except sqlite3.Error as exc:
                 raise self._failure(exc) from exc
 
+    def event_names(self) -> frozenset[str]:
+        """The distinct stored event names (from the interned-name table)."""
+
+        def names(connection: sqlite3.Connection) -> frozenset[str]:
+            self._check_names(connection)
+            rows = connection.execute(
+                "SELECT n.name FROM ttv_names AS n "
+                "WHERE EXISTS (SELECT 1 FROM ttv_events AS e WHERE e.name_id = n.id)"
+            ).fetchall()
+            return frozenset(str(r[0]) for r in rows)
+
+        return self._run(names, transaction="none")
+
     def latest_timestamp(self) -> datetime | None:
         latest = self._run(_latest_micros, transaction="none")
         return None if latest is None else from_micros(latest)

@@ -1,0 +1,87 @@
+"""Telling a file's layout from its content: ttvkit's own columns, a PostHog export,
+a Segment export, or columns that need a mapping."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Collection
+from typing import Final
+
+import attrs
+
+from ttvkit.io._text import open_text
+
+__all__ = ["Sniffed", "sniff"]
+
+_POSTHOG: Final = frozenset({"distinct_id", "uuid", "event"})
+_SEGMENT_IDS: Final = frozenset({"userId", "anonymousId"})
+
+
+@attrs.frozen
+class Sniffed:
+    """What the start of a file says about it.
+
+    ``format`` is ``"posthog"`` or ``"segment"`` when the fields are that vendor's,
+    else ``None``; ``fields`` are the columns (CSV) or keys of the first record (JSON).
+    """
+
+    format: str | None
+    fields: tuple[str, ...]
+
+
+def _vendor(fields: Collection[str]) -> str | None:
+    keys = set(fields)
+    if keys >= _POSTHOG or ({"distinct_id", "event", "properties", "id"} <= keys):
+        return "posthog"
+    if "type" in keys and keys & _SEGMENT_IDS:
+        return "segment"
+    return None
+
+
+def _first_json_record(text: str) -> dict[str, object] | None:
+    stripped = text.lstrip()
+    if stripped.startswith("["):
+        try:
+            first, _ = json.JSONDecoder().raw_decode(stripped[1:].lstrip())
+        except ValueError:
+            return None
+        return first if isinstance(first, dict) else None
+    line = stripped.partition("\n")[0]
+    try:
+        record = json.loads(line)
+    except ValueError:
+        try:
+            record = json.loads(stripped)
+        except ValueError:
+            return None
+    if isinstance(record, dict):
+        for wrapper in ("batch", "results"):
+            inner = record.get(wrapper)
+            if isinstance(inner, list) and inner and isinstance(inner[0], dict):
+                return inner[0]
+    return record if isinstance(record, dict) else None
+
+
+def sniff(path: str | os.PathLike[str], format: str | None) -> Sniffed:
+    """Look at the header (CSV) or the first record (JSON) of *path*.
+
+    *format* is the format the file is about to be read as (``"csv"`` or
+    ``"jsonl"``; anything else is not looked at). Reads at most the first
+    megabyte for JSON, one line for CSV; unreadable files give no fields (the
+    reader then says what is wrong).
+    """
+    if format not in ("csv", "jsonl"):
+        return Sniffed(None, ())
+    try:
+        with open_text(os.fspath(path), "r", encoding="utf-8-sig", newline="") as file:
+            if format == "csv":
+                header = next(csv.reader(file), [])
+                fields: tuple[str, ...] = tuple(header)
+            else:
+                record = _first_json_record(file.read(1 << 20))
+                fields = () if record is None else tuple(str(k) for k in record)
+    except (OSError, UnicodeDecodeError, EOFError, csv.Error):
+        return Sniffed(None, ())
+    return Sniffed(_vendor(fields), fields)
