@@ -327,8 +327,9 @@ def test_only_aggregates_reach_the_driver(
     monkeypatch.setattr(DataFrame, "toLocalIterator", counted_stream)
     ttv.time_to_value(demo_frame, FIRST)
     cells = ObservationColumns.from_rows(observe(demo_events, FIRST)).cells()
-    # the latest timestamp (one row), then one row per distinct duration
-    assert received == [1, len(cells.durations)]
+    # the latest timestamp (one row), the distinct event names (checked for names
+    # that match nothing), then one row per distinct duration
+    assert received == [1, len({e.name for e in demo_events}), len(cells.durations)]
     assert sum(received) < len(demo_events) / 10
 
 
@@ -547,6 +548,7 @@ def test_scan_takes_a_spark_dataframe_or_files_spark_reads(
     with ttv.scan(table) as source:
         assert isinstance(source, SparkSource)
         assert ttv.time_to_value(source, FIRST).to_dict() == expected
+        assert source.event_names() == {e.name for e in demo_events}
     folder = tmp_path / "events"
     table.write.parquet(str(folder))
     with ttv.scan(str(folder), engine="spark", spark=spark) as files:
