@@ -96,7 +96,7 @@ WITH firsts AS (
     WHERE {name} IN ($start, $value)
     GROUP BY {user}
 ), latest AS (SELECT max({ts}) AS as_of FROM {source})
-SELECT greatest(epoch_us(coalesce(t1, as_of)) - epoch_us(t0), 0) / 1e6 AS seconds,
+SELECT greatest({micros}(coalesce(t1, as_of)) - {micros}(t0), 0) / 1e6 AS seconds,
        t1 IS NOT NULL AS reached
 FROM firsts, latest
 WHERE t0 IS NOT NULL AND t0 <= as_of
@@ -154,7 +154,8 @@ def scan_or_unavailable() -> Callable[..., Any]:
 
 def ttvkit_scan(path: Path) -> Answer:
     scan = scan_or_unavailable()
-    return _ttvkit_answer(time_to_value(scan(str(path)), MILESTONE))
+    with scan(str(path)) as events:
+        return _ttvkit_answer(time_to_value(events, MILESTONE))
 
 
 def ttvkit_path(path: Path) -> Answer:
@@ -219,7 +220,9 @@ def _duckdb_answer(connection: Any, source: str, columns: Mapping[str, str]) -> 
     return _scipy_answer(result["seconds"], result["reached"])
 
 
-PARQUET_COLUMNS = {"user": "user_id", "name": "name", "ts": '"timestamp"'}
+# ``micros``: the function turning the time column into integer microseconds ("" when it
+# already holds them).
+PARQUET_COLUMNS = {"user": "user_id", "name": "name", "ts": '"timestamp"', "micros": "epoch_us"}
 
 
 def duckdb_parquet(path: Path) -> Answer:

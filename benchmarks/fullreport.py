@@ -68,7 +68,8 @@ def _report(source: Any) -> Answer:
 
 def report_rest(path: Path) -> Answer:
     scan = analysis.scan_or_unavailable()
-    return _report(scan(str(path)))
+    with scan(str(path)) as events:
+        return _report(events)
 
 
 def report_sqlite(path: Path) -> Answer:

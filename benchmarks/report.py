@@ -103,13 +103,23 @@ def render(
         "averages), absolute times move with them, and only the ratios are meant to be compared "
         "with the targets. No figure here is asserted by a test.",
         "",
+        "**Data.** The seeded SaaS log of `ttvkit.datasets` with string user ids "
+        '(`"u0000123"`), about ten events per user. Logs of more than 100,000 users are '
+        "generated per chunk of 100,000 users, each chunk by `saas_event_rows` with a seed "
+        "derived from the log's seed and the chunk's number, renumbered so that user, account "
+        "and event ids are disjoint, and streamed to one Parquet file (one row group per "
+        "chunk) in bounded memory: every chunk covers the generator's whole year, so a bigger "
+        "log has more users over the same period. Smaller logs (1e5, 1e6 events) are exactly "
+        "`saas_event_rows(users, seed=1)`. The SQLite, DuckDB and in-memory copies are read "
+        "back from that file, so every contender sees the same events.",
+        "",
         "Rerun (the cache of generated data lives in `benchmarks/.cache/`, git-ignored):",
         "",
         "```sh",
         "pip install -e '.[bench]'",
         "python benchmarks/run.py --scenarios T1,K1 --repeat 5           # a subset, to stdout",
-        "# the analysis table of issue 8: first build the data (1e8 events: about 8 minutes,",
-        "# 10 GB of Parquet), then measure",
+        "# the analysis table of issue 8: first build the data (1e8 events: about 7 minutes",
+        "# and 2 GB of Parquet; the SQLite files of 1e7 about 6 minutes), then measure",
         "python benchmarks/run.py --prepare --scenarios A1,A2,A3,A4,R1,S1,M1 --sizes 1e7 \\",
         "    --scale-sizes 1e5,1e6,1e7,1e8 --report-sizes 2e4,2e5,2e6,1e7 --m1-sizes 1e7,1e8",
         "python benchmarks/run.py --scenarios A1,A2,A3,A4,R1,S1,M1 --sizes 1e7 \\",
