@@ -33,7 +33,7 @@ import math
 import sqlite3
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -335,6 +335,7 @@ class Measured:
     table: Table | None
     answers: dict[str, Answer]
     missing: dict[str, str]  # contender -> why it did not run
+    notes: list[str] = field(default_factory=list)
 
     def median(self, label: str) -> float | None:
         if self.table is None or label in self.missing:
@@ -352,6 +353,29 @@ class Measured:
         return self.table.ratio(label)
 
 
+#: Seconds per event of every contender at every size measured so far in this run, so that
+#: a contender whose run at a bigger size would take too long is not started (see measure()).
+COSTS: dict[str, dict[int, float]] = {}
+
+
+def projected_seconds(label: str, size: int, n: int) -> float | None:
+    """A run's time at *n* events from the label's cost per event at the largest smaller
+    size measured in this run (linear: optimistic for a cost that grows with size)."""
+    smaller = {s: v for s, v in COSTS.get(label, {}).items() if s < size}
+    if not smaller:
+        return None
+    return smaller[max(smaller)] * n
+
+
+def rounds_within(ctx: Context, planned: int, round_seconds: float) -> int:
+    """Rounds to run after the warm-up: *planned*, or fewer when they would not fit in the
+    time budget of one table; 0 when even one would not (the warm-up run is then the
+    only one, and is reported as such)."""
+    if round_seconds <= 0 or planned * round_seconds <= ctx.budget:
+        return planned
+    return min(planned, int(ctx.budget // round_seconds))
+
+
 def measure(
     ctx: Context,
     sid: str,
@@ -365,21 +389,42 @@ def measure(
 ) -> Measured:
     """Warm every contender up once (its answer checked), then time the available ones
     interleaved. A contender whose warm-up raises :class:`Unavailable`, a ``TTVError`` or
-    an ``ImportError`` is left out and reported as not available."""
+    an ``ImportError`` is left out and reported as not available; one whose run would take
+    longer than ``ctx.max_run`` seconds (projected from a smaller size) is not started; the
+    rounds are cut when they would not fit in ``ctx.budget`` (both said in the report)."""
     answers: dict[str, Answer] = {}
     missing: dict[str, str] = {}
     runnable: dict[str, Callable[[], Sample]] = {}
+    round_seconds = 0.0
+    warm: dict[str, float] = {}
     for name, work in contenders.items():
+        projected = projected_seconds(name, size, n)
+        if projected is not None and projected > ctx.max_run:
+            missing[name] = (
+                f"not run: about {projected:,.0f} s per run, projected from its cost per event "
+                f"at a smaller size, over this run's limit of {ctx.max_run:,.0f} s per run"
+            )
+            ctx.log(f"{sid} {fmt_size(size)}: {name}: {missing[name]}")
+            continue
         try:
+            start = time.perf_counter()
             answers[name] = work()
+            warm[name] = time.perf_counter() - start
+            round_seconds += warm[name]
         except (Unavailable, TTVError, ImportError) as exc:
             missing[name] = unavailable_reason(exc)
             ctx.log(f"{sid} {fmt_size(size)}: {name}: {missing[name]}")
             continue
         runnable[name] = _clocked(work, answers, name)
     check_answers(answers, f"{sid} at {fmt_size(size)}")
-    rounds = repeat if repeat is not None else ctx.repeat_for(size)
-    results = interleave(runnable, rounds, warmup=False) if runnable else {}
+    planned = repeat if repeat is not None else ctx.repeat_for(size)
+    rounds = rounds_within(ctx, planned, round_seconds)
+    if rounds < planned:
+        ctx.log(f"{sid} {fmt_size(size)}: {rounds} rounds of {round_seconds:.0f} s fit the budget")
+    if rounds == 0:  # too slow to repeat: the warm-up is the one run
+        results = {name: {"seconds": [warm[name]]} for name in runnable}
+    else:
+        results = interleave(runnable, rounds, warmup=False) if runnable else {}
     check_answers(answers, f"{sid} at {fmt_size(size)}")
     table = None
     if results:
@@ -391,7 +436,20 @@ def measure(
             ],
             reference,
         )
-    return Measured(size, n, table, answers, missing)
+        for series in table.series:
+            COSTS.setdefault(series.label, {})[size] = series.median / n
+    measured = Measured(size, n, table, answers, missing)
+    if rounds < planned:
+        runs = (
+            "one run per contender (the first, with no warm-up before it)"
+            if rounds == 0
+            else f"{rounds} timed run{'s' if rounds > 1 else ''} per contender"
+        )
+        measured.notes.append(
+            f"{runs} at {fmt_size(size)} instead of {planned}: one round took about "
+            f"{round_seconds:.0f} s and the run's budget per table is {ctx.budget:.0f} s."
+        )
+    return measured
 
 
 def describe_answers(answers: Mapping[str, Answer], size: int) -> str:
@@ -410,6 +468,7 @@ def _report(scenario: Scenario, measured: Measured) -> None:
         scenario.tables.append(measured.table)
     for name, why in measured.missing.items():
         scenario.notes.append(f"{name} at {fmt_size(measured.size)}: {why}.")
+    scenario.notes.extend(measured.notes)
     scenario.notes.append(describe_answers(measured.answers, measured.size))
 
 

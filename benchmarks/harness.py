@@ -50,6 +50,8 @@ class Context:
     report_sizes: list[int] = field(default_factory=lambda: [20_000, 200_000])  # R1
     m1_sizes: list[int] = field(default_factory=list)  # M1 (default: sizes)
     repeat_huge: int = 3  # runs per contender at HUGE events or more
+    budget: float = 300.0  # seconds for the timed rounds of one table; fewer rounds beyond
+    max_run: float = 600.0  # a contender projected to take longer per run is not started
 
     def repeat_for(self, size: int) -> int:
         """Runs per contender at *size* events: fewer for the huge logs (said in the report)."""

@@ -19,6 +19,7 @@ import json
 import resource
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -105,14 +106,34 @@ def run(ctx: Context) -> Scenario:
             k for k in KINDS if k != analysis.PANDAS_PARQUET or size <= analysis.PANDAS_MAX_EVENTS
         ]
         available: dict[str, Callable[[], Sample]] = {}
+        n = data.event_count(path)
+        round_seconds = 0.0
         for kind in kinds:
+            projected = analysis.projected_seconds(kind, size + 1, n)
+            if projected is not None and projected > ctx.max_run:
+                scenario.notes.append(
+                    f"{kind} at {fmt_size(size)}: not run: about {projected:,.0f} s per run, "
+                    f"projected from its time in A1/S1, over this run's limit of "
+                    f"{ctx.max_run:,.0f} s per run."
+                )
+                continue
+            start = time.perf_counter()
             try:
                 _measure(kind, path)  # a first run: checks it works, warms the page cache
             except _Unavailable as exc:
                 scenario.notes.append(f"{kind} at {fmt_size(size)}: {exc}.")
                 continue
+            round_seconds += time.perf_counter() - start
             available[kind] = lambda k=kind, p=path: _measure(k, p)
-        results = interleave(available, ctx.repeat_for(size), warmup=False) if available else {}
+        planned = ctx.repeat_for(size)
+        rounds = max(1, analysis.rounds_within(ctx, planned, round_seconds))
+        if rounds < planned:
+            scenario.notes.append(
+                f"{rounds} run{'s' if rounds > 1 else ''} per contender at {fmt_size(size)} "
+                f"instead of {planned}: one round took about {round_seconds:.0f} s and the "
+                f"run's budget per table is {ctx.budget:.0f} s."
+            )
+        results = interleave(available, rounds, warmup=False) if available else {}
         exact = exact and all(all(m["exact"]) for m in results.values())
         ttvkit_label = analysis.TTVKIT_SCAN
         for metric, title in (("MiB", "peak RSS"), ("rise MiB", "rise above the post-import RSS")):

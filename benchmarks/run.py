@@ -113,6 +113,20 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         help=f"runs per contender from {harness.HUGE:,} events on (default 3)",
     )
     parser.add_argument(
+        "--budget",
+        type=float,
+        default=300.0,
+        help="seconds for the timed rounds of one table: fewer rounds when one takes longer "
+        "(default 300; said in the report)",
+    )
+    parser.add_argument(
+        "--max-run",
+        type=float,
+        default=600.0,
+        help="do not start a contender projected (from a smaller size) to take longer than "
+        "this many seconds per run (default 600; said in the report)",
+    )
+    parser.add_argument(
         "--prepare",
         action="store_true",
         help="only build (and cache) the data files the chosen scenarios and sizes need",
@@ -223,6 +237,8 @@ def main(argv: list[str] | None = None) -> int:
         report_sizes=args.report_sizes,
         m1_sizes=args.m1_sizes,
         repeat_huge=args.repeat_huge,
+        budget=args.budget,
+        max_run=args.max_run,
     )
     ingest_ctx = harness.Context(args.ingest_sizes, args.repeat, args.postgres_url, args.seed, log)
     started, clock = report.now(), time.perf_counter()
