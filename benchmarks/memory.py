@@ -25,7 +25,7 @@ from pathlib import Path
 
 import analysis
 import data
-from harness import Check, Context, Sample, Scenario, Series, Table, fmt_size, interleave
+from harness import HUGE, Check, Context, Sample, Scenario, Series, Table, fmt_size, interleave
 
 from ttvkit.errors import TTVError
 
@@ -106,6 +106,7 @@ def run(ctx: Context) -> Scenario:
             k for k in KINDS if k != analysis.PANDAS_PARQUET or size <= analysis.PANDAS_MAX_EVENTS
         ]
         available: dict[str, Callable[[], Sample]] = {}
+        firsts: dict[str, Sample] = {}
         n = data.event_count(path)
         round_seconds = 0.0
         for kind in kinds:
@@ -119,21 +120,32 @@ def run(ctx: Context) -> Scenario:
                 continue
             start = time.perf_counter()
             try:
-                _measure(kind, path)  # a first run: checks it works, warms the page cache
+                # A first run checks it works and warms the page cache; from HUGE events on,
+                # where one run takes minutes, it is kept as a measurement.
+                first = _measure(kind, path)
             except _Unavailable as exc:
                 scenario.notes.append(f"{kind} at {fmt_size(size)}: {exc}.")
                 continue
             round_seconds += time.perf_counter() - start
+            if size >= HUGE:
+                firsts[kind] = first
             available[kind] = lambda k=kind, p=path: _measure(k, p)
-        planned = ctx.repeat_for(size)
-        rounds = max(1, analysis.rounds_within(ctx, planned, round_seconds))
-        if rounds < planned:
+        planned = ctx.repeat_for(size) - (1 if firsts else 0)
+        rounds = analysis.rounds_within(ctx, planned, round_seconds)
+        if not firsts:
+            rounds = max(1, rounds)
+        runs = rounds + (1 if firsts else 0)
+        if runs < ctx.repeat:
+            first_kept = " (the first run kept, no warm-up)" if firsts else ""
             scenario.notes.append(
-                f"{rounds} run{'s' if rounds > 1 else ''} per contender at {fmt_size(size)} "
-                f"instead of {planned}: one round took about {round_seconds:.0f} s and the "
-                f"run's budget per table is {ctx.budget:.0f} s."
+                f"{runs} run{'s' if runs > 1 else ''} per contender at {fmt_size(size)}"
+                f"{first_kept} instead of {ctx.repeat}: one round took about "
+                f"{round_seconds:.0f} s and the run's budget per table is {ctx.budget:.0f} s."
             )
-        results = interleave(available, rounds, warmup=False) if available else {}
+        results = interleave(available, rounds, warmup=False) if available and rounds else {}
+        for kind, first in firsts.items():
+            for metric, value in first.items():
+                results.setdefault(kind, {}).setdefault(metric, []).insert(0, value)
         exact = exact and all(all(m["exact"]) for m in results.values())
         ttvkit_label = analysis.TTVKIT_SCAN
         for metric, title in (("MiB", "peak RSS"), ("rise MiB", "rise above the post-import RSS")):
