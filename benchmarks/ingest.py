@@ -45,10 +45,7 @@ from harness import (
     users_for,
 )
 
-try:
-    from ttvkit.observations import to_micros
-except ImportError:  # before the query plan moved it
-    from ttvkit.stores._sql import to_micros  # type: ignore[no-redef]
+from ttvkit.observations import to_micros
 from ttvkit.stores.sqlite import MIGRATIONS, SQLiteStore
 from ttvkit.tracker import Tracker, TrackerConfig
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -46,3 +49,47 @@ def postgres_url() -> str:
             pytest.fail(f"CI is set but {reason}")
         pytest.skip(reason)
     return POSTGRES_URL
+
+
+def _why_not_spark() -> str | None:
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return "pyspark is not installed (pip install 'ttvkit[spark]')"
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        return "Java is not installed (Spark needs a JVM: Java 17 or 21)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[Any]:
+    """The one local Spark session of the test run (``local[2]``, UTC, UI off).
+
+    Skips with the reason where pyspark or Java is missing, except in CI, where
+    that is a failure: the Spark tests must run there.
+    """
+    reason = _why_not_spark()
+    if reason is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set but {reason}")
+        pytest.skip(reason)
+    from pyspark.sql import SparkSession
+
+    remote = os.environ.get("TTVKIT_SPARK_CONNECT")  # e.g. local[2]: the suite over Spark Connect
+    settings = {"spark.sql.session.timeZone": "UTC", "spark.sql.shuffle.partitions": "2"}
+    if remote is None:
+        builder = SparkSession.builder.master("local[2]")
+        settings |= {
+            "spark.ui.enabled": "false",
+            "spark.ui.showConsoleProgress": "false",
+            "spark.default.parallelism": "2",
+        }
+    else:
+        builder = SparkSession.builder.remote(remote)
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    session = builder.appName("ttvkit-tests").getOrCreate()
+    if remote is None:
+        session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()

@@ -192,3 +192,39 @@ def dense_logs(draw: st.DrawFn) -> list[ValueEvent]:
 censored_samples = st.lists(
     st.tuples(st.integers(0, 30).map(float), st.booleans()), min_size=1, max_size=60
 ).map(lambda rows: ([d for d, _ in rows], [o for _, o in rows]))
+
+
+#: Cell and value text that has broken the file readers (issue 9): numbers too long
+#: to convert, nesting too deep to parse or walk, offsets past the year limits, JSON
+#: constants JSON does not have, bytes that are not UTF-8 once written.
+HOSTILE_CELLS = [
+    "9" * 5000,
+    "-" + "1" * 4400,
+    "1e400",
+    "NaN",
+    "Infinity",
+    "[" * 3000 + "]" * 3000,
+    '{"a":' * 700 + "1" + "}" * 700,
+    '{"n": ' + "9" * 5000 + "}",
+    '{"x": NaN}',
+    "9999-12-31T23:59:00-14:00",
+    "0001-01-01T00:00:00+14:00",
+    "2300-01-01T00:00:00Z",
+    "1767225600000",
+    "\ufeff",
+    "\x00",
+    "\udcff",
+    "\ud800",
+    "",
+    " ",
+    "\r",
+    '"',
+    "{",
+    "2026-01-01T00:00:00Z",
+]
+
+hostile_cells = st.one_of(
+    st.sampled_from(HOSTILE_CELLS),
+    st.text(max_size=12),
+    st.integers().map(str),
+)

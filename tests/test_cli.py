@@ -479,8 +479,12 @@ def test_import_bad_rows_raise_or_skip(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'ttv.db'}"
     line = assert_user_error(ttvkit("import", str(source), url, cwd=tmp_path), "line 3")
     assert "--on-error skip" in line
+    # The row before the bad one is stored, as the error says.
+    assert "1 new events were stored before it" in line
+    with ttv.open_store(url) as store:
+        assert store.count() == 1
     skipped = ok(ttvkit("import", str(source), url, "--on-error", "skip", cwd=tmp_path))
-    assert skipped.stdout.startswith("read 2, new 2, duplicates 0, skipped 1 ")
+    assert skipped.stdout.startswith("read 2, new 1, duplicates 1, skipped 1 ")
     assert "ttvkit: warning: skipped: " in skipped.stderr and "line 3" in skipped.stderr
 
 

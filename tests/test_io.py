@@ -457,11 +457,12 @@ def test_invalid_property_values_name_their_column(tmp_path: Path) -> None:
         '"properties": {"x": "' + "y" * 70_000 + '"}}\n',
     )
     reader = read_jsonl(path, on_error="skip")
-    (nan,) = reader
-    assert dict(nan.properties) == {}  # NaN is null, as in pandas
-    assert [e.column for e in reader.errors] == ["n", "properties"]
-    assert "does not fit in 64 bits" in str(reader.errors[0])
-    assert "the limit is 65536" in str(reader.errors[1])
+    assert list(reader) == []
+    # NaN is not JSON: the row is bad (it used to be dropped silently, as a null).
+    assert "line 1: is not valid JSON (NaN is not a JSON value)" in str(reader.errors[0])
+    assert [e.column for e in reader.errors[1:]] == ["n", "properties"]
+    assert "does not fit in 64 bits" in str(reader.errors[1])
+    assert "the limit is 65536" in str(reader.errors[2])
 
 
 def test_skipped_rows_are_all_counted_but_only_some_kept(tmp_path: Path) -> None:

@@ -23,7 +23,10 @@ class TestSpeedBands:
             (timedelta(days=7), True, Speed.SHORT),
             (timedelta(days=8), True, Speed.LONG),
             (timedelta(minutes=1), False, Speed.UNDETERMINED),
-            (timedelta(days=7), False, Speed.UNDETERMINED),
+            (timedelta(days=7, microseconds=-1), False, Speed.UNDETERMINED),
+            # Censored at exactly short: reaching there would have been SHORT and
+            # reaching at t counts before censoring at t, so it did not: LONG.
+            (timedelta(days=7), False, Speed.LONG),
             (timedelta(days=7, seconds=1), False, Speed.LONG),
         ],
     )

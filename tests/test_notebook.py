@@ -223,7 +223,7 @@ class TestReprHtml:
         text = text_of(sat._repr_html_())
         for g in sat.groups:
             assert f"{g.speed} {g.n} {g.mean:.2f}" in text
-        assert f"ρ(TTV, score) = {sat.correlation.rho:+.3f}" in text
+        assert f"rho(TTV, score) = {sat.correlation.rho:+.3f}" in text
 
     @pytest.mark.parametrize("name", ALL)
     def test_hostile_names_are_escaped(self, hostile: dict[str, Any], name: str) -> None:
@@ -369,6 +369,10 @@ class TestToPandas:
         assert df["n_reached"].tolist() == [s.n_reached for s in j.stages]
         assert df["share_reached"].tolist() == [s.share_reached for s in j.stages]
         assert df["share_of_started"].tolist() == [s.n_reached / j.n_started for s in j.stages]
+        assert df["reached_within"].tolist() == pytest.approx(
+            [s.reached_within(j.within) for s in j.stages], nan_ok=True
+        )
+        assert df["n_excluded"].tolist() == [s.n_excluded for s in j.stages]
         assert tds(df["median_from_previous"]) == [s.median for s in j.stages]
         assert tds(df["median_from_previous"])[0] is None  # not reached is NaT, never a number
         obs = j.observations_to_pandas()
@@ -390,6 +394,7 @@ class TestToPandas:
         assert df["effect"].tolist() == [r.effect for r in imp.rows]
         assert df["p_adjusted"].tolist() == [r.p_adjusted for r in imp.rows]
         assert df["significant"].tolist() == [r.significant for r in imp.rows]
+        assert df["testable"].tolist() == [r.tier < 3 for r in imp.rows]
         assert tds(df["landmark"]) == [timedelta(days=1)] * len(imp.rows)
         assert tds(df["median_difference"]) == [r.median_difference for r in imp.rows]
         for _, row in df.iterrows():

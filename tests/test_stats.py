@@ -39,6 +39,7 @@ from ttvkit.stats import (
     chi2_sf,
     kaplan_meier,
     logrank_test,
+    logrank_test_counts,
 )
 
 from .strategies import censored_samples
@@ -246,6 +247,7 @@ def test_logrank_result_to_dict() -> None:
         "statistic": result.statistic,
         "dof": 1,
         "p_value": result.p_value,
+        "dropped": [],
     }
 
 
@@ -350,7 +352,7 @@ def test_integer_weights_match_lifelines_and_repeated_rows(
     weights = data.draw(
         st.lists(st.integers(1, 4), min_size=len(durations), max_size=len(durations))
     )
-    curve = kaplan_meier(durations, observed, weights=weights)
+    curve = kaplan_meier(durations, observed, weights=weights, variance="frequency")
     _, survival, lower, upper = fit_lifelines(durations, observed, weights=weights)
     for row in curve.rows:
         assert close(row.survival, survival.loc[row.time])
@@ -457,6 +459,9 @@ def test_logrank_matches_lifelines(
         # Only when there is nothing to compare; lifelines then returns an arbitrary number.
         assume(False)
         raise
+    # lifelines keeps groups nobody of which is at risk; R and ttvkit drop them
+    # (test_logrank_drops_a_group_nobody_of_which_is_at_risk_as_survdiff_does).
+    assume(not result.dropped)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         expected = multivariate_logrank_test(durations, groups, observed)
@@ -513,7 +518,7 @@ def test_fractional_weights_are_not_truncated() -> None:
     durations = [1.0, 2.0, 3.0, 4.0]
     observed = [True, True, False, True]
     weights = [0.5, 1.5, 0.5, 1.5]
-    curve = kaplan_meier(durations, observed, weights=weights)
+    curve = kaplan_meier(durations, observed, weights=weights, variance="frequency")
 
     # By hand: n is the weight with duration >= t, d the weight reaching at t.
     hand = [  # t, n, d, censored
@@ -649,9 +654,81 @@ def test_curve_properties_with_fractional_weights(
 
 
 def test_tiny_weights_do_not_overflow_the_bands() -> None:
-    curve = kaplan_meier([1.0, 2.0, 3.0], [True, False, True], weights=[1e-12, 1.0, 1.0])
+    weights = [1e-12, 1.0, 1.0]
+    curve = kaplan_meier(
+        [1.0, 2.0, 3.0], [True, False, True], weights=weights, variance="frequency"
+    )
     check_curve_properties(curve)
     assert curve.rows[0].lower == 0.0
+    check_curve_properties(kaplan_meier([1.0, 2.0, 3.0], [True, False, True], weights=weights))
+
+
+# R 4.x, survival 3.5.3 (the values below were printed by R, not computed here):
+#   t <- c(1, 2, 2, 3, 4, 5, 5, 6, 8, 9); s <- c(1, 1, 0, 1, 0, 1, 1, 0, 1, 0)
+#   w <- c(0.5, 1.5, 2.0, 0.7, 1.1, 3.0, 0.2, 1.0, 2.5, 0.9)
+#   f <- survfit(Surv(t, s) ~ 1, weights = w, robust = TRUE, conf.type = "log-log")
+R_TIMES = [1, 2, 2, 3, 4, 5, 5, 6, 8, 9]
+R_STATUS = [True, True, False, True, False, True, True, False, True, False]
+R_WEIGHTS = [0.5, 1.5, 2.0, 0.7, 1.1, 3.0, 0.2, 1.0, 2.5, 0.9]
+R_ROBUST_LOWER = [
+    0.74140292563049337,
+    0.44215821749458101,
+    0.39451599291494632,
+    0.39451599291494632,
+    0.06962298969115657,
+    0.06962298969115657,
+    0.00428011667597268,
+    0.00428011667597268,
+]
+R_ROBUST_UPPER = [
+    0.995178673960609,
+    0.968491004161634,
+    0.940420168733899,
+    0.940420168733899,
+    0.793267066063567,
+    0.793267066063567,
+    0.440440294225613,
+    0.440440294225613,
+]
+
+
+def test_weighted_bands_are_rs_robust_variance() -> None:
+    curve = kaplan_meier(R_TIMES, R_STATUS, weights=R_WEIGHTS)
+    assert list(curve.lower) == pytest.approx(R_ROBUST_LOWER, rel=1e-12)
+    assert list(curve.upper) == pytest.approx(R_ROBUST_UPPER, rel=1e-12)
+    # Integer weights, robust = TRUE: R's std.err (of S) is S times our σ.
+    integer = kaplan_meier(R_TIMES, R_STATUS, weights=[1, 2, 2, 1, 1, 3, 1, 1, 2, 1])
+    linear = kaplan_meier(
+        R_TIMES, R_STATUS, weights=[1, 2, 2, 1, 1, 3, 1, 1, 2, 1], ci="linear", alpha=0.05
+    )
+    z = 1.959963984540054
+    r_std_err = [0.0662207307811171, 0.1346600658448277, 0.1499866660740214, 0.1855370582929459]
+    # S ∓ z S σ, clipped to [0, 1]: the side not clipped gives S σ exactly.
+    ours = [
+        max(s - lo, hi - s) / z
+        for lo, s, hi in zip(linear.lower, linear.survival, linear.upper, strict=True)
+    ]
+    assert [ours[0], ours[1], ours[2], ours[4]] == pytest.approx(r_std_err, rel=1e-12)
+    assert integer.survival == linear.survival
+
+
+@settings(max_examples=200, deadline=None)
+@given(samples(max_size=40), st.data(), st.floats(1e-3, 1e3))
+def test_robust_bands_do_not_change_with_the_scale_of_the_weights(
+    sample: tuple[list[float], list[bool]], data: st.DataObject, scale: float
+) -> None:
+    durations, observed = sample
+    weights = data.draw(
+        st.lists(st.floats(1e-2, 1e2), min_size=len(durations), max_size=len(durations))
+    )
+    curve = kaplan_meier(durations, observed, weights=weights)
+    scaled = kaplan_meier(durations, observed, weights=[w * scale for w in weights])
+    check_curve_properties(curve)
+    assert scaled.lower == pytest.approx(curve.lower, rel=1e-9, abs=1e-12)
+    assert scaled.upper == pytest.approx(curve.upper, rel=1e-9, abs=1e-12)
+    # Frequency weights are counts of customers: more of them, narrower bands.
+    frequency = kaplan_meier(durations, observed, weights=weights, variance="frequency")
+    assert frequency.survival == curve.survival
 
 
 @settings(max_examples=200, deadline=None)
@@ -766,12 +843,6 @@ BAD_LOGRANK: list[tuple[str, Call, str]] = [
     ("groups length", lambda: logrank_test([1.0, 2.0], [True, True], ["a"]), "groups has 1"),
     ("observed length", lambda: logrank_test([1.0, 2.0], [True], ["a", "b"]), "observed has 1"),
     ("unhashable label", lambda: logrank_test([1.0, 2.0], [True, True], ["a", ["b"]]), "groups[1]"),
-    ("all censored", lambda: logrank_test([1.0, 2.0], [False, False], ["a", "b"]), "censored"),
-    (
-        "a group never at risk when someone reaches",
-        lambda: logrank_test([1.0, 2.0, 3.0], [False, True, True], ["a", "b", "b"]),
-        "cannot be compared",
-    ),
     ("bad duration", lambda: logrank_test([1.0, -2.0], [True, True], ["a", "b"]), "durations[1]"),
 ]
 
@@ -794,3 +865,34 @@ def test_logrank_rejects_bad_input(call: Call, fragment: str) -> None:
 def test_chi2_sf_rejects_bad_input(x: Any, dof: Any) -> None:
     with pytest.raises(InvalidStatisticsInputError):
         chi2_sf(x, dof)
+
+
+def test_logrank_without_two_groups_with_an_expected_count_is_no_test() -> None:
+    # R: survdiff(Surv(t, s) ~ g) gives chisq 0 and p 1 when fewer than two
+    # groups have an expected count (every duration censored, or one group
+    # never at risk when someone reaches).
+    for result in (
+        logrank_test([1.0, 2.0], [False, False], ["a", "b"]),
+        logrank_test([1.0, 2.0, 3.0], [False, True, True], ["a", "b", "b"]),
+    ):
+        assert (result.statistic, result.dof, result.p_value) == (0.0, 0, 1.0)
+        assert not result.testable
+    assert logrank_test([1.0, 2.0, 3.0], [False, True, True], ["a", "b", "b"]).dropped == ("a",)
+
+
+def test_logrank_drops_a_group_nobody_of_which_is_at_risk_as_survdiff_does() -> None:
+    # Group "early" left before anyone reached: R's survdiff tests the rest,
+    # with dof from the groups kept, and so does ttvkit.
+    durations = [2.0, 4.0, 5.0, 3.0, 6.0, 7.0, 1.0, 0.5]
+    observed = [True, True, False, True, True, False, False, False]
+    groups = ["b", "b", "b", "c", "c", "c", "early", "early"]
+    full = logrank_test(durations, observed, groups)
+    rest = logrank_test(durations[:6], observed[:6], groups[:6])
+    assert full.dropped == ("early",)
+    assert full.dof == 1
+    assert full.statistic == pytest.approx(rest.statistic, rel=1e-12)
+    assert full.p_value == pytest.approx(rest.p_value, rel=1e-12)
+    reached = [int(o) for o in observed]
+    counts = logrank_test_counts(durations, reached, [1 - r for r in reached], groups)
+    assert counts.dropped == ("early",)
+    assert counts.statistic == pytest.approx(rest.statistic, rel=1e-12)

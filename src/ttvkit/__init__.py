@@ -33,7 +33,8 @@ from ttvkit.results import (
     SatisfactionReport,
     TTVDistribution,
 )
-from ttvkit.stores import MemoryStore, Store, open_store
+from ttvkit.stores import MemoryStore, Source, Store, open_store
+from ttvkit.stores.scan import scan
 from ttvkit.tracker import (
     RetryPolicy,
     Tracker,
@@ -67,6 +68,7 @@ __all__ = [
     "RetryPolicy",
     "SatisfactionReport",
     "SchemaVersionError",
+    "Source",
     "Speed",
     "SpeedBands",
     "Store",
@@ -94,6 +96,7 @@ __all__ = [
     "one_of",
     "open_store",
     "satisfaction",
+    "scan",
     "stats",
     "time_to_value",
     "total",

@@ -240,28 +240,30 @@ def impact_frame(result: ImpactReport) -> Any:
     rows = result.rows
 
     def n_of(row: ImpactRow, label: bool) -> int:
-        return sum(g.n for g in row.comparison.groups if g.label is label)
+        groups = () if row.comparison is None else row.comparison.groups
+        return sum(g.n for g in groups if g.label is label)
 
     # The exposed group is labelled True; its difference is exposed minus not exposed.
-    cis = [
-        next((g.reached_within_difference_ci for g in r.comparison.groups if g.label is True), None)
-        for r in rows
-    ]
+    cis = [r.effect_ci for r in rows]
     return _frame(
         pd,
         {
             "rank": (range(1, len(rows) + 1), "int64"),
             "intervention": ([r.intervention for r in rows], "object"),
-            "landmark": ([r.comparison.landmark for r in rows], _DURATION),
+            "landmark": ([r.landmark for r in rows], _DURATION),
             "n_exposed": ([n_of(r, True) for r in rows], "int64"),
             "n_not_exposed": ([n_of(r, False) for r in rows], "int64"),
             "effect": ([_share(r.effect) for r in rows], "float64"),
             "effect_lower": ([math.nan if ci is None else ci[0] for ci in cis], "float64"),
             "effect_upper": ([math.nan if ci is None else ci[1] for ci in cis], "float64"),
             "median_difference": ([r.median_difference for r in rows], _DURATION),
-            "p_value": ([r.comparison.p_value for r in rows], "float64"),
-            "p_adjusted": ([r.p_adjusted for r in rows], "float64"),
+            "p_value": (
+                [math.nan if r.comparison is None else r.comparison.p_value for r in rows],
+                "float64",
+            ),
+            "p_adjusted": ([_share(r.p_adjusted) for r in rows], "float64"),
             "significant": ([r.significant for r in rows], "bool"),
+            "testable": ([r.tier < 3 for r in rows], "bool"),
         },
     )
 
@@ -280,7 +282,7 @@ def cohorts_frame(result: CohortTable) -> Any:
             "still_on_the_way": ([r.still_on_the_way for r in rows], "int64"),
             "median": ([r.median for r in rows], _DURATION),
             **_ci_columns("median", [r.distribution.median_ci for r in rows]),
-            "reached_within": ([r.reached_within for r in rows], "float64"),
+            "reached_within": ([_share(r.reached_within) for r in rows], "float64"),
             "young": ([r.young for r in rows], "bool"),
         },
     )
@@ -302,12 +304,17 @@ def journey_frame(result: JourneyReport) -> Any:
                 [s.n_reached / started if started else math.nan for s in stages],
                 "float64",
             ),
+            "reached_within": (
+                [_share(s.reached_within(result.within)) for s in stages],
+                "float64",
+            ),
             "median_from_previous": ([s.median for s in stages], _DURATION),
             **_ci_columns(
                 "median_from_previous",
                 [None if s.distribution is None else s.distribution.median_ci for s in stages],
             ),
             "n_out_of_order": ([s.n_out_of_order for s in stages], "int64"),
+            "n_excluded": ([s.n_excluded for s in stages], "int64"),
         },
     )
 

@@ -1,24 +1,23 @@
 """Calculators: questions about Time to Value, answered from any source.
 
-A *source* is a :class:`~ttvkit.stores.Store`, a store URL, a
-:class:`~ttvkit.Tracker` (flushed first), or an iterable of
-:class:`~ttvkit.ValueEvent` objects or mappings. Calculators never loop over
-raw events: they ask the store for observations (one row per customer) and
-hand durations to :mod:`ttvkit.stats`.
+A *source* is a :class:`~ttvkit.stores.Store` or another
+:class:`~ttvkit.stores.Source`, a store URL, a :class:`~ttvkit.Tracker`
+(flushed first), a file path, glob or directory, a DataFrame (both read by
+:func:`ttvkit.scan`), or an iterable of :class:`~ttvkit.ValueEvent` objects
+or mappings. Calculators never loop over raw events: they ask the store for
+observations (one row per customer) and hand durations to :mod:`ttvkit.stats`.
 """
 
 from __future__ import annotations
 
 import bisect
-import collections
 import contextlib
-import itertools
 import math
-import random
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from statistics import NormalDist
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, NoReturn, TypeAlias
 
 import attrs
 from dateutil.relativedelta import relativedelta
@@ -32,12 +31,16 @@ from ttvkit.milestones import Journey, Milestone, SpeedBands
 from ttvkit.observations import (
     Attribute,
     AttributeValue,
+    DurationCells,
     FirstTime,
     Observation,
+    ObservationColumns,
     Per,
     PropertyOf,
     StartProperty,
     check_per,
+    from_micros,
+    to_micros,
 )
 from ttvkit.results import (
     CohortRow,
@@ -53,9 +56,10 @@ from ttvkit.results import (
     SpeedGroup,
     StageResult,
     TTVDistribution,
-    durations_and_flags,
 )
-from ttvkit.stores import MemoryStore, Store, open_store
+from ttvkit.stores import MemoryStore, open_store
+from ttvkit.stores import Source as EventSource
+from ttvkit.stores.scan import DataFrameLike, is_frame, scan
 from ttvkit.tracker import Tracker
 
 __all__ = [
@@ -71,13 +75,29 @@ __all__ = [
     "time_to_value",
 ]
 
-Source: TypeAlias = Store | Tracker | str | Iterable[ValueEvent | Mapping[str, Any]]
+#: What the calculators take: a store or another :class:`~ttvkit.stores.Source`,
+#: a store URL, a Tracker, a file path, glob or directory of events at rest, a
+#: DataFrame or Arrow table, or an iterable of events or mappings.
+Source: TypeAlias = (
+    EventSource
+    | Tracker
+    | str
+    | os.PathLike[str]
+    | DataFrameLike
+    | Iterable[ValueEvent | Mapping[str, Any]]
+)
 
 
 @contextlib.contextmanager
-def as_store(source: Source) -> Iterator[Store]:
-    """Yield a store for *source*; a store opened here is closed afterwards."""
-    if isinstance(source, Store):
+def as_store(source: Source) -> Iterator[EventSource]:
+    """Yield a source for *source*; one opened here is closed afterwards.
+
+    A string with ``://`` is a store URL; any other string, or a
+    :class:`os.PathLike`, is a file, glob or directory read by
+    :func:`ttvkit.scan`, as is a pandas or polars DataFrame or a pyarrow
+    Table.
+    """
+    if isinstance(source, EventSource):
         yield source
         return
     if isinstance(source, Tracker):
@@ -86,9 +106,19 @@ def as_store(source: Source) -> Iterator[Store]:
         source.flush(timeout=source.config.close_timeout)
         yield source.store
         return
-    if isinstance(source, str):
+    if isinstance(source, str) and "://" in source:
         with open_store(source) as store:
             yield store
+        return
+    if _is_spark_dataframe(source):  # classic or Spark Connect: analysed by Spark
+        from ttvkit.stores.spark import SparkSource
+
+        with SparkSource(source) as spark_source:
+            yield spark_source
+        return
+    if isinstance(source, str | os.PathLike) or is_frame(source):
+        with scan(source) as scanned:  # type: ignore[arg-type]  # a path or a frame, checked
+            yield scanned
         return
     if isinstance(source, Iterable) and not isinstance(source, bytes | Mapping):
         events = (_as_event(e) for e in source)
@@ -96,9 +126,16 @@ def as_store(source: Source) -> Iterator[Store]:
             yield store
         return
     raise AnalysisError(
-        f"source {type(source).__name__}: pass a Store, a store URL, a Tracker, "
-        "or an iterable of ValueEvent objects or mappings"
+        f"source {type(source).__name__}: pass a Store, a store URL, a Tracker, a file "
+        "path, a DataFrame (pandas, polars, pyarrow or pyspark), or an iterable of "
+        "ValueEvent objects or mappings"
     )
+
+
+def _is_spark_dataframe(source: object) -> bool:
+    """A pyspark DataFrame, told by its type's name (pyspark is not imported here)."""
+    kind = type(source)
+    return kind.__name__ == "DataFrame" and kind.__module__.startswith("pyspark.")
 
 
 def _as_event(item: object) -> ValueEvent:
@@ -111,7 +148,7 @@ def _as_event(item: object) -> ValueEvent:
     )
 
 
-def resolve_as_of(store: Store, as_of: datetime | str | None) -> datetime | None:
+def resolve_as_of(store: EventSource, as_of: datetime | str | None) -> datetime | None:
     """``as_of`` as an aware UTC datetime; by default the latest stored event."""
     if as_of is None:
         return store.latest_timestamp()
@@ -127,8 +164,17 @@ def _check_milestone(milestone: object) -> Milestone:
     return milestone
 
 
+def _no_observations(milestone: Milestone, as_of: datetime, per: Per) -> NoReturn:
+    start = milestone.start if isinstance(milestone.start, datetime) else milestone.start.describe()
+    raise AnalysisError(
+        f"no {per} has started the clock of {milestone.name!r} (start: {start}) "
+        f"up to {as_of.isoformat()}; check the start event's name"
+        + (" and that events carry account_id" if per == "account" else "")
+    )
+
+
 def load_observations(
-    store: Store,
+    store: EventSource,
     milestone: Milestone,
     as_of: datetime,
     per: Per,
@@ -137,15 +183,39 @@ def load_observations(
     """Observations from the store, or a clear error when there are none."""
     rows = store.observations(milestone, as_of=as_of, per=per, attributes=attributes)
     if not rows:
-        start = (
-            milestone.start if isinstance(milestone.start, datetime) else milestone.start.describe()
-        )
-        raise AnalysisError(
-            f"no {per} has started the clock of {milestone.name!r} (start: {start}) "
-            f"up to {as_of.isoformat()}; check the start event's name"
-            + (" and that events carry account_id" if per == "account" else "")
-        )
+        _no_observations(milestone, as_of, per)
     return rows
+
+
+def load_columns(
+    store: EventSource,
+    milestone: Milestone,
+    as_of: datetime,
+    per: Per,
+    attributes: Sequence[Attribute] = (),
+) -> ObservationColumns:
+    """Observations as columns (computed by the engine), or a clear error when there are none."""
+    columns_of = getattr(store, "observation_columns", None)
+    if columns_of is not None:
+        columns = columns_of(milestone, as_of=as_of, per=per, attributes=attributes)
+        assert isinstance(columns, ObservationColumns)
+    else:  # a Store of the protocol only
+        rows = store.observations(milestone, as_of=as_of, per=per, attributes=attributes)
+        columns = ObservationColumns.from_rows(rows, len(attributes))
+    if not len(columns):
+        _no_observations(milestone, as_of, per)
+    return columns
+
+
+def columns_distribution(
+    milestone: Milestone,
+    columns: ObservationColumns,
+    as_of: datetime,
+    per: Per,
+    bands: SpeedBands | None = None,
+) -> TTVDistribution:
+    """A :class:`TTVDistribution` over the customers of *columns* (not empty)."""
+    return distribution_of_cells(milestone, columns.cells(), as_of, per, bands, columns.rows)
 
 
 def distribution(
@@ -156,9 +226,60 @@ def distribution(
     bands: SpeedBands | None = None,
 ) -> TTVDistribution:
     """A :class:`TTVDistribution` over *rows* (which must not be empty)."""
-    durations, observed = durations_and_flags(rows)
-    curve = stats.kaplan_meier(durations, observed)
-    return TTVDistribution(milestone, as_of, per, curve, tuple(rows), bands)
+    cells = ObservationColumns.from_rows(rows).cells()
+    kept = tuple(rows)
+    return distribution_of_cells(milestone, cells, as_of, per, bands, lambda: kept)
+
+
+def distribution_of_cells(
+    milestone: Milestone,
+    cells: DurationCells,
+    as_of: datetime,
+    per: Per,
+    bands: SpeedBands | None,
+    drilldown: Callable[[], Sequence[Observation]],
+    *,
+    alpha: float = 0.05,
+) -> TTVDistribution:
+    """A :class:`TTVDistribution` from grouped cells; *drilldown* loads the rows on demand."""
+    curve = stats.kaplan_meier_counts(cells.seconds(), cells.reached, cells.censored, alpha=alpha)
+    return TTVDistribution(milestone, as_of, per, curve, cells, bands, drilldown=drilldown)
+
+
+def duration_cells(
+    store: EventSource, milestone: Milestone, as_of: datetime, per: Per
+) -> DurationCells:
+    """The store's observations grouped by duration (computed in the engine where it can)."""
+    cells_of = getattr(store, "duration_cells", None)
+    if cells_of is not None:
+        cells = cells_of(milestone, as_of=as_of, per=per)
+        assert isinstance(cells, DurationCells)
+    else:  # a Store of the protocol only: group its observations here
+        rows = store.observations(milestone, as_of=as_of, per=per)
+        cells = ObservationColumns.from_rows(rows).cells()
+    if cells.n == 0:
+        _no_observations(milestone, as_of, per)
+    return cells
+
+
+def _drilldown(
+    source: Source, store: EventSource, milestone: Milestone, as_of: datetime, per: Per
+) -> Callable[[], Sequence[Observation]]:
+    """Loads the rows behind a result later: from the same source object, or by
+    opening the same URL, file or frame again (what was opened here is closed by
+    then). Events given as an iterable are read now: it may not be read twice."""
+    if store is source or isinstance(source, Tracker):
+        return lambda: store.observations(milestone, as_of=as_of, per=per)
+    if isinstance(source, str | os.PathLike) or is_frame(source) or _is_spark_dataframe(source):
+        # (a Spark view is dropped with its source: it is made again)
+
+        def reopen() -> Sequence[Observation]:
+            with as_store(source) as again:
+                return again.observations(milestone, as_of=as_of, per=per)
+
+        return reopen
+    rows = tuple(store.observations(milestone, as_of=as_of, per=per))
+    return lambda: rows
 
 
 def time_to_value(
@@ -174,6 +295,8 @@ def time_to_value(
     ``as_of`` is the analysis time: customers not yet there are censored at
     it (default: the latest event in the source). ``per="account"`` measures
     accounts instead of users. ``bands`` enables :meth:`TTVDistribution.speed_counts`.
+    The engine hands back customers grouped by duration; the customers one row
+    each are loaded only when :meth:`TTVDistribution.observations` asks.
     """
     milestone = _check_milestone(milestone)
     per = check_per(per)
@@ -183,12 +306,14 @@ def time_to_value(
         when = resolve_as_of(store, as_of)
         if when is None:
             raise AnalysisError("the source holds no events; track or import some first")
-        rows = load_observations(store, milestone, when, per)
-    return distribution(milestone, rows, when, per, bands)
+        cells = duration_cells(store, milestone, when, per)
+        drilldown = _drilldown(source, store, milestone, when, per)
+    return distribution_of_cells(milestone, cells, when, per, bands, drilldown)
 
 
 # --------------------------------------------------------------------------- compare and impact
 
+_MICROSECOND = timedelta(microseconds=1)
 DEFAULT_LANDMARK = timedelta(days=1)
 DEFAULT_WITHIN = timedelta(days=7)
 
@@ -201,13 +326,14 @@ class _Grouping:
     description: str
     exposure: bool
 
-    def label(self, row: Observation, value: AttributeValue, landmark: timedelta) -> GroupLabel:
+    def label(self, start: int, value: AttributeValue, landmark: int) -> GroupLabel:
+        """The group of a customer who started at *start* (µs) with attribute *value*."""
         if not self.exposure:
             assert not isinstance(value, datetime)
             return value
         # Exposed when the intervention happened by the landmark (before the
         # start counts too: the customer had it from the beginning).
-        return isinstance(value, datetime) and value <= row.start + landmark
+        return isinstance(value, datetime) and to_micros(value) <= start + landmark
 
 
 def _grouping(by: object) -> _Grouping:
@@ -241,6 +367,29 @@ def _check_alpha(alpha: object) -> float:
     return float(alpha)
 
 
+class _TooFewGroups(AnalysisError):
+    """A comparison with fewer than two groups; ``reason`` says why, for impact()."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+def _label_key(label: GroupLabel) -> tuple[bool, GroupLabel]:
+    """Labels equal by the JSON rules: ``1 == 1.0``, but ``True`` is not ``1``."""
+    return (isinstance(label, bool), label)
+
+
+def _check_landmark_within(landmark: timedelta, within: timedelta, what: str) -> None:
+    if landmark >= within:
+        raise AnalysisError(
+            f"{what}={landmark} is not shorter than within={within}: only customers still on "
+            "the way at the landmark are compared, so none of them can reach value within the "
+            "horizon and the effect would be 0 by construction; use a landmark shorter than "
+            "within (or a longer within)"
+        )
+
+
 def _sort_key(label: GroupLabel) -> tuple[int, str, float]:
     if label is None:
         return (3, "", 0.0)
@@ -265,92 +414,27 @@ def _greenwood_variance(curve: stats.SurvivalCurve, t: float) -> float:
     return s * s * total
 
 
-def _km_median_of_cells(
-    times: Sequence[float], reached: Sequence[int], censored: Sequence[int]
-) -> float:
-    """The KM median from per-time counts (a fast path for the bootstrap)."""
-    n = float(sum(reached) + sum(censored))
-    s = 1.0
-    for t, d, c in zip(times, reached, censored, strict=True):
-        if d:
-            s *= 1.0 - d / n
-            if s <= 0.5 + 1e-9:
-                return t
-        n -= d + c
-    return math.inf
-
-
-class _Cells:
-    """A group's observations as distinct (time, reached) cells, ready for resampling."""
-
-    def __init__(self, rows: Sequence[Observation]) -> None:
-        counts: dict[tuple[float, bool], int] = {}
-        for o in rows:
-            key = (o.duration.total_seconds(), o.observed)
-            counts[key] = counts.get(key, 0) + 1
-        # reaching before censoring at the same time
-        self.keys = sorted(counts, key=lambda k: (k[0], not k[1]))
-        self.weights = list(itertools.accumulate(counts[k] for k in self.keys))
-        self.n = len(rows)
-        self.times = sorted({k[0] for k in self.keys})
-        self._time_index = {t: i for i, t in enumerate(self.times)}
-
-    def resampled_median(self, rng: random.Random) -> float:
-        draws = rng.choices(range(len(self.keys)), cum_weights=self.weights, k=self.n)
-        reached = [0] * len(self.times)
-        censored = [0] * len(self.times)
-        for cell, count in collections.Counter(draws).items():
-            t, observed = self.keys[cell]
-            if observed:
-                reached[self._time_index[t]] += count
-            else:
-                censored[self._time_index[t]] += count
-        return _km_median_of_cells(self.times, reached, censored)
-
-
-def _percentile(sorted_values: Sequence[float], q: float) -> float:
-    """Linear-interpolated percentile; infinities propagate."""
-    pos = q * (len(sorted_values) - 1)
-    lo, hi = math.floor(pos), math.ceil(pos)
-    a, b = sorted_values[lo], sorted_values[hi]
-    if math.isinf(a) or math.isinf(b) or lo == hi:
-        return a if pos - lo < 0.5 or lo == hi else b
-    return a + (b - a) * (pos - lo)
-
-
 def _median_difference_ci(
-    group: Sequence[Observation],
-    reference: Sequence[Observation],
-    alpha: float,
-    bootstrap: int,
-    seed: int,
+    group: stats.SurvivalCurve, reference: stats.SurvivalCurve, alpha: float, bootstrap: int
 ) -> tuple[timedelta | None, timedelta | None] | None:
-    """Percentile bootstrap CI of median(group) - median(reference)."""
+    """CI of median(group) - median(reference): :func:`ttvkit.stats.median_difference_ci`.
+
+    The interval is analytic (MOVER over the two medians' own intervals,
+    computed from the curves already fitted), so ``bootstrap`` only switches
+    it on (any allowed value) or off (0). An unbounded end is ``None``.
+    """
     if bootstrap == 0:
         return None
-    rng = random.Random(seed)
-    a, b = _Cells(group), _Cells(reference)
-    diffs = []
-    for _ in range(bootstrap):
-        ma, mb = a.resampled_median(rng), b.resampled_median(rng)
-        if math.isinf(ma) and math.isinf(mb):
-            diffs.append(math.nan)
-        else:
-            diffs.append(ma - mb)
-    finite_or_inf = sorted(d for d in diffs if not math.isnan(d))
-    if len(finite_or_inf) < 0.9 * bootstrap:
-        return (None, None)
-    lo = _percentile(finite_or_inf, alpha / 2)
-    hi = _percentile(finite_or_inf, 1 - alpha / 2)
+    low, high = stats.median_difference_ci(group, reference, alpha=alpha)
     return (
-        None if math.isinf(lo) else timedelta(seconds=lo),
-        None if math.isinf(hi) else timedelta(seconds=hi),
+        None if math.isinf(low) else timedelta(seconds=low),
+        None if math.isinf(high) else timedelta(seconds=high),
     )
 
 
-def _compare_rows(
+def _compare_columns(
     milestone: Milestone,
-    rows: Sequence[Observation],
+    columns: ObservationColumns,
     attribute_index: int,
     grouping: _Grouping,
     *,
@@ -362,30 +446,39 @@ def _compare_rows(
     groups: Sequence[GroupLabel] | None,
     alpha: float,
     bootstrap: int,
-    seed: int,
 ) -> Comparison:
-    included = rows
+    starts, ends = columns.starts, columns.ends
+    landmark_us = landmark // _MICROSECOND
+    included = range(len(columns))
     if grouping.exposure:
         # Landmark analysis: only customers still on the way at the landmark
         # can have been "helped" by an exposure before it.
-        included = [o for o in rows if o.duration > landmark]
-    by_label: dict[GroupLabel, list[Observation]] = {}
-    for o in included:
-        label = grouping.label(o, o.attributes[attribute_index], landmark)
-        by_label.setdefault(label, []).append(o)
-    if not grouping.exposure and set(by_label) == {None}:
+        included = [i for i in included if ends[i] - starts[i] > landmark_us]  # type: ignore[assignment]
+    values = columns.attributes[attribute_index]
+    # Keyed by the JSON rules (True and 1 are different groups); a key's label
+    # is the first value seen for it.
+    by_key: dict[tuple[bool, GroupLabel], list[int]] = {}
+    label_of: dict[tuple[bool, GroupLabel], GroupLabel] = {}
+    for i in included:
+        label = grouping.label(starts[i], values[i], landmark_us)
+        key = _label_key(label)
+        if key not in by_key:
+            by_key[key] = []
+            label_of[key] = label
+        by_key[key].append(i)
+    if not grouping.exposure and set(label_of.values()) == {None}:
         raise AnalysisError(
             f"no start event carries the property {grouping.description!r}; check its spelling"
         )
-    labels = sorted(by_label, key=_sort_key)
+    labels = sorted(label_of.values(), key=_sort_key)
     if groups is not None:
-        missing = [g for g in groups if g not in by_label]
+        missing = [g for g in groups if _label_key(g) not in by_key]
         if missing:
             raise AnalysisError(
                 f"group(s) {missing!r} of {grouping.description!r} have no customers; "
                 f"the groups with customers are {labels!r}"
             )
-        labels = list(groups)
+        labels = [label_of[_label_key(g)] for g in groups]
     if len(labels) < 2:
         what = (
             f"everyone compared was {'exposed' if labels and labels[0] else 'not exposed'} "
@@ -395,47 +488,60 @@ def _compare_rows(
             if labels
             else "no customers remain"
         )
-        raise AnalysisError(f"comparing by {grouping.description} needs two groups, but {what}")
+        raise _TooFewGroups(
+            f"comparing by {grouping.description} needs two groups, but {what}", what
+        )
     if reference is None:
         reference = labels[0]
-    if reference not in labels:
+    if _label_key(reference) not in by_key or _label_key(reference) not in map(_label_key, labels):
         raise AnalysisError(f"reference={reference!r} is not one of the groups {labels!r}")
-    durations: list[float] = []
-    observed: list[bool] = []
-    group_of: list[int] = []
-    for i, label in enumerate(labels):
-        for o in by_label[label]:
-            durations.append(o.duration.total_seconds())
-            observed.append(o.observed)
-            group_of.append(i)
-    test = stats.logrank_test(durations, observed, group_of)
-    dists = {label: distribution(milestone, by_label[label], as_of, per) for label in labels}
-    ref = dists[reference]
+    reference = label_of[_label_key(reference)]
+    keys = [_label_key(label) for label in labels]
+    members = {key: columns.take(by_key[key]) for key in keys}
+    cells = {key: members[key].cells() for key in keys}
+    # Groups are passed to the test by position: True and 1 must stay apart.
+    test = stats.logrank_test_counts(
+        [t for key in keys for t in cells[key].seconds()],
+        [r for key in keys for r in cells[key].reached],
+        [c for key in keys for c in cells[key].censored],
+        [i for i, key in enumerate(keys) for _ in cells[key].durations],
+    )
+    test = attrs.evolve(test, dropped=tuple(labels[int(i)] for i in test.dropped))  # type: ignore[call-overload]
+    dists = {
+        key: distribution_of_cells(
+            milestone, cells[key], as_of, per, None, members[key].rows, alpha=alpha
+        )
+        for key in keys
+    }
+    ref = dists[_label_key(reference)]
     horizon = within.total_seconds()
+    z = NormalDist().inv_cdf(1 - alpha / 2)
     results = []
-    for label in labels:
-        d = dists[label]
-        if label == reference:
+    for label, key in zip(labels, keys, strict=True):
+        d = dists[key]
+        if key == _label_key(reference):
             results.append(GroupResult(label, d))
             continue
         med_diff = None
         if d.median is not None and ref.median is not None:
             med_diff = d.median - ref.median
-        share_diff = d.reached_within(within) - ref.reached_within(within)
-        z = NormalDist().inv_cdf(1 - alpha / 2)
-        se = math.sqrt(
-            _greenwood_variance(d.curve, horizon) + _greenwood_variance(ref.curve, horizon)
-        )
+        share, ref_share = d.reached_within(within), ref.reached_within(within)
+        share_diff: float | None = None
+        share_ci: tuple[float, float] | None = None
+        if share is not None and ref_share is not None:
+            share_diff = share - ref_share
+            se = math.sqrt(
+                _greenwood_variance(d.curve, horizon) + _greenwood_variance(ref.curve, horizon)
+            )
+            share_ci = (share_diff - z * se, share_diff + z * se)
         results.append(
             GroupResult(
                 label,
                 d,
                 median_difference=med_diff,
-                median_difference_ci=_median_difference_ci(
-                    by_label[label], by_label[reference], alpha, bootstrap, seed
-                ),
+                median_difference_ci=_median_difference_ci(d.curve, ref.curve, alpha, bootstrap),
                 reached_within_difference=share_diff,
-                reached_within_difference_ci=(share_diff - z * se, share_diff + z * se),
+                reached_within_difference_ci=share_ci,
             )
         )
     return Comparison(
@@ -448,7 +554,7 @@ def _compare_rows(
         reference=reference,
         groups=tuple(results),
         logrank=test,
-        n_excluded=len(rows) - len(included),
+        n_excluded=len(columns) - len(included),
         alpha=alpha,
     )
 
@@ -479,22 +585,28 @@ def compare(
 
     Differences (group minus ``reference``, by default the first group: "no"
     for interventions) come with confidence intervals: the share reaching
-    value ``within`` the horizon by Greenwood's variance, the median by a
-    seeded percentile bootstrap with ``bootstrap`` resamples (0 skips it).
+    value ``within`` the horizon by Greenwood's variance, the median by
+    :func:`ttvkit.stats.median_difference_ci` (MOVER over the two medians'
+    intervals: analytic, nothing is resampled). ``bootstrap=0`` skips the
+    median interval; any other allowed value computes it, and ``seed`` no
+    longer changes anything (both are kept for compatibility).
     """
     milestone = _check_milestone(milestone)
     per = check_per(per)
     grouping = _grouping(by)
     landmark = _check_timedelta(landmark, "landmark", allow_zero=True)
     within = _check_timedelta(within, "within", allow_zero=False)
+    if grouping.exposure:
+        _check_landmark_within(landmark, within, "landmark")
     alpha = _check_alpha(alpha)
     bootstrap = _check_bootstrap(bootstrap)
     with as_store(source) as store:
         when = _required_as_of(store, as_of)
-        rows = load_observations(store, milestone, when, per, [grouping.attribute])
-    return _compare_rows(
+        columns = load_columns(store, milestone, when, per, [grouping.attribute])
+    del seed  # the median-difference interval is analytic: nothing is drawn
+    return _compare_columns(
         milestone,
-        rows,
+        columns,
         0,
         grouping,
         as_of=when,
@@ -505,7 +617,6 @@ def compare(
         groups=groups,
         alpha=alpha,
         bootstrap=bootstrap,
-        seed=seed,
     )
 
 
@@ -515,7 +626,7 @@ def _check_bootstrap(value: object) -> int:
     return value
 
 
-def _required_as_of(store: Store, as_of: datetime | str | None) -> datetime:
+def _required_as_of(store: EventSource, as_of: datetime | str | None) -> datetime:
     when = resolve_as_of(store, as_of)
     if when is None:
         raise AnalysisError("the source holds no events; track or import some first")
@@ -579,37 +690,65 @@ def impact(
         if not isinstance(c, Condition):
             raise AnalysisError(f"intervention {c!r} is not an event name or condition")
     within = _check_timedelta(within, "within", allow_zero=False)
+    for (lever, _), lever_landmark in zip(pairs, landmarks, strict=True):
+        what = f"landmark of {lever!r}" if isinstance(interventions, Mapping) else "landmark"
+        _check_landmark_within(lever_landmark, within, what)
     alpha = _check_alpha(alpha)
     bootstrap = _check_bootstrap(bootstrap)
     groupings = [_grouping(c) for c in conditions]
     with as_store(source) as store:
         when = _required_as_of(store, as_of)
-        rows = load_observations(store, milestone, when, per, [g.attribute for g in groupings])
-    comparisons = [
-        _compare_rows(
-            milestone,
-            rows,
-            i,
-            g,
-            as_of=when,
-            per=per,
-            landmark=landmarks[i],
-            within=within,
-            reference=False,
-            groups=None,
-            alpha=alpha,
-            bootstrap=bootstrap,
-            seed=seed,
+        columns = load_columns(store, milestone, when, per, [g.attribute for g in groupings])
+    del seed  # the median-difference interval is analytic: nothing is drawn
+    comparisons: list[Comparison | None] = []
+    reasons: list[str | None] = []
+    for i, g in enumerate(groupings):
+        try:
+            comparison = _compare_columns(
+                milestone,
+                columns,
+                i,
+                g,
+                as_of=when,
+                per=per,
+                landmark=landmarks[i],
+                within=within,
+                reference=False,
+                groups=None,
+                alpha=alpha,
+                bootstrap=bootstrap,
+            )
+        except _TooFewGroups as exc:  # nobody (or everybody) exposed: this lever only
+            comparisons.append(None)
+            reasons.append(exc.reason)
+            continue
+        comparisons.append(comparison)
+        reasons.append(
+            None
+            if comparison.logrank.testable
+            else "fewer than two groups have anyone at risk when someone reaches value"
         )
-        for i, g in enumerate(groupings)
+    tested = {i: c.p_value for i, c in enumerate(comparisons) if c is not None and not reasons[i]}
+    if not tested:
+        raise AnalysisError(
+            "no intervention can be tested: "
+            + "; ".join(f"{g.description}: {r}" for g, r in zip(groupings, reasons, strict=True))
+        )
+    adjusted: list[float | None] = [None] * len(comparisons)
+    for i, p in zip(tested, _holm(list(tested.values())), strict=True):
+        adjusted[i] = p
+    rows = [
+        ImpactRow(g.description, c, p, landmark=lm, not_testable=reason)
+        for g, c, p, lm, reason in zip(
+            groupings, comparisons, adjusted, landmarks, reasons, strict=True
+        )
     ]
-    adjusted = _holm([c.p_value for c in comparisons])
+    # Significant levers with a CI clear of 0 first, then other significant
+    # ones, then the rest, then the untestable: a lever whose CI crosses 0
+    # never ranks above one that is significant with a CI clear of 0.
     ranked = sorted(
-        (
-            ImpactRow(g.description, c, p)
-            for g, c, p in zip(groupings, comparisons, adjusted, strict=True)
-        ),
-        key=lambda r: -(r.effect if r.effect is not None else -math.inf),
+        rows,
+        key=lambda r: (r.tier, -(r.effect if r.effect is not None else -math.inf)),
     )
     return ImpactReport(
         milestone,
@@ -617,8 +756,9 @@ def impact(
         per,
         within,
         tuple(ranked),
-        tuple(rows),
+        columns,
         tuple(g.description for g in groupings),
+        alpha=alpha,
     )
 
 
@@ -689,32 +829,35 @@ def cohorts(
         )
     with as_store(source) as store:
         when = _required_as_of(store, as_of)
-        rows = load_observations(store, milestone, when, per)
-    buckets: dict[datetime, list[Observation]] = {}
+        columns = load_columns(store, milestone, when, per)
+    starts = [from_micros(s) for s in columns.starts]
+    buckets: dict[datetime, list[int]] = {}
+    ends: dict[datetime, datetime] = {}
     if step is None:
-        for o in rows:
-            buckets.setdefault(_period_floor(o.start, period), []).append(o)  # type: ignore[arg-type]
+        for i, start in enumerate(starts):
+            buckets.setdefault(_period_floor(start, period), []).append(i)  # type: ignore[arg-type]
         fixed_step = _PERIOD_STEPS[period]  # type: ignore[index]
     else:
         fixed_step = step
-        anchor = min(o.start for o in rows).replace(hour=0, minute=0, second=0, microsecond=0)
+        anchor = min(starts).replace(hour=0, minute=0, second=0, microsecond=0)
+        # anchor + k * period, never repeated addition: from Jan 31 by one month,
+        # Feb 29 then Mar 31 (adding to Feb 29 would drift to Mar 29).
         boundaries = [anchor]
-        latest = max(o.start for o in rows)
-        while boundaries[-1] + fixed_step <= latest:
-            boundaries.append(boundaries[-1] + fixed_step)
-        for o in rows:
-            buckets.setdefault(boundaries[bisect.bisect_right(boundaries, o.start) - 1], []).append(
-                o
-            )
+        latest = max(starts)
+        while anchor + fixed_step * len(boundaries) <= latest:
+            boundaries.append(anchor + fixed_step * len(boundaries))
+        ends = {b: anchor + fixed_step * (k + 1) for k, b in enumerate(boundaries)}
+        for i, start in enumerate(starts):
+            buckets.setdefault(boundaries[bisect.bisect_right(boundaries, start) - 1], []).append(i)
     table = []
     for start in sorted(buckets):
         members = buckets[start]
-        youngest = max(o.start for o in members)
+        youngest = max(starts[i] for i in members)
         table.append(
             CohortRow(
                 start=start,
-                end=start + fixed_step,
-                distribution=distribution(milestone, members, when, per),
+                end=ends.get(start, start + fixed_step),
+                distribution=columns_distribution(milestone, columns.take(members), when, per),
                 within=within,
                 young=youngest + within > when,
             )
@@ -731,60 +874,81 @@ def journey(
     *,
     as_of: datetime | str | None = None,
     per: Per = "user",
+    within: timedelta = DEFAULT_WITHIN,
 ) -> JourneyReport:
     """Value in stages: per stage, who completes it, how long it takes from the previous
     stage (Kaplan–Meier), and where customers stall.
 
     A customer completes stage *i* when they have reached it and every
-    earlier stage; a stage's ``window`` (from the journey's start) censors as
-    it does for a single milestone.
+    earlier stage. Each stage is reached exactly as :func:`time_to_value`
+    reaches it as a milestone of its own (the store applies the stage's
+    ``before_start`` and ``window``, from the journey's start): a customer
+    excluded by ``before_start="exclude"`` leaves the journey at that stage.
+    :attr:`JourneyReport.stall_by_share` ranks stages by the Kaplan–Meier
+    share completing ``within`` the horizon of the previous stage.
     """
     plan = stages if isinstance(stages, Journey) else Journey(stages)
     per = check_per(per)
-    first = plan.stages[0]
+    within = _check_timedelta(within, "within", allow_zero=False)
     with as_store(source) as store:
         when = _required_as_of(store, as_of)
-        rows = load_observations(
-            store, first, when, per, [FirstTime(s.reached) for s in plan.stages[1:]]
-        )
+        # One question per stage, so the store applies the one rule of observe().
+        per_stage_columns = [load_columns(store, plan.stages[0], when, per)]
+        for stage in plan.stages[1:]:
+            columns_of = getattr(store, "observation_columns", None)
+            if columns_of is not None:
+                columns = columns_of(stage, as_of=when, per=per, attributes=())
+            else:
+                columns = ObservationColumns.from_rows(
+                    store.observations(stage, as_of=when, per=per)
+                )
+            per_stage_columns.append(columns)
+    first = per_stage_columns[0]
+    # Per stage and customer: (time reached or None, censoring time).
+    settled: list[dict[str, tuple[int | None, int]]] = [
+        {
+            c: (e if o else None, e)
+            for c, e, o in zip(cols.customer_ids, cols.ends, cols.observed, strict=True)
+        }
+        for cols in per_stage_columns
+    ]
     journey_rows: list[JourneyRow] = []
     per_stage: list[list[Observation]] = [[] for _ in plan.stages]
     out_of_order = [0] * len(plan.stages)
-    for o in rows:
-        raw: list[datetime | None] = [o.reached_at]
-        for stage, value in zip(plan.stages[1:], o.attributes, strict=True):
-            assert value is None or isinstance(value, datetime)
-            t = value
-            if t is not None and t < o.start and stage.before_start != "ignore":
-                t = o.start
-            elif t is not None and t < o.start:
-                t = None  # "ignore": only events after the start count
-            if t is not None and stage.window is not None and t > o.start + stage.window:
-                t = None
-            raw.append(t)
+    excluded = [0] * len(plan.stages)
+    for customer, start_us in zip(first.customer_ids, first.starts, strict=True):
         completed: list[datetime | None] = []
-        previous: datetime | None = o.start
-        for i, (stage, t) in enumerate(zip(plan.stages, raw, strict=True)):
+        previous: int | None = start_us
+        for i, stage_settled in enumerate(settled):
             if previous is None:
                 completed.append(None)
                 continue
-            if t is not None and i > 0 and completed[i - 1] is not None and t < previous:
+            mine = stage_settled.get(customer)
+            if mine is None:  # before_start="exclude": out of the journey from here
+                excluded[i] += 1
+                previous = None
+                completed.append(None)
+                continue
+            reached, censor = mine
+            if reached is not None and i > 0 and reached < previous:
                 out_of_order[i] += 1
-            done = None if t is None else max(t, previous)
-            censor = when if stage.window is None else min(when, o.start + stage.window)
+            done = None if reached is None else max(reached, previous)
+            end = done if done is not None else max(censor, previous)
             per_stage[i].append(
                 Observation(
-                    customer_id=o.customer_id,
-                    start=previous,
-                    reached_at=done,
-                    end=done if done is not None else max(censor, previous),
+                    customer_id=customer,
+                    start=from_micros(previous),
+                    reached_at=None if done is None else from_micros(done),
+                    end=from_micros(end),
                 )
             )
-            completed.append(done)
+            completed.append(None if done is None else from_micros(done))
             previous = done
-        journey_rows.append(JourneyRow(o.customer_id, o.start, tuple(completed), when))
+        journey_rows.append(JourneyRow(customer, from_micros(start_us), tuple(completed), when))
     results = []
-    for stage, obs, n_ooo in zip(plan.stages, per_stage, out_of_order, strict=True):
+    for stage, obs, n_ooo, n_out in zip(
+        plan.stages, per_stage, out_of_order, excluded, strict=True
+    ):
         results.append(
             StageResult(
                 milestone=stage,
@@ -792,9 +956,10 @@ def journey(
                 n_reached=sum(1 for x in obs if x.observed),
                 distribution=distribution(stage, obs, when, per) if obs else None,
                 n_out_of_order=n_ooo,
+                n_excluded=n_out,
             )
         )
-    return JourneyReport(plan, when, per, tuple(results), tuple(journey_rows))
+    return JourneyReport(plan, when, per, tuple(results), tuple(journey_rows), within=within)
 
 
 # --------------------------------------------------------------------------- satisfaction
@@ -835,13 +1000,14 @@ def satisfaction(
         raise AnalysisError(f"response={response!r}: use 'first' or 'last'")
     with as_store(source) as store:
         when = _required_as_of(store, as_of)
-        rows = load_observations(
+        columns = load_columns(
             store, milestone, when, per, [PropertyOf(survey_condition, score, response)]
         )
+    scores = columns.attributes[0]
     scored = [
-        o
-        for o in rows
-        if isinstance(o.attributes[0], int | float) and not isinstance(o.attributes[0], bool)
+        i
+        for i, value in enumerate(scores)
+        if isinstance(value, int | float) and not isinstance(value, bool)
     ]
     if not scored:
         raise AnalysisError(
@@ -851,11 +1017,12 @@ def satisfaction(
     by_speed: dict[str, list[float]] = {s: [] for s in SPEED_CLASSES}
     ttv_seconds: list[float] = []
     ttv_scores: list[float] = []
-    for o in scored:
-        value = float(o.attributes[0])  # type: ignore[arg-type]
-        if o.observed:
-            speed = bands.classify(o.duration).value
-            ttv_seconds.append(o.duration.total_seconds())
+    for i in scored:
+        value = float(scores[i])  # type: ignore[arg-type]
+        if columns.observed[i]:
+            micros = columns.ends[i] - columns.starts[i]
+            speed = bands.classify(timedelta(microseconds=micros)).value
+            ttv_seconds.append(micros / 1_000_000)
             ttv_scores.append(value)
         else:
             speed = "not_yet"
@@ -875,6 +1042,6 @@ def satisfaction(
         score=score,
         groups=tuple(SpeedGroup(s, tuple(by_speed[s])) for s in SPEED_CLASSES),
         correlation=correlation,
-        n_without_score=len(rows) - len(scored),
-        observation_rows=tuple(scored),
+        n_without_score=len(columns) - len(scored),
+        columns=columns.take(scored),
     )

@@ -1,4 +1,4 @@
-"""The ``ttvkit`` command: ``demo``, ``report`` and ``import``.
+"""The ``ttvkit`` command: ``demo``, ``report``, ``import`` and ``check``.
 
 ``main(argv)`` parses the arguments, runs one command and returns the exit
 code: 0 on success, 2 for a user error (a missing file, a bad store URL, a bad
@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import hashlib
+import importlib.util
 import io
 import json
 import os
@@ -24,9 +25,8 @@ import tomllib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from importlib import resources
-from itertools import islice
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import Literal, NoReturn, TextIO, cast
 from urllib.parse import quote, unquote
 
 import attrs
@@ -37,12 +37,14 @@ from ttvkit._format import format_duration
 from ttvkit.calculators import DEFAULT_WITHIN
 from ttvkit.conditions import Condition, event
 from ttvkit.config import Config, load_config, parse_config
-from ttvkit.errors import ConfigurationError, InvalidEventError, TTVError
-from ttvkit.events import ValueEvent, _trusted_event, parse_timestamp
+from ttvkit.errors import ConfigurationError, InvalidEventError, StoreError, TTVError
+from ttvkit.events import ValueEvent, _trusted_event
 from ttvkit.io import FORMATS as INPUT_FORMATS
 from ttvkit.io import EventReader, ReadError, read_file
+from ttvkit.io._core import to_utc
 from ttvkit.report import FORMATS, Note, Report, Section, build_report, render
 from ttvkit.stores import MemoryStore, Store, open_store
+from ttvkit.stores.scan import ScanSource, scan
 
 __all__ = ["main"]
 
@@ -159,6 +161,14 @@ class Progress:
         self._stream.flush()
 
 
+@attrs.define
+class _Counts:
+    """Events read and events new to the store so far: what an error says was committed."""
+
+    read: int = 0
+    new: int = 0
+
+
 def _ingest(
     store: Store,
     events: Iterable[ValueEvent],
@@ -166,19 +176,34 @@ def _ingest(
     batch_size: int,
     progress: Progress,
     position: Callable[[int], int] | None = None,
+    counts: _Counts | None = None,
 ) -> tuple[int, int]:
     """Append *events* in batches; return (events read, events new to the store).
 
     Progress shows the events read so far, or ``position(read)`` when given
-    (the demo shows users).
+    (the demo shows users). *counts*, when given, is kept up to date after every
+    committed batch, so that a caller can say what was stored when a later batch
+    fails. A bad row (:class:`ReadError`) first stores the events read before it.
     """
-    read = new = 0
+    counts = _Counts() if counts is None else counts
     it = iter(events)
-    while batch := list(islice(it, batch_size)):
-        new += store.append(batch)
-        read += len(batch)
-        progress.update(read if position is None else position(read))
-    return read, new
+    while True:
+        batch: list[ValueEvent] = []
+        try:
+            for e in it:
+                batch.append(e)
+                if len(batch) >= batch_size:
+                    break
+        except ReadError:
+            if batch:
+                counts.new += store.append(batch)
+                counts.read += len(batch)
+            raise
+        if not batch:
+            return counts.read, counts.new
+        counts.new += store.append(batch)
+        counts.read += len(batch)
+        progress.update(counts.read if position is None else position(counts.read))
 
 
 # --------------------------------------------------------------------------- event ids
@@ -208,9 +233,11 @@ def content_id(e: ValueEvent) -> str:
     return "c" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:31]
 
 
-def _with_stable_ids(events: Iterable[ValueEvent]) -> Iterator[ValueEvent]:
+def _with_stable_ids(
+    events: Iterable[ValueEvent], generated: Callable[[str], bool] = _generated_id
+) -> Iterator[ValueEvent]:
     for e in events:
-        if _generated_id(e.event_id):
+        if generated(e.event_id):
             yield _trusted_event(
                 e.user_id, e.name, e.timestamp, e.properties, e.account_id, content_id(e)
             )
@@ -227,14 +254,43 @@ def _open_reader(path: str, input_format: str | None, on_error: str) -> EventRea
     return reader
 
 
+def _scan_file(
+    path: str, input_format: str | None, on_error: str, *, event_ids: str
+) -> ScanSource | None:
+    """*path* read by :func:`ttvkit.scan` in DuckDB, or None to use the io reader.
+
+    DuckDB reads a file without a Python object per row; without duckdb
+    installed, or for a vendor format, the ``ttvkit.io`` reader does.
+    """
+    if input_format not in (None, "csv", "jsonl", "parquet"):
+        return None
+    if importlib.util.find_spec("duckdb") is None:
+        return None
+    with open(path, "rb"):  # the same error as the reader's path for a missing file
+        pass
+    try:
+        return scan(
+            path,
+            format=input_format,
+            on_error=cast(Literal["raise", "skip"], on_error),  # argparse's choices
+            event_ids=cast(Literal["row", "content"], event_ids),
+        )
+    except StoreError:
+        # DuckDB could not read the file (a damaged Parquet page, a truncated
+        # .gz): the reader says what is wrong with it, and where.
+        return None
+
+
 # --------------------------------------------------------------------------- arguments
 
 
 def _as_of(value: str) -> datetime:
     try:
-        return parse_timestamp(value, field="DATE")
+        # The readers' conversion: the value is shown as given, and text out of
+        # range gets no hint about units (only numbers have one).
+        return to_utc(value, None, None)
     except InvalidEventError as exc:
-        # The message starts "DATE='...': "; say it once, in argparse's words.
+        # The message starts "timestamp='...': "; say it once, in argparse's words.
         problem = str(exc).partition(": ")[2] or str(exc)
         raise argparse.ArgumentTypeError(f"{value!r} {problem}") from None
 
@@ -293,7 +349,10 @@ def _parser() -> argparse.ArgumentParser:
         help="text (default), markdown, json or html (a self-contained page)",
     )
     output.add_argument(
-        "--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout"
+        "--output",
+        "-o",
+        metavar="FILE",
+        help="write the report to FILE instead of stdout ('-' is stdout); never the source",
     )
 
     demo = commands.add_parser(
@@ -389,6 +448,19 @@ def _parser() -> argparse.ArgumentParser:
         default="raise",
         help="bad rows in a SOURCE file: stop (raise, the default) or skip them",
     )
+    report.add_argument(
+        "--engine",
+        choices=("memory", "spark"),
+        default="memory",
+        help="where a SOURCE file is analysed: in this process (memory, the default) or by "
+        "Spark (spark: Parquet files, a directory or a glob; needs ttvkit[spark])",
+    )
+    report.add_argument(
+        "--spark-master",
+        default="local[*]",
+        metavar="URL",
+        help="the Spark master for --engine spark (default local[*])",
+    )
     report.set_defaults(handler=_cmd_report)
 
     import_ = commands.add_parser(
@@ -420,21 +492,77 @@ def _parser() -> argparse.ArgumentParser:
         help=f"events per write (default {DEFAULT_BATCH_SIZE:,})",
     )
     import_.set_defaults(handler=_cmd_import)
+
+    check = commands.add_parser(
+        "check",
+        help="check that a store is intact: every event readable, the file sound",
+        description="Read every event of a store and report the first problems: for "
+        "SQLite, also PRAGMA integrity_check and the event-name table. Exit 0 with a "
+        "summary when the store is intact, 2 with the first problems when it is not.",
+    )
+    check.add_argument("store", metavar="STORE_URL", help="e.g. sqlite:///ttv.db")
+    check.set_defaults(handler=_cmd_check)
     return parser
 
 
 # --------------------------------------------------------------------------- commands
 
 
+def _to_stdout(output: str | None) -> bool:
+    return not output or output == "-"
+
+
+def _check_output(output: str | None, inputs: Iterable[tuple[str, str]]) -> None:
+    """Refuse to write the report over a file it reads: *inputs* are (what, path) pairs."""
+    if _to_stdout(output):
+        return
+    assert output is not None
+    for what, path in inputs:
+        if _same_file(output, path):
+            raise ConfigurationError(
+                f"--output {output} is the {what} ({path}); writing the report there would "
+                "destroy it: pass another file name"
+            )
+
+
+def _same_file(a: str, b: str) -> bool:
+    """Whether paths *a* and *b* name one file (through links and relative paths too)."""
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):
+        try:
+            return os.path.realpath(a) == os.path.realpath(b)
+        except (OSError, ValueError):
+            return False
+
+
+def _sqlite_files(url: str) -> list[tuple[str, str]]:
+    """The files of a ``sqlite:///`` URL's database: the database, its WAL and journal."""
+    path = _sqlite_path(url)
+    if path is None:
+        return []
+    return [
+        ("store's database file", path),
+        ("store's write-ahead log", path + "-wal"),
+        ("store's shared-memory file", path + "-shm"),
+        ("store's journal", path + "-journal"),
+    ]
+
+
 def _write_report(report: Report, args: argparse.Namespace) -> None:
     text = render(report, args.format)
     for section in report.skipped:
         _warn(f"{section.heading}: {section.result}")
-    if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
-    else:
+    if _to_stdout(args.output):
         sys.stdout.write(text)
         sys.stdout.flush()
+        return
+    try:
+        Path(args.output).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        if exc.filename is None:  # a failed write (a full disk) does not name the file
+            exc.filename = args.output
+        raise
 
 
 def demo_config_text() -> str:
@@ -509,7 +637,7 @@ def _with_reading_guide(report: Report, config: Config) -> Report:
     within = format_duration(config.within or DEFAULT_WITHIN)
     guide = Note(
         "Every figure counts the customers still on the way for as long as they have been "
-        "watched (Kaplan-Meier) instead of leaving them out. A median of 'never' means fewer "
+        "watched (Kaplan-Meier) instead of leaving them out. A median 'not reached' means fewer "
         "than half have got there so far; 'within 30d' is the share expected to get there "
         f"within 30 days. A lever's effect (Δ within {within}) is the difference in the share "
         f"reaching value within {within} between the customers it reached early (by the "
@@ -527,6 +655,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         return EXIT_OK
     config = demo_config()
     users, seed = args.users, args.seed
+    if args.db:
+        _check_output(args.output, [("--db database", args.db)])
     with _demo_database(args.db) as path:
         url = _sqlite_url(path)
         with open_store(url) as store:
@@ -559,7 +689,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                             "data",
                             f"synthetic SaaS log (ttvkit.datasets), {users:,} users, seed {seed}",
                         ),
-                        ("events", f"{read:,}"),
+                        ("events", read),
                         ("store", url if args.db else "SQLite, in a temporary file"),
                         ("configuration", "ttvkit/demo.toml (ttvkit demo --print-config)"),
                     ],
@@ -580,14 +710,20 @@ def _is_url(source: str) -> bool:
     return "://" in source
 
 
-def _check_sqlite_exists(url: str) -> None:
-    """Reporting on a SQLite file that does not exist is a typo, not a wish to create it."""
+def _sqlite_path(url: str) -> str | None:
+    """The file a ``sqlite:///`` URL names, or None (another scheme, in memory)."""
     scheme, _, rest = url.partition("://")
     location = rest.partition("?")[0]
     if scheme.lower() != "sqlite" or not location.startswith("/"):
-        return
+        return None
     path = unquote(location[1:])
-    if path and path != ":memory:" and not os.path.exists(path):
+    return path if path and path != ":memory:" and "\x00" not in path else None
+
+
+def _check_sqlite_exists(url: str) -> None:
+    """Reporting on a SQLite file that does not exist is a typo, not a wish to create it."""
+    path = _sqlite_path(url)
+    if path is not None and not os.path.exists(path):
         raise FileNotFoundError(2, "no such SQLite database", path)
 
 
@@ -617,56 +753,147 @@ def _cmd_report(args: argparse.Namespace) -> int:
         "as_of": args.as_of,
         "period": period,
     }
-    if _is_url(source):
+    config_path = args.config or (DEFAULT_CONFIG if os.path.exists(DEFAULT_CONFIG) else None)
+    inputs = [] if config_path is None else [("configuration", config_path)]
+    if args.engine == "spark":
+        from ttvkit.stores.spark import SparkSource, spark_session
+
+        if _is_url(source) and not source.startswith(("s3a://", "gs://", "abfss://", "hdfs://")):
+            raise ConfigurationError("--engine spark reads files: pass a Parquet path or glob")
+        if args.input_format not in (None, "parquet"):
+            raise ConfigurationError("--engine spark reads Parquet; convert other files first")
+        _check_output(args.output, inputs)
+        with (
+            spark_session(args.spark_master, "ttvkit report") as spark,
+            SparkSource.read(source, spark=spark, dedupe=True) as store,
+        ):
+            facts: list[tuple[str, str | int]] = [
+                ("source", source),
+                ("engine", "spark"),
+                ("events", store.count()),
+            ]
+            report = build_report(store, config, facts=facts, **options)
+    elif _is_url(source):
+        _check_output(args.output, [*inputs, *_sqlite_files(source)])
         _check_sqlite_exists(source)
         with open_store(source) as store:
-            facts = [("source", source), ("events", f"{store.count():,}")]
+            facts = [("source", source), ("events", store.count())]
             report = build_report(store, config, facts=facts, **options)
     else:
-        reader = _open_reader(source, args.input_format, args.on_error)
-        with MemoryStore(_with_stable_ids(reader)) as store:
-            facts = [("source", source), ("events", f"{store.count():,}")]
-            if reader.skipped:
-                facts.append(("bad rows skipped", f"{reader.skipped:,}"))
-            report = build_report(store, config, facts=facts, **options)
+        _check_output(args.output, [*inputs, ("source", source)])
+        scanned = _scan_file(source, args.input_format, args.on_error, event_ids="content")
+        if scanned is not None:
+            with scanned:
+                facts = [("source", source), ("events", scanned.count())]
+                if scanned.skipped:
+                    facts.append(("bad rows skipped", scanned.skipped))
+                report = build_report(scanned, config, facts=facts, **options)
+        else:
+            reader = _open_reader(source, args.input_format, args.on_error)
+            with MemoryStore(_with_stable_ids(reader)) as store:
+                facts = [("source", source), ("events", store.count())]
+                if reader.skipped:
+                    facts.append(("bad rows skipped", reader.skipped))
+                report = build_report(store, config, facts=facts, **options)
     _write_report(report, args)
     return EXIT_OK
 
 
+def _stored_so_far(counts: _Counts) -> str:
+    return (
+        f"{counts.new:,} new events were stored before it and are kept; importing again "
+        "stores nothing twice"
+    )
+
+
 def _cmd_import(args: argparse.Namespace) -> int:
+    # Import streams the file through the io reader whatever is installed: every
+    # event becomes a ValueEvent for the store anyway, and streaming stores the
+    # rows before a bad one (and says how many) instead of nothing.
     reader = _open_reader(args.file, args.input_format, args.on_error)
+    return _import_events(args, reader, _with_stable_ids(reader))
+
+
+def _import_events(
+    args: argparse.Namespace, reader: EventReader | ScanSource, events: Iterable[ValueEvent]
+) -> int:
     with open_store(args.store) as store:
-        before = store.count()
+        counts = _Counts()
         with Progress(f"importing {args.file}") as progress:
-            read = new = 0
             try:
                 read, new = _ingest(
                     store,
-                    _with_stable_ids(reader),
+                    events,
                     batch_size=args.batch_size,
                     progress=progress,
+                    counts=counts,
                 )
             except ReadError as exc:
-                stored = store.count() - before
+                hint = ""
+                if exc.skippable and args.on_error == "raise":
+                    hint = "; fix the row, or skip bad rows with --on-error skip"
                 raise ReadError(
-                    f"{exc} ({stored:,} new events before it were stored; fix or skip the row "
-                    "(--on-error skip) and import again: stored events are not stored twice)",
+                    f"{exc} ({_stored_so_far(counts)}{hint})",
                     source=exc.source,
                     line=exc.line,
                     row=exc.row,
                     column=exc.column,
+                    skippable=exc.skippable,
                 ) from None
+            except (TTVError, OSError) as exc:
+                # The store failed (a full disk, a lost server): say what is kept.
+                raise _ImportFailed(f"{_error_text(exc)} ({_stored_so_far(counts)})") from None
             progress.finish(read)
     for error in reader.errors[:5]:
         _warn(f"skipped: {error}")
     if reader.skipped > 5:
         _warn(f"skipped {reader.skipped - 5:,} more bad rows")
-    ignored = f", ignored {reader.ignored:,}" if reader.ignored else ""
+    ignored = (
+        f", ignored {reader.ignored:,}"
+        if isinstance(reader, EventReader) and reader.ignored
+        else ""
+    )
     print(
         f"read {read:,}, new {new:,}, duplicates {read - new:,}, skipped {reader.skipped:,}"
         f"{ignored} ({args.file} -> {args.store})"
     )
     return EXIT_OK
+
+
+class _ImportFailed(TTVError):
+    """An import stopped by its store; the message says how many events were kept."""
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from ttvkit.stores.sqlite import SQLiteStore
+
+    _check_sqlite_exists(args.store)
+    with open_store(args.store) as store:
+        if isinstance(store, SQLiteStore):
+            problems = store.check()
+            summary = (
+                f"{store.count():,} events, every one readable and valid; event names "
+                "complete; PRAGMA integrity_check ok"
+            )
+        else:
+            summary, problems = _read_every_event(store)
+    if problems:
+        shown = "; ".join(problems[:3])
+        more = f" (and {len(problems) - 3:,} more problems)" if len(problems) > 3 else ""
+        raise StoreError(f"{args.store} is damaged: {shown}{more}")
+    print(f"{args.store}: ok, {summary}")
+    return EXIT_OK
+
+
+def _read_every_event(store: Store) -> tuple[str, list[str]]:
+    """The generic check: every event of *store* is read and decoded."""
+    events = 0
+    try:
+        for _ in store.events():
+            events += 1
+    except TTVError as exc:
+        return "", [f"after {events:,} events: {exc}"]
+    return f"{events:,} events, every one readable", []
 
 
 # --------------------------------------------------------------------------- main
@@ -689,7 +916,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
     if args.command is None:
         print(
-            "ttvkit: error: choose a command: demo, report or import (see 'ttvkit --help')",
+            "ttvkit: error: choose a command: demo, report, import or check (see 'ttvkit --help')",
             file=sys.stderr,
         )
         return EXIT_USAGE

@@ -37,9 +37,13 @@ from ttvkit.events import MAX_NAME_LENGTH, JSONScalar, JSONValue, ValueEvent
 
 __all__ = [
     "TOTAL_TOLERANCE",
+    "AllOf",
+    "AnyOf",
     "Condition",
     "EventCondition",
+    "Nth",
     "Predicate",
+    "Total",
     "all_of",
     "any_of",
     "event",
@@ -57,9 +61,41 @@ TOTAL_TOLERANCE: Final = 1e-9
 CompareOp: TypeAlias = Literal["gt", "ge", "lt", "le"]
 
 
+#: The largest count a store can hold (a 64-bit integer), which bounds nth(k).
+_INT64_MAX: Final = 2**63 - 1
+
+
+def _shown(value: object) -> str:
+    try:
+        shown = repr(value)
+    except ValueError:  # an int too long to show
+        return "<an integer too long to show>"
+    return shown if len(shown) <= 80 else shown[:77] + "..."
+
+
+def _check_storable_text(value: str, what: str) -> str:
+    """Text every store can hold: no NUL (PostgreSQL) and no lone surrogate (UTF-8)."""
+    if "\x00" in value:
+        raise InvalidMilestoneError(
+            f"{what}={_shown(value)}: contains a NUL character, which no store can hold "
+            "and so no event can have; remove it"
+        )
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidMilestoneError(
+                f"{what}={_shown(value)}: contains a lone surrogate, which is not valid "
+                "Unicode and no event can have; decode the text it came from properly"
+            ) from None
+    return value
+
+
 def _check_scalar(value: object, what: str) -> JSONScalar:
-    if value is None or isinstance(value, str | bool):
+    if value is None or isinstance(value, bool):
         return value
+    if isinstance(value, str):
+        return _check_storable_text(value, what)
     if isinstance(value, int):
         return value  # any int is finite; math.isfinite overflows on huge ones
     if isinstance(value, float):
@@ -130,7 +166,7 @@ def one_of(*values: JSONScalar) -> Predicate:
 
 def _compare(op: CompareOp, bound: float) -> Predicate:
     if not _is_number(bound) or (isinstance(bound, float) and not math.isfinite(bound)):
-        raise InvalidMilestoneError(f"{op}({bound!r}): the bound must be a finite number")
+        raise InvalidMilestoneError(f"{op}({_shown(bound)}): the bound must be a finite number")
     return Predicate(op, (bound,))
 
 
@@ -156,10 +192,10 @@ def le(bound: float) -> Predicate:
 
 def _check_name(name: object, what: str) -> str:
     if not isinstance(name, str) or not name.strip():
-        raise InvalidMilestoneError(f"{what}={name!r}: must be a non-empty str")
+        raise InvalidMilestoneError(f"{what}={_shown(name)}: must be a non-empty str")
     if len(name) > MAX_NAME_LENGTH:
         raise InvalidMilestoneError(f"{what}: longer than {MAX_NAME_LENGTH} characters")
-    return name
+    return _check_storable_text(name, what)
 
 
 def _normalise_where(
@@ -174,7 +210,8 @@ def _normalise_where(
     out = []
     for key, test in where.items():
         if not isinstance(key, str) or not key:
-            raise InvalidMilestoneError(f"where key {key!r}: must be a non-empty str")
+            raise InvalidMilestoneError(f"where key {_shown(key)}: must be a non-empty str")
+        _check_storable_text(key, "where key")
         if not isinstance(test, Predicate):
             test = Predicate("eq", (_check_scalar(test, f"where[{key!r}]"),))
         out.append((key, test))
@@ -223,11 +260,13 @@ class EventCondition(Condition):
 
     def nth(self, k: int) -> Condition:
         """Reached at the *k*-th matching event (``k`` counts from 1)."""
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise InvalidMilestoneError(f"nth({k!r}): k must be an int >= 1")
+        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= _INT64_MAX:
+            raise InvalidMilestoneError(
+                f"nth({_shown(k)}): k must be an int from 1 to 2**63 - 1 (a count a store can hold)"
+            )
         if k == 1:
             return self
-        return _Nth(self, k)
+        return Nth(self, k)
 
     def event_names(self) -> frozenset[str]:
         return frozenset((self.name,))
@@ -248,7 +287,14 @@ def event(name: str, where: Mapping[str, JSONScalar | Predicate] | None = None) 
 
 
 @attrs.frozen
-class _Nth(Condition):
+class Nth(Condition):
+    """The ``k``-th event matching ``event`` (build it with ``event(...).nth(k)``).
+
+    Node types (:class:`EventCondition`, :class:`Nth`, :class:`Total`,
+    :class:`AllOf`, :class:`AnyOf`) are the documented interface engines
+    translate; users build them with the factories.
+    """
+
     event: EventCondition
     k: int
 
@@ -269,7 +315,10 @@ class _Nth(Condition):
 
 
 @attrs.frozen
-class _Total(Condition):
+class Total(Condition):
+    """The running sum of ``property_name`` over ``event`` reaching ``at_least``
+    (build it with :func:`total`); engines compare against :attr:`threshold`."""
+
     event: EventCondition
     property_name: str
     at_least: float
@@ -318,17 +367,35 @@ def total(
     The time to a preferred ROI: ``total("invoice_paid", "amount", at_least=1000)``.
     """
     if not isinstance(property, str) or not property:
-        raise InvalidMilestoneError(f"total(): property={property!r} must be a non-empty str")
-    if not _is_number(at_least) or not math.isfinite(at_least) or at_least <= 0:
+        raise InvalidMilestoneError(f"total(): property={_shown(property)} must be a non-empty str")
+    _check_storable_text(property, "total() property")
+    target = _finite_float(at_least)
+    if target is None or target <= 0:
         raise InvalidMilestoneError(
-            f"total(): at_least={at_least!r} must be a finite number > 0 "
-            "(a target of 0 or less is reached before anything happens)"
+            f"total(): at_least={_shown(at_least)} must be a finite number > 0 and at most "
+            f"{_MAX_FLOAT:.6g} (a target of 0 or less is reached before anything happens)"
         )
-    return _Total(event(name, where), property, float(at_least))
+    return Total(event(name, where), property, target)
+
+
+_MAX_FLOAT: Final = 1.7976931348623157e308
+
+
+def _finite_float(value: object) -> float | None:
+    """*value* as a finite float, or None (not a number, not finite, or too large)."""
+    if not _is_number(value):
+        return None
+    try:
+        number = float(value)  # type: ignore[arg-type]  # a number, checked above
+    except OverflowError:  # an int beyond the float range, e.g. 10**400
+        return None
+    return number if math.isfinite(number) else None
 
 
 @attrs.frozen
-class _AllOf(Condition):
+class AllOf(Condition):
+    """Every part reached: at the latest of their first times (build it with :func:`all_of`)."""
+
     parts: tuple[Condition, ...]
 
     def first_time(self, events: Sequence[ValueEvent]) -> datetime | None:
@@ -345,7 +412,9 @@ class _AllOf(Condition):
 
 
 @attrs.frozen
-class _AnyOf(Condition):
+class AnyOf(Condition):
+    """Any part reached: at the earliest of their first times (build it with :func:`any_of`)."""
+
     parts: tuple[Condition, ...]
 
     def first_time(self, events: Sequence[ValueEvent]) -> datetime | None:
@@ -372,10 +441,10 @@ def _as_conditions(parts: Iterable[Condition | str], what: str) -> tuple[Conditi
 def all_of(*parts: Condition | str) -> Condition:
     """Reached when every part has been reached: at the latest of their first times."""
     conditions = _as_conditions(parts, "all_of")
-    return conditions[0] if len(conditions) == 1 else _AllOf(conditions)
+    return conditions[0] if len(conditions) == 1 else AllOf(conditions)
 
 
 def any_of(*parts: Condition | str) -> Condition:
     """Reached when any part is reached: at the earliest of their first times."""
     conditions = _as_conditions(parts, "any_of")
-    return conditions[0] if len(conditions) == 1 else _AnyOf(conditions)
+    return conditions[0] if len(conditions) == 1 else AnyOf(conditions)

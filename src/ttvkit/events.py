@@ -14,7 +14,8 @@ Limits (module constants, documented in ``docs/concepts.md``):
 * properties: a mapping of ``str`` keys to JSON values (``str``, finite
   ``int``/``float``, ``bool``, ``None``, lists and ``str``-keyed dicts),
   integers within 64 bits, at most :data:`MAX_PROPERTIES_BYTES` once
-  serialised as UTF-8 JSON;
+  serialised as UTF-8 JSON, nested at most :data:`MAX_PROPERTIES_DEPTH`
+  levels deep (a structure that contains itself is too deep);
 * timestamps: between :data:`MIN_TIMESTAMP` and :data:`MAX_TIMESTAMP`.
 """
 
@@ -38,6 +39,7 @@ __all__ = [
     "MAX_ID_LENGTH",
     "MAX_NAME_LENGTH",
     "MAX_PROPERTIES_BYTES",
+    "MAX_PROPERTIES_DEPTH",
     "MAX_TIMESTAMP",
     "MIN_TIMESTAMP",
     "JSONScalar",
@@ -58,6 +60,7 @@ TimestampLike: TypeAlias = datetime | str | int | float
 MAX_ID_LENGTH: Final = 256
 MAX_NAME_LENGTH: Final = 200
 MAX_PROPERTIES_BYTES: Final = 64 * 1024
+MAX_PROPERTIES_DEPTH: Final = 64
 MIN_TIMESTAMP: Final = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_TIMESTAMP: Final = datetime(2200, 1, 1, tzinfo=UTC)
 
@@ -91,9 +94,16 @@ def new_event_id() -> str:
 
 
 def _fail(field: str, value: object, problem: str) -> InvalidEventError:
-    shown = repr(value)
+    try:
+        shown = repr(value)
+    except (ValueError, RecursionError):
+        # An int over sys.get_int_max_str_digits() digits, or a structure
+        # too deep for repr(): name the type instead of showing the value.
+        shown = f"<{type(value).__name__} too large to show>"
     if len(shown) > 80:
         shown = shown[:77] + "..."
+    if len(field) > 120:  # the path into a deeply nested property
+        field = f"{field[:60]}...{field[-57:]}"
     return InvalidEventError(f"{field}={shown}: {problem}")
 
 
@@ -139,7 +149,7 @@ def parse_timestamp(value: object, *, field: str = "timestamp") -> datetime:
                 value,
                 "is a naive datetime; pass an aware one, e.g. datetime.now(timezone.utc)",
             )
-        result = value.astimezone(UTC)
+        result = _to_utc(value, field)
     elif isinstance(value, str):
         try:
             parsed = isoparse(value.strip())
@@ -153,9 +163,9 @@ def parse_timestamp(value: object, *, field: str = "timestamp") -> datetime:
                 value,
                 "has no UTC offset; add one, e.g. 'Z' or '+02:00', instead of guessing",
             )
-        result = parsed.astimezone(UTC)
+        result = _to_utc(parsed, field, value)
     elif isinstance(value, int | float) and not isinstance(value, bool):
-        if not math.isfinite(value):
+        if isinstance(value, float) and not math.isfinite(value):
             raise _fail(field, value, "is not a finite number of epoch seconds")
         try:
             result = datetime.fromtimestamp(value, UTC)
@@ -184,6 +194,19 @@ def parse_timestamp(value: object, *, field: str = "timestamp") -> datetime:
     return result
 
 
+def _to_utc(value: datetime, field: str, shown: object = None) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        # 9999-12-31T23:59-14:00 or 0001-01-01T00:00+14:00: no UTC datetime exists.
+        raise _fail(
+            field,
+            value if shown is None else shown,
+            f"is outside the supported range {MIN_TIMESTAMP.isoformat()} to "
+            f"{MAX_TIMESTAMP.isoformat()}",
+        ) from None
+
+
 def validate_properties(value: object, *, field: str = "properties") -> Mapping[str, JSONValue]:
     """Return a read-only copy of *value* after checking it holds only JSON values."""
     if value is None:
@@ -198,7 +221,7 @@ def validate_properties(value: object, *, field: str = "properties") -> Mapping[
     if flat is not None:
         return types.MappingProxyType(flat)
     budget = [0]
-    copied = _copy_json_object(value, field, budget)
+    copied = _copy_json_object(value, field, budget, 1)
     # budget is an upper bound of the serialised size; serialise exactly only
     # when the cheap bound says the limit might be exceeded.
     if budget[0] > MAX_PROPERTIES_BYTES:
@@ -213,6 +236,11 @@ def validate_properties(value: object, *, field: str = "properties") -> Mapping[
     return types.MappingProxyType(copied)
 
 
+# Property keys seen valid (str, ASCII, no NUL): apps send the same few keys.
+_VALID_KEYS: dict[str, None] = {}
+_MAX_VALID_KEYS: Final = 4096
+
+
 def _copy_flat(value: Mapping[Any, Any]) -> dict[str, JSONValue] | None:
     """A copy of a small flat mapping of ``str`` to valid scalars, or ``None``.
 
@@ -222,18 +250,20 @@ def _copy_flat(value: Mapping[Any, Any]) -> dict[str, JSONValue] | None:
     """
     if len(value) > 64:
         return None
-    out: dict[str, JSONValue] = {}
     # worst-case serialised size: every character escaped (6 bytes), 32 bytes per item
-    worst = 0
+    chars = 0
     for key, item in value.items():
-        if type(key) is not str or "\x00" in key or not key.isascii():
-            return None
-        worst += 6 * len(key) + 32
+        if key not in _VALID_KEYS:
+            if type(key) is not str or "\x00" in key or not key.isascii():
+                return None
+            if len(_VALID_KEYS) < _MAX_VALID_KEYS:
+                _VALID_KEYS[key] = None
+        chars += len(key)
         kind = type(item)
         if kind is str:
             if "\x00" in item or not item.isascii():
                 return None
-            worst += 6 * len(item)
+            chars += len(item)
         elif kind is int:
             if not -_INT64_MAX - 1 <= item <= _INT64_MAX:
                 return None
@@ -242,24 +272,31 @@ def _copy_flat(value: Mapping[Any, Any]) -> dict[str, JSONValue] | None:
                 return None
         elif kind is not bool and item is not None:
             return None
-        out[key] = item
-    return out if worst <= MAX_PROPERTIES_BYTES else None
+    if 6 * chars + 32 * len(value) > MAX_PROPERTIES_BYTES:
+        return None
+    return dict(value)
 
 
 def _copy_json_object(
-    value: Mapping[Any, Any], path: str, budget: list[int]
+    value: Mapping[Any, Any], path: str, budget: list[int], depth: int
 ) -> dict[str, JSONValue]:
+    if depth > MAX_PROPERTIES_DEPTH:
+        raise _fail(
+            path,
+            f"<{type(value).__name__} nested {depth} levels deep>",
+            f"is nested deeper than {MAX_PROPERTIES_DEPTH} levels (or contains itself); flatten it",
+        )
     out: dict[str, JSONValue] = {}
     for key, item in value.items():
         if not isinstance(key, str):
             raise _fail(path, key, f"has a key of type {type(key).__name__}; keys must be str")
         _check_storable(f"{path} key", key)
         budget[0] += 6 * len(key) + 4
-        out[key] = _copy_json(item, f"{path}[{key!r}]", budget)
+        out[key] = _copy_json(item, f"{path}[{key!r}]", budget, depth)
     return out
 
 
-def _copy_json(value: object, path: str, budget: list[int]) -> JSONValue:
+def _copy_json(value: object, path: str, budget: list[int], depth: int) -> JSONValue:
     # bool before int: bool is a subclass of int but a different JSON type.
     if value is None or isinstance(value, bool):
         budget[0] += 5
@@ -280,10 +317,17 @@ def _copy_json(value: object, path: str, budget: list[int]) -> JSONValue:
         return float(value)
     if isinstance(value, Mapping):
         budget[0] += 2
-        return _copy_json_object(value, path, budget)
+        return _copy_json_object(value, path, budget, depth + 1)
     if isinstance(value, list | tuple):
         budget[0] += 2
-        return [_copy_json(item, f"{path}[{i}]", budget) for i, item in enumerate(value)]
+        if depth >= MAX_PROPERTIES_DEPTH:
+            raise _fail(
+                path,
+                f"<{type(value).__name__} nested {depth + 1} levels deep>",
+                f"is nested deeper than {MAX_PROPERTIES_DEPTH} levels (or contains itself); "
+                "flatten it",
+            )
+        return [_copy_json(item, f"{path}[{i}]", budget, depth + 1) for i, item in enumerate(value)]
     raise _fail(
         path,
         value,
@@ -404,4 +448,84 @@ def _trusted_event(
     set_(event, "properties", types.MappingProxyType(dict(properties)) if properties else _EMPTY)
     set_(event, "account_id", account_id)
     set_(event, "event_id", event_id)
+    return event
+
+
+# --------------------------------------------------------------------------- fast path
+
+# The slots' own setters: a frozen attrs class refuses plain attribute
+# assignment, and object.__setattr__ looks the slot up again on every call.
+_SET_USER_ID: Final = ValueEvent.__dict__["user_id"].__set__
+_SET_NAME: Final = ValueEvent.__dict__["name"].__set__
+_SET_TIMESTAMP: Final = ValueEvent.__dict__["timestamp"].__set__
+_SET_PROPERTIES: Final = ValueEvent.__dict__["properties"].__set__
+_SET_ACCOUNT_ID: Final = ValueEvent.__dict__["account_id"].__set__
+_SET_EVENT_ID: Final = ValueEvent.__dict__["event_id"].__set__
+_new_object: Final = object.__new__
+_proxy: Final = types.MappingProxyType
+
+# Event names seen valid: an app tracks a handful of names millions of times.
+_VALID_NAMES: dict[str, None] = {}
+_MAX_VALID_NAMES: Final = 4096
+
+
+def _plain_id(value: object, limit: int) -> bool:
+    """Whether *value* is an id the cheap test can accept: printable ASCII, not blank."""
+    return (
+        type(value) is str
+        and 0 < len(value) <= limit
+        and value.isascii()
+        and value.isprintable()
+        and not value.isspace()
+    )
+
+
+def _fast_event(
+    user_id: object,
+    name: object,
+    timestamp: object,
+    properties: object,
+    account_id: object,
+    event_id: object,
+) -> ValueEvent:
+    """``ValueEvent(...)``, with the checks of the common case made cheap.
+
+    The track() hot path. Every value the cheap tests accept, the full
+    validation accepts too and leaves unchanged; anything else (a non-ASCII
+    id, nested properties, a string timestamp, any invalid value) goes
+    through the full constructor, so what is rejected, and the error, are
+    exactly those of :class:`ValueEvent`.
+    """
+    if (
+        type(name) is str
+        and name in _VALID_NAMES
+        and type(user_id) is str
+        and 0 < len(user_id) <= MAX_ID_LENGTH
+        and user_id.isascii()
+        and user_id.isprintable()
+        and not user_id.isspace()
+        and type(timestamp) is datetime
+        and timestamp.tzinfo is UTC
+        and MIN_TIMESTAMP <= timestamp < MAX_TIMESTAMP
+        and (account_id is None or _plain_id(account_id, MAX_ID_LENGTH))
+        and (event_id is None or _plain_id(event_id, MAX_ID_LENGTH))
+    ):
+        if properties is None:
+            frozen: Mapping[str, JSONValue] = _EMPTY
+        elif type(properties) is dict and (flat := _copy_flat(properties)) is not None:
+            frozen = _proxy(flat) if flat else _EMPTY
+        else:
+            frozen = validate_properties(properties)
+        event = _new_object(ValueEvent)
+        _SET_USER_ID(event, user_id)
+        _SET_NAME(event, name)
+        _SET_TIMESTAMP(event, timestamp)
+        _SET_PROPERTIES(event, frozen)
+        _SET_ACCOUNT_ID(event, account_id)
+        _SET_EVENT_ID(event, new_event_id() if event_id is None else event_id)
+        return event
+    # The converters take any object and validate it (attrs types them so).
+    event = ValueEvent(user_id, name, timestamp, properties, account_id, event_id)
+    if len(_VALID_NAMES) < _MAX_VALID_NAMES:
+        _VALID_NAMES[event.name] = None
     return event

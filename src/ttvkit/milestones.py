@@ -89,9 +89,11 @@ class SpeedBands:
 
     A customer who reached the milestone within ``immediate`` is
     :attr:`Speed.IMMEDIATE`; within ``short``, :attr:`Speed.SHORT`; later,
-    :attr:`Speed.LONG`. A customer still on the way after ``short`` is
-    already LONG; one censored earlier is :attr:`Speed.UNDETERMINED`. Both
-    bounds are inclusive.
+    :attr:`Speed.LONG`. A customer still on the way at ``short`` (censored
+    at ``short`` or later) is already LONG: reaching at exactly ``short``
+    would have been SHORT, and reaching at a time counts before censoring at
+    it, so someone censored there did not make it. One censored earlier is
+    :attr:`Speed.UNDETERMINED`. Both bounds are inclusive.
     """
 
     immediate: timedelta = attrs.field()
@@ -112,7 +114,7 @@ class SpeedBands:
     def classify(self, duration: timedelta, *, reached: bool = True) -> Speed:
         """The speed class of a customer who took *duration* (or is still on the way)."""
         if not reached:
-            return Speed.LONG if duration > self.short else Speed.UNDETERMINED
+            return Speed.LONG if duration >= self.short else Speed.UNDETERMINED
         if duration <= self.immediate:
             return Speed.IMMEDIATE
         if duration <= self.short:

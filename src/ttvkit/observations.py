@@ -34,31 +34,97 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Literal, TypeAlias
+from typing import Final, Literal, NamedTuple, TypeAlias
 
 import attrs
 
 from ttvkit.conditions import Condition, EventCondition
 from ttvkit.errors import AnalysisError, InvalidMilestoneError
 from ttvkit.events import JSONScalar, JSONValue, ValueEvent
-from ttvkit.milestones import Milestone
+from ttvkit.milestones import BeforeStart, Milestone
 
 __all__ = [
+    "EPOCH",
     "Attribute",
     "AttributeValue",
+    "DurationCells",
     "FirstTime",
     "Observation",
+    "ObservationColumns",
     "Per",
     "PropertyOf",
+    "Settled",
     "StartProperty",
     "check_attributes",
+    "check_aware",
     "check_per",
+    "check_question",
+    "from_micros",
     "observe",
     "observe_ordered",
+    "settle",
+    "start_filter",
+    "to_micros",
 ]
 
 Per: TypeAlias = Literal["user", "account"]
 AttributeValue: TypeAlias = JSONScalar | datetime
+
+#: Engines hand times over as integer microseconds since this instant.
+EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND: Final = timedelta(microseconds=1)
+_MAX_MICROS: Final = (datetime.max.replace(tzinfo=UTC) - EPOCH) // _MICROSECOND
+
+
+def to_micros(when: datetime) -> int:
+    """An aware datetime as integer microseconds since :data:`EPOCH` (exact)."""
+    return (when - EPOCH) // _MICROSECOND
+
+
+def from_micros(micros: int) -> datetime:
+    """The aware UTC datetime of :func:`to_micros`'s result (exact)."""
+    return EPOCH + timedelta(0, 0, micros)  # positional: measurably faster per row
+
+
+class Settled(NamedTuple):
+    """One customer's observation after rules 3 and 4: where it ends, and how."""
+
+    end: int
+    observed: bool
+    reached_before_start: bool
+
+
+def settle(
+    start: int,
+    reached: int | None,
+    as_of: int,
+    window: int | None,
+    before_start: BeforeStart,
+) -> Settled | None:
+    """Rules 3 (reached before the start) and 4 (window, censoring), in microseconds.
+
+    The one definition of these rules: :func:`observe` calls it per customer
+    and the SQL plan renders exactly this (``stores/sql/render.py``; a test
+    holds every engine to it). *reached* is the first time the milestone was
+    reached (with ``before_start="ignore"``, over events at or after the
+    start only). ``None`` means the customer is not an observation
+    (``before_start="exclude"``).
+    """
+    before = False
+    if reached is not None and reached < start:
+        if before_start == "exclude":
+            return None
+        reached, before = start, True
+    censor_at = as_of
+    # A window reaching past the last representable instant is no window.
+    if window is not None and start < _MAX_MICROS - window:
+        window_end = start + window
+        if reached is not None and reached > window_end:
+            reached = None
+        censor_at = min(as_of, window_end)
+    if reached is None:
+        return Settled(censor_at, False, before)
+    return Settled(reached, True, before)
 
 
 @attrs.frozen
@@ -171,7 +237,7 @@ def _attribute(
     )
 
 
-def _start_filter(milestone: Milestone) -> EventCondition | None:
+def start_filter(milestone: Milestone) -> EventCondition | None:
     """The event filter whose matching event at the start time is the start event."""
     start = milestone.start
     if isinstance(start, datetime):
@@ -190,7 +256,7 @@ def _start_filter(milestone: Milestone) -> EventCondition | None:
 def _start_event(milestone: Milestone, events: Sequence[ValueEvent], start: datetime) -> ValueEvent:
     """The customer's start event: the first event (by time, then event_id) at the
     start time that matches the start filter; with a datetime start, the first event."""
-    accept = _start_filter(milestone)
+    accept = start_filter(milestone)
     if accept is None:
         return events[0]
     return next(e for e in events if e.timestamp == start and accept.matches(e))
@@ -210,7 +276,7 @@ def observe(
     ``as_of`` defaults to the latest event's timestamp. Observations come
     back sorted by ``customer_id``.
     """
-    _check_question(milestone, per, attributes)
+    check_question(milestone, per, attributes)
     unique: dict[str, ValueEvent] = {}
     for e in events:
         unique.setdefault(e.event_id, e)
@@ -223,13 +289,28 @@ def observe(
     )
 
 
-def _check_question(
-    milestone: Milestone, per: object, attributes: Sequence[Attribute]
+def check_aware(value: object, what: str) -> datetime:
+    """An aware datetime argument (``as_of``, ``since``, ``until``), or AnalysisError."""
+    if not isinstance(value, datetime):
+        raise AnalysisError(f"{what}={value!r}: must be an aware datetime")
+    if value.utcoffset() is None:
+        raise AnalysisError(
+            f"{what}={value!r}: is a naive datetime; pass an aware one, "
+            "e.g. datetime(2026, 1, 31, tzinfo=timezone.utc)"
+        )
+    return value
+
+
+def check_question(
+    milestone: object, per: object, attributes: Sequence[Attribute]
 ) -> tuple[Attribute, ...]:
+    """Validate one observations question, with the same errors on every store."""
+    if not isinstance(milestone, Milestone):
+        raise InvalidMilestoneError(f"milestone={milestone!r}: pass a ttvkit.Milestone")
     check_per(per)
     checked = check_attributes(attributes)
     if any(isinstance(a, StartProperty) for a in checked):
-        _start_filter(milestone)
+        start_filter(milestone)
     return checked
 
 
@@ -248,7 +329,8 @@ def observe_ordered(
     deduplication and the per-customer sort. With ``ordered=False`` only the
     deduplication is skipped.
     """
-    attributes = _check_question(milestone, per, attributes)
+    attributes = check_question(milestone, per, attributes)
+    check_aware(as_of, "as_of")
     by_customer: defaultdict[str, list[ValueEvent]] = defaultdict(list)
     for e in events:
         if e.timestamp > as_of:
@@ -284,32 +366,32 @@ def _observe_one(
         start = milestone.start.first_time(events)
     if start is None or start > as_of:
         return None
-    before = False
     if milestone.before_start == "ignore":
         reached = milestone.reached.first_time([e for e in events if e.timestamp >= start])
     else:
         reached = milestone.reached.first_time(events)
-        if reached is not None and reached < start:
-            if milestone.before_start == "exclude":
-                return None
-            reached, before = start, True
-    censor_at = as_of
-    if milestone.window is not None and milestone.window < datetime.max.replace(tzinfo=UTC) - start:
-        window_end = start + milestone.window
-        if reached is not None and reached > window_end:
-            reached = None
-        censor_at = min(as_of, window_end)
+    start_us = to_micros(start)
+    settled = settle(
+        start_us,
+        None if reached is None else to_micros(reached),
+        to_micros(as_of),
+        None if milestone.window is None else milestone.window // _MICROSECOND,
+        milestone.before_start,
+    )
+    if settled is None:
+        return None
     start_event = (
         _start_event(milestone, events, start)
         if any(isinstance(a, StartProperty) for a in attributes)
         else None
     )
+    end = from_micros(settled.end)
     return Observation(
         customer_id=customer,
         start=start,
-        reached_at=reached,
-        end=reached if reached is not None else censor_at,
-        reached_before_start=before,
+        reached_at=end if settled.observed else None,
+        end=end,
+        reached_before_start=settled.reached_before_start,
         attributes=tuple(_attribute(a, events, start_event) for a in attributes),
     )
 
@@ -323,3 +405,123 @@ def check_attributes(attributes: Sequence[Attribute]) -> tuple[Attribute, ...]:
                 f"{a!r} is not an attribute (StartProperty, FirstTime, PropertyOf)"
             )
     return out
+
+
+@attrs.frozen
+class ObservationColumns:
+    """Observations as columns: what engines hand back, one position per customer.
+
+    Times are integer microseconds since :data:`EPOCH`; ``attributes`` holds
+    one column per attribute asked for. :class:`Observation` objects are made
+    only when :meth:`rows` is called (drill-down); the statistics read the
+    columns directly. Customers are sorted by ``customer_ids``.
+    """
+
+    customer_ids: tuple[str, ...]
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+    observed: tuple[bool, ...]
+    reached_before_start: tuple[bool, ...]
+    attributes: tuple[tuple[AttributeValue, ...], ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.customer_ids)
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[Observation], n_attributes: int = 0) -> ObservationColumns:
+        """Columns of :class:`Observation` objects (the pure-Python path)."""
+        rows = list(rows)
+        return cls(
+            tuple(o.customer_id for o in rows),
+            tuple(to_micros(o.start) for o in rows),
+            tuple(to_micros(o.end) for o in rows),
+            tuple(o.reached_at is not None for o in rows),
+            tuple(o.reached_before_start for o in rows),
+            tuple(tuple(o.attributes[i] for o in rows) for i in range(n_attributes)),
+        )
+
+    def rows(self) -> list[Observation]:
+        """One :class:`Observation` per customer (built now, not stored)."""
+        out = []
+        values = list(zip(*self.attributes, strict=True)) if self.attributes else None
+        for i, customer in enumerate(self.customer_ids):
+            end = from_micros(self.ends[i])
+            out.append(
+                Observation(
+                    customer,
+                    from_micros(self.starts[i]),
+                    end if self.observed[i] else None,
+                    end,
+                    self.reached_before_start[i],
+                    values[i] if values is not None else (),
+                )
+            )
+        return out
+
+    def durations(self) -> list[float]:
+        """Seconds from each start to its end (``timedelta.total_seconds()``, exactly)."""
+        return [(e - s) / 1_000_000 for s, e in zip(self.starts, self.ends, strict=True)]
+
+    def cells(self) -> DurationCells:
+        """The same customers grouped by duration (what a curve needs)."""
+        return DurationCells.from_pairs(
+            ((e - s, o) for s, e, o in zip(self.starts, self.ends, self.observed, strict=True)),
+            sum(self.reached_before_start),
+        )
+
+    def take(self, positions: Sequence[int]) -> ObservationColumns:
+        """The customers at *positions*, in that order."""
+        return ObservationColumns(
+            tuple(self.customer_ids[i] for i in positions),
+            tuple(self.starts[i] for i in positions),
+            tuple(self.ends[i] for i in positions),
+            tuple(self.observed[i] for i in positions),
+            tuple(self.reached_before_start[i] for i in positions),
+            tuple(tuple(column[i] for i in positions) for column in self.attributes),
+        )
+
+
+@attrs.frozen
+class DurationCells:
+    """Observations grouped by duration: everything a Kaplan–Meier curve needs.
+
+    ``durations`` are distinct, ascending, in microseconds; ``reached`` and
+    ``censored`` count the customers at each. Engines return these from one
+    ``GROUP BY`` when an analysis needs only the curve.
+    """
+
+    durations: tuple[int, ...]
+    reached: tuple[int, ...]
+    censored: tuple[int, ...]
+    reached_before_start: int = 0
+
+    @classmethod
+    def from_pairs(cls, pairs: Iterable[tuple[int, bool]], before: int = 0) -> DurationCells:
+        """Cells of ``(duration µs, observed)`` pairs, one per customer."""
+        counts: dict[int, list[int]] = {}
+        for duration, observed in pairs:
+            cell = counts.get(duration)
+            if cell is None:
+                cell = counts[duration] = [0, 0]
+            cell[0 if observed else 1] += 1
+        order = sorted(counts)
+        return cls(
+            tuple(order),
+            tuple(counts[d][0] for d in order),
+            tuple(counts[d][1] for d in order),
+            before,
+        )
+
+    @property
+    def n(self) -> int:
+        """Customers in the cells."""
+        return sum(self.reached) + sum(self.censored)
+
+    @property
+    def n_reached(self) -> int:
+        """Customers who reached the milestone."""
+        return sum(self.reached)
+
+    def seconds(self) -> list[float]:
+        """The durations in seconds (as ``timedelta.total_seconds()`` gives them)."""
+        return [d / 1_000_000 for d in self.durations]

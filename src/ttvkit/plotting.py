@@ -32,6 +32,7 @@ characters are dropped and long names are shortened.
 
 from __future__ import annotations
 
+import bisect
 import importlib
 import inspect
 import io
@@ -55,6 +56,7 @@ from ttvkit.results import (
     SatisfactionReport,
     TTVDistribution,
     _label_text,
+    plural,
 )
 
 if TYPE_CHECKING:
@@ -343,6 +345,56 @@ def _time_axis(ax: Axes, unit: Unit, view_end: float, curves: Sequence[SurvivalC
     ax.set_xlabel(label)
 
 
+AT_RISK_GID = "ttv-at-risk"
+"""The ``gid`` of the numbers-at-risk texts under a Kaplan–Meier chart's time axis."""
+
+
+def _at_risk_at(curve: SurvivalCurve, t: float) -> float:
+    """Customers still watched and on the way at *t* seconds (duration >= t)."""
+    i = bisect.bisect_left(curve.times, t)
+    return curve.at_risk[i] if i < len(curve.times) else 0
+
+
+def _numbers_at_risk(
+    ax: Axes, rows: Sequence[tuple[str, SurvivalCurve, str | None]], scale: float
+) -> None:
+    """The numbers at risk at each tick, one line per curve, under the time axis
+    (as survival plots in papers show them): how much each part of the curve rests on."""
+    low, high = ax.get_xlim()
+    ticks = [x for x in ax.get_xticks() if low - 1e-9 <= x <= high + 1e-9]
+    axis = ax.get_xaxis_transform()
+    for line, (name, curve, color) in enumerate(rows):
+        offset = -44 - 11 * line
+        ax.annotate(
+            f"at risk{'' if not name else ' · ' + name}",
+            xy=(0.0, 0.0),
+            xycoords="axes fraction",
+            xytext=(-16, offset),
+            textcoords="offset points",
+            ha="right",
+            va="top",
+            fontsize="x-small",
+            color=color or _GUIDE,
+            gid=AT_RISK_GID,
+            annotation_clip=False,
+        )
+        for x in ticks:
+            n = _at_risk_at(curve, x * scale)
+            ax.annotate(
+                f"{n:,.0f}",
+                xy=(x, 0.0),
+                xycoords=axis,
+                xytext=(0, offset),
+                textcoords="offset points",
+                ha="center",
+                va="top",
+                fontsize="x-small",
+                color=color or "0.25",
+                gid=AT_RISK_GID,
+                annotation_clip=False,
+            )
+
+
 # --------------------------------------------------------------------------- distribution
 
 
@@ -415,11 +467,13 @@ def _plot_distribution(
         )
     _share_axis(ax, "share reached")
     _time_axis(ax, unit, view_end, [curve])
+    _numbers_at_risk(ax, [("", curve, None)], scale)
     ax.set_title(
         _text(title, 120)
         if title is not None
         else f"Time to value: {_text(dist.milestone.name)}\n"
-        f"{dist.n} customers, {dist.n_reached} reached, {dist.n_censored} still on the way",
+        f"{plural(dist.n, 'customer')}, {dist.n_reached} reached, "
+        f"{dist.n_censored} still on the way",
         fontsize="medium",
     )
     if label is not None:
@@ -444,6 +498,7 @@ def _plot_comparison(
     scale = _UNIT_SECONDS[unit]
     _style(ax)
     ax.axhline(0.5, linestyle=":", linewidth=1, color=_GUIDE)
+    at_risk_rows: list[tuple[str, SurvivalCurve, str | None]] = []
     for g in result.groups:
         d = g.distribution
         is_reference = g.label == result.reference and type(g.label) is type(result.reference)
@@ -452,6 +507,7 @@ def _plot_comparison(
         shown = "not reached" if median is None else format_duration(median)
         label = f"{name}: n {d.n}, median {shown}"
         drawn = _draw_curve(ax, d.curve, scale, ci=ci, color=None, label=label, view_end=view_end)
+        at_risk_rows.append((_text(_label_text(g.label), 16), d.curve, drawn))
         if median is not None:
             ax.plot([median.total_seconds() / scale], [0.5], "o", markersize=4, color=drawn)
     if result.landmark is not None:
@@ -464,6 +520,7 @@ def _plot_comparison(
         )
     _share_axis(ax, "share reached")
     _time_axis(ax, unit, view_end, curves)
+    _numbers_at_risk(ax, at_risk_rows, scale)
     ax.legend(loc="lower right", fontsize="small", frameon=True, framealpha=0.9)
     verdict = "the groups differ" if result.significant else "no clear difference"
     ax.set_title(
@@ -549,13 +606,15 @@ def _plot_cohorts(
     shares = ax.twinx()
     shares.plot(
         xs,
-        [r.reached_within for r in rows],
+        [math.nan if r.reached_within is None else r.reached_within for r in rows],
         color=share_color,
         linestyle="--",
         linewidth=1.2,
         alpha=0.8,
     )
     for x, r in zip(xs, rows, strict=True):
+        if r.reached_within is None:
+            continue
         shares.plot(
             [x],
             [r.reached_within],
@@ -661,7 +720,11 @@ def _plot_journey(result: JourneyReport, ax: Axes, *, title: str | None = None) 
     ax.invert_yaxis()  # the journey reads top to bottom
     ax.set_xlim(0.0, 1.0)
     ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-    ax.set_xlabel(f"share of the {result.n_started} customers who started")
+    ax.set_xlabel(
+        "share of the customer who started"
+        if result.n_started == 1
+        else f"share of the {result.n_started} customers who started"
+    )
     _legend_above(
         ax,
         [
@@ -693,19 +756,18 @@ def _plot_impact(result: ImpactReport, ax: Axes, *, title: str | None = None) ->
     extent = 1.0
     labels = []
     for y, r in zip(ys, rows, strict=True):
-        exposed = next((g for g in r.comparison.groups if g.label is True), None)
         name = _text(r.intervention, 32)
-        if r.effect is None or exposed is None:
-            labels.append(f"{name}\nno exposed customers")
+        if r.effect is None or r.p_adjusted is None or r.n_exposed == 0:
+            labels.append(f"{name}\nnot testable" if r.tier == 3 else f"{name}\nno effect known")
             continue
         effect = r.effect * 100
         labels.append(
             f"{name}\n{effect:+.1f} pts, p (Holm) {format_p(r.p_adjusted)}, "
-            f"{exposed.n} exposed by {format_duration(r.comparison.landmark)}"
+            f"{r.n_exposed} exposed by {format_duration(r.landmark)}"
         )
         ax.barh([y], [effect], height=0.6, color="C0" if r.significant else _MUTED)
         extent = max(extent, abs(effect))
-        ci = exposed.reached_within_difference_ci
+        ci = r.effect_ci
         if ci is not None:
             lo, hi = ci[0] * 100, ci[1] * 100
             ax.errorbar(

@@ -60,6 +60,8 @@ from ttvkit.errors import AnalysisError, ConfigurationError, TTVError
 from ttvkit.milestones import Milestone, MilestoneKind
 from ttvkit.observations import Per, check_per
 from ttvkit.results import (
+    BEYOND_FOLLOW_UP,
+    NOT_REACHED,
     CohortTable,
     Comparison,
     ImpactReport,
@@ -89,7 +91,7 @@ MEASURES: Final[Mapping[MilestoneKind, str]] = {
     MilestoneKind.BASIC: "Time to basic value",
     MilestoneKind.EXCEED: "Time to exceed value",
     MilestoneKind.ONBOARDING: "Onboarding time",
-    MilestoneKind.UPGRADE: "Time to upgrade (free to paid)",
+    MilestoneKind.UPGRADE: "Time to upgrade",
     MilestoneKind.FEATURE_ADOPTION: "New-feature adoption time",
     MilestoneKind.ROI: "Time to preferred ROI",
 }
@@ -156,8 +158,11 @@ class Overview:
                 d.milestone.name,
                 str(d.n),
                 str(d.n_reached),
-                format_duration(d.median),
-                *(format_share(d.reached_within(h)) for h in self._horizons()),
+                NOT_REACHED if d.median is None else format_duration(d.median),
+                *(
+                    BEYOND_FOLLOW_UP if share is None else format_share(share)
+                    for share in (d.reached_within(h) for h in self._horizons())
+                ),
             ]
             for d in self.distributions
         ]
@@ -269,9 +274,30 @@ def _sections(value: Iterable[Section]) -> tuple[Section, ...]:
     return sections
 
 
-def _facts(value: Iterable[tuple[str, str]] | Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+FactValue: TypeAlias = str | int | float
+"""A fact's value: a number stays a number in JSON and is formatted in text."""
+
+
+def _fact_value(value: object) -> FactValue:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value
+    return str(value)
+
+
+def _facts(
+    value: Iterable[tuple[str, FactValue]] | Mapping[str, FactValue],
+) -> tuple[tuple[str, FactValue], ...]:
     items = value.items() if isinstance(value, Mapping) else value
-    return tuple((str(k), str(v)) for k, v in items)
+    return tuple((str(k), _fact_value(v)) for k, v in items)
+
+
+def fact_text(value: FactValue) -> str:
+    """A fact as text: numbers with thousands separators."""
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,g}"
+    return value
 
 
 @attrs.frozen
@@ -280,7 +306,8 @@ class Report:
 
     title: str
     sections: tuple[Section, ...] = attrs.field(converter=_sections)
-    facts: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_facts)
+    facts: tuple[tuple[str, FactValue], ...] = attrs.field(default=(), converter=_facts)
+    """(name, value) pairs; numbers (counts) stay numbers in ``to_dict()``."""
 
     @property
     def skipped(self) -> tuple[Section, ...]:
@@ -308,6 +335,17 @@ def _primary(selected: Sequence[Milestone]) -> Milestone:
 
 
 def _heading(milestone: Milestone) -> str:
+    if milestone.kind is MilestoneKind.UPGRADE:
+        # Which plans are "before" and "after" is the milestone's to say, not ours.
+        start = (
+            milestone.start.isoformat()
+            if isinstance(milestone.start, datetime)
+            else milestone.start.describe()
+        )
+        return (
+            f"{MEASURES[milestone.kind]}: {milestone.name} "
+            f"(from {start} to {milestone.reached.describe()})"
+        )
     return f"{MEASURES[milestone.kind]}: {milestone.name}"
 
 
@@ -323,7 +361,7 @@ def build_report(
     bootstrap: int = 200,
     seed: int = 0,
     title: str = "Time to Value report",
-    facts: Iterable[tuple[str, str]] | Mapping[str, str] = (),
+    facts: Iterable[tuple[str, FactValue]] | Mapping[str, FactValue] = (),
 ) -> Report:
     """Run every analysis *config* defines over *source* and collect the results.
 
@@ -511,7 +549,7 @@ def _text(report: Report) -> str:
     title = _one_line(report.title)
     lines = [title, "=" * len(title)]
     width = max((len(k) for k, _ in report.facts), default=0)
-    lines += [f"{_one_line(k).ljust(width)}  {_one_line(v)}" for k, v in report.facts]
+    lines += [f"{_one_line(k).ljust(width)}  {_one_line(fact_text(v))}" for k, v in report.facts]
     for section in report.sections:
         heading = _one_line(section.heading)
         lines += ["", heading, "-" * len(heading), _safe(str(section.result))]
@@ -525,7 +563,7 @@ def _fence(text: str) -> str:
 
 def _markdown(report: Report) -> str:
     lines = [f"# {_md_inline(report.title)}", ""]
-    lines += [f"- **{_md_inline(k)}:** {_md_inline(v)}" for k, v in report.facts]
+    lines += [f"- **{_md_inline(k)}:** {_md_inline(fact_text(v))}" for k, v in report.facts]
     for section in report.sections:
         body = _safe(str(section.result))
         fence = _fence(body)
@@ -633,7 +671,8 @@ def _html(report: Report) -> str:
     ]
     if report.facts:
         rows = "".join(
-            f"<tr><th>{_html_text(k)}</th><td>{_html_text(v)}</td></tr>" for k, v in report.facts
+            f"<tr><th>{_html_text(k)}</th><td>{_html_text(fact_text(v))}</td></tr>"
+            for k, v in report.facts
         )
         parts.append(f'<table class="facts"><tbody>{rows}</tbody></table>')
     if report.sections:

@@ -8,7 +8,7 @@ them as float seconds in keys ending ``_seconds``, and an infinite time
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +18,7 @@ from ttvkit._format import format_duration, format_p, format_share, text_table
 from ttvkit.errors import AnalysisError
 from ttvkit.events import JSONScalar
 from ttvkit.milestones import Journey, Milestone, Speed, SpeedBands
-from ttvkit.observations import Observation, Per
+from ttvkit.observations import DurationCells, Observation, ObservationColumns, Per
 from ttvkit.stats import CorrelationResult, LogRankResult, SurvivalCurve
 
 if TYPE_CHECKING:
@@ -41,6 +41,7 @@ __all__ = [
 
 _SUMMARY_QUANTILES = (0.25, 0.5, 0.75, 0.9)
 _SUMMARY_WITHIN = (timedelta(days=1), timedelta(days=7), timedelta(days=30))
+_JOURNEY_WITHIN = timedelta(days=7)
 
 
 def _to_timedelta(seconds: float) -> timedelta | None:
@@ -57,8 +58,74 @@ def _check_q(q: float) -> float:
     return float(q)
 
 
+# --------------------------------------------------------------------------- shared wording
+
+# str() and _repr_html_() build their rows with the helpers below: one wording
+# for both ("not reached", "unbounded", "n/a beyond follow-up").
+NOT_REACHED = "not reached"
+"""A median or percentile the curve does not (yet) get to."""
+UNBOUNDED = "unbounded"
+"""The open upper end of a confidence interval."""
+BEYOND_FOLLOW_UP = "n/a beyond follow-up"
+"""A share within a horizon longer than anyone was watched: unknown, not carried forward."""
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``1 customer``, ``2 customers``."""
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
+def _median_text(value: timedelta | None) -> str:
+    return NOT_REACHED if value is None else format_duration(value)
+
+
+def _ci_text(bounds: tuple[timedelta | None, timedelta | None]) -> str:
+    lo, hi = bounds
+    return f"{_median_text(lo)} to {UNBOUNDED if hi is None else format_duration(hi)}"
+
+
+def _within_text(share: float | None) -> str:
+    return BEYOND_FOLLOW_UP if share is None else format_share(share)
+
+
+def _share_ci(ci: tuple[float, float] | None) -> str:
+    return "-" if ci is None else f"{ci[0] * 100:+.1f} to {ci[1] * 100:+.1f}"
+
+
+def _duration_ci(ci: tuple[timedelta | None, timedelta | None] | None) -> str:
+    if ci is None:
+        return "-"
+    lo, hi = ci
+    low = f"-{UNBOUNDED}" if lo is None else _signed_duration(lo)
+    return f"{low} to {f'+{UNBOUNDED}' if hi is None else _signed_duration(hi)}"
+
+
+def _ci_name(alpha: float) -> str:
+    return f"{1 - alpha:.0%} CI"
+
+
 @attrs.frozen
-class TTVDistribution:
+class Table:
+    """The rows a result shows, in the words both ``str()`` and the HTML use."""
+
+    headers: list[str]
+    rows: list[list[str]]
+    strong: list[bool] | None = None
+    """Rows shown in bold in HTML (the reference group, significant levers)."""
+
+    def text(self) -> str:
+        return text_table(self.headers, self.rows)
+
+
+class _Pretty:
+    """``_repr_pretty_``: IPython terminals print the same text as ``str()``."""
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text("..." if cycle else str(self))
+
+
+@attrs.frozen
+class TTVDistribution(_Pretty):
     """How long customers take to reach a milestone, censoring-aware.
 
     Built by :func:`ttvkit.time_to_value`. Every figure comes from the
@@ -70,18 +137,21 @@ class TTVDistribution:
     as_of: datetime
     per: Per
     curve: SurvivalCurve
-    observation_rows: tuple[Observation, ...] = attrs.field(repr=False)
+    cells: DurationCells = attrs.field(repr=False)
+    """The customers grouped by duration: what every figure is computed from."""
     bands: SpeedBands | None = None
+    drilldown: Callable[[], Sequence[Observation]] = attrs.field(repr=False, eq=False, kw_only=True)
+    """Loads the customers one row each, when :meth:`observations` is called."""
 
     @property
     def n(self) -> int:
         """Customers whose clock has started."""
-        return len(self.observation_rows)
+        return self.cells.n
 
     @property
     def n_reached(self) -> int:
         """Customers who reached the milestone."""
-        return sum(1 for o in self.observation_rows if o.observed)
+        return self.cells.n_reached
 
     @property
     def n_censored(self) -> int:
@@ -91,7 +161,7 @@ class TTVDistribution:
     @property
     def n_reached_before_start(self) -> int:
         """Customers counted as reached at duration 0 because they reached it before their start."""
-        return sum(1 for o in self.observation_rows if o.reached_before_start)
+        return self.cells.reached_before_start
 
     @property
     def median(self) -> timedelta | None:
@@ -108,13 +178,23 @@ class TTVDistribution:
         """The time by which a share *q* reached the milestone; ``None`` if never."""
         return _to_timedelta(self.curve.quantile(_check_q(q)))
 
-    def reached_within(self, duration: timedelta) -> float:
-        """The share expected to reach the milestone within *duration* (Kaplan-Meier)."""
-        return self.curve.reached_within(_seconds(duration, "reached_within"))
+    def reached_within(self, duration: timedelta) -> float | None:
+        """The share expected to reach the milestone within *duration* (Kaplan-Meier).
+
+        ``None`` (unknown) when *duration* is longer than the longest follow-up
+        and some customers are still on the way: the curve says nothing about
+        times nobody was watched for, so its last value is not carried forward.
+        """
+        return _share_within(self.curve, _seconds(duration, "reached_within"))
 
     def rmst(self, horizon: timedelta) -> timedelta:
         """Restricted mean time to value up to *horizon*: the mean of min(TTV, horizon)."""
         return timedelta(seconds=self.curve.rmst(_seconds(horizon, "rmst")))
+
+    @property
+    def follow_up(self) -> timedelta:
+        """The longest time anyone was watched (reached or censored)."""
+        return timedelta(microseconds=self.cells.durations[-1] if self.cells.durations else 0)
 
     def speed_counts(self, bands: SpeedBands | None = None) -> dict[Speed, int]:
         """Customers per speed class; UNDETERMINED counts those censored too early to tell."""
@@ -124,13 +204,20 @@ class TTVDistribution:
                 "speed_counts() needs SpeedBands: pass bands=SpeedBands(immediate=..., short=...)"
             )
         counts = dict.fromkeys(Speed, 0)
-        for o in self.observation_rows:
-            counts[bands.classify(o.duration, reached=o.observed)] += 1
+        cells = self.cells
+        for micros, reached, censored in zip(
+            cells.durations, cells.reached, cells.censored, strict=True
+        ):
+            duration = timedelta(microseconds=micros)
+            if reached:
+                counts[bands.classify(duration, reached=True)] += reached
+            if censored:
+                counts[bands.classify(duration, reached=False)] += censored
         return counts
 
     def observations(self) -> tuple[Observation, ...]:
-        """The customers behind every figure, one row each."""
-        return self.observation_rows
+        """The customers behind every figure, one row each (loaded now, from the source)."""
+        return tuple(self.drilldown())
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: counts, percentiles, shares, the curve, durations in seconds."""
@@ -149,8 +236,7 @@ class TTVDistribution:
                 str(q): _finite_or_none(self.curve.quantile(q)) for q in _SUMMARY_QUANTILES
             },
             "reached_within": {
-                str(int(d.total_seconds())): self.curve.reached_within(d.total_seconds())
-                for d in _SUMMARY_WITHIN
+                str(int(d.total_seconds())): self.reached_within(d) for d in _SUMMARY_WITHIN
             },
             "curve": self.curve.to_dict(),
         }
@@ -159,34 +245,56 @@ class TTVDistribution:
             out["speed_counts"] = {k.value: v for k, v in self.speed_counts().items()}
         return out
 
-    def __str__(self) -> str:
-        lo, hi = self.median_ci
-        lines = [
-            f"Time to value: {self.milestone.describe()}",
-            f"  as of {self.as_of.isoformat()}, per {self.per}: {self.n} customers, "
-            f"{self.n_reached} reached, {self.n_censored} still on the way",
-            f"  median {format_duration(self.median)} "
-            f"(95% CI {format_duration(lo)} to {format_duration(hi)})"
-            if self.curve.alpha == 0.05
-            else f"  median {format_duration(self.median)} "
-            f"(CI {format_duration(lo)} to {format_duration(hi)})",
-            "  percentiles: "
-            + ", ".join(
-                f"p{round(q * 100)} {format_duration(self.percentile(q))}"
-                for q in _SUMMARY_QUANTILES
-            ),
-            "  reached within: "
-            + ", ".join(
-                f"{format_duration(d)} {self.reached_within(d):.1%}" for d in _SUMMARY_WITHIN
+    def figures(self) -> list[tuple[str, str]]:
+        """The summary figures as (name, value) text: what ``str()`` and HTML show."""
+        return [
+            ("median", _median_text(self.median)),
+            (f"median {_ci_name(self.curve.alpha)}", _ci_text(self.median_ci)),
+            *((f"p{round(q * 100)}", _median_text(self.percentile(q))) for q in _SUMMARY_QUANTILES),
+            *(
+                (f"reached within {format_duration(d)}", _within_text(self.reached_within(d)))
+                for d in _SUMMARY_WITHIN
             ),
         ]
-        if self.n_reached_before_start:
-            lines.append(
-                f"  {self.n_reached_before_start} reached it before their start (counted at 0)"
-            )
-        if self.bands is not None:
-            counts = self.speed_counts()
-            lines.append("  speed: " + ", ".join(f"{k.value} {v}" for k, v in counts.items()))
+
+    def headline(self) -> str:
+        """Counts: customers, reached, still on the way."""
+        return (
+            f"as of {self.as_of.isoformat()}, per {self.per}: {plural(self.n, 'customer')}, "
+            f"{self.n_reached} reached, {self.n_censored} still on the way"
+        )
+
+    def notes(self) -> list[str]:
+        """Lines below the figures (reached before the start)."""
+        if not self.n_reached_before_start:
+            return []
+        return [
+            f"{plural(self.n_reached_before_start, 'customer')} reached it before their start "
+            "(counted at 0)"
+        ]
+
+    def speed_table(self) -> Table | None:
+        """Customers per speed class, when bands are set."""
+        if self.bands is None:
+            return None
+        counts = self.speed_counts()
+        return Table(["speed", "customers"], [[k.value, str(v)] for k, v in counts.items()])
+
+    def __str__(self) -> str:
+        figures = dict(self.figures())
+        ci_name = f"median {_ci_name(self.curve.alpha)}"
+        lines = [
+            f"Time to value: {self.milestone.describe()}",
+            f"  {self.headline()}",
+            f"  median {figures['median']} ({ci_name.removeprefix('median ')} {figures[ci_name]})",
+            "  percentiles: " + ", ".join(f"{k} {v}" for k, v in self.figures()[2:6]),
+            "  reached within: "
+            + ", ".join(f"{k.removeprefix('reached within ')} {v}" for k, v in self.figures()[6:]),
+        ]
+        lines += [f"  {note}" for note in self.notes()]
+        speed = self.speed_table()
+        if speed is not None:
+            lines.append("  speed: " + ", ".join(f"{k} {v}" for k, v in speed.rows))
         return "\n".join(lines)
 
     # --- notebooks: rich display, DataFrames, plots (ttvkit._html, _frames, plotting) ---
@@ -213,13 +321,20 @@ class TTVDistribution:
         """
         from ttvkit._frames import observations_to_pandas
 
-        return observations_to_pandas(self.observation_rows)
+        return observations_to_pandas(self.observations())
 
     def plot(self, ax: Axes | None = None, **options: Any) -> Axes:
         """Draw on *ax* (a new figure if ``None``); options in :func:`ttvkit.plotting.plot`."""
         from ttvkit.plotting import plot
 
         return plot(self, ax, **options)
+
+
+def _share_within(curve: SurvivalCurve, t: float) -> float | None:
+    """1 - S(t), or ``None`` past the last observed time while S is above 0."""
+    if curve.times and t > curve.times[-1] and curve.survival[-1] > 0.0:
+        return None
+    return curve.reached_within(t)
 
 
 def _seconds(value: timedelta, what: str) -> float:
@@ -294,7 +409,7 @@ class GroupResult:
 
 
 @attrs.frozen
-class Comparison:
+class Comparison(_Pretty):
     """Time to value per group, a log-rank test across groups, and the differences.
 
     ``landmark`` is set when groups are defined by an event (an intervention):
@@ -315,6 +430,7 @@ class Comparison:
     n_excluded: int
     """Customers left out: reached the milestone or stopped being observed by the landmark."""
     alpha: float = 0.05
+    """The groups' confidence intervals and the differences' cover 1 - alpha."""
 
     def group(self, label: GroupLabel) -> GroupResult:
         """The group with this label."""
@@ -332,8 +448,83 @@ class Comparison:
 
     @property
     def significant(self) -> bool:
-        """Whether the log-rank p-value is below ``alpha``."""
-        return self.logrank.p_value < self.alpha
+        """Whether the log-rank p-value is below ``alpha`` (never without a test)."""
+        return self.logrank.testable and self.logrank.p_value < self.alpha
+
+    @property
+    def dropped_from_test(self) -> tuple[GroupLabel, ...]:
+        """Groups left out of the log-rank test: nobody in them was at risk at any
+        time someone reached (R's ``survdiff`` drops them too)."""
+        return tuple(self.logrank.dropped)  # type: ignore[arg-type]  # labels of this comparison
+
+    def _is_reference(self, label: GroupLabel) -> bool:
+        return label == self.reference and type(label) is type(self.reference)
+
+    def table(self) -> Table:
+        """One row per group, differences to the reference with their CIs."""
+        within = format_duration(self.within)
+        ci = _ci_name(self.alpha)
+        rows = []
+        strong = []
+        for g in self.groups:
+            d = g.distribution
+            ref = self._is_reference(g.label)
+            strong.append(ref)
+            rows.append(
+                [
+                    _label_text(g.label) + (" (reference)" if ref else ""),
+                    str(d.n),
+                    str(d.n_reached),
+                    _median_text(d.median),
+                    _within_text(d.reached_within(self.within)),
+                    "" if ref else _signed_duration(g.median_difference),
+                    "" if ref else _duration_ci(g.median_difference_ci),
+                    "" if ref else _signed_share(g.reached_within_difference),
+                    "" if ref else _share_ci(g.reached_within_difference_ci),
+                ]
+            )
+        headers = [
+            "group",
+            "n",
+            "reached",
+            "median",
+            f"within {within}",
+            "Δ median",
+            f"Δ median {ci}",
+            f"Δ within {within}",
+            f"{ci} (pts)",
+        ]
+        return Table(headers, rows, strong)
+
+    def notes(self) -> list[str]:
+        """The landmark rule (for an intervention)."""
+        if self.landmark is None:
+            return []
+        return [
+            f"exposure counted by {format_duration(self.landmark)} after the start; "
+            f"{plural(self.n_excluded, 'customer')} reached value or left before then "
+            "and are not compared"
+        ]
+
+    def verdict(self) -> str:
+        """The log-rank line."""
+        dropped = (
+            " (left out of the test, nobody at risk when others reached: "
+            + ", ".join(_label_text(label) for label in self.dropped_from_test)
+            + ")"
+            if self.dropped_from_test
+            else ""
+        )
+        if not self.logrank.testable:
+            return (
+                "log-rank: no test, fewer than two groups have anyone at risk when "
+                f"someone reaches value{dropped}"
+            )
+        verdict = "a real difference" if self.significant else "no clear difference"
+        return (
+            f"log-rank chi2 {self.logrank.statistic:.3f}, df {self.logrank.dof}, "
+            f"p {format_p(self.logrank.p_value)}: {verdict} at alpha {self.alpha:g}{dropped}"
+        )
 
     def observations(self) -> tuple[Observation, ...]:
         """Every customer compared, sorted by id."""
@@ -346,6 +537,7 @@ class Comparison:
             "as_of": self.as_of.isoformat(),
             "per": self.per,
             "by": self.by,
+            "dropped_from_test": list(self.dropped_from_test),
             "landmark_seconds": _td_seconds(self.landmark),
             "within_seconds": self.within.total_seconds(),
             "reference": self.reference,
@@ -357,47 +549,14 @@ class Comparison:
         }
 
     def __str__(self) -> str:
-        within = format_duration(self.within)
-        head = [f"Time to value by {self.by}: {self.milestone.describe()}"]
-        if self.landmark is not None:
-            head.append(
-                f"  exposure counted by {format_duration(self.landmark)} after the start; "
-                f"{self.n_excluded} customers reached value or left before then "
-                "and are not compared"
-            )
-        rows = []
-        for g in self.groups:
-            d = g.distribution
-            is_ref = g.label == self.reference and type(g.label) is type(self.reference)
-            rows.append(
-                [
-                    _label_text(g.label) + (" (reference)" if is_ref else ""),
-                    str(d.n),
-                    str(d.n_reached),
-                    format_duration(d.median),
-                    format_share(d.reached_within(self.within)),
-                    "" if is_ref else _signed_duration(g.median_difference),
-                    "" if is_ref else _signed_share(g.reached_within_difference),
-                ]
-            )
-        table = text_table(
+        return "\n".join(
             [
-                "group",
-                "n",
-                "reached",
-                "median",
-                f"within {within}",
-                "Δ median",
-                f"Δ within {within}",
-            ],
-            rows,
+                f"Time to value by {self.by}: {self.milestone.describe()}",
+                *(f"  {note}" for note in self.notes()),
+                self.table().text(),
+                f"  {self.verdict()}",
+            ]
         )
-        verdict = "a real difference" if self.significant else "no clear difference"
-        tail = (
-            f"  log-rank chi2 {self.logrank.statistic:.3f}, df {self.logrank.dof}, "
-            f"p {format_p(self.logrank.p_value)}: {verdict} at alpha {self.alpha:g}"
-        )
-        return "\n".join([*head, table, tail])
 
     # --- notebooks: rich display, DataFrames, plots (ttvkit._html, _frames, plotting) ---
 
@@ -445,12 +604,21 @@ def _signed_share(value: float | None) -> str:
 
 @attrs.frozen
 class ImpactRow:
-    """One intervention's effect on time to value."""
+    """One intervention's effect on time to value.
+
+    ``comparison`` and ``p_adjusted`` are ``None`` when the lever is not
+    testable (nobody exposed, everybody exposed, or fewer than two groups
+    with anyone at risk); ``not_testable`` then says why.
+    """
 
     intervention: str
-    comparison: Comparison
-    p_adjusted: float
+    comparison: Comparison | None
+    p_adjusted: float | None
     """The log-rank p-value adjusted for testing several interventions (Holm)."""
+    landmark: timedelta | None = None
+    """Exposure counted by this time after the start."""
+    not_testable: str | None = None
+    """Why the lever could not be tested (``None`` when it was)."""
 
     @property
     def effect(self) -> float | None:
@@ -459,12 +627,30 @@ class ImpactRow:
         return None if exposed is None else exposed.reached_within_difference
 
     @property
+    def effect_ci(self) -> tuple[float, float] | None:
+        """The confidence interval of :attr:`effect`."""
+        exposed = self._exposed
+        return None if exposed is None else exposed.reached_within_difference_ci
+
+    @property
     def median_difference(self) -> timedelta | None:
         exposed = self._exposed
         return None if exposed is None else exposed.median_difference
 
     @property
+    def median_difference_ci(self) -> tuple[timedelta | None, timedelta | None] | None:
+        exposed = self._exposed
+        return None if exposed is None else exposed.median_difference_ci
+
+    @property
+    def n_exposed(self) -> int:
+        exposed = self._exposed
+        return 0 if exposed is None else exposed.n
+
+    @property
     def _exposed(self) -> GroupResult | None:
+        if self.comparison is None:
+            return None
         for g in self.comparison.groups:
             if g.label is True:
                 return g
@@ -473,45 +659,83 @@ class ImpactRow:
     @property
     def significant(self) -> bool:
         """Whether the Holm-adjusted p-value is below the comparison's alpha."""
-        return self.p_adjusted < self.comparison.alpha
+        if self.comparison is None or self.p_adjusted is None:
+            return False
+        return self.comparison.logrank.testable and self.p_adjusted < self.comparison.alpha
+
+    @property
+    def ci_excludes_zero(self) -> bool:
+        """Whether the CI of :attr:`effect` lies wholly on one side of 0."""
+        ci = self.effect_ci
+        return ci is not None and (ci[0] > 0.0 or ci[1] < 0.0)
+
+    @property
+    def tier(self) -> int:
+        """The ranking tier: 0 significant with a CI clear of 0, 1 significant,
+        2 not significant, 3 not testable. Rows rank by tier, then effect."""
+        if self.comparison is None or not self.comparison.logrank.testable:
+            return 3
+        if self.significant:
+            return 0 if self.ci_excludes_zero else 1
+        return 2
 
     def to_dict(self) -> dict[str, Any]:
+        ci = self.effect_ci
+        median_ci = self.median_difference_ci
         return {
             "intervention": self.intervention,
-            "landmark_seconds": _td_seconds(self.comparison.landmark),
+            "landmark_seconds": _td_seconds(self.landmark),
+            "testable": self.tier < 3,
+            "not_testable": self.not_testable,
+            "tier": self.tier,
+            "n_exposed": self.n_exposed,
             "effect": self.effect,
+            "effect_ci": None if ci is None else list(ci),
             "median_difference_seconds": _td_seconds(self.median_difference),
-            "p_value": self.comparison.p_value,
+            "median_difference_ci_seconds": None
+            if median_ci is None
+            else [_td_seconds(median_ci[0]), _td_seconds(median_ci[1])],
+            "p_value": None if self.comparison is None else self.comparison.p_value,
             "p_adjusted": self.p_adjusted,
             "significant": self.significant,
-            "comparison": self.comparison.to_dict(),
+            "comparison": None if self.comparison is None else self.comparison.to_dict(),
         }
 
 
 @attrs.frozen
-class ImpactReport:
-    """Interventions ranked by how much they shorten time to value."""
+class ImpactReport(_Pretty):
+    """Interventions ranked by how much they shorten time to value (see :attr:`ranked_by`)."""
 
     milestone: Milestone
     as_of: datetime
     per: Per
     within: timedelta
     rows: tuple[ImpactRow, ...]
-    observation_rows: tuple[Observation, ...] = attrs.field(repr=False)
+    columns: ObservationColumns = attrs.field(repr=False)
+    """Every customer considered, as columns (one attribute column per intervention)."""
     interventions: tuple[str, ...] = ()
     """The interventions in the order given (the order of the observations' attributes)."""
+    alpha: float = 0.05
+
+    @property
+    def ranked_by(self) -> str:
+        """What the ranking ranks by, in words (shown in every output)."""
+        return (
+            f"ranked by Δ within {format_duration(self.within)} in tiers: significant (Holm) "
+            "with a CI clear of 0, other significant, the rest, not testable"
+        )
 
     def observations(self) -> tuple[Observation, ...]:
         """Every customer considered (before the landmark filter); attributes hold
         each intervention's first time, in the order of :attr:`interventions`."""
-        return self.observation_rows
+        return tuple(self.columns.rows())
 
     def observations_to_pandas(self) -> Any:
         """Every customer considered, with one column per intervention: when it
         first happened (``NaT`` if never). Needs ``ttvkit[pandas]``."""
         from ttvkit._frames import observations_to_pandas
 
-        return observations_to_pandas(self.observation_rows, self.interventions)
+        return observations_to_pandas(self.observations(), self.interventions)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -519,43 +743,71 @@ class ImpactReport:
             "as_of": self.as_of.isoformat(),
             "per": self.per,
             "within_seconds": self.within.total_seconds(),
+            "alpha": self.alpha,
+            "ranked_by": self.ranked_by,
             "interventions": list(self.interventions),
             "ranking": [r.to_dict() for r in self.rows],
         }
 
-    def __str__(self) -> str:
+    def table(self) -> Table:
+        """One row per lever, in rank order, with the CIs of the differences."""
         within = format_duration(self.within)
+        ci = _ci_name(self.alpha)
         rows = []
         for rank, r in enumerate(self.rows, start=1):
-            exposed = r._exposed
+            if r.comparison is None or r.p_adjusted is None:
+                tested = ["-", "-", "-", "-", "-", "-"]
+            else:
+                tested = [
+                    _signed_share(r.effect),
+                    _share_ci(r.effect_ci),
+                    _signed_duration(r.median_difference),
+                    _duration_ci(r.median_difference_ci),
+                    format_p(r.comparison.p_value),
+                    format_p(r.p_adjusted),
+                ]
             rows.append(
                 [
                     f"{rank}. {r.intervention}",
-                    format_duration(r.comparison.landmark),
-                    str(exposed.n if exposed else 0),
-                    _signed_share(r.effect),
-                    _signed_duration(r.median_difference),
-                    format_p(r.p_adjusted),
-                    "yes" if r.significant else "no",
+                    format_duration(r.landmark),
+                    str(r.n_exposed),
+                    *tested,
+                    "not testable" if r.tier == 3 else "yes" if r.significant else "no",
                 ]
             )
+        headers = [
+            "intervention",
+            "landmark",
+            "exposed",
+            f"Δ within {within}",
+            f"{ci} (pts)",
+            "Δ median",
+            f"Δ median {ci}",
+            "p",
+            "p (Holm)",
+            "significant",
+        ]
+        return Table(headers, rows, [r.significant for r in self.rows])
+
+    def notes(self) -> list[str]:
+        """How to read the table, what it ranks by, and the levers not tested."""
+        return [
+            "exposed = happened by the landmark after the start; "
+            "effects are exposed minus not exposed",
+            self.ranked_by,
+            *(
+                f"{r.intervention}: not testable, {r.not_testable}"
+                for r in self.rows
+                if r.tier == 3
+            ),
+        ]
+
+    def __str__(self) -> str:
         return "\n".join(
             [
                 f"What shortens time to value: {self.milestone.describe()}",
-                "  exposed = happened by the landmark after the start; "
-                "effects are exposed minus not exposed",
-                text_table(
-                    [
-                        "intervention",
-                        "landmark",
-                        "exposed",
-                        f"Δ within {within}",
-                        "Δ median",
-                        "p (Holm)",
-                        "significant",
-                    ],
-                    rows,
-                ),
+                *(f"  {note}" for note in self.notes()),
+                self.table().text(),
             ]
         )
 
@@ -603,8 +855,9 @@ class CohortRow:
         return self.distribution.median
 
     @property
-    def reached_within(self) -> float:
-        """Share reaching the milestone within the table's horizon (Kaplan–Meier)."""
+    def reached_within(self) -> float | None:
+        """Share reaching the milestone within the table's horizon (Kaplan–Meier);
+        ``None`` when the horizon is beyond the cohort's follow-up."""
         return self.distribution.reached_within(self.within)
 
     @property
@@ -631,7 +884,7 @@ class CohortRow:
 
 
 @attrs.frozen
-class CohortTable:
+class CohortTable(_Pretty):
     """Time to value per start cohort: the trend over time."""
 
     milestone: Milestone
@@ -659,7 +912,8 @@ class CohortTable:
             "cohorts": [r.to_dict() for r in self.rows],
         }
 
-    def __str__(self) -> str:
+    def table(self) -> Table:
+        """One row per cohort; young cohorts marked with an asterisk."""
         within = format_duration(self.within)
         rows = [
             [
@@ -667,23 +921,33 @@ class CohortTable:
                 str(r.n),
                 str(r.distribution.n_reached),
                 str(r.still_on_the_way),
-                format_duration(r.median),
-                format_share(r.reached_within),
+                _median_text(r.median),
+                _ci_text(r.distribution.median_ci),
+                _within_text(r.reached_within),
             ]
             for r in self.rows
         ]
-        lines = [
-            f"Time to value by {self.period} cohort: {self.milestone.describe()}",
-            text_table(
-                ["cohort", "n", "reached", "on the way", "median", f"within {within}"], rows
-            ),
+        ci = _ci_name(self.rows[0].distribution.curve.alpha) if self.rows else "CI"
+        headers = ["cohort", "n", "reached", "on the way", "median", ci, f"within {within}"]
+        return Table(headers, rows)
+
+    def notes(self) -> list[str]:
+        """The young-cohort footnote, when a cohort is young."""
+        if not any(r.young for r in self.rows):
+            return []
+        return [
+            f"* young cohort: some customers watched for less than "
+            f"{format_duration(self.within)}; its figures may still change"
         ]
-        if any(r.young for r in self.rows):
-            lines.append(
-                f"  * young cohort: some customers watched for less than {within}; "
-                "its figures may still change"
-            )
-        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return "\n".join(
+            [
+                f"Time to value by {self.period} cohort: {self.milestone.describe()}",
+                self.table().text(),
+                *(f"  {note}" for note in self.notes()),
+            ]
+        )
 
     # --- notebooks: rich display, DataFrames, plots (ttvkit._html, _frames, plotting) ---
 
@@ -751,11 +1015,20 @@ class StageResult:
     distribution: TTVDistribution | None
     n_out_of_order: int
     """Customers who reached this stage's event before completing the previous stage."""
+    n_excluded: int = 0
+    """Customers left out from this stage on: they reached it before the start and the
+    stage's ``before_start`` is ``"exclude"`` (as :func:`ttvkit.time_to_value` does)."""
 
     @property
     def share_reached(self) -> float | None:
-        """Of those who entered, the share that completed this stage so far."""
+        """Of those who entered, the share that completed this stage so far (raw: those
+        still on the way count as not completing; see :meth:`reached_within`)."""
         return None if self.n_entered == 0 else self.n_reached / self.n_entered
+
+    def reached_within(self, within: timedelta) -> float | None:
+        """Kaplan–Meier share of the entrants completing the stage within *within* of
+        the previous one (``None`` if nobody entered or beyond the follow-up)."""
+        return None if self.distribution is None else self.distribution.reached_within(within)
 
     @property
     def median(self) -> timedelta | None:
@@ -769,11 +1042,12 @@ class StageResult:
             "share_reached": self.share_reached,
             "median_seconds_from_previous": _td_seconds(self.median),
             "n_out_of_order": self.n_out_of_order,
+            "n_excluded": self.n_excluded,
         }
 
 
 @attrs.frozen
-class JourneyReport:
+class JourneyReport(_Pretty):
     """Value in stages: reach, time per stage, and where customers stall."""
 
     journey: Journey
@@ -781,6 +1055,8 @@ class JourneyReport:
     per: Per
     stages: tuple[StageResult, ...]
     rows: tuple[JourneyRow, ...] = attrs.field(repr=False)
+    within: timedelta = _JOURNEY_WITHIN
+    """The horizon of :attr:`stall_by_share`: each stage's share completing within it."""
 
     @property
     def n_started(self) -> int:
@@ -788,9 +1064,22 @@ class JourneyReport:
 
     @property
     def stall_by_share(self) -> StageResult:
-        """The stage the smallest share of its entrants completes."""
-        entered = [s for s in self.stages if s.n_entered] or list(self.stages)
-        return min(entered, key=lambda s: s.share_reached if s.share_reached is not None else 1.0)
+        """The stage the smallest Kaplan–Meier share of its entrants completes within
+        :attr:`within` of the previous stage (customers still on the way count for as
+        long as they were watched). Stages whose follow-up is shorter than the horizon
+        rank after the others, by their share at the end of their follow-up."""
+        entered = [s for s in self.stages if s.distribution is not None] or list(self.stages)
+
+        def key(s: StageResult) -> tuple[int, float]:
+            if s.distribution is None:
+                return (2, 1.0)
+            share = s.reached_within(self.within)
+            if share is not None:
+                return (0, share)
+            survival = s.distribution.curve.survival
+            return (1, 1.0 - survival[-1] if survival else 0.0)
+
+        return min(entered, key=key)
 
     @property
     def stall_by_time(self) -> StageResult:
@@ -815,31 +1104,52 @@ class JourneyReport:
             "per": self.per,
             "n_started": self.n_started,
             "stages": [s.to_dict() for s in self.stages],
+            "within_seconds": self.within.total_seconds(),
             "stall_by_share": self.stall_by_share.milestone.name,
             "stall_by_time": self.stall_by_time.milestone.name,
         }
 
-    def __str__(self) -> str:
+    def table(self) -> Table:
+        """One row per stage: entered, completed, shares, median from the previous stage."""
+        within = format_duration(self.within)
         rows = [
             [
                 f"{i}. {s.milestone.name}",
                 str(s.n_entered),
                 str(s.n_reached),
                 format_share(s.share_reached),
-                format_duration(s.median) if s.distribution is not None else "-",
+                "-" if s.distribution is None else _within_text(s.reached_within(self.within)),
+                _median_text(s.median) if s.distribution is not None else "-",
             ]
             for i, s in enumerate(self.stages, start=1)
         ]
+        headers = ["stage", "entered", "completed", "share", f"within {within}", "median"]
+        return Table(headers, rows)
+
+    def notes(self) -> list[str]:
+        """How to read the table, and where customers stall."""
+        excluded = [s for s in self.stages if s.n_excluded]
+        return [
+            "share = completed of entered so far; within = Kaplan–Meier share completing "
+            "within the horizon of the previous stage; median = time from the previous stage",
+            *(
+                f"{s.milestone.name}: {plural(s.n_excluded, 'customer')} left out "
+                "(reached before the start, before_start='exclude')"
+                for s in excluded
+            ),
+            f"stalls most: {self.stall_by_share.milestone.name} (lowest share within "
+            f"{format_duration(self.within)}), {self.stall_by_time.milestone.name} (longest wait)",
+        ]
+
+    def title(self) -> str:
+        return (
+            f"Journey: {' -> '.join(s.name for s in self.journey.stages)} "
+            f"({plural(self.n_started, 'customer')} started)"
+        )
+
+    def __str__(self) -> str:
         return "\n".join(
-            [
-                f"Journey: {' -> '.join(s.name for s in self.journey.stages)} "
-                f"({self.n_started} customers started)",
-                text_table(
-                    ["stage", "entered", "completed", "share", "median from previous"], rows
-                ),
-                f"  stalls most: {self.stall_by_share.milestone.name} (lowest completion), "
-                f"{self.stall_by_time.milestone.name} (longest wait)",
-            ]
+            [self.title(), self.table().text(), *(f"  {note}" for note in self.notes())]
         )
 
     # --- notebooks: rich display, DataFrames, plots (ttvkit._html, _frames, plotting) ---
@@ -917,7 +1227,7 @@ class SpeedGroup:
 
 
 @attrs.frozen
-class SatisfactionReport:
+class SatisfactionReport(_Pretty):
     """Whether fast value goes with happy customers."""
 
     milestone: Milestone
@@ -930,7 +1240,8 @@ class SatisfactionReport:
     correlation: CorrelationResult | None
     """Spearman's rho between time to value and score, among customers who reached value."""
     n_without_score: int
-    observation_rows: tuple[Observation, ...] = attrs.field(repr=False)
+    columns: ObservationColumns = attrs.field(repr=False)
+    """The customers with a score, as columns (the score is the one attribute column)."""
 
     def group(self, speed: str) -> SpeedGroup:
         for g in self.groups:
@@ -940,7 +1251,7 @@ class SatisfactionReport:
 
     def observations(self) -> tuple[Observation, ...]:
         """Customers with a score; the score is ``attributes[0]``."""
-        return self.observation_rows
+        return tuple(self.columns.rows())
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -955,7 +1266,8 @@ class SatisfactionReport:
             "correlation": None if self.correlation is None else self.correlation.to_dict(),
         }
 
-    def __str__(self) -> str:
+    def table(self) -> Table:
+        """Score per speed class."""
         rows = [
             [
                 g.speed,
@@ -965,20 +1277,28 @@ class SatisfactionReport:
             ]
             for g in self.groups
         ]
-        lines = [
-            f"Satisfaction ({self.survey}, {self.score!r}) by speed to {self.milestone.name}",
-            text_table(["speed", "n", "mean", "median"], rows),
-        ]
+        return Table(["speed", "n", "mean", "median"], rows)
+
+    def notes(self) -> list[str]:
+        """The rank correlation, and customers without a score."""
         c = self.correlation
-        if c is None:
-            lines.append("  too few customers with value and a score for a rank correlation")
-        else:
-            lines.append(
-                f"  Spearman rho(TTV, score) = {c.rho:+.3f} (n {c.n}, p {format_p(c.p_value)})"
-            )
+        lines = [
+            "too few customers with value and a score for a rank correlation"
+            if c is None
+            else f"Spearman rho(TTV, score) = {c.rho:+.3f} (n {c.n}, p {format_p(c.p_value)})"
+        ]
         if self.n_without_score:
-            lines.append(f"  {self.n_without_score} customers gave no score")
-        return "\n".join(lines)
+            lines.append(f"{plural(self.n_without_score, 'customer')} gave no score")
+        return lines
+
+    def __str__(self) -> str:
+        return "\n".join(
+            [
+                f"Satisfaction ({self.survey}, {self.score!r}) by speed to {self.milestone.name}",
+                self.table().text(),
+                *(f"  {note}" for note in self.notes()),
+            ]
+        )
 
     # --- notebooks: rich display, DataFrames, plots (ttvkit._html, _frames, plotting) ---
 
@@ -1004,7 +1324,7 @@ class SatisfactionReport:
         """
         from ttvkit._frames import observations_to_pandas
 
-        return observations_to_pandas(self.observation_rows, [self.score])
+        return observations_to_pandas(self.observations(), [self.score])
 
     def plot(self, ax: Axes | None = None, **options: Any) -> Axes:
         """Draw on *ax* (a new figure if ``None``); options in :func:`ttvkit.plotting.plot`."""

@@ -9,14 +9,20 @@ other unit), never ``timedelta``: this module knows nothing about events.
   confidence bands, quantiles (the median TTV) and the restricted mean TTV.
 - :func:`logrank_test` asks whether two or more groups reach the milestone
   at the same pace (a :class:`LogRankResult`).
+- :func:`kaplan_meier_counts` and :func:`logrank_test_counts` do the same
+  from counts per duration (and group), as a query engine returns them, with
+  the same results bit for bit.
+- :func:`median_difference_ci` gives an interval for the difference of two
+  medians, analytically (MOVER), without resampling.
 - :func:`chi2_sf` is the chi-square tail probability the test needs.
 
 Weighted counts stay real numbers (never truncated) and the log-rank test
-computes in floating point (never overflows). Kaplan–Meier works on whole
-columns with C-level passes (``sorted``, ``map``, ``itertools``, ``bisect``)
-rather than a Python object per customer, and computes its confidence bands
-only when asked: fitting a million durations and reading the median takes
-about as long as lifelines' fit.
+computes in floating point (never overflows). Kaplan–Meier counts customers
+per distinct duration with C-level passes over whole columns (``sorted``,
+``map``, ``itertools``, ``bisect``) rather than a Python object per
+customer, then runs the one life-table core that the counts path uses, and
+computes its confidence bands only when asked: fitting a million durations
+and reading the median takes less time than lifelines' fit.
 """
 
 from __future__ import annotations
@@ -25,9 +31,10 @@ import bisect
 import functools
 import math
 import numbers
+from collections import Counter, deque
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from itertools import accumulate, compress, islice, repeat
-from operator import eq, le, lt, mul, ne, neg, not_, sub, truediv
+from itertools import accumulate, compress, count, islice, repeat
+from operator import add, eq, le, lt, mul, ne, neg, not_, sub, truediv, truth
 from statistics import NormalDist
 from typing import Any, Literal, NamedTuple, TypeVar
 
@@ -42,12 +49,16 @@ __all__ = [
     "SurvivalRow",
     "chi2_sf",
     "kaplan_meier",
+    "kaplan_meier_counts",
     "logrank_test",
+    "logrank_test_counts",
+    "median_difference_ci",
     "spearman",
     "t_sf",
 ]
 
 ConfidenceMethod = Literal["log-log", "linear"]
+VarianceMethod = Literal["robust", "frequency"]
 
 _CONFIDENCE_METHODS: tuple[ConfidenceMethod, ...] = ("log-log", "linear")
 
@@ -123,6 +134,11 @@ class SurvivalCurve:
     """Customers who reached the milestone (their total weight, with weights)."""
     n_censored: float
     """Customers still on the way (their total weight, with weights)."""
+    squared_weights: tuple[tuple[float, ...], tuple[float, ...]] | None = attrs.field(
+        default=None, repr=False
+    )
+    """With robust bands: per time, the sums of squared weights of those reached and
+    of those censored there (``None``: Greenwood bands, counts as frequencies)."""
 
     @property
     def lower(self) -> tuple[float, ...]:
@@ -136,7 +152,9 @@ class SurvivalCurve:
 
     @functools.cached_property
     def _bands(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
-        return _confidence_bands(self.at_risk, self.reached, self.survival, self.alpha, self.ci)
+        return _confidence_bands(
+            self.at_risk, self.reached, self.survival, self.alpha, self.ci, self.squared_weights
+        )
 
     @functools.cached_property
     def rows(self) -> tuple[SurvivalRow, ...]:
@@ -241,10 +259,23 @@ class LogRankResult:
     """Degrees of freedom: the number of groups minus one."""
     p_value: float
     """The chance of a statistic at least this large if all groups share one curve."""
+    dropped: tuple[Hashable, ...] = ()
+    """Groups left out of the test because nobody in them was at risk at any time
+    someone reached (their expected count is 0), as R's ``survdiff`` does."""
+
+    @property
+    def testable(self) -> bool:
+        """Whether at least two groups were tested (otherwise statistic 0, p-value 1)."""
+        return self.dof > 0
 
     def to_dict(self) -> dict[str, Any]:
         """The result as plain JSON-ready values."""
-        return {"statistic": self.statistic, "dof": self.dof, "p_value": self.p_value}
+        return {
+            "statistic": self.statistic,
+            "dof": self.dof,
+            "p_value": self.p_value,
+            "dropped": list(self.dropped),
+        }
 
 
 # --- Kaplan–Meier -----------------------------------------------------------
@@ -257,6 +288,7 @@ def kaplan_meier(
     weights: Iterable[float] | None = None,
     alpha: float = 0.05,
     ci: ConfidenceMethod = "log-log",
+    variance: VarianceMethod = "robust",
 ) -> SurvivalCurve:
     """Estimate the share of customers still on the way to the milestone at each time.
 
@@ -267,6 +299,20 @@ def kaplan_meier(
     weighted sums and are not rounded. The bands cover ``1 - alpha`` and are
     computed on the ``"log-log"`` scale (the default) or ``"linear"`` scale.
 
+    With weights, ``variance`` says what they are. ``"robust"`` (the
+    default; sampling or propensity weights): the bands use the
+    infinitesimal-jackknife variance, as R's ``survfit(..., robust=TRUE)``,
+    and do not change when every weight is multiplied by the same number.
+    ``"frequency"``: a weight of 3 is three identical customers (Greenwood on
+    the weighted sums, as R's default for integer weights and lifelines): the
+    bands are those of the repeated rows, and narrow as the weights grow.
+    Without weights both are Greenwood's.
+
+    The customers are first counted per distinct duration (reached and
+    censored), and the curve is computed from those counts by the same code
+    as :func:`kaplan_meier_counts`: both give the same curve, bit for bit
+    (with weights, the same estimate; the counts' bands are ``"frequency"``).
+
     >>> curve = kaplan_meier([1, 2, 2, 3], [True, True, False, True])
     >>> curve.survival
     (0.75, 0.5, 0.0)
@@ -275,31 +321,55 @@ def kaplan_meier(
     """
     values = _durations(durations)
     flags = _observed(observed, len(values))
-    _check_alpha(alpha)
-    if ci not in _CONFIDENCE_METHODS:
-        raise InvalidStatisticsInputError(f"ci is {ci!r}; use 'log-log' or 'linear'")
+    _check_curve_options(alpha, ci)
+    if variance not in ("robust", "frequency"):
+        raise InvalidStatisticsInputError(
+            f"variance is {variance!r}; use 'robust' (sampling weights) or 'frequency' "
+            "(a weight counts identical customers)"
+        )
     if weights is None:
-        table = _life_table(values, flags)
-        n_reached, n_censored = sum(table.reached), sum(table.censored)
-    else:
-        table = _weighted_life_table(values, flags, _weights(weights, len(values)))
-        n_reached, n_censored = math.fsum(table.reached), math.fsum(table.censored)
+        table = _count_customers(values, flags)
+        return _curve(table, alpha, ci)
+    checked = _weights(weights, len(values))
+    table = _sum_weighted_customers(values, flags, checked)
+    squared = _squared_weights(values, flags, checked) if variance == "robust" else None
+    return _curve(table, alpha, ci, squared)
 
-    survival = accumulate(
-        [(n - d) / n for n, d in zip(table.at_risk, table.reached, strict=True)], mul
-    )
-    return SurvivalCurve(
-        times=tuple(table.times),
-        at_risk=tuple(table.at_risk),
-        reached=tuple(table.reached),
-        censored=tuple(table.censored),
-        survival=tuple(survival),
-        alpha=alpha,
-        ci=ci,
-        n=table.at_risk[0],
-        n_reached=n_reached,
-        n_censored=n_censored,
-    )
+
+def kaplan_meier_counts(
+    times: Iterable[float],
+    reached: Iterable[float],
+    censored: Iterable[float],
+    *,
+    alpha: float = 0.05,
+    ci: ConfidenceMethod = "log-log",
+) -> SurvivalCurve:
+    """The Kaplan–Meier curve from counts per duration, as a query engine returns them.
+
+    Row ``i`` says that ``reached[i]`` customers reached the milestone at
+    exactly the duration ``times[i]`` and ``censored[i]`` customers were
+    still on the way when their observation ended at that duration. Rows may
+    come in any order and a time may repeat (its rows are added up); rows
+    whose counts are both 0 are ignored. Counts are ``int`` or real
+    frequencies (``float``, e.g. weighted sums), and are never rounded.
+    Rows already in increasing time order (``ORDER BY`` the duration) skip
+    the sort, which is most of the cost when there are many distinct times.
+
+    The result equals :func:`kaplan_meier` on the customers the counts
+    stand for, bit for bit: integer counts give the curve of the unweighted
+    customers, fractional ones that of weighted customers (one customer per
+    row, weighted by its count). If every count is an ``int`` the curve's
+    counts are ``int``; otherwise they are ``float``.
+
+    >>> curve = kaplan_meier_counts([3, 1, 2], [1, 1, 1], [0, 0, 1])
+    >>> curve.survival
+    (0.75, 0.5, 0.0)
+    >>> curve == kaplan_meier([1, 2, 2, 3], [True, True, False, True])
+    True
+    """
+    _check_curve_options(alpha, ci)
+    cells = _cells(times, reached, censored)
+    return _curve(_life_table(cells.times, cells.reached, cells.censored, cells.exact), alpha, ci)
 
 
 class _LifeTable(NamedTuple):
@@ -309,60 +379,99 @@ class _LifeTable(NamedTuple):
     at_risk: Sequence[float]
     reached: Sequence[float]
     censored: Sequence[float]
+    exact: bool
+    """Whether the counts are ``int`` (summed exactly) or ``float`` (summed with fsum)."""
+
+
+def _life_table(
+    times: Sequence[float],
+    reached: Sequence[float],
+    censored: Sequence[float],
+    exact: bool,
+    *,
+    one_each: bool = False,
+) -> _LifeTable:
+    """The one rule for n: everything removed (reached or censored) at t or later.
+
+    n is added up from the last time backwards: subtracting from the total
+    instead would lose small at-risk weights at late times to rounding.
+    ``one_each`` says that each time removes exactly one customer (distinct
+    unweighted durations), so the sums are simply len(times), ..., 2, 1.
+    """
+    if one_each:
+        return _LifeTable(times, range(len(times), 0, -1), reached, censored, exact)
+    return _LifeTable(times, _at_risk(list(map(add, reached, censored))), reached, censored, exact)
+
+
+def _curve(
+    table: _LifeTable,
+    alpha: float,
+    ci: ConfidenceMethod,
+    squared_weights: tuple[tuple[float, ...], tuple[float, ...]] | None = None,
+) -> SurvivalCurve:
+    """The Kaplan–Meier curve of a life table: S is the running product of (n - d) / n."""
+    at_risk, reached = table.at_risk, table.reached
+    survival = accumulate(map(truediv, map(sub, at_risk, reached), at_risk), mul)
+    total: Callable[[Iterable[float]], float] = sum if table.exact else math.fsum
+    return SurvivalCurve(
+        times=tuple(table.times),
+        at_risk=tuple(at_risk),
+        reached=tuple(reached),
+        censored=tuple(table.censored),
+        survival=tuple(survival),
+        alpha=alpha,
+        ci=ci,
+        n=at_risk[0],
+        n_reached=total(reached),
+        n_censored=total(table.censored),
+        squared_weights=squared_weights,
+    )
 
 
 # The life tables are built from whole columns with C-level passes (sort,
-# map, accumulate, compress) and a few comprehensions, never with an object
-# or a Python loop step per customer: on a million durations, that is the
-# difference between matching lifelines' speed and being several times slower.
+# map, accumulate, compress, dict lookups) and a few comprehensions, never
+# with an object or a Python loop step per customer: on a million
+# durations, that is the difference between matching lifelines' speed and
+# being several times slower.
 
 
-def _life_table(values: list[float], flags: list[int]) -> _LifeTable:
+def _count_customers(values: list[float], flags: list[int]) -> _LifeTable:
     """Count n, d and censorings per distinct time, without weights."""
     size = len(values)
     # Sort the reached and the censored durations apart, then merge the two
     # sorted runs (timsort merges runs in linear time). This beats sorting
     # indices by duration and gathering values and flags by a shuffled index,
-    # which misses the cache on every row. Reached durations come first in
-    # `both`, so merged positions below `reached_count` are the reached ones.
+    # which misses the cache on every row.
     reached_sorted = sorted(compress(values, flags))
-    both = reached_sorted + sorted(compress(values, map(not_, flags)))
-    reached_count = len(reached_sorted)
-    merge_order = sorted(range(size), key=both.__getitem__)
-    sorted_flags = [1 if position < reached_count else 0 for position in merge_order]
-    sorted_values = sorted(both)  # a stable sort: the same order as merge_order, faster
-
+    censored_sorted = sorted(compress(values, map(not_, flags)))
+    sorted_values = sorted(reached_sorted + censored_sorted)
     if all(map(lt, sorted_values, islice(sorted_values, 1, None))):
-        # No ties, as with durations measured to the microsecond: one row per customer.
-        return _LifeTable(
-            times=sorted_values,
-            at_risk=range(size, 0, -1),
-            reached=sorted_flags,
-            censored=[1 - flag for flag in sorted_flags],
-        )
+        # No ties, as with durations measured to the microsecond: one row per
+        # customer. The k-th of the rarer kind (reached or censored) lands at
+        # k plus the number of the other kind below it: one bisection each
+        # marks its rows, and the commoner kind fills the rest.
+        if len(censored_sorted) <= len(reached_sorted):
+            rarer, commoner, rarer_flag = censored_sorted, reached_sorted, 0
+        else:
+            rarer, commoner, rarer_flag = reached_sorted, censored_sorted, 1
+        reached = [1 - rarer_flag] * size
+        positions = map(add, count(), map(bisect.bisect_left, repeat(commoner), rarer))
+        deque(map(reached.__setitem__, positions, repeat(rarer_flag)), maxlen=0)
+        censored = list(map(sub, repeat(1), reached))
+        return _life_table(sorted_values, reached, censored, True, one_each=True)
 
     starts = _run_starts(sorted_values)
-    ends = [*starts[1:], size]
-    reached_before = list(accumulate(sorted_flags, initial=0))
-    reached = [
-        reached_before[end] - reached_before[start] for start, end in zip(starts, ends, strict=True)
-    ]
-    return _LifeTable(
-        times=list(map(sorted_values.__getitem__, starts)),
-        # Everyone from the first duration equal to t onwards is at risk at t.
-        at_risk=[size - start for start in starts],
-        reached=reached,
-        censored=[end - start - d for start, end, d in zip(starts, ends, reached, strict=True)],
-    )
+    times = list(map(sorted_values.__getitem__, starts))
+    reached_counts = Counter(compress(values, flags))
+    reached = list(map(reached_counts.get, times, repeat(0)))
+    customers = map(sub, [*starts[1:], size], starts)
+    return _life_table(times, reached, list(map(sub, customers, reached)), True)
 
 
-def _weighted_life_table(values: list[float], flags: list[int], weights: list[float]) -> _LifeTable:
-    """Sum the weights of those at risk, reached and censored per distinct time.
-
-    n at t is the sum of everything removed at t or later, added from the
-    last time backwards: subtracting from the total instead would lose the
-    small at-risk weights at late times to rounding.
-    """
+def _sum_weighted_customers(
+    values: list[float], flags: list[int], weights: list[float]
+) -> _LifeTable:
+    """Sum the weights of those reached and censored per distinct time."""
     size = len(values)
     order = sorted(range(size), key=values.__getitem__)
     sorted_values = list(map(values.__getitem__, order))
@@ -371,17 +480,72 @@ def _weighted_life_table(values: list[float], flags: list[int], weights: list[fl
     censored_weights = list(map(sub, sorted_weights, reached_weights))
     starts = _run_starts(sorted_values)
     if len(starts) == size:
-        times, removed = sorted_values, sorted_weights
-        reached, censored = reached_weights, censored_weights
+        return _life_table(sorted_values, reached_weights, censored_weights, False)
+    ends = [*starts[1:], size]
+    return _life_table(
+        list(map(sorted_values.__getitem__, starts)),
+        [math.fsum(reached_weights[s:e]) for s, e in zip(starts, ends, strict=True)],
+        [math.fsum(censored_weights[s:e]) for s, e in zip(starts, ends, strict=True)],
+        False,
+    )
+
+
+def _squared_weights(
+    values: list[float], flags: list[int], weights: list[float]
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per distinct time (increasing): Σ w² of those reached and of those censored there."""
+    reached: dict[float, list[float]] = {}
+    censored: dict[float, list[float]] = {}
+    for value, flag, weight in zip(values, flags, weights, strict=True):
+        (reached if flag else censored).setdefault(value, []).append(weight * weight)
+        (censored if flag else reached).setdefault(value, [])
+    times = sorted(reached)
+    return (
+        tuple(math.fsum(reached[t]) for t in times),
+        tuple(math.fsum(censored[t]) for t in times),
+    )
+
+
+class _Cells(NamedTuple):
+    """Counts per distinct time, times increasing, every time with someone in it."""
+
+    times: list[float]
+    reached: list[float]
+    censored: list[float]
+    exact: bool
+
+
+def _cells(times: Iterable[float], reached: Iterable[float], censored: Iterable[float]) -> _Cells:
+    """Check counts per time, sort them by time and add up repeated times."""
+    time_values = _finite_floats(_non_empty(_as_list(times, "times"), "times"), "times")
+    _check_not_negative(time_values, "times")
+    reached_items, censored_items, exact = _both_counts(reached, censored, len(time_values))
+    if all(map(le, time_values, islice(time_values, 1, None))):  # as from ORDER BY
+        sorted_times, sorted_reached, sorted_censored = time_values, reached_items, censored_items
     else:
-        ends = [*starts[1:], size]
-        times = list(map(sorted_values.__getitem__, starts))
-        reached = [math.fsum(reached_weights[s:e]) for s, e in zip(starts, ends, strict=True)]
-        censored = [math.fsum(censored_weights[s:e]) for s, e in zip(starts, ends, strict=True)]
-        removed = list(map(float.__add__, reached, censored))
-    at_risk = list(accumulate(reversed(removed)))
-    at_risk.reverse()
-    return _LifeTable(times, at_risk, reached, censored)
+        order = sorted(range(len(time_values)), key=time_values.__getitem__)
+        sorted_times = list(map(time_values.__getitem__, order))
+        sorted_reached = list(map(reached_items.__getitem__, order))
+        sorted_censored = list(map(censored_items.__getitem__, order))
+    if not all(map(lt, sorted_times, islice(sorted_times, 1, None))):  # a time repeats
+        starts = _run_starts(sorted_times)
+        ends = [*starts[1:], len(sorted_times)]
+        total: Callable[[Iterable[float]], float] = sum if exact else math.fsum
+        sorted_times = list(map(sorted_times.__getitem__, starts))
+        sorted_reached = [total(sorted_reached[s:e]) for s, e in zip(starts, ends, strict=True)]
+        sorted_censored = [total(sorted_censored[s:e]) for s, e in zip(starts, ends, strict=True)]
+    # A time at which nobody reached and nobody was censored is no time of the curve.
+    someone = list(map(truth, map(add, sorted_reached, sorted_censored)))
+    if not all(someone):
+        sorted_times = list(compress(sorted_times, someone))
+        sorted_reached = list(compress(sorted_reached, someone))
+        sorted_censored = list(compress(sorted_censored, someone))
+    if not sorted_times:
+        raise InvalidStatisticsInputError(
+            "every count is 0; pass at least one time at which someone reached the "
+            "milestone or was censored"
+        )
+    return _Cells(sorted_times, sorted_reached, sorted_censored, exact)
 
 
 def _run_starts(sorted_values: list[float]) -> list[int]:
@@ -397,6 +561,7 @@ def _confidence_bands(
     survival: Sequence[float],
     alpha: float,
     ci: ConfidenceMethod,
+    squared_weights: tuple[tuple[float, ...], tuple[float, ...]] | None = None,
 ) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """The lower and upper confidence bands of a Kaplan–Meier curve, per time."""
     # S never increases, so the rows split into three runs: S = 1 (nobody has
@@ -410,7 +575,10 @@ def _confidence_bands(
     terms = [
         d / n / (n - d) for n, d in zip(at_risk[:first_zero], reached[:first_zero], strict=True)
     ]
-    variance = list(accumulate(terms))[first_below_one:]
+    if squared_weights is None:
+        variance = list(accumulate(terms))[first_below_one:]
+    else:
+        variance = _robust_variance(at_risk, reached, terms, squared_weights)[first_below_one:]
     between = survival[first_below_one:first_zero]
     z = NormalDist().inv_cdf(1.0 - alpha / 2.0)
     bands = _log_log_bands if ci == "log-log" else _linear_bands
@@ -419,6 +587,36 @@ def _confidence_bands(
     ones = (1.0,) * first_below_one
     zeros = (0.0,) * (len(survival) - first_zero)
     return (*ones, *lower, *zeros), (*ones, *upper, *zeros)
+
+
+def _robust_variance(
+    at_risk: Sequence[float],
+    reached: Sequence[float],
+    terms: Sequence[float],
+    squared_weights: tuple[tuple[float, ...], tuple[float, ...]],
+) -> list[float]:
+    """Var(log S) by the infinitesimal jackknife, per time before S reaches 0.
+
+    Customer i (time T, weight w) moves log S(t) by U = H(t) while still at
+    risk (t < T), and by H(T) - [reached] / (n(T) - d(T)) from T on, where
+    H(t) = Σ d / (n (n - d)) over reaching times <= t (Greenwood's terms).
+    The variance is Σ (w U)², added up per time: H(t)² times the squared
+    weights still at risk after t, plus each earlier time's constant terms.
+    Multiplying every weight by c scales U by 1/c and w² by c²: the band does
+    not move. R: ``survfit(Surv(t, s) ~ 1, weights = w, robust = TRUE)``.
+    """
+    rows = len(terms)
+    h = list(accumulate(terms))
+    reached_sq, censored_sq = squared_weights
+    still_at_risk = _at_risk(list(map(add, reached_sq, censored_sq)))
+    out = []
+    settled = 0.0
+    for k in range(rows):
+        after_reaching = h[k] - 1.0 / (at_risk[k] - reached[k])
+        settled += reached_sq[k] * after_reaching * after_reaching + censored_sq[k] * h[k] * h[k]
+        later = still_at_risk[k + 1] if k + 1 < len(still_at_risk) else 0.0
+        out.append(h[k] * h[k] * later + settled)
+    return out
 
 
 def _log_log_bands(
@@ -475,6 +673,58 @@ def _finite_or_none(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
+# --- comparing medians -----------------------------------------------------
+
+
+def median_difference_ci(
+    curve: SurvivalCurve, reference: SurvivalCurve, *, alpha: float = 0.05
+) -> tuple[float, float]:
+    """A confidence interval for ``curve.median - reference.median``.
+
+    MOVER, the method of variance estimates recovery (Zou and Donner,
+    2008): each median's own ``1 - alpha`` interval (:meth:`SurvivalCurve.quantile_ci`
+    at 0.5, the Brookmeyer–Crowley-type interval of ``docs/statistics.md``)
+    gives the spread of that median below and above its estimate, and the
+    difference's interval is
+
+        (Δ - √((m₁ - l₁)² + (u₂ - m₂)²),  Δ + √((u₁ - m₁)² + (m₂ - l₂)²))
+
+    with Δ = m₁ - m₂. No resampling: the cost is that of the two curves'
+    bands, and the answer is the same on every run. An end is ``-inf`` or
+    ``inf`` where it is unbounded: when a median is never reached, or when
+    a median's own interval is open on the side that end depends on.
+
+    >>> fast = kaplan_meier(range(1, 41), [True] * 40)
+    >>> slow = kaplan_meier(range(2, 81, 2), [True] * 40)
+    >>> low, high = median_difference_ci(fast, slow)
+    >>> round(low, 3), fast.median - slow.median, round(high, 3)
+    (-33.416, -20.0, -6.584)
+    """
+    if not isinstance(curve, SurvivalCurve) or not isinstance(reference, SurvivalCurve):
+        raise InvalidStatisticsInputError(
+            "median_difference_ci compares two SurvivalCurve objects; fit them with "
+            "kaplan_meier() or kaplan_meier_counts()"
+        )
+    _check_alpha(alpha)
+    m1, m2 = curve.median, reference.median
+    if math.isinf(m1) or math.isinf(m2):
+        return (-math.inf, math.inf)
+    l1, u1 = _median_interval(curve, alpha)
+    l2, u2 = _median_interval(reference, alpha)
+    difference = m1 - m2
+    return (
+        difference - math.hypot(m1 - l1, u2 - m2),
+        difference + math.hypot(u1 - m1, m2 - l2),
+    )
+
+
+def _median_interval(curve: SurvivalCurve, alpha: float) -> tuple[float, float]:
+    """The median's interval at ``alpha``, refitting the bands only if the curve's differ."""
+    if alpha != curve.alpha:
+        curve = attrs.evolve(curve, alpha=alpha)
+    return curve.median_ci
+
+
 # --- log-rank ---------------------------------------------------------------
 
 
@@ -489,7 +739,12 @@ def logrank_test(
     least two distinct labels are needed. The statistic is Z'V⁻¹Z over all
     groups but one, with the hypergeometric variance corrected for ties;
     its p-value comes from the chi-square distribution with one degree of
-    freedom fewer than there are groups.
+    freedom fewer than there are groups tested.
+
+    As R's ``survdiff``: a group whose expected count is 0 (nobody in it at
+    risk at any time someone reached) is left out of the test and listed in
+    :attr:`LogRankResult.dropped`; where fewer than two groups are left (every
+    duration censored, say) the statistic is 0, ``dof`` 0 and the p-value 1.
 
     >>> result = logrank_test([1, 2, 3, 4], [True, True, True, True], ["a", "b", "a", "b"])
     >>> result.dof
@@ -499,19 +754,7 @@ def logrank_test(
     flags = _observed(observed, len(values))
     labels = _as_list(groups, "groups")
     _check_length(labels, len(values), "groups")
-    try:
-        index = {label: i for i, label in enumerate(dict.fromkeys(labels))}
-    except TypeError:
-        position = _first(labels, lambda label: not isinstance(label, Hashable))
-        raise InvalidStatisticsInputError(
-            f"groups[{position}] is {labels[position]!r}, which cannot label a group; "
-            "use hashable labels such as strings or numbers"
-        ) from None
-    if len(index) < 2:
-        raise InvalidStatisticsInputError(
-            f"groups has only the label {labels[0]!r}; the log-rank test compares two or "
-            "more groups"
-        )
+    index = _group_index(labels)
     group_of = list(map(index.__getitem__, labels))
 
     size = len(values)
@@ -529,10 +772,7 @@ def logrank_test(
     ]
     event_starts = list(compress(starts, reached))
     if not event_starts:
-        raise InvalidStatisticsInputError(
-            "every duration is censored, so the groups cannot be compared; the log-rank "
-            "test needs at least one reached milestone"
-        )
+        return _no_test(dropped=tuple(_labels_in_order(index)))
     # Everything in floating point from here on: products such as
     # n_j n_k d (n - d) overflow 64-bit integers on a million tied rows.
     d = [float(count) for count in reached if count]
@@ -547,15 +787,142 @@ def logrank_test(
         group_size = members_before[-1]
         at_risk_in.append([float(group_size - members_before[start]) for start in event_starts])
         observed_in.append(float(sum(compress(sorted_flags, member))))
+    return _logrank(d, n, at_risk_in, observed_in, _labels_in_order(index))
 
+
+def logrank_test_counts(
+    times: Iterable[float],
+    reached: Iterable[float],
+    censored: Iterable[float],
+    groups: Iterable[Hashable],
+) -> LogRankResult:
+    """:func:`logrank_test` from counts per duration and group, as a query engine returns them.
+
+    Row ``i`` says that in group ``groups[i]``, ``reached[i]`` customers
+    reached the milestone at exactly the duration ``times[i]`` and
+    ``censored[i]`` were censored there. Rows may come in any order and a
+    (time, group) pair may repeat (its rows are added up). Counts are
+    ``int`` or real frequencies (``float``), never rounded.
+
+    With integer counts the result equals :func:`logrank_test` on the
+    customers the counts stand for (to the last bit when the groups first
+    appear in the same order in both inputs, and to about 1e-15 otherwise).
+
+    >>> result = logrank_test_counts(
+    ...     [1, 2, 3, 4], [1, 1, 1, 1], [0, 0, 0, 0], ["a", "b", "a", "b"]
+    ... )
+    >>> result == logrank_test([1, 2, 3, 4], [True] * 4, ["a", "b", "a", "b"])
+    True
+    """
+    time_values = _finite_floats(_non_empty(_as_list(times, "times"), "times"), "times")
+    _check_not_negative(time_values, "times")
+    size = len(time_values)
+    reached_items, censored_items, exact = _both_counts(reached, censored, size)
+    labels = _as_list(groups, "groups")
+    _check_length(labels, size, "groups", of="times")
+    index = _group_index(labels)
+    zero = 0 if exact else 0.0
+    total: Callable[[Iterable[float]], float] = sum if exact else math.fsum
+
+    # Per group, the reached and the removed (reached or censored) customers
+    # at each distinct time: one Python step per row of counts.
+    order = sorted(range(size), key=time_values.__getitem__)
+    sorted_times = list(map(time_values.__getitem__, order))
+    width = len(_run_starts(sorted_times))
+    time_of = accumulate(map(ne, sorted_times, islice(sorted_times, 1, None)), initial=0)
+    reached_in = [[zero] * width for _ in index]
+    removed_in = [[zero] * width for _ in index]
+    for row, time in zip(order, time_of, strict=True):
+        group = index[labels[row]]
+        reached_in[group][time] += reached_items[row]
+        removed_in[group][time] += reached_items[row] + censored_items[row]
+
+    reached_per_time = list(map(total, zip(*reached_in, strict=True)))
+    events = list(compress(range(width), reached_per_time))
+    if not events:
+        return _no_test(dropped=tuple(_labels_in_order(index)))
+    at_risk_all = _at_risk(list(map(total, zip(*removed_in, strict=True))))
+    at_risk_in = [
+        list(map(float, map(_at_risk(removed).__getitem__, events))) for removed in removed_in
+    ]
+    return _logrank(
+        d=[float(reached_per_time[i]) for i in events],
+        n=[float(at_risk_all[i]) for i in events],
+        at_risk_in=at_risk_in,
+        observed_in=[float(total(group_reached)) for group_reached in reached_in],
+        labels=_labels_in_order(index),
+    )
+
+
+def _at_risk(removed: list[float]) -> list[float]:
+    """n per time: everything removed at that time or later, added from the last time back.
+
+    The one rule for n, shared by Kaplan–Meier and the log-rank test.
+    """
+    at_risk = list(accumulate(reversed(removed)))
+    at_risk.reverse()
+    return at_risk
+
+
+def _group_index(labels: list[Any]) -> dict[Hashable, int]:
+    """Each distinct label's position, in order of first appearance; at least two labels."""
+    try:
+        index = {label: i for i, label in enumerate(dict.fromkeys(labels))}
+    except TypeError:
+        position = _first(labels, lambda label: not isinstance(label, Hashable))
+        raise InvalidStatisticsInputError(
+            f"groups[{position}] is {labels[position]!r}, which cannot label a group; "
+            "use hashable labels such as strings or numbers"
+        ) from None
+    if len(index) < 2:
+        raise InvalidStatisticsInputError(
+            f"groups has only the label {labels[0]!r}; the log-rank test compares two or "
+            "more groups"
+        )
+    return index
+
+
+def _labels_in_order(index: dict[Hashable, int]) -> list[Hashable]:
+    """The group labels of :func:`_group_index`, by position."""
+    return sorted(index, key=index.__getitem__)
+
+
+def _no_test(dropped: tuple[Hashable, ...]) -> LogRankResult:
+    """Fewer than two groups have an expected count: R's ``survdiff`` reports chi-square 0."""
+    return LogRankResult(statistic=0.0, dof=0, p_value=1.0, dropped=dropped)
+
+
+def _logrank(
+    d: list[float],
+    n: list[float],
+    at_risk_in: list[list[float]],
+    observed_in: list[float],
+    labels: list[Hashable],
+) -> LogRankResult:
+    """The log-rank statistic from totals per event time and group, all in floating point.
+
+    ``d`` and ``n`` are those reached and at risk at each time someone
+    reached; ``at_risk_in[j]`` are group j's at risk at those times and
+    ``observed_in[j]`` its reached customers in all. As R's ``survdiff``,
+    a group with nobody at risk at any of those times (expected count 0)
+    is left out of the test and listed in ``dropped``; with fewer than two
+    groups left, there is no test (statistic 0, p-value 1).
+    """
     share_reaching = list(map(truediv, d, n))
+    expected = [math.fsum(map(mul, at_risk, share_reaching)) for at_risk in at_risk_in]
+    kept_groups = [j for j, e in enumerate(expected) if e > 0.0]
+    dropped = tuple(labels[j] for j, e in enumerate(expected) if not e > 0.0)
+    if len(kept_groups) < 2:
+        return _no_test(dropped)
+    at_risk_in = [at_risk_in[j] for j in kept_groups]
+    observed_in = [observed_in[j] for j in kept_groups]
     # Hypergeometric variance per event time, with the ties factor
     # (n - d) / (n - 1), which is 1 where only one customer is at risk.
     scale = [
         dt * (nt - dt) / (nt - 1.0) / (nt * nt) if nt > 1.0 else dt / (nt * nt)
         for dt, nt in zip(d, n, strict=True)
     ]
-    kept = range(len(index) - 1)  # the last group is implied by the others
+    kept = range(len(at_risk_in) - 1)  # the last group is implied by the others
     z = [observed_in[j] - math.fsum(map(mul, at_risk_in[j], share_reaching)) for j in kept]
     scaled_at_risk = [list(map(mul, scale, at_risk_in[j])) for j in kept]
     variance = [
@@ -572,12 +939,13 @@ def logrank_test(
     statistic = _quadratic_form_of_inverse(variance, z)
     if statistic is None:
         raise InvalidStatisticsInputError(
-            "the groups cannot be compared: a group has nobody at risk at any time a "
-            "milestone was reached (its customers all left earlier, or the groups never "
-            "overlap in time); drop or merge such groups"
+            "the groups cannot be compared: their variance matrix is singular (every "
+            "customer at risk reached at each time someone did); drop or merge groups"
         )
-    dof = len(index) - 1
-    return LogRankResult(statistic=statistic, dof=dof, p_value=chi2_sf(statistic, dof))
+    dof = len(at_risk_in) - 1
+    return LogRankResult(
+        statistic=statistic, dof=dof, p_value=chi2_sf(statistic, dof), dropped=dropped
+    )
 
 
 def _quadratic_form_of_inverse(matrix: list[list[float]], vector: list[float]) -> float | None:
@@ -715,17 +1083,64 @@ def _as_list(values: Iterable[Any], name: str) -> list[Any]:
 
 
 def _durations(raw: Iterable[float]) -> list[float]:
-    items = _as_list(raw, "durations")
+    values = _finite_floats(_non_empty(_as_list(raw, "durations"), "durations"), "durations")
+    _check_not_negative(values, "durations")
+    return values
+
+
+def _non_empty(items: list[Any], name: str) -> list[Any]:
     if not items:
-        raise InvalidStatisticsInputError("durations is empty; pass at least one duration")
-    values = _finite_floats(items, "durations")
+        raise InvalidStatisticsInputError(f"{name} is empty; pass at least one duration")
+    return items
+
+
+def _check_not_negative(values: list[float], name: str) -> None:
     if min(values) < 0.0:
         position = _first(values, lambda value: value < 0.0)
         raise InvalidStatisticsInputError(
-            f"durations[{position}] is {values[position]!r}; durations cannot be negative "
+            f"{name}[{position}] is {values[position]!r}; durations cannot be negative "
             "(a milestone reached before the start counts as reached at 0)"
         )
-    return values
+
+
+def _counts(raw: Iterable[float], length: int, name: str) -> tuple[list[Any], bool]:
+    """Numbers of customers: ``int`` or real frequencies, finite and not negative.
+
+    Returns the items as given if every one is an ``int`` (and ``True``),
+    else the items as floats (and ``False``).
+    """
+    items = _as_list(raw, name)
+    _check_length(items, length, name, of="times")
+    kinds = set(map(type, items))
+    if bool in kinds:
+        position = _first(items, lambda item: isinstance(item, bool))
+        raise InvalidStatisticsInputError(
+            f"{name}[{position}] is {items[position]!r}; pass numbers of customers "
+            "(0, 1, 2, ...), not True/False flags"
+        )
+    exact = kinds == {int}
+    values = items if exact else _finite_floats(items, name)  # an int is always finite
+    if min(values) < 0:
+        position = _first(values, lambda value: value < 0)
+        raise InvalidStatisticsInputError(
+            f"{name}[{position}] is {items[position]!r}; counts of customers cannot be negative"
+        )
+    return values, exact
+
+
+def _both_counts(
+    reached: Iterable[float], censored: Iterable[float], length: int
+) -> tuple[list[Any], list[Any], bool]:
+    """Reached and censored counts, both ``int`` (exact) or else both ``float``."""
+    reached_items, reached_exact = _counts(reached, length, "reached")
+    censored_items, censored_exact = _counts(censored, length, "censored")
+    if reached_exact and censored_exact:
+        return reached_items, censored_items, True
+    if reached_exact:
+        reached_items = list(map(float, reached_items))
+    if censored_exact:
+        censored_items = list(map(float, censored_items))
+    return reached_items, censored_items, False
 
 
 def _observed(raw: Iterable[bool], length: int) -> list[int]:
@@ -790,12 +1205,18 @@ def _is_bool_like(item: object) -> bool:
         return False
 
 
-def _check_length(items: list[Any], length: int, name: str) -> None:
+def _check_length(items: list[Any], length: int, name: str, *, of: str = "durations") -> None:
     if len(items) != length:
         raise InvalidStatisticsInputError(
-            f"{name} has {len(items)} values but durations has {length}; "
-            f"pass one {name} value per duration"
+            f"{name} has {len(items)} values but {of} has {length}; "
+            f"pass one {name} value per {of[:-1]}"
         )
+
+
+def _check_curve_options(alpha: object, ci: object) -> None:
+    _check_alpha(alpha)
+    if ci not in _CONFIDENCE_METHODS:
+        raise InvalidStatisticsInputError(f"ci is {ci!r}; use 'log-log' or 'linear'")
 
 
 def _check_alpha(alpha: object) -> None:

@@ -25,6 +25,7 @@ until then it is counted in ``queue_depth``. So at any quiet moment
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
 import math
 import os
@@ -42,11 +43,13 @@ import attrs
 
 from ttvkit.errors import (
     ConfigurationError,
+    InvalidEventError,
     StoreUnavailableError,
     TrackerClosedError,
 )
-from ttvkit.events import JSONValue, TimestampLike, ValueEvent
+from ttvkit.events import JSONValue, TimestampLike, ValueEvent, _fast_event
 from ttvkit.stores import Store, open_store
+from ttvkit.stores._deadline import bounded_by
 
 __all__ = [
     "Clock",
@@ -332,18 +335,25 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
+# The default clock: a C-level partial, cheaper to call than a Python function.
+_utc_now: Final[Clock] = functools.partial(datetime.now, UTC)
 
 
 class _Marker:
-    """A flush request travelling through the queue behind the events it waits for."""
+    """A flush request travelling through the queue behind the events it waits for.
 
-    __slots__ = ("done", "ok")
+    The writer sets ``done`` once everything queued before it is settled and
+    records in ``lost`` how many events the tracker had lost by then. Only
+    the caller that sees ``done`` consumes that count (see
+    :meth:`_Pipeline._consume`): a flush that timed out leaves it for the
+    next one, so a later ``flush()`` still reports the losses.
+    """
+
+    __slots__ = ("done", "lost")
 
     def __init__(self) -> None:
         self.done = threading.Event()
-        self.ok = False
+        self.lost = 0
 
 
 # --------------------------------------------------------------------------- pipeline
@@ -374,6 +384,12 @@ class _Pipeline:
         self.on_error = on_error
         # Copied out of the config: the hot path reads plain attributes.
         self.batch_size = config.batch_size
+        # Batches a store takes in one call (one transaction) when the queue
+        # is deep; SQLite and PostgreSQL say 8, any other store 1.
+        write_batches = getattr(store, "_ttvkit_write_batches", 1)
+        self.write_batches = (
+            write_batches if type(write_batches) is int and write_batches > 0 else 1
+        )
         self.max_queue_size = config.max_queue_size
         self.retry = config.retry
         self.on_full: Callable[[ValueEvent], None] = (
@@ -420,7 +436,9 @@ class _Pipeline:
 
     def _offer_queued(self, event: ValueEvent) -> None:
         queue = self.queue
-        if len(queue) < self.max_queue_size:
+        # The bound counts the batch being written too: at most max_queue_size
+        # accepted events are held in memory, never max_queue_size + batch_size.
+        if len(queue) + self.in_flight < self.max_queue_size:
             queue.append(event)
             # Wake the writer once per full batch; is_set() keeps this to an
             # attribute read while the writer is already awake.
@@ -466,7 +484,7 @@ class _Pipeline:
         with self.room:
             self.blocked += 1
             try:
-                while len(queue) >= self.max_queue_size:
+                while len(queue) + self.in_flight >= self.max_queue_size:
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
                         break
@@ -522,27 +540,40 @@ class _Pipeline:
             self._report_drops()
 
     def _take(self, *, partial: bool) -> tuple[list[ValueEvent], _Marker | None]:
-        """Pop up to one batch of events, stopping after the first flush marker."""
+        """Pop the events of one store call, stopping after the first flush marker.
+
+        One batch; or, when more than one full batch is waiting and the
+        store takes them, up to ``write_batches`` batches for one store call
+        (one transaction): a deep queue drains with fewer commits.
+        """
         queue = self.queue
         batch: list[ValueEvent] = []
         marker: _Marker | None = None
         with self.lock:
-            if partial or self.markers_queued or len(queue) >= self.batch_size:
-                for _ in range(min(self.batch_size, len(queue))):
-                    item = queue.popleft()
-                    if isinstance(item, _Marker):
-                        marker = item
-                        self.markers_queued -= 1
-                        break
-                    batch.append(item)
+            size = self.batch_size
+            depth = len(queue)
+            if partial or self.markers_queued or depth >= size:
+                take = min(depth, size * self.write_batches if depth >= 2 * size else size)
+                if not self.markers_queued:
+                    # No marker anywhere (markers are queued under this lock): no checks.
+                    popleft = queue.popleft
+                    batch = [popleft() for _ in range(take)]  # type: ignore[misc]
                 else:
-                    # A marker right behind a full batch goes with it, so
-                    # that flush() returns after this write, not the next.
-                    head = queue[0] if queue else None
-                    if isinstance(head, _Marker):
-                        queue.popleft()
-                        marker = head
-                        self.markers_queued -= 1
+                    for _ in range(take):
+                        item = queue.popleft()
+                        if isinstance(item, _Marker):
+                            marker = item
+                            self.markers_queued -= 1
+                            break
+                        batch.append(item)
+                    else:
+                        # A marker right behind a full batch goes with it, so
+                        # that flush() returns after this write, not the next.
+                        head = queue[0] if queue else None
+                        if isinstance(head, _Marker):
+                            queue.popleft()
+                            marker = head
+                            self.markers_queued -= 1
             self.in_flight = len(batch)
         if self.blocked:
             with self.room:
@@ -561,6 +592,13 @@ class _Pipeline:
         attempt = 0
         error: BaseException | None = None
         settled = False
+
+        # A store that waits on a network gives up at this limit (the sync
+        # deadline, or the close deadline once close() sets one, even while
+        # the call is already waiting).
+        def store_limit() -> float | None:
+            return self._deadline(deadline)
+
         try:
             while True:
                 limit = self._deadline(deadline)
@@ -574,7 +612,8 @@ class _Pipeline:
                     break
                 attempt += 1
                 try:
-                    new = self.store.append(batch)
+                    with bounded_by(store_limit):
+                        new = self.store.append(batch)
                 except retry.retry_on as exc:
                     error = exc
                     if retry.max_attempts is not None and attempt >= retry.max_attempts:
@@ -587,6 +626,17 @@ class _Pipeline:
                     self._report(DeliveryFailure("retrying", len(batch), exc, attempt, wait))
                     self._report_drops()
                     self._pause(wait, deadline)
+                except InvalidEventError as exc:
+                    error = exc
+                    if len(batch) == 1:
+                        break
+                    # The store refused a record of the batch (one it cannot
+                    # hold): find it by halves, deliver the rest.
+                    settled = True
+                    half = len(batch) // 2
+                    self._deliver(batch[:half], deadline)
+                    self._deliver(batch[half:], deadline)
+                    return
                 except Exception as exc:
                     error = exc
                     break
@@ -618,26 +668,37 @@ class _Pipeline:
         with self.lock:
             self.written += new
             self.duplicates += size - new
-            self.in_flight = 0
+            self.in_flight = max(0, self.in_flight - size)
 
     def _settle_failed(self, size: int, error: BaseException | None, attempt: int) -> None:
         with self.lock:
             self.failed += size
-            self.in_flight = 0
+            self.in_flight = max(0, self.in_flight - size)
             if error is not None:
                 self.last_error = _describe(error)
         self._report(DeliveryFailure("failed", size, error, attempt))
 
     def _settle_marker(self, marker: _Marker) -> None:
-        marker.ok = self._nothing_lost_since_last_check()
+        with self.lock:
+            marker.lost = self.dropped + self.failed
         marker.done.set()
+
+    def _consume(self, lost: int) -> bool:
+        """Whether no event was lost up to the count *lost* since the last flush that reported.
+
+        Called by the flush (or close) that returns, never by the writer: a
+        flush that timed out consumes nothing, so its losses are reported by
+        the next flush.
+        """
+        with self.lock:
+            ok = lost <= self.lost_seen
+            self.lost_seen = max(self.lost_seen, lost)
+        return ok
 
     def _nothing_lost_since_last_check(self) -> bool:
         with self.lock:
             lost = self.dropped + self.failed
-            ok = lost == self.lost_seen
-            self.lost_seen = lost
-        return ok
+        return self._consume(lost)
 
     def _abandon_queue(self) -> None:
         """Settle whatever is still queued as failed (the writer is stopping)."""
@@ -691,7 +752,7 @@ class _Pipeline:
                 return False  # on_error calling flush(): the writer cannot wait for itself
             marker = self.close_marker if self._closing_started else self._push_marker()
         assert marker is not None
-        return marker.done.wait(timeout) and marker.ok
+        return marker.done.wait(timeout) and self._consume(marker.lost)
 
     def _push_marker(self) -> _Marker:
         marker = _Marker()
@@ -730,7 +791,7 @@ class _Pipeline:
             if thread is not None and marker is not None:
                 remaining = max(0.0, (self.close_deadline or 0.0) - time.monotonic())
                 thread.join(remaining + _SETTLE_GRACE)
-                ok = marker.done.is_set() and marker.ok
+                ok = marker.done.is_set() and self._consume(marker.lost)
             if thread is None or not thread.is_alive():
                 # A track() that raced close() may have queued after the
                 # writer's last look: settle it rather than leave it pending.
@@ -909,7 +970,10 @@ class Tracker:
         ``timestamp`` defaults to the tracker's clock; ``event_id`` to a new
         unique id (pass your own to make retries idempotent).
         """
-        event = ValueEvent(
+        # The checks are those of ValueEvent(...), with the common case made
+        # cheap (_fast_event); storing's own work (rows, JSON, name ids)
+        # happens in the writer.
+        event = _fast_event(
             user_id,
             name,
             self._clock() if timestamp is None else timestamp,

@@ -38,7 +38,7 @@ def analyse(store: ttv.Store, milestone: ttv.Milestone) -> dict[str, object]:
     median: timedelta | None = dist.median
     lo, hi = dist.median_ci
     p90: timedelta | None = dist.percentile(0.9)
-    share: float = dist.reached_within(timedelta(days=7))
+    share: float | None = dist.reached_within(timedelta(days=7))  # None beyond follow-up
     counts: dict[ttv.Speed, int] = dist.speed_counts(
         ttv.SpeedBands(immediate=timedelta(minutes=5), short=timedelta(days=7))
     )
@@ -119,3 +119,24 @@ def notebooks(dist: ttv.TTVDistribution, comparison: ttv.Comparison) -> bytes:
     frame = dist.to_pandas()
     assert len(frame) > 0
     return plotting.to_png(comparison, width=6.0)
+
+
+def files_at_rest(milestone: ttv.Milestone) -> list[object]:
+    from pathlib import Path
+
+    from ttvkit.io import ColumnMapping
+    from ttvkit.stores.duckdb import DuckDBStore
+
+    mapping = ColumnMapping(user="distinct_id", name="event")
+    with ttv.scan("exports/*.parquet", mapping=mapping, on_error="skip") as events:
+        source: ttv.Source = events
+        skipped: int = events.skipped
+        rows: list[tuple[object, ...]] = events.query(
+            f"SELECT count(*) FROM {events.relation_sql} WHERE name = ?", ["signup"]
+        )
+        dist = ttv.time_to_value(source, milestone)
+    from_path = ttv.time_to_value(Path("events.csv"), milestone)
+    with DuckDBStore("ttv.duckdb") as store:
+        store_source: ttv.Store = store
+        engine: str = store.sql_engine
+    return [skipped, rows, dist, from_path, store_source, engine]

@@ -28,6 +28,8 @@ from ttvkit.errors import ConfigurationError, InvalidEventError, MissingDependen
 from ttvkit.events import (
     MAX_ID_LENGTH,
     MAX_NAME_LENGTH,
+    MAX_TIMESTAMP,
+    MIN_TIMESTAMP,
     JSONValue,
     ValueEvent,
     _check_text,
@@ -163,6 +165,10 @@ class ReadError(InvalidEventError):
     key. The same facts are attributes, ``None`` where they do not apply. A
     :class:`~ttvkit.errors.InvalidEventError`, so code that already catches that
     keeps working.
+
+    ``skippable`` is true for a bad row, which ``on_error="skip"`` would have
+    skipped, and false for an error in the input as a whole (a missing column, a
+    truncated ``.gz`` file, a damaged Parquet file), which always stops the reading.
     """
 
     def __init__(
@@ -173,16 +179,24 @@ class ReadError(InvalidEventError):
         line: int | None = None,
         row: int | None = None,
         column: str | None = None,
+        skippable: bool = False,
     ) -> None:
         super().__init__(message)
         self.source = source
         self.line = line
         self.row = row
         self.column = column
+        self.skippable = skippable
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Keep the attributes across pickling (multiprocessing, caching).
-        kwargs = {"source": self.source, "line": self.line, "row": self.row, "column": self.column}
+        kwargs = {
+            "source": self.source,
+            "line": self.line,
+            "row": self.row,
+            "column": self.column,
+            "skippable": self.skippable,
+        }
         return (_rebuild_read_error, (str(self), kwargs))
 
 
@@ -330,6 +344,7 @@ class EventReader:
                 self._read += 1
                 yield item
             elif isinstance(item, ReadError):
+                item.skippable = True
                 if self._raise:
                     raise item
                 self._skipped += 1
@@ -528,6 +543,11 @@ class RowConverter:
         except _Problem as problem:
             where = attrs.evolve(self._location, line=line, row=row)
             return where.error(problem.problem, problem.column)
+        except (ValueError, ArithmeticError, RecursionError, TypeError) as exc:
+            # Whatever else a value makes Python raise (a number too long to
+            # convert, nesting too deep to walk) is this row's problem, not a crash.
+            where = attrs.evolve(self._location, line=line, row=row)
+            return where.error(f"cannot be read: {value_problem(exc)}")
 
     def _convert(self, values: Mapping[str, object]) -> ValueEvent:
         options = self._options
@@ -649,11 +669,16 @@ class RowConverter:
             return {}
         if isinstance(value, str):
             try:
-                value = json.loads(value)
-            except json.JSONDecodeError as exc:
+                value = load_json(value)
+            except (ValueError, RecursionError) as exc:
+                problem = (
+                    f"{exc.msg} at character {exc.pos}"
+                    if isinstance(exc, json.JSONDecodeError)
+                    else value_problem(exc)
+                )
                 raise _Problem(
                     column,
-                    f"is not valid JSON ({exc.msg} at character {exc.pos}); the column must "
+                    f"is not valid JSON ({problem}); the column must "
                     'hold a JSON object such as {"plan": "pro"}',
                 ) from None
         if value is None:
@@ -673,8 +698,41 @@ class RowConverter:
 
 
 def _shown(value: object) -> str:
-    shown = repr(value)
+    try:
+        shown = repr(value)
+    except ValueError:  # an int too long to convert to text
+        return "<an integer too long to show>"
     return shown if len(shown) <= 80 else shown[:77] + "..."
+
+
+def _non_json_constant(name: str) -> object:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def load_json(text: str) -> Any:
+    """``json.loads`` without the constants JSON does not have (NaN, Infinity).
+
+    Raises ``ValueError`` (``json.JSONDecodeError`` for bad syntax) or
+    ``RecursionError``; :func:`json_problem` words either for a message.
+    """
+    return json.loads(text, parse_constant=_non_json_constant)
+
+
+def json_problem(exc: BaseException) -> str:
+    """What :func:`load_json` (or another reader of values) found wrong, in words."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg} at character {exc.colno}"
+    return value_problem(exc)
+
+
+def value_problem(exc: BaseException) -> str:
+    """An exception raised while reading a value, as a phrase for a message."""
+    if isinstance(exc, RecursionError):
+        return "nested too deeply to read"
+    message = str(exc)
+    if "Exceeds the limit" in message and "digits" in message:
+        return "holds an integer with more digits than Python converts (4300)"
+    return message or type(exc).__name__
 
 
 def _reword(exc: InvalidEventError, field: str, value: object) -> str:
@@ -715,6 +773,8 @@ def infer_scalar(text: str) -> JSONValue:
     if match is None:
         return text
     if match.group(1) is None and match.group(2) is None:
+        if len(text) > 20:  # beyond 64 bits (and perhaps beyond int()'s digit limit)
+            return text
         number = int(text)
         return number if -_INT64 <= number < _INT64 else text
     real = float(text)
@@ -756,42 +816,81 @@ def _fail(value: object, problem: str) -> InvalidEventError:
     return InvalidEventError(f"timestamp={_shown(value)}: {problem}")
 
 
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _out_of_range(value: object, unit: TimestampUnit | None) -> InvalidEventError:
+    """The error for a timestamp outside the supported range, showing *value* as given."""
+    supported = f"{MIN_TIMESTAMP.isoformat()} to {MAX_TIMESTAMP.isoformat()}"
+    if _is_number(value) or (unit is not None and isinstance(value, str)):
+        if unit in (None, "s"):
+            hint = "check the unit (milliseconds? pass timestamp_unit='ms')"
+        else:
+            hint = "check timestamp_unit"
+        name = _UNIT_NAMES[unit or "s"]
+        return _fail(value, f"is out of range as epoch {name} (supported: {supported}); {hint}")
+    return _fail(value, f"is outside the supported range {supported}")
+
+
 def to_utc(value: object, unit: TimestampUnit | None, zone: tzinfo | None) -> datetime:
     """A timestamp from foreign input as an aware UTC datetime.
 
     Text is ISO-8601 (see :func:`~ttvkit.events.parse_timestamp`); numbers are epoch
     values in *unit* (seconds when ``None``), and with a unit set, numeric text is
     too. A timestamp without an offset gets *zone* when given, else is rejected.
+    Errors show the value as the input gave it.
     """
+    given = value
     if unit is not None and isinstance(value, str) and _EPOCH_TEXT.fullmatch(value.strip()):
         text = value.strip()
-        value = int(text) if text.lstrip("+-").isdigit() else float(text)
-    if isinstance(value, int | float) and not isinstance(value, bool) and unit not in (None, "s"):
+        try:
+            value = int(text) if text.lstrip("+-").isdigit() else float(text)
+        except ValueError:  # more digits than int() converts
+            raise _out_of_range(given, unit) from None
+    if _is_number(value) and unit not in (None, "s"):
         assert unit is not None
+        assert isinstance(value, int | float)
         if not math.isfinite(value):
-            raise _fail(value, f"is not a finite number of epoch {_UNIT_NAMES[unit]}")
+            raise _fail(given, f"is not a finite number of epoch {_UNIT_NAMES[unit]}")
         try:
             value = _EPOCH + timedelta(microseconds=value * _UNIT_MICROSECONDS[unit])
         except OverflowError:
-            raise _fail(
-                value, f"is out of range as epoch {_UNIT_NAMES[unit]}; check timestamp_unit"
-            ) from None
+            raise _out_of_range(given, unit) from None
+    elif _is_number(value):
+        assert isinstance(value, int | float)
+        if not math.isfinite(value):
+            raise _fail(given, "is not a finite number of epoch seconds")
+        try:
+            value = datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError):
+            raise _out_of_range(given, unit) from None
     elif isinstance(value, str):
         text = value.strip()
         parsed: datetime | None = None
         try:
-            if _PLAIN_ISO.fullmatch(text):
-                # The shape nearly every export writes: fromisoformat reads it 50 times
-                # faster than isoparse (which parse_timestamp uses), to the same datetime.
-                parsed = datetime.fromisoformat(text)
-            elif zone is not None:
-                parsed = isoparse(text)
+            # The shape nearly every export writes: fromisoformat reads it 50 times
+            # faster than isoparse, to the same datetime.
+            plain = _PLAIN_ISO.fullmatch(text)
+            parsed = datetime.fromisoformat(text) if plain else isoparse(text)
         except (ValueError, OverflowError):
             pass  # parse_timestamp below says what is wrong with the text (or reads 24:00)
         if parsed is not None and (parsed.tzinfo is not None or zone is not None):
-            value = parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=zone)
+            value = parsed
     if isinstance(value, datetime):
         value = _plain_datetime(value)
         if zone is not None and (value.tzinfo is None or value.utcoffset() is None):
             value = value.replace(tzinfo=zone)
-    return parse_timestamp(value)
+        if value.tzinfo is not None and value.utcoffset() is not None:
+            try:
+                value = value.astimezone(UTC)
+            except OverflowError:  # 9999-12-31T23:59-14:00 is after year 9999 in UTC
+                raise _out_of_range(given, unit) from None
+            if not MIN_TIMESTAMP <= value < MAX_TIMESTAMP:
+                raise _out_of_range(given, unit)
+    try:
+        return parse_timestamp(value)
+    except InvalidEventError:
+        raise
+    except (ValueError, OverflowError):
+        raise _fail(given, "is not an ISO-8601 timestamp, e.g. '2026-01-31T09:30:00Z'") from None

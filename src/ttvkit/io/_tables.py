@@ -27,6 +27,7 @@ from ttvkit.io._core import (
     TimestampUnit,
     require,
     source_name,
+    value_problem,
 )
 from ttvkit.io._text import CSV_COLUMNS, checked_events, is_path, properties_json
 
@@ -84,18 +85,55 @@ def parquet_items(
     pa = require("pyarrow", "parquet", "read_parquet")
     pq = require("pyarrow.parquet", "parquet", "read_parquet")
     location = Location(name)
+    damaged = "is not a Parquet file, or its metadata is damaged"
     try:
         file = pq.ParquetFile(source)
-    except pa.ArrowInvalid as exc:
-        raise location.error(f"is not a Parquet file ({exc})") from None
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        if isinstance(exc, OSError) and exc.filename is not None:
+            raise  # a missing or unreadable file, named by the OSError itself
+        # (ValueError: names that are not UTF-8 in damaged metadata)
+        raise location.error(f"{damaged} ({exc})") from None
     with file:
-        names = file.schema_arrow.names
+        try:
+            names = file.schema_arrow.names
+        except (pa.ArrowException, ValueError) as exc:
+            raise location.error(f"{damaged} ({exc})") from None
         converter = RowConverter(options, location, names, strict_optional=strict_optional)
         row = 0
-        for batch in file.iter_batches(batch_size=batch_size, columns=list(converter.columns)):
-            for values in _microseconds(batch, pa).to_pylist():
-                yield converter.convert(values, row=row)
+        batches = file.iter_batches(batch_size=batch_size, columns=list(converter.columns))
+        while True:
+            try:
+                batch = next(batches, None)
+            except (pa.ArrowException, OSError, ValueError) as exc:
+                # A damaged page or column chunk: the file, not a row, is at fault.
+                raise location.error(
+                    f"is damaged: the rows from row {row} on cannot be read ({exc})"
+                ) from None
+            if batch is None:
+                return
+            for values in _python_rows(_microseconds(batch, pa), pa):
+                if isinstance(values, Exception):
+                    yield Location(name, row=row).error(f"cannot be read: {value_problem(values)}")
+                else:
+                    yield converter.convert(values, row=row)
                 row += 1
+
+
+def _python_rows(batch: Any, pa: Any) -> list[dict[str, Any] | Exception]:
+    """The rows of *batch* as dicts; a row Python cannot hold (a date after year 9999)
+    as the exception converting it raised."""
+    try:
+        rows: list[dict[str, Any] | Exception] = batch.to_pylist()
+        return rows
+    except (pa.ArrowException, ValueError, OverflowError):
+        pass
+    out: list[dict[str, Any] | Exception] = []
+    for index in range(batch.num_rows):
+        try:
+            out.extend(batch.slice(index, 1).to_pylist())
+        except (pa.ArrowException, ValueError, OverflowError) as exc:
+            out.append(exc)
+    return out
 
 
 def _microseconds(batch: Any, pa: Any) -> Any:

@@ -6,12 +6,14 @@ read as given and never closed here: their owner closes them.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import io
 import itertools
 import json
 import os
+import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import tzinfo
@@ -30,6 +32,8 @@ from ttvkit.io._core import (
     RowConverter,
     TimestampUnit,
     json_kind,
+    json_problem,
+    load_json,
     source_name,
 )
 
@@ -72,11 +76,64 @@ def _check_delimiter(delimiter: object) -> str:
     )
 
 
+class _DecodeError(ReadError):
+    """Bytes that are not valid in the encoding; :func:`guarded` finds their line."""
+
+
 def _decode_error(location: Location, exc: UnicodeDecodeError, encoding: str) -> ReadError:
-    return location.error(
-        f"is not valid {encoding} ({exc.reason} at byte {exc.start}); "
-        "pass the file's encoding, e.g. encoding='latin-1'"
+    error = location.error(
+        f"is not valid {encoding} ({exc.reason}); pass the file's encoding, e.g. encoding='latin-1'"
     )
+    return _DecodeError(str(error), source=error.source, line=error.line)
+
+
+def _locate_decode_error(path: str, name: str, encoding: str) -> ReadError | None:
+    """The first line of *path* that *encoding* cannot decode, as an error; None if none.
+
+    Text files are decoded a block at a time, so the line being read when the
+    decoder fails is not the line of the bad byte: read the file again, a line at
+    a time, to name the right one.
+    """
+    try:
+        decoder = codecs.getincrementaldecoder(encoding)()
+        opener = gzip.open if path.endswith(".gz") else open
+        with opener(path, "rb") as file:
+            for number, line in enumerate(file, 1):
+                try:
+                    decoder.decode(line)
+                except UnicodeDecodeError as exc:
+                    return Location(name, line=number).error(
+                        f"is not valid {encoding} ({exc.reason} at byte {exc.start + 1} of "
+                        "the line); pass the file's encoding, e.g. encoding='latin-1'"
+                    )
+    except (LookupError, OSError, EOFError, zlib.error):
+        return None
+    return None
+
+
+def guarded(source: TextSource, name: str, encoding: str, items: Iterator[Item]) -> Iterator[Item]:
+    """*items*, with the failures of the file as a whole turned into one ReadError each.
+
+    A truncated or damaged ``.gz`` file, a read error, and bytes the encoding cannot
+    decode stop the reading (``on_error="skip"`` cannot skip them): the error names
+    the file, and the line where one is known.
+    """
+    try:
+        yield from items
+    except _DecodeError as exc:
+        located = None
+        if isinstance(source, str | os.PathLike):
+            located = _locate_decode_error(os.fspath(source), name, encoding)
+        raise (located or exc) from None
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise ReadError(
+            f"{name}: is not a complete gzip file ({exc}); the file is truncated or damaged",
+            source=name,
+        ) from None
+    except OSError as exc:
+        if exc.filename is not None:
+            raise
+        raise ReadError(f"{name}: could not be read ({exc.strerror or exc})", source=name) from None
 
 
 def read_csv(
@@ -114,7 +171,12 @@ def read_csv(
 
     def items() -> Iterator[Item]:
         with open_text(source, "r", encoding=encoding, newline="") as file:
-            yield from csv_items(file, name, options, delimiter=delimiter, encoding=encoding)
+            yield from guarded(
+                source,
+                name,
+                encoding,
+                csv_items(file, name, options, delimiter=delimiter, encoding=encoding),
+            )
 
     return EventReader(name, items, on_error=on_error, once=not is_path(source))
 
@@ -191,18 +253,21 @@ def read_jsonl(
     name = source_name(source)
 
     def items() -> Iterator[Item]:
-        converter = RowConverter(options, Location(name, noun="key"), None)
         with open_text(source, "r", encoding=encoding, newline=None) as file:
-            for line, row, record in json_records(file, name, encoding=encoding):
-                if isinstance(record, ReadError):
-                    yield record
-                elif not isinstance(record, dict):
-                    yield Location(name, line=line, row=row).error(
-                        f"is {json_kind(record)}, not a JSON object; each line must be one "
-                        'object such as {"user_id": "u1", "name": "signup", "timestamp": ...}'
-                    )
-                else:
-                    yield converter.convert(record, line=line, row=row)
+            yield from guarded(source, name, encoding, jsonl_items(file))
+
+    def jsonl_items(file: IO[str]) -> Iterator[Item]:
+        converter = RowConverter(options, Location(name, noun="key"), None)
+        for line, row, record in json_records(file, name, encoding=encoding):
+            if isinstance(record, ReadError):
+                yield record
+            elif not isinstance(record, dict):
+                yield Location(name, line=line, row=row).error(
+                    f"is {json_kind(record)}, not a JSON object; each line must be one "
+                    'object such as {"user_id": "u1", "name": "signup", "timestamp": ...}'
+                )
+            else:
+                yield converter.convert(record, line=line, row=row)
 
     return EventReader(name, items, on_error=on_error, once=not is_path(source))
 
@@ -221,7 +286,9 @@ def json_records(
     numbered: Iterator[tuple[int, str]] = enumerate(file, 1)
     start, text = 0, ""
     try:
-        for start, text in numbered:  # noqa: B007 - start is used after the loop
+        for start, text in numbered:
+            if start == 1:
+                text = text.removeprefix("\ufeff")  # a byte-order mark is not data
             if text.strip():
                 break
         else:
@@ -238,8 +305,8 @@ def json_records(
             # lines whose first line is broken (then read it as lines, to say so).
             whole = text + file.read()
             try:
-                document = json.loads(whole)
-            except json.JSONDecodeError:
+                document = load_json(whole)
+            except (ValueError, RecursionError):
                 numbered = enumerate(io.StringIO(whole), start)
             else:
                 yield from _records_of(document, name, wrapper)
@@ -251,8 +318,8 @@ def json_records(
 
 def _is_json(text: str) -> bool:
     try:
-        json.loads(text)
-    except json.JSONDecodeError:
+        load_json(text)
+    except (ValueError, RecursionError):
         return False
     return True
 
@@ -266,8 +333,8 @@ def _json_lines(
             if not text.strip():
                 continue
             try:
-                record = json.loads(text)
-            except json.JSONDecodeError as exc:
+                record = load_json(text)
+            except (ValueError, RecursionError) as exc:
                 yield line, None, _json_error(Location(name, line=line), exc)
             else:
                 yield from _unwrap(record, line, None, wrapper)
@@ -275,8 +342,8 @@ def _json_lines(
         raise _decode_error(Location(name, line=line + 1), exc, encoding) from None
 
 
-def _json_error(location: Location, exc: json.JSONDecodeError) -> ReadError:
-    return location.error(f"is not valid JSON ({exc.msg} at character {exc.colno})")
+def _json_error(location: Location, exc: BaseException) -> ReadError:
+    return location.error(f"is not valid JSON ({json_problem(exc)})")
 
 
 def _unwrap(
@@ -292,10 +359,11 @@ def _unwrap(
 
 def _load_document(text: str, start: int, name: str, wrapper: str | None) -> object:
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise Location(name, line=start + exc.lineno - 1).error(
-            f"is not valid JSON ({exc.msg} at character {exc.colno}); the file must be "
+        return load_json(text)
+    except (ValueError, RecursionError) as exc:
+        line = start + exc.lineno - 1 if isinstance(exc, json.JSONDecodeError) else None
+        raise Location(name, line=line).error(
+            f"is not valid JSON ({json_problem(exc)}); the file must be "
             "JSON lines, or one JSON array"
             + (f", or one object with a {wrapper!r} list" if wrapper else "")
         ) from None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping
 from datetime import UTC, tzinfo
-from typing import Any, Final, Literal, TypeAlias
+from typing import IO, Any, Final, Literal, TypeAlias
 
 import attrs
 
@@ -28,7 +28,7 @@ from ttvkit.io._core import (
     source_name,
 )
 from ttvkit.io._tables import parquet_items
-from ttvkit.io._text import TextSource, csv_items, is_path, json_records, open_text
+from ttvkit.io._text import TextSource, csv_items, guarded, is_path, json_records, open_text
 
 __all__ = ["read_posthog", "read_segment"]
 
@@ -145,16 +145,20 @@ def read_posthog(
             return
         with open_text(source, "r", encoding="utf-8-sig", newline="") as file:
             if kind == "csv":
-                yield from csv_items(file, name, options, strict_optional=False)
-                return
-            converter = RowConverter(options, Location(name, noun="key"), None)
-            for line, row, record in json_records(file, name, wrapper="results"):
-                if not isinstance(record, dict):
-                    yield _not_an_object(record, name, line, row)
-                    continue
-                if "uuid" not in record and "id" in record:
-                    record = {**record, "uuid": record["id"]}
-                yield converter.convert(record, line=line, row=row)
+                rows = csv_items(file, name, options, strict_optional=False)
+            else:
+                rows = json_items(file)
+            yield from guarded(source, name, "utf-8-sig", rows)
+
+    def json_items(file: IO[str]) -> Iterator[Item]:
+        converter = RowConverter(options, Location(name, noun="key"), None)
+        for line, row, record in json_records(file, name, wrapper="results"):
+            if not isinstance(record, dict):
+                yield _not_an_object(record, name, line, row)
+                continue
+            if "uuid" not in record and "id" in record:
+                record = {**record, "uuid": record["id"]}
+            yield converter.convert(record, line=line, row=row)
 
     return EventReader(name, items, on_error=on_error, once=not is_path(source))
 
@@ -194,17 +198,20 @@ def read_segment(
     anonymous = bool(use_anonymous_id)
 
     def items() -> Iterator[Item]:
+        with open_text(source, "r", encoding="utf-8-sig", newline=None) as file:
+            yield from guarded(source, name, "utf-8-sig", calls(file))
+
+    def calls(file: IO[str]) -> Iterator[Item]:
         location = Location(name, noun="key")
         user_converter = RowConverter(by_user, location, None)
         anonymous_converter = RowConverter(by_anonymous, location, None)
-        with open_text(source, "r", encoding="utf-8-sig", newline=None) as file:
-            for line, row, record in json_records(file, name, wrapper="batch"):
-                if not isinstance(record, dict):
-                    yield _not_an_object(record, name, line, row)
-                    continue
-                yield _segment_call(
-                    record, line, row, user_converter, anonymous_converter, anonymous, location
-                )
+        for line, row, record in json_records(file, name, wrapper="batch"):
+            if not isinstance(record, dict):
+                yield _not_an_object(record, name, line, row)
+                continue
+            yield _segment_call(
+                record, line, row, user_converter, anonymous_converter, anonymous, location
+            )
 
     return EventReader(name, items, on_error=on_error, once=not is_path(source))
 

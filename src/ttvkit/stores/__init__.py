@@ -7,6 +7,7 @@ URL                           store                                       needs
 ``sqlite:///path/to/ttv.db``  :class:`~ttvkit.stores.sqlite.SQLiteStore`  nothing
 ``sqlite://`` (no path)       an in-memory SQLite database                nothing
 ``postgresql://…``            ``PostgresStore``                           ``ttvkit[postgres]``
+``duckdb:///ttv.duckdb``      ``DuckDBStore`` (``duckdb://``: in memory)  ``ttvkit[duckdb]``
 ============================  ==========================================  ==============
 
 ``sqlite:///ttv.db`` is relative to the working directory and
@@ -22,12 +23,22 @@ import importlib
 from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import TypeAlias
+from urllib.parse import unquote, urlsplit
 
 from ttvkit.errors import ConfigurationError
-from ttvkit.stores._base import BaseStore, Store
+from ttvkit.stores._base import BaseSource, BaseStore, Source, Store
 from ttvkit.stores.memory import MemoryStore
 
-__all__ = ["BaseStore", "MemoryStore", "Store", "StoreFactory", "open_store", "register_store"]
+__all__ = [
+    "BaseSource",
+    "BaseStore",
+    "MemoryStore",
+    "Source",
+    "Store",
+    "StoreFactory",
+    "open_store",
+    "register_store",
+]
 
 StoreFactory: TypeAlias = Callable[[str], Store]
 
@@ -37,6 +48,7 @@ _BUILTIN: dict[str, str] = {
     "sqlite": "ttvkit.stores.sqlite:SQLiteStore.from_url",
     "postgresql": "ttvkit.stores.postgres:PostgresStore.from_url",
     "postgres": "ttvkit.stores.postgres:PostgresStore.from_url",
+    "duckdb": "ttvkit.stores.duckdb:DuckDBStore.from_url",
 }
 _registered: dict[str, StoreFactory] = {}
 
@@ -69,13 +81,39 @@ def _factory(scheme: str) -> StoreFactory | None:
     return None
 
 
+def _check_url_text(url: str) -> None:
+    """Refuse what no backend can open: a NUL (raw or ``%00``) or text that is not Unicode."""
+    try:
+        url.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigurationError(
+            f"store URL {url!r}: contains a lone surrogate (bytes that are not UTF-8); "
+            "percent-encode the file name as UTF-8, or rename the file"
+        ) from None
+    if "\x00" in url or "\x00" in unquote(url):
+        raise ConfigurationError(
+            f"store URL {url!r}: contains a NUL character (or %00), which no file name, "
+            "host or database name can hold; remove it"
+        )
+    try:
+        urlsplit(url)
+    except ValueError as exc:  # an unclosed IPv6 bracket, say
+        raise ConfigurationError(f"store URL {url!r}: is not a valid URL ({exc})") from None
+
+
 def open_store(url: str) -> Store:
-    """Open the store a URL names (see the table in this module's docstring)."""
+    """Open the store a URL names (see the table in this module's docstring).
+
+    A URL holding a NUL character (also as ``%00``) or a lone surrogate, or one
+    that is not a URL at all (``postgresql://[::1/db``), is a
+    :class:`~ttvkit.errors.ConfigurationError` for every scheme.
+    """
     if not isinstance(url, str) or "://" not in url:
         raise ConfigurationError(
             f"store URL {url!r}: expected SCHEME://..., e.g. 'sqlite:///ttv.db', "
             "'memory://' or 'postgresql://user@host/db'"
         )
+    _check_url_text(url)
     scheme = url.split("://", 1)[0].lower()
     factory = _factory(scheme)
     if factory is None:

@@ -1,4 +1,5 @@
-"""The Store protocol every backend implements, and a base class with the shared parts."""
+"""The Source and Store protocols every backend implements, and a base class with the
+shared parts."""
 
 from __future__ import annotations
 
@@ -13,27 +14,66 @@ from ttvkit.events import ValueEvent
 from ttvkit.milestones import Milestone
 from ttvkit.observations import (
     Attribute,
+    DurationCells,
     FirstTime,
     Observation,
+    ObservationColumns,
     Per,
     PropertyOf,
-    check_attributes,
-    check_per,
+    check_aware,
+    check_question,
     observe,
     observe_ordered,
 )
 
-__all__ = ["BaseStore", "Store", "needed_event_names"]
+__all__ = ["BaseSource", "BaseStore", "Source", "Store", "needed_event_names"]
 
 
 @runtime_checkable
-class Store(Protocol):
-    """Where value events live, and where observations are computed.
+class Source(Protocol):
+    """What the calculators need: events to compute observations from, read-only.
+
+    A read-only source (the result of :func:`ttvkit.scan`, a warehouse
+    table) implements only this; a :class:`Store` adds writing and reading
+    events back. ``observations`` computes one row per customer inside the
+    backend, with exactly the rules of :func:`ttvkit.observations.observe`.
+    """
+
+    def observations(
+        self,
+        milestone: Milestone,
+        *,
+        as_of: datetime | None = None,
+        per: Per = "user",
+        attributes: Sequence[Attribute] = (),
+    ) -> list[Observation]:
+        """One observation per customer, sorted by ``customer_id``."""
+        ...
+
+    def latest_timestamp(self) -> datetime | None:
+        """The newest event's timestamp, or ``None`` when there are none."""
+        ...
+
+    def close(self) -> None:
+        """Release connections and files; further use raises ``StoreError``."""
+        ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+@runtime_checkable
+class Store(Source, Protocol):
+    """Where value events live: a :class:`Source` that can also be written and read back.
 
     ``append`` is idempotent: an event whose ``event_id`` is already stored
     is skipped, and the return value counts only the new ones.
-    ``observations`` computes one row per customer inside the backend, with
-    exactly the rules of :func:`ttvkit.observations.observe`.
     """
 
     def append(self, events: Sequence[ValueEvent]) -> int:
@@ -52,37 +92,9 @@ class Store(Protocol):
         user and an inclusive time range."""
         ...
 
-    def observations(
-        self,
-        milestone: Milestone,
-        *,
-        as_of: datetime | None = None,
-        per: Per = "user",
-        attributes: Sequence[Attribute] = (),
-    ) -> list[Observation]:
-        """One observation per customer, sorted by ``customer_id``."""
-        ...
-
-    def latest_timestamp(self) -> datetime | None:
-        """The newest stored event's timestamp, or ``None`` when empty."""
-        ...
-
     def count(self) -> int:
         """How many events are stored."""
         ...
-
-    def close(self) -> None:
-        """Release connections and files; further use raises ``StoreError``."""
-        ...
-
-    def __enter__(self) -> Self: ...
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None: ...
 
 
 def _condition_names(condition: Condition) -> frozenset[str]:
@@ -106,16 +118,17 @@ def needed_event_names(
     return frozenset(names)
 
 
-class BaseStore(abc.ABC):
-    """Shared behaviour: context management, and the generic observations path.
+class BaseSource(abc.ABC):
+    """Shared behaviour of read-only sources: context management, and the generic
+    observations path.
 
-    A backend that cannot push the work down may rely on
-    :meth:`observations` here, which streams the relevant events through
+    A backend that cannot push the work down may rely on :meth:`observations`
+    here, which streams the relevant events of :meth:`events` through
     :func:`~ttvkit.observations.observe`.
     """
 
     #: Whether :meth:`events` yields each ``event_id`` once, in (timestamp,
-    #: event_id) order. A store that guarantees it lets the generic
+    #: event_id) order. A source that guarantees it lets the generic
     #: :meth:`observations` skip deduplicating and re-sorting.
     events_unique_and_ordered: bool = False
 
@@ -131,9 +144,6 @@ class BaseStore(abc.ABC):
         self.close()
 
     @abc.abstractmethod
-    def append(self, events: Sequence[ValueEvent]) -> int: ...
-
-    @abc.abstractmethod
     def events(
         self,
         *,
@@ -147,9 +157,6 @@ class BaseStore(abc.ABC):
     def latest_timestamp(self) -> datetime | None: ...
 
     @abc.abstractmethod
-    def count(self) -> int: ...
-
-    @abc.abstractmethod
     def close(self) -> None: ...
 
     def observations(
@@ -160,8 +167,21 @@ class BaseStore(abc.ABC):
         per: Per = "user",
         attributes: Sequence[Attribute] = (),
     ) -> list[Observation]:
-        check_per(per)
-        attributes = check_attributes(attributes)
+        return self.generic_observations(milestone, as_of=as_of, per=per, attributes=attributes)
+
+    def generic_observations(
+        self,
+        milestone: Milestone,
+        *,
+        as_of: datetime | None = None,
+        per: Per = "user",
+        attributes: Sequence[Attribute] = (),
+    ) -> list[Observation]:
+        """The events streamed through :func:`~ttvkit.observations.observe`: the path
+        for conditions an engine cannot compile (user-defined condition classes)."""
+        attributes = check_question(milestone, per, attributes)
+        if as_of is not None:
+            check_aware(as_of, "as_of")
         if as_of is None:
             as_of = self.latest_timestamp()
             if as_of is None:
@@ -170,3 +190,31 @@ class BaseStore(abc.ABC):
         if self.events_unique_and_ordered:
             return observe_ordered(events, milestone, as_of=as_of, per=per, attributes=attributes)
         return observe(events, milestone, as_of=as_of, per=per, attributes=attributes)
+
+    def observation_columns(
+        self,
+        milestone: Milestone,
+        *,
+        as_of: datetime | None = None,
+        per: Per = "user",
+        attributes: Sequence[Attribute] = (),
+    ) -> ObservationColumns:
+        """:meth:`observations` as columns (engines compute them without objects)."""
+        rows = self.observations(milestone, as_of=as_of, per=per, attributes=attributes)
+        return ObservationColumns.from_rows(rows, len(tuple(attributes)))
+
+    def duration_cells(
+        self, milestone: Milestone, *, as_of: datetime | None = None, per: Per = "user"
+    ) -> DurationCells:
+        """The observations grouped by duration: all a curve needs."""
+        return self.observation_columns(milestone, as_of=as_of, per=per).cells()
+
+
+class BaseStore(BaseSource):
+    """Shared behaviour of stores: :class:`BaseSource`, plus writing and counting."""
+
+    @abc.abstractmethod
+    def append(self, events: Sequence[ValueEvent]) -> int: ...
+
+    @abc.abstractmethod
+    def count(self) -> int: ...

@@ -9,8 +9,9 @@ import weakref
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import datetime
 
-from ttvkit.errors import ConfigurationError, StoreError
+from ttvkit.errors import ConfigurationError, InvalidEventError, StoreError
 from ttvkit.events import ValueEvent
+from ttvkit.observations import check_aware
 from ttvkit.stores._base import BaseStore
 
 __all__ = ["MemoryStore"]
@@ -52,6 +53,13 @@ class MemoryStore(BaseStore):
             raise StoreError("this MemoryStore is closed; open a new one")
 
     def append(self, events: Sequence[ValueEvent]) -> int:
+        events = list(events)
+        for e in events:  # all or nothing: check the whole batch before storing any of it
+            if not isinstance(e, ValueEvent):
+                raise InvalidEventError(
+                    f"append() takes ValueEvent objects, not {type(e).__name__}: "
+                    "build them with ttvkit.ValueEvent(...) or ValueEvent.from_mapping(row)"
+                )
         with self._lock:
             self._check_open()
             new = 0
@@ -86,6 +94,10 @@ class MemoryStore(BaseStore):
         since: datetime | None = None,
         until: datetime | None = None,
     ) -> Iterator[ValueEvent]:
+        if since is not None:
+            check_aware(since, "since")
+        if until is not None:
+            check_aware(until, "until")
         with self._lock:
             self._check_open()
             lo = 0 if since is None else bisect.bisect_left(self._keys, (since, ""))

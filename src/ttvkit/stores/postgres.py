@@ -10,11 +10,11 @@ What lives here:
   threads under a lock, opened lazily and re-opened after it breaks.
 * the schema (versioned DDL in :data:`_MIGRATIONS`, applied under an
   advisory lock so that concurrent processes do not race);
-* :class:`_ObservationQuery` — compiles a milestone into one SQL statement
-  that returns one row per customer, so that scanning, matching, ``nth``,
-  running totals and per-customer minima happen inside PostgreSQL. Only the
-  final assembly of each :class:`~ttvkit.observations.Observation` (the
-  before-start rule, the window, the censoring time) runs in Python.
+* observations computed by PostgreSQL from ttvkit's query plan
+  (:mod:`ttvkit.stores.sql`, rendered with
+  :class:`~ttvkit.stores.sql.engines.PostgresDialect`): scanning, matching,
+  ``nth``, running totals, per-customer minima and the censoring rules all
+  run inside the server; Python only reads the columns.
 
 Every value is a bound parameter; only fixed SQL fragments and identifiers
 that passed :func:`_check_identifier` (quoted with ``psycopg.sql.Identifier``)
@@ -25,44 +25,37 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import math
 import operator
 import os
 import re
 import threading
+import time
 import weakref
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final, TypeAlias, TypeVar, cast
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from ttvkit.conditions import Condition, EventCondition, Predicate, _AllOf, _AnyOf, _Nth, _Total
 from ttvkit.errors import (
-    AnalysisError,
     ConfigurationError,
     InvalidEventError,
-    InvalidMilestoneError,
     MissingDependencyError,
     SchemaVersionError,
     StoreError,
     StoreUnavailableError,
 )
 from ttvkit.events import JSONValue, ValueEvent, _trusted_event
-from ttvkit.milestones import Milestone
 from ttvkit.observations import (
-    Attribute,
-    AttributeValue,
-    FirstTime,
-    Observation,
-    Per,
-    PropertyOf,
-    StartProperty,
-    _start_filter,
-    check_attributes,
-    check_per,
+    check_aware,
+    to_micros,
 )
-from ttvkit.stores._base import BaseStore, needed_event_names
+from ttvkit.stores._base import BaseStore
+from ttvkit.stores._deadline import current_limit
+from ttvkit.stores.sql import ObservationPlan
+from ttvkit.stores.sql.codec import exact_json_text
+from ttvkit.stores.sql.engines import PostgresDialect
+from ttvkit.stores.sql.source import PlanQueries, StatementOf
 
 try:
     import psycopg
@@ -78,6 +71,9 @@ except ImportError as exc:  # pragma: no cover - exercised by a test that hides 
 
 __all__ = ["SCHEMA_VERSION", "PostgresStore"]
 
+#: The plan's hooks for PostgreSQL; ``{events}`` is filled in by ``_sql``.
+_DIALECT: Final = PostgresDialect("{events}")
+
 #: The version of the tables this ttvkit writes; see :data:`_MIGRATIONS`.
 SCHEMA_VERSION: Final = 1
 
@@ -92,7 +88,14 @@ _MAX_IDENTIFIER: Final = 63
 _MAX_PREFIX: Final = 40  # leaves room for "events_name_ts_idx" within 63 bytes
 
 #: Query options of a store URL that ttvkit consumes; the rest go to libpq.
-_OWN_URL_OPTIONS: Final = frozenset({"schema", "table_prefix", "connect_timeout"})
+_OWN_URL_OPTIONS: Final = frozenset({"schema", "table_prefix", "connect_timeout", "query_timeout"})
+
+#: How often a call waiting for the server checks its deadline and close().
+_WAIT_SLICE: Final = 0.1
+#: How long close() waits for a call in another thread to give up its connection.
+_CLOSE_WAIT: Final = 2.0
+
+_WaitTimeout: Final[type[Exception]] = getattr(psycopg.errors, "_WaitTimeout", TimeoutError)
 
 #: Events fetched per round trip by :meth:`PostgresStore.events`.
 _PAGE_SIZE: Final = 5000
@@ -146,6 +149,52 @@ _EVENT_ID: Final = operator.attrgetter("event_id")
 _COPY_TYPES: Final = ["text", "text", "text", "text", "timestamptz", "jsonb"]
 
 
+class _Deadline(psycopg.OperationalError):
+    """A call gave up waiting for the server; the connection was abandoned."""
+
+
+class _BoundedConnection(psycopg.Connection[tuple[Any, ...]]):
+    """A psycopg connection whose every wait for the server has a deadline.
+
+    psycopg waits for the socket in :meth:`wait`; this one waits in slices
+    of :data:`_WAIT_SLICE` seconds and, between slices, asks its store for
+    the deadline (the call's ``query_timeout``, or a tighter one a tracker
+    lent, see :mod:`ttvkit.stores._deadline`) and whether the store was
+    closed. Past the deadline, or once closed, the connection is abandoned
+    (its socket closed, never reused) and :class:`_Deadline` raised. A
+    server that stops answering, or a network that drops every packet,
+    therefore holds a call no longer than its deadline plus one slice, which
+    TCP keepalives and ``tcp_user_timeout`` cannot promise: the kernel of a
+    frozen server, or a proxy in between, still acknowledges the packets.
+    """
+
+    ttv_deadline: Callable[[], float | None] | None = None
+
+    def wait(self, gen: Any, interval: float = _WAIT_SLICE, timeout: float | None = None) -> Any:
+        deadline_of = self.ttv_deadline
+        if deadline_of is None:
+            return super().wait(gen, interval, timeout)
+        given = None if timeout is None else time.monotonic() + timeout
+        while True:
+            deadline = deadline_of()
+            if given is not None:
+                deadline = given if deadline is None else min(deadline, given)
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                self._abandon()
+                raise _Deadline("the server did not answer in time")
+            step = _WAIT_SLICE if deadline is None else min(_WAIT_SLICE, deadline - now)
+            try:
+                return super().wait(gen, interval, step)
+            except _WaitTimeout:
+                continue  # the generator is resumable: look at the deadline again
+
+    def _abandon(self) -> None:
+        # The protocol state is unknown: close the socket, never send more.
+        with contextlib.suppress(Exception):
+            self.pgconn.finish()
+
+
 class _JSONTextDumper(Dumper):
     """Send JSON text that ttvkit serialised itself as binary jsonb.
 
@@ -179,49 +228,10 @@ def _copy_rows(
             )
 
 
-class _Unsupported(Exception):
-    """A condition this module cannot compile to SQL (a user-defined subclass)."""
-
-
-# --------------------------------------------------------------------------- JSON
-
-
-_encode: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
-
-
-def _json_text(value: JSONValue | Mapping[str, JSONValue]) -> str:
-    """Serialise *value* so that PostgreSQL's jsonb gives the same Python value back.
-
-    jsonb keeps numbers as ``numeric``: ``1e+16`` would come back as the int
-    ``10000000000000000``. Floats whose repr has an exponent are therefore
-    written out in full with a ``.0`` (exact for floats that large), which
-    jsonb keeps, and ``json.loads`` reads back as the same float.
-    """
-    text = _encode(value)
-    # "e+" only appears in the repr of a large float, or inside some string;
-    # the slow path is exact in both cases.
-    return _encode_exact(value) if "e+" in text else text
-
-
-def _encode_exact(value: object) -> str:
-    if isinstance(value, float):
-        text = repr(value)
-        return f"{value:.1f}" if "e+" in text else text
-    if isinstance(value, Mapping):
-        return (
-            "{"
-            + ",".join(f"{_encode(key)}:{_encode_exact(item)}" for key, item in value.items())
-            + "}"
-        )
-    if isinstance(value, list | tuple):
-        return "[" + ",".join(_encode_exact(item) for item in value) + "]"
-    return _encode(value)
-
-
 def _properties_text(properties: Mapping[str, JSONValue]) -> str:
     # ValueEvent wraps only the top level in a read-only proxy; nested values
     # are plain dicts and lists the encoder takes as they are.
-    return _json_text(dict(properties)) if properties else "{}"
+    return exact_json_text(dict(properties)) if properties else "{}"
 
 
 # --------------------------------------------------------------------- identifiers
@@ -249,7 +259,7 @@ def _check_prefix(value: object) -> str:
     return value
 
 
-def _check_timeout(value: object) -> float:
+def _check_timeout(value: object, what: str = "connect_timeout", example: int = 10) -> float:
     if (
         isinstance(value, bool)
         or not isinstance(value, int | float)
@@ -257,17 +267,13 @@ def _check_timeout(value: object) -> float:
         or value <= 0
     ):
         raise ConfigurationError(
-            f"connect_timeout={value!r}: must be a number of seconds > 0 (e.g. 10)"
+            f"{what}={value!r}: must be a number of seconds > 0 (e.g. {example})"
         )
     return float(value)
 
 
 def _aware(value: object, what: str) -> datetime:
-    if not isinstance(value, datetime) or value.utcoffset() is None:
-        raise AnalysisError(
-            f"{what}={value!r}: must be an aware datetime, e.g. datetime.now(timezone.utc)"
-        )
-    return value
+    return check_aware(value, what)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -278,241 +284,10 @@ def _first_line(exc: BaseException) -> str:
 # ------------------------------------------------------------------- observations
 
 
-def _scalar_sql(value: str) -> str:
-    """Lists and objects read as None, as StartProperty and PropertyOf promise."""
-    return f"CASE WHEN jsonb_typeof({value}) IN ('object', 'array') THEN NULL ELSE {value} END"
-
-
-class _ObservationQuery:
-    """One observations() call as one SQL statement with named parameters.
-
-    The statement's layers (CTEs), each over the rows of the one before:
-
-    ``lim``    the as_of bound (given, or the latest stored timestamp);
-    ``base``   the customer's events up to as_of, with one boolean column
-               per distinct event filter (``m0``, ``m1``, …);
-    ``win``    running counts (``nth``) and running sums (``total``) per
-               customer, over ``ORDER BY ts`` with the default RANGE frame,
-               which takes in every event of the same timestamp;
-    ``cand``   one row per customer whose clock started: the start, the
-               reached time and the FirstTime attributes, as MIN(ts)
-               FILTER (...) aggregates;
-    ``after``/``win2``/``reach``  with before_start="ignore": the reached
-               condition again, over the events at or after the start only;
-    ``sev``    the start event, for StartProperty;
-    ``po<i>``  the first or last event matching a PropertyOf filter.
-    """
-
-    def __init__(
-        self,
-        milestone: Milestone,
-        as_of: datetime | None,
-        per: Per,
-        attributes: Sequence[Attribute],
-    ) -> None:
-        self.params: dict[str, object] = {}
-        self._flags: dict[EventCondition, str] = {}
-        self._flag_sql: list[str] = []
-        self._windows: dict[str, dict[Condition, str]] = {"win": {}, "win2": {}}
-        self._window_sql: dict[str, list[str]] = {"win": [], "win2": []}
-        self._ctes: list[str] = []
-        self.text = self._compile(milestone, as_of, per, attributes)
-
-    def bind(self, value: object, cast: str) -> str:
-        name = f"p{len(self.params)}"
-        self.params[name] = value
-        return f"%({name})s::{cast}"
-
-    # -- matching one event
-
-    def flag(self, condition: EventCondition) -> str:
-        """The column of ``base`` that says whether a row matches *condition*."""
-        alias = self._flags.get(condition)
-        if alias is None:
-            alias = self._flags[condition] = f"m{len(self._flags)}"
-            tests = [f"name = {self.bind(condition.name, 'text')}"]
-            tests += [self._predicate(key, test) for key, test in condition.where]
-            self._flag_sql.append(f"({' AND '.join(tests)}) AS {alias}")
-        return alias
-
-    def _predicate(self, key: str, test: Predicate) -> str:
-        value = f"(properties -> {self.bind(key, 'text')})"
-        if test.op in ("eq", "in"):
-            parts = [self._equals(value, expected) for expected in test.values]
-            return parts[0] if len(parts) == 1 else f"({' OR '.join(parts)})"
-        symbol = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}[test.op]
-        # jsonb compares two numbers as numeric, i.e. exactly, like Python
-        # compares int and float; the type test keeps booleans out.
-        bound = self.bind(_json_text(test.values[0]), "jsonb")
-        return f"(jsonb_typeof({value}) = 'number' AND {value} {symbol} {bound})"
-
-    def _equals(self, value: str, expected: object) -> str:
-        if expected is None:  # a missing key or an explicit null
-            return f"({value} IS NULL OR jsonb_typeof({value}) = 'null')"
-        # jsonb equality is JSON equality: 1 = 1.0, true is not 1, strings exact.
-        assert isinstance(expected, str | int | float)
-        return f"({value} = {self.bind(_json_text(expected), 'jsonb')})"
-
-    # -- first times
-
-    def first_time(self, condition: Condition, layer: str) -> str:
-        """An aggregate over *layer*'s rows of one customer: when *condition* is first met."""
-        if isinstance(condition, EventCondition):
-            return f"MIN(ts) FILTER (WHERE {self.flag(condition)})"
-        if isinstance(condition, _Nth):
-            flag = self.flag(condition.event)
-            seen = self._window(layer, condition, f"COUNT(*) FILTER (WHERE {flag})")
-            # numeric, not bigint: k may be any int, even beyond 64 bits.
-            return f"MIN(ts) FILTER (WHERE {seen} >= {self.bind(condition.k, 'numeric')})"
-        if isinstance(condition, _Total):
-            flag = self.flag(condition.event)
-            value = f"(properties -> {self.bind(condition.property_name, 'text')})"
-            # Booleans and non-numbers count 0; float8 as Python's float sum,
-            # the threshold's tolerance absorbs the rounding of another order.
-            running = self._window(
-                layer,
-                condition,
-                f"SUM(CASE WHEN {flag} AND jsonb_typeof({value}) = 'number' "
-                f"THEN ({value})::float8 ELSE 0 END)",
-            )
-            threshold = self.bind(condition.threshold, "float8")
-            return f"MIN(ts) FILTER (WHERE {flag} AND {running} >= {threshold})"
-        if isinstance(condition, _AllOf):
-            parts = [self.first_time(part, layer) for part in condition.parts]
-            missing = " OR ".join(f"{part} IS NULL" for part in parts)
-            return f"(CASE WHEN {missing} THEN NULL ELSE GREATEST({', '.join(parts)}) END)"
-        if isinstance(condition, _AnyOf):
-            # LEAST ignores NULLs: the earliest part reached, NULL if none.
-            return f"LEAST({', '.join(self.first_time(part, layer) for part in condition.parts)})"
-        raise _Unsupported(condition)
-
-    def _window(self, layer: str, condition: Condition, aggregate: str) -> str:
-        known = self._windows[layer]
-        alias = known.get(condition)
-        if alias is None:
-            alias = known[condition] = f"{layer}_{len(known)}"
-            self._window_sql[layer].append(f"{aggregate} OVER w AS {alias}")
-        return alias
-
-    def _layer(self, name: str, source: str) -> str:
-        """A CTE with *layer*'s window columns over *source*; *source* when it has none."""
-        if not self._window_sql[name]:
-            return source
-        columns = ", ".join(self._window_sql[name])
-        self._ctes.append(
-            f"{name} AS (SELECT *, {columns} FROM {source} "
-            "WINDOW w AS (PARTITION BY c ORDER BY ts))"
-        )
-        return name
-
-    # -- the statement
-
-    def _compile(
-        self,
-        milestone: Milestone,
-        as_of: datetime | None,
-        per: Per,
-        attributes: Sequence[Attribute],
-    ) -> str:
-        ignore = milestone.before_start == "ignore"
-        # Aggregates first: they register the flags and window columns the
-        # lower layers must provide.
-        if isinstance(milestone.start, datetime):
-            start = f"GREATEST(MIN(ts), {self.bind(milestone.start, 'timestamptz')})"
-        else:
-            start = self.first_time(milestone.start, "win")
-        reached = "NULL::timestamptz" if ignore else self.first_time(milestone.reached, "win")
-        first_times = [
-            f"{self.first_time(a.condition, 'win')} AS a{i}"
-            for i, a in enumerate(attributes)
-            if isinstance(a, FirstTime)
-        ]
-        reached_after = self.first_time(milestone.reached, "win2") if ignore else None
-        start_flag = None
-        if any(isinstance(a, StartProperty) for a in attributes):
-            start_filter = _start_filter(milestone)
-            start_flag = None if start_filter is None else self.flag(start_filter)
-        property_of = {
-            i: (self.flag(a.condition), self.bind(a.name, "text"), a.which)
-            for i, a in enumerate(attributes)
-            if isinstance(a, PropertyOf)
-        }
-
-        customer = "user_id" if per == "user" else "account_id"
-        where = ["ts <= (SELECT as_of FROM lim)"]
-        if per == "account":
-            where.append("account_id IS NOT NULL")
-        names = needed_event_names(milestone, attributes)
-        if names is not None:
-            where.append(f"name = ANY({self.bind(sorted(names), 'text[]')})")
-        flags = "".join(f", {flag}" for flag in self._flag_sql)
-        self._ctes.append(
-            f"lim AS (SELECT COALESCE({self.bind(as_of, 'timestamptz')}, "
-            "(SELECT max(ts) FROM {events})) AS as_of)"
-        )
-        self._ctes.append(
-            f"base AS (SELECT {customer} AS c, ts, event_id, properties{flags} "
-            f"FROM {{events}} WHERE {' AND '.join(where)})"
-        )
-        win = self._layer("win", "base")
-        self._ctes.append(
-            f"cand AS (SELECT * FROM (SELECT c, {start} AS start, {reached} AS reached"
-            f"{''.join(', ' + f for f in first_times)} FROM {win} GROUP BY c) AS per_customer "
-            "WHERE start IS NOT NULL AND start <= (SELECT as_of FROM lim))"
-        )
-        joins = []
-        reached_column = "cand.reached"
-        if reached_after is not None:
-            self._ctes.append(
-                "after AS (SELECT base.* FROM base JOIN cand ON cand.c = base.c "
-                "WHERE base.ts >= cand.start)"
-            )
-            win2 = self._layer("win2", "after")
-            self._ctes.append(
-                f"reach AS (SELECT c, {reached_after} AS reached FROM {win2} GROUP BY c)"
-            )
-            joins.append("LEFT JOIN reach ON reach.c = cand.c")
-            reached_column = "reach.reached"
-        if any(isinstance(a, StartProperty) for a in attributes):
-            if start_flag is None:  # a datetime start: the customer's first event
-                self._ctes.append(
-                    "sev AS (SELECT DISTINCT ON (c) c, properties FROM base "
-                    "ORDER BY c, ts, event_id)"
-                )
-            else:  # the first matching event at the start time
-                self._ctes.append(
-                    "sev AS (SELECT DISTINCT ON (base.c) base.c, base.properties "
-                    "FROM base JOIN cand ON cand.c = base.c "
-                    f"WHERE base.ts = cand.start AND base.{start_flag} "
-                    "ORDER BY base.c, base.event_id)"
-                )
-            joins.append("LEFT JOIN sev ON sev.c = cand.c")
-        for i, (flag, key, which) in property_of.items():
-            order = "ts, event_id" if which == "first" else "ts DESC, event_id DESC"
-            self._ctes.append(
-                f"po{i} AS (SELECT DISTINCT ON (c) c, properties -> {key} AS v "
-                f"FROM base WHERE {flag} ORDER BY c, {order})"
-            )
-            joins.append(f"LEFT JOIN po{i} ON po{i}.c = cand.c")
-
-        columns = ["cand.c", "cand.start", reached_column, "(SELECT as_of FROM lim)"]
-        for i, a in enumerate(attributes):
-            if isinstance(a, StartProperty):
-                columns.append(_scalar_sql(f"(sev.properties -> {self.bind(a.name, 'text')})"))
-            elif isinstance(a, FirstTime):
-                columns.append(f"cand.a{i}")
-            else:
-                columns.append(_scalar_sql(f"po{i}.v"))
-        return (
-            f"WITH {', '.join(self._ctes)} SELECT {', '.join(columns)} FROM cand "
-            f"{' '.join(joins)} ORDER BY cand.c"
-        )
-
-
 # -------------------------------------------------------------------------- store
 
 
-class PostgresStore(BaseStore):
+class PostgresStore(PlanQueries, BaseStore):
     """Value events in PostgreSQL; observations computed by the server.
 
     ``conninfo`` is a libpq connection string or URL
@@ -527,7 +302,16 @@ class PostgresStore(BaseStore):
     the server cannot be reached the call raises
     :class:`~ttvkit.errors.StoreUnavailableError`. A forked child never
     touches its parent's connection; it opens its own.
+
+    Every call, connecting included, gives up after ``query_timeout``
+    seconds (default 60) with :class:`~ttvkit.errors.StoreUnavailableError`,
+    even when the server stops answering without closing the connection;
+    :meth:`close` from another thread makes a waiting call give up at once.
     """
+
+    #: A Tracker whose queue is deep hands this many batches to one append()
+    #: (one transaction): fewer commits, each as durable as before.
+    _ttvkit_write_batches = 8
 
     def __init__(
         self,
@@ -536,10 +320,13 @@ class PostgresStore(BaseStore):
         schema: str = "public",
         table_prefix: str = "ttv_",
         connect_timeout: float = 10,
+        query_timeout: float = 60,
     ) -> None:
         self._schema = _check_identifier(schema, "schema")
         self._prefix = _check_prefix(table_prefix)
         self._timeout = _check_timeout(connect_timeout)
+        self._query_timeout = _check_timeout(query_timeout, "query_timeout", 60)
+        self._call_deadline: float | None = None
         if not isinstance(conninfo, str):
             raise ConfigurationError(
                 f"conninfo={conninfo!r}: must be a str such as 'postgresql://user@host/db'"
@@ -573,6 +360,9 @@ class PostgresStore(BaseStore):
             "events_ts_idx": ident(f"{self._prefix}events_ts_idx"),
             "events_name_ts_idx": ident(f"{self._prefix}events_name_ts_idx"),
         }
+        self._latest_micros = self._sql(
+            "SELECT (EXTRACT(EPOCH FROM max(ts)) * 1000000)::int8 FROM {events}"
+        )
         self._copy_events = self._sql(
             "COPY {events} (event_id, user_id, account_id, name, ts, properties) "
             "FROM STDIN (FORMAT BINARY)"
@@ -594,8 +384,8 @@ class PostgresStore(BaseStore):
     def from_url(cls, url: str) -> PostgresStore:
         """Open ``postgresql://user@host:port/db?schema=analytics`` (or ``postgres://``).
 
-        ttvkit takes the query options ``schema``, ``table_prefix`` and
-        ``connect_timeout`` (seconds); every other option goes to libpq as
+        ttvkit takes the query options ``schema``, ``table_prefix``,
+        ``connect_timeout`` and ``query_timeout`` (seconds); every other option goes to libpq as
         written (``sslmode=require``, ``application_name=...``).
         """
         if not isinstance(url, str):
@@ -617,20 +407,21 @@ class PostgresStore(BaseStore):
                 raise ConfigurationError(f"store URL: option {key!r} is given twice")
             else:
                 own[key] = unquote(raw_value)
-        timeout: float = 10
-        if "connect_timeout" in own:
-            try:
-                timeout = float(own["connect_timeout"])
-            except ValueError:
-                raise ConfigurationError(
-                    f"store URL: connect_timeout={own['connect_timeout']!r} is not a number "
-                    "of seconds"
-                ) from None
+        timeouts: dict[str, float] = {}
+        for key in ("connect_timeout", "query_timeout"):
+            if key in own:
+                try:
+                    timeouts[key] = float(own[key])
+                except ValueError:
+                    raise ConfigurationError(
+                        f"store URL: {key}={own[key]!r} is not a number of seconds"
+                    ) from None
         return cls(
             urlunsplit(parts._replace(query="&".join(passed))),
             schema=own.get("schema", "public"),
             table_prefix=own.get("table_prefix", "ttv_"),
-            connect_timeout=timeout,
+            connect_timeout=timeouts.get("connect_timeout", 10),
+            query_timeout=timeouts.get("query_timeout", 60),
         )
 
     def __repr__(self) -> str:
@@ -652,10 +443,30 @@ class PostgresStore(BaseStore):
             if not self._conn.closed:
                 return self._conn
             self._drop_connection()
+        options: dict[str, Any] = {}
+        deadline = self._deadline()
+        if deadline is not None and deadline <= time.monotonic():
+            raise self._too_slow()
+        if deadline is not None and deadline - time.monotonic() < self._timeout:
+            # libpq's smallest connect timeout is 2 s: a tighter deadline
+            # (a tracker's sync_timeout) waits that long for a connection.
+            options["connect_timeout"] = max(2, math.ceil(deadline - time.monotonic()))
         try:
-            conn = psycopg.connect(self._conninfo, autocommit=True)
+            conn = _BoundedConnection.connect(self._conninfo, autocommit=True, **options)
         except psycopg.Error as exc:
             raise self._unavailable(exc) from exc
+        if self._closed:  # close() ran while this thread was connecting
+            conn.close()
+            self._check_open()
+        store = weakref.ref(self)
+
+        def deadline_of() -> float | None:
+            owner = store()
+            if owner is None or owner._closed:
+                return 0.0  # closed from another thread: give up now
+            return owner._deadline()
+
+        conn.ttv_deadline = deadline_of
         conn.adapters.register_dumper(None, _JSONTextDumper)
         try:
             if not self._ready:
@@ -664,7 +475,9 @@ class PostgresStore(BaseStore):
         except BaseException as exc:
             conn.close()
             if isinstance(exc, psycopg.Error):
-                if conn.broken:
+                if isinstance(exc, _Deadline) or isinstance(exc.__context__, _Deadline):
+                    raise self._too_slow() from exc
+                if conn.broken or conn.closed:
                     raise self._unavailable(exc) from exc
                 raise StoreError(
                     f"cannot set up ttvkit's tables in schema {self._schema!r} at "
@@ -683,6 +496,23 @@ class PostgresStore(BaseStore):
             with contextlib.suppress(psycopg.Error):  # broken already: nothing to release
                 conn.close()
 
+    def _deadline(self) -> float | None:
+        """When the current call must give up: its query_timeout, or a tracker's tighter limit."""
+        own = self._call_deadline
+        lent = current_limit()
+        if own is None:
+            return lent
+        return own if lent is None else min(own, lent)
+
+    def _too_slow(self) -> StoreError:
+        if self._closed:
+            return StoreError("this PostgresStore was closed during the call; open a new one")
+        return StoreUnavailableError(
+            f"PostgreSQL at {self._where} did not answer in time (query_timeout="
+            f"{self._query_timeout:g}s, or the caller's deadline); the connection was "
+            "abandoned and the store reconnects on the next call. Retry later"
+        )
+
     def _unavailable(self, exc: BaseException) -> StoreUnavailableError:
         return StoreUnavailableError(
             f"PostgreSQL at {self._where} is unavailable: {_first_line(exc)}. "
@@ -690,37 +520,54 @@ class PostgresStore(BaseStore):
         )
 
     def _run(self, operation: Callable[[_Conn], _T]) -> _T:
-        """Run *operation* on the shared connection, reconnecting once if it broke."""
+        """Run *operation* on the shared connection, reconnecting once if it broke.
+
+        The whole call, reconnecting included, is bounded by ``query_timeout``
+        (and by a deadline a tracker lent this thread); past it the
+        connection is abandoned and :class:`~ttvkit.errors.StoreUnavailableError`
+        raised.
+        """
         with self._lock:
             self._check_open()
-            for attempt in range(2):
-                reused = self._conn is not None
-                conn = self._connection()
-                try:
-                    return operation(conn)
-                except psycopg.Error as exc:
-                    if not conn.closed:
-                        # The server answered: the statement failed, the
-                        # transaction rolled back, the connection is fine.
-                        raise StoreError(
-                            f"PostgreSQL at {self._where} rejected a ttvkit statement: "
-                            f"{_first_line(exc)}"
-                        ) from exc
+            self._call_deadline = time.monotonic() + self._query_timeout
+            try:
+                return self._attempt(operation)
+            finally:
+                self._call_deadline = None
+                if self._closed:  # close() from another thread gave up waiting for us
                     self._drop_connection()
-                    # A connection that sat idle may have been cut long ago
-                    # (restart, pg_terminate_backend); one retry on a new one
-                    # tells that apart from a server that is down right now.
-                    # The retry cannot duplicate: transactions roll back and
-                    # appends skip event ids already stored.
-                    if not reused or attempt:
-                        raise self._unavailable(exc) from exc
-                except BaseException:
-                    # Interrupted mid-statement (KeyboardInterrupt, ...): the
-                    # protocol state is unknown, so never reuse the connection.
-                    if conn.info.transaction_status != TransactionStatus.IDLE:
-                        self._drop_connection()
-                    raise
-            raise AssertionError("unreachable: the loop returns or raises")
+
+    def _attempt(self, operation: Callable[[_Conn], _T]) -> _T:
+        for attempt in range(2):
+            reused = self._conn is not None
+            conn = self._connection()
+            try:
+                return operation(conn)
+            except psycopg.Error as exc:
+                if not conn.closed:
+                    # The server answered: the statement failed, the
+                    # transaction rolled back, the connection is fine.
+                    raise StoreError(
+                        f"PostgreSQL at {self._where} rejected a ttvkit statement: "
+                        f"{_first_line(exc)}"
+                    ) from exc
+                self._drop_connection()
+                if isinstance(exc, _Deadline) or isinstance(exc.__context__, _Deadline):
+                    raise self._too_slow() from exc
+                # A connection that sat idle may have been cut long ago
+                # (restart, pg_terminate_backend); one retry on a new one
+                # tells that apart from a server that is down right now.
+                # The retry cannot duplicate: transactions roll back and
+                # appends skip event ids already stored.
+                if not reused or attempt:
+                    raise self._unavailable(exc) from exc
+            except BaseException:
+                # Interrupted mid-statement (KeyboardInterrupt, ...): the
+                # protocol state is unknown, so never reuse the connection.
+                if conn.info.transaction_status != TransactionStatus.IDLE:
+                    self._drop_connection()
+                raise
+        raise AssertionError("unreachable: the loop returns or raises")
 
     def _migrate(self, conn: _Conn) -> None:
         """Create or upgrade the tables, under an advisory lock against racing processes."""
@@ -897,77 +744,46 @@ class PostgresStore(BaseStore):
 
         return self._run(fetch)
 
-    def observations(
-        self,
-        milestone: Milestone,
-        *,
-        as_of: datetime | None = None,
-        per: Per = "user",
-        attributes: Sequence[Attribute] = (),
-    ) -> list[Observation]:
-        """One observation per customer, computed by PostgreSQL (see the module docstring).
-
-        Returns exactly what :func:`ttvkit.observations.observe` returns on
-        the stored events. A milestone built from a user-defined
-        :class:`~ttvkit.conditions.Condition` subclass, which has no SQL
-        form, is evaluated in Python over the streamed events instead.
-        """
-        per = check_per(per)
-        attributes = check_attributes(attributes)
-        if not isinstance(milestone, Milestone):
-            raise InvalidMilestoneError(f"{milestone!r} is not a Milestone")
-        if as_of is not None:
-            as_of = _aware(as_of, "as_of")
-        try:
-            query = _ObservationQuery(milestone, as_of, per, attributes)
-        except _Unsupported:
-            return super().observations(milestone, as_of=as_of, per=per, attributes=attributes)
-        statement = self._sql(query.text)
+    def run_plan(
+        self, plan: ObservationPlan, as_of: datetime | None, statement: StatementOf
+    ) -> tuple[list[tuple[Any, ...]], PostgresDialect] | None:
+        """The plan rendered for PostgreSQL and run in one transaction (see PlanQueries)."""
+        given = None if as_of is None else to_micros(_aware(as_of, "as_of"))
 
         def fetch(conn: _Conn) -> list[tuple[Any, ...]]:
-            with conn.cursor() as cur:
-                cur.execute(statement, query.params)
+            # One transaction: the latest timestamp and the rows come from
+            # the same snapshot.
+            with conn.transaction(), conn.cursor() as cur:
+                until = given
+                if until is None:
+                    cur.execute(self._latest_micros)
+                    row = cur.fetchone()
+                    if row is None or row[0] is None:
+                        return []
+                    until = int(row[0])
+                query = statement(plan, _DIALECT, until)
+                cur.execute(self._sql(query.sql), query.params)
                 return cur.fetchall()
 
         rows = self._run(fetch)
-        out: list[Observation] = []
-        window = milestone.window
-        for customer, start, reached, latest, *values in rows:
-            # The rules of observations._observe_one, on one row per customer.
-            before = False
-            if milestone.before_start != "ignore" and reached is not None and reached < start:
-                if milestone.before_start == "exclude":
-                    continue
-                reached, before = start, True
-            censor_at: datetime = latest if as_of is None else as_of
-            # A window reaching past datetime.max is no window (as in observe()).
-            if window is not None and window < _LATEST - start:
-                window_end: datetime = start + window
-                if reached is not None and reached > window_end:
-                    reached = None
-                censor_at = min(censor_at, window_end)
-            attribute_values: tuple[AttributeValue, ...] = tuple(values)
-            out.append(
-                Observation(
-                    customer_id=customer,
-                    start=start,
-                    reached_at=reached,
-                    end=reached if reached is not None else censor_at,
-                    reached_before_start=before,
-                    attributes=attribute_values,
-                )
-            )
-        return out
+        return (rows, _DIALECT) if rows else None
 
     # -- closing and forking
 
     def close(self) -> None:
-        """Close the connection; further use raises :class:`~ttvkit.errors.StoreError`."""
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            self._drop_connection()
+        """Close the connection; further use raises :class:`~ttvkit.errors.StoreError`.
+
+        Safe from any thread, and bounded: a call that another thread is
+        making gives up within a fraction of a second (its connection is
+        abandoned), and close() waits at most about two seconds for it.
+        """
+        self._closed = True  # seen by a call waiting for the server, which then gives up
+        if self._lock.acquire(timeout=_CLOSE_WAIT):
+            try:
+                self._drop_connection()
+            finally:
+                self._lock.release()
+        # else: that call drops the connection itself when it returns (see _run).
         _live_stores.discard(self)
 
     def _after_fork_in_child(self) -> None:

@@ -4,8 +4,9 @@ Needs nothing beyond the standard library's :mod:`sqlite3`. A file store runs
 in WAL mode, so readers never block the writer; several threads and several
 processes may write one file at once (each write is one ``BEGIN IMMEDIATE``
 transaction, retried with backoff while another writer holds the lock).
-``observations()`` is computed by one SQL query (see
-:mod:`ttvkit.stores._sql`). ``docs/stores-sqlite.md`` describes the schema,
+``observations()`` is computed by one SQL query rendered from ttvkit's query
+plan (:mod:`ttvkit.stores.sql`, with
+:class:`~ttvkit.stores.sql.engines.SQLiteDialect`). ``docs/stores-sqlite.md`` describes the schema,
 the guarantees and the limits.
 
 Connections: a file store gives each thread its own connection (created on
@@ -30,12 +31,11 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from datetime import datetime
-from typing import Final, Literal, TypeVar
-from urllib.parse import parse_qsl, unquote
+from datetime import datetime, timedelta
+from typing import Any, Final, Literal, TypeVar
+from urllib.parse import parse_qsl, quote, unquote
 
 from ttvkit.errors import (
-    AnalysisError,
     ConfigurationError,
     InvalidEventError,
     SchemaVersionError,
@@ -43,27 +43,16 @@ from ttvkit.errors import (
     StoreUnavailableError,
 )
 from ttvkit.events import JSONValue, ValueEvent, _trusted_event
-from ttvkit.milestones import Milestone
+from ttvkit.observations import EPOCH as _EPOCH
 from ttvkit.observations import (
-    Attribute,
-    FirstTime,
-    Observation,
-    Per,
-    PropertyOf,
-    StartProperty,
-    _start_filter,
-    check_attributes,
-    check_per,
-)
-from ttvkit.stores._base import BaseStore
-from ttvkit.stores._sql import (
-    ObservationQuery,
-    UnsupportedConditionError,
-    assemble,
-    compile_observations,
+    check_aware,
     from_micros,
     to_micros,
 )
+from ttvkit.stores._base import BaseStore
+from ttvkit.stores.sql import ObservationPlan
+from ttvkit.stores.sql.engines import SQLiteDialect
+from ttvkit.stores.sql.source import PlanQueries, StatementOf
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQLiteStore"]
 
@@ -116,9 +105,11 @@ _MIN_SQLITE: Final = (3, 25, 0)
 
 _SQLITE_BUSY: Final = 5
 _SQLITE_LOCKED: Final = 6
+_SQLITE_FULL: Final = 13
 _FIRST_BACKOFF: Final = 0.002
 _MAX_BACKOFF: Final = 0.2
 _FETCH_SIZE: Final = 1000
+_MICROSECOND: Final = timedelta(microseconds=1)
 
 _INSERT_EVENT: Final = (
     "INSERT INTO ttv_events (event_id, user_id, account_id, name_id, ts, properties) "
@@ -126,7 +117,15 @@ _INSERT_EVENT: Final = (
 )
 _SELECT_EVENTS: Final = (
     "SELECT e.user_id, n.name, e.ts, e.properties, e.account_id, e.event_id "
-    "FROM ttv_events AS e JOIN ttv_names AS n ON n.id = e.name_id"
+    "FROM ttv_events AS e LEFT JOIN ttv_names AS n ON n.id = e.name_id"
+)
+# Cheap (index seeks and a count of the small name table): ttv_names is dense
+# (ids 1..N, as interning never deletes) and every name id in ttv_events is in
+# it. A name row deleted by hand fails this, where a query joining on names
+# would silently lose that name's events.
+_NAMES_SUMMARY: Final = (
+    "SELECT (SELECT COUNT(*) FROM ttv_names), (SELECT MAX(id) FROM ttv_names), "
+    "(SELECT MIN(name_id) FROM ttv_events), (SELECT MAX(name_id) FROM ttv_events)"
 )
 
 # Stores that may hold connections, so that a forked child can drop them.
@@ -139,17 +138,96 @@ _LIVE_STORES: weakref.WeakSet[SQLiteStore] = weakref.WeakSet()
 _INHERITED: list[sqlite3.Connection] = []
 
 
+#: How long ``os.fork()`` waits for SQLite writes in progress in other threads.
+_FORK_WAIT: Final = 5.0
+
+
+class _ForkGate:
+    """Makes ``os.fork()`` wait until no thread is inside an SQLite write.
+
+    A connection of this process that holds the WAL write lock at the fork
+    leaves that lock recorded in SQLite's per-process state in the child,
+    where no thread will ever release it: every write of the child to the
+    same file then fails as busy, for ever. A thread inside SQLite at the
+    fork may also hold one of SQLite's mutexes, which the child would wait
+    for. So writes (and opening connections) pass through this gate, and a
+    fork first closes it and waits, at most :data:`_FORK_WAIT` seconds, for
+    the writes in progress to finish (a ttvkit write transaction lasts
+    milliseconds). Long reads are not gated: a read lock left in the child
+    blocks only checkpoints, never the child's writes.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._active = 0
+        self._forking = False
+
+    def __enter__(self) -> None:
+        with self._cond:
+            while self._forking:
+                self._cond.wait()
+            self._active += 1
+
+    def __exit__(self, *_: object) -> None:
+        with self._cond:
+            self._active -= 1
+            if self._forking and not self._active:
+                self._cond.notify_all()
+
+    def before_fork(self) -> None:
+        with self._cond:
+            self._forking = True
+            self._cond.wait_for(lambda: not self._active, _FORK_WAIT)
+
+    def after_fork_in_parent(self) -> None:
+        with self._cond:
+            self._forking = False
+            self._cond.notify_all()
+
+
+_GATE = _ForkGate()
+
+
+def _before_fork() -> None:
+    _GATE.before_fork()
+
+
+def _after_fork_in_parent() -> None:
+    _GATE.after_fork_in_parent()
+
+
 def _after_fork_in_child() -> None:
+    global _GATE
+    _GATE = _ForkGate()  # the parent's threads that were waiting at it do not exist here
     for store in list(_LIVE_STORES):
         store._forget_connections_after_fork()
 
 
-os.register_at_fork(after_in_child=_after_fork_in_child)
+os.register_at_fork(
+    before=_before_fork,
+    after_in_parent=_after_fork_in_parent,
+    after_in_child=_after_fork_in_child,
+)
 
 
 def _close_connection(connection: sqlite3.Connection) -> None:
     with contextlib.suppress(sqlite3.Error):
         connection.close()
+
+
+def _close_if_ours(connection: sqlite3.Connection, pid: int) -> None:
+    """A finalizer's callback: close *connection* only in the process that opened it.
+
+    In a forked child the parent's threads are gone, and their thread-local
+    handles are freed while ``os.fork()`` is still returning, before any
+    at-fork hook has run: closing the connection then would wait for a
+    connection mutex that a parent thread held at the fork, for ever. The
+    child keeps the connection referenced instead, and never uses it.
+    """
+    if os.getpid() == pid:
+        _close_connection(connection)
+    else:
+        _INHERITED.append(connection)
 
 
 class _Handle:
@@ -161,6 +239,44 @@ class _Handle:
         self.connection = connection
 
 
+def _check_path_text(path: str) -> None:
+    if "\x00" in path:
+        raise ConfigurationError(
+            f"SQLiteStore path={path!r}: contains a NUL character, which no file name can "
+            "hold; remove it"
+        )
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigurationError(
+            f"SQLiteStore path={path!r}: contains a lone surrogate (bytes that are not "
+            "UTF-8), which SQLite cannot open; rename the file"
+        ) from None
+
+
+_SQLITE_READONLY: Final = 8
+_SQLITE_CANTOPEN: Final = 14
+
+
+def _is_cannot_open(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (_SQLITE_CANTOPEN, _SQLITE_READONLY)
+    message = str(exc)
+    return "unable to open database file" in message or "readonly database" in message
+
+
+def _on_read_only_file_system(directory: str) -> bool:
+    try:
+        return bool(os.statvfs(directory).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):
+        return False
+
+
+def _url_of(path: str) -> str:
+    return "sqlite:///" + quote(path, safe="/")
+
+
 def _is_busy(exc: sqlite3.Error) -> bool:
     code = getattr(exc, "sqlite_errorcode", None)
     if code is not None:
@@ -169,15 +285,15 @@ def _is_busy(exc: sqlite3.Error) -> bool:
     return "database is locked" in message or "database table is locked" in message
 
 
+def _is_full(exc: sqlite3.Error) -> bool:
+    code: int | None = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF == _SQLITE_FULL
+    return "database or disk is full" in str(exc)
+
+
 def _aware_micros(value: datetime, what: str) -> int:
-    if not isinstance(value, datetime):
-        raise AnalysisError(f"{what}={value!r}: must be an aware datetime")
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise AnalysisError(
-            f"{what}={value!r}: is a naive datetime; pass an aware one, "
-            "e.g. datetime(2026, 1, 31, tzinfo=timezone.utc)"
-        )
-    return to_micros(value)
+    return to_micros(check_aware(value, what))
 
 
 # One encoder for every append: building one per call costs as much as encoding.
@@ -196,7 +312,7 @@ def _json_list(values: Collection[str]) -> str:
     return json.dumps(list(values), ensure_ascii=False)
 
 
-class SQLiteStore(BaseStore):
+class SQLiteStore(PlanQueries, BaseStore):
     """Value events in an SQLite database file, or in memory.
 
     ``path`` is a file (created when missing, with its schema) or
@@ -207,10 +323,21 @@ class SQLiteStore(BaseStore):
     returns, ``"NORMAL"`` is faster and may lose the last appends on power
     loss (never corrupting the file).
 
+    ``read_only=True`` opens an existing file without writing to it (appends
+    raise :class:`~ttvkit.errors.StoreError`); ``immutable=True`` (implies
+    ``read_only``) also tells SQLite that nothing changes the file while it is
+    open, which is what a WAL database on a read-only file system needs: SQLite
+    then uses no lock and no ``-shm`` file. Never set it on a file another
+    process may write.
+
     >>> with SQLiteStore("ttv.db") as store:          # doctest: +SKIP
     ...     store.append([ValueEvent("u1", "signup", "2026-01-01T09:00:00Z")])
     1
     """
+
+    #: A Tracker whose queue is deep hands this many batches to one append()
+    #: (one transaction): fewer commits, each as durable as before.
+    _ttvkit_write_batches = 8
 
     def __init__(
         self,
@@ -218,10 +345,13 @@ class SQLiteStore(BaseStore):
         *,
         timeout: float = 30.0,
         synchronous: Synchronous = "FULL",
+        read_only: bool = False,
+        immutable: bool = False,
     ) -> None:
         raw = os.fspath(path)
         if not isinstance(raw, str) or not raw:
             raise ConfigurationError(f"SQLiteStore path={path!r}: pass a file path or ':memory:'")
+        _check_path_text(raw)
         if isinstance(timeout, bool) or not isinstance(timeout, int | float):
             raise ConfigurationError(f"SQLiteStore timeout={timeout!r}: must be seconds (> 0)")
         if not math.isfinite(timeout) or timeout <= 0:
@@ -237,6 +367,12 @@ class SQLiteStore(BaseStore):
                 f"{'.'.join(map(str, _MIN_SQLITE))} or newer (upgrade Python or libsqlite3)"
             )
         self._memory = raw == ":memory:"
+        self._immutable = bool(immutable)
+        self._read_only = bool(read_only) or self._immutable
+        if self._memory and self._read_only:
+            raise ConfigurationError(
+                "SQLiteStore: an in-memory database cannot be read-only or immutable"
+            )
         # Absolute, so that threads opening connections later find the same
         # file even if the process changes directory.
         self._path = raw if self._memory else os.path.abspath(raw)
@@ -245,7 +381,7 @@ class SQLiteStore(BaseStore):
         self._closed = False
         self._registry_lock = threading.Lock()
         self._local = threading.local()
-        self._finalizers: set[weakref.finalize[[sqlite3.Connection], _Handle]] = set()
+        self._finalizers: set[weakref.finalize[[sqlite3.Connection, int], _Handle]] = set()
         self._iterator_connections: set[sqlite3.Connection] = set()
         # name -> id of committed names; ids never change once committed.
         self._name_ids: dict[str, int] = {}
@@ -253,7 +389,7 @@ class SQLiteStore(BaseStore):
         self._shared: sqlite3.Connection | None = None
         if self._memory:
             self._shared = self._connect()
-            weakref.finalize(self, _close_connection, self._shared)
+            weakref.finalize(self, _close_if_ours, self._shared, os.getpid())
         try:
             self._run(self._prepare, transaction="none")
         except BaseException:
@@ -268,8 +404,11 @@ class SQLiteStore(BaseStore):
         ``sqlite:///relative/ttv.db`` (relative to the working directory),
         ``sqlite:////var/lib/ttv.db`` (absolute), ``sqlite://`` or
         ``sqlite:///:memory:`` (in memory). Options go in the query string:
-        ``?timeout=5&synchronous=NORMAL``. ``%xx`` escapes in the path are
-        decoded, so a file name may contain ``?`` or ``#`` as ``%3F``/``%23``.
+        ``?timeout=5&synchronous=NORMAL``; ``?mode=ro`` opens the file
+        read-only and ``?mode=ro&immutable=1`` also as a file nothing changes
+        (for a file on a read-only file system; see the class docstring).
+        ``%xx`` escapes in the path are decoded, so a file name may contain
+        ``?`` or ``#`` as ``%3F``/``%23``.
         """
         if not isinstance(url, str):
             raise ConfigurationError(f"store URL {url!r}: must be a str like 'sqlite:///ttv.db'")
@@ -304,6 +443,7 @@ class SQLiteStore(BaseStore):
         options = {key.lower(): value for key, value in pairs}
         timeout = 30.0
         synchronous = "FULL"
+        read_only = immutable = False
         for key, value in options.items():
             if key == "timeout":
                 try:
@@ -318,12 +458,31 @@ class SQLiteStore(BaseStore):
                     raise ConfigurationError(
                         f"store URL {url!r}: synchronous={value!r} must be FULL or NORMAL"
                     )
+            elif key == "mode":
+                if value.lower() not in ("ro", "rwc"):
+                    raise ConfigurationError(
+                        f"store URL {url!r}: mode={value!r} must be ro (read-only) or rwc "
+                        "(the default: read, write, create)"
+                    )
+                read_only = value.lower() == "ro"
+            elif key == "immutable":
+                if value not in ("0", "1"):
+                    raise ConfigurationError(
+                        f"store URL {url!r}: immutable={value!r} must be 1 or 0"
+                    )
+                immutable = value == "1"
             else:
                 raise ConfigurationError(
                     f"store URL {url!r}: unknown option {key!r}; the options are "
-                    "timeout and synchronous"
+                    "timeout, synchronous, mode and immutable"
                 )
-        return cls(path, timeout=timeout, synchronous=synchronous)  # type: ignore[arg-type]
+        return cls(
+            path,
+            timeout=timeout,
+            synchronous=synchronous,  # type: ignore[arg-type]  # checked above
+            read_only=read_only,
+            immutable=immutable,
+        )
 
     @property
     def path(self) -> str:
@@ -337,19 +496,21 @@ class SQLiteStore(BaseStore):
     # -- connections -----------------------------------------------------------------
 
     def _connect(self) -> sqlite3.Connection:
+        target = self._path
+        if self._read_only:
+            flags = "mode=ro&immutable=1" if self._immutable else "mode=ro"
+            target = f"file:{quote(self._path)}?{flags}"
         try:
             connection = sqlite3.connect(
-                self._path,
+                target,
+                uri=self._read_only,
                 timeout=self._timeout,
                 isolation_level=None,  # we issue BEGIN and COMMIT ourselves
                 check_same_thread=False,  # close() may run in another thread
                 cached_statements=256,
             )
         except sqlite3.Error as exc:
-            raise StoreError(
-                f"cannot open the SQLite database {self._path!r}: {exc}; check that the "
-                "directory exists and is writable"
-            ) from exc
+            raise self._failure(exc) from exc
         try:
             connection.execute(f"PRAGMA synchronous = {self._synchronous}")
         except sqlite3.Error as exc:
@@ -367,7 +528,7 @@ class SQLiteStore(BaseStore):
             return handle.connection
         connection = self._connect()
         handle = _Handle(connection)
-        finalizer = weakref.finalize(handle, _close_connection, connection)
+        finalizer = weakref.finalize(handle, _close_if_ours, connection, os.getpid())
         # Not at interpreter exit: another thread (a tracker's writer, a user's
         # daemon thread) may still be using the connection then, and closing it
         # under them can crash the process. Every commit is already durable in
@@ -397,12 +558,68 @@ class SQLiteStore(BaseStore):
             isinstance(exc, sqlite3.ProgrammingError) and "closed" in str(exc).lower()
         ):
             return StoreError(f"this SQLiteStore ({self._path}) is closed; open a new one")
+        if _is_full(exc):
+            # Transient: space may come back (a log rotated, a volume grown),
+            # so a Tracker retries instead of giving the batch up.
+            return StoreUnavailableError(
+                f"SQLite could not write to {self._path}: the disk (or the database's "
+                f"max_page_count) is full ({exc}); nothing of this write was stored. "
+                "Free some space and retry"
+            )
         if isinstance(exc, sqlite3.DatabaseError) and "not a database" in str(exc):
             return StoreError(
                 f"{self._path} is not an SQLite database (or it is encrypted or damaged); "
                 "point the store at a new file"
             )
+        if not self._memory and _is_cannot_open(exc):
+            return StoreError(self._cannot_open(exc))
         return StoreError(f"SQLite failed on {self._path}: {exc}")
+
+    def _cannot_open(self, exc: sqlite3.Error) -> str:
+        """Why SQLite cannot open (or write) the file, and what to do about it."""
+        directory = os.path.dirname(self._path)
+        if os.path.isdir(self._path):
+            return (
+                f"cannot open the SQLite database {self._path}: it is a directory; name a "
+                f"file in it, e.g. {os.path.join(self._path, 'ttv.db')}"
+            )
+        try:
+            os.lstat(self._path)
+        except FileNotFoundError:
+            pass
+        except OSError as error:  # a name too long, a loop of links, no permission
+            return f"cannot open the SQLite database {self._path}: {error.strerror}"
+        if not os.path.isdir(directory):
+            return (
+                f"cannot open the SQLite database {self._path}: the directory {directory} "
+                "does not exist; create it first (mkdir -p), or point the store at a file "
+                "in an existing directory"
+            )
+        if self._read_only:
+            if "readonly" in str(exc):
+                return (
+                    f"{self._path} is opened read-only (mode=ro or immutable=1); open it "
+                    "without them to write"
+                )
+            if not os.path.exists(self._path):
+                return (
+                    f"cannot open the SQLite database {self._path} read-only: there is no such file"
+                )
+            if not self._immutable:
+                return (
+                    f"cannot open the SQLite database {self._path} read-only ({exc}); if it "
+                    "is on a read-only file system, add immutable=1: "
+                    f"{_url_of(self._path)}?mode=ro&immutable=1"
+                )
+        if _on_read_only_file_system(directory) or not os.access(directory, os.W_OK):
+            return (
+                f"cannot open the SQLite database {self._path} ({exc}): it is on a read-only "
+                "file system (or in a directory you cannot write), and SQLite must write "
+                "beside a WAL database even to read it. Open it read-only with "
+                f"{_url_of(self._path)}?mode=ro&immutable=1 (only while nothing else writes "
+                "it), or copy it to a writable place"
+            )
+        return f"cannot open the SQLite database {self._path}: {exc}"
 
     def _run(
         self,
@@ -418,9 +635,10 @@ class SQLiteStore(BaseStore):
         """
         deadline = time.monotonic() + self._timeout
         delay = _FIRST_BACKOFF
+        gate = contextlib.nullcontext() if transaction == "read" else _GATE
         while True:
             try:
-                with self._connection() as connection:
+                with gate, self._connection() as connection:
                     return self._transaction(connection, work, transaction)
             except sqlite3.OperationalError as exc:
                 # The busy timeout already waited inside SQLite; SQLite also
@@ -477,7 +695,7 @@ class SQLiteStore(BaseStore):
                 f"this SQLite ({sqlite3.sqlite_version}) was built without the JSON "
                 "functions, which SQLiteStore needs; use a Python linked against a newer SQLite"
             ) from None
-        if not self._memory:
+        if not self._memory and not self._read_only:
             (mode,) = connection.execute("PRAGMA journal_mode = WAL").fetchone()
             if str(mode).lower() != "wal":
                 raise StoreError(
@@ -489,6 +707,16 @@ class SQLiteStore(BaseStore):
         self._check_version(version, latest)
         if version == latest:
             return
+        if self._read_only:
+            raise StoreError(
+                f"{self._path} is opened read-only but "
+                + (
+                    "holds no ttvkit events (no ttvkit schema)"
+                    if version == 0
+                    else f"has the older ttvkit schema version {version}; open it once "
+                    "writable to upgrade it"
+                )
+            )
         connection.execute("BEGIN IMMEDIATE")
         try:
             # Another process may have migrated while we waited for the lock.
@@ -552,24 +780,32 @@ class SQLiteStore(BaseStore):
         if not batch:
             self._check_open()
             return 0
+        # The stored form, built before the transaction so that the write
+        # lock is held only for the inserts: integer microseconds, JSON text,
+        # and the name's id where it is known (every name, once seen).
+        encode, epoch, micro = _ENCODE, _EPOCH, _MICROSECOND
+        known = self._name_ids
         rows = [
             (
                 e.event_id,
                 e.user_id,
                 e.account_id,
-                e.name,
-                to_micros(e.timestamp),
-                _dump_properties(e.properties),
+                known.get(e.name, e.name),
+                (e.timestamp - epoch) // micro,
+                encode(dict(e.properties)) if e.properties else None,
             )
             for e in batch
         ]
-        names = {e.name for e in batch}
+        missing = {e.name for e in batch if e.name not in known}
 
         def write(connection: sqlite3.Connection) -> tuple[int, dict[str, int]]:
-            ids = self._intern_names(connection, names)
+            ids = self._intern_names(connection, missing) if missing else {}
             before = connection.total_changes
             connection.executemany(
-                _INSERT_EVENT, [(i, u, a, ids[n], t, p) for i, u, a, n, t, p in rows]
+                _INSERT_EVENT,
+                [(i, u, a, n if isinstance(n, int) else ids[n], t, p) for i, u, a, n, t, p in rows]
+                if missing
+                else rows,
             )
             return connection.total_changes - before, ids
 
@@ -626,22 +862,51 @@ class SQLiteStore(BaseStore):
             params.append(_aware_micros(until, "until"))
         where = f" WHERE {' AND '.join(terms)}" if terms else ""
         sql = f"{_SELECT_EVENTS}{where} ORDER BY e.ts, e.event_id"
+        # Without a name filter, a row whose name is missing is seen (LEFT JOIN)
+        # and reported; with one, it would just not match: check the names first.
+        check_names = names is not None
         if self._shared is not None:
-            return self._shared_events(sql, params)
-        return self._file_events(sql, params)
+            return self._shared_events(sql, params, check_names)
+        return self._file_events(sql, params, check_names)
 
-    def _file_events(self, sql: str, params: list[object]) -> Iterator[ValueEvent]:
+    def _check_names(self, connection: sqlite3.Connection) -> None:
+        problem = _names_problem(connection)
+        if problem is not None:
+            raise StoreError(
+                f"{self._path} is damaged: {problem}; events would be missing from the "
+                f"answer. Run 'ttvkit check {_url_of(self._path)}' for the full check"
+            )
+
+    def _bad_row(self, row: Sequence[object], exc: Exception) -> StoreError:
+        return StoreError(
+            f"{self._path} is damaged: the event with event_id {_shown(row[5])} cannot be "
+            f"read ({_row_problem(row, exc)}); restore the file from a backup, or delete "
+            f"that row. Run 'ttvkit check {_url_of(self._path)}' for every problem"
+        )
+
+    def _decode(self, row: tuple[str, str, int, str | None, str | None, str]) -> ValueEvent:
+        try:
+            return _event_from_row(row)
+        except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+            raise self._bad_row(row, exc) from None
+
+    def _file_events(
+        self, sql: str, params: list[object], check_names: bool = False
+    ) -> Iterator[ValueEvent]:
         # A connection of its own: one statement reads one WAL snapshot, and
         # the iterator may be consumed slowly, or from another thread, while
         # this store keeps writing.
         pid = os.getpid()
-        connection = self._connect()
+        with _GATE:
+            connection = self._connect()
         with self._registry_lock:
             if self._closed:
                 _close_connection(connection)
                 self._check_open()
             self._iterator_connections.add(connection)
         try:
+            if check_names:
+                self._retry_read(lambda: self._check_names(connection))
             cursor = self._retry_read(lambda: connection.execute(sql, params))
             while True:
                 try:
@@ -656,19 +921,23 @@ class SQLiteStore(BaseStore):
                             "this events() iterator was started before os.fork(); "
                             "call events() again in the child process"
                         )
-                    yield _event_from_row(row)
+                    yield self._decode(row)
         finally:
             if os.getpid() == pid:
                 with self._registry_lock:
                     self._iterator_connections.discard(connection)
                 _close_connection(connection)
 
-    def _shared_events(self, sql: str, params: list[object]) -> Iterator[ValueEvent]:
+    def _shared_events(
+        self, sql: str, params: list[object], check_names: bool = False
+    ) -> Iterator[ValueEvent]:
         # The in-memory database has one connection: read it a chunk at a
         # time under the lock, so other threads can write in between. Rows
         # appended meanwhile may or may not be seen (documented).
         def start() -> sqlite3.Cursor:
             with self._connection() as connection:
+                if check_names:
+                    self._check_names(connection)
                 return connection.execute(sql, params)
 
         try:
@@ -684,10 +953,36 @@ class SQLiteStore(BaseStore):
                     raise self._failure(exc) from exc
                 if not rows:
                     return
-                yield from map(_event_from_row, rows)
+                yield from map(self._decode, rows)
         finally:
             with contextlib.suppress(sqlite3.Error):
                 cursor.close()
+
+    def check(self, *, max_problems: int = 20) -> list[str]:
+        """Check the whole database; return the problems found, ``[]`` when it is intact.
+
+        Runs SQLite's ``PRAGMA integrity_check``, checks that ``ttv_names`` is
+        complete, and reads and validates every event as :class:`ValueEvent`
+        would on the way in (a row changed by hand may hold what no append
+        writes). Stops at *max_problems*. Reads the whole file, so it takes
+        about as long as reading every event; ``ttvkit check`` runs it.
+        """
+        if isinstance(max_problems, bool) or not isinstance(max_problems, int) or max_problems < 1:
+            raise ConfigurationError(f"max_problems={max_problems!r}: pass an int >= 1")
+
+        def run(connection: sqlite3.Connection) -> list[str]:
+            problems: list[str] = []
+            try:
+                _check_all(connection, problems, max_problems)
+            except sqlite3.DatabaseError as exc:
+                if isinstance(exc, sqlite3.OperationalError) and _is_busy(exc):
+                    raise
+                problems.append(f"SQLite cannot read the file: {exc}")
+            return problems[:max_problems]
+
+        # No transaction: on a damaged file even COMMIT can fail; each statement
+        # reads one consistent snapshot anyway.
+        return self._run(run, transaction="none")
 
     def _retry_read(self, read: Callable[[], _T]) -> _T:
         deadline = time.monotonic() + self._timeout
@@ -715,51 +1010,28 @@ class SQLiteStore(BaseStore):
 
         return self._run(count, transaction="none")
 
-    def observations(
-        self,
-        milestone: Milestone,
-        *,
-        as_of: datetime | None = None,
-        per: Per = "user",
-        attributes: Sequence[Attribute] = (),
-    ) -> list[Observation]:
-        """One observation per customer, computed by one SQL query.
-
-        Exactly what :func:`ttvkit.observations.observe` returns on the stored
-        events. Conditions of types other than ttvkit's own fall back to the
-        generic path (events streamed through ``observe()``).
-        """
-        if not isinstance(milestone, Milestone):
-            raise AnalysisError(f"milestone={milestone!r}: pass a ttvkit.Milestone")
-        check_per(per)
-        attributes = check_attributes(attributes)
-        if any(isinstance(a, StartProperty) for a in attributes):
-            _start_filter(milestone)  # raises when there is no one start event
+    def run_plan(
+        self, plan: ObservationPlan, as_of: datetime | None, statement: StatementOf
+    ) -> tuple[list[Any], SQLiteDialect] | None:
+        """The plan rendered for SQLite and run in one read transaction (see PlanQueries)."""
         given = None if as_of is None else _aware_micros(as_of, "as_of")
-        names = sorted(_condition_names(milestone, attributes))
+        names = sorted(plan.names or ()) if plan.names is not None else None
 
-        def read(
-            connection: sqlite3.Connection,
-        ) -> tuple[int, ObservationQuery, list[Sequence[object]]] | None:
+        def read(connection: sqlite3.Connection) -> tuple[list[Any], SQLiteDialect] | None:
             # One read transaction: as_of, the name ids and the rows all come
             # from the same snapshot.
-            until = _latest_micros(connection) if given is None else given
-            if until is None:
+            latest = _latest_micros(connection)  # also checks the ends of the ts column
+            if latest is None:
                 return None
-            ids = self._lookup_names(connection, names) if names else {}
-            query = compile_observations(
-                milestone, per=per, as_of=until, attributes=attributes, name_ids=ids
-            )
-            return until, query, connection.execute(query.sql, query.params).fetchall()
+            self._check_names(connection)  # a missing name would drop its events silently
+            until = latest if given is None else given
+            wanted = names if names is not None else _all_match_names(plan)
+            ids = self._lookup_names(connection, wanted) if wanted else {}
+            dialect = SQLiteDialect(ids)
+            query = statement(plan, dialect, until)
+            return connection.execute(query.sql, query.params).fetchall(), dialect
 
-        try:
-            result = self._run(read, transaction="read")
-        except UnsupportedConditionError:
-            return super().observations(milestone, as_of=as_of, per=per, attributes=attributes)
-        if result is None:
-            return []
-        until, query, rows = result
-        return assemble(rows, query, milestone, until)
+        return self._run(read, transaction="read")
 
     # -- closing and forking -------------------------------------------------------------
 
@@ -805,29 +1077,117 @@ class SQLiteStore(BaseStore):
         self._local = threading.local()
 
 
-def _condition_names(milestone: Milestone, attributes: Sequence[Attribute]) -> set[str]:
-    """Every event name the query refers to (a datetime start has none of its own)."""
-    names = set(milestone.reached.event_names())
-    if not isinstance(milestone.start, datetime):
-        names |= milestone.start.event_names()
-    for a in attributes:
-        if isinstance(a, FirstTime | PropertyOf):
-            names |= a.condition.event_names()
-    return names
+def _all_match_names(plan: ObservationPlan) -> list[str]:
+    """The event names the plan's row filters test (a fixed start reads every name)."""
+    return sorted({m.condition.name for m in plan.matches})
 
 
 def _latest_micros(connection: sqlite3.Connection) -> int | None:
-    (latest,) = connection.execute("SELECT MAX(ts) FROM ttv_events").fetchone()
-    return None if latest is None else int(latest)
+    """The latest ``ts``, after checking (cheaply, by two index seeks) that the earliest
+    and the latest are timestamps: a text or out-of-range ``ts`` sorts to one end."""
+    earliest, latest = connection.execute(
+        "SELECT (SELECT MIN(ts) FROM ttv_events), (SELECT MAX(ts) FROM ttv_events)"
+    ).fetchone()
+    if latest is None:
+        return None
+    for ts in (earliest, latest):
+        try:
+            if type(ts) is not int:
+                raise TypeError
+            from_micros(ts)
+        except (TypeError, OverflowError):
+            raise StoreError(
+                f"the SQLite file is damaged: ttv_events holds a ts of {_shown(ts)}, not "
+                "integer microseconds within datetime's range; run 'ttvkit check' on it to "
+                "find the row"
+            ) from None
+    return int(latest)
 
 
 def _event_from_row(row: tuple[str, str, int, str | None, str | None, str]) -> ValueEvent:
+    """The event a row holds; ValueError (or TypeError, OverflowError) for a row that
+    does not hold one (a file changed by hand): its name missing, a ``ts`` that is
+    not integer microseconds in range, ``properties`` that are not a JSON object."""
     user_id, name, ts, properties, account_id, event_id = row
-    return _trusted_event(
-        user_id,
-        name,
-        from_micros(ts),
-        json.loads(properties) if properties is not None else {},
-        account_id,
-        event_id,
+    if name is None:
+        raise _RowProblem("its name_id has no row in ttv_names")
+    decoded = json.loads(properties) if properties is not None else {}
+    if type(decoded) is not dict:
+        raise _RowProblem(f"properties hold a JSON {type(decoded).__name__}, not an object")
+    return _trusted_event(user_id, name, from_micros(ts), decoded, account_id, event_id)
+
+
+def _shown(value: object) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= 60 else shown[:57] + "..."
+
+
+class _RowProblem(ValueError):
+    """A row that holds no event, found by _event_from_row's own checks."""
+
+
+def _row_problem(row: Sequence[object], exc: Exception) -> str:
+    """What is wrong with a row that does not decode, in words."""
+    if isinstance(exc, _RowProblem):
+        return str(exc)
+    if isinstance(exc, json.JSONDecodeError):
+        return f"properties are not valid JSON: {exc.msg} at character {exc.pos}"
+    if isinstance(exc, RecursionError):
+        return "properties are nested too deeply to read"
+    if isinstance(exc, TypeError | OverflowError):
+        return f"ts is {_shown(row[2])}, not integer microseconds within datetime's range"
+    return f"properties cannot be read: {exc}"
+
+
+def _check_all(connection: sqlite3.Connection, problems: list[str], limit: int) -> None:
+    """SQLiteStore.check()'s work: add what is wrong to *problems*, up to *limit*."""
+    for (line,) in connection.execute(f"PRAGMA integrity_check({int(limit)})"):
+        if line != "ok":
+            problems.append(f"integrity_check: {line}")
+    if problems:  # a damaged b-tree: reading on could fail anywhere
+        return
+    names = _names_problem(connection)
+    if names is not None:
+        problems.append(names)
+    rows = connection.execute(
+        "SELECT e.user_id, n.name, e.ts, e.properties, e.account_id, e.event_id, e.rowid "
+        "FROM ttv_events AS e LEFT JOIN ttv_names AS n ON n.id = e.name_id ORDER BY e.rowid"
     )
+    for row in rows:
+        if len(problems) >= limit:
+            return
+        problem = _invalid_row(row)
+        if problem is not None:
+            problems.append(f"row {row[6]} (event_id {_shown(row[5])}): {problem}")
+
+
+def _invalid_row(row: Sequence[object]) -> str | None:
+    """What is wrong with a row of ttv_events (a file changed by hand), or None."""
+    user_id, name, ts, properties, account_id, event_id = row[:6]
+    try:
+        event = _event_from_row(row[:6])  # type: ignore[arg-type]  # checked below
+        ValueEvent(user_id, name, event.timestamp, event.properties, account_id, event_id)
+    except InvalidEventError as exc:
+        return str(exc)
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+        return _row_problem(row, exc)
+    if type(ts) is not int:
+        return f"ts is {_shown(ts)}, not integer microseconds"
+    if properties is not None and not isinstance(properties, str):
+        return f"properties is {_shown(properties)}, not JSON text"
+    return None
+
+
+def _names_problem(connection: sqlite3.Connection) -> str | None:
+    """What is wrong with ttv_names, found cheaply; None when nothing is."""
+    count, top, lowest, highest = connection.execute(_NAMES_SUMMARY).fetchone()
+    if lowest is None:
+        return None  # no events
+    if type(lowest) is not int or type(highest) is not int:
+        return "ttv_events.name_id holds something other than an integer"
+    top = top or 0
+    if lowest < 1 or highest > top:
+        return "some events have a name_id with no row in ttv_names"
+    if count != top:
+        return f"ttv_names has {count:,} rows but ids up to {top:,}: some names were deleted"
+    return None

@@ -1,0 +1,457 @@
+"""SparkSource: a pyspark DataFrame of events as a read-only source for every calculator.
+
+The DataFrame is registered as a temporary view in ttvkit's canonical layout
+(``event_id, user_id, account_id, name, ts`` as µs ``BIGINT``, ``properties``
+as JSON text) and every question is one Spark SQL statement rendered from
+ttvkit's query plan (:class:`~ttvkit.stores.sql.spark.SparkDialect`). The
+executors do the work; the driver receives only aggregates:
+
+* ``duration_cells()`` (what ``time_to_value`` needs): one row per distinct
+  duration;
+* ``observation_columns()`` / ``observations()`` (``compare``, ``impact``,
+  ``cohorts``, ``journey``, ``satisfaction``, and a distribution's drill-down):
+  one row per customer, streamed partition by partition with
+  ``toLocalIterator``;
+* :meth:`SparkSource.to_spark`: the same rows as a Spark DataFrame, which
+  stays on the cluster.
+
+Events themselves never reach the driver, except through :meth:`events`
+(streamed with ``toLocalIterator``), which only a user-defined condition
+class, one that has no SQL form, makes ttvkit call.
+
+Needs ``pip install 'ttvkit[spark]'`` (pyspark 4.0 or later, classic or Spark
+Connect): only the DataFrame API and SQL are used, no RDDs and no JVM access.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import uuid
+from collections.abc import Collection, Iterator, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Final, Self
+
+from ttvkit.errors import ConfigurationError, StoreError
+from ttvkit.events import ValueEvent, _trusted_event
+from ttvkit.io import ColumnMapping
+from ttvkit.io._core import ALL_OTHER_COLUMNS, ReadError, require
+from ttvkit.milestones import Milestone
+from ttvkit.observations import (
+    Attribute,
+    Per,
+    check_question,
+    from_micros,
+    to_micros,
+)
+from ttvkit.stores.sql.plan import ObservationPlan, UnsupportedConditionError, build_plan
+from ttvkit.stores.sql.render import cells_statement, observations_statement
+from ttvkit.stores.sql.source import PlanQueries, StatementOf
+from ttvkit.stores.sql.spark import SparkDialect, spark_relation
+
+__all__ = ["SparkSource", "is_spark_dataframe", "spark_session"]
+
+_SOURCE: Final = "the Spark DataFrame"
+_ID_TYPES: Final = ("string", "bigint", "int", "smallint", "tinyint")
+_PROPERTY_TYPES: Final = (
+    "string",
+    "boolean",
+    "bigint",
+    "int",
+    "smallint",
+    "tinyint",
+    "double",
+    "float",
+)
+
+
+def is_spark_dataframe(value: object) -> bool:
+    """Whether *value* is a pyspark DataFrame (classic or Spark Connect); imports nothing."""
+    kind = type(value)
+    return kind.__name__ == "DataFrame" and kind.__module__.startswith("pyspark.sql")
+
+
+def _quote(column: str) -> str:
+    return "`" + column.replace("`", "``") + "`"
+
+
+def _error(problem: str, column: str | None = None) -> ReadError:
+    where = _SOURCE if column is None else f'{_SOURCE}, column "{column}"'
+    return ReadError(f"{where}: {problem}", source=_SOURCE, column=column)
+
+
+@contextlib.contextmanager
+def spark_session(master: str = "local[*]", app_name: str = "ttvkit") -> Iterator[Any]:
+    """The active Spark session, or a new one on *master* (stopped on exit).
+
+    A new session uses the UTC session time zone. Inside ``spark-submit`` or a
+    notebook the session that already runs is used as it is, and kept.
+    """
+    sql = require("pyspark.sql", "spark", "the Spark engine")
+    active = sql.SparkSession.getActiveSession()
+    if active is not None:
+        yield active
+        return
+    session = (
+        sql.SparkSession.builder.master(master)
+        .appName(app_name)
+        .config("spark.sql.session.timeZone", "UTC")
+        .getOrCreate()
+    )
+    try:
+        yield session
+    finally:
+        session.stop()
+
+
+class SparkSource(PlanQueries):
+    """Events in a pyspark DataFrame, analysed by Spark (read-only).
+
+    *mapping* names the DataFrame's columns (:class:`~ttvkit.io.ColumnMapping`,
+    as for files): ``user`` and ``name`` (text; integer ids are read as text),
+    ``timestamp`` (``TIMESTAMP``: an instant; ``TIMESTAMP_NTZ`` has no time
+    zone and is refused), optional ``account`` and ``event_id``, and the
+    properties: ``properties`` as a JSON text, ``MAP<STRING, …>``, ``STRUCT`` or
+    ``VARIANT`` column, and/or plain columns (``property_columns``; a column
+    wins over a key of the same name in the JSON object; nulls are left out).
+
+    ``dedupe=True`` counts a repeated ``event_id`` once, as the stores do
+    (keeping the row with the earliest time, then the smallest user, name,
+    account and properties); it costs a shuffle of every event, before the
+    name filter, so it is off by default and rows are taken as they are. Rows
+    without an id get one from their content (identical rows get the same
+    id), so ties break the same way in every query. Validation reads only the
+    schema; no Spark job runs until a question is asked.
+    """
+
+    def __init__(
+        self, df: Any, mapping: ColumnMapping | None = None, *, dedupe: bool = False
+    ) -> None:
+        if not is_spark_dataframe(df):
+            raise ConfigurationError(
+                f"SparkSource takes a pyspark DataFrame, not {type(df).__name__}"
+            )
+        require("pyspark.sql", "spark", "a Spark DataFrame source")
+        mapping = ColumnMapping() if mapping is None else mapping
+        if not isinstance(mapping, ColumnMapping):
+            raise ConfigurationError(f"mapping={mapping!r}: pass a ttvkit.io.ColumnMapping")
+        self._spark = df.sparkSession
+        major = int(str(self._spark.version).split(".")[0])
+        if major < 4:
+            raise ConfigurationError(
+                f"Spark {self._spark.version}: ttvkit needs Spark 4.0 or later (it types JSON "
+                "properties with VARIANT); upgrade the cluster or the Spark Connect server"
+            )
+        self._view = f"ttv_events_{uuid.uuid4().hex}"
+        canonical = self._canonical(df, mapping)
+        if dedupe:
+            from pyspark.sql import Window
+            from pyspark.sql import functions as F
+
+            first = Window.partitionBy("event_id").orderBy(
+                "ts", "user_id", "name", "account_id", "properties"
+            )
+            canonical = (
+                canonical.withColumn("__ttv_rank", F.row_number().over(first))
+                .where(F.col("__ttv_rank") == 1)
+                .drop("__ttv_rank")
+            )
+        canonical.createOrReplaceTempView(self._view)
+        self._closed = False
+
+    @classmethod
+    def read(
+        cls,
+        path: str,
+        *,
+        spark: Any,
+        format: str = "parquet",
+        mapping: ColumnMapping | None = None,
+        dedupe: bool = False,
+    ) -> SparkSource:
+        """A source over files Spark reads: a path, a directory or a glob (``s3a://...``).
+
+        *format* is any format of ``spark.read`` with a schema in the files
+        (``parquet``, ``orc``, ``delta`` where installed); *mapping* and
+        *dedupe* are those of :class:`SparkSource`.
+        """
+        if format in ("csv", "jsonl", "json"):
+            raise ConfigurationError(
+                f"format={format!r}: text files carry no types (timestamps would be text); "
+                "convert them to Parquet, or read them yourself and pass the DataFrame"
+            )
+        return cls(spark.read.format(format).load(path), mapping, dedupe=dedupe)
+
+    # -- the canonical view ----------------------------------------------------------
+
+    def _canonical(self, df: Any, mapping: ColumnMapping) -> Any:
+        from pyspark.sql import functions as F
+
+        types = {field.name: field.dataType for field in df.schema.fields}
+        names = list(types)
+        named = {"user": mapping.user, "name": mapping.name, "timestamp": mapping.timestamp}
+        defaults = ColumnMapping()
+        optional: dict[str, str | None] = {}
+        for field in ("account", "event_id", "properties"):
+            column = getattr(mapping, field)
+            if column is not None and column not in types and column == getattr(defaults, field):
+                column = None  # an optional column under its default name may be absent
+            optional[field] = column
+            if column is not None:
+                named[field] = column
+        if mapping.property_columns == ALL_OTHER_COLUMNS:
+            folded = [c for c in names if c not in set(named.values())]
+        else:
+            folded = list(mapping.property_columns)
+        for field, column in [*named.items(), *(("a property", c) for c in folded)]:
+            if column not in types:
+                shown = ", ".join(repr(c) for c in names) or "none"
+                raise _error(
+                    f"there is no column {column!r}, which the mapping reads {field} from; "
+                    f"the columns are: {shown}. Pass mapping=ColumnMapping(...) naming yours, "
+                    "e.g. ColumnMapping(user='distinct_id', name='event')"
+                )
+
+        def col(name: str) -> Any:
+            return F.col(_quote(name))
+
+        def kind(name: str) -> str:
+            return str(types[name].simpleString())
+
+        def text(column: str, field: str) -> Any:
+            if kind(column) not in _ID_TYPES or (field == "name" and kind(column) != "string"):
+                allowed = "STRING" if field == "name" else "STRING or an integer type"
+                raise _error(f"is {kind(column).upper()}; the {field} must be {allowed}", column)
+            return col(column).cast("string")
+
+        ts_column = mapping.timestamp
+        if kind(ts_column) == "timestamp_ntz":
+            raise _error(
+                "is TIMESTAMP_NTZ, a timestamp without a time zone, so the instant is unknown; "
+                "convert it, e.g. F.to_utc_timestamp(col, 'Europe/Paris'), or cast it to "
+                "TIMESTAMP if it is UTC",
+                ts_column,
+            )
+        if kind(ts_column) != "timestamp":
+            raise _error(
+                f"is {kind(ts_column).upper()}; the timestamp must be a TIMESTAMP column "
+                "(convert text with F.to_timestamp, epoch numbers with F.timestamp_micros or "
+                "F.timestamp_millis)",
+                ts_column,
+            )
+        properties = self._properties(F, col, kind, optional["properties"], folded)
+        user = text(mapping.user, "user_id")
+        name = text(mapping.name, "name")
+        account = (
+            F.lit(None).cast("string")
+            if optional["account"] is None
+            else text(optional["account"], "account_id")
+        )
+        ts = F.unix_micros(col(ts_column))
+        if optional["event_id"] is None:
+            content = F.to_json(F.struct(user, account, name, ts, properties))
+            event_id = F.concat(F.lit("c"), F.substring(F.sha2(content, 256), 1, 31))
+        else:
+            event_id = text(optional["event_id"], "event_id")
+        return df.select(
+            event_id.alias("event_id"),
+            user.alias("user_id"),
+            account.alias("account_id"),
+            name.alias("name"),
+            ts.alias("ts"),
+            properties.alias("properties"),
+        )
+
+    @staticmethod
+    def _properties(
+        F: Any,
+        col: Any,
+        kind: Any,
+        column: str | None,
+        folded: Sequence[str],
+    ) -> Any:
+        """The properties as JSON text (NULL for none)."""
+        obj = None
+        if column is not None:
+            found = kind(column)
+            if found == "string":
+                obj = col(column)
+            elif found.startswith(("map<string,", "struct<")) or found == "variant":
+                obj = F.to_json(col(column))
+            else:
+                raise _error(
+                    f"is {found.upper()}; properties must be JSON text, a MAP<STRING, ...>, "
+                    "a STRUCT or a VARIANT column",
+                    column,
+                )
+        cells = []
+        for name in folded:
+            found = kind(name)
+            if found not in _PROPERTY_TYPES:
+                raise _error(
+                    f"is {found.upper()}; a property column must be STRING, BOOLEAN, "
+                    "an integer or a floating-point type (cast it, or leave it out of "
+                    "property_columns)",
+                    name,
+                )
+            cell = col(name)
+            if found in ("double", "float"):  # NaN is how a missing number often looks
+                cell = F.when(F.isnan(cell), F.lit(None)).otherwise(cell)
+            cells.append(cell.alias(name))
+        if not cells:
+            return obj
+        columns = F.to_json(F.struct(*cells))  # nulls are left out
+        if obj is None:
+            return columns
+
+        def as_map(text: Any) -> Any:
+            return F.try_variant_get(F.try_parse_json(text), "$", "map<string,variant>")
+
+        keys = F.array(*[F.lit(n) for n in folded])
+        empty = F.create_map().cast("map<string,variant>")
+        own = F.map_filter(F.coalesce(as_map(obj), empty), lambda k, v: ~F.array_contains(keys, k))
+        return F.to_json(F.map_concat(own, as_map(columns)))
+
+    # -- PlanQueries -----------------------------------------------------------------
+
+    def run_plan(
+        self, plan: ObservationPlan, as_of: datetime | None, statement: StatementOf
+    ) -> tuple[list[tuple[Any, ...]], SparkDialect] | None:
+        """The plan rendered for Spark SQL and run on the cluster (see PlanQueries).
+
+        Duration cells are collected (they are few); per-customer rows are
+        streamed with ``toLocalIterator``. Events never reach the driver.
+        """
+        self._check_open()
+        until = as_of if as_of is not None else self.latest_timestamp()
+        if until is None:
+            return None
+        dialect = SparkDialect(spark_relation(self._view))
+        query = statement(plan, dialect, to_micros(until))
+        frame = self._spark.sql(query.sql, args=dict(query.params))
+        if statement is cells_statement:
+            return [tuple(row) for row in frame.collect()], dialect
+        return [tuple(row) for row in frame.toLocalIterator()], dialect
+
+    # -- the Store protocol (read-only) ----------------------------------------------
+
+    def append(self, events: Sequence[ValueEvent]) -> int:
+        """A DataFrame source is read-only: raises :class:`~ttvkit.errors.StoreError`."""
+        raise StoreError(
+            "a SparkSource is read-only: write events to your table or files, then build "
+            "a new SparkSource over them"
+        )
+
+    def events(
+        self,
+        *,
+        names: Collection[str] | None = None,
+        users: Collection[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> Iterator[ValueEvent]:
+        """Events oldest first (ties by ``event_id``), streamed with ``toLocalIterator``."""
+        self._check_open()
+        where = ["TRUE"]
+        args: dict[str, object] = {}
+        for label, values in (("name", names), ("user_id", users)):
+            if values is not None:
+                marks = []
+                for value in values:
+                    args[f"p{len(args)}"] = value
+                    marks.append(f":p{len(args) - 1}")
+                where.append(f"{label} IN ({', '.join(marks)})" if marks else "FALSE")
+        for op, bound in ((">=", since), ("<=", until)):
+            if bound is not None:
+                args[f"p{len(args)}"] = to_micros(bound)
+                where.append(f"ts {op} CAST(:p{len(args) - 1} AS BIGINT)")
+        frame = self._spark.sql(
+            f"SELECT event_id, user_id, account_id, name, ts, properties FROM {self._view} "
+            f"WHERE {' AND '.join(where)} ORDER BY ts, event_id",
+            args=args,
+        )
+        for event_id, user, account, name, ts, properties in frame.toLocalIterator():
+            loaded = {} if properties is None else json.loads(properties)
+            yield _trusted_event(
+                user,
+                name,
+                from_micros(int(ts)),
+                loaded if isinstance(loaded, dict) else {},
+                account,
+                event_id,
+            )
+
+    def latest_timestamp(self) -> datetime | None:
+        self._check_open()
+        (latest,) = self._spark.sql(f"SELECT MAX(ts) FROM {self._view}").first()
+        return None if latest is None else from_micros(int(latest))
+
+    def count(self) -> int:
+        self._check_open()
+        (n,) = self._spark.sql(f"SELECT COUNT(*) FROM {self._view}").first()
+        return int(n)
+
+    def to_spark(
+        self,
+        milestone: Milestone,
+        *,
+        as_of: datetime | None = None,
+        per: Per = "user",
+        attributes: Sequence[Attribute] = (),
+    ) -> Any:
+        """The observations as a Spark DataFrame, computed on the cluster and left there.
+
+        Columns: ``customer_id``, ``start``, ``end`` (µs ``BIGINT``), ``observed``
+        and ``reached_before_start`` (0 or 1), then ``a0, a1, …`` for
+        *attributes* (first times as µs; properties as JSON text after a one-letter
+        kind mark). Use it to drill down without bringing customers to the driver.
+        """
+        checked = check_question(milestone, per, attributes)
+        try:
+            plan = build_plan(milestone, per, checked)
+        except UnsupportedConditionError:
+            raise ConfigurationError(
+                f"milestone {milestone.name!r} uses a condition class ttvkit cannot run in "
+                "Spark SQL; use observations() instead"
+            ) from None
+        self._check_open()
+        until = as_of if as_of is not None else self.latest_timestamp()
+        dialect = SparkDialect(spark_relation(self._view))
+        statement = observations_statement(
+            plan, dialect, to_micros(until if until is not None else from_micros(0))
+        )
+        frame = self._spark.sql(statement.sql, args=dict(statement.params))
+        names = ["customer_id", "start", "end", "observed", "reached_before_start"]
+        return frame.toDF(*names, *(f"a{i}" for i in range(len(checked))))
+
+    # -- lifetime --------------------------------------------------------------------
+
+    @property
+    def view(self) -> str:
+        """The name of the temporary view in the canonical layout."""
+        return self._view
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreError("this SparkSource is closed; build a new one over the DataFrame")
+
+    def close(self) -> None:
+        """Drop the temporary view (the DataFrame and the session stay)."""
+        if not self._closed:
+            self._closed = True
+            self._spark.catalog.dropTempView(self._view)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<SparkSource view={self._view}>"

@@ -1,0 +1,269 @@
+"""One observations statement per plan, for any :class:`~ttvkit.stores.sql.Dialect`.
+
+The statement's layers (CTEs), each over the rows of the one before::
+
+    base   the customer's events up to as_of (only the names that matter), with
+           the time in µs and one boolean column per distinct row filter (m0, m1…)
+    win    running counts (nth) and running sums (total) per customer over
+           ORDER BY ts with the default RANGE frame, which takes in every row
+           of the same timestamp, so simultaneous events never decide
+    cand   one row per customer whose clock started: start, reached, and the
+           FirstTime attributes, as MIN(ts) FILTER (...) aggregates
+    after/win2/reach   with before_start="ignore": the reached node again,
+           over the rows at or after the start only
+    sev    the start event (StartProperty); po<i> the first or last row of a
+           PropertyOf filter (ROW_NUMBER() = 1 per customer)
+    obs    cand joined with the above: c, st, rc, attribute columns
+    fin    rules 3 and 4 of ttvkit.observations (:func:`settle`): reached
+           before the start, the window, censoring; c, st, en, ob, bf, a<i>
+
+:func:`observations_statement` selects ``fin`` per customer (ordered by
+customer); :func:`cells_statement` groups it into ``(duration µs, reached,
+censored, reached before start)`` cells — all a Kaplan–Meier curve needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import attrs
+
+from ttvkit.stores.sql.dialect import Binder, Dialect
+from ttvkit.stores.sql.plan import (
+    Earliest,
+    FirstMatch,
+    FirstTimeColumn,
+    Latest,
+    Match,
+    Node,
+    NthMatch,
+    ObservationPlan,
+    PropertyColumn,
+    StartPropertyColumn,
+    TotalReached,
+    max_micros,
+)
+
+__all__ = ["Statement", "cells_statement", "observations_statement"]
+
+
+@attrs.frozen
+class Statement:
+    """SQL text and its named parameters."""
+
+    sql: str
+    params: Mapping[str, object]
+
+
+class _Renderer:
+    def __init__(self, plan: ObservationPlan, dialect: Dialect, as_of: int) -> None:
+        self.plan = plan
+        self.dialect = dialect
+        self.binder = Binder(dialect)
+        self._as_of_micros = as_of
+        self.as_of = self.binder.bind(as_of, "int")
+        self._flags: dict[Match, str] = {}
+        self._flag_sql: list[str] = []
+        self._windows: dict[str, dict[Node, str]] = {"win": {}, "win2": {}}
+        self._window_sql: dict[str, list[str]] = {"win": [], "win2": []}
+        self.ctes: list[str] = []
+
+    # -- row filters and first times
+
+    def flag(self, match: Match) -> str:
+        alias = self._flags.get(match)
+        if alias is None:
+            alias = self._flags[match] = f"m{len(self._flags)}"
+            tests = [self.dialect.name_is(self.binder, match.condition.name)]
+            tests += [self.dialect.test(self.binder, k, p) for k, p in match.condition.where]
+            self._flag_sql.append(f"({' AND '.join(tests)}) AS {alias}")
+        return alias
+
+    def first_time(self, node: Node, layer: str) -> str:
+        """An aggregate over *layer*'s rows of one customer: when *node* is first met."""
+        if isinstance(node, FirstMatch):
+            return f"MIN(ts) FILTER (WHERE {self.flag(node.match)})"
+        if isinstance(node, NthMatch):
+            flag = self.flag(node.match)
+            seen = self._window(layer, node, lambda: f"COUNT(*) FILTER (WHERE {flag})")
+            return f"MIN(ts) FILTER (WHERE {seen} >= {self.binder.bind(node.k, 'int')})"
+        if isinstance(node, TotalReached):
+            flag = self.flag(node.match)
+            running = self._window(
+                layer,
+                node,
+                lambda: self.dialect.running_sum(
+                    f"CASE WHEN {flag} THEN {self.dialect.number(self.binder, node.key)} "
+                    "ELSE 0 END"
+                ),
+            )
+            threshold = self.binder.bind(node.threshold, "float")
+            return f"MIN(ts) FILTER (WHERE {flag} AND {running} >= {threshold})"
+        parts = [self.first_time(part, layer) for part in node.parts]
+        if len(parts) == 1:
+            return parts[0]
+        if isinstance(node, Latest):
+            return self.dialect.latest(parts)
+        assert isinstance(node, Earliest)
+        return self.dialect.earliest(parts)
+
+    def _window(self, layer: str, node: Node, aggregate: Callable[[], str]) -> str:
+        # The aggregate is rendered (and its values bound) only once per node:
+        # an engine with positional parameters refuses a value the text never uses.
+        known = self._windows[layer]
+        alias = known.get(node)
+        if alias is None:
+            alias = known[node] = f"{layer}_{len(known)}"
+            self._window_sql[layer].append(f"{aggregate()} OVER w AS {alias}")
+        return alias
+
+    def _layer(self, name: str, source: str) -> str:
+        if not self._window_sql[name]:
+            return source
+        columns = ", ".join(self._window_sql[name])
+        self.ctes.append(
+            f"{name} AS (SELECT *, {columns} FROM {source} "
+            "WINDOW w AS (PARTITION BY c ORDER BY ts))"
+        )
+        return name
+
+    # -- the statement
+
+    def render(self) -> str:
+        plan, d = self.plan, self.dialect
+        ignore = plan.reached_from_start
+        # Aggregates first: they register the flags and window columns the
+        # lower layers must provide.
+        if isinstance(plan.start, int):
+            start = d.greater("MIN(ts)", self.binder.bind(plan.start, "int"))
+        else:
+            start = self.first_time(plan.start, "win")
+        reached = "NULL" if ignore else self.first_time(plan.reached, "win")
+        first_times = [
+            f"{self.first_time(a.node, 'win')} AS f{i}"
+            for i, a in enumerate(plan.attributes)
+            if isinstance(a, FirstTimeColumn)
+        ]
+        reached_after = self.first_time(plan.reached, "win2") if ignore else None
+        start_flag = None if plan.start_match is None else self.flag(plan.start_match)
+        property_flags = {
+            i: self.flag(a.match)
+            for i, a in enumerate(plan.attributes)
+            if isinstance(a, PropertyColumn)
+        }
+
+        where = [d.ts_at_most(self.binder, self._as_of_micros)]
+        if plan.per == "account":
+            where.append("account_id IS NOT NULL")
+        if plan.names is not None:
+            where.append(d.name_in(self.binder, sorted(plan.names)))
+        flags = "".join(f", {flag}" for flag in self._flag_sql)
+        base = (
+            f"base AS (SELECT {d.customer(plan.per)} AS c, {d.ts()} AS ts, event_id, "
+            f"properties{flags} FROM {d.relation} WHERE {' AND '.join(where)})"
+        )
+        self.ctes.insert(0, base)
+        win = self._layer("win", "base")
+        extra = "".join(", " + f for f in first_times)
+        self.ctes.append(
+            f"cand AS (SELECT * FROM (SELECT c, {start} AS st, {reached} AS rc{extra} "
+            f"FROM {win} GROUP BY c) AS q WHERE st IS NOT NULL AND st <= {self.as_of})"
+        )
+        joins = []
+        reached_column = "cand.rc"
+        if reached_after is not None:
+            self.ctes.append(
+                "after AS (SELECT base.* FROM base JOIN cand ON cand.c = base.c "
+                "WHERE base.ts >= cand.st)"
+            )
+            win2 = self._layer("win2", "after")
+            self.ctes.append(f"reach AS (SELECT c, {reached_after} AS rc FROM {win2} GROUP BY c)")
+            joins.append("LEFT JOIN reach ON reach.c = cand.c")
+            reached_column = "reach.rc"
+        if any(isinstance(a, StartPropertyColumn) for a in plan.attributes):
+            if start_flag is None:  # a fixed start: the customer's first event
+                chosen = (
+                    "SELECT c, properties, ROW_NUMBER() OVER "
+                    "(PARTITION BY c ORDER BY ts, event_id) AS rn FROM base"
+                )
+            else:  # the first matching event at the start time
+                chosen = (
+                    "SELECT base.c, base.properties, ROW_NUMBER() OVER "
+                    "(PARTITION BY base.c ORDER BY base.event_id) AS rn "
+                    f"FROM base JOIN cand ON cand.c = base.c "
+                    f"WHERE base.ts = cand.st AND base.{start_flag}"
+                )
+            self.ctes.append(f"sev AS (SELECT c, properties FROM ({chosen}) AS s WHERE rn = 1)")
+            joins.append("LEFT JOIN sev ON sev.c = cand.c")
+        for i, flag in property_flags.items():
+            spec = plan.attributes[i]
+            assert isinstance(spec, PropertyColumn)
+            order = "ts, event_id" if spec.which == "first" else "ts DESC, event_id DESC"
+            self.ctes.append(
+                f"po{i} AS (SELECT c, properties FROM (SELECT c, properties, ROW_NUMBER() "
+                f"OVER (PARTITION BY c ORDER BY {order}) AS rn FROM base WHERE {flag}) AS s "
+                "WHERE rn = 1)"
+            )
+            joins.append(f"LEFT JOIN po{i} ON po{i}.c = cand.c")
+
+        columns = ["cand.c AS c", "cand.st AS st", f"{reached_column} AS rc"]
+        for i, a in enumerate(plan.attributes):
+            if isinstance(a, StartPropertyColumn):
+                columns.append(f"{d.attribute(self.binder, 'sev.properties', a.key)} AS a{i}")
+            elif isinstance(a, FirstTimeColumn):
+                columns.append(f"cand.f{i} AS a{i}")
+            else:
+                columns.append(f"{d.attribute(self.binder, f'po{i}.properties', a.key)} AS a{i}")
+        self.ctes.append(f"obs AS (SELECT {', '.join(columns)} FROM cand {' '.join(joins)})")
+        self.ctes.append(self._settled())
+        return "WITH " + ", ".join(self.ctes)
+
+    def _settled(self) -> str:
+        """``fin``: :func:`ttvkit.observations.settle` in SQL, one row per observation."""
+        plan = self.plan
+        before = "(rc IS NOT NULL AND rc < st)"
+        reached = f"(CASE WHEN {before} THEN st ELSE rc END)"
+        censor = self.as_of
+        if plan.window is not None:
+            window = self.binder.bind(plan.window, "int")
+            # the window is no window when its end lies past the last instant
+            windowed = f"st < {self.binder.bind(max_micros() - plan.window, 'int')}"
+            reached = (
+                f"(CASE WHEN {windowed} AND {reached} > st + {window} THEN NULL ELSE {reached} END)"
+            )
+            censor = (
+                f"(CASE WHEN {windowed} AND st + {window} < {self.as_of} "
+                f"THEN st + {window} ELSE {self.as_of} END)"
+            )
+        attributes = "".join(f", a{i}" for i in range(len(plan.attributes)))
+        keep = f" WHERE NOT {before}" if plan.before_start == "exclude" else ""
+        return (
+            f"fin AS (SELECT c, st, COALESCE({reached}, {censor}) AS en, "
+            f"CASE WHEN {reached} IS NULL THEN 0 ELSE 1 END AS ob, "
+            f"CASE WHEN {before} THEN 1 ELSE 0 END AS bf{attributes} FROM obs{keep})"
+        )
+
+
+def observations_statement(plan: ObservationPlan, dialect: Dialect, as_of: int) -> Statement:
+    """One row per observation: ``c, st, en, ob, bf, a0…`` ordered by customer.
+
+    ``st`` and ``en`` are µs; ``ob`` is 1 when reached; ``bf`` is 1 when the
+    milestone came before the start (counted at duration 0).
+    """
+    r = _Renderer(plan, dialect, as_of)
+    head = r.render()
+    attributes = "".join(f", a{i}" for i in range(len(plan.attributes)))
+    return Statement(
+        f"{head} SELECT c, st, en, ob, bf{attributes} FROM fin ORDER BY c", r.binder.params
+    )
+
+
+def cells_statement(plan: ObservationPlan, dialect: Dialect, as_of: int) -> Statement:
+    """Grouped cells: ``duration µs, reached, censored, reached before start``."""
+    r = _Renderer(plan, dialect, as_of)
+    head = r.render()
+    return Statement(
+        f"{head} SELECT en - st AS d, SUM(ob) AS reached, SUM(1 - ob) AS censored, "
+        "SUM(bf) AS before FROM fin GROUP BY en - st ORDER BY d",
+        r.binder.params,
+    )

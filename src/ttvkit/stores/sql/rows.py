@@ -1,0 +1,46 @@
+"""What the statements of :mod:`ttvkit.stores.sql.render` return, as ttvkit values."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ttvkit.observations import AttributeValue, DurationCells, ObservationColumns, from_micros
+from ttvkit.stores.sql.dialect import Dialect
+from ttvkit.stores.sql.plan import FirstTimeColumn, ObservationPlan
+
+__all__ = ["DurationCells", "read_cells", "read_columns"]
+
+
+def read_columns(
+    rows: Sequence[Sequence[Any]], plan: ObservationPlan, dialect: Dialect
+) -> ObservationColumns:
+    """Columns of :func:`~ttvkit.stores.sql.observations_statement`'s rows."""
+    if not rows:
+        return ObservationColumns((), (), (), (), (), tuple(() for _ in plan.attributes))
+    customers, starts, ends, observed, before, *values = zip(*rows, strict=True)
+    attributes: list[tuple[AttributeValue, ...]] = []
+    for spec, column in zip(plan.attributes, values, strict=True):
+        if isinstance(spec, FirstTimeColumn):
+            attributes.append(tuple(None if v is None else from_micros(int(v)) for v in column))
+        else:
+            key = spec.key
+            attributes.append(tuple(dialect.read(v, key) for v in column))
+    return ObservationColumns(
+        tuple(customers),
+        tuple(int(s) for s in starts),
+        tuple(int(e) for e in ends),
+        tuple(bool(o) for o in observed),
+        tuple(bool(b) for b in before),
+        tuple(attributes),
+    )
+
+
+def read_cells(rows: Sequence[Sequence[Any]]) -> DurationCells:
+    """:class:`DurationCells` of :func:`~ttvkit.stores.sql.cells_statement`'s rows."""
+    return DurationCells(
+        tuple(int(r[0]) for r in rows),
+        tuple(int(r[1]) for r in rows),
+        tuple(int(r[2]) for r in rows),
+        sum(int(r[3]) for r in rows),
+    )

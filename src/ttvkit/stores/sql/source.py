@@ -1,0 +1,134 @@
+"""Observations through the plan, for every SQL engine: one implementation.
+
+:class:`PlanQueries` gives a source ``observations()``,
+``observation_columns()`` and ``duration_cells()`` computed by its engine
+from ttvkit's query plan. An engine supplies one hook, :meth:`PlanQueries.run_plan`:
+render the statement with its dialect at ``as_of`` (the latest event by
+default, read in the same snapshot as the rows) and run it. Conditions the
+plan does not know (user-defined classes) take
+:meth:`~ttvkit.stores.BaseSource.generic_observations`.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, TypeAlias
+
+from ttvkit.milestones import Milestone
+from ttvkit.observations import (
+    Attribute,
+    DurationCells,
+    Observation,
+    ObservationColumns,
+    Per,
+    check_aware,
+    check_question,
+    to_micros,
+)
+from ttvkit.stores._base import BaseSource
+from ttvkit.stores.sql.dialect import Dialect
+from ttvkit.stores.sql.engines import DuckDBDialect
+from ttvkit.stores.sql.plan import ObservationPlan, UnsupportedConditionError, build_plan
+from ttvkit.stores.sql.render import Statement, cells_statement, observations_statement
+from ttvkit.stores.sql.rows import read_cells, read_columns
+
+__all__ = ["DuckDBQueries", "PlanQueries", "StatementOf"]
+
+#: One of :func:`observations_statement` and :func:`cells_statement`.
+StatementOf: TypeAlias = Callable[[ObservationPlan, Any, int], Statement]
+
+
+class PlanQueries(BaseSource):
+    """A source whose engine computes observations from ttvkit's plan."""
+
+    @abc.abstractmethod
+    def run_plan(
+        self, plan: ObservationPlan, as_of: datetime | None, statement: StatementOf
+    ) -> tuple[Sequence[Sequence[Any]], Dialect] | None:
+        """Render ``statement(plan, dialect, as_of µs)`` for this engine and run it.
+
+        *as_of* ``None`` means the latest stored event, read in the same
+        snapshot as the rows. Returns the rows and the dialect that rendered
+        them, or None when the source holds no events.
+        """
+
+    def observations(
+        self,
+        milestone: Milestone,
+        *,
+        as_of: datetime | None = None,
+        per: Per = "user",
+        attributes: Sequence[Attribute] = (),
+    ) -> list[Observation]:
+        """One observation per customer, computed by the engine.
+
+        Exactly what :func:`ttvkit.observations.observe` returns on the same
+        events. Conditions of types other than ttvkit's own fall back to the
+        generic path (events streamed through ``observe()``).
+        """
+        return self.observation_columns(
+            milestone, as_of=as_of, per=per, attributes=attributes
+        ).rows()
+
+    def observation_columns(
+        self,
+        milestone: Milestone,
+        *,
+        as_of: datetime | None = None,
+        per: Per = "user",
+        attributes: Sequence[Attribute] = (),
+    ) -> ObservationColumns:
+        """:meth:`observations` as columns, computed by the engine."""
+        checked = check_question(milestone, per, attributes)
+        if as_of is not None:
+            check_aware(as_of, "as_of")
+        try:
+            plan = build_plan(milestone, per, checked)
+        except UnsupportedConditionError:
+            rows = self.generic_observations(milestone, as_of=as_of, per=per, attributes=checked)
+            return ObservationColumns.from_rows(rows, len(checked))
+        result = self.run_plan(plan, as_of, observations_statement)
+        if result is None:
+            return ObservationColumns((), (), (), (), (), tuple(() for _ in checked))
+        rows_, dialect = result
+        return read_columns(rows_, plan, dialect)
+
+    def duration_cells(
+        self, milestone: Milestone, *, as_of: datetime | None = None, per: Per = "user"
+    ) -> DurationCells:
+        """The observations grouped by duration, computed by the engine."""
+        check_question(milestone, per, ())
+        if as_of is not None:
+            check_aware(as_of, "as_of")
+        try:
+            plan = build_plan(milestone, per, ())
+        except UnsupportedConditionError:
+            rows = self.generic_observations(milestone, as_of=as_of, per=per)
+            return ObservationColumns.from_rows(rows).cells()
+        result = self.run_plan(plan, as_of, cells_statement)
+        return read_cells([] if result is None else result[0])
+
+
+class DuckDBQueries(PlanQueries):
+    """:class:`PlanQueries` for DuckDB, over the class's ``relation_sql`` and ``query()``.
+
+    Mixed into :class:`~ttvkit.stores.duckdb.DuckDBStore` and the sources of
+    :func:`ttvkit.scan`, which supply the engine interface: ``relation_sql``
+    (the canonical relation) and ``query(sql, params)``. The plan is rendered
+    with :class:`~ttvkit.stores.sql.engines.DuckDBDialect`; only per-customer
+    columns or duration cells come back to Python.
+    """
+
+    def run_plan(
+        self, plan: ObservationPlan, as_of: datetime | None, statement: StatementOf
+    ) -> tuple[Sequence[Sequence[Any]], Dialect] | None:
+        engine: Any = self  # the class this is mixed into has relation_sql and query()
+        until = as_of if as_of is not None else self.latest_timestamp()
+        if until is None:
+            return None
+        dialect = DuckDBDialect(engine.relation_sql)
+        query = statement(plan, dialect, to_micros(until))
+        rows: list[tuple[Any, ...]] = engine.query(query.sql, list(query.params.values()))
+        return rows, dialect

@@ -1,0 +1,293 @@
+"""The store contract: one suite, run over every store ttvkit ships.
+
+Each test takes ``new_store``, a factory of fresh, empty stores of one kind
+(memory; SQLite in memory and in a file; PostgreSQL in its own schema;
+DuckDB in memory and in a file where the ``duckdb`` extra is installed), and
+checks what every :class:`ttvkit.Store` promises: idempotent appends where the
+first of a batch wins, events in (time, id) order with inclusive filters,
+exact round trips of hostile values, observations, columns and duration
+cells equal to the pure-Python reference, the same error for the same
+misuse, and refusal after close. What only one backend has (files,
+connections, outages, forks) stays in that backend's own test module.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import ttvkit as ttv
+from tests.strategies import PROP_KEYS, event_conditions, event_logs, milestones, value_events
+from ttvkit.errors import AnalysisError, InvalidEventError, InvalidMilestoneError, StoreError
+from ttvkit.events import ValueEvent
+from ttvkit.milestones import Milestone
+from ttvkit.observations import FirstTime, ObservationColumns, PropertyOf, StartProperty, observe
+
+NewStore = Callable[[], Any]
+BASE = datetime(2026, 3, 1, tzinfo=UTC)
+
+# ``new_store`` is a factory: each example makes its own fresh store with it.
+FRESH = [HealthCheck.function_scoped_fixture]
+
+KINDS = ["memory", "sqlite-memory", "sqlite-file", "postgres", "duckdb-memory", "duckdb-file"]
+
+
+@pytest.fixture(params=KINDS)
+def new_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[NewStore]:
+    """A factory of fresh stores of one kind; every store it made is closed (and dropped)."""
+    kind: str = request.param
+    made: list[Any] = []
+    cleanup: list[Callable[[], None]] = []
+    if kind.startswith("duckdb"):
+        pytest.importorskip("duckdb", reason="the DuckDB store needs ttvkit[duckdb]")
+        from ttvkit.stores.duckdb import DuckDBStore
+    if kind == "postgres":
+        url: str = request.getfixturevalue("postgres_url")
+        import psycopg
+        from psycopg import sql
+
+        from ttvkit.stores.postgres import PostgresStore
+
+    def make() -> Any:
+        n = len(made)
+        if kind == "memory":
+            store: Any = ttv.MemoryStore()
+        elif kind == "sqlite-memory":
+            store = ttv.open_store("sqlite://")
+        elif kind == "sqlite-file":
+            store = ttv.open_store(f"sqlite:///{tmp_path / f's{n}.db'}")
+        elif kind == "postgres":
+            schema = f"contract_{uuid.uuid4().hex[:12]}"
+            store = PostgresStore(url, schema=schema)
+
+            def drop(schema: str = schema) -> None:
+                with psycopg.connect(url, autocommit=True) as admin:
+                    admin.execute(
+                        sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
+                    )
+
+            cleanup.append(drop)
+        elif kind == "duckdb-memory":
+            store = DuckDBStore()
+        else:
+            store = DuckDBStore(tmp_path / f"d{n}.duckdb")
+        made.append(store)
+        return store
+
+    yield make
+    for store in made:
+        store.close()
+    for drop in cleanup:
+        drop()
+
+
+def ordered(events: Sequence[ValueEvent]) -> list[ValueEvent]:
+    """Events as a store returns them: first occurrence of each id, by (time, id)."""
+    unique: dict[str, ValueEvent] = {}
+    for e in events:
+        unique.setdefault(e.event_id, e)
+    return sorted(unique.values(), key=lambda e: (e.timestamp, e.event_id))
+
+
+def ev(i: int, user: str = "u1", name: str = "report", **props: Any) -> ValueEvent:
+    return ValueEvent(
+        user, name, BASE + timedelta(minutes=i), properties=props or None, event_id=f"e{i:03}"
+    )
+
+
+# -------------------------------------------------------------------------- writing
+
+
+def test_append_counts_new_events_and_the_first_of_a_batch_wins(new_store: NewStore) -> None:
+    store = new_store()
+    first = ev(1, plan="free")
+    twin = ValueEvent("u1", "report", BASE, {"plan": "pro"}, event_id=first.event_id)
+    assert store.append([first, ev(2), twin]) == 2
+    assert store.append([ev(2), ev(3)]) == 1
+    assert store.append([]) == 0
+    assert store.count() == 3
+    assert list(store.events()) == [first, ev(2), ev(3)]
+
+
+def test_append_rejects_what_is_not_an_event_and_keeps_what_was_stored(
+    new_store: NewStore,
+) -> None:
+    store = new_store()
+    store.append([ev(1)])
+    with pytest.raises(InvalidEventError):
+        store.append([ev(2), {"user_id": "u1"}])
+    assert list(store.events()) == [ev(1)]
+
+
+# -------------------------------------------------------------------------- reading
+
+
+def test_an_empty_store(new_store: NewStore) -> None:
+    store = new_store()
+    milestone = Milestone("m", "report")
+    assert store.count() == 0
+    assert store.latest_timestamp() is None
+    assert list(store.events()) == []
+    assert store.observations(milestone) == []
+    assert store.observations(milestone, as_of=BASE) == []
+
+
+def test_events_come_in_time_then_id_order_with_inclusive_filters(new_store: NewStore) -> None:
+    store = new_store()
+    events = [ev(3, "u2", "signup"), ev(1), ev(2, "u2"), ev(2, "u3", "signup"), ev(5)]
+    tie = ValueEvent("u1", "report", BASE + timedelta(minutes=2), event_id="e000-tie")
+    store.append([*events, tie])
+    everything = ordered([*events, tie])
+    assert list(store.events()) == everything
+    assert store.latest_timestamp() == BASE + timedelta(minutes=5)
+    two = BASE + timedelta(minutes=2)
+    assert list(store.events(since=two, until=two)) == [e for e in everything if e.timestamp == two]
+    assert list(store.events(names=["signup"])) == [e for e in everything if e.name == "signup"]
+    assert list(store.events(users=["u2"], names=["report"])) == [ev(2, "u2")]
+    assert list(store.events(names=[])) == []
+
+
+@settings(max_examples=15, suppress_health_check=FRESH)
+@given(logs=event_logs(hostile=True, max_size=25))
+def test_hostile_events_round_trip_exactly(new_store: NewStore, logs: list[ValueEvent]) -> None:
+    store = new_store()
+    store.append(logs)
+    assert list(store.events()) == ordered(logs)
+    assert store.count() == len(ordered(logs))
+
+
+# ---------------------------------------------------------------------- observations
+
+attribute_lists = st.lists(
+    st.one_of(
+        st.builds(StartProperty, st.sampled_from(PROP_KEYS)),
+        st.builds(FirstTime, event_conditions()),
+        st.builds(
+            PropertyOf,
+            event_conditions(),
+            st.sampled_from(PROP_KEYS),
+            st.sampled_from(["first", "last"]),
+        ),
+    ),
+    max_size=2,
+)
+
+
+@settings(max_examples=20, suppress_health_check=FRESH)
+@given(
+    logs=event_logs(hostile=True, max_size=30),
+    milestone=milestones(),
+    per=st.sampled_from(["user", "account"]),
+    attributes=attribute_lists,
+)
+def test_observations_columns_and_cells_equal_the_reference(
+    new_store: NewStore,
+    logs: list[ValueEvent],
+    milestone: Milestone,
+    per: str,
+    attributes: list[Any],
+) -> None:
+    if not isinstance(milestone.start, datetime | ttv.conditions.EventCondition):
+        attributes = [a for a in attributes if not isinstance(a, StartProperty)]
+    store = new_store()
+    store.append(logs)
+    expected = observe(logs, milestone, per=per, attributes=attributes)  # type: ignore[arg-type]
+    assert store.observations(milestone, per=per, attributes=attributes) == expected
+    columns = store.observation_columns(milestone, per=per, attributes=attributes)
+    assert columns == ObservationColumns.from_rows(expected, len(attributes))
+    assert store.duration_cells(milestone, per=per) == (
+        ObservationColumns.from_rows(observe(logs, milestone, per=per)).cells()  # type: ignore[arg-type]
+    )
+
+
+def test_as_of_hides_later_events_and_defaults_to_the_latest(new_store: NewStore) -> None:
+    store = new_store()
+    store.append([ev(0, name="signup"), ev(120), ev(60, "u2", "signup")])
+    milestone = Milestone("m", "report", window=timedelta(minutes=90))
+    latest = store.observations(milestone)
+    early = store.observations(milestone, as_of=BASE + timedelta(minutes=30))
+    assert [(o.customer_id, o.reached_at, o.end) for o in latest] == [
+        ("u1", None, BASE + timedelta(minutes=90)),
+        ("u2", None, BASE + timedelta(minutes=120)),
+    ]
+    assert [(o.customer_id, o.end) for o in early] == [("u1", BASE + timedelta(minutes=30))]
+
+
+# ---------------------------------------------------------------- misuse and closing
+
+MISUSES: list[tuple[str, Callable[[Any], object], type[Exception]]] = [
+    ("not a milestone", lambda s: s.observations("m"), InvalidMilestoneError),
+    ("per", lambda s: s.observations(Milestone("m", "report"), per="team"), AnalysisError),
+    (
+        "naive as_of",
+        lambda s: s.observations(Milestone("m", "report"), as_of=datetime(2026, 1, 1)),
+        AnalysisError,
+    ),
+    (
+        "not an attribute",
+        lambda s: s.observations(Milestone("m", "report"), attributes=["plan"]),
+        InvalidMilestoneError,
+    ),
+    (
+        "no one start event",
+        lambda s: s.observations(
+            Milestone("m", "report", start=ttv.any_of("signup", "invite")),
+            attributes=[StartProperty("plan")],
+        ),
+        InvalidMilestoneError,
+    ),
+    ("naive since", lambda s: list(s.events(since=datetime(2026, 1, 1))), AnalysisError),
+]
+
+
+@pytest.mark.parametrize(("what", "misuse", "error"), MISUSES, ids=[m[0] for m in MISUSES])
+def test_the_same_misuse_raises_the_same_error(
+    new_store: NewStore, what: str, misuse: Callable[[Any], object], error: type[Exception]
+) -> None:
+    store = new_store()
+    store.append([ev(0, name="signup"), ev(1)])
+    with pytest.raises(error):
+        misuse(store)
+    assert store.count() == 2  # nothing stored was touched
+
+
+def test_a_closed_store_refuses_use_and_closing_twice_is_fine(new_store: NewStore) -> None:
+    store = new_store()
+    store.append([ev(1)])
+    store.close()
+    store.close()
+    for use in (
+        lambda: store.append([ev(2)]),
+        lambda: list(store.events()),
+        store.count,
+        store.latest_timestamp,
+        lambda: store.observations(Milestone("m", "report")),
+    ):
+        with pytest.raises(StoreError):
+            use()
+
+
+def test_a_store_is_a_context_manager_and_satisfies_the_protocol(new_store: NewStore) -> None:
+    store = new_store()
+    assert isinstance(store, ttv.Store)
+    with store as same:
+        assert same is store
+        same.append([ev(1)])
+    with pytest.raises(StoreError):
+        store.count()
+
+
+@given(value_events())
+@settings(max_examples=5, suppress_health_check=FRESH)
+def test_one_event_round_trips(new_store: NewStore, event: ValueEvent) -> None:
+    with contextlib.closing(new_store()) as store:
+        store.append([event])
+        assert list(store.events()) == [event]

@@ -1,0 +1,688 @@
+"""ttvkit.scan(): files at rest and DataFrames in DuckDB, read as the ttvkit.io readers do."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import shutil
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import ttvkit
+from ttvkit import (
+    ConfigurationError,
+    Milestone,
+    Source,
+    Store,
+    StoreError,
+    TTVError,
+    ValueEvent,
+    event,
+    scan,
+)
+from ttvkit.datasets import saas_events
+from ttvkit.io import (
+    ColumnMapping,
+    EventReader,
+    ReadError,
+    from_pandas,
+    from_polars,
+    read_file,
+    write_csv,
+    write_jsonl,
+    write_parquet,
+)
+from ttvkit.stores import MemoryStore
+
+from .strategies import event_logs, milestones
+
+T = datetime(2026, 1, 1, tzinfo=UTC)
+FIRST_REPORT = Milestone("first_report", event("report_created"), start=event("signup"))
+WRITERS: dict[str, Callable[[list[ValueEvent], Path], int]] = {
+    "parquet": lambda events, path: write_parquet(events, path),
+    "csv": lambda events, path: write_csv(events, path),
+    "jsonl": lambda events, path: write_jsonl(events, path),
+}
+
+
+def exact(event: ValueEvent, generated: bool) -> str:
+    """An event as JSON text (1, 1.0 and True differ), its id left out when made up."""
+    d = event.to_dict()
+    if generated:
+        d["event_id"] = None
+    return json.dumps(d, sort_keys=True)
+
+
+def readers_for(source: Any, options: dict[str, Any]) -> list[EventReader]:
+    if isinstance(source, pd.DataFrame):
+        return [from_pandas(source, **options)]
+    if isinstance(source, pl.DataFrame):
+        return [from_polars(source, **options)]
+    if isinstance(source, pa.Table):
+        return [from_polars(pl.from_arrow(source), **options)]  # type: ignore[arg-type]
+    reader_options = {k: v for k, v in options.items() if k not in ("delimiter", "infer_types")}
+    if str(source).endswith((".csv", ".csv.gz")):
+        reader_options = options
+    return [read_file(source, **reader_options)]
+
+
+def agree(source: Any, *, in_engine: bool | None = None, **options: Any) -> None:
+    """scan(source) reads exactly what the io reader reads, or raises what it raises."""
+    try:
+        readers = readers_for(source, options)
+        expected: dict[str, ValueEvent] = {}
+        for reader in readers:
+            for e in reader:
+                expected.setdefault(e.event_id, e)
+        skipped = sum(r.skipped for r in readers)
+        # A reader makes up a new id for a row without one each time it reads.
+        again = {e.event_id for reader in readers_for(source, options) for e in reader}
+    except TTVError as exc:
+        message = str(exc)
+        with pytest.raises(type(exc)) as raised:
+            scan(source, **options)
+        assert str(raised.value) == message
+        return
+    with scan(source, **options) as scanned:
+        got = sorted(exact(e, scanned.is_generated_id(e.event_id)) for e in scanned.events())
+        want = sorted(exact(e, e.event_id not in again) for e in expected.values())
+        assert got == want
+        assert scanned.skipped == skipped
+        assert scanned.count() == len(expected)
+        if in_engine is not None:
+            assert scanned.read_in_engine is in_engine, scanned
+
+
+def write_without_ids(events: list[ValueEvent], path: Path) -> Path:
+    """An export that has no event ids: CSV or JSON lines, by the file name."""
+    rows = [{k: v for k, v in e.to_dict().items() if k != "event_id"} for e in events]
+    if path.suffix == ".jsonl":
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+        return path
+    with path.open("w", encoding="utf-8", newline="") as file:
+        out = csv.writer(file)
+        out.writerow(["user_id", "account_id", "name", "timestamp", "properties"])
+        for r in rows:
+            props = json.dumps(r["properties"]) if r["properties"] else ""
+            out.writerow([r["user_id"], r["account_id"] or "", r["name"], r["timestamp"], props])
+    return path
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# -- what the readers read, in the engine ----------------------------------------------------
+
+TEXT_CASES: list[tuple[str, str, dict[str, Any], bool | None]] = [
+    (
+        "types.csv",
+        "user_id,name,timestamp,plan,n,f,b,e,big,exp,neg0,lead\n"
+        "u1,signup,2026-01-01T00:00:00Z,pro,3,1.50,true,,99999999999999999999,1e5,-0,007\n"
+        "u2,signup,2026-01-01 00:00+01:00,,-4,-0.5,false,x,1,2E-3,0,0.0\n",
+        {},
+        True,
+    ),
+    (
+        "types.csv",
+        "user_id,name,timestamp,n,b\nu1,signup,2026-01-01T00:00:00Z,3,true\n",
+        {"infer_types": False},
+        True,
+    ),
+    ("semi.csv", "user_id;name;timestamp\nu1;a;2026-01-01T00:00:00Z\n", {"delimiter": ";"}, True),
+    ("naive.csv", "user_id,name,timestamp\nu1,signup,2026-01-01T00:00:00\n", {}, None),
+    (
+        "naive.csv",
+        "user_id,name,timestamp\nu1,signup,2026-01-01T00:00:00\n",
+        {"assume_timezone": UTC},
+        True,
+    ),
+    (
+        "naive.csv",
+        "user_id,name,timestamp\nu1,signup,2026-07-01T00:00:00\n",
+        {"assume_timezone": ZoneInfo("Europe/Berlin")},
+        False,
+    ),
+    ("epoch.csv", "user_id,name,timestamp\nu1,signup,1767225600\n", {}, None),
+    ("epoch.csv", "user_id,name,timestamp\nu1,signup,1767225600\n", {"timestamp_unit": "s"}, True),
+    (
+        "epoch.csv",
+        "user_id,name,timestamp\nu1,signup,1767225600123\n",
+        {"timestamp_unit": "ms"},
+        True,
+    ),
+    ("misspelt.csv", "usr,name,timestamp\nu1,signup,2026-01-01T00:00:00Z\n", {}, None),
+    (
+        "misspelt.csv",
+        "usr,name,timestamp\nu1,signup,2026-01-01T00:00:00Z\n",
+        {"mapping": ColumnMapping(user="usr")},
+        True,
+    ),
+    (
+        "optional.csv",
+        "user_id,name,timestamp\nu1,signup,2026-01-01T00:00:00Z\n",
+        {"mapping": ColumnMapping(account="org")},
+        None,
+    ),
+    (
+        "bad.csv",
+        "user_id,name,timestamp\nu1,signup,2026-01-01T00:00:00Z\n,signup,2026-01-01T00:00:00Z\n"
+        "u3,x,yesterday\n",
+        {"on_error": "skip"},
+        False,
+    ),
+    (
+        "bad.csv",
+        "user_id,name,timestamp\nu1,signup,2026-01-01T00:00:00Z\nu3,x,yesterday\n",
+        {},
+        None,
+    ),
+    (
+        "object.csv",
+        'user_id,name,timestamp,properties,plan\nu1,signup,2026-01-01T00:00:00Z,"{""a"": 1, '
+        '""b"": [true, null, 2.0]}",pro\nu2,signup,2026-01-01T00:00:00Z,,\n',
+        {},
+        True,
+    ),
+    (
+        "clash.csv",
+        "user_id,name,timestamp,properties,plan\n"
+        'u1,signup,2026-01-01T00:00:00Z,"{""plan"": 1}",pro\n',
+        {},
+        None,
+    ),
+    (
+        "listed.csv",
+        "user_id,name,timestamp,plan,seats,noise\nu1,signup,2026-01-01T00:00:00Z,pro,3,x\n",
+        {"mapping": ColumnMapping(property_columns=("plan", "seats"))},
+        True,
+    ),
+    (
+        "ragged.csv",
+        "user_id,name,timestamp\nu1,signup,2026-01-01T00:00:00Z,extra\n",
+        {"on_error": "skip"},
+        False,
+    ),
+    (
+        "dup_header.csv",
+        "user_id,name,timestamp,x,x\nu1,signup,2026-01-01T00:00:00Z,1,2\n",
+        {},
+        None,
+    ),
+    (
+        "rows.jsonl",
+        '{"user_id":"u1","name":"signup","timestamp":"2026-01-01T00:00:00Z",'
+        '"properties":{"a":1.50,"b":{"c":null}},"plan":"pro","nil":null}\n\n'
+        '{"user_id":7,"name":"x","timestamp":1767225600,"account_id":"a1","event_id":-3}\n',
+        {},
+        True,
+    ),
+    (
+        "float_id.jsonl",
+        '{"user_id":1.5,"name":"signup","timestamp":"2026-01-01T00:00:00Z"}\n',
+        {},
+        None,
+    ),
+    (
+        "big.jsonl",
+        '{"user_id":"u","name":"a","timestamp":"2026-01-01T00:00:00Z","n":99999999999999999999}\n',
+        {},
+        None,
+    ),
+    (
+        "nan.jsonl",
+        '{"user_id":"u","name":"a","timestamp":"2026-01-01T00:00:00Z","n":NaN}\n'
+        '{"user_id":"u","name":"a","timestamp":"2026-01-01T00:00:00Z","n":1}\n',
+        {"on_error": "skip"},
+        False,
+    ),
+    (
+        "same_id.jsonl",
+        '{"user_id":"u","name":"a","timestamp":"2026-01-01T00:00:00Z","event_id":"e1"}\n'
+        '{"user_id":"u","name":"a","timestamp":"2026-01-01T00:00:00Z","event_id":"e1"}\n',
+        {},
+        True,
+    ),
+    (
+        "same_id_differs.jsonl",
+        '{"user_id":"u","name":"a","timestamp":"2026-01-01T00:00:00Z","event_id":"e1"}\n'
+        '{"user_id":"v","name":"a","timestamp":"2026-01-01T00:00:00Z","event_id":"e1"}\n',
+        {},
+        False,
+    ),
+    (
+        "twins.jsonl",
+        '{"user_id":"u","name":"a","timestamp":"2026-01-01T00:00:00Z"}\n'
+        '{"user_id":"u","name":"a","timestamp":"2026-01-01T00:00:00Z"}\n',
+        {},
+        True,
+    ),
+    (
+        "array.jsonl",
+        '[{"user_id":"u","name":"a","timestamp":"2026-01-01T00:00:00Z"}]\n',
+        {},
+        False,
+    ),
+    (
+        "listed.jsonl",
+        '{"user_id":"u","name":"a","timestamp":"2026-01-01T00:00:00Z","plan":"x","o":1}\n',
+        {"mapping": ColumnMapping(property_columns=("plan",))},
+        True,
+    ),
+    (
+        "epoch_ms.jsonl",
+        '{"user_id":"u","name":"a","timestamp":1767225600123}\n'
+        '{"user_id":"u","name":"b","timestamp":"1767225600124"}\n',
+        {"timestamp_unit": "ms"},
+        True,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "options", "in_engine"),
+    TEXT_CASES,
+    ids=[f"{c[0]}-{i}" for i, c in enumerate(TEXT_CASES)],
+)
+def test_text_files_read_as_the_readers_read_them(
+    tmp_path: Path, name: str, text: str, options: dict[str, Any], in_engine: bool | None
+) -> None:
+    agree(write(tmp_path / name, text), in_engine=in_engine, **options)
+
+
+NOW = pd.Timestamp("2026-01-01", tz="UTC")
+FRAME_CASES: list[tuple[str, pd.DataFrame, dict[str, Any], bool | None]] = [
+    (
+        "dtypes",
+        pd.DataFrame(
+            {
+                "user_id": ["u1", "u2"],
+                "name": ["a", "b"],
+                "timestamp": [NOW, NOW + pd.Timedelta("1ns")],
+                "n": [1.0, np.nan],
+                "k": pd.array([1, None], dtype="Int64"),
+                "t": [NOW, pd.NaT],
+                "d": [pd.Timestamp("2026-01-01 01:02:03.5"), pd.Timestamp("2026-01-02")],
+                "flag": [True, False],
+                "int_ids": [10, 20],
+            }
+        ),
+        {},
+        True,
+    ),
+    (
+        "float_ids",
+        pd.DataFrame({"user_id": [1.0, 2.0], "name": ["a", "b"], "timestamp": [NOW, NOW]}),
+        {},
+        None,
+    ),
+    (
+        "naive",
+        pd.DataFrame({"user_id": ["u"], "name": ["a"], "timestamp": [pd.Timestamp("2026-01-01")]}),
+        {},
+        None,
+    ),
+    (
+        "naive_utc",
+        pd.DataFrame({"user_id": ["u"], "name": ["a"], "timestamp": [pd.Timestamp("2026-01-01")]}),
+        {"assume_timezone": UTC},
+        True,
+    ),
+    (
+        "epoch",
+        pd.DataFrame({"user_id": ["u"], "name": ["a"], "timestamp": [1767225600]}),
+        {},
+        True,
+    ),
+    (
+        "epoch_ms",
+        pd.DataFrame({"user_id": ["u"], "name": ["a"], "timestamp": [1767225600123]}),
+        {"timestamp_unit": "ms"},
+        True,
+    ),
+    (
+        "json_text",
+        pd.DataFrame(
+            {"user_id": ["u"], "name": ["a"], "timestamp": [NOW], "properties": ['{"a": 1}']}
+        ),
+        {},
+        True,
+    ),
+    (
+        "dicts",
+        pd.DataFrame(
+            {"user_id": ["u", "v"], "name": ["a", "b"], "timestamp": [NOW, NOW]}
+            | {"properties": [{"a": 1}, {"b": "x"}]}
+        ),
+        {},
+        False,
+    ),
+    (
+        "bad_rows",
+        pd.DataFrame(
+            {"user_id": ["u", None, "w"], "name": ["a", "b", " "], "timestamp": [NOW] * 3}
+        ),
+        {"on_error": "skip"},
+        False,
+    ),
+    (
+        "misspelt",
+        pd.DataFrame({"user": ["u"], "name": ["a"], "timestamp": [NOW]}),
+        {},
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize("kind", ["pandas", "polars", "pyarrow"])
+@pytest.mark.parametrize(
+    ("label", "frame", "options", "in_engine"), FRAME_CASES, ids=[c[0] for c in FRAME_CASES]
+)
+def test_frames_read_as_the_readers_read_them(
+    kind: str, label: str, frame: pd.DataFrame, options: dict[str, Any], in_engine: bool | None
+) -> None:
+    source: Any = frame
+    if kind == "polars":
+        source = pl.from_pandas(frame)
+    elif kind == "pyarrow":
+        source = pa.Table.from_pandas(frame, preserve_index=False)
+    agree(source, in_engine=in_engine, **options)
+
+
+def test_a_pandas_column_mixing_numbers_and_text_keeps_each_type() -> None:
+    frame = pd.DataFrame(
+        {"user_id": ["u", "v"], "name": ["a", "b"], "timestamp": [NOW, NOW], "mixed": [1, "1"]}
+    )
+    agree(frame)
+    with scan(frame) as scanned:
+        assert sorted(repr(e.properties["mixed"]) for e in scanned.events()) == ["'1'", "1"]
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(event_logs(hostile=True), st.sampled_from(sorted(WRITERS)), st.booleans())
+def test_any_log_written_to_a_file_scans_to_the_same_events(
+    tmp_path: Path, events: list[ValueEvent], fmt: str, gz: bool
+) -> None:
+    path = tmp_path / f"log.{fmt}"
+    WRITERS[fmt](events, path)
+    if gz and fmt != "parquet":
+        with path.open("rb") as raw, gzip.open(f"{path}.gz", "wb") as packed:
+            shutil.copyfileobj(raw, packed)
+        path = Path(f"{path}.gz")
+    agree(path)
+
+
+@settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(event_logs(hostile=True), milestones(), st.sampled_from(sorted(WRITERS)))
+def test_analyses_of_a_scanned_file_equal_the_in_memory_path(
+    tmp_path: Path, events: list[ValueEvent], milestone: Milestone, fmt: str
+) -> None:
+    path = tmp_path / f"log.{fmt}"
+    WRITERS[fmt](events, path)
+    analyses: list[Callable[[Any], Any]] = [
+        lambda source: ttvkit.time_to_value(source, milestone),
+        lambda source: ttvkit.compare(source, milestone, by="plan", bootstrap=0),
+        lambda source: ttvkit.cohorts(source, milestone, period="day"),
+    ]
+    for analysis in analyses:
+        with MemoryStore(events) as memory, scan(path) as scanned:
+            try:
+                expected = analysis(memory).to_dict()
+            except TTVError as exc:  # the question cannot be answered: the same on both
+                message = str(exc)
+                with pytest.raises(type(exc)) as raised:
+                    analysis(scanned)
+                assert str(raised.value) == message
+                continue
+            assert analysis(scanned).to_dict() == expected
+
+
+# -- the demo log, in every format and frame, in the engine ----------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[ValueEvent], Path]:
+    events = saas_events(150, seed=7)
+    folder = tmp_path_factory.mktemp("demo")
+    write_parquet(events, folder / "log.parquet")
+    write_csv(events, folder / "log.csv")
+    write_jsonl(events, folder / "log.jsonl")
+    for name in ("log.csv", "log.jsonl"):
+        with (folder / name).open("rb") as raw, gzip.open(folder / f"{name}.gz", "wb") as out:
+            shutil.copyfileobj(raw, out)
+    return events, folder
+
+
+def _sorted(events: list[ValueEvent]) -> list[ValueEvent]:
+    return sorted(events, key=lambda e: (e.timestamp, e.event_id))
+
+
+@pytest.mark.parametrize(
+    "name", ["log.parquet", "log.csv", "log.jsonl", "log.csv.gz", "log.jsonl.gz"]
+)
+def test_the_demo_log_is_read_in_the_engine_from_every_format(
+    demo: tuple[list[ValueEvent], Path], name: str
+) -> None:
+    events, folder = demo
+    with scan(folder / name) as scanned:
+        assert scanned.read_in_engine
+        assert list(scanned.events()) == _sorted(events)
+        with MemoryStore(events) as memory:
+            assert ttvkit.time_to_value(scanned, FIRST_REPORT).to_dict() == (
+                ttvkit.time_to_value(memory, FIRST_REPORT).to_dict()
+            )
+
+
+@pytest.mark.parametrize("kind", ["pandas", "polars", "pyarrow"])
+def test_the_demo_log_is_read_in_the_engine_from_every_frame(
+    demo: tuple[list[ValueEvent], Path], kind: str
+) -> None:
+    events, folder = demo
+    table = pq.read_table(folder / "log.parquet")
+    frame: Any = {"pandas": table.to_pandas(), "polars": pl.from_arrow(table), "pyarrow": table}[
+        kind
+    ]
+    with scan(frame) as scanned, MemoryStore(events) as memory:
+        assert scanned.read_in_engine
+        assert list(scanned.events()) == _sorted(events)
+        assert ttvkit.compare(scanned, FIRST_REPORT, by="plan").to_dict() == (
+            ttvkit.compare(memory, FIRST_REPORT, by="plan").to_dict()
+        )
+
+
+def test_calculators_take_paths_globs_and_frames(demo: tuple[list[ValueEvent], Path]) -> None:
+    events, folder = demo
+    with MemoryStore(events) as memory:
+        expected = ttvkit.time_to_value(memory, FIRST_REPORT).to_dict()
+    table = pq.read_table(folder / "log.parquet")
+    for source in (
+        str(folder / "log.parquet"),
+        folder / "log.csv",
+        str(folder / "log.j*.gz"),
+        table,
+        table.to_pandas(),
+        pl.from_arrow(table),
+    ):
+        assert ttvkit.time_to_value(source, FIRST_REPORT).to_dict() == expected  # type: ignore[arg-type]
+
+
+def test_globs_and_directories_read_every_file_once(tmp_path: Path) -> None:
+    events = saas_events(40, seed=2)
+    half = len(events) // 2
+    (tmp_path / "exports" / "2026").mkdir(parents=True)
+    write_parquet(events[:half], tmp_path / "exports" / "a.parquet")
+    write_parquet(events[half:], tmp_path / "exports" / "2026" / "b.parquet")
+    (tmp_path / "exports" / "notes.txt").write_text("not events")
+    with scan(tmp_path / "exports" / "**" / "*.parquet") as scanned:
+        assert scanned.read_in_engine
+        assert list(scanned.events()) == _sorted(events)
+    with scan(tmp_path / "exports") as scanned:  # the directory's own files
+        assert list(scanned.events()) == _sorted(events[:half])
+    write_csv(events[half:], tmp_path / "exports" / "c.csv")
+    with pytest.raises(ConfigurationError, match="mixes formats"):
+        scan(tmp_path / "exports")
+    with pytest.raises(ConfigurationError, match="no file matches"):
+        scan(tmp_path / "nothing" / "*.parquet")
+    with pytest.raises(ConfigurationError, match="does not exist"):
+        scan(tmp_path / "missing.parquet")
+    with pytest.raises(ConfigurationError, match="cannot tell the format"):
+        scan(tmp_path / "exports" / "notes.txt")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ConfigurationError, match="holds no"):
+        scan(tmp_path / "empty")
+
+
+def test_files_with_different_columns_read_like_each_file_alone(tmp_path: Path) -> None:
+    write(tmp_path / "a.csv", "user_id,name,timestamp,plan\nu1,signup,2026-01-01T00:00:00Z,pro\n")
+    write(tmp_path / "b.csv", "name,timestamp,user_id,seats\nx,2026-01-02T00:00:00Z,u2,3\n")
+    agree(tmp_path / "a.csv")
+    with scan(tmp_path / "*.csv") as scanned:
+        assert scanned.read_in_engine
+        assert [dict(e.properties) for e in scanned.events()] == [{"plan": "pro"}, {"seats": 3}]
+    write(tmp_path / "c.csv", "usr,name,timestamp\nu3,x,2026-01-03T00:00:00Z\n")
+    with pytest.raises(ReadError, match=r"c\.csv line 1: there is no column 'user_id'"):
+        scan(tmp_path / "*.csv")
+
+
+# -- the source itself -------------------------------------------------------------------------
+
+
+def test_a_scan_is_a_read_only_source_with_the_engine_interface(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "e.csv", "user_id,name,timestamp,ok\nu1,signup,2026-01-01T00:00:00Z,true\n"
+    )
+    scanned = scan(path)
+    assert isinstance(scanned, Source)
+    assert not isinstance(scanned, Store)
+    assert not hasattr(scanned, "append")
+    assert scanned.sql_engine == "duckdb"
+    assert scanned.relation_sql == '"ttv_scan"'
+    rows = scanned.query(
+        f"SELECT event_id IS NOT NULL, user_id, account_id, name, ts, properties, "
+        f"json_type(properties, '$.ok') FROM {scanned.relation_sql} WHERE user_id = ?",
+        ["u1"],
+    )
+    assert rows == [(True, "u1", None, "signup", 1_767_225_600_000_000, '{"ok":true}', "BOOLEAN")]
+    assert scanned.latest_timestamp() == T
+    assert repr(scanned) == f"<ScanSource {str(path)!r} (in DuckDB)>"
+    scanned.close()
+    scanned.close()
+    assert "closed" in repr(scanned)
+    with pytest.raises(StoreError, match="closed"):
+        scanned.count()
+
+
+def test_skipped_rows_are_counted_and_kept_as_errors(tmp_path: Path) -> None:
+    lines = ["user_id,name,timestamp"] + [f"u{i},x,2026-01-01T00:00:0{i % 10}Z" for i in range(5)]
+    lines += [f"u{i},x,not a time" for i in range(150)]
+    path = write(tmp_path / "bad.csv", "\n".join(lines) + "\n")
+    with scan(path, on_error="skip") as scanned:
+        assert scanned.skipped == 150
+        assert len(scanned.errors) == 100
+        assert scanned.count() == 5
+        assert "150 skipped" in repr(scanned)
+        assert str(scanned.errors[0]).startswith(f'{path} line 7, column "timestamp"')
+
+
+def test_event_ids_from_content_count_identical_rows_once(tmp_path: Path) -> None:
+    row = "u1,signup,2026-01-01T00:00:00Z,pro"
+    path = write(
+        tmp_path / "e.csv",
+        f"user_id,name,timestamp,plan\n{row}\n{row}\nu2,x,2026-01-01T00:00:00Z,\n",
+    )
+    with scan(path) as scanned:
+        assert scanned.count() == 3
+    with scan(path, event_ids="content") as scanned:
+        assert scanned.count() == 2
+        assert all(scanned.is_generated_id(e.event_id) for e in scanned.events())
+    with pytest.raises(ConfigurationError, match="event_ids"):
+        scan(path, event_ids="random")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        ({"on_error": "ignore"}, "on_error"),
+        ({"mapping": {"user": "u"}}, "ColumnMapping"),
+        ({"timestamp_unit": "ns"}, "timestamp_unit"),
+        ({"format": "xml"}, "format="),
+    ],
+)
+def test_bad_options_are_configuration_errors(
+    tmp_path: Path, kwargs: dict[str, Any], fragment: str
+) -> None:
+    path = write(tmp_path / "e.csv", "user_id,name,timestamp\nu1,x,2026-01-01T00:00:00Z\n")
+    with pytest.raises(ConfigurationError, match=fragment):
+        scan(path, **kwargs)
+    with pytest.raises(ConfigurationError, match="not dict"):
+        scan({"user_id": ["u"]})  # type: ignore[arg-type]
+
+
+def test_the_view_reads_the_file_at_each_query(tmp_path: Path) -> None:
+    # The view reads the file at each query: a file replaced underneath is read anew,
+    # so a scan is for files at rest (documented in docs/scale.md).
+    path = write(tmp_path / "e.csv", "user_id,name,timestamp\nu1,x,2026-01-01T00:00:00Z\n")
+    with scan(path) as scanned:
+        assert scanned.count() == 1
+        write(
+            path, "user_id,name,timestamp\nu1,x,2026-01-01T00:00:00Z\nu2,x,2026-01-02T00:00:00Z\n"
+        )
+        assert scanned.count() == 2
+        assert scanned.latest_timestamp() == T + timedelta(days=1)
+
+
+# -- the command line ---------------------------------------------------------------------------
+
+
+def test_cli_report_on_a_file_is_the_same_with_and_without_duckdb(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ttvkit import cli
+
+    events = saas_events(80, seed=5)
+    # Without event ids, and one row twice: both paths take it as one event sent twice.
+    write_without_ids([*events, events[3]], tmp_path / "events.csv")
+    (tmp_path / "ttv.toml").write_text(cli.demo_config_text(), encoding="utf-8")
+    args = ["report", str(tmp_path / "events.csv"), "--format", "json"]
+    args += ["--config", str(tmp_path / "ttv.toml")]
+    assert cli.main(args) == 0
+    with_duckdb = json.loads(capsys.readouterr().out)
+    monkeypatch.setattr(cli, "_scan_file", lambda *a, **k: None)
+    assert cli.main(args) == 0
+    without = json.loads(capsys.readouterr().out)
+    assert with_duckdb == without
+    assert with_duckdb["facts"]["events"] == len(events)  # JSON facts are numbers
+
+
+def test_cli_import_of_a_file_without_ids_is_idempotent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ttvkit import cli
+
+    events = saas_events(30, seed=4)
+    write_without_ids(events, tmp_path / "events.jsonl")
+    url = f"sqlite:///{tmp_path / 'ttv.db'}"
+    assert cli.main(["import", str(tmp_path / "events.jsonl"), url]) == 0
+    assert f"new {len(events):,}" in capsys.readouterr().out
+    assert cli.main(["import", str(tmp_path / "events.jsonl"), url]) == 0
+    assert "new 0," in capsys.readouterr().out
+    with ttvkit.open_store(url) as store:
+        stored = {e.event_id for e in store.events()}
+    with ttvkit.open_store(url) as store:
+        back = list(store.events())
+    assert stored == {cli.content_id(e) for e in back}
+    assert len(back) == len(events)

@@ -1,0 +1,556 @@
+"""Spark: a pyspark DataFrame is a source for every analysis, with identical answers.
+
+One local session (``local[2]``, UTC, UI off, two shuffle partitions) is shared
+by the module; ``TTVKIT_SPARK_CONNECT=local[2]`` runs it over Spark Connect
+instead (needs ``pyspark[connect]``). The Spark tests skip, with the reason, only where pyspark or
+Java is missing and ``CI`` is not set; under CI a missing one is a failure.
+Spark is slow per query (about a second), so hypothesis examples are few and
+each runs several questions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import ttvkit as ttv
+from ttvkit import datasets as ds
+from ttvkit.errors import ConfigurationError, InvalidEventError, StoreError
+from ttvkit.events import ValueEvent
+from ttvkit.io import ColumnMapping
+from ttvkit.milestones import Milestone
+from ttvkit.observations import ObservationColumns, StartProperty, observe
+
+from .strategies import attribute_lists, event_logs, milestones
+from .test_backends import ANALYSES, BANDS, FIRST, ROI
+
+SCHEMA = (
+    "event_id string, user_id string, account_id string, name string, "
+    "timestamp timestamp, properties string"
+)
+
+
+def _unique(events: Sequence[ValueEvent]) -> list[ValueEvent]:
+    seen: dict[str, ValueEvent] = {}
+    for e in events:
+        seen.setdefault(e.event_id, e)
+    return list(seen.values())
+
+
+def frame(spark: Any, events: Sequence[ValueEvent]) -> Any:
+    """The events as a DataFrame: TIMESTAMP times, properties as JSON text."""
+    rows = [
+        (
+            e.event_id,
+            e.user_id,
+            e.account_id,
+            e.name,
+            e.timestamp,
+            json.dumps(dict(e.properties)) if e.properties else None,
+        )
+        for e in events
+    ]
+    return spark.createDataFrame(rows, SCHEMA)
+
+
+@pytest.fixture(scope="module")
+def demo_events() -> list[ValueEvent]:
+    return ds.saas_events(600, seed=11)
+
+
+@pytest.fixture(scope="module")
+def demo_frame(spark: Any, demo_events: list[ValueEvent]) -> Any:
+    return frame(spark, demo_events).cache()
+
+
+# ---------------------------------------------------------------- the plan, exactly
+
+
+@pytest.mark.slow
+@settings(
+    max_examples=int(os.environ.get("TTVKIT_SPARK_EXAMPLES", "10")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    event_logs(hostile=True, max_size=30),
+    st.lists(milestones(), min_size=2, max_size=2),
+    st.sampled_from(["user", "account"]),
+    st.data(),
+)
+def test_spark_computes_observe_exactly(
+    spark: Any, events: list[ValueEvent], stones: list[Milestone], per: str, data: Any
+) -> None:
+    """Observations (with attributes) and duration cells equal the pure-Python reference."""
+    from ttvkit.stores.spark import SparkSource
+
+    unique = _unique(events)
+    if not unique:
+        return
+    as_of = max(e.timestamp for e in unique)
+    with SparkSource(frame(spark, unique)) as source:
+        for milestone in stones:
+            attributes = data.draw(attribute_lists(milestone))
+            if not isinstance(milestone.start, datetime | ttv.conditions.EventCondition):
+                attributes = [a for a in attributes if not isinstance(a, StartProperty)]
+            expected = observe(unique, milestone, per=per, attributes=attributes)  # type: ignore[arg-type]
+            got = source.observations(milestone, as_of=as_of, per=per, attributes=attributes)  # type: ignore[arg-type]
+            assert got == expected
+            assert [type(v) for o in got for v in o.attributes] == [
+                type(v) for o in expected for v in o.attributes
+            ]
+        cells = source.duration_cells(stones[0], as_of=as_of, per=per)  # type: ignore[arg-type]
+        reference = observe(unique, stones[0], per=per)  # type: ignore[arg-type]
+        assert cells == ObservationColumns.from_rows(reference).cells()
+
+
+VALUES: list[Any] = [True, False, 1, 1.0, "1", "true", None, [1], {"a": 1}, 0, -5, -5.0]
+VALUES += [1e16, 0.1, 0.30000000000000004, 1e-5, 2**53 + 1, 2**62, 2**63 - 1, -(2**63)]
+VALUES += [12345678901234567.0, 9007199254740993, 100.5, "é🚀"]
+BOUNDS: list[Any] = [
+    0,
+    1,
+    0.1,
+    0.5,
+    -5,
+    100.5,
+    1e16,
+    2**53 + 1,
+    2**63,
+    2**63 - 1,
+    -(2**70),
+    2**1100,
+]
+
+
+def test_json_typing_equals_python_for_every_value_and_test(spark: Any) -> None:
+    """``true`` is not ``1``, ``"1"`` is not ``1``, ``1 == 1.0``; exact number bounds; any key.
+
+    One query evaluates every predicate (as a column) on every value (as a row)
+    and reads every value back; each cell must equal Python's answer.
+    """
+    from ttvkit.conditions import Predicate
+    from ttvkit.stores.sql import Binder
+    from ttvkit.stores.sql.spark import SparkDialect, spark_relation
+
+    key = "k'\"$.[0] ?"
+    predicates: list[Predicate] = [
+        p
+        for v in VALUES
+        if not isinstance(v, list | dict)
+        for (_, p) in ttv.event("s", where={key: v}).where
+    ]
+    for bound in BOUNDS:
+        for op in (ttv.gt, ttv.ge, ttv.lt, ttv.le):
+            predicates += [p for _, p in ttv.event("s", where={key: op(bound)}).where]
+    predicates += [p for _, p in ttv.event("s", where={key: ttv.one_of(0.1, "1", None)}).where]
+    rows = [(i, json.dumps({key: v})) for i, v in enumerate(VALUES)] + [(len(VALUES), "{}")]
+    spark.createDataFrame(rows, "i int, properties string").selectExpr(
+        "CAST(i AS STRING) AS event_id",
+        "'u' AS user_id",
+        "CAST(NULL AS STRING) AS account_id",
+        "'s' AS name",
+        "CAST(0 AS BIGINT) AS ts",
+        "properties",
+    ).createOrReplaceTempView("typing")
+    dialect = SparkDialect(spark_relation("typing"))
+    binder = Binder(dialect)
+    columns = [dialect.test(binder, key, p) for p in predicates]
+    columns.append(dialect.attribute(binder, "properties", key))
+    sql = f"SELECT CAST(event_id AS INT), {', '.join(columns)} FROM {dialect.relation} ORDER BY 1"
+    got = spark.sql(sql, args=binder.params).collect()
+    for row, value in zip(got, [*VALUES, None], strict=True):
+        assert [bool(c) for c in row[1:-1]] == [p.test(value) for p in predicates], value
+        read = dialect.read(row[-1], key)
+        expected = None if isinstance(value, list | dict) else value
+        assert (read, type(read)) == (expected, type(expected)), value
+
+
+# ------------------------------------------------------ every analysis, identical
+
+
+@pytest.mark.parametrize("name", sorted(ANALYSES))
+def test_every_analysis_equals_the_memory_store(
+    spark: Any, demo_events: list[ValueEvent], demo_frame: Any, name: str
+) -> None:
+    """The DataFrame itself is the source: each result's to_dict() is the reference's."""
+    run = ANALYSES[name]
+    with ttv.MemoryStore(demo_events) as store:
+        expected = run(store).to_dict()
+    assert run(demo_frame).to_dict() == expected
+
+
+def test_a_result_drills_down_into_the_dataframe(
+    demo_events: list[ValueEvent], demo_frame: Any
+) -> None:
+    """The source view is gone after the analysis; observations() runs the plan again."""
+    result = ttv.time_to_value(demo_frame, FIRST)
+    assert list(result.observations()) == observe(demo_events, FIRST)
+
+
+HOSTILE_NAME = "report'; DROP TABLE ttv_events; --"
+SURVEY = 'csat"{}'
+H_FIRST = ttv.Milestone("first", start=ttv.event("signup"), reached=ttv.event(HOSTILE_NAME))
+H_WINDOWED = ttv.Milestone(
+    "windowed",
+    start=ttv.event("signup"),
+    reached=ttv.event(HOSTILE_NAME).nth(2),
+    window=timedelta(days=2),
+    before_start="ignore",
+)
+H_ROI = ttv.Milestone(
+    "roi",
+    start=ttv.event("signup"),
+    reached=ttv.total("invoice", "a.b", at_least=10),
+    before_start="exclude",
+)
+H_BANDS = ttv.SpeedBands(immediate=timedelta(hours=1), short=timedelta(days=1))
+HOSTILE_QUESTIONS: dict[str, Any] = {
+    "ttv": lambda s: ttv.time_to_value(s, H_FIRST, bands=H_BANDS),
+    "ttv_account": lambda s: ttv.time_to_value(s, H_FIRST, per="account"),
+    "ttv_window": lambda s: ttv.time_to_value(s, H_WINDOWED),
+    "ttv_roi": lambda s: ttv.time_to_value(s, H_ROI),
+    "compare_plan": lambda s: ttv.compare(s, H_FIRST, by='$.pl"an'),
+    "impact": lambda s: ttv.impact(
+        s, H_FIRST, {"tutorial": timedelta(hours=1), "guide 🚀": timedelta(0)}
+    ),
+    "cohorts": lambda s: ttv.cohorts(s, H_FIRST, "day"),
+    "journey": lambda s: ttv.journey(s, [H_FIRST, H_WINDOWED]),
+    "satisfaction": lambda s: ttv.satisfaction(s, H_FIRST, survey=SURVEY, bands=H_BANDS),
+}
+
+
+def hostile_log() -> list[ValueEvent]:
+    """Quotes, ``;``, unicode, keys with ``.`` ``"`` ``$``, ``true`` vs ``1`` vs ``"1"``,
+    ties, events before the start, and one event sent twice (the engine suite's log)."""
+    events: list[ValueEvent] = []
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def add(user: str, name: str, minutes: int, account: str | None = None, **props: Any) -> None:
+        events.append(
+            ValueEvent(
+                user,
+                name,
+                base + timedelta(minutes=minutes),
+                properties=props or None,
+                account_id=account,
+                event_id=f"{user}|{name}|{minutes}|{len(events)}",
+            )
+        )
+
+    plans: list[Any] = [True, 1, "1", 1.0, None, "true", False, 0]
+    for i in range(24):
+        user = ["u'1", 'u"2', "ü;3", "u 4", "漢字", "$.x"][i % 6] + f"-{i}"
+        account = None if i % 5 == 0 else ["acme", "o'hare", 'a"b'][i % 3]
+        start = i * 37
+        add(user, "signup", start, account, **{'$.pl"an': plans[i % len(plans)]})
+        if i % 4 == 0:
+            add(user, HOSTILE_NAME, start - 10, account)
+        if i % 3 != 2:
+            add(user, HOSTILE_NAME, start + 60 * (i % 7) + 5, account)
+            add(user, HOSTILE_NAME, start + 60 * (i % 7) + 5, account)  # a tie
+        if i % 2 == 0:
+            add(user, "tutorial", start + 30, account)
+        if i % 3 == 0:
+            add(user, "guide 🚀", start, account)
+        for k in range(i % 4):
+            add(user, "invoice", start + 100 * k, account, **{"a.b": [4, 4.5, True, "9"][k]})
+        add(user, SURVEY, start + 2000, account, score=[5, 3.5, 1, 4][i % 4])
+    events.append(events[3])  # the same event twice: counted once
+    return events
+
+
+def test_every_analysis_of_the_hostile_log_equals_the_reference(spark: Any) -> None:
+    """The pure-Python reference (the iterable) against a deduplicating SparkSource."""
+    from ttvkit.stores.spark import SparkSource
+
+    events = hostile_log()
+    with SparkSource(frame(spark, events), dedupe=True) as source:
+        assert source.count() == len(events) - 1
+        for name, question in HOSTILE_QUESTIONS.items():
+            assert question(source).to_dict() == question(events).to_dict(), name
+
+
+PER_ACCOUNT = {
+    "compare": lambda s: ttv.compare(s, FIRST, by="plan", per="account", bootstrap=50),
+    "cohorts": lambda s: ttv.cohorts(s, ROI, "quarter", per="account"),
+    "satisfaction": lambda s: ttv.satisfaction(
+        s, FIRST, survey=ds.CSAT, bands=BANDS, per="account", response="first"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PER_ACCOUNT))
+def test_per_account_analyses_equal_the_memory_store(
+    demo_events: list[ValueEvent], demo_frame: Any, name: str
+) -> None:
+    run = PER_ACCOUNT[name]
+    with ttv.MemoryStore(demo_events) as store:
+        expected = run(store).to_dict()
+    assert run(demo_frame).to_dict() == expected
+
+
+# ------------------------------------------------------- what reaches the driver
+
+
+def test_only_aggregates_reach_the_driver(
+    spark: Any, demo_events: list[ValueEvent], demo_frame: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Count every row a Spark action hands to Python while time_to_value runs.
+
+    Every action of a pyspark DataFrame that returns rows ends in ``collect``
+    (``first``, ``head`` and ``take`` call it) or ``toLocalIterator``.
+    """
+    received: list[int] = []
+    DataFrame = type(demo_frame)
+    collect, stream = DataFrame.collect, DataFrame.toLocalIterator
+
+    def counted_collect(self: Any) -> Any:
+        rows = collect(self)
+        received.append(len(rows))
+        return rows
+
+    def counted_stream(self: Any, *args: Any, **kwargs: Any) -> Any:
+        for row in stream(self, *args, **kwargs):
+            received.append(1)
+            yield row
+
+    monkeypatch.setattr(DataFrame, "collect", counted_collect)
+    monkeypatch.setattr(DataFrame, "toLocalIterator", counted_stream)
+    ttv.time_to_value(demo_frame, FIRST)
+    cells = ObservationColumns.from_rows(observe(demo_events, FIRST)).cells()
+    # the latest timestamp (one row), then one row per distinct duration
+    assert received == [1, len(cells.durations)]
+    assert sum(received) < len(demo_events) / 10
+
+
+def test_the_statement_has_no_correlated_subquery(spark: Any, demo_frame: Any) -> None:
+    from ttvkit.observations import FirstTime, PropertyOf
+    from ttvkit.stores.spark import SparkSource
+    from ttvkit.stores.sql import build_plan, observations_statement
+    from ttvkit.stores.sql.spark import SparkDialect, spark_relation
+
+    milestone = ttv.milestones.roi(ds.INVOICE_PAID, "amount", 1000, window=timedelta(days=9))
+    attributes = (
+        FirstTime(ttv.event(ds.REPORT_CREATED).nth(3)),
+        PropertyOf(ttv.event(ds.CSAT), "score"),
+    )
+    with SparkSource(demo_frame) as source:
+        statement = observations_statement(
+            build_plan(milestone, "user", attributes),
+            SparkDialect(spark_relation(source.view)),
+            2**60,
+        )
+        (plan,) = spark.sql(
+            "EXPLAIN EXTENDED " + statement.sql, args=dict(statement.params)
+        ).first()
+    analyzed, physical = plan.split("== Analyzed Logical Plan ==")[1].split("== Physical Plan ==")
+    for marker in ("outer(", "scalar-subquery", "exists#", "ListQuery"):
+        assert marker not in analyzed  # a subquery that refers to the outer query
+    for marker in ("Subquery", "BroadcastNestedLoopJoin", "CartesianProduct"):
+        assert marker not in physical  # every join is an equi-join on the customer
+    assert "Window [" in physical
+
+
+def test_to_spark_keeps_the_observations_on_the_cluster(
+    demo_events: list[ValueEvent], demo_frame: Any
+) -> None:
+    from pyspark.sql import DataFrame
+
+    from ttvkit.stores.spark import SparkSource
+
+    with SparkSource(demo_frame) as source:
+        observations = source.to_spark(FIRST)
+        assert isinstance(observations, DataFrame)
+        assert observations.columns[:5] == [
+            "customer_id",
+            "start",
+            "end",
+            "observed",
+            "reached_before_start",
+        ]
+        expected = observe(demo_events, FIRST)
+        assert observations.count() == len(expected)
+        assert observations.where("observed = 1").count() == sum(o.observed for o in expected)
+
+
+# ------------------------------------------------------------ layouts and errors
+
+
+def test_map_struct_and_plain_columns_read_as_json_properties(spark: Any) -> None:
+    from pyspark.sql import functions as F
+
+    from ttvkit.stores.spark import SparkSource
+
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    events = [
+        ValueEvent("u1", "signup", base, {"plan": "free", "seats": 3}),
+        ValueEvent("u2", "signup", base, {"plan": "pro", "seats": 1.0}),
+        ValueEvent("u1", "report", base + timedelta(hours=2)),
+        ValueEvent("u2", "report", base + timedelta(hours=5)),
+    ]
+    milestone = Milestone(
+        "m", reached=ttv.event("report"), start=ttv.event("signup", where={"seats": ttv.ge(1)})
+    )
+    attributes = [StartProperty("plan"), StartProperty("seats")]
+    expected = observe(events, milestone, attributes=attributes)
+    text = frame(spark, events)
+    schema = "struct<plan:string,seats:double>"
+    layouts = {
+        "struct": text.withColumn("properties", F.from_json("properties", schema)),
+        "plain": text.withColumn("plan", F.get_json_object("properties", "$.plan"))
+        .withColumn("seats", F.get_json_object("properties", "$.seats").cast("double"))
+        .drop("properties"),
+    }
+    for layout, df in layouts.items():
+        with SparkSource(df) as source:
+            got = source.observations(milestone, attributes=attributes)
+        assert [o.attributes for o in got] == [("free", 3.0), ("pro", 1.0)], layout
+        assert [o.reached_at for o in got] == [o.reached_at for o in expected], layout
+    as_map = text.withColumn("properties", F.from_json("properties", "map<string,string>"))
+    with SparkSource(as_map) as source:
+        got = source.observations(milestone, attributes=attributes)
+    # a MAP<STRING, STRING> holds text: "3" is a string, so seats >= 1 matches nobody
+    assert got == []
+
+
+def test_a_column_mapping_names_the_columns(spark: Any) -> None:
+    from ttvkit.stores.spark import SparkSource
+
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    df = spark.createDataFrame(
+        [(7, "signup", base, "pro"), (7, "report", base + timedelta(hours=1), None)],
+        "distinct_id bigint, event string, time timestamp, plan string",
+    )
+    mapping = ColumnMapping(user="distinct_id", name="event", timestamp="time")
+    with SparkSource(df, mapping) as source:
+        assert source.count() == 2
+        (o,) = source.observations(
+            Milestone(
+                "m", reached=ttv.event("report"), start=ttv.event("signup", where={"plan": "pro"})
+            )
+        )
+        assert (o.customer_id, o.duration) == ("7", timedelta(hours=1))
+        assert [e.properties for e in source.events()] == [{"plan": "pro"}, {}]
+
+
+@pytest.mark.parametrize(
+    ("schema", "mapping", "message"),
+    [
+        ("user_id string, name string, ts timestamp", None, "no column 'timestamp'"),
+        ("user_id string, name string, timestamp timestamp_ntz", None, "without a time zone"),
+        ("user_id string, name string, timestamp string", None, "must be a TIMESTAMP"),
+        ("user_id string, name int, timestamp timestamp", None, "name must be STRING"),
+        ("user_id double, name string, timestamp timestamp", None, "STRING or an integer"),
+        (
+            "user_id string, name string, timestamp timestamp, properties array<int>",
+            None,
+            "properties must be JSON text",
+        ),
+        ("user_id string, name string, timestamp timestamp, tags array<string>", None, "tags"),
+        (
+            "uid string, name string, timestamp timestamp",
+            ColumnMapping(user="user"),
+            "no column 'user'",
+        ),
+    ],
+)
+def test_bad_input_is_a_clear_error(
+    spark: Any, schema: str, mapping: ColumnMapping | None, message: str
+) -> None:
+    from ttvkit.stores.spark import SparkSource
+
+    df = spark.createDataFrame([], schema)
+    with pytest.raises(InvalidEventError, match=message):
+        SparkSource(df, mapping)
+
+
+def test_not_a_dataframe_and_read_only(spark: Any, demo_frame: Any) -> None:
+    from ttvkit.stores.spark import SparkSource
+
+    with pytest.raises(ConfigurationError, match="pyspark DataFrame"):
+        SparkSource([{"user_id": "u"}])
+    source = SparkSource(demo_frame)
+    with pytest.raises(StoreError, match="read-only"):
+        source.append([])
+    source.close()
+    with pytest.raises(StoreError, match="closed"):
+        source.count()
+    assert not spark.catalog.tableExists(source.view)
+
+
+def test_text_files_are_refused_by_the_spark_reader(spark: Any, tmp_path: Path) -> None:
+    from ttvkit.cli import main
+    from ttvkit.stores.spark import SparkSource
+
+    with pytest.raises(ConfigurationError, match="text files carry no types"):
+        SparkSource.read(str(tmp_path / "events.csv"), spark=spark, format="csv")
+    args = ["report", str(tmp_path / "e.csv"), "--engine", "spark", "--input-format", "csv"]
+    config = tmp_path / "ttv.toml"
+    config.write_text('[milestones.m]\nstart = "signup"\nreached = "report"\n')
+    assert main([*args, "--config", str(config)]) != 0
+
+
+def test_cli_report_with_the_spark_engine(
+    spark: Any, demo_events: list[ValueEvent], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``ttvkit report FILE --engine spark`` prints what the in-memory engine prints."""
+    from ttvkit.cli import main
+
+    path = tmp_path / "events"
+    frame(spark, demo_events[:800]).write.parquet(str(path))
+    config = tmp_path / "ttv.toml"
+    config.write_text(
+        '[milestones.first_report]\nstart = "signup"\nreached = "report_created"\n'
+        '[milestones.ten]\nreached = { event = "report_created", nth = 10 }\n'
+    )
+    common = [str(path), "--config", str(config), "--format", "json", "--cohorts", "none"]
+    assert main(["report", *common, "--engine", "spark", "--spark-master", "local[2]"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    reference = tmp_path / "events.parquet"
+    ttv.io.write_parquet(demo_events[:800], reference)
+    assert main(["report", str(reference), *common[1:]]) == 0
+    expected = json.loads(capsys.readouterr().out)
+    assert got["sections"] == expected["sections"]
+
+
+def test_the_example_job_writes_json_and_html(
+    spark: Any, demo_events: list[ValueEvent], tmp_path: Path
+) -> None:
+    import runpy
+
+    events = tmp_path / "events"
+    frame(spark, demo_events[:500]).write.parquet(str(events))
+    job = runpy.run_path(str(Path(__file__).parents[1] / "docs" / "examples" / "spark_job.py"))
+    out = tmp_path / "report"
+    assert job["main"]([str(events), "--out", str(out)]) == 0
+    report = json.loads(out.with_suffix(".json").read_text())
+    assert report["sections"]
+    assert "<html" in out.with_suffix(".html").read_text()
+
+
+def test_scan_takes_a_spark_dataframe_or_files_spark_reads(
+    spark: Any, demo_events: list[ValueEvent], tmp_path: Path
+) -> None:
+    from ttvkit.stores.spark import SparkSource
+
+    expected = ttv.time_to_value(demo_events, FIRST).to_dict()
+    table = frame(spark, demo_events)
+    with ttv.scan(table) as source:
+        assert isinstance(source, SparkSource)
+        assert ttv.time_to_value(source, FIRST).to_dict() == expected
+    folder = tmp_path / "events"
+    table.write.parquet(str(folder))
+    with ttv.scan(str(folder), engine="spark", spark=spark) as files:
+        assert isinstance(files, SparkSource)
+        assert ttv.time_to_value(files, FIRST).to_dict() == expected
+    with pytest.raises(ConfigurationError, match="pyspark DataFrame or a path"):
+        ttv.scan(42, engine="spark", spark=spark)  # type: ignore[call-overload]
