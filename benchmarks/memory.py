@@ -135,11 +135,11 @@ def run(ctx: Context) -> Scenario:
         if not firsts:
             rounds = max(1, rounds)
         runs = rounds + (1 if firsts else 0)
-        if runs < ctx.repeat:
+        if runs < ctx.repeat_for(size):
             first_kept = " (the first run kept, no warm-up)" if firsts else ""
             scenario.notes.append(
                 f"{runs} run{'s' if runs > 1 else ''} per contender at {fmt_size(size)}"
-                f"{first_kept} instead of {ctx.repeat}: one round took about "
+                f"{first_kept} instead of {ctx.repeat_for(size)}: one round took about "
                 f"{round_seconds:.0f} s and the run's budget per table is {ctx.budget:.0f} s."
             )
         results = interleave(available, rounds, warmup=False) if available and rounds else {}
