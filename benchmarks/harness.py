@@ -29,6 +29,9 @@ CACHE = BENCH_DIR / ".cache"
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
+#: From this many events on, a scenario runs ``Context.repeat_huge`` rounds instead of ``repeat``.
+HUGE = 50_000_000
+
 #: One measurement of a contender: metric name -> value (seconds, µs, events/s, MiB...).
 Sample = Mapping[str, float]
 
@@ -42,6 +45,17 @@ class Context:
     postgres_url: str
     seed: int = 1
     log: Callable[[str], None] = print
+    memory_sizes: list[int] = field(default_factory=lambda: [1_000_000])  # A4
+    scale_sizes: list[int] = field(default_factory=list)  # S1 (default: sizes)
+    report_sizes: list[int] = field(default_factory=lambda: [20_000, 200_000])  # R1
+    m1_sizes: list[int] = field(default_factory=list)  # M1 (default: sizes)
+    repeat_huge: int = 3  # runs per contender at HUGE events or more
+    budget: float = 300.0  # seconds for the timed rounds of one table; fewer rounds beyond
+    max_run: float = 600.0  # a contender projected to take longer per run is not started
+
+    def repeat_for(self, size: int) -> int:
+        """Runs per contender at *size* events: fewer for the huge logs (said in the report)."""
+        return self.repeat if size < HUGE else min(self.repeat, self.repeat_huge)
 
 
 @dataclass
@@ -153,9 +167,12 @@ def users_for(size: int) -> int:
 
 
 def fmt_size(size: int) -> str:
-    """1e5, 1e6... as the brief writes them, or the number with separators."""
+    """1e5, 2e4... as the brief writes them, or the number with separators."""
     exponent = len(str(size)) - 1
-    return f"1e{exponent}" if size == 10**exponent else f"{size:,}"
+    mantissa, rest = divmod(size, 10**exponent)
+    if rest == 0 and exponent >= 3:
+        return f"1e{exponent}" if mantissa == 1 else f"{mantissa}e{exponent}"
+    return f"{size:,}"
 
 
 # --------------------------------------------------------------------------- facts
@@ -220,6 +237,8 @@ PEER_DISTRIBUTIONS = (
     "lifelines",
     "scipy",
     "psycopg",
+    "duckdb",
+    "pyarrow",
 )
 
 
