@@ -11,6 +11,8 @@ from pathlib import Path
 from harness import BENCH_DIR, HUGE, Check, Scenario, Series, Table
 
 FINDINGS = BENCH_DIR / "findings.md"
+#: SP1–SP3, measured by benchmarks/spark.py (not by run.py): kept on every regeneration.
+SPARK_RESULTS = BENCH_DIR / "spark_results.md"
 
 
 def _number(value: float, unit: str) -> str:
@@ -154,8 +156,9 @@ def render(
             out += _table(table)
         for note in scenario.notes:
             out += [note, ""]
-    if FINDINGS.exists():
-        out += [FINDINGS.read_text().rstrip(), ""]
+    for static in (FINDINGS, SPARK_RESULTS):
+        if static.exists():
+            out += [static.read_text().rstrip(), ""]
     return "\n".join(out)
 
 
