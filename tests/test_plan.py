@@ -196,8 +196,8 @@ def test_settle_in_duckdb_equals_settle_in_python(
 
 
 def test_no_store_imports_a_private_name_of_the_model() -> None:
-    """Engines see conditions, milestones and observations through their public names."""
-    model = {"ttvkit.conditions", "ttvkit.milestones", "ttvkit.observations"}
+    """Engines see events, conditions, milestones and observations through public names."""
+    model = {"ttvkit.conditions", "ttvkit.events", "ttvkit.milestones", "ttvkit.observations"}
     stores = Path(ttv.__file__).parent / "stores"
     for path in stores.rglob("*.py"):
         tree = ast.parse(path.read_text())

@@ -45,7 +45,7 @@ from ttvkit.errors import (
     TTVError,
     UnknownEventWarning,
 )
-from ttvkit.events import ValueEvent, _trusted_event
+from ttvkit.events import ValueEvent, trusted_event
 from ttvkit.io import FORMATS as INPUT_FORMATS
 from ttvkit.io import ColumnMapping, EventReader, ReadError, read_file
 from ttvkit.io._core import to_utc
@@ -263,7 +263,7 @@ def _with_stable_ids(
 ) -> Iterator[ValueEvent]:
     for e in events:
         if generated(e.event_id):
-            yield _trusted_event(
+            yield trusted_event(
                 e.user_id, e.name, e.timestamp, e.properties, e.account_id, content_id(e)
             )
         else:
@@ -919,14 +919,14 @@ def _demo_events(users: int, seed: int, users_done: list[int]) -> Iterator[Value
             last_user = user_id
             users_done[0] += 1
         # Valid by construction (ttvkit.datasets), so the validation is skipped.
-        yield _trusted_event(user_id, name, timestamp, properties, account_id, event_id)
+        yield trusted_event(user_id, name, timestamp, properties, account_id, event_id)
 
 
 def _first_demo_event(users: int, seed: int) -> ValueEvent:
     event_id, user_id, account_id, name, timestamp, properties = next(
         datasets.saas_event_rows(users, seed=seed)
     )
-    return _trusted_event(user_id, name, timestamp, properties, account_id, event_id)
+    return trusted_event(user_id, name, timestamp, properties, account_id, event_id)
 
 
 def _check_demo_database(store: Store, path: Path, users: int, seed: int) -> int:

@@ -43,7 +43,7 @@ from typing import Final, TypeAlias
 import attrs
 
 from ttvkit.errors import ConfigurationError
-from ttvkit.events import MAX_TIMESTAMP, MIN_TIMESTAMP, JSONValue, ValueEvent, _trusted_event
+from ttvkit.events import MAX_TIMESTAMP, MIN_TIMESTAMP, JSONValue, ValueEvent, trusted_event
 
 __all__ = [
     "CHANNELS",
@@ -385,7 +385,7 @@ def saas_events(
     >>> log = saas_events(1000, seed=1)
     """
     events = [
-        _trusted_event(user_id, name, timestamp, properties, account_id, event_id)
+        trusted_event(user_id, name, timestamp, properties, account_id, event_id)
         for event_id, user_id, account_id, name, timestamp, properties in saas_event_rows(
             n_users, seed=seed, start=start, days=days, config=config
         )

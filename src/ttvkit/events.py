@@ -47,8 +47,10 @@ __all__ = [
     "Properties",
     "TimestampLike",
     "ValueEvent",
+    "check_text",
     "new_event_id",
     "parse_timestamp",
+    "trusted_event",
     "validate_properties",
 ]
 
@@ -107,7 +109,9 @@ def _fail(field: str, value: object, problem: str) -> InvalidEventError:
     return InvalidEventError(f"{field}={shown}: {problem}")
 
 
-def _check_text(field: str, value: object, limit: int) -> str:
+def check_text(field: str, value: object, limit: int) -> str:
+    """*value* as an id or name of at most *limit* characters, or InvalidEventError naming
+    *field* (the readers check a column with it before they build an event)."""
     if not isinstance(value, str):
         raise _fail(field, value, f"must be a str, not {type(value).__name__}")
     if not value or value.isspace():
@@ -345,19 +349,19 @@ def _thaw(value: JSONValue | Mapping[str, JSONValue]) -> JSONValue:
 
 
 def _user_id(value: object) -> str:
-    return _check_text("user_id", value, MAX_ID_LENGTH)
+    return check_text("user_id", value, MAX_ID_LENGTH)
 
 
 def _name(value: object) -> str:
-    return _check_text("name", value, MAX_NAME_LENGTH)
+    return check_text("name", value, MAX_NAME_LENGTH)
 
 
 def _account_id(value: object) -> str | None:
-    return None if value is None else _check_text("account_id", value, MAX_ID_LENGTH)
+    return None if value is None else check_text("account_id", value, MAX_ID_LENGTH)
 
 
 def _event_id(value: object) -> str:
-    return new_event_id() if value is None else _check_text("event_id", value, MAX_ID_LENGTH)
+    return new_event_id() if value is None else check_text("event_id", value, MAX_ID_LENGTH)
 
 
 _MAPPING_FIELDS: Final = frozenset(
@@ -427,7 +431,7 @@ class ValueEvent:
         }
 
 
-def _trusted_event(
+def trusted_event(
     user_id: str,
     name: str,
     timestamp: datetime,
@@ -435,10 +439,11 @@ def _trusted_event(
     account_id: str | None,
     event_id: str,
 ) -> ValueEvent:
-    """Build an event from values a store wrote earlier, skipping validation.
+    """Build an event from values that passed validation already, skipping it.
 
-    Stores only hand back what passed validation on the way in; checking it
-    again on every read would cost more than the read.
+    The interface for stores and readers: a store only hands back what passed
+    validation on the way in, and checking it again on every read would cost
+    more than the read. Never pass it values that were not validated.
     """
     event = object.__new__(ValueEvent)
     set_ = object.__setattr__

@@ -4,7 +4,7 @@ the conversion of one row of foreign values into a :class:`~ttvkit.events.ValueE
 A format module turns its input into *rows* (a mapping of column or key names to
 values) and calls :meth:`RowConverter.convert` on each; the converter validates
 field by field, so an error names the source column, and builds the event with
-:func:`~ttvkit.events._trusted_event` instead of validating everything twice.
+:func:`~ttvkit.events.trusted_event` instead of validating everything twice.
 Bad rows are *yielded* as :class:`ReadError` objects, not raised, so that
 :class:`EventReader` decides whether to raise or to skip and count them.
 """
@@ -32,10 +32,10 @@ from ttvkit.events import (
     MIN_TIMESTAMP,
     JSONValue,
     ValueEvent,
-    _check_text,
-    _trusted_event,
+    check_text,
     new_event_id,
     parse_timestamp,
+    trusted_event,
     validate_properties,
 )
 
@@ -576,7 +576,7 @@ class RowConverter:
         event_id: str | None = None
         if self._event_id is not None:
             event_id = self._optional_text(values.get(self._event_id), self._event_id, "event_id")
-        return _trusted_event(
+        return trusted_event(
             user,
             name,
             timestamp,
@@ -605,7 +605,7 @@ class RowConverter:
                 "text, or as a nullable integer type such as pandas' Int64)",
             )
         try:
-            return _check_text(field, value, limit)
+            return check_text(field, value, limit)
         except InvalidEventError as exc:
             raise _Problem(column, _reword(exc, field, value)) from None
 

@@ -15,7 +15,7 @@ from typing import IO, Any, Final, Literal, TypeAlias
 import attrs
 
 from ttvkit.errors import ConfigurationError, InvalidEventError
-from ttvkit.events import ValueEvent, _trusted_event
+from ttvkit.events import ValueEvent, trusted_event
 from ttvkit.io._core import (
     IGNORED,
     ColumnMapping,
@@ -102,7 +102,7 @@ class _Identities:
             properties = {k: v for k, v in properties.items() if k not in drop}
         if user == e.user_id and properties is e.properties:
             return e
-        return _trusted_event(user, e.name, e.timestamp, properties, e.account_id, e.event_id)
+        return trusted_event(user, e.name, e.timestamp, properties, e.account_id, e.event_id)
 
 
 def _keep(value: object) -> frozenset[str] | None:
@@ -304,7 +304,7 @@ def _fold_person(e: ValueEvent) -> ValueEvent:
         return ValueEvent(e.user_id, e.name, e.timestamp, properties, e.account_id, e.event_id)
     except InvalidEventError:  # a person property ttvkit cannot store: leave them out
         properties = {k: v for k, v in e.properties.items() if k != _PERSON}
-        return _trusted_event(e.user_id, e.name, e.timestamp, properties, e.account_id, e.event_id)
+        return trusted_event(e.user_id, e.name, e.timestamp, properties, e.account_id, e.event_id)
 
 
 def _learn_posthog(e: ValueEvent, identities: _Identities) -> None:

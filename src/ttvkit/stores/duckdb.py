@@ -59,7 +59,7 @@ from ttvkit.errors import (
     StoreError,
     StoreUnavailableError,
 )
-from ttvkit.events import JSONValue, ValueEvent, _trusted_event
+from ttvkit.events import JSONValue, ValueEvent, trusted_event
 from ttvkit.observations import check_aware, from_micros, to_micros
 from ttvkit.stores._base import BaseStore
 from ttvkit.stores.sql.source import DuckDBQueries
@@ -148,7 +148,7 @@ def _dump_properties(properties: Mapping[str, JSONValue]) -> str | None:
 
 def _event_from_row(row: tuple[Any, ...]) -> ValueEvent:
     event_id, user_id, account_id, name, ts, properties = row
-    return _trusted_event(
+    return trusted_event(
         user_id,
         name,
         from_micros(ts),

@@ -45,7 +45,7 @@ from ttvkit.errors import (
     StoreError,
     StoreUnavailableError,
 )
-from ttvkit.events import JSONValue, ValueEvent, _trusted_event
+from ttvkit.events import JSONValue, ValueEvent, trusted_event
 from ttvkit.observations import (
     check_aware,
     to_micros,
@@ -723,7 +723,7 @@ class PostgresStore(PlanQueries, BaseStore):
         while True:
             rows = self._run(fetch)
             for event_id, user_id, account_id, name, ts, properties in rows:
-                yield _trusted_event(user_id, name, ts, properties, account_id, event_id)
+                yield trusted_event(user_id, name, ts, properties, account_id, event_id)
             if len(rows) < _PAGE_SIZE:
                 return
             query = following

@@ -34,7 +34,7 @@ from types import TracebackType
 from typing import Any, Final, Self
 
 from ttvkit.errors import ConfigurationError, StoreError
-from ttvkit.events import ValueEvent, _trusted_event
+from ttvkit.events import ValueEvent, trusted_event
 from ttvkit.io import ColumnMapping
 from ttvkit.io._core import ALL_OTHER_COLUMNS, ReadError, require
 from ttvkit.milestones import Milestone
@@ -374,7 +374,7 @@ class SparkSource(PlanQueries):
         )
         for event_id, user, account, name, ts, properties in frame.toLocalIterator():
             loaded = {} if properties is None else json.loads(properties)
-            yield _trusted_event(
+            yield trusted_event(
                 user,
                 name,
                 from_micros(int(ts)),

@@ -42,7 +42,7 @@ from ttvkit.errors import (
     StoreError,
     StoreUnavailableError,
 )
-from ttvkit.events import JSONValue, ValueEvent, _trusted_event
+from ttvkit.events import JSONValue, ValueEvent, trusted_event
 from ttvkit.observations import EPOCH as _EPOCH
 from ttvkit.observations import (
     check_aware,
@@ -1127,7 +1127,7 @@ def _event_from_row(row: tuple[str, str, int, str | None, str | None, str]) -> V
     decoded = json.loads(properties) if properties is not None else {}
     if type(decoded) is not dict:
         raise _RowProblem(f"properties hold a JSON {type(decoded).__name__}, not an object")
-    return _trusted_event(user_id, name, from_micros(ts), decoded, account_id, event_id)
+    return trusted_event(user_id, name, from_micros(ts), decoded, account_id, event_id)
 
 
 def _shown(value: object) -> str:
