@@ -14,14 +14,13 @@ extra. Column conventions, the same in every frame (``docs/notebooks.md``):
 
 from __future__ import annotations
 
-import importlib
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from ttvkit.errors import MissingDependencyError
+from ttvkit._optional import require
 
 if TYPE_CHECKING:
     from ttvkit.observations import AttributeValue, Observation
@@ -53,14 +52,8 @@ _DATETIME = "datetime64[ns, UTC]"
 
 
 def require_pandas(feature: str) -> ModuleType:
-    """Import pandas, or say which extra installs it."""
-    try:
-        return importlib.import_module("pandas")
-    except ImportError as exc:
-        raise MissingDependencyError(
-            f"{feature} needs pandas, which is not installed; "
-            "install it with: pip install 'ttvkit[pandas]'"
-        ) from exc
+    """Import pandas for *feature*, or say which extra installs it."""
+    return require("pandas", "pandas", feature)
 
 
 def _seconds_to_duration(seconds: float) -> timedelta | None:

@@ -35,6 +35,7 @@ import attrs
 from ttvkit import __version__, datasets
 from ttvkit import events as _events
 from ttvkit._format import format_duration
+from ttvkit._json import canonical
 from ttvkit.calculators import DEFAULT_WITHIN
 from ttvkit.conditions import Condition, all_of, event, total
 from ttvkit.config import Config, load_config, parse_columns, parse_config, parse_duration
@@ -254,7 +255,7 @@ def content_id(e: ValueEvent) -> str:
     one event sent twice.
     """
     content = {k: v for k, v in e.to_dict().items() if k != "event_id"}
-    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    text = canonical(content)
     return "c" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:31]
 
 

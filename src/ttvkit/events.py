@@ -33,6 +33,7 @@ from typing import Any, Final, TypeAlias
 import attrs
 from dateutil.parser import isoparse
 
+from ttvkit._fork import at_fork
 from ttvkit.errors import InvalidEventError
 
 __all__ = [
@@ -87,7 +88,7 @@ def _reseed_ids() -> None:
     _id_counter = itertools.count()
 
 
-os.register_at_fork(after_in_child=_reseed_ids)
+at_fork(after_in_child=_reseed_ids)
 
 
 def new_event_id() -> str:

@@ -33,7 +33,6 @@ characters are dropped and long names are shortened.
 from __future__ import annotations
 
 import bisect
-import importlib
 import inspect
 import io
 import math
@@ -47,7 +46,8 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from ttvkit._format import format_duration, format_p
-from ttvkit.errors import AnalysisError, MissingDependencyError
+from ttvkit._optional import require
+from ttvkit.errors import AnalysisError
 from ttvkit.results import (
     CohortTable,
     Comparison,
@@ -86,14 +86,8 @@ _RENDER_LOCK = threading.Lock()
 
 
 def _require_matplotlib(feature: str) -> ModuleType:
-    """Import matplotlib, or say which extra installs it."""
-    try:
-        return importlib.import_module("matplotlib")
-    except ImportError as exc:
-        raise MissingDependencyError(
-            f"{feature} needs matplotlib, which is not installed; "
-            "install it with: pip install 'ttvkit[plot]'"
-        ) from exc
+    """Import matplotlib for *feature*, or say which extra installs it."""
+    return require("matplotlib", "plot", feature)
 
 
 # --------------------------------------------------------------------------- entry points

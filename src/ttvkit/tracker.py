@@ -28,7 +28,6 @@ import atexit
 import functools
 import logging
 import math
-import os
 import random
 import threading
 import time
@@ -41,6 +40,7 @@ from typing import Any, Final, Literal, Self, TypeAlias, TypeGuard
 
 import attrs
 
+from ttvkit._fork import at_fork
 from ttvkit.errors import (
     ConfigurationError,
     InvalidEventError,
@@ -877,7 +877,7 @@ def _register_exit_hook() -> None:
         atexit.register(_close_all_at_exit)
 
 
-os.register_at_fork(after_in_child=_reset_all_in_child)
+at_fork(after_in_child=_reset_all_in_child)
 
 
 # --------------------------------------------------------------------------- Tracker

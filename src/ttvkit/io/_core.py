@@ -11,20 +11,19 @@ Bad rows are *yielded* as :class:`ReadError` objects, not raised, so that
 
 from __future__ import annotations
 
-import importlib
 import json
 import math
 import os
 import re
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
-from types import ModuleType
 from typing import Any, Final, Literal, TypeAlias
 
 import attrs
 from dateutil.parser import isoparse
 
-from ttvkit.errors import ConfigurationError, InvalidEventError, MissingDependencyError
+from ttvkit._json import load_json
+from ttvkit.errors import ConfigurationError, InvalidEventError
 from ttvkit.events import (
     MAX_ID_LENGTH,
     MAX_NAME_LENGTH,
@@ -406,17 +405,6 @@ def source_name(source: object) -> str:
     return name if isinstance(name, str) else f"<{type(source).__name__}>"
 
 
-def require(module: str, extra: str, feature: str) -> ModuleType:
-    """Import an optional dependency, or say which extra installs it."""
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise MissingDependencyError(
-            f"{feature} needs {module.split('.')[0]}, which is not installed; "
-            f"install it with: pip install 'ttvkit[{extra}]'"
-        ) from exc
-
-
 # --- converting one row ------------------------------------------------------------
 
 
@@ -712,19 +700,6 @@ def _shown(value: object) -> str:
     except ValueError:  # an int too long to convert to text
         return "<an integer too long to show>"
     return shown if len(shown) <= 80 else shown[:77] + "..."
-
-
-def _non_json_constant(name: str) -> object:
-    raise ValueError(f"{name} is not a JSON value")
-
-
-def load_json(text: str) -> Any:
-    """``json.loads`` without the constants JSON does not have (NaN, Infinity).
-
-    Raises ``ValueError`` (``json.JSONDecodeError`` for bad syntax) or
-    ``RecursionError``; :func:`json_problem` words either for a message.
-    """
-    return json.loads(text, parse_constant=_non_json_constant)
 
 
 def json_problem(exc: BaseException) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import tzinfo
 from typing import IO, Any, Final, TypeAlias
 
+from ttvkit._optional import require
 from ttvkit.errors import ConfigurationError
 from ttvkit.events import ValueEvent
 from ttvkit.io._core import (
@@ -25,7 +26,6 @@ from ttvkit.io._core import (
     Options,
     RowConverter,
     TimestampUnit,
-    require,
     source_name,
     value_problem,
 )

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from datetime import tzinfo
 from typing import IO, Final, TypeAlias, cast
 
+from ttvkit._json import load_json
 from ttvkit.errors import ConfigurationError, InvalidEventError
 from ttvkit.events import ValueEvent
 from ttvkit.io._core import (
@@ -33,7 +34,6 @@ from ttvkit.io._core import (
     TimestampUnit,
     json_kind,
     json_problem,
-    load_json,
     source_name,
 )
 

@@ -14,6 +14,7 @@ from typing import IO, Any, Final, Literal, TypeAlias
 
 import attrs
 
+from ttvkit._optional import require
 from ttvkit.errors import ConfigurationError, InvalidEventError
 from ttvkit.events import ValueEvent, trusted_event
 from ttvkit.io._core import (
@@ -27,7 +28,6 @@ from ttvkit.io._core import (
     ReadError,
     RowConverter,
     json_kind,
-    require,
     source_name,
 )
 from ttvkit.io._tables import parquet_items

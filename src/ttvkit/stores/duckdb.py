@@ -50,11 +50,12 @@ from datetime import datetime
 from typing import Any, Final, TypeVar
 from urllib.parse import unquote
 
+from ttvkit._json import compact
+from ttvkit._optional import missing
 from ttvkit.errors import (
     AnalysisError,
     ConfigurationError,
     InvalidEventError,
-    MissingDependencyError,
     SchemaVersionError,
     StoreError,
     StoreUnavailableError,
@@ -67,10 +68,7 @@ from ttvkit.stores.sql.source import DuckDBQueries
 try:
     import duckdb
 except ImportError as exc:  # pragma: no cover - the test environment has duckdb
-    raise MissingDependencyError(
-        "DuckDBStore and ttvkit.scan() need duckdb, which is not installed: "
-        "pip install 'ttvkit[duckdb]'"
-    ) from exc
+    raise missing("duckdb", "duckdb", "DuckDBStore and ttvkit.scan()") from exc
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "DuckDBStore", "quote_identifier", "quote_literal"]
 
@@ -111,7 +109,7 @@ _INSERT_EVENTS: Final = (
 
 # One encoder for every append, as in SQLiteStore; compact, so a property
 # written by ttvkit is the same text in every store.
-_ENCODE: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+_ENCODE: Final = compact
 
 
 def quote_identifier(name: str) -> str:

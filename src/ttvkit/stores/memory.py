@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import bisect
-import os
 import threading
 import weakref
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import datetime
 
+from ttvkit._fork import at_fork
 from ttvkit.errors import ConfigurationError, InvalidEventError, StoreError
 from ttvkit.events import ValueEvent
 from ttvkit.observations import check_aware
@@ -151,4 +151,4 @@ def _reset_locks() -> None:
         store._lock = threading.Lock()
 
 
-os.register_at_fork(after_in_child=_reset_locks)
+at_fork(after_in_child=_reset_locks)

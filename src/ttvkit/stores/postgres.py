@@ -27,7 +27,6 @@ import contextlib
 import hashlib
 import math
 import operator
-import os
 import re
 import threading
 import time
@@ -37,10 +36,12 @@ from datetime import UTC, datetime
 from typing import Any, Final, TypeAlias, TypeVar, cast
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+from ttvkit._fork import at_fork
+from ttvkit._json import exact_json_text
+from ttvkit._optional import missing
 from ttvkit.errors import (
     ConfigurationError,
     InvalidEventError,
-    MissingDependencyError,
     SchemaVersionError,
     StoreError,
     StoreUnavailableError,
@@ -53,7 +54,6 @@ from ttvkit.observations import (
 from ttvkit.stores._base import BaseStore
 from ttvkit.stores._deadline import current_limit
 from ttvkit.stores.sql import ObservationPlan
-from ttvkit.stores.sql.codec import exact_json_text
 from ttvkit.stores.sql.engines import PostgresDialect
 from ttvkit.stores.sql.source import PlanQueries, StatementOf
 
@@ -65,9 +65,7 @@ try:
     from psycopg.postgres import types as postgres_types
     from psycopg.pq import Format, TransactionStatus
 except ImportError as exc:  # pragma: no cover - exercised by a test that hides psycopg
-    raise MissingDependencyError(
-        "PostgresStore needs psycopg 3, which is not installed: pip install 'ttvkit[postgres]'"
-    ) from exc
+    raise missing("psycopg", "postgres", "PostgresStore") from exc
 
 __all__ = ["SCHEMA_VERSION", "PostgresStore"]
 
@@ -816,4 +814,4 @@ def _forget_connections_in_child() -> None:
         store._after_fork_in_child()
 
 
-os.register_at_fork(after_in_child=_forget_connections_in_child)
+at_fork(after_in_child=_forget_connections_in_child)

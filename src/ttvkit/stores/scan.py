@@ -46,6 +46,8 @@ from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypeAlias, over
 
 import attrs
 
+from ttvkit._json import canonical
+from ttvkit._optional import require
 from ttvkit.errors import ConfigurationError
 from ttvkit.events import (
     MAX_ID_LENGTH,
@@ -65,7 +67,6 @@ from ttvkit.io import (
     read_file,
     read_jsonl,
 )
-from ttvkit.io._core import require
 from ttvkit.stores._base import BaseSource
 from ttvkit.stores.spark import SparkSource, is_spark_dataframe
 from ttvkit.stores.sql.source import DuckDBQueries
@@ -815,7 +816,7 @@ def _content_event(event: ValueEvent) -> ValueEvent:
         event.timestamp.isoformat(),
         event.to_dict()["properties"],
     ]
-    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    text = canonical(content)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:31]
     return attrs.evolve(event, event_id="c" + digest)
 

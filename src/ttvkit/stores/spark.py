@@ -33,10 +33,11 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Final, Self
 
+from ttvkit._optional import require
 from ttvkit.errors import ConfigurationError, StoreError
 from ttvkit.events import ValueEvent, trusted_event
 from ttvkit.io import ColumnMapping
-from ttvkit.io._core import ALL_OTHER_COLUMNS, ReadError, require
+from ttvkit.io._core import ALL_OTHER_COLUMNS, ReadError
 from ttvkit.milestones import Milestone
 from ttvkit.observations import (
     Attribute,

@@ -35,6 +35,8 @@ from datetime import datetime, timedelta
 from typing import Any, Final, Literal, TypeVar
 from urllib.parse import parse_qsl, quote, unquote
 
+from ttvkit._fork import at_fork
+from ttvkit._json import compact
 from ttvkit.errors import (
     ConfigurationError,
     InvalidEventError,
@@ -203,7 +205,7 @@ def _after_fork_in_child() -> None:
         store._forget_connections_after_fork()
 
 
-os.register_at_fork(
+at_fork(
     before=_before_fork,
     after_in_parent=_after_fork_in_parent,
     after_in_child=_after_fork_in_child,
@@ -297,7 +299,7 @@ def _aware_micros(value: datetime, what: str) -> int:
 
 
 # One encoder for every append: building one per call costs as much as encoding.
-_ENCODE: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+_ENCODE: Final = compact
 
 
 def _dump_properties(properties: Mapping[str, JSONValue]) -> str | None:

@@ -22,10 +22,10 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Final, TypeAlias
 
+from ttvkit._json import exact_json_text
 from ttvkit.conditions import Predicate
 from ttvkit.events import JSONScalar, JSONValue
 from ttvkit.observations import AttributeValue, from_micros
-from ttvkit.stores.sql.codec import exact_json_text
 from ttvkit.stores.sql.dialect import (
     SQL_OP,
     Binder,
@@ -206,7 +206,7 @@ class PostgresDialect(Dialect):
             assert isinstance(value, int)
             return from_micros(value)
         if kind == "json":
-            return exact_json_text(value)  # type: ignore[arg-type]
+            return exact_json_text(value)
         if kind == "names":
             assert isinstance(value, Sequence)
             return list(value)

@@ -1,0 +1,63 @@
+"""One JSON codec: how ttvkit writes and reads JSON text.
+
+- :func:`compact` writes properties for a store: no spaces, UTF-8 kept,
+  ``NaN``/``Infinity`` refused.
+- :func:`exact_json_text` writes text that every SQL engine reads back as the
+  same Python value. PostgreSQL's jsonb keeps numbers as ``numeric``:
+  ``1e+16`` would come back as the int ``10000000000000000``. Floats whose
+  repr has an exponent are therefore written out in full with a ``.0`` (exact
+  for floats that large), which jsonb keeps and ``json.loads`` reads back as
+  the same float.
+- :func:`canonical` is the text a content hash is taken of (sorted keys).
+- :func:`load_json` reads text without the constants JSON does not have.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, Final
+
+__all__ = ["canonical", "compact", "exact_json_text", "load_json"]
+
+compact: Final = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+_canonical: Final = json.JSONEncoder(
+    ensure_ascii=False, sort_keys=True, separators=(",", ":")
+).encode
+
+
+def canonical(value: object) -> str:
+    """*value* as JSON with sorted keys: equal values give equal text."""
+    return _canonical(value)
+
+
+def exact_json_text(value: object) -> str:
+    """*value* as JSON text that every engine reads back as the same value."""
+    text = compact(value)
+    # "e+" only appears in the repr of a large float, or inside some string;
+    # the slow path is exact in both cases.
+    return _exact(value) if "e+" in text else text
+
+
+def _exact(value: object) -> str:
+    if isinstance(value, float):
+        text = repr(value)
+        return f"{value:.1f}" if "e+" in text else text
+    if isinstance(value, Mapping):
+        return "{" + ",".join(f"{compact(key)}:{_exact(item)}" for key, item in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_exact(item) for item in value) + "]"
+    return compact(value)
+
+
+def _non_json_constant(name: str) -> object:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def load_json(text: str) -> Any:
+    """``json.loads`` without the constants JSON does not have (NaN, Infinity).
+
+    Raises ``ValueError`` (``json.JSONDecodeError`` for bad syntax) or
+    ``RecursionError``.
+    """
+    return json.loads(text, parse_constant=_non_json_constant)
