@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -61,35 +62,95 @@ def _why_not_spark() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
-def spark() -> Iterator[Any]:
-    """The one local Spark session of the test run (``local[2]``, UTC, UI off).
+def _why_not_connect() -> str | None:
+    try:
+        import grpc  # noqa: F401
+        import pyspark.sql.connect.session  # noqa: F401
+    except ImportError:
+        return "Spark Connect's client is not installed (pip install 'ttvkit[spark-connect]')"
+    return None
 
-    Skips with the reason where pyspark or Java is missing, except in CI, where
-    that is a failure: the Spark tests must run there.
-    """
-    reason = _why_not_spark()
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _skip_or_fail(reason: str | None) -> None:
     if reason is not None:
         if os.environ.get("CI"):
             pytest.fail(f"CI is set but {reason}")
         pytest.skip(reason)
+
+
+#: Settings of every test session: UTC, two partitions (the data are small).
+_SPARK_SETTINGS = {"spark.sql.session.timeZone": "UTC", "spark.sql.shuffle.partitions": "2"}
+
+
+@pytest.fixture(scope="session")
+def _local_spark() -> Iterator[tuple[Any, int]]:
+    """The one local Spark of the test run (``local[2]``, UTC, UI off).
+
+    It also serves Spark Connect on a free port of 127.0.0.1 (the server's
+    plugin), so the same JVM answers both kinds of session.
+    """
+    _skip_or_fail(_why_not_spark())
     from pyspark.sql import SparkSession
 
-    remote = os.environ.get("TTVKIT_SPARK_CONNECT")  # e.g. local[2]: the suite over Spark Connect
-    settings = {"spark.sql.session.timeZone": "UTC", "spark.sql.shuffle.partitions": "2"}
-    if remote is None:
-        builder = SparkSession.builder.master("local[2]")
-        settings |= {
-            "spark.ui.enabled": "false",
-            "spark.ui.showConsoleProgress": "false",
-            "spark.default.parallelism": "2",
-        }
-    else:
-        builder = SparkSession.builder.remote(remote)
+    port = _free_port()
+    builder = SparkSession.builder.master("local[2]").appName("ttvkit-tests")
+    settings = _SPARK_SETTINGS | {
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.default.parallelism": "2",
+        "spark.plugins": "org.apache.spark.sql.connect.SparkConnectPlugin",
+        "spark.connect.grpc.binding.address": "127.0.0.1",
+        "spark.connect.grpc.binding.port": str(port),
+    }
     for key, value in settings.items():
         builder = builder.config(key, value)
-    session = builder.appName("ttvkit-tests").getOrCreate()
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    yield session, port
+    session.stop()
+
+
+@pytest.fixture(scope="session")
+def spark_classic(_local_spark: tuple[Any, int]) -> Any:
+    """A classic Spark session on the local Spark."""
+    return _local_spark[0]
+
+
+@pytest.fixture(scope="session")
+def spark_connect(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A Spark Connect session: to the local Spark's own server, or to
+    ``TTVKIT_SPARK_CONNECT`` (e.g. ``sc://host:15002``) when that is set."""
+    _skip_or_fail(_why_not_spark() or _why_not_connect())
+    from pyspark.sql.connect.session import SparkSession as ConnectSession
+
+    remote = os.environ.get("TTVKIT_SPARK_CONNECT")
     if remote is None:
-        session.sparkContext.setLogLevel("ERROR")
+        remote = f"sc://127.0.0.1:{request.getfixturevalue('_local_spark')[1]}"
+    session = ConnectSession.builder.remote(remote).getOrCreate()
+    for key, value in _SPARK_SETTINGS.items():
+        session.conf.set(key, value)
     yield session
     session.stop()
+
+
+#: The kinds of Spark session every Spark test runs on.
+SPARK_KINDS = ("spark_classic", "spark_connect")
+
+
+@pytest.fixture(scope="session", params=SPARK_KINDS)
+def spark(request: pytest.FixtureRequest) -> Any:
+    """A Spark session: a classic one, then a Spark Connect one.
+
+    Every test that takes it runs on both kinds (Databricks serverless and
+    ``pyspark-client`` are Spark Connect sessions). Skips with the reason where
+    pyspark, Java or the Connect client is missing, except in CI, where that
+    is a failure: the Spark tests must run there.
+    """
+    return request.getfixturevalue(request.param)

@@ -25,6 +25,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 import ttvkit as ttv
+from tests.conftest import SPARK_KINDS
 from tests.strategies import event_logs
 from ttvkit.errors import AnalysisError
 from ttvkit.events import ValueEvent
@@ -190,14 +191,14 @@ def hostile_reference() -> dict[str, Any]:
     return {name: answer(q, events) for name, q in QUESTIONS.items()}
 
 
-@pytest.mark.parametrize("kind", [*SOURCES, "spark"])
+@pytest.mark.parametrize("kind", [*SOURCES, *SPARK_KINDS])
 def test_every_analysis_of_the_hostile_log_is_the_same_on_every_source(
     kind: str, hostile_reference: dict[str, Any], tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     url = request.getfixturevalue("postgres_url") if kind == "postgres" else ""
     assert all(not isinstance(v, tuple) for v in hostile_reference.values()), hostile_reference
-    if kind == "spark":
-        session = request.getfixturevalue("spark")
+    if kind in SPARK_KINDS:
+        session = request.getfixturevalue(kind)
         events = hostile_log()
         table = session.createDataFrame(
             [

@@ -306,10 +306,21 @@ def test_to_spark_keeps_the_observations_on_the_cluster(
 # ------------------------------------------------------------ layouts and errors
 
 
-def test_map_struct_and_plain_columns_read_as_json_properties(spark: Any) -> None:
-    from pyspark.sql import functions as F
+def _functions(spark: Any) -> Any:
+    """The functions module for *spark*'s kind of session (classic or Connect)."""
+    if type(spark).__module__.startswith("pyspark.sql.connect."):
+        from pyspark.sql.connect import functions as connect_functions
 
+        return connect_functions
+    from pyspark.sql import functions
+
+    return functions
+
+
+def test_map_struct_and_plain_columns_read_as_json_properties(spark: Any) -> None:
     from ttvkit.stores.spark import SparkSource
+
+    F = _functions(spark)
 
     base = datetime(2026, 1, 1, tzinfo=UTC)
     events = [

@@ -82,6 +82,24 @@ def _error(problem: str, column: str | None = None) -> ReadError:
     return ReadError(f"{where}: {problem}", source=_SOURCE, column=column)
 
 
+def _functions_for(df: Any) -> tuple[Any, Any]:
+    """The ``functions`` module and ``Window`` class that build columns for *df*.
+
+    pyspark chooses classic or Spark Connect columns by one switch for the
+    whole process; a process that holds both kinds of session (a classic
+    session serving Spark Connect, as the tests run) must choose by the
+    DataFrame's own kind.
+    """
+    if type(df).__module__.startswith("pyspark.sql.connect."):
+        from pyspark.sql.connect import functions as connect_functions
+        from pyspark.sql.connect.window import Window as ConnectWindow
+
+        return connect_functions, ConnectWindow
+    from pyspark.sql import Window, functions
+
+    return functions, Window
+
+
 @contextlib.contextmanager
 def spark_session(master: str = "local[*]", app_name: str = "ttvkit") -> Iterator[Any]:
     """The active Spark session, or a new one on *master* (stopped on exit).
@@ -148,9 +166,7 @@ class SparkSource(PlanQueries):
         self._view = f"ttv_events_{uuid.uuid4().hex}"
         canonical = self._canonical(df, mapping)
         if dedupe:
-            from pyspark.sql import Window
-            from pyspark.sql import functions as F
-
+            F, Window = _functions_for(df)
             first = Window.partitionBy("event_id").orderBy(
                 "ts", "user_id", "name", "account_id", "properties"
             )
@@ -188,7 +204,7 @@ class SparkSource(PlanQueries):
     # -- the canonical view ----------------------------------------------------------
 
     def _canonical(self, df: Any, mapping: ColumnMapping) -> Any:
-        from pyspark.sql import functions as F
+        F, _ = _functions_for(df)
 
         types = {field.name: field.dataType for field in df.schema.fields}
         names = list(types)
