@@ -62,7 +62,15 @@ def _why_not_spark() -> str | None:
     return None
 
 
+def _pyspark_major() -> int:
+    import pyspark
+
+    return int(pyspark.__version__.split(".")[0])
+
+
 def _why_not_connect() -> str | None:
+    if _pyspark_major() < 4:
+        return "the local Spark serves Spark Connect from pyspark 4.0 on"
     try:
         import grpc  # noqa: F401
         import pyspark.sql.connect.session  # noqa: F401
@@ -105,10 +113,13 @@ def _local_spark() -> Iterator[tuple[Any, int]]:
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
         "spark.default.parallelism": "2",
-        "spark.plugins": "org.apache.spark.sql.connect.SparkConnectPlugin",
-        "spark.connect.grpc.binding.address": "127.0.0.1",
-        "spark.connect.grpc.binding.port": str(port),
     }
+    if _pyspark_major() >= 4:  # pyspark 3.5 does not ship the Connect server
+        settings |= {
+            "spark.plugins": "org.apache.spark.sql.connect.SparkConnectPlugin",
+            "spark.connect.grpc.binding.address": "127.0.0.1",
+            "spark.connect.grpc.binding.port": str(port),
+        }
     for key, value in settings.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()

@@ -10,6 +10,8 @@ each runs several questions.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 from collections.abc import Sequence
@@ -139,7 +141,7 @@ def test_json_typing_equals_python_for_every_value_and_test(spark: Any) -> None:
     """
     from ttvkit.conditions import Predicate
     from ttvkit.stores.sql import Binder
-    from ttvkit.stores.sql.spark import SparkDialect, spark_relation
+    from ttvkit.stores.sql.spark import spark_dialect
 
     key = "k'\"$.[0] ?"
     predicates: list[Predicate] = [
@@ -161,7 +163,7 @@ def test_json_typing_equals_python_for_every_value_and_test(spark: Any) -> None:
         "CAST(0 AS BIGINT) AS ts",
         "properties",
     ).createOrReplaceTempView("typing")
-    dialect = SparkDialect(spark_relation("typing"))
+    dialect = spark_dialect("typing", spark.version)
     binder = Binder(dialect)
     columns = [dialect.test(binder, key, p) for p in predicates]
     columns.append(dialect.attribute(binder, "properties", key))
@@ -257,7 +259,7 @@ def test_the_statement_has_no_correlated_subquery(spark: Any, demo_frame: Any) -
     from ttvkit.observations import FirstTime, PropertyOf
     from ttvkit.stores.spark import SparkSource
     from ttvkit.stores.sql import build_plan, observations_statement
-    from ttvkit.stores.sql.spark import SparkDialect, spark_relation
+    from ttvkit.stores.sql.spark import spark_dialect
 
     milestone = ttv.milestones.roi(ds.INVOICE_PAID, "amount", 1000, window=timedelta(days=9))
     attributes = (
@@ -267,12 +269,14 @@ def test_the_statement_has_no_correlated_subquery(spark: Any, demo_frame: Any) -
     with SparkSource(demo_frame) as source:
         statement = observations_statement(
             build_plan(milestone, "user", attributes),
-            SparkDialect(spark_relation(source.view)),
+            spark_dialect(source.view, spark.version),
             2**60,
         )
-        (plan,) = spark.sql(
-            "EXPLAIN EXTENDED " + statement.sql, args=dict(statement.params)
-        ).first()
+        # The DataFrame's own explain: Spark 3.5's EXPLAIN statement leaves parameters unbound.
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            spark.sql(statement.sql, args=dict(statement.params)).explain(extended=True)
+        plan = printed.getvalue()
     analyzed, physical = plan.split("== Analyzed Logical Plan ==")[1].split("== Physical Plan ==")
     for marker in ("outer(", "scalar-subquery", "exists#", "ListQuery"):
         assert marker not in analyzed  # a subquery that refers to the outer query

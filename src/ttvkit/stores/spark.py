@@ -49,7 +49,7 @@ from ttvkit.observations import (
 from ttvkit.stores.sql.plan import ObservationPlan, UnsupportedConditionError, build_plan
 from ttvkit.stores.sql.render import cells_statement, observations_statement
 from ttvkit.stores.sql.source import PlanQueries, StatementOf
-from ttvkit.stores.sql.spark import SparkDialect, spark_relation
+from ttvkit.stores.sql.spark import SparkDialect, spark_dialect
 
 __all__ = ["SparkSource", "is_spark_dataframe", "spark_session"]
 
@@ -80,6 +80,12 @@ def _quote(column: str) -> str:
 def _error(problem: str, column: str | None = None) -> ReadError:
     where = _SOURCE if column is None else f'{_SOURCE}, column "{column}"'
     return ReadError(f"{where}: {problem}", source=_SOURCE, column=column)
+
+
+def _version(text: str) -> tuple[int, int]:
+    """(major, minor) of a Spark version such as ``4.0.1`` or ``3.5.3-databricks``."""
+    parts = [int("".join(c for c in part if c.isdigit()) or 0) for part in text.split(".")[:2]]
+    return (parts[0], parts[1] if len(parts) > 1 else 0)
 
 
 def _functions_for(df: Any) -> tuple[Any, Any]:
@@ -157,12 +163,14 @@ class SparkSource(PlanQueries):
         if not isinstance(mapping, ColumnMapping):
             raise ConfigurationError(f"mapping={mapping!r}: pass a ttvkit.io.ColumnMapping")
         self._spark = df.sparkSession
-        major = int(str(self._spark.version).split(".")[0])
-        if major < 4:
+        version = _version(str(self._spark.version))
+        if version < (3, 5):
             raise ConfigurationError(
-                f"Spark {self._spark.version}: ttvkit needs Spark 4.0 or later (it types JSON "
-                "properties with VARIANT); upgrade the cluster or the Spark Connect server"
+                f"Spark {self._spark.version}: ttvkit needs Spark 3.5 or later; upgrade the "
+                "cluster or the Spark Connect server"
             )
+        # Spark 4 types JSON with VARIANT; 3.5 reads the type from the value's text.
+        self._variant = version >= (4, 0)
         self._view = f"ttv_events_{uuid.uuid4().hex}"
         canonical = self._canonical(df, mapping)
         if dedupe:
@@ -258,6 +266,13 @@ class SparkSource(PlanQueries):
                 "F.timestamp_millis)",
                 ts_column,
             )
+        if not self._variant and optional["properties"] is not None and folded:
+            raise _error(
+                "holds JSON properties, and property_columns adds columns to them: merging "
+                "the two needs Spark 4.0 (VARIANT). On Spark 3.5 use one or the other, or "
+                "add the columns to the JSON text yourself",
+                optional["properties"],
+            )
         properties = self._properties(F, col, kind, optional["properties"], folded)
         user = text(mapping.user, "user_id")
         name = text(mapping.name, "name")
@@ -345,12 +360,15 @@ class SparkSource(PlanQueries):
         until = as_of if as_of is not None else self.latest_timestamp()
         if until is None:
             return None
-        dialect = SparkDialect(spark_relation(self._view))
+        dialect = self._dialect()
         query = statement(plan, dialect, to_micros(until))
         frame = self._spark.sql(query.sql, args=dict(query.params))
         if statement is cells_statement:
             return [tuple(row) for row in frame.collect()], dialect
         return [tuple(row) for row in frame.toLocalIterator()], dialect
+
+    def _dialect(self) -> SparkDialect:
+        return spark_dialect(self._view, str(self._spark.version))
 
     # -- the Store protocol (read-only) ----------------------------------------------
 
@@ -442,7 +460,7 @@ class SparkSource(PlanQueries):
             ) from None
         self._check_open()
         until = as_of if as_of is not None else self.latest_timestamp()
-        dialect = SparkDialect(spark_relation(self._view))
+        dialect = self._dialect()
         statement = observations_statement(
             plan, dialect, to_micros(until if until is not None else from_micros(0))
         )

@@ -85,7 +85,8 @@ class _Renderer:
             return f"MIN(ts) FILTER (WHERE {self.flag(node.match)})"
         if isinstance(node, NthMatch):
             flag = self.flag(node.match)
-            seen = self._window(layer, node, lambda: f"COUNT(*) FILTER (WHERE {flag})")
+            # SUM(CASE ...), not COUNT(*) FILTER: Spark 3.5 has no FILTER on a window.
+            seen = self._window(layer, node, lambda: f"SUM(CASE WHEN {flag} THEN 1 ELSE 0 END)")
             return f"MIN(ts) FILTER (WHERE {seen} >= {self.binder.bind(node.k, 'int')})"
         if isinstance(node, TotalReached):
             flag = self.flag(node.match)

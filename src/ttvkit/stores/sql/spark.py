@@ -51,7 +51,13 @@ from ttvkit.stores.sql.dialect import (
     present_values,
 )
 
-__all__ = ["SparkDialect", "spark_relation"]
+__all__ = [
+    "Spark35Dialect",
+    "SparkDialect",
+    "spark35_relation",
+    "spark_dialect",
+    "spark_relation",
+]
 
 _INT64_MIN: Final = -(2**63)
 _INT64_MAX: Final = 2**63 - 1
@@ -62,6 +68,7 @@ _FLOATS: Final = "('DOUBLE', 'FLOAT')"
 # (parse_json keeps 1.0 as DECIMAL(1,0), whose JSON text is "1").
 _FLOAT_MARK: Final = "f"
 _OTHER_MARK: Final = "j"
+_STRING_MARK: Final = "s"  # Spark35Dialect: the text of a string follows as it is
 
 
 def spark_relation(view: str) -> str:
@@ -105,83 +112,100 @@ class SparkDialect(Dialect):
     def _value(self, binder: Binder, properties: str, key: str) -> str:
         return f"try_element_at({properties}, {binder.bind(key, 'text')})"
 
+    # The typing hooks: how a property value (an expression) is tested for
+    # each JSON type and read as a number. Spark35Dialect overrides only these.
+
+    def _is_missing(self, value: str) -> str:
+        return f"({value} IS NULL OR is_variant_null({value}))"
+
+    def _is_bool(self, value: str, literal: str) -> str:
+        kind = f"schema_of_variant({value})"
+        return f"({kind} = 'BOOLEAN' AND try_variant_get({value}, '$', 'boolean') = {literal})"
+
+    def _is_string(self, value: str, param: str) -> str:
+        kind = f"schema_of_variant({value})"
+        return f"({kind} = 'STRING' AND try_variant_get({value}, '$', 'string') = {param})"
+
+    def _is_int(self, value: str) -> str:
+        return f"schema_of_variant({value}) IN {_INTS}"
+
+    def _is_float(self, value: str) -> str:
+        return _is_float(f"schema_of_variant({value})")
+
+    def _as_bigint(self, value: str) -> str:
+        return f"try_variant_get({value}, '$', 'bigint')"
+
+    def _as_double(self, value: str) -> str:
+        return f"try_variant_get({value}, '$', 'double')"
+
     def test(self, binder: Binder, key: str, predicate: Predicate) -> str:
         value = self._value(binder, "properties", key)
-        kind = f"schema_of_variant({value})"
         terms = []
         if missing_matches(predicate):
-            terms.append(f"({value} IS NULL OR is_variant_null({value}))")
+            terms.append(self._is_missing(value))
         if predicate.op in ("eq", "in"):
             terms.extend(
-                self._equals(binder, expected, value, kind)
-                for expected in present_values(predicate)
+                self._equals(binder, expected, value) for expected in present_values(predicate)
             )
         else:
             bound = predicate.values[0]
             assert isinstance(bound, int | float)
-            terms.append(self._compare(binder, predicate.op, bound, value, kind))
+            terms.append(self._compare(binder, predicate.op, bound, value))
         return "(" + " OR ".join(terms) + ")" if terms else "FALSE"
 
-    def _equals(self, binder: Binder, expected: JSONScalar, value: str, kind: str) -> str:
+    def _equals(self, binder: Binder, expected: JSONScalar, value: str) -> str:
         if isinstance(expected, bool):
-            literal = "TRUE" if expected else "FALSE"
-            return f"({kind} = 'BOOLEAN' AND try_variant_get({value}, '$', 'boolean') = {literal})"
+            return self._is_bool(value, "TRUE" if expected else "FALSE")
         if isinstance(expected, str):
-            param = binder.bind(expected, "text")
-            return f"({kind} = 'STRING' AND try_variant_get({value}, '$', 'string') = {param})"
+            return self._is_string(value, binder.bind(expected, "text"))
         assert isinstance(expected, int | float)
         terms = []
         if (isinstance(expected, int) or expected.is_integer()) and (
             _INT64_MIN <= expected <= _INT64_MAX
         ):
             whole = binder.bind(int(expected), "int")
-            terms.append(
-                f"({kind} IN {_INTS} AND try_variant_get({value}, '$', 'bigint') = {whole})"
-            )
+            terms.append(f"({self._is_int(value)} AND {self._as_bigint(value)} = {whole})")
         as_double = expected if isinstance(expected, float) else exact_float(expected)
         if as_double is not None:
             param = binder.bind(as_double, "float")
-            terms.append(
-                f"({_is_float(kind)} AND try_variant_get({value}, '$', 'double') = {param})"
-            )
+            terms.append(f"({self._is_float(value)} AND {self._as_double(value)} = {param})")
         return "(" + " OR ".join(terms) + ")" if terms else "FALSE"
 
-    def _compare(self, binder: Binder, op: str, bound: int | float, value: str, kind: str) -> str:
+    def _compare(self, binder: Binder, op: str, bound: int | float, value: str) -> str:
         # Integers: compare with the integer bound that splits them as Python does.
         if isinstance(bound, int):
             whole = bound
         else:
             whole = math.floor(bound) if op in ("gt", "le") else math.ceil(bound)
+        is_int, is_float = self._is_int(value), self._is_float(value)
         if whole > _INT64_MAX or whole < _INT64_MIN:
             ints_pass = (op in ("lt", "le")) == (whole > 0)
-            ints = f"{kind} IN {_INTS}" if ints_pass else "FALSE"
+            ints = is_int if ints_pass else "FALSE"
         else:
             ints = (
-                f"({kind} IN {_INTS} AND try_variant_get({value}, '$', 'bigint') "
-                f"{SQL_OP[op]} {binder.bind(whole, 'int')})"
+                f"({is_int} AND {self._as_bigint(value)} {SQL_OP[op]} {binder.bind(whole, 'int')})"
             )
-        as_double = f"try_variant_get({value}, '$', 'double')"
+        as_double = self._as_double(value)
         if isinstance(bound, float):
             param = binder.bind(bound, "float")
-            doubles = f"({_is_float(kind)} AND {as_double} {SQL_OP[op]} {param})"
+            doubles = f"({is_float} AND {as_double} {SQL_OP[op]} {param})"
         else:
             try:
                 nearest = float(bound)
             except OverflowError:  # beyond every float: all doubles on one side
                 below = (op in ("lt", "le")) == (bound > 0)
-                doubles = _is_float(kind) if below else "FALSE"
+                doubles = is_float if below else "FALSE"
             else:
                 real_op = float_op(op, nearest, bound)
                 param = binder.bind(nearest, "float")
-                doubles = f"({_is_float(kind)} AND {as_double} {real_op} {param})"
+                doubles = f"({is_float} AND {as_double} {real_op} {param})"
         return f"({ints} OR {doubles})"
 
     def number(self, binder: Binder, key: str) -> str:
         value = self._value(binder, "properties", key)
-        kind = f"schema_of_variant({value})"
         return (
-            f"(CASE WHEN {kind} IN {_INTS} OR {_is_float(kind)} "
-            f"THEN try_variant_get({value}, '$', 'double') ELSE 0 END)"
+            f"(CASE WHEN {self._is_int(value)} OR {self._is_float(value)} "
+            f"THEN {self._as_double(value)} ELSE 0 END)"
         )
 
     def attribute(self, binder: Binder, properties: str, key: str) -> str:
@@ -197,6 +221,8 @@ class SparkDialect(Dialect):
         if cell is None:
             return None
         assert isinstance(cell, str)
+        if cell.startswith(_STRING_MARK):
+            return cell[1:]
         value = json.loads(cell[1:])
         if cell.startswith(_FLOAT_MARK):
             return float(value)
@@ -207,3 +233,87 @@ class SparkDialect(Dialect):
 
     def running_sum(self, expression: str) -> str:
         return f"SUM(CAST({expression} AS DOUBLE))"
+
+
+# --------------------------------------------------------------------------- Spark 3.5
+
+# Every JSON string that is the value of an object's key opens right after the
+# key's colon: `:` (and JSON whitespace) then an unescaped `"`. That sequence
+# never occurs inside a string (a quote there is escaped), so the replacement
+# below touches only values, and puts an escaped quote (`\"`) at the start of
+# each string: parsed, a string value begins with `"`, which no other JSON
+# value's text does. In the replacement, `$1` is the whitespace and `\\` a
+# backslash (Java's regex replacement syntax); chr(92) is a backslash.
+_MARK_STRINGS: Final = (
+    "regexp_replace({text}, ':([ \\t\\n\\r]*)\"', concat(':$1\"', chr(92), chr(92), '\"'))"
+)
+
+
+def spark35_relation(view: str) -> str:
+    """The events relation of the plan over *view* on Spark 3.5 (no ``VARIANT``).
+
+    Like :func:`spark_relation`, but ``properties`` becomes a ``MAP<STRING,
+    STRING>`` whose values keep their JSON type in their text: a string's text
+    starts with ``"`` (then the string as it is), anything else is the value's
+    JSON text (``true``, ``12``, ``1.5``, ``{...}``); JSON null is NULL. It
+    is NULL when the properties are absent or not an object.
+    """
+    marked = _MARK_STRINGS.format(text="properties")
+    return (
+        "(SELECT event_id, user_id, account_id, name, ts, "
+        f"from_json({marked}, 'map<string,string>') AS properties FROM {view})"
+    )
+
+
+class Spark35Dialect(SparkDialect):
+    """Spark SQL 3.5 over :func:`spark35_relation`: JSON typed from the value's text.
+
+    Spark 3.5 has no ``VARIANT``; ``from_json`` into ``MAP<STRING, STRING>``
+    keeps each value's JSON text but would give the string ``"true"`` and the
+    boolean ``true`` the same text. :func:`spark35_relation` therefore marks
+    strings first, and the typing hooks read the type from the text: a string
+    starts with ``"``, ``true``/``false`` are booleans, an integer is digits
+    with an optional ``-``, any other number has a fraction or an exponent.
+    The comparisons themselves are :class:`SparkDialect`'s.
+    """
+
+    name = "spark3.5"
+
+    def _is_missing(self, value: str) -> str:
+        return f"({value} IS NULL)"
+
+    def _is_bool(self, value: str, literal: str) -> str:
+        return f"({value} = '{literal.lower()}')"
+
+    def _is_string(self, value: str, param: str) -> str:
+        return f"(left({value}, 1) = '\"' AND substr({value}, 2) = {param})"
+
+    def _is_int(self, value: str) -> str:
+        return f"({value} RLIKE '^-?[0-9]+$')"
+
+    def _is_float(self, value: str) -> str:
+        return f"({value} RLIKE '^-?[0-9][0-9.]*[.eE]')"
+
+    def _as_bigint(self, value: str) -> str:
+        return f"try_cast({value} AS BIGINT)"
+
+    def _as_double(self, value: str) -> str:
+        return f"try_cast({value} AS DOUBLE)"
+
+    def attribute(self, binder: Binder, properties: str, key: str) -> str:
+        value = self._value(binder, properties, key)
+        return (
+            f"(CASE WHEN {value} IS NULL OR left({value}, 1) IN ('{{', '[') THEN NULL "
+            f"WHEN left({value}, 1) = '\"' THEN concat('{_STRING_MARK}', substr({value}, 2)) "
+            f"WHEN {self._is_float(value)} THEN concat('{_FLOAT_MARK}', {value}) "
+            f"ELSE concat('{_OTHER_MARK}', {value}) END)"
+        )
+
+
+def spark_dialect(view: str, version: str) -> SparkDialect:
+    """The dialect for Spark *version* (``spark.version``) over the canonical *view*:
+    :class:`SparkDialect` (``VARIANT``) from 4.0, :class:`Spark35Dialect` before."""
+    major = int(version.split(".")[0])
+    if major >= 4:
+        return SparkDialect(spark_relation(view))
+    return Spark35Dialect(spark35_relation(view))
