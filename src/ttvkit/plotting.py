@@ -45,23 +45,31 @@ from datetime import datetime, timedelta
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
-from ttvkit._format import format_duration, format_p
-from ttvkit._optional import require
-from ttvkit.errors import AnalysisError
-from ttvkit.results import (
-    CohortTable,
-    Comparison,
-    ImpactReport,
-    JourneyReport,
-    SatisfactionReport,
-    TTVDistribution,
-    _label_text,
+from ttvkit._format import (
+    NOT_REACHED,
+    UNBOUNDED,
+    ci_name,
+    format_duration,
+    format_p,
+    label_text,
+    median_text,
     plural,
 )
+from ttvkit._optional import require
+from ttvkit.errors import AnalysisError
+from ttvkit.milestones import Speed
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
+    from ttvkit.results import (
+        CohortTable,
+        Comparison,
+        ImpactReport,
+        JourneyReport,
+        SatisfactionReport,
+        TTVDistribution,
+    )
     from ttvkit.stats import SurvivalCurve
 
 __all__ = ["Unit", "plot", "save_png", "to_png"]
@@ -179,9 +187,12 @@ _Plotter: TypeAlias = Callable[..., None]
 
 
 def _plotter(result: object, options: dict[str, Any]) -> _Plotter:
-    draw = next((d for kind, d in _PLOTTERS if isinstance(result, kind)), None)
+    # Looked up by the result's kind (its display mixin's class attribute), so
+    # this module needs no result class at run time.
+    kind = getattr(type(result), "kind", None)
+    draw = _PLOTTERS[kind][1] if isinstance(kind, str) and kind in _PLOTTERS else None
     if draw is None:
-        names = ", ".join(kind.__name__ for kind, _ in _PLOTTERS)
+        names = ", ".join(name for name, _ in _PLOTTERS.values())
         raise AnalysisError(f"cannot plot a {type(result).__name__}: pass one of {names}")
     accepted = [
         p.name
@@ -423,7 +434,7 @@ def _plot_distribution(
         ax.text(
             0.98,
             0.52,
-            "median not reached",
+            f"median {NOT_REACHED}",
             transform=ax.get_yaxis_transform(),
             ha="right",
             va="bottom",
@@ -447,8 +458,8 @@ def _plot_distribution(
                 color=drawn,
                 linewidth=1.2,
             )
-            level = f"{1 - curve.alpha:.0%} CI"
-            upper = "unbounded" if hi is None else format_duration(hi)
+            level = ci_name(curve.alpha)
+            upper = UNBOUNDED if hi is None else format_duration(hi)
             text += f"\n({level} {format_duration(lo)} to {upper})"
         ax.annotate(
             text,
@@ -495,13 +506,12 @@ def _plot_comparison(
     at_risk_rows: list[tuple[str, SurvivalCurve, str | None]] = []
     for g in result.groups:
         d = g.distribution
-        is_reference = g.label == result.reference and type(g.label) is type(result.reference)
-        name = _text(_label_text(g.label), 32) + (" (reference)" if is_reference else "")
+        reference = " (reference)" if result.is_reference(g.label) else ""
+        name = _text(label_text(g.label), 32) + reference
         median = d.median
-        shown = "not reached" if median is None else format_duration(median)
-        label = f"{name}: n {d.n}, median {shown}"
+        label = f"{name}: n {d.n}, median {median_text(median)}"
         drawn = _draw_curve(ax, d.curve, scale, ci=ci, color=None, label=label, view_end=view_end)
-        at_risk_rows.append((_text(_label_text(g.label), 16), d.curve, drawn))
+        at_risk_rows.append((_text(label_text(g.label), 16), d.curve, drawn))
         if median is not None:
             ax.plot([median.total_seconds() / scale], [0.5], "o", markersize=4, color=drawn)
     if result.landmark is not None:
@@ -600,18 +610,18 @@ def _plot_cohorts(
     shares = ax.twinx()
     shares.plot(
         xs,
-        [math.nan if r.reached_within is None else r.reached_within for r in rows],
+        [math.nan if r.share_within is None else r.share_within for r in rows],
         color=share_color,
         linestyle="--",
         linewidth=1.2,
         alpha=0.8,
     )
     for x, r in zip(xs, rows, strict=True):
-        if r.reached_within is None:
+        if r.share_within is None:
             continue
         shares.plot(
             [x],
-            [r.reached_within],
+            [r.share_within],
             "s",
             color=share_color,
             markerfacecolor="white" if r.young else share_color,
@@ -693,7 +703,7 @@ def _plot_journey(result: JourneyReport, ax: Axes, *, title: str | None = None) 
         median = (
             ""
             if s.distribution is None
-            else " · median not reached"
+            else f" · median {NOT_REACHED}"
             if s.median is None
             else f" · median {format_duration(s.median)} from {since}"
         )
@@ -797,17 +807,15 @@ def _plot_impact(result: ImpactReport, ax: Axes, *, title: str | None = None) ->
 
 # --------------------------------------------------------------------------- satisfaction
 
-_SPEED_NAMES = {"immediate": "immediate", "short": "short", "long": "long", "not_yet": "not yet"}
-
 
 def _plot_satisfaction(result: SatisfactionReport, ax: Axes, *, title: str | None = None) -> None:
     groups = result.groups
     bands = result.bands
     bounds = {
-        "immediate": f"≤ {format_duration(bands.immediate)}",
-        "short": f"≤ {format_duration(bands.short)}",
-        "long": f"> {format_duration(bands.short)}",
-        "not_yet": "still on the way",
+        Speed.IMMEDIATE: f"≤ {format_duration(bands.immediate)}",
+        Speed.SHORT: f"≤ {format_duration(bands.short)}",
+        Speed.LONG: f"> {format_duration(bands.short)}",
+        Speed.NOT_YET: "still on the way",
     }
     xs = list(range(len(groups)))
     top = max((max(g.scores) for g in groups if g.scores), default=1.0)
@@ -832,7 +840,7 @@ def _plot_satisfaction(result: SatisfactionReport, ax: Axes, *, title: str | Non
         )
     ax.set_xticks(
         xs,
-        [f"{_SPEED_NAMES.get(g.speed, _text(g.speed))}\n{bounds.get(g.speed, '')}" for g in groups],
+        [f"{g.speed.value.replace('_', ' ')}\n{bounds.get(g.speed, '')}" for g in groups],
     )
     ax.set_ylim(0.0, top * 1.2)
     ax.set_ylabel(f"mean {_text(result.score, 24)}")
@@ -850,11 +858,12 @@ def _plot_satisfaction(result: SatisfactionReport, ax: Axes, *, title: str | Non
     )
 
 
-_PLOTTERS: tuple[tuple[type, _Plotter], ...] = (
-    (TTVDistribution, _plot_distribution),
-    (Comparison, _plot_comparison),
-    (CohortTable, _plot_cohorts),
-    (JourneyReport, _plot_journey),
-    (ImpactReport, _plot_impact),
-    (SatisfactionReport, _plot_satisfaction),
-)
+# kind -> (the result's class name, for messages; its plotter)
+_PLOTTERS: dict[str, tuple[str, _Plotter]] = {
+    "time_to_value": ("TTVDistribution", _plot_distribution),
+    "comparison": ("Comparison", _plot_comparison),
+    "cohorts": ("CohortTable", _plot_cohorts),
+    "journey": ("JourneyReport", _plot_journey),
+    "impact": ("ImpactReport", _plot_impact),
+    "satisfaction": ("SatisfactionReport", _plot_satisfaction),
+}
