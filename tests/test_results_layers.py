@@ -17,7 +17,7 @@ from ttvkit.results import CohortRow, SpeedGroup
 from ttvkit.testing import EventLog, FrozenClock
 
 SRC = Path(ttv.__file__).parent
-RENDERERS = [*sorted((SRC / "render").glob("*.py")), SRC / "plotting.py"]
+RENDERERS = [*sorted((SRC / "render").glob("*.py")), *sorted((SRC / "plotting").glob("*.py"))]
 RESULT_MODULES = sorted((SRC / "results").glob("*.py"))
 T0 = datetime(2026, 1, 5, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -51,7 +51,7 @@ def _module_level(tree: ast.Module) -> set[ast.stmt]:
     return {n for n in ast.walk(tree) if isinstance(n, ast.stmt)} - inside
 
 
-@pytest.mark.parametrize("path", RENDERERS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", RENDERERS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_renderers_import_result_classes_for_type_checking_only(path: Path) -> None:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     guarded = _under_type_checking(tree)
@@ -89,6 +89,7 @@ def test_the_old_private_modules_are_gone() -> None:
     assert not (SRC / "_html.py").exists()
     assert not (SRC / "_frames.py").exists()
     assert not (SRC / "results.py").exists()
+    assert not (SRC / "plotting.py").exists()
 
 
 # --------------------------------------------------------------------------- one vocabulary
