@@ -8,7 +8,7 @@ One module per result family (:mod:`~ttvkit.results.distribution`,
 :mod:`~ttvkit.results.comparison`, :mod:`~ttvkit.results.impact`,
 :mod:`~ttvkit.results.cohorts`, :mod:`~ttvkit.results.journey`,
 :mod:`~ttvkit.results.satisfaction`). Each result holds its figures and the
-words of its rows; the display mixin (:class:`~ttvkit.results._display.Display`)
+words of its rows; the display mixin (:class:`~ttvkit.results.Display`)
 hands ``str()``, HTML, DataFrames and plots to the renderers in
 :mod:`ttvkit.render` and :mod:`ttvkit.plotting`, which no result imports.
 """
