@@ -12,7 +12,14 @@ from ttvkit.events import JSONScalar
 from ttvkit.observations import Observation
 from ttvkit.stats import SurvivalCurve
 
-__all__ = ["GroupLabel", "check_q", "checked_seconds", "durations_and_flags", "share_within"]
+__all__ = [
+    "GroupLabel",
+    "check_q",
+    "checked_seconds",
+    "durations_and_flags",
+    "share_within",
+    "warn_renamed",
+]
 
 GroupLabel: TypeAlias = JSONScalar
 """A group's label in a comparison: the value of the ``by`` property or condition."""
