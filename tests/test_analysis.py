@@ -273,7 +273,7 @@ class TestCohorts:
             datetime(2026, 2, 1, tzinfo=UTC),
         ]
         jan, feb = table.rows
-        assert (jan.n, jan.distribution.n_reached, jan.still_on_the_way) == (3, 2, 1)
+        assert (jan.n, jan.distribution.n_reached, jan.n_censored) == (3, 2, 1)
         assert jan.median == 5 * H
         assert jan.young is False
         # f2 signed up 2 days before as_of: watched for less than 7 days

@@ -64,7 +64,7 @@ def test_cohort_and_comparison_shares_beyond_the_follow_up_are_unknown() -> None
     for user in ("a", "b", "c", "d"):
         lg.add(user + "2", "signup", {"plan": "pro"}, at=T0)
     table = ttv.cohorts(lg, REPORT, within=30 * D)
-    assert table.rows[0].reached_within is None
+    assert table.rows[0].share_within is None
     assert "n/a beyond follow-up" in str(table)
     lg.add("e", "report", at=T0 + 4 * H)
     lg.add("e", "signup", {"plan": "pro"}, at=T0)

@@ -352,10 +352,10 @@ class TestToPandas:
         assert dts(df["cohort_end"]) == [r.end for r in t.rows]
         assert str(df["cohort_start"].dtype) == "datetime64[ns, UTC]"
         assert df["n"].tolist() == [r.n for r in t.rows]
-        assert df["still_on_the_way"].tolist() == [r.still_on_the_way for r in t.rows]
+        assert df["still_on_the_way"].tolist() == [r.n_censored for r in t.rows]
         assert tds(df["median"]) == [r.median for r in t.rows]
         assert tds(df["median_upper"]) == [r.distribution.median_ci[1] for r in t.rows]
-        assert df["reached_within"].tolist() == [r.reached_within for r in t.rows]
+        assert df["reached_within"].tolist() == [r.share_within for r in t.rows]
         assert df["young"].tolist() == [r.young for r in t.rows]
         obs = t.observations_to_pandas()
         assert len(obs) == sum(r.n for r in t.rows)

@@ -1,10 +1,41 @@
-"""Small text helpers shared by milestones and results."""
+"""Words and numbers shared by milestones, results and every renderer.
+
+The wording of a result (``not reached``, ``unbounded``, ``n/a beyond
+follow-up``, signed differences, group labels) lives here once, so ``str()``,
+HTML, plots and reports cannot drift apart. :class:`Table` is the rows a
+result shows; the text and HTML renderers lay the same rows out.
+"""
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 
-__all__ = ["format_duration", "format_p", "format_share", "text_table"]
+import attrs
+
+__all__ = [
+    "BEYOND_FOLLOW_UP",
+    "NOT_REACHED",
+    "UNBOUNDED",
+    "Table",
+    "ci_name",
+    "ci_text",
+    "duration_ci",
+    "finite_or_none",
+    "format_duration",
+    "format_p",
+    "format_share",
+    "label_text",
+    "median_text",
+    "plural",
+    "seconds_or_none",
+    "share_ci",
+    "signed_duration",
+    "signed_share",
+    "text_table",
+    "timedelta_or_none",
+    "within_text",
+]
 
 
 def format_duration(value: timedelta | None) -> str:
@@ -57,3 +88,109 @@ def text_table(headers: list[str], rows: list[list[str]], indent: str = "  ") ->
         return indent + "  ".join(parts).rstrip()
 
     return "\n".join([line(headers), *(line(r) for r in rows)])
+
+
+@attrs.frozen
+class Table:
+    """The rows a result shows, in the words both ``str()`` and the HTML use."""
+
+    headers: list[str]
+    rows: list[list[str]]
+    strong: list[bool] | None = None
+    """Rows shown in bold in HTML (the reference group, significant levers)."""
+
+    def text(self) -> str:
+        """The rows as an aligned text table (what ``str()`` prints)."""
+        return text_table(self.headers, self.rows)
+
+
+# --------------------------------------------------------------------------- result wording
+
+# Every renderer (str(), HTML, plots, the report's overview) says these the
+# same way; a second spelling is how "never" and "not reached" once drifted.
+NOT_REACHED = "not reached"
+"""A median or percentile the curve does not (yet) get to."""
+UNBOUNDED = "unbounded"
+"""The open upper end of a confidence interval."""
+BEYOND_FOLLOW_UP = "n/a beyond follow-up"
+"""A share within a horizon longer than anyone was watched: unknown, not carried forward."""
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``1 customer``, ``2 customers``."""
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
+def median_text(value: timedelta | None) -> str:
+    """A median or percentile: its duration, or ``not reached``."""
+    return NOT_REACHED if value is None else format_duration(value)
+
+
+def ci_text(bounds: tuple[timedelta | None, timedelta | None]) -> str:
+    """A median's confidence interval: ``2h to 5h``, ``1h to unbounded``."""
+    lo, hi = bounds
+    return f"{median_text(lo)} to {UNBOUNDED if hi is None else format_duration(hi)}"
+
+
+def within_text(share: float | None) -> str:
+    """A share reached within a horizon, or ``n/a beyond follow-up``."""
+    return BEYOND_FOLLOW_UP if share is None else format_share(share)
+
+
+def signed_duration(value: timedelta | None) -> str:
+    """A difference of durations with its sign: ``+2h``, ``-30m``; ``-`` when unknown."""
+    if value is None:
+        return "-"
+    sign = "-" if value < timedelta(0) else "+"
+    return sign + format_duration(abs(value))
+
+
+def signed_share(value: float | None) -> str:
+    """A difference of shares in percentage points: ``+12.5 pts``."""
+    return "-" if value is None else f"{value * 100:+.1f} pts"
+
+
+def share_ci(ci: tuple[float, float] | None) -> str:
+    """The CI of a share difference in points: ``+2.0 to +20.1``."""
+    return "-" if ci is None else f"{ci[0] * 100:+.1f} to {ci[1] * 100:+.1f}"
+
+
+def duration_ci(ci: tuple[timedelta | None, timedelta | None] | None) -> str:
+    """The CI of a duration difference: ``-2h to +unbounded``."""
+    if ci is None:
+        return "-"
+    lo, hi = ci
+    low = f"-{UNBOUNDED}" if lo is None else signed_duration(lo)
+    return f"{low} to {f'+{UNBOUNDED}' if hi is None else signed_duration(hi)}"
+
+
+def ci_name(alpha: float) -> str:
+    """``95% CI`` for alpha 0.05."""
+    return f"{1 - alpha:.0%} CI"
+
+
+def label_text(label: object) -> str:
+    """A group label as words: ``(missing)`` for None, ``yes``/``no`` for booleans."""
+    if label is None:
+        return "(missing)"
+    if isinstance(label, bool):
+        return "yes" if label else "no"
+    return str(label)
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+def finite_or_none(seconds: float) -> float | None:
+    """*seconds*, or ``None`` for an infinite time (JSON has no infinity)."""
+    return None if math.isinf(seconds) else seconds
+
+
+def seconds_or_none(value: timedelta | None) -> float | None:
+    """*value* in seconds, ``None`` staying ``None`` (``to_dict()``'s ``_seconds`` keys)."""
+    return None if value is None else value.total_seconds()
+
+
+def timedelta_or_none(seconds: float) -> timedelta | None:
+    """Float seconds as a timedelta; an infinite time (never reached) is ``None``."""
+    return None if math.isinf(seconds) else timedelta(seconds=seconds)

@@ -65,14 +65,24 @@ class MilestoneKind(enum.Enum):
     """Time to a preferred ROI: a cumulative metric reaches a target."""
 
 
-class Speed(enum.Enum):
-    """How fast value arrived, as classified by :class:`SpeedBands`."""
+class Speed(enum.StrEnum):
+    """How fast value arrived: the one vocabulary of speed classes.
+
+    :meth:`SpeedBands.classify` gives IMMEDIATE, SHORT, LONG or UNDETERMINED;
+    :func:`ttvkit.satisfaction` groups scores by IMMEDIATE, SHORT, LONG and
+    NOT_YET. A member is its value as a string (``Speed.NOT_YET == "not_yet"``,
+    ``str(Speed.NOT_YET) == "not_yet"``), so code that took speed classes as
+    strings keeps working.
+    """
 
     IMMEDIATE = "immediate"
     SHORT = "short"
     LONG = "long"
     UNDETERMINED = "undetermined"
     """Still on the way, and censored before the short band ended."""
+    NOT_YET = "not_yet"
+    """Still on the way, however long watched: satisfaction's class for customers
+    without value yet (``classify`` never returns it)."""
 
 
 def _positive_timedelta(value: object, what: str) -> timedelta:

@@ -39,7 +39,7 @@ from typing import Any, Final, Literal, Protocol, TypeAlias, runtime_checkable
 import attrs
 
 from ttvkit import __version__
-from ttvkit._format import format_duration, format_share
+from ttvkit._format import format_duration, median_text, within_text
 from ttvkit.calculators import (
     DEFAULT_LANDMARK,
     DEFAULT_WITHIN,
@@ -59,16 +59,7 @@ from ttvkit.config import Config
 from ttvkit.errors import AnalysisError, ConfigurationError, TTVError
 from ttvkit.milestones import Milestone, MilestoneKind
 from ttvkit.observations import Per, check_per
-from ttvkit.results import (
-    BEYOND_FOLLOW_UP,
-    NOT_REACHED,
-    CohortTable,
-    Comparison,
-    ImpactReport,
-    JourneyReport,
-    SatisfactionReport,
-    TTVDistribution,
-)
+from ttvkit.results import Display, TTVDistribution
 
 __all__ = [
     "FORMATS",
@@ -158,11 +149,8 @@ class Overview:
                 d.milestone.name,
                 str(d.n),
                 str(d.n_reached),
-                NOT_REACHED if d.median is None else format_duration(d.median),
-                *(
-                    BEYOND_FOLLOW_UP if share is None else format_share(share)
-                    for share in (d.reached_within(h) for h in self._horizons())
-                ),
+                median_text(d.median),
+                *(within_text(d.reached_within(h)) for h in self._horizons()),
             ]
             for d in self.distributions
         ]
@@ -210,27 +198,13 @@ class Overview:
         )
 
 
-_KINDS: Final[Mapping[type, str]] = {
-    TTVDistribution: "time_to_value",
-    Comparison: "comparison",
-    ImpactReport: "impact",
-    CohortTable: "cohorts",
-    JourneyReport: "journey",
-    SatisfactionReport: "satisfaction",
-    Overview: "overview",
-    Note: "note",
-}
-_PLOTTABLE: Final = (
-    TTVDistribution,
-    Comparison,
-    ImpactReport,
-    CohortTable,
-    JourneyReport,
-    SatisfactionReport,
-)
+# Every result (a Display) names its own kind and can be plotted.
+_KINDS: Final[Mapping[type, str]] = {Overview: "overview", Note: "note"}
 
 
 def _kind_of(result: object) -> str:
+    if isinstance(result, Display):
+        return result.kind
     for cls, kind in _KINDS.items():
         if isinstance(result, cls):
             return kind
@@ -652,12 +626,12 @@ CHARTS_LEFT_OUT: Final = (
 def charts_left_out(report: Report) -> bool:
     """Whether *report* as HTML would have charts that this installation cannot draw."""
     return _png_renderer() is None and any(
-        isinstance(s.result, _PLOTTABLE) and s.kind != "skipped" for s in report.sections
+        isinstance(s.result, Display) and s.kind != "skipped" for s in report.sections
     )
 
 
 def _figure(to_png: Callable[[object], object] | None, section: Section) -> str:
-    if to_png is None or not isinstance(section.result, _PLOTTABLE):
+    if to_png is None or not isinstance(section.result, Display):
         return ""
     try:
         png = to_png(section.result)

@@ -86,7 +86,22 @@ def analyses(store: ttv.Store) -> list[object]:
     stages: ttv.JourneyReport = ttv.journey(store, ttv.Journey([milestones.onboarding(), first]))
     happy: ttv.SatisfactionReport = ttv.satisfaction(store, first, bands=bands)
     delta: timedelta | None = by_plan.group("pro").median_difference
-    return [by_plan, exposed, ranking, table, stages, happy, delta, ranking.rows[0].p_adjusted]
+    waiting: ttv.Speed = happy.group(ttv.Speed.NOT_YET).speed
+    censored: int = table.rows[0].n_censored
+    share: float | None = table.rows[0].share_within
+    return [
+        by_plan,
+        exposed,
+        ranking,
+        table,
+        stages,
+        happy,
+        delta,
+        ranking.rows[0].p_adjusted,
+        waiting,
+        censored,
+        share,
+    ]
 
 
 def tracking(store: ttv.Store) -> ttv.TrackerStats:

@@ -15,7 +15,7 @@ extra. Column conventions, the same in every frame (``docs/notebooks.md``):
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -28,11 +28,11 @@ if TYPE_CHECKING:
         CohortTable,
         Comparison,
         ImpactReport,
-        ImpactRow,
         JourneyReport,
         SatisfactionReport,
         TTVDistribution,
     )
+    from ttvkit.results._display import Display
 
 __all__ = [
     "cohorts_frame",
@@ -43,7 +43,9 @@ __all__ = [
     "impact_frame",
     "journey_frame",
     "journey_observations_frame",
+    "observations_frame",
     "observations_to_pandas",
+    "result_frame",
     "satisfaction_frame",
 ]
 
@@ -71,6 +73,19 @@ def _frame(pd: ModuleType, columns: Mapping[str, tuple[Sequence[Any], str | None
 
 def _share(value: float | None) -> float:
     return math.nan if value is None else value
+
+
+# --------------------------------------------------------------------------- by kind
+
+
+def result_frame(result: Display) -> Any:
+    """What ``result.to_pandas()`` returns: the frame for its kind."""
+    return _FRAMES[result.kind](result)
+
+
+def observations_frame(result: Display) -> Any:
+    """What ``result.observations_to_pandas()`` returns: one row per customer."""
+    return _OBSERVATIONS[result.kind](result)
 
 
 # --------------------------------------------------------------------------- distributions
@@ -166,16 +181,12 @@ def comparison_frame(result: Comparison) -> Any:
     """One row per group, the reference first as in :attr:`Comparison.groups`."""
     pd = require_pandas("Comparison.to_pandas()")
     groups = result.groups
-
-    def is_reference(label: object) -> bool:
-        return label == result.reference and type(label) is type(result.reference)
-
     share_ci = [g.reached_within_difference_ci for g in groups]
     return _frame(
         pd,
         {
             "group": ([g.label for g in groups], "object"),
-            "reference": ([is_reference(g.label) for g in groups], "bool"),
+            "reference": ([result.is_reference(g.label) for g in groups], "bool"),
             "n": ([g.n for g in groups], "int64"),
             "n_reached": ([g.distribution.n_reached for g in groups], "int64"),
             "n_censored": ([g.distribution.n_censored for g in groups], "int64"),
@@ -231,11 +242,6 @@ def impact_frame(result: ImpactReport) -> Any:
     """The ranking: one row per intervention, largest effect first."""
     pd = require_pandas("ImpactReport.to_pandas()")
     rows = result.rows
-
-    def n_of(row: ImpactRow, label: bool) -> int:
-        groups = () if row.comparison is None else row.comparison.groups
-        return sum(g.n for g in groups if g.label is label)
-
     # The exposed group is labelled True; its difference is exposed minus not exposed.
     cis = [r.effect_ci for r in rows]
     return _frame(
@@ -244,8 +250,8 @@ def impact_frame(result: ImpactReport) -> Any:
             "rank": (range(1, len(rows) + 1), "int64"),
             "intervention": ([r.intervention for r in rows], "object"),
             "landmark": ([r.landmark for r in rows], _DURATION),
-            "n_exposed": ([n_of(r, True) for r in rows], "int64"),
-            "n_not_exposed": ([n_of(r, False) for r in rows], "int64"),
+            "n_exposed": ([r.n_exposed for r in rows], "int64"),
+            "n_not_exposed": ([r.n_not_exposed for r in rows], "int64"),
             "effect": ([_share(r.effect) for r in rows], "float64"),
             "effect_lower": ([math.nan if ci is None else ci[0] for ci in cis], "float64"),
             "effect_upper": ([math.nan if ci is None else ci[1] for ci in cis], "float64"),
@@ -271,11 +277,11 @@ def cohorts_frame(result: CohortTable) -> Any:
             "cohort_start": ([r.start for r in rows], _DATETIME),
             "cohort_end": ([r.end for r in rows], _DATETIME),
             "n": ([r.n for r in rows], "int64"),
-            "n_reached": ([r.distribution.n_reached for r in rows], "int64"),
-            "still_on_the_way": ([r.still_on_the_way for r in rows], "int64"),
+            "n_reached": ([r.n_reached for r in rows], "int64"),
+            "still_on_the_way": ([r.n_censored for r in rows], "int64"),
             "median": ([r.median for r in rows], _DURATION),
             **_ci_columns("median", [r.distribution.median_ci for r in rows]),
-            "reached_within": ([_share(r.reached_within) for r in rows], "float64"),
+            "reached_within": ([_share(r.share_within) for r in rows], "float64"),
             "young": ([r.young for r in rows], "bool"),
         },
     )
@@ -354,9 +360,41 @@ def satisfaction_frame(result: SatisfactionReport) -> Any:
     return _frame(
         pd,
         {
-            "speed": ([g.speed for g in groups], "object"),
+            "speed": ([g.speed.value for g in groups], "object"),
             "n": ([g.n for g in groups], "int64"),
             "mean": ([number(g.mean) for g in groups], "float64"),
             "median": ([number(g.median) for g in groups], "float64"),
         },
     )
+
+
+def _distribution_observations(result: TTVDistribution) -> Any:
+    return observations_to_pandas(result.observations())
+
+
+def _impact_observations(result: ImpactReport) -> Any:
+    """Every customer considered; one column per intervention: when it first happened."""
+    return observations_to_pandas(result.observations(), result.interventions)
+
+
+def _satisfaction_observations(result: SatisfactionReport) -> Any:
+    """Customers with a score, in a column named after the score property."""
+    return observations_to_pandas(result.observations(), [result.score])
+
+
+_FRAMES: dict[str, Callable[[Any], Any]] = {
+    "time_to_value": curve_frame,
+    "comparison": comparison_frame,
+    "impact": impact_frame,
+    "cohorts": cohorts_frame,
+    "journey": journey_frame,
+    "satisfaction": satisfaction_frame,
+}
+_OBSERVATIONS: dict[str, Callable[[Any], Any]] = {
+    "time_to_value": _distribution_observations,
+    "comparison": comparison_observations_frame,
+    "impact": _impact_observations,
+    "cohorts": cohorts_observations_frame,
+    "journey": journey_observations_frame,
+    "satisfaction": _satisfaction_observations,
+}

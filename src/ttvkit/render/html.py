@@ -15,11 +15,11 @@ The figures are the ones ``str()`` prints, formatted by the same helpers.
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 # The rows, wording and sign conventions of str(): one source for both.
-from ttvkit.results import Table, plural
+from ttvkit._format import Table, plural
 
 if TYPE_CHECKING:
     from ttvkit.results import (
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         SatisfactionReport,
         TTVDistribution,
     )
+    from ttvkit.results._display import Display
 
 __all__ = [
     "cohorts_html",
@@ -37,6 +38,7 @@ __all__ = [
     "distribution_html",
     "impact_html",
     "journey_html",
+    "render_html",
     "satisfaction_html",
 ]
 
@@ -103,6 +105,11 @@ def _notes(notes: Sequence[str]) -> str:
 
 
 # --------------------------------------------------------------------------- results
+
+
+def render_html(result: Display) -> str:
+    """What ``result._repr_html_()`` returns: the fragment for its kind."""
+    return _BY_KIND[result.kind](result)
 
 
 def distribution_html(dist: TTVDistribution) -> str:
@@ -174,3 +181,13 @@ def satisfaction_html(result: SatisfactionReport) -> str:
         _render(result.table()),
         _notes(result.notes()),
     )
+
+
+_BY_KIND: dict[str, Callable[[Any], str]] = {
+    "time_to_value": distribution_html,
+    "comparison": comparison_html,
+    "impact": impact_html,
+    "cohorts": cohorts_html,
+    "journey": journey_html,
+    "satisfaction": satisfaction_html,
+}

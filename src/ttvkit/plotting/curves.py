@@ -1,0 +1,175 @@
+"""Kaplan–Meier plots: one distribution, or one curve per group of a comparison."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from ttvkit._format import (
+    NOT_REACHED,
+    UNBOUNDED,
+    ci_name,
+    format_duration,
+    format_p,
+    label_text,
+    median_text,
+    plural,
+)
+from ttvkit.plotting._axes import (
+    GUIDE,
+    UNIT_SECONDS,
+    Unit,
+    auto_unit,
+    check_unit,
+    draw_curve,
+    literal_text,
+    numbers_at_risk,
+    share_axis,
+    tidy_axes,
+    time_axis,
+    time_view_end,
+)
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from ttvkit.results import Comparison, TTVDistribution
+    from ttvkit.stats import SurvivalCurve
+
+__all__ = ["plot_comparison", "plot_distribution"]
+
+
+# --------------------------------------------------------------------------- distribution
+
+
+def plot_distribution(
+    dist: TTVDistribution,
+    ax: Axes,
+    *,
+    xmax: timedelta | None = None,
+    unit: Unit | None = None,
+    ci: bool = True,
+    color: str | None = None,
+    label: str | None = None,
+    title: str | None = None,
+) -> None:
+    curve = dist.curve
+    view_end = time_view_end([curve], xmax)
+    unit = check_unit(unit) or auto_unit(view_end)
+    scale = UNIT_SECONDS[unit]
+    tidy_axes(ax)
+    drawn = draw_curve(
+        ax,
+        curve,
+        scale,
+        ci=ci,
+        color=color,
+        label=None if label is None else literal_text(label),
+        view_end=view_end,
+    )
+    median = dist.median
+    if median is None:
+        ax.axhline(0.5, linestyle="--", linewidth=1, color=GUIDE)
+        ax.text(
+            0.98,
+            0.52,
+            f"median {NOT_REACHED}",
+            transform=ax.get_yaxis_transform(),
+            ha="right",
+            va="bottom",
+            fontsize="small",
+            color=GUIDE,
+        )
+    else:
+        x = median.total_seconds() / scale
+        ax.plot([0.0, x, x], [0.5, 0.5, 0.0], linestyle="--", linewidth=1, color=GUIDE)
+        lo, hi = dist.median_ci
+        text = f"median {format_duration(median)}"
+        if ci and lo is not None:
+            right = (hi.total_seconds() if hi is not None else view_end) / scale
+            ax.errorbar(
+                [x],
+                [0.5],
+                xerr=[[x - lo.total_seconds() / scale], [right - x]],
+                fmt="o",
+                markersize=4,
+                capsize=3,
+                color=drawn,
+                linewidth=1.2,
+            )
+            level = ci_name(curve.alpha)
+            upper = UNBOUNDED if hi is None else format_duration(hi)
+            text += f"\n({level} {format_duration(lo)} to {upper})"
+        ax.annotate(
+            text,
+            xy=(x, 0.5),
+            xytext=(8, -8),
+            textcoords="offset points",
+            ha="left",
+            va="top",
+            fontsize="small",
+        )
+    share_axis(ax, "share reached")
+    time_axis(ax, unit, view_end, [curve])
+    numbers_at_risk(ax, [("", curve, None)], scale)
+    ax.set_title(
+        literal_text(title, 120)
+        if title is not None
+        else f"Time to value: {literal_text(dist.milestone.name)}\n"
+        f"{plural(dist.n, 'customer')}, {dist.n_reached} reached, "
+        f"{dist.n_censored} still on the way",
+        fontsize="medium",
+    )
+    if label is not None:
+        ax.legend(loc="lower right", fontsize="small", frameon=False)
+
+
+# --------------------------------------------------------------------------- comparison
+
+
+def plot_comparison(
+    result: Comparison,
+    ax: Axes,
+    *,
+    xmax: timedelta | None = None,
+    unit: Unit | None = None,
+    ci: bool = True,
+    title: str | None = None,
+) -> None:
+    curves = [g.distribution.curve for g in result.groups]
+    view_end = time_view_end(curves, xmax)
+    unit = check_unit(unit) or auto_unit(view_end)
+    scale = UNIT_SECONDS[unit]
+    tidy_axes(ax)
+    ax.axhline(0.5, linestyle=":", linewidth=1, color=GUIDE)
+    at_risk_rows: list[tuple[str, SurvivalCurve, str | None]] = []
+    for g in result.groups:
+        d = g.distribution
+        reference = " (reference)" if result.is_reference(g.label) else ""
+        name = literal_text(label_text(g.label), 32) + reference
+        median = d.median
+        label = f"{name}: n {d.n}, median {median_text(median)}"
+        drawn = draw_curve(ax, d.curve, scale, ci=ci, color=None, label=label, view_end=view_end)
+        at_risk_rows.append((literal_text(label_text(g.label), 16), d.curve, drawn))
+        if median is not None:
+            ax.plot([median.total_seconds() / scale], [0.5], "o", markersize=4, color=drawn)
+    if result.landmark is not None:
+        ax.axvline(
+            result.landmark.total_seconds() / scale,
+            linestyle="--",
+            linewidth=1,
+            color=GUIDE,
+            label=f"landmark {format_duration(result.landmark)} (exposure counted by)",
+        )
+    share_axis(ax, "share reached")
+    time_axis(ax, unit, view_end, curves)
+    numbers_at_risk(ax, at_risk_rows, scale)
+    ax.legend(loc="lower right", fontsize="small", frameon=True, framealpha=0.9)
+    verdict = "the groups differ" if result.significant else "no clear difference"
+    ax.set_title(
+        literal_text(title, 120)
+        if title is not None
+        else f"{literal_text(result.milestone.name)} by {literal_text(result.by)}\n"
+        f"log-rank p {format_p(result.p_value)}: {verdict} (α {result.alpha:g})",
+        fontsize="medium",
+    )

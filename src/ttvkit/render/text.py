@@ -1,0 +1,102 @@
+"""``str()`` of a result: a heading, the rows of its view as an aligned table, its notes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ttvkit.results import (
+        CohortTable,
+        Comparison,
+        ImpactReport,
+        JourneyReport,
+        SatisfactionReport,
+        TTVDistribution,
+    )
+    from ttvkit.results._display import Display
+
+__all__ = ["render_text"]
+
+
+def render_text(result: Display) -> str:
+    """What ``str(result)`` prints."""
+    return _BY_KIND[result.kind](result)
+
+
+def _indented(notes: list[str]) -> list[str]:
+    return [f"  {note}" for note in notes]
+
+
+def _distribution(dist: TTVDistribution) -> str:
+    figures = dist.figures()
+    named = dict(figures)
+    ci_key = figures[1][0]  # "median 95% CI"
+    lines = [
+        f"Time to value: {dist.milestone.describe()}",
+        f"  {dist.headline()}",
+        f"  median {named['median']} ({ci_key.removeprefix('median ')} {named[ci_key]})",
+        "  percentiles: " + ", ".join(f"{k} {v}" for k, v in figures[2:6]),
+        "  reached within: "
+        + ", ".join(f"{k.removeprefix('reached within ')} {v}" for k, v in figures[6:]),
+        *_indented(dist.notes()),
+    ]
+    speed = dist.speed_table()
+    if speed is not None:
+        lines.append("  speed: " + ", ".join(f"{k} {v}" for k, v in speed.rows))
+    return "\n".join(lines)
+
+
+def _comparison(result: Comparison) -> str:
+    return "\n".join(
+        [
+            f"Time to value by {result.by}: {result.milestone.describe()}",
+            *_indented(result.notes()),
+            result.table().text(),
+            f"  {result.verdict()}",
+        ]
+    )
+
+
+def _impact(result: ImpactReport) -> str:
+    return "\n".join(
+        [
+            f"What shortens time to value: {result.milestone.describe()}",
+            *_indented(result.notes()),
+            result.table().text(),
+        ]
+    )
+
+
+def _cohorts(result: CohortTable) -> str:
+    return "\n".join(
+        [
+            f"Time to value by {result.period} cohort: {result.milestone.describe()}",
+            result.table().text(),
+            *_indented(result.notes()),
+        ]
+    )
+
+
+def _journey(result: JourneyReport) -> str:
+    return "\n".join([result.title(), result.table().text(), *_indented(result.notes())])
+
+
+def _satisfaction(result: SatisfactionReport) -> str:
+    return "\n".join(
+        [
+            f"Satisfaction ({result.survey}, {result.score!r}) by speed to {result.milestone.name}",
+            result.table().text(),
+            *_indented(result.notes()),
+        ]
+    )
+
+
+_BY_KIND: dict[str, Callable[[Any], str]] = {
+    "time_to_value": _distribution,
+    "comparison": _comparison,
+    "impact": _impact,
+    "cohorts": _cohorts,
+    "journey": _journey,
+    "satisfaction": _satisfaction,
+}

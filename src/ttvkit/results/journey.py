@@ -1,0 +1,198 @@
+"""Value in stages: :class:`JourneyReport`, its :class:`StageResult` per stage and
+:class:`JourneyRow` per customer."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+
+import attrs
+
+from ttvkit._format import (
+    Table,
+    format_duration,
+    format_share,
+    median_text,
+    plural,
+    seconds_or_none,
+    within_text,
+)
+from ttvkit.milestones import Journey, Milestone
+from ttvkit.observations import Per
+from ttvkit.results._display import Display
+from ttvkit.results.distribution import TTVDistribution
+
+__all__ = ["JourneyReport", "JourneyRow", "StageResult"]
+
+_JOURNEY_WITHIN = timedelta(days=7)
+
+
+@attrs.frozen
+class JourneyRow:
+    """One customer's way through a journey: when each stage was completed."""
+
+    customer_id: str
+    start: datetime
+    stage_times: tuple[datetime | None, ...]
+    censored_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "customer_id": self.customer_id,
+            "start": self.start.isoformat(),
+            "stage_times": [None if t is None else t.isoformat() for t in self.stage_times],
+            "censored_at": self.censored_at.isoformat(),
+        }
+
+
+@attrs.frozen
+class StageResult:
+    """One stage of a journey.
+
+    ``n_entered`` customers had completed the previous stage (every
+    customer, for the first); ``distribution`` is the time from the previous
+    stage to this one among them (``None`` when nobody entered).
+    """
+
+    milestone: Milestone
+    n_entered: int
+    n_reached: int
+    distribution: TTVDistribution | None
+    n_out_of_order: int
+    """Customers who reached this stage's event before completing the previous stage."""
+    n_excluded: int = 0
+    """Customers left out from this stage on: they reached it before the start and the
+    stage's ``before_start`` is ``"exclude"`` (as :func:`ttvkit.time_to_value` does)."""
+
+    @property
+    def share_reached(self) -> float | None:
+        """Of those who entered, the share that completed this stage so far (raw: those
+        still on the way count as not completing; see :meth:`reached_within`)."""
+        return None if self.n_entered == 0 else self.n_reached / self.n_entered
+
+    def reached_within(self, within: timedelta) -> float | None:
+        """Kaplan–Meier share of the entrants completing the stage within *within* of
+        the previous one (``None`` if nobody entered or beyond the follow-up)."""
+        return None if self.distribution is None else self.distribution.reached_within(within)
+
+    @property
+    def median(self) -> timedelta | None:
+        return None if self.distribution is None else self.distribution.median
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "stage": self.milestone.name,
+            "n_entered": self.n_entered,
+            "n_reached": self.n_reached,
+            "share_reached": self.share_reached,
+            "median_seconds_from_previous": seconds_or_none(self.median),
+            "n_out_of_order": self.n_out_of_order,
+            "n_excluded": self.n_excluded,
+        }
+
+
+@attrs.frozen
+class JourneyReport(Display):
+    """Value in stages: reach, time per stage, and where customers stall."""
+
+    kind: ClassVar[str] = "journey"
+
+    journey: Journey
+    as_of: datetime
+    per: Per
+    stages: tuple[StageResult, ...]
+    rows: tuple[JourneyRow, ...] = attrs.field(repr=False)
+    within: timedelta = _JOURNEY_WITHIN
+    """The horizon of :attr:`stall_by_share`: each stage's share completing within it."""
+
+    @property
+    def n_started(self) -> int:
+        return len(self.rows)
+
+    @property
+    def stall_by_share(self) -> StageResult:
+        """The stage the smallest Kaplan–Meier share of its entrants completes within
+        :attr:`within` of the previous stage (customers still on the way count for as
+        long as they were watched). Stages whose follow-up is shorter than the horizon
+        rank after the others, by their share at the end of their follow-up."""
+        entered = [s for s in self.stages if s.distribution is not None] or list(self.stages)
+
+        def key(s: StageResult) -> tuple[int, float]:
+            if s.distribution is None:
+                return (2, 1.0)
+            share = s.reached_within(self.within)
+            if share is not None:
+                return (0, share)
+            survival = s.distribution.curve.survival
+            return (1, 1.0 - survival[-1] if survival else 0.0)
+
+        return min(entered, key=key)
+
+    @property
+    def stall_by_time(self) -> StageResult:
+        """The stage with the longest median time from the previous one (not reached = longest)."""
+
+        def key(s: StageResult) -> float:
+            if s.distribution is None:
+                return -1.0
+            m = s.median
+            return math.inf if m is None else m.total_seconds()
+
+        return max(self.stages, key=key)
+
+    def observations(self) -> tuple[JourneyRow, ...]:
+        """Per customer, when each stage was completed."""
+        return self.rows
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "journey": [s.name for s in self.journey.stages],
+            "as_of": self.as_of.isoformat(),
+            "per": self.per,
+            "n_started": self.n_started,
+            "stages": [s.to_dict() for s in self.stages],
+            "within_seconds": self.within.total_seconds(),
+            "stall_by_share": self.stall_by_share.milestone.name,
+            "stall_by_time": self.stall_by_time.milestone.name,
+        }
+
+    # --- the view: what str(), HTML and reports show, in words
+
+    def table(self) -> Table:
+        """One row per stage: entered, completed, shares, median from the previous stage."""
+        within = format_duration(self.within)
+        rows = [
+            [
+                f"{i}. {s.milestone.name}",
+                str(s.n_entered),
+                str(s.n_reached),
+                format_share(s.share_reached),
+                "-" if s.distribution is None else within_text(s.reached_within(self.within)),
+                median_text(s.median) if s.distribution is not None else "-",
+            ]
+            for i, s in enumerate(self.stages, start=1)
+        ]
+        headers = ["stage", "entered", "completed", "share", f"within {within}", "median"]
+        return Table(headers, rows)
+
+    def notes(self) -> list[str]:
+        """How to read the table, and where customers stall."""
+        excluded = [s for s in self.stages if s.n_excluded]
+        return [
+            "share = completed of entered so far; within = Kaplan–Meier share completing "
+            "within the horizon of the previous stage; median = time from the previous stage",
+            *(
+                f"{s.milestone.name}: {plural(s.n_excluded, 'customer')} left out "
+                "(reached before the start, before_start='exclude')"
+                for s in excluded
+            ),
+            f"stalls most: {self.stall_by_share.milestone.name} (lowest share within "
+            f"{format_duration(self.within)}), {self.stall_by_time.milestone.name} (longest wait)",
+        ]
+
+    def title(self) -> str:
+        return (
+            f"Journey: {' -> '.join(s.name for s in self.journey.stages)} "
+            f"({plural(self.n_started, 'customer')} started)"
+        )

@@ -1,0 +1,179 @@
+"""Results are values: the layers between result classes and their renderers, and
+the one vocabulary of the result API (Speed, n_censored, share_within)."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+import ttvkit as ttv
+from ttvkit import AnalysisError, Milestone, Speed, SpeedBands
+from ttvkit.results import CohortRow, SpeedGroup
+from ttvkit.testing import EventLog, FrozenClock
+
+SRC = Path(ttv.__file__).parent
+RENDERERS = [*sorted((SRC / "render").glob("*.py")), *sorted((SRC / "plotting").glob("*.py"))]
+RESULT_MODULES = sorted((SRC / "results").glob("*.py"))
+T0 = datetime(2026, 1, 5, tzinfo=UTC)
+H = timedelta(hours=1)
+
+
+def _imports(tree: ast.AST) -> list[tuple[ast.stmt, str]]:
+    """Every import in *tree* with the module it names (``from x import y`` names x.y too)."""
+    found: list[tuple[ast.stmt, str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found += [(node, node.module), *((node, f"{node.module}.{a.name}") for a in node.names)]
+        elif isinstance(node, ast.Import):
+            found += [(node, a.name) for a in node.names]
+    return found
+
+
+def _under_type_checking(tree: ast.AST) -> set[ast.stmt]:
+    guarded: set[ast.stmt] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+            guarded |= {n for stmt in node.body for n in ast.walk(stmt) if isinstance(n, ast.stmt)}
+    return guarded
+
+
+def _module_level(tree: ast.Module) -> set[ast.stmt]:
+    """Statements run at import time: not inside a function body."""
+    inside: set[ast.stmt] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            inside |= {n for n in ast.walk(node) if isinstance(n, ast.stmt) and n is not node}
+    return {n for n in ast.walk(tree) if isinstance(n, ast.stmt)} - inside
+
+
+@pytest.mark.parametrize("path", RENDERERS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_renderers_import_result_classes_for_type_checking_only(path: Path) -> None:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    guarded = _under_type_checking(tree)
+    runtime = [
+        name
+        for node, name in _imports(tree)
+        if name.startswith("ttvkit.results") and node not in guarded
+    ]
+    assert runtime == []
+
+
+@pytest.mark.parametrize("path", RESULT_MODULES, ids=lambda p: p.name)
+def test_result_modules_import_no_renderer_at_import_time(path: Path) -> None:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    at_import = _module_level(tree)
+    renderers = [
+        name
+        for node, name in _imports(tree)
+        if node in at_import and name.startswith(("ttvkit.render", "ttvkit.plotting"))
+    ]
+    assert renderers == []
+
+
+def test_importing_results_loads_no_renderer() -> None:
+    code = (
+        "import sys, ttvkit.results;"
+        "print(sorted(m for m in sys.modules if m.startswith(('ttvkit.render', 'ttvkit.plotting'))"
+        " and m != 'ttvkit.stores.sql.render'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_the_old_private_modules_are_gone() -> None:
+    assert not (SRC / "_html.py").exists()
+    assert not (SRC / "_frames.py").exists()
+    assert not (SRC / "results.py").exists()
+    assert not (SRC / "plotting.py").exists()
+
+
+# --------------------------------------------------------------------------- one vocabulary
+
+
+def _log() -> EventLog:
+    lg = EventLog(FrozenClock(T0))
+    for user in ("a", "b", "c", "d"):
+        lg.add(user, "signup", at=T0)
+    lg.add("a", "report", at=T0 + H)
+    lg.add("b", "report", at=T0 + 30 * H)
+    for user, score in (("a", 5), ("b", 3), ("c", 2), ("d", 1)):
+        lg.add(user, "csat", {"score": score}, at=T0 + 40 * H)
+    return lg
+
+
+REPORT = Milestone("first_report", "report")
+BANDS = SpeedBands(immediate=2 * H, short=24 * H)
+
+
+def test_satisfaction_groups_are_speed_members_equal_to_the_old_strings() -> None:
+    report = ttv.satisfaction(_log(), REPORT, "csat", bands=BANDS)
+    speeds = [g.speed for g in report.groups]
+    assert speeds == [Speed.IMMEDIATE, Speed.SHORT, Speed.LONG, Speed.NOT_YET]
+    assert speeds == ["immediate", "short", "long", "not_yet"]
+    assert [str(s) for s in speeds] == ["immediate", "short", "long", "not_yet"]
+    assert report.group(Speed.NOT_YET) is report.group("not_yet")
+    assert sorted(report.group(Speed.NOT_YET).scores) == [1.0, 2.0]
+    assert [g["speed"] for g in report.to_dict()["groups"]] == [
+        "immediate",
+        "short",
+        "long",
+        "not_yet",
+    ]
+
+
+def test_speed_group_takes_the_strings_calculators_pass() -> None:
+    assert SpeedGroup("not_yet", (1.0,)).speed is Speed.NOT_YET
+    assert SpeedGroup(Speed.SHORT, ()).speed is Speed.SHORT
+    with pytest.raises(AnalysisError, match=r"'slow'.*use a ttvkit\.Speed"):
+        SpeedGroup("slow", ())
+
+
+def test_speed_counts_list_only_the_classes_bands_give() -> None:
+    dist = ttv.time_to_value(_log(), REPORT, bands=BANDS)
+    assert list(dist.speed_counts()) == [
+        Speed.IMMEDIATE,
+        Speed.SHORT,
+        Speed.LONG,
+        Speed.UNDETERMINED,
+    ]
+    assert set(dist.to_dict()["speed_counts"]) == {"immediate", "short", "long", "undetermined"}
+
+
+def test_cohort_rows_use_the_names_every_result_uses() -> None:
+    table = ttv.cohorts(_log(), REPORT, period="week")
+    row: CohortRow = table.rows[0]
+    assert row.n_censored == row.distribution.n_censored == 2
+    assert row.n_reached == row.distribution.n_reached == 2
+    assert row.share_within == row.distribution.reached_within(table.within)
+    # the JSON keeps its keys
+    assert row.to_dict()["still_on_the_way"] == 2
+    assert row.to_dict()["reached_within"] == row.share_within
+
+
+def test_the_old_cohort_names_still_work_and_say_what_replaces_them() -> None:
+    row = ttv.cohorts(_log(), REPORT, period="week").rows[0]
+    with pytest.warns(DeprecationWarning, match=r"still_on_the_way .*use CohortRow.n_censored"):
+        assert row.still_on_the_way == row.n_censored
+    with pytest.warns(DeprecationWarning, match=r"reached_within .*use CohortRow.share_within"):
+        assert row.reached_within == row.share_within
+
+
+def test_reached_within_is_a_method_taking_a_duration_wherever_it_is() -> None:
+    lg = _log()
+    dist = ttv.time_to_value(lg, REPORT)
+    stage = ttv.journey(lg, [Milestone("csat", "csat"), REPORT]).stages[0]
+    for result in (dist, stage):
+        assert callable(result.reached_within)
+        assert 0.0 <= (result.reached_within(timedelta(days=2)) or 0.0) <= 1.0
+
+
+def test_plot_names_what_it_can_draw_for_anything_else() -> None:
+    from ttvkit import plotting
+
+    with pytest.raises(AnalysisError, match="cannot plot a Milestone: pass one of TTVDistribution"):
+        plotting.to_png(REPORT)
