@@ -25,13 +25,27 @@ The content id that ``import`` and ``report`` give rows without an
 from __future__ import annotations
 
 from ttvkit._ids import content_id
-from ttvkit.cli._demo import demo_config, demo_config_text
+from ttvkit.cli._demo import DEMO_BOOTSTRAP, DEMO_USERS, demo_config, demo_config_text
 from ttvkit.cli._main import main
-from ttvkit.cli._output import DEFAULT_CONFIG, DOCS_URL, Progress
+from ttvkit.cli._output import (
+    DEFAULT_CONFIG,
+    DOCS_URL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    Progress,
+)
+from ttvkit.cli._stores import DEFAULT_BATCH_SIZE
 
 __all__ = [
+    "DEFAULT_BATCH_SIZE",
     "DEFAULT_CONFIG",
+    "DEMO_BOOTSTRAP",
+    "DEMO_USERS",
     "DOCS_URL",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_USAGE",
     "Progress",
     "content_id",
     "demo_config",

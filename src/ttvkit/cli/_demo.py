@@ -26,7 +26,7 @@ from ttvkit.events import ValueEvent, trusted_event
 from ttvkit.report import Note, Report, Section
 from ttvkit.stores import Store, open_store
 
-__all__ = ["DEMO_USERS", "cmd_demo", "demo_config", "demo_config_text"]
+__all__ = ["DEMO_BOOTSTRAP", "DEMO_USERS", "cmd_demo", "demo_config", "demo_config_text"]
 
 DEMO_USERS = 2_000
 DEMO_BOOTSTRAP = 200

@@ -28,7 +28,7 @@ until then it is counted in ``queue_depth``. So at any quiet moment
 from __future__ import annotations
 
 from ttvkit.errors import TrackerClosedError
-from ttvkit.tracker._config import RetryPolicy, TrackerConfig
+from ttvkit.tracker._config import RetryPolicy, Seconds, TrackerConfig
 from ttvkit.tracker._report import DeliveryFailure, ErrorCallback, TrackerStats
 from ttvkit.tracker._tracker import Clock, Tracker
 
@@ -37,6 +37,7 @@ __all__ = [
     "DeliveryFailure",
     "ErrorCallback",
     "RetryPolicy",
+    "Seconds",
     "Tracker",
     "TrackerClosedError",
     "TrackerConfig",
