@@ -102,4 +102,5 @@ ErrorCallback: TypeAlias = Callable[[DeliveryFailure], object]
 
 
 def describe(error: BaseException) -> str:
+    """*error* as ``"Type: message"``, for logs and ``TrackerStats.last_error``."""
     return f"{type(error).__name__}: {error}"
