@@ -434,7 +434,7 @@ def test_milestone_restricts_the_journey_and_satisfaction() -> None:
 
 
 def test_progress_names_each_section_and_is_off_without_a_terminal() -> None:
-    from ttvkit.cli import _SectionProgress
+    from ttvkit.cli._output import SectionProgress as _SectionProgress
 
     seen: list[str] = []
     report = _demo_report(milestones=["first_report"], progress=seen.append)

@@ -653,6 +653,7 @@ def test_cli_report_on_a_file_is_the_same_with_and_without_duckdb(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from ttvkit import cli
+    from ttvkit.cli import _report as cli_report
 
     events = saas_events(80, seed=5)
     # Without event ids, and one row twice: both paths take it as one event sent twice.
@@ -662,7 +663,7 @@ def test_cli_report_on_a_file_is_the_same_with_and_without_duckdb(
     args += ["--config", str(tmp_path / "ttv.toml")]
     assert cli.main(args) == 0
     with_duckdb = json.loads(capsys.readouterr().out)
-    monkeypatch.setattr(cli, "_scan_file", lambda *a, **k: None)
+    monkeypatch.setattr(cli_report, "scan_file", lambda *a, **k: None)
     assert cli.main(args) == 0
     without = json.loads(capsys.readouterr().out)
     assert with_duckdb == without

@@ -16,12 +16,20 @@ takes events, e.g. ``time_to_value(read_csv("events.csv"), milestone)``.
 Optional libraries are imported only by the functions that need them; without
 them those raise :class:`~ttvkit.errors.MissingDependencyError` naming the extra.
 See ``docs/io.md``.
+
+Inside, one job per module: ``_mapping`` (:class:`ColumnMapping`), ``_reader``
+(:class:`EventReader`, :class:`ReadError`), ``_values`` (timestamps and other
+foreign values), ``_convert`` (one row as an event), and the formats:
+``_text`` (CSV, JSON lines), ``_tables`` (Parquet, DataFrames), ``_vendors``
+(PostHog, Segment), ``_detect`` (recognising an export), ``_dispatch``
+(:func:`read_file`).
 """
 
 from __future__ import annotations
 
-from ttvkit.io._core import MAX_REPORTED_ERRORS, ColumnMapping, EventReader, ReadError
 from ttvkit.io._dispatch import FORMATS, read_file
+from ttvkit.io._mapping import ColumnMapping
+from ttvkit.io._reader import MAX_REPORTED_ERRORS, EventReader, ReadError
 from ttvkit.io._tables import from_pandas, from_polars, read_parquet, write_parquet
 from ttvkit.io._text import CSV_COLUMNS, read_csv, read_jsonl, write_csv, write_jsonl
 from ttvkit.io._vendors import read_posthog, read_segment

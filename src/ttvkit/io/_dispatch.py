@@ -6,7 +6,7 @@ import os
 from typing import Any, Final
 
 from ttvkit.errors import ConfigurationError
-from ttvkit.io._core import EventReader
+from ttvkit.io._reader import EventReader
 from ttvkit.io._tables import read_parquet
 from ttvkit.io._text import read_csv, read_jsonl
 from ttvkit.io._vendors import read_posthog, read_segment

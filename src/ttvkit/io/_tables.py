@@ -17,19 +17,11 @@ from typing import IO, Any, Final, TypeAlias
 from ttvkit._optional import require
 from ttvkit.errors import ConfigurationError
 from ttvkit.events import ValueEvent
-from ttvkit.io._core import (
-    ColumnMapping,
-    EventReader,
-    Item,
-    Location,
-    OnError,
-    Options,
-    RowConverter,
-    TimestampUnit,
-    source_name,
-    value_problem,
-)
+from ttvkit.io._convert import Options, RowConverter
+from ttvkit.io._mapping import ColumnMapping
+from ttvkit.io._reader import EventReader, Item, Location, OnError, source_name
 from ttvkit.io._text import CSV_COLUMNS, checked_events, is_path, properties_json
+from ttvkit.io._values import TimestampUnit, value_problem
 
 __all__ = ["from_pandas", "from_polars", "read_parquet", "write_parquet"]
 

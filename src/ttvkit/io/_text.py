@@ -22,20 +22,10 @@ from typing import IO, Final, TypeAlias, cast
 from ttvkit._json import load_json
 from ttvkit.errors import ConfigurationError, InvalidEventError
 from ttvkit.events import ValueEvent
-from ttvkit.io._core import (
-    ColumnMapping,
-    EventReader,
-    Item,
-    Location,
-    OnError,
-    Options,
-    ReadError,
-    RowConverter,
-    TimestampUnit,
-    json_kind,
-    json_problem,
-    source_name,
-)
+from ttvkit.io._convert import Options, RowConverter
+from ttvkit.io._mapping import ColumnMapping
+from ttvkit.io._reader import EventReader, Item, Location, OnError, ReadError, source_name
+from ttvkit.io._values import TimestampUnit, json_kind, json_problem
 
 __all__ = ["read_csv", "read_jsonl", "write_csv", "write_jsonl"]
 

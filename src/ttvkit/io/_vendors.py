@@ -17,21 +17,12 @@ import attrs
 from ttvkit._optional import require
 from ttvkit.errors import ConfigurationError, InvalidEventError
 from ttvkit.events import ValueEvent, trusted_event
-from ttvkit.io._core import (
-    IGNORED,
-    ColumnMapping,
-    EventReader,
-    Item,
-    Location,
-    OnError,
-    Options,
-    ReadError,
-    RowConverter,
-    json_kind,
-    source_name,
-)
+from ttvkit.io._convert import Options, RowConverter
+from ttvkit.io._mapping import ColumnMapping
+from ttvkit.io._reader import IGNORED, EventReader, Item, Location, OnError, ReadError, source_name
 from ttvkit.io._tables import parquet_items
 from ttvkit.io._text import TextSource, csv_items, guarded, is_path, json_records, open_text
+from ttvkit.io._values import json_kind
 
 __all__ = ["read_posthog", "read_segment"]
 

@@ -37,7 +37,8 @@ from ttvkit._optional import require
 from ttvkit.errors import ConfigurationError, StoreError
 from ttvkit.events import ValueEvent, trusted_event
 from ttvkit.io import ColumnMapping
-from ttvkit.io._core import ALL_OTHER_COLUMNS, ReadError
+from ttvkit.io._mapping import ALL_OTHER_COLUMNS
+from ttvkit.io._reader import ReadError
 from ttvkit.milestones import Milestone
 from ttvkit.observations import (
     Attribute,

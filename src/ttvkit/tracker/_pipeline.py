@@ -1,347 +1,39 @@
-"""Tracker: record value events from a running app without slowing it down or losing them.
+"""The tracker's delivery machinery: the queue, the writer thread, retries, flush markers.
 
-:class:`Tracker` validates each event on the caller's thread (bad input
-raises :class:`~ttvkit.errors.InvalidEventError` at once), puts it on a
-bounded in-memory queue, and a background writer thread stores the queue in
-batches. What lives here:
-
-* :class:`TrackerConfig` and :class:`RetryPolicy` — the options, resolved
-  once when the tracker is built so that :meth:`Tracker.track` does no
-  branching on them;
-* :class:`TrackerStats` — an immutable snapshot of the counters;
-* :class:`DeliveryFailure` — what the ``on_error`` callback receives;
-* :class:`TrackerClosedError` — ``track()`` after ``close()``;
-* ``_Pipeline`` — the queue, the writer thread, retries, flush markers,
-  and the process-wide at-exit and at-fork hooks.
-
-The accounting rule: every event :meth:`Tracker.track` accepted ends as
-exactly one of *written*, *duplicate* (its ``event_id`` was already stored),
-*dropped* (the queue was full) or *failed* (given up after retrying), and
-until then it is counted in ``queue_depth``. So at any quiet moment
-``accepted == written + duplicates + dropped + failed + queue_depth``.
-``docs/tracker.md`` is the user guide.
+One ``Pipeline`` sits behind each :class:`~ttvkit.tracker.Tracker`. This
+module also keeps the process-wide hooks: the at-exit flush of every live
+pipeline, and the reset of every pipeline in a forked child (registered with
+:func:`ttvkit._fork.at_fork`, the one at-fork registry).
 """
 
 from __future__ import annotations
 
 import atexit
-import functools
 import logging
-import math
 import random
 import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
-from types import TracebackType
-from typing import Any, Final, Literal, Self, TypeAlias, TypeGuard
-
-import attrs
+from collections.abc import Callable
+from typing import Final
 
 from ttvkit._fork import at_fork
-from ttvkit.errors import (
-    ConfigurationError,
-    InvalidEventError,
-    StoreUnavailableError,
-    TrackerClosedError,
-)
-from ttvkit.events import JSONValue, TimestampLike, ValueEvent, _fast_event
-from ttvkit.stores import Store, open_store
+from ttvkit.errors import InvalidEventError, TrackerClosedError
+from ttvkit.events import ValueEvent
+from ttvkit.stores import Store
 from ttvkit.stores._deadline import bounded_by
+from ttvkit.tracker._config import TrackerConfig
+from ttvkit.tracker._report import DeliveryFailure, ErrorCallback, TrackerStats, describe
 
-__all__ = [
-    "Clock",
-    "DeliveryFailure",
-    "ErrorCallback",
-    "RetryPolicy",
-    "Tracker",
-    "TrackerClosedError",
-    "TrackerConfig",
-    "TrackerStats",
-]
+__all__ = ["Pipeline", "register_exit_hook"]
 
 logger = logging.getLogger("ttvkit.tracker")
 
-Seconds: TypeAlias = float | int | timedelta
-Clock: TypeAlias = Callable[[], datetime]
 
 # Time the writer gets, beyond a close timeout, to settle what it gave up on
 # and exit; only a store call that hangs makes close() use it.
 _SETTLE_GRACE: Final = 0.5
-
-
-# --------------------------------------------------------------------------- options
-
-
-def _seconds(value: object, field: str = "timeout") -> float:
-    """*value* (seconds as a number, or a ``timedelta``) as non-negative float seconds."""
-    if isinstance(value, timedelta):
-        seconds = value.total_seconds()
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        seconds = float(value)
-    else:
-        raise ConfigurationError(
-            f"{field}={value!r}: pass seconds as a number or a datetime.timedelta"
-        )
-    if not math.isfinite(seconds) or seconds < 0:
-        raise ConfigurationError(f"{field}={value!r}: must be a finite number of seconds ≥ 0")
-    return seconds
-
-
-def _as_seconds(value: float | timedelta) -> float:
-    """A ``timedelta`` as float seconds; anything else unchanged, for the validator to judge."""
-    return value.total_seconds() if isinstance(value, timedelta) else value
-
-
-def _is_number(value: object) -> TypeGuard[float]:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-# attrs validators: they name the field in the message.
-
-
-def _non_negative_seconds(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not _is_number(value) or value < 0:
-        raise ConfigurationError(
-            f"{attribute.name}={value!r}: pass seconds ≥ 0 as a number or a datetime.timedelta"
-        )
-
-
-def _positive_seconds(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not _is_number(value) or value <= 0:
-        raise ConfigurationError(
-            f"{attribute.name}={value!r}: pass seconds > 0 as a number or a datetime.timedelta"
-        )
-
-
-def _positive_int(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ConfigurationError(f"{attribute.name}={value!r}: must be an int ≥ 1")
-
-
-def _multiplier(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not _is_number(value) or not 1 <= value <= 1000:
-        raise ConfigurationError(f"multiplier={value!r}: must be a number from 1 to 1000")
-
-
-def _jitter(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not _is_number(value) or not 0 <= value < 1:
-        raise ConfigurationError(
-            f"jitter={value!r}: must be a fraction in [0, 1), e.g. 0.2 for ±20%"
-        )
-
-
-def _retry_on(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, tuple) or not all(
-        isinstance(t, type) and issubclass(t, Exception) for t in value
-    ):
-        raise ConfigurationError(
-            f"retry_on={value!r}: must be a tuple of Exception subclasses, "
-            "e.g. (StoreUnavailableError, TimeoutError)"
-        )
-
-
-def _when_full(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value not in ("drop", "block"):
-        raise ConfigurationError(f"when_full={value!r}: must be 'drop' or 'block'")
-
-
-def _retry_policy(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, RetryPolicy):
-        raise ConfigurationError(f"retry={value!r}: pass a ttvkit.tracker.RetryPolicy")
-
-
-def _bool(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, bool):
-        raise ConfigurationError(f"{attribute.name}={value!r}: must be True or False")
-
-
-@attrs.frozen
-class RetryPolicy:
-    """How the tracker retries a batch the store failed to take.
-
-    A failed write is retried after ``initial_backoff`` seconds, and each
-    further failure multiplies the wait by ``multiplier`` up to
-    ``max_backoff``; every wait is spread by ±``jitter`` (a fraction) so that
-    many processes do not retry in step. Only exceptions that are instances
-    of ``retry_on`` are retried (by default connection errors and timeouts,
-    which include :class:`~ttvkit.errors.StoreUnavailableError`); any other
-    exception gives the batch up at once, as *failed*.
-
-    ``max_attempts=None`` (the default) retries until the tracker closes,
-    so a store outage loses nothing while the queue has room; an int gives a
-    batch up (as *failed*) after that many attempts. Durations are seconds
-    (a number) or a ``timedelta``.
-    """
-
-    initial_backoff: float = attrs.field(
-        default=0.05, converter=_as_seconds, validator=_positive_seconds
-    )
-    max_backoff: float = attrs.field(
-        default=5.0, converter=_as_seconds, validator=_positive_seconds
-    )
-    multiplier: float = attrs.field(default=2.0, validator=_multiplier)
-    jitter: float = attrs.field(default=0.2, validator=_jitter)
-    max_attempts: int | None = attrs.field(
-        default=None, validator=attrs.validators.optional(_positive_int)
-    )
-    retry_on: tuple[type[BaseException], ...] = attrs.field(
-        default=(StoreUnavailableError, ConnectionError, TimeoutError), validator=_retry_on
-    )
-
-    def __attrs_post_init__(self) -> None:
-        if self.max_backoff < self.initial_backoff:
-            raise ConfigurationError(
-                f"max_backoff={self.max_backoff!r} is less than "
-                f"initial_backoff={self.initial_backoff!r}; raise max_backoff"
-            )
-
-
-@attrs.frozen
-class TrackerConfig:
-    """Every option of a :class:`Tracker`; the defaults suit a web app.
-
-    Batching: the writer stores ``batch_size`` events per store call, and
-    stores whatever is queued at least every ``flush_interval`` seconds.
-
-    Queue: at most ``max_queue_size`` events wait in memory. When it is
-    full, ``when_full="drop"`` (the default) drops the new event at once and
-    counts it; ``"block"`` makes ``track()`` wait up to ``block_timeout``
-    seconds for room, then drops and counts it.
-
-    ``retry`` is the :class:`RetryPolicy` for store failures.
-    ``close_timeout`` bounds :meth:`Tracker.close` (and the flush a
-    calculator does before reading a tracker's store), ``exit_timeout`` the
-    flush at interpreter exit; events still not stored by then are given up
-    and counted as *failed*.
-
-    ``sync=True`` writes every event through to the store inside
-    ``track()`` (no queue, no thread), retrying for at most ``sync_timeout``
-    seconds: for scripts, serverless functions and tests.
-
-    Durations are seconds (a number) or a ``timedelta``. Invalid values raise
-    :class:`~ttvkit.errors.ConfigurationError`.
-    """
-
-    batch_size: int = attrs.field(default=1000, validator=_positive_int)
-    flush_interval: float = attrs.field(
-        default=0.5, converter=_as_seconds, validator=_positive_seconds
-    )
-    max_queue_size: int = attrs.field(default=100_000, validator=_positive_int)
-    when_full: Literal["drop", "block"] = attrs.field(default="drop", validator=_when_full)
-    block_timeout: float = attrs.field(
-        default=0.5, converter=_as_seconds, validator=_non_negative_seconds
-    )
-    retry: RetryPolicy = attrs.field(factory=RetryPolicy, validator=_retry_policy)
-    close_timeout: float = attrs.field(
-        default=10.0, converter=_as_seconds, validator=_non_negative_seconds
-    )
-    exit_timeout: float = attrs.field(
-        default=5.0, converter=_as_seconds, validator=_non_negative_seconds
-    )
-    sync: bool = attrs.field(default=False, validator=_bool)
-    sync_timeout: float = attrs.field(
-        default=2.0, converter=_as_seconds, validator=_non_negative_seconds
-    )
-
-
-# --------------------------------------------------------------------------- reports
-
-
-@attrs.frozen
-class TrackerStats:
-    """A snapshot of a tracker's counters (see :meth:`Tracker.stats`).
-
-    * ``accepted`` — events ``track()`` accepted (valid, tracker open);
-    * ``written`` — stored by this tracker;
-    * ``duplicates`` — not stored because their ``event_id`` already was;
-    * ``dropped`` — never queued because the queue was full;
-    * ``failed`` — given up: a non-retryable store error, ``max_attempts``
-      reached, or the store still failing when a close, exit or ``sync_timeout``
-      deadline passed;
-    * ``queue_depth`` — accepted and not yet settled (queued or being written);
-    * ``retries`` — failed store calls that were retried;
-    * ``callback_errors`` — exceptions the ``on_error`` callback raised (ignored);
-    * ``last_error`` — the last store error as ``"Type: message"``, or ``None``.
-
-    ``accepted == written + duplicates + dropped + failed + queue_depth``.
-    Counters are per process: a forked child starts from zero.
-    """
-
-    accepted: int
-    written: int
-    duplicates: int
-    dropped: int
-    failed: int
-    queue_depth: int
-    retries: int
-    callback_errors: int
-    last_error: str | None
-
-    @property
-    def lost(self) -> int:
-        """Events that will never be stored: ``dropped + failed``."""
-        return self.dropped + self.failed
-
-    def to_dict(self) -> dict[str, int | str | None]:
-        """The counters as a JSON-ready dict."""
-        return attrs.asdict(self)
-
-
-@attrs.frozen
-class DeliveryFailure:
-    """One problem the tracker reports to ``on_error`` (and to the ``ttvkit.tracker`` logger).
-
-    * ``kind="retrying"`` — a store call failed with a retryable error; the
-      batch of ``events`` is kept, in order, and retried in ``retry_in`` seconds;
-    * ``kind="failed"`` — ``events`` were given up and counted as *failed*;
-    * ``kind="dropped"`` — ``events`` were dropped because the queue was full
-      (reported by the writer, not from ``track()``, at most once per batch).
-
-    ``error`` is the exception the store raised (``None`` for drops and for
-    events given up because a deadline passed before they could be tried);
-    ``attempt`` counts the store calls made for this batch.
-    """
-
-    kind: Literal["retrying", "failed", "dropped"]
-    events: int
-    error: BaseException | None = None
-    attempt: int = 0
-    retry_in: float | None = None
-
-    def __str__(self) -> str:
-        cause = "" if self.error is None else f": {_describe(self.error)}"
-        if self.kind == "dropped":
-            return f"dropped {_events_text(self.events)} because the tracker's queue was full"
-        if self.kind == "retrying":
-            return (
-                f"storing {_events_text(self.events)} failed (attempt {self.attempt}){cause}; "
-                f"retrying in {self.retry_in:.2f} s"
-            )
-        if self.error is None:
-            return (
-                f"gave up on {_events_text(self.events)} the store had not taken when a close, "
-                "exit or write-through deadline passed"
-            )
-        attempts = "1 attempt" if self.attempt == 1 else f"{self.attempt} attempts"
-        return f"gave up on {_events_text(self.events)} after {attempts}{cause}"
-
-
-def _events_text(n: int) -> str:
-    return "1 event" if n == 1 else f"{n:,} events"
-
-
-ErrorCallback: TypeAlias = Callable[[DeliveryFailure], object]
-
-
-def _describe(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}"
-
-
-# The default clock: a C-level partial, cheaper to call than a Python function.
-_utc_now: Final[Clock] = functools.partial(datetime.now, UTC)
 
 
 class _Marker:
@@ -350,7 +42,7 @@ class _Marker:
     The writer sets ``done`` once everything queued before it is settled and
     records in ``lost`` how many events the tracker had lost by then. Only
     the caller that sees ``done`` consumes that count (see
-    :meth:`_Pipeline._consume`): a flush that timed out leaves it for the
+    :meth:`Pipeline._consume`): a flush that timed out leaves it for the
     next one, so a later ``flush()`` still reports the losses.
     """
 
@@ -361,10 +53,7 @@ class _Marker:
         self.lost = 0
 
 
-# --------------------------------------------------------------------------- pipeline
-
-
-class _Pipeline:
+class Pipeline:
     """The queue, the writer thread and the counters behind one :class:`Tracker`.
 
     Separate from :class:`Tracker` so that the writer thread, which keeps
@@ -627,7 +316,7 @@ class _Pipeline:
                     delay = min(delay * retry.multiplier, retry.max_backoff)
                     with self.lock:
                         self.retries += 1
-                        self.last_error = _describe(exc)
+                        self.last_error = describe(exc)
                     self._report(DeliveryFailure("retrying", len(batch), exc, attempt, wait))
                     self._report_drops()
                     self._pause(wait, deadline)
@@ -680,7 +369,7 @@ class _Pipeline:
             self.failed += size
             self.in_flight = max(0, self.in_flight - size)
             if error is not None:
-                self.last_error = _describe(error)
+                self.last_error = describe(error)
         self._report(DeliveryFailure("failed", size, error, attempt))
 
     def _settle_marker(self, marker: _Marker) -> None:
@@ -846,7 +535,7 @@ class _Pipeline:
 
 # Every pipeline in this process, for the at-exit flush and the at-fork reset.
 # Weak, so a pipeline whose tracker is gone and whose writer stopped is freed.
-_live_pipelines: weakref.WeakSet[_Pipeline] = weakref.WeakSet()
+_live_pipelines: weakref.WeakSet[Pipeline] = weakref.WeakSet()
 
 
 def _close_all_at_exit() -> None:
@@ -866,7 +555,7 @@ def _reset_all_in_child() -> None:
 _exit_hook_registered = False
 
 
-def _register_exit_hook() -> None:
+def register_exit_hook() -> None:
     # Registered on first use, after the first weakref.finalize exists: atexit
     # runs the last-registered handler first, so this flush runs before
     # weakref's own exit hook finalizes stores (which may close connections
@@ -878,178 +567,3 @@ def _register_exit_hook() -> None:
 
 
 at_fork(after_in_child=_reset_all_in_child)
-
-
-# --------------------------------------------------------------------------- Tracker
-
-
-class Tracker:
-    """Record value events from a running app: validated now, stored in the background.
-
-    *store* is a :class:`~ttvkit.stores.Store` or a store URL
-    (``"sqlite:///ttv.db"``, ``"memory://"``…). A URL is opened with
-    :func:`~ttvkit.open_store` and the tracker owns that store: closing the
-    tracker closes it. A store object you pass in stays yours: the tracker
-    never closes it.
-
-    *config* holds every option (:class:`TrackerConfig`); *on_error* is
-    called, from the writer thread, with a :class:`DeliveryFailure` for each
-    store failure, give-up and drop (an exception it raises is counted in
-    ``stats().callback_errors`` and otherwise ignored); *clock* supplies the
-    timestamp of events tracked without one (default: ``datetime.now(UTC)``;
-    :class:`ttvkit.testing.FrozenClock` fits).
-
-    Guarantees: ``track()`` raises only for invalid input or a closed
-    tracker, never because the store failed; every accepted event ends as
-    written, duplicate, dropped or failed (see :class:`TrackerStats`);
-    after ``flush()`` returns ``True`` everything accepted before it is
-    stored; a time-bounded flush runs at interpreter exit; a forked child
-    gets its own working writer. All methods are thread-safe.
-
-    >>> from ttvkit import MemoryStore
-    >>> with Tracker(MemoryStore()) as tracker:
-    ...     _ = tracker.track("u42", "signup", properties={"plan": "free"})
-    ...     tracker.flush()
-    True
-    """
-
-    __slots__ = ("__weakref__", "_clock", "_pipeline")
-
-    def __init__(
-        self,
-        store: Store | str,
-        *,
-        config: TrackerConfig | None = None,
-        on_error: ErrorCallback | None = None,
-        clock: Clock | None = None,
-    ) -> None:
-        if config is None:
-            config = TrackerConfig()
-        elif not isinstance(config, TrackerConfig):
-            raise ConfigurationError(
-                f"config={config!r}: pass a ttvkit.tracker.TrackerConfig, "
-                "e.g. TrackerConfig(batch_size=500)"
-            )
-        if on_error is not None and not callable(on_error):
-            raise ConfigurationError(f"on_error={on_error!r}: must be callable or None")
-        if clock is not None and not callable(clock):
-            raise ConfigurationError(f"clock={clock!r}: must be a callable returning a datetime")
-        if isinstance(store, str):
-            resolved, owns = open_store(store), True
-        elif isinstance(store, Store):
-            resolved, owns = store, False
-        else:
-            raise ConfigurationError(
-                f"store={store!r}: pass a Store (e.g. MemoryStore()) or a store URL "
-                "such as 'sqlite:///ttv.db'"
-            )
-        self._clock: Clock = _utc_now if clock is None else clock
-        self._pipeline = _Pipeline(resolved, owns, config, on_error)
-        # An unreferenced tracker starts closing; the at-exit hook finishes it.
-        weakref.finalize(self, self._pipeline.begin_close, config.exit_timeout).atexit = False
-        _register_exit_hook()
-
-    def __repr__(self) -> str:
-        p = self._pipeline
-        state = "closed" if p._closing_started else "open"
-        return f"<Tracker {state} store={p.store!r} queue_depth={self.stats().queue_depth}>"
-
-    def track(
-        self,
-        user_id: str | int,
-        name: str,
-        *,
-        timestamp: TimestampLike | None = None,
-        properties: Mapping[str, JSONValue] | None = None,
-        account_id: str | int | None = None,
-        event_id: str | None = None,
-    ) -> ValueEvent:
-        """Record that *user_id* did *name*; return the validated :class:`ValueEvent`.
-
-        Invalid input raises :class:`~ttvkit.errors.InvalidEventError` and
-        nothing is recorded; a closed tracker raises
-        :class:`TrackerClosedError`. Otherwise the event is accepted: it is
-        queued for the writer (or, when the queue is full, dropped and
-        counted, per ``TrackerConfig.when_full``); with ``sync=True`` it is
-        stored before this returns. Store failures never raise here.
-        ``timestamp`` defaults to the tracker's clock; ``event_id`` to a new
-        unique id (pass your own to make retries idempotent). Integer
-        ``user_id`` and ``account_id`` (database keys) are stored as their
-        decimal text, as the readers do; ``True``/``False`` and floats are refused.
-        """
-        # bit_length: a huge int is refused by the id checks, not by str()'s digit limit.
-        if type(user_id) is int and user_id.bit_length() <= 512:
-            user_id = str(user_id)
-        if type(account_id) is int and account_id.bit_length() <= 512:
-            account_id = str(account_id)
-        # The checks are those of ValueEvent(...), with the common case made
-        # cheap (_fast_event); storing's own work (rows, JSON, name ids)
-        # happens in the writer.
-        event = _fast_event(
-            user_id,
-            name,
-            self._clock() if timestamp is None else timestamp,
-            properties,
-            account_id,
-            event_id,
-        )
-        self._pipeline.offer(event)
-        return event
-
-    def flush(self, timeout: Seconds | None = None) -> bool:
-        """Wait until every event accepted before this call is settled.
-
-        Returns ``True`` when all of them are stored and no event was lost
-        (dropped or failed) since the previous flush; ``False`` when
-        *timeout* (seconds or a ``timedelta``; ``None`` waits as long as it
-        takes) passed first, or some events were lost (``stats()`` says how
-        many). Events still queued after a timeout stay queued and keep being
-        retried. Never hangs on a dropped or failed event: those are settled
-        at once.
-        """
-        return self._pipeline.flush(None if timeout is None else _seconds(timeout))
-
-    def close(self, timeout: Seconds | None = None) -> bool:
-        """Flush, stop the writer and close an owned store; return like :meth:`flush`.
-
-        Waits at most *timeout* seconds (default ``config.close_timeout``);
-        events the store still has not taken by then are given up and
-        counted as failed. Closing again returns the first result.
-        """
-        seconds = self._pipeline.config.close_timeout if timeout is None else _seconds(timeout)
-        return self._pipeline.close(seconds)
-
-    def stats(self) -> TrackerStats:
-        """A snapshot of the counters; see :class:`TrackerStats`."""
-        return self._pipeline.stats()
-
-    @property
-    def store(self) -> Store:
-        """The store events are written to (read it after :meth:`flush`)."""
-        return self._pipeline.store
-
-    @property
-    def config(self) -> TrackerConfig:
-        """The options this tracker runs with."""
-        return self._pipeline.config
-
-    @property
-    def closed(self) -> bool:
-        """Whether :meth:`close` was called (or the tracker is shutting down)."""
-        return self._pipeline._closing_started
-
-    def _ttvkit_store_for_analysis(self) -> Store:
-        """Flush (within ``close_timeout``), then hand the store to a calculator."""
-        self.flush(self._pipeline.config.close_timeout)
-        return self._pipeline.store
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

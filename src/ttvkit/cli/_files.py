@@ -1,0 +1,316 @@
+"""Reading a source: a file of events (format, columns, reader or DuckDB scan) or a store URL.
+
+Also the batched loading of events into a store with progress, and the
+content ids that make importing a file twice store nothing twice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Literal, cast
+from urllib.parse import unquote
+
+import attrs
+
+from ttvkit._ids import content_id, made_up_here
+from ttvkit.cli._output import Progress, note, plural, warn
+from ttvkit.config import Config
+from ttvkit.errors import ConfigurationError, StoreError
+from ttvkit.events import ValueEvent, trusted_event
+from ttvkit.io import FORMATS as INPUT_FORMATS
+from ttvkit.io import ColumnMapping, EventReader, ReadError, read_file
+from ttvkit.io._detect import sniff
+from ttvkit.stores import Store
+from ttvkit.stores.scan import ScanSource, scan
+
+__all__ = [
+    "NAME_FORMATS",
+    "Counts",
+    "Reading",
+    "check_sqlite_exists",
+    "columns_option",
+    "file_format",
+    "guess_columns",
+    "ingest",
+    "is_url",
+    "open_reader",
+    "reader_facts",
+    "reading_of",
+    "scan_file",
+    "sqlite_files",
+    "sqlite_path",
+    "with_stable_ids",
+]
+
+
+@attrs.define
+class Counts:
+    """Events read and events new to the store so far: what an error says was committed."""
+
+    read: int = 0
+    new: int = 0
+
+
+def ingest(
+    store: Store,
+    events: Iterable[ValueEvent],
+    *,
+    batch_size: int,
+    progress: Progress,
+    position: Callable[[int], int] | None = None,
+    counts: Counts | None = None,
+) -> tuple[int, int]:
+    """Append *events* in batches; return (events read, events new to the store).
+
+    Progress shows the events read so far, or ``position(read)`` when given
+    (the demo shows users). *counts*, when given, is kept up to date after every
+    committed batch, so that a caller can say what was stored when a later batch
+    fails. A bad row (:class:`ReadError`) first stores the events read before it.
+    """
+    counts = Counts() if counts is None else counts
+    it = iter(events)
+    while True:
+        batch: list[ValueEvent] = []
+        try:
+            for e in it:
+                batch.append(e)
+                if len(batch) >= batch_size:
+                    break
+        except ReadError:
+            if batch:
+                counts.new += store.append(batch)
+                counts.read += len(batch)
+            raise
+        if not batch:
+            return counts.read, counts.new
+        counts.new += store.append(batch)
+        counts.read += len(batch)
+        progress.update(counts.read if position is None else position(counts.read))
+
+
+def with_stable_ids(
+    events: Iterable[ValueEvent], generated: Callable[[str], bool] = made_up_here
+) -> Iterator[ValueEvent]:
+    for e in events:
+        if generated(e.event_id):
+            yield trusted_event(
+                e.user_id, e.name, e.timestamp, e.properties, e.account_id, content_id(e)
+            )
+        else:
+            yield e
+
+
+_VENDOR_NAMES = {"posthog": "PostHog", "segment": "Segment"}
+NAME_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
+NAME_FORMATS |= {".parquet": "parquet", ".pq": "parquet"}
+
+
+@attrs.frozen
+class Reading:
+    """How to read a file of events, from the command line (and the configuration)."""
+
+    input_format: str | None = None
+    on_error: str = "raise"
+    mapping: ColumnMapping | None = None
+    group_type: str | None = None
+    keep_properties: tuple[str, ...] | None = None
+    merge_identities: bool = True
+    person_properties: bool = True
+
+
+def reading_of(args: argparse.Namespace, config: Config | None = None) -> Reading:
+    mapping = args.columns if args.columns is not None else None
+    if mapping is None and config is not None:
+        mapping = config.columns
+    return Reading(
+        input_format=args.input_format,
+        on_error=args.on_error,
+        mapping=mapping,
+        group_type=args.group_type,
+        keep_properties=args.keep_properties,
+        merge_identities=not args.no_merge_identities,
+        person_properties=not args.no_person_properties,
+    )
+
+
+def file_format(path: str, reading: Reading, facts: list[tuple[str, str | int]]) -> str:
+    """The format to read *path* as: given, or from its name, or from its content.
+
+    A file whose fields are a PostHog or Segment export's is read as one (said on
+    stderr and in *facts*). Fields that the column mapping does not find are an
+    error naming the fields there are and the options that would read them.
+    """
+    with open(path, "rb"):  # a missing or unreadable file fails now, before anything else
+        pass
+    fmt = reading.input_format
+    if fmt is not None:
+        return fmt
+    lowered = path.lower().removesuffix(".gz")
+    fmt = next((f for suffix, f in NAME_FORMATS.items() if lowered.endswith(suffix)), None)
+    sniffed = sniff(path, fmt or "jsonl")
+    if reading.mapping is None and sniffed.format is not None:
+        vendor = _VENDOR_NAMES[sniffed.format]
+        note(
+            f"{path} has the fields of a {vendor} export; reading it as one "
+            f"(--input-format {sniffed.format}; pass --input-format {fmt or 'jsonl'} to read "
+            "it as plain events)"
+        )
+        facts.append(("format", f"{vendor} export (recognised from its fields)"))
+        return sniffed.format
+    if fmt is None:
+        raise ConfigurationError(
+            f"cannot tell the format of {path} from its name or content; pass --input-format "
+            f"one of {', '.join(INPUT_FORMATS)}"
+        )
+    if sniffed.fields:
+        _check_columns(path, sniffed.fields, reading.mapping or ColumnMapping())
+    return fmt
+
+
+_COLUMN_GUESSES = {
+    "user": ("user_id", "userId", "distinct_id", "user", "uid", "customer_id", "person_id"),
+    "name": ("name", "event", "event_name", "event_type", "action"),
+    "timestamp": ("timestamp", "time", "ts", "event_time", "created_at", "date"),
+}
+
+
+def guess_columns(fields: Sequence[str]) -> ColumnMapping | None:
+    """A mapping from the usual names of the user, event and time columns, if all are there."""
+    chosen: dict[str, str] = {}
+    for field, names in _COLUMN_GUESSES.items():
+        column = next((n for n in names if n in fields and n not in chosen.values()), None)
+        if column is None:
+            return None
+        chosen[field] = column
+    try:
+        return ColumnMapping(**chosen)
+    except ConfigurationError:
+        return None
+
+
+def columns_option(mapping: ColumnMapping) -> str:
+    return f"--columns user={mapping.user},name={mapping.name},timestamp={mapping.timestamp}"
+
+
+def _check_columns(path: str, fields: Sequence[str], mapping: ColumnMapping) -> None:
+    have = set(fields)
+    missing = [
+        f"{field} (column {column!r})"
+        for field, column in (
+            ("user", mapping.user),
+            ("name", mapping.name),
+            ("timestamp", mapping.timestamp),
+        )
+        if column not in have
+    ]
+    if not missing:
+        return
+    shown = ", ".join(fields[:12]) + (", ..." if len(fields) > 12 else "")
+    guess = guess_columns(fields)
+    option = "--columns user=COL,name=COL,timestamp=COL" if guess is None else columns_option(guess)
+    hint = f"{option} (or a [columns] table in the TOML)"
+    if "distinct_id" in have:
+        hint += ", or --input-format posthog"
+    elif have & {"userId", "anonymousId"}:
+        hint += ", or --input-format segment"
+    raise ConfigurationError(
+        f"{path} has no {' or '.join(missing)}; its fields are: {shown}; map them with {hint}"
+    )
+
+
+def open_reader(path: str, fmt: str, reading: Reading) -> EventReader:
+    options: dict[str, object] = {"on_error": reading.on_error}
+    if fmt in ("csv", "jsonl", "parquet"):
+        if reading.mapping is not None:
+            options["mapping"] = reading.mapping
+    else:
+        options["keep_properties"] = reading.keep_properties
+        options["merge_identities"] = reading.merge_identities
+        if fmt == "posthog":
+            options["group_type"] = reading.group_type
+            options["person_properties"] = reading.person_properties
+    return read_file(path, format=fmt, **options)
+
+
+def scan_file(path: str, fmt: str, reading: Reading, *, event_ids: str) -> ScanSource | None:
+    """*path* read by :func:`ttvkit.scan` in DuckDB, or None to use the io reader.
+
+    DuckDB reads a file without a Python object per row; without duckdb
+    installed, or for a vendor format, the ``ttvkit.io`` reader does.
+    """
+    if fmt not in ("csv", "jsonl", "parquet"):
+        return None
+    if importlib.util.find_spec("duckdb") is None:
+        return None
+    try:
+        return scan(
+            path,
+            format=fmt,
+            mapping=reading.mapping,
+            on_error=cast(Literal["raise", "skip"], reading.on_error),  # argparse's choices
+            event_ids=cast(Literal["row", "content"], event_ids),
+        )
+    except StoreError:
+        # DuckDB could not read the file (a damaged Parquet page, a truncated
+        # .gz): the reader says what is wrong with it, and where.
+        return None
+
+
+def reader_facts(reader: EventReader | ScanSource, facts: list[tuple[str, str | int]]) -> None:
+    """Say every skip, drop and merge of a read on stderr and in *facts*."""
+    for error in reader.errors[:5]:
+        warn(f"skipped: {error}")
+    if reader.skipped > 5:
+        warn(f"skipped {reader.skipped - 5:,} more bad rows")
+    if reader.skipped:
+        facts.append(("bad rows skipped", reader.skipped))
+    if isinstance(reader, EventReader):
+        if reader.ignored:
+            note(
+                f"{reader.source}: {plural(reader.ignored, 'row')} that are not events "
+                "(identify, page, group and other calls) were not counted as events"
+            )
+            facts.append(("calls ignored (not events)", reader.ignored))
+        if reader.merged:
+            note(
+                f"{reader.source}: {plural(reader.merged, 'anonymous id')} merged into the "
+                "user identified later (--no-merge-identities keeps them apart)"
+            )
+            facts.append(("identities merged", reader.merged))
+
+
+def is_url(source: str) -> bool:
+    return "://" in source
+
+
+def sqlite_path(url: str) -> str | None:
+    """The file a ``sqlite:///`` URL names, or None (another scheme, in memory)."""
+    scheme, _, rest = url.partition("://")
+    location = rest.partition("?")[0]
+    if scheme.lower() != "sqlite" or not location.startswith("/"):
+        return None
+    path = unquote(location[1:])
+    return path if path and path != ":memory:" and "\x00" not in path else None
+
+
+def check_sqlite_exists(url: str) -> None:
+    """Reporting on a SQLite file that does not exist is a typo, not a wish to create it."""
+    path = sqlite_path(url)
+    if path is not None and not os.path.exists(path):
+        raise FileNotFoundError(2, "no such SQLite database", path)
+
+
+def sqlite_files(url: str) -> list[tuple[str, str]]:
+    """The files of a ``sqlite:///`` URL's database: the database, its WAL and journal."""
+    path = sqlite_path(url)
+    if path is None:
+        return []
+    return [
+        ("store's database file", path),
+        ("store's write-ahead log", path + "-wal"),
+        ("store's shared-memory file", path + "-shm"),
+        ("store's journal", path + "-journal"),
+    ]

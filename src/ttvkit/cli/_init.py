@@ -1,0 +1,192 @@
+"""``ttvkit init``: a commented starter ``ttv.toml`` built from the events of a file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tomllib
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+import attrs
+
+from ttvkit.cli._files import (
+    NAME_FORMATS,
+    columns_option,
+    file_format,
+    guess_columns,
+    open_reader,
+    reader_facts,
+    reading_of,
+)
+from ttvkit.cli._output import DOCS_URL, EXIT_OK, note
+from ttvkit.config import parse_config
+from ttvkit.errors import ConfigurationError
+from ttvkit.io import ColumnMapping
+from ttvkit.io._detect import sniff
+
+__all__ = ["cmd_init"]
+
+_START_HINTS = ("signup", "signed_up", "sign_up", "signed up", "user_signed_up", "account_created")
+
+
+def _toml_string(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _toml_key(text: str) -> str:
+    bare = text.replace("-", "_")
+    if bare and all(c.isascii() and (c.isalnum() or c == "_") for c in bare) and bare == text:
+        return text
+    return _toml_string(text)
+
+
+def _slug(name: str) -> str:
+    slug = "".join(c if c.isascii() and c.isalnum() else "_" for c in name.lower()).strip("_")
+    while "__" in slug:
+        slug = slug.replace("__", "_")
+    return slug or "milestone"
+
+
+def _init_text(
+    path: str | None,
+    names: dict[str, tuple[int, int]],
+    firsts: dict[str, int],
+    fields: Sequence[str],
+    fmt: str | None,
+    mapping: ColumnMapping | None,
+) -> str:
+    """The starter configuration: *names* maps event name -> (events, users)."""
+    lines = [
+        "# ttvkit configuration: the milestones 'ttvkit report' measures.",
+        f"# Docs: {DOCS_URL}cli/  (every key: {DOCS_URL}cli/#the-configuration-file)",
+    ]
+    if path is not None:
+        lines.append(
+            f"# Written by 'ttvkit init' from {path}"
+            + (f" (read as {fmt})" if fmt else "")
+            + f": {len(names):,} event names."
+        )
+        if fields:
+            lines.append(
+                "# Its fields: " + ", ".join(fields[:20]) + (", ..." if len(fields) > 20 else "")
+            )
+        lines.append(f"# Report with: ttvkit report {path}")
+    lines.append("")
+    lines.append('per = "user"                 # or "account" (events need an account id)')
+    if mapping is not None:
+        lines += ["", "[columns]                    # where the file's fields are"]
+        default = ColumnMapping()
+        for field in ("user", "name", "timestamp", "account", "event_id", "properties"):
+            column = getattr(mapping, field)
+            if column != getattr(default, field):
+                lines.append(f"{field} = {_toml_string(column or '')}")
+    by_users = sorted(names, key=lambda n: (-names[n][1], n))
+    start = next((n for n in by_users if n.lower() in _START_HINTS), None)
+    if start is None and firsts:
+        start = max(firsts, key=lambda n: (firsts[n], n))
+    start = start or "signup"
+    lines += [
+        "",
+        "[bands]                      # speed classes: immediate / short / long",
+        'immediate = "5m"',
+        'short = "7d"',
+    ]
+    candidates = [n for n in by_users if n != start][:3]
+    if not candidates:
+        candidates = ["report_created"]
+    for i, name in enumerate(candidates):
+        events, users = names.get(name, (0, 0))
+        lines += [""]
+        if names:
+            lines.append(f"# {name}: {events:,} events by {users:,} users")
+        lines += [
+            f"[milestones.{_toml_key(_slug(name))}]",
+            f'kind = "{"basic" if i == 0 else "exceed"}"'
+            + (
+                "                # basic, exceed, onboarding, upgrade, feature_adoption, roi"
+                if i == 0
+                else ""
+            ),
+            f"start = {_toml_string(start)}"
+            + ("   # the start event: what the most users do first" if i == 0 else ""),
+            f"reached = {_toml_string(name)}"
+            if i == 0
+            else f"reached = {{ event = {_toml_string(name)}, nth = 3 }}   # the 3rd time",
+        ]
+        if i == 0:
+            lines.append('# window = "30d"            # count only reaching within 30 days')
+    rest = [n for n in by_users if n != start and n not in candidates]
+    if rest:
+        lines += ["", "# Other event names in the file (most users first):"]
+        lines += [f"#   {n}: {names[n][0]:,} events by {names[n][1]:,} users" for n in rest[:30]]
+        if len(rest) > 30:
+            lines.append(f"#   ... and {len(rest) - 30:,} more")
+    lines += [
+        "",
+        "# [analysis]",
+        '# interventions = ["tutorial_completed"]   # levers: events that may shorten TTV',
+        f"# journey = [{', '.join(_toml_string(_slug(n)) for n in candidates[:2])}]",
+        '# within = "7d"',
+        "",
+        "# [satisfaction]               # needs [bands]",
+        f"# milestone = {_toml_string(_slug(candidates[0]))}",
+        '# survey = "csat_submitted"',
+        '# score = "score"',
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    names: dict[str, tuple[int, int]] = {}
+    firsts: dict[str, int] = {}
+    fields: Sequence[str] = ()
+    fmt = None
+    if not args.print and os.path.exists(args.output):
+        raise ConfigurationError(
+            f"{args.output} exists; pass another --output PATH, or --print to see the starter"
+        )
+    reading = reading_of(args)
+    if args.file is not None and reading.input_format is None and reading.mapping is None:
+        lowered = args.file.lower().removesuffix(".gz")
+        named = next((f for sfx, f in NAME_FORMATS.items() if lowered.endswith(sfx)), None)
+        sniffed = sniff(args.file, named or "jsonl")
+        default = ColumnMapping()
+        if sniffed.format is None and sniffed.fields and default.user not in sniffed.fields:
+            guess = guess_columns(sniffed.fields)
+            if guess is not None:
+                note(f"{args.file}: reading it with {columns_option(guess)} (written to [columns])")
+                reading = attrs.evolve(reading, mapping=guess)
+    if args.file is not None:
+        fmt = file_format(args.file, reading, [])
+        fields = sniff(args.file, fmt).fields
+        reader = open_reader(args.file, fmt, reading)
+        counts: dict[str, int] = {}
+        users: dict[str, set[str]] = {}
+        first: dict[str, tuple[datetime, str]] = {}
+        for e in reader:
+            counts[e.name] = counts.get(e.name, 0) + 1
+            users.setdefault(e.name, set()).add(e.user_id)
+            if e.user_id not in first or e.timestamp < first[e.user_id][0]:
+                first[e.user_id] = (e.timestamp, e.name)
+        reader_facts(reader, [])
+        if not counts:
+            raise ConfigurationError(f"{args.file} holds no events to start from")
+        names = {n: (counts[n], len(users[n])) for n in counts}
+        for _, name in first.values():
+            firsts[name] = firsts.get(name, 0) + 1
+    text = _init_text(args.file, names, firsts, fields, fmt, reading.mapping)
+    parse_config(tomllib.loads(text), source="the starter configuration")  # valid by construction
+    if args.print:
+        sys.stdout.write(text)
+        return EXIT_OK
+    Path(args.output).write_text(text, encoding="utf-8")
+    print(
+        f"ttvkit: wrote {args.output}; edit it, then: ttvkit report {args.file or 'SOURCE'}",
+        file=sys.stderr,
+    )
+    return EXIT_OK

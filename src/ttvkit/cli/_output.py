@@ -1,0 +1,216 @@
+"""What the command says, and where: messages on stderr, progress, and the report's output.
+
+Reports go to stdout (or ``--output``); progress, warnings and notes go to
+stderr, one line each, control characters escaped (data may hold anything).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TextIO
+
+from ttvkit.errors import ConfigurationError
+from ttvkit.report import CHARTS_LEFT_OUT, Report, charts_left_out, render
+
+__all__ = [
+    "DEFAULT_CONFIG",
+    "DOCS_URL",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "Progress",
+    "SectionProgress",
+    "check_output",
+    "error_text",
+    "note",
+    "one_line",
+    "plural",
+    "to_stdout",
+    "warn",
+    "write_report",
+]
+
+DOCS_URL = "https://ttvkit.github.io/ttvkit/"
+"""Where the documentation is published (``mkdocs.yml``'s ``site_url``)."""
+DEFAULT_CONFIG = "ttv.toml"
+"""The configuration ``ttvkit report`` reads when ``--config`` is not given, if it exists."""
+DEFAULT_BATCH_SIZE = 5_000
+DEMO_USERS = 2_000
+DEMO_BOOTSTRAP = 200
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def one_line(text: str) -> str:
+    """*text* on one line, control characters shown as escapes (data may hold anything)."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in " ".join(text.split()))
+
+
+def error_text(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"{exc.filename}: {exc.strerror or exc}"
+    return str(exc) or type(exc).__name__
+
+
+def warn(message: str) -> None:
+    print(f"ttvkit: warning: {one_line(message)}", file=sys.stderr)
+
+
+def note(message: str) -> None:
+    print(f"ttvkit: note: {one_line(message)}", file=sys.stderr)
+
+
+class Progress:
+    """A progress display on stderr that needs no dependency.
+
+    On a terminal it redraws one line with ``\\r`` (at most ten times a
+    second); otherwise (a log file, CI) it writes a line every ``interval``
+    seconds, so logs stay short. Nothing is written before the first update,
+    so an error before any work is still the only line on stderr.
+    """
+
+    def __init__(
+        self,
+        label: str,
+        *,
+        total: int | None = None,
+        unit: str = "events",
+        stream: TextIO | None = None,
+        interval: float = 5.0,
+    ) -> None:
+        self._label = label
+        self._total = total
+        self._unit = unit
+        self._stream = sys.stderr if stream is None else stream
+        self._tty = self._stream.isatty()
+        self._interval = 0.1 if self._tty else interval
+        self._started = time.monotonic()
+        self._last = self._started
+        self._drawn = False
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._tty and self._drawn:
+            self._stream.write("\n")  # keep what follows (an error, say) on its own line
+            self._stream.flush()
+            self._drawn = False
+
+    def _line(self, done: int) -> str:
+        elapsed = max(time.monotonic() - self._started, 1e-9)
+        if self._total:
+            share = min(done / self._total, 1.0)
+            filled = round(share * 24)
+            return (
+                f"{self._label} [{'#' * filled}{'.' * (24 - filled)}] "
+                f"{share:6.1%} {done:,}/{self._total:,} {self._unit}"
+            )
+        return f"{self._label}: {done:,} {self._unit} ({done / elapsed:,.0f}/s)"
+
+    def update(self, done: int) -> None:
+        now = time.monotonic()
+        if now - self._last < self._interval:
+            return
+        self._last = now
+        self._write(self._line(done))
+
+    def finish(self, done: int, note: str = "") -> None:
+        """The last line: where it ended, and how long it took."""
+        elapsed = time.monotonic() - self._started
+        self._write(f"{self._line(done)} in {elapsed:.1f}s{note}")
+        if self._tty:
+            self._stream.write("\n")
+            self._drawn = False
+        self._stream.flush()
+
+    def _write(self, line: str) -> None:
+        if self._tty:
+            self._stream.write("\r\x1b[K" + line)
+            self._drawn = True
+        else:
+            self._stream.write(line + "\n")
+        self._stream.flush()
+
+
+class SectionProgress:
+    """Which section is being computed, on one redrawn line of a terminal's stderr.
+
+    Off when stderr is not a terminal (a log, a pipe, CI): nothing is written.
+    """
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = sys.stderr if stream is None else stream
+        self._tty = self._stream.isatty()
+        self._drawn = False
+
+    def __enter__(self) -> SectionProgress:
+        return self
+
+    def __call__(self, heading: str) -> None:
+        if self._tty:
+            self._stream.write("\r\x1b[Kttvkit: computing " + one_line(heading)[:70])
+            self._stream.flush()
+            self._drawn = True
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._drawn:
+            self._stream.write("\r\x1b[K")  # the report, or a message, starts on a clean line
+            self._stream.flush()
+
+
+def plural(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" if n == 1 else f"{n:,} {noun}s"
+
+
+def to_stdout(output: str | None) -> bool:
+    return not output or output == "-"
+
+
+def check_output(output: str | None, inputs: Iterable[tuple[str, str]]) -> None:
+    """Refuse to write the report over a file it reads: *inputs* are (what, path) pairs."""
+    if to_stdout(output):
+        return
+    assert output is not None
+    for what, path in inputs:
+        if _same_file(output, path):
+            raise ConfigurationError(
+                f"--output {output} is the {what} ({path}); writing the report there would "
+                "destroy it: pass another file name"
+            )
+
+
+def _same_file(a: str, b: str) -> bool:
+    """Whether paths *a* and *b* name one file (through links and relative paths too)."""
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):
+        try:
+            return os.path.realpath(a) == os.path.realpath(b)
+        except (OSError, ValueError):
+            return False
+
+
+def write_report(report: Report, args: argparse.Namespace) -> None:
+    text = render(report, args.format)
+    for section in report.skipped:
+        warn(f"{section.heading}: {section.result}")
+    if args.format == "html" and charts_left_out(report):
+        warn(CHARTS_LEFT_OUT)
+    if to_stdout(args.output):
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        Path(args.output).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        if exc.filename is None:  # a failed write (a full disk) does not name the file
+            exc.filename = args.output
+        raise

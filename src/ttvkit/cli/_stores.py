@@ -1,0 +1,123 @@
+"""``ttvkit import`` (a file of events into a store) and ``ttvkit check`` (a store intact)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterable
+
+from ttvkit.cli._files import (
+    Counts,
+    check_sqlite_exists,
+    file_format,
+    ingest,
+    open_reader,
+    reader_facts,
+    reading_of,
+    with_stable_ids,
+)
+from ttvkit.cli._output import EXIT_OK, Progress, error_text
+from ttvkit.errors import StoreError, TTVError
+from ttvkit.events import ValueEvent
+from ttvkit.io import EventReader, ReadError
+from ttvkit.stores import Store, open_store
+from ttvkit.stores.scan import ScanSource
+
+__all__ = ["DEFAULT_BATCH_SIZE", "cmd_check", "cmd_import"]
+
+DEFAULT_BATCH_SIZE = 5_000
+
+
+def _stored_so_far(counts: Counts) -> str:
+    return (
+        f"{counts.new:,} new events were stored before it and are kept; importing again "
+        "stores nothing twice"
+    )
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    # Import streams the file through the io reader whatever is installed: every
+    # event becomes a ValueEvent for the store anyway, and streaming stores the
+    # rows before a bad one (and says how many) instead of nothing.
+    reading = reading_of(args)
+    fmt = file_format(args.file, reading, [])
+    reader = open_reader(args.file, fmt, reading)
+    return _import_events(args, reader, with_stable_ids(reader))
+
+
+def _import_events(
+    args: argparse.Namespace, reader: EventReader | ScanSource, events: Iterable[ValueEvent]
+) -> int:
+    with open_store(args.store) as store:
+        counts = Counts()
+        with Progress(f"importing {args.file}") as progress:
+            try:
+                read, new = ingest(
+                    store,
+                    events,
+                    batch_size=args.batch_size,
+                    progress=progress,
+                    counts=counts,
+                )
+            except ReadError as exc:
+                hint = ""
+                if exc.skippable and args.on_error == "raise":
+                    hint = "; fix the row, or skip bad rows with --on-error skip"
+                raise ReadError(
+                    f"{exc} ({_stored_so_far(counts)}{hint})",
+                    source=exc.source,
+                    line=exc.line,
+                    row=exc.row,
+                    column=exc.column,
+                    skippable=exc.skippable,
+                ) from None
+            except (TTVError, OSError) as exc:
+                # The store failed (a full disk, a lost server): say what is kept.
+                raise _ImportFailed(f"{error_text(exc)} ({_stored_so_far(counts)})") from None
+            progress.finish(read)
+    reader_facts(reader, [])
+    ignored = (
+        f", ignored {reader.ignored:,}"
+        if isinstance(reader, EventReader) and reader.ignored
+        else ""
+    )
+    print(
+        f"read {read:,}, new {new:,}, duplicates {read - new:,}, skipped {reader.skipped:,}"
+        f"{ignored} ({args.file} -> {args.store})"
+    )
+    return EXIT_OK
+
+
+class _ImportFailed(TTVError):
+    """An import stopped by its store; the message says how many events were kept."""
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from ttvkit.stores.sqlite import SQLiteStore
+
+    check_sqlite_exists(args.store)
+    with open_store(args.store) as store:
+        if isinstance(store, SQLiteStore):
+            problems = store.check()
+            summary = (
+                f"{store.count():,} events, every one readable and valid; event names "
+                "complete; PRAGMA integrity_check ok"
+            )
+        else:
+            summary, problems = _read_every_event(store)
+    if problems:
+        shown = "; ".join(problems[:3])
+        more = f" (and {len(problems) - 3:,} more problems)" if len(problems) > 3 else ""
+        raise StoreError(f"{args.store} is damaged: {shown}{more}")
+    print(f"{args.store}: ok, {summary}")
+    return EXIT_OK
+
+
+def _read_every_event(store: Store) -> tuple[str, list[str]]:
+    """The generic check: every event of *store* is read and decoded."""
+    events = 0
+    try:
+        for _ in store.events():
+            events += 1
+    except TTVError as exc:
+        return "", [f"after {events:,} events: {exc}"]
+    return f"{events:,} events, every one readable", []

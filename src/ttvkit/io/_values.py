@@ -1,0 +1,243 @@
+"""Foreign values as event fields: timestamps to UTC, CSV text to JSON scalars, and the
+words for what is wrong with a value.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Final, Literal, TypeAlias
+
+from dateutil.parser import isoparse
+
+from ttvkit.errors import ConfigurationError, InvalidEventError
+from ttvkit.events import MAX_TIMESTAMP, MIN_TIMESTAMP, JSONValue, parse_timestamp
+
+__all__ = [
+    "TimestampUnit",
+    "check_unit",
+    "check_zone",
+    "infer_scalar",
+    "json_kind",
+    "json_problem",
+    "jsonable",
+    "shown",
+    "to_utc",
+    "value_problem",
+]
+
+TimestampUnit: TypeAlias = Literal["s", "ms", "us"]
+
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_UNIT_MICROSECONDS: Final = {"s": 1_000_000, "ms": 1_000, "us": 1}
+_UNIT_NAMES: Final = {"s": "seconds", "ms": "milliseconds", "us": "microseconds"}
+_INT64: Final = 2**63
+# A JSON number, the only text a CSV cell may hold to be read as a number.
+_NUMBER: Final = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
+# Epoch values in a text cell: also a leading '+' and leading zeros, as spreadsheets write them.
+_EPOCH_TEXT: Final = re.compile(r"[+-]?[0-9]+(\.[0-9]*)?([eE][+-]?[0-9]+)?")
+
+# ISO-8601 in the extended form nearly every export writes; see to_utc().
+_PLAIN_ISO: Final = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})?"
+)
+
+
+def check_unit(value: object) -> TimestampUnit | None:
+    if value is None or value in _UNIT_MICROSECONDS:
+        return value  # type: ignore[return-value]
+    raise ConfigurationError(
+        f"timestamp_unit={value!r}: pass 's', 'ms' or 'us' (epoch seconds, milliseconds "
+        "or microseconds), or None for ISO-8601 text and epoch seconds"
+    )
+
+
+def check_zone(value: object) -> tzinfo | None:
+    if value is None or isinstance(value, tzinfo):
+        return value
+    raise ConfigurationError(
+        f"assume_timezone={value!r}: pass a tzinfo such as datetime.UTC or "
+        "zoneinfo.ZoneInfo('Europe/Berlin'), or None to reject timestamps without an offset"
+    )
+
+
+def shown(value: object) -> str:
+    """*value* as a message shows it: its repr, cut to 80 characters."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int too long to convert to text
+        return "<an integer too long to show>"
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def json_problem(exc: BaseException) -> str:
+    """What :func:`load_json` (or another reader of values) found wrong, in words."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg} at character {exc.colno}"
+    return value_problem(exc)
+
+
+def value_problem(exc: BaseException) -> str:
+    """An exception raised while reading a value, as a phrase for a message."""
+    if isinstance(exc, RecursionError):
+        return "nested too deeply to read"
+    message = str(exc)
+    if "Exceeds the limit" in message and "digits" in message:
+        return "holds an integer with more digits than Python converts (4300)"
+    return message or type(exc).__name__
+
+
+def json_kind(value: object) -> str:
+    """What a decoded JSON value is, for messages: "a JSON array", "JSON null", ..."""
+    if isinstance(value, Mapping):
+        return "a JSON object"
+    if isinstance(value, list):
+        return "a JSON array"
+    if isinstance(value, str):
+        return "a JSON string"
+    if isinstance(value, bool) or value is None:
+        return f"JSON {json.dumps(value)}"
+    if isinstance(value, int | float):
+        return "a JSON number"
+    return f"a {type(value).__name__}"
+
+
+def infer_scalar(text: str) -> JSONValue:
+    """A CSV cell as a JSON scalar: a JSON number or ``true``/``false``, else the text.
+
+    Integers beyond 64 bits and numbers that overflow a float stay text, so a long
+    numeric id is kept rather than rejected.
+    """
+    if text == "true":
+        return True
+    if text == "false":
+        return False
+    match = _NUMBER.fullmatch(text)
+    if match is None:
+        return text
+    if match.group(1) is None and match.group(2) is None:
+        if len(text) > 20:  # beyond 64 bits (and perhaps beyond int()'s digit limit)
+            return text
+        number = int(text)
+        return number if -_INT64 <= number < _INT64 else text
+    real = float(text)
+    return real if math.isfinite(real) else text
+
+
+def jsonable(value: object) -> object:
+    """Plain Python for a value from a DataFrame or Arrow: numpy scalars, datetimes."""
+    if isinstance(value, datetime):
+        if value.tzinfo is not None and value.utcoffset() is not None:
+            value = value.astimezone(UTC)
+        return _plain_datetime(value).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if type(value).__module__ == "numpy" and hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def _plain_datetime(value: datetime) -> datetime:
+    # pandas.Timestamp is a datetime subclass with nanoseconds: rebuild a plain
+    # datetime, truncating to microseconds (ttvkit's precision) without a warning.
+    if type(value) is datetime:
+        return value
+    return datetime(
+        value.year,
+        value.month,
+        value.day,
+        value.hour,
+        value.minute,
+        value.second,
+        value.microsecond,
+        tzinfo=value.tzinfo,
+        fold=value.fold,
+    )
+
+
+def _fail(value: object, problem: str) -> InvalidEventError:
+    return InvalidEventError(f"timestamp={shown(value)}: {problem}")
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _out_of_range(value: object, unit: TimestampUnit | None) -> InvalidEventError:
+    """The error for a timestamp outside the supported range, showing *value* as given."""
+    supported = f"{MIN_TIMESTAMP.isoformat()} to {MAX_TIMESTAMP.isoformat()}"
+    if _is_number(value) or (unit is not None and isinstance(value, str)):
+        if unit in (None, "s"):
+            hint = "check the unit (milliseconds? pass timestamp_unit='ms')"
+        else:
+            hint = "check timestamp_unit"
+        name = _UNIT_NAMES[unit or "s"]
+        return _fail(value, f"is out of range as epoch {name} (supported: {supported}); {hint}")
+    return _fail(value, f"is outside the supported range {supported}")
+
+
+def to_utc(value: object, unit: TimestampUnit | None, zone: tzinfo | None) -> datetime:
+    """A timestamp from foreign input as an aware UTC datetime.
+
+    Text is ISO-8601 (see :func:`~ttvkit.events.parse_timestamp`); numbers are epoch
+    values in *unit* (seconds when ``None``), and with a unit set, numeric text is
+    too. A timestamp without an offset gets *zone* when given, else is rejected.
+    Errors show the value as the input gave it.
+    """
+    given = value
+    if unit is not None and isinstance(value, str) and _EPOCH_TEXT.fullmatch(value.strip()):
+        text = value.strip()
+        try:
+            value = int(text) if text.lstrip("+-").isdigit() else float(text)
+        except ValueError:  # more digits than int() converts
+            raise _out_of_range(given, unit) from None
+    if _is_number(value) and unit not in (None, "s"):
+        assert unit is not None
+        assert isinstance(value, int | float)
+        if not math.isfinite(value):
+            raise _fail(given, f"is not a finite number of epoch {_UNIT_NAMES[unit]}")
+        try:
+            value = _EPOCH + timedelta(microseconds=value * _UNIT_MICROSECONDS[unit])
+        except OverflowError:
+            raise _out_of_range(given, unit) from None
+    elif _is_number(value):
+        assert isinstance(value, int | float)
+        if not math.isfinite(value):
+            raise _fail(given, "is not a finite number of epoch seconds")
+        try:
+            value = datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError):
+            raise _out_of_range(given, unit) from None
+    elif isinstance(value, str):
+        text = value.strip()
+        parsed: datetime | None = None
+        try:
+            # The shape nearly every export writes: fromisoformat reads it 50 times
+            # faster than isoparse, to the same datetime.
+            plain = _PLAIN_ISO.fullmatch(text)
+            parsed = datetime.fromisoformat(text) if plain else isoparse(text)
+        except (ValueError, OverflowError):
+            pass  # parse_timestamp below says what is wrong with the text (or reads 24:00)
+        if parsed is not None and (parsed.tzinfo is not None or zone is not None):
+            value = parsed
+    if isinstance(value, datetime):
+        value = _plain_datetime(value)
+        if zone is not None and (value.tzinfo is None or value.utcoffset() is None):
+            value = value.replace(tzinfo=zone)
+        if value.tzinfo is not None and value.utcoffset() is not None:
+            try:
+                value = value.astimezone(UTC)
+            except OverflowError:  # 9999-12-31T23:59-14:00 is after year 9999 in UTC
+                raise _out_of_range(given, unit) from None
+            if not MIN_TIMESTAMP <= value < MAX_TIMESTAMP:
+                raise _out_of_range(given, unit)
+    try:
+        return parse_timestamp(value)
+    except InvalidEventError:
+        raise
+    except (ValueError, OverflowError):
+        raise _fail(given, "is not an ISO-8601 timestamp, e.g. '2026-01-31T09:30:00Z'") from None
