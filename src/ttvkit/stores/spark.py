@@ -19,7 +19,7 @@ Events themselves never reach the driver, except through :meth:`events`
 (streamed with ``toLocalIterator``), which only a user-defined condition
 class, one that has no SQL form, makes ttvkit call.
 
-Needs ``pip install 'ttvkit[spark]'`` (pyspark 4.0 or later, classic or Spark
+Needs ``pip install 'ttvkit[spark]'`` (pyspark 3.5 or later, classic or Spark
 Connect): only the DataFrame API and SQL are used, no RDDs and no JVM access.
 """
 

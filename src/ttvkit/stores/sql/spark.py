@@ -1,4 +1,4 @@
-"""The Spark SQL dialect of the query plan (Spark 4.0 or later).
+"""The Spark SQL dialects of the query plan (Spark 4 with VARIANT; Spark 3.5).
 
 The statement is the one every engine runs (:mod:`ttvkit.stores.sql.render`):
 CTE layers, window running counts over ``ORDER BY ts`` with the default
