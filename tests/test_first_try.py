@@ -459,7 +459,7 @@ def test_html_without_matplotlib_says_so(
 ) -> None:
     from ttvkit import cli, report
 
-    monkeypatch.setattr(report, "_png_renderer", lambda: None)
+    monkeypatch.setattr(report._render, "_png_renderer", lambda: None)
     page = render(_demo_report(milestones=["first_report"]), "html")
     assert report.CHARTS_LEFT_OUT.replace("'", "&#x27;") in page
     path = tmp_path / "e.csv"

@@ -8,8 +8,11 @@ result shows; the text and HTML renderers lay the same rows out.
 
 from __future__ import annotations
 
+import html
 import math
+import re
 from datetime import timedelta
+from typing import Final
 
 import attrs
 
@@ -25,11 +28,14 @@ __all__ = [
     "format_duration",
     "format_p",
     "format_share",
+    "html_text",
     "label_text",
     "median_text",
+    "one_line",
     "plural",
     "seconds_or_none",
     "share_ci",
+    "shown",
     "signed_duration",
     "signed_share",
     "text_table",
@@ -194,3 +200,29 @@ def seconds_or_none(value: timedelta | None) -> float | None:
 def timedelta_or_none(seconds: float) -> timedelta | None:
     """Float seconds as a timedelta; an infinite time (never reached) is ``None``."""
     return None if math.isinf(seconds) else timedelta(seconds=seconds)
+
+
+# --- data shown to people ------------------------------------------------------------
+
+# Control characters (but newline and tab) and the bidirectional overrides
+# that reorder what a terminal or browser shows: data must not steer either.
+_UNSAFE: Final = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def shown(text: str) -> str:
+    """*text* with control characters and bidi overrides shown as escapes, e.g. ``\\x1b``.
+
+    The one rule for data (names, ids, values, messages quoting them) written to
+    a terminal, a report or a page.
+    """
+    return _UNSAFE.sub(lambda m: repr(m.group())[1:-1], text)
+
+
+def one_line(text: str) -> str:
+    """:func:`shown` *text* on one line (runs of whitespace become one space)."""
+    return " ".join(shown(text).split())
+
+
+def html_text(text: str) -> str:
+    """:func:`shown` *text*, HTML-escaped (quotes too)."""
+    return html.escape(shown(text), quote=True)

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
+from ttvkit._format import one_line
 from ttvkit.errors import ConfigurationError
 from ttvkit.report import CHARTS_LEFT_OUT, Report, charts_left_out, render
 
@@ -46,11 +47,6 @@ DEMO_BOOTSTRAP = 200
 EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
-
-
-def one_line(text: str) -> str:
-    """*text* on one line, control characters shown as escapes (data may hold anything)."""
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in " ".join(text.split()))
 
 
 def error_text(exc: BaseException) -> str:
