@@ -204,9 +204,13 @@ def timedelta_or_none(seconds: float) -> timedelta | None:
 
 # --- data shown to people ------------------------------------------------------------
 
-# Control characters (but newline and tab) and the bidirectional overrides
-# that reorder what a terminal or browser shows: data must not steer either.
-_UNSAFE: Final = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# Control characters (but newline and tab), the bidirectional controls that
+# reorder what a terminal or browser shows (data must not steer either), and
+# the invisible format characters (zero-width spaces and joiners, soft hyphen,
+# byte-order mark) that make two different names look the same.
+_UNSAFE: Final = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]"
+)
 
 
 def shown(text: str) -> str:
