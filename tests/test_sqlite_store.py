@@ -21,7 +21,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import ttvkit
-import ttvkit.stores.sqlite as sqlite_module
+import ttvkit.stores.sqlite.connection as sqlite_connection
+import ttvkit.stores.sqlite.schema as sqlite_schema
 from ttvkit import (
     AnalysisError,
     ConfigurationError,
@@ -489,11 +490,11 @@ def test_migrations_are_applied_in_order_and_keep_the_data(
     with SQLiteStore(db) as store:
         store.append([ev("u1", "signup", 0)])
     later = (
-        *sqlite_module.MIGRATIONS,
+        *sqlite_schema.MIGRATIONS,
         ("CREATE TABLE ttv_test_v2 (x INTEGER)",),
         ("INSERT INTO ttv_test_v2 SELECT COUNT(*) FROM ttv_events",),
     )
-    monkeypatch.setattr(sqlite_module, "MIGRATIONS", later)
+    monkeypatch.setattr(sqlite_schema, "MIGRATIONS", later)
     with SQLiteStore(db) as store:
         assert store.schema_version() == SCHEMA_VERSION + 2
         assert store.count() == 1
@@ -509,8 +510,8 @@ def test_a_failed_migration_leaves_the_file_as_it_was(
 ) -> None:
     with SQLiteStore(db):
         pass
-    broken = (*sqlite_module.MIGRATIONS, ("CREATE TABLE ttv_ok (x)", "THIS IS NOT SQL"))
-    monkeypatch.setattr(sqlite_module, "MIGRATIONS", broken)
+    broken = (*sqlite_schema.MIGRATIONS, ("CREATE TABLE ttv_ok (x)", "THIS IS NOT SQL"))
+    monkeypatch.setattr(sqlite_schema, "MIGRATIONS", broken)
     with pytest.raises(StoreError, match="syntax error"):
         SQLiteStore(db)
     assert _meta(db) == {"schema_version": str(SCHEMA_VERSION)}
@@ -665,7 +666,7 @@ def test_a_forked_child_reconnects_instead_of_using_the_parents_connection(db: P
     if pid == 0:  # the child: report through the exit code only
         code = 1
         try:
-            assert parents_connection in sqlite_module._INHERITED
+            assert parents_connection in sqlite_connection.INHERITED
             store.append([ev("child", "signup", 1)])
             assert store._local.handle.connection is not parents_connection
             code = 0 if store.count() == 2 else 2
