@@ -353,7 +353,7 @@ def test_a_closed_store_refuses_use_and_closing_twice_is_fine(new_store: NewStor
         store.latest_timestamp,
         lambda: store.observations(Milestone("m", "report")),
     ):
-        with pytest.raises(StoreError):
+        with pytest.raises(StoreError, match="closed"):
             use()
 
 
