@@ -1,15 +1,112 @@
-"""Shared fixtures: a reachable PostgreSQL server (real, never mocked)."""
+"""Shared fixtures (a reachable PostgreSQL server, real and never mocked; one Spark
+session), and test modules that need a missing extra skipped at collection.
+
+A test module that imports an optional dependency at its top (duckdb,
+psycopg, pandas, ...) is reported as *skipped*, with the ``pip install`` that
+brings it, when that dependency is not installed; so is a test that imports
+one as it runs (directly, or through ttvkit's
+:class:`~ttvkit.errors.MissingDependencyError`). ``pytest`` thus runs in an
+environment with only the core dependencies. Under ``CI`` a missing extra
+is an error instead: CI installs ``ttvkit[test]`` and every test must run
+there.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+#: Optional packages the tests import, and what installs each one.
+OPTIONAL: dict[str, str] = {
+    "duckdb": "ttvkit[duckdb]",
+    "psycopg": "ttvkit[postgres]",
+    "pyarrow": "ttvkit[parquet]",
+    "pandas": "ttvkit[pandas]",
+    "polars": "ttvkit[polars]",
+    "matplotlib": "ttvkit[plot]",
+    "pyspark": "ttvkit[spark]",
+    # Reference implementations the statistics are checked against.
+    "numpy": "ttvkit[test]",
+    "scipy": "ttvkit[test]",
+    "lifelines": "ttvkit[test]",
+}
+
+
+def _missing_optional(exc: BaseException | None) -> str | None:
+    """Why *exc* was raised, when it (or an error it was raised from) is an optional
+    package failing to import; ``None`` for any other error."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, ModuleNotFoundError) and exc.name is not None:
+            package = exc.name.partition(".")[0]
+            if package in OPTIONAL:
+                return (
+                    f"needs {package}, which is not installed (pip install '{OPTIONAL[package]}')"
+                )
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+class _ModuleNeedingExtras(pytest.Module):
+    """A test module that is skipped, not an error, when an optional package is missing."""
+
+    def collect(self) -> Iterable[pytest.Item | pytest.Collector]:
+        try:
+            self.obj  # noqa: B018  # imports the test module
+        except self.CollectError as exc:
+            reason = _missing_optional(exc.__cause__)
+            if reason is None:
+                raise
+            if os.environ.get("CI"):
+                raise self.CollectError(f"CI is set but {self.path.name} {reason}") from exc
+            pytest.skip(f"{self.path.name} {reason}", allow_module_level=True)
+        return super().collect()
+
+
+def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> pytest.Module:
+    return _ModuleNeedingExtras.from_parent(parent, path=module_path)
+
+
+def _skip_if_an_extra_is_missing(item: pytest.Item, exc: BaseException) -> None:
+    reason = _missing_optional(exc)
+    if reason is not None and not os.environ.get("CI"):
+        pytest.skip(f"{item.name} {reason}")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    try:
+        return (yield)
+    except Exception as exc:
+        _skip_if_an_extra_is_missing(item, exc)
+        raise
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    try:
+        return (yield)
+    except Exception as exc:
+        _skip_if_an_extra_is_missing(item, exc)
+        raise
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    # pyproject.toml sets ``timeout`` for pytest-timeout (part of ttvkit[test]);
+    # without the plugin, --strict-config would refuse the whole run. Outside
+    # CI the option is then accepted and does nothing.
+    if importlib.util.find_spec("pytest_timeout") is None and not os.environ.get("CI"):
+        parser.addini("timeout", "ignored: pytest-timeout is not installed")
+
 
 settings.register_profile(
     "ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]

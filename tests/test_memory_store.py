@@ -10,9 +10,7 @@ import pytest
 from ttvkit import (
     ConfigurationError,
     MemoryStore,
-    Milestone,
     Store,
-    StoreError,
     ValueEvent,
     open_store,
 )
@@ -25,17 +23,6 @@ def ev(user: str, name: str, minutes: int, event_id: str | None = None) -> Value
     return ValueEvent(user, name, T0 + timedelta(minutes=minutes), event_id=event_id)
 
 
-def test_append_is_idempotent_and_counts_new_events() -> None:
-    store = MemoryStore()
-    assert (
-        store.append([ev("u1", "a", 1, "e1"), ev("u1", "b", 2, "e2"), ev("u1", "c", 3, "e1")]) == 2
-    )
-    assert store.append([ev("u1", "a", 1, "e1"), ev("u2", "a", 0, "e3")]) == 1
-    assert store.count() == 3
-    # the first event stored under an id wins
-    assert [e.name for e in store.events()] == ["a", "a", "b"]
-
-
 def test_events_come_back_in_time_order_with_filters() -> None:
     store = MemoryStore([ev("u2", "b", 5, "x2"), ev("u1", "a", 5, "x1"), ev("u1", "c", 1, "x3")])
     store.append([ev("u3", "a", 3, "x4")])  # arrives out of order
@@ -46,12 +33,6 @@ def test_events_come_back_in_time_order_with_filters() -> None:
     assert [e.event_id for e in store.events(since=since, until=until)] == ["x4", "x1", "x2"]
     assert [e.event_id for e in store.events(until=T0 + timedelta(minutes=4))] == ["x3", "x4"]
     assert store.latest_timestamp() == T0 + timedelta(minutes=5)
-
-
-def test_empty_store() -> None:
-    store = MemoryStore()
-    assert store.latest_timestamp() is None
-    assert store.observations(Milestone("m", "x")) == []
 
 
 def test_threads_appending_concurrently_lose_nothing() -> None:
@@ -69,19 +50,6 @@ def test_threads_appending_concurrently_lose_nothing() -> None:
     assert store.count() == 8 * 200
     stamps = [e.timestamp for e in store.events()]
     assert stamps == sorted(stamps)
-
-
-def test_closed_store_refuses_use() -> None:
-    with MemoryStore([ev("u1", "a", 1)]) as store:
-        assert store.count() == 1
-    with pytest.raises(StoreError, match="closed"):
-        store.count()
-    with pytest.raises(StoreError, match="closed"):
-        store.append([ev("u1", "a", 1)])
-
-
-def test_memory_store_satisfies_the_protocol() -> None:
-    assert isinstance(MemoryStore(), Store)
 
 
 class TestOpenStore:

@@ -4,11 +4,15 @@ Each test takes ``new_store``, a factory of fresh, empty stores of one kind
 (memory; SQLite in memory and in a file; PostgreSQL in its own schema;
 DuckDB in memory and in a file where the ``duckdb`` extra is installed), and
 checks what every :class:`ttvkit.Store` promises: idempotent appends where the
-first of a batch wins, events in (time, id) order with inclusive filters,
-exact round trips of hostile values, observations, columns and duration
-cells equal to the pure-Python reference, the same error for the same
-misuse, and refusal after close. What only one backend has (files,
-connections, outages, forks) stays in that backend's own test module.
+first of a batch wins, events in (time, id) order with inclusive filters
+(the same as :class:`~ttvkit.stores.MemoryStore`'s on any log), exact round
+trips of hostile and extreme values, observations (with or without
+``as_of``), columns and duration cells equal to the pure-Python reference,
+the same error for the same misuse, and refusal after close. Values are
+compared with their types (:func:`tests.typed.typed`): ``True``, ``1`` and
+``1.0`` are equal to ``==`` but not to a store. What only one backend has
+(files, schemas, connections, outages, forks) stays in that backend's own
+test module.
 """
 
 from __future__ import annotations
@@ -25,11 +29,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import ttvkit as ttv
-from tests.strategies import PROP_KEYS, event_conditions, event_logs, milestones, value_events
+from tests.strategies import BASE as LOG_BASE
+from tests.strategies import (
+    HOSTILE,
+    PROP_KEYS,
+    event_conditions,
+    event_logs,
+    milestones,
+    value_events,
+)
+from tests.typed import typed
 from ttvkit.errors import AnalysisError, InvalidEventError, InvalidMilestoneError, StoreError
 from ttvkit.events import ValueEvent
 from ttvkit.milestones import Milestone
 from ttvkit.observations import FirstTime, ObservationColumns, PropertyOf, StartProperty, observe
+from ttvkit.stores import MemoryStore
 
 NewStore = Callable[[], Any]
 BASE = datetime(2026, 3, 1, tzinfo=UTC)
@@ -114,7 +128,7 @@ def test_append_counts_new_events_and_the_first_of_a_batch_wins(new_store: NewSt
     assert store.append([ev(2), ev(3)]) == 1
     assert store.append([]) == 0
     assert store.count() == 3
-    assert list(store.events()) == [first, ev(2), ev(3)]
+    assert typed(list(store.events())) == typed([first, ev(2), ev(3)])
 
 
 def test_append_rejects_what_is_not_an_event_and_keeps_what_was_stored(
@@ -122,9 +136,9 @@ def test_append_rejects_what_is_not_an_event_and_keeps_what_was_stored(
 ) -> None:
     store = new_store()
     store.append([ev(1)])
-    with pytest.raises(InvalidEventError):
+    with pytest.raises(InvalidEventError, match="ValueEvent"):
         store.append([ev(2), {"user_id": "u1"}])
-    assert list(store.events()) == [ev(1)]
+    assert typed(list(store.events())) == typed([ev(1)])
 
 
 # -------------------------------------------------------------------------- reading
@@ -159,9 +173,73 @@ def test_events_come_in_time_then_id_order_with_inclusive_filters(new_store: New
 @given(logs=event_logs(hostile=True, max_size=25))
 def test_hostile_events_round_trip_exactly(new_store: NewStore, logs: list[ValueEvent]) -> None:
     store = new_store()
-    store.append(logs)
-    assert list(store.events()) == ordered(logs)
+    assert store.append(logs) == len(ordered(logs))
+    assert typed(list(store.events())) == typed(ordered(logs))
     assert store.count() == len(ordered(logs))
+
+
+times = st.one_of(
+    st.none(), st.integers(0, 6 * 24 * 60).map(lambda m: LOG_BASE + timedelta(minutes=m))
+)
+
+
+@settings(max_examples=15, suppress_health_check=FRESH)
+@given(
+    logs=event_logs(hostile=True, max_size=25),
+    names=st.none() | st.lists(st.sampled_from(["signup", "report", *HOSTILE[:4]]), max_size=3),
+    users=st.none() | st.lists(st.sampled_from(["u1", "u2", "nobody", *HOSTILE[:4]]), max_size=3),
+    since=times,
+    until=times,
+)
+def test_events_filter_like_the_memory_store_on_any_log(
+    new_store: NewStore,
+    logs: list[ValueEvent],
+    names: list[str] | None,
+    users: list[str] | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> None:
+    store = new_store()
+    store.append(logs)
+    reference = MemoryStore(logs)
+    filters: dict[str, Any] = {"names": names, "users": users, "since": since, "until": until}
+    assert typed(list(store.events(**filters))) == typed(list(reference.events(**filters)))
+    assert store.latest_timestamp() == reference.latest_timestamp()
+
+
+def test_extreme_timestamps_and_json_values_round_trip_with_their_types(
+    new_store: NewStore,
+) -> None:
+    props = {
+        "int": 2**63 - 1,
+        "neg": -(2**63),
+        "float": 0.1 + 0.2,
+        "whole_float": 2.0,
+        "big_float": 1e16,
+        "huge": 1.7976931348623157e308,
+        "third": 0.1,
+        "tiny": 5e-324,
+        "true": True,
+        "one": 1,
+        "one_text": "1",
+        "null": None,
+        "text": "é🚀漢字\n\t\"'\\\u0001",
+        "nested": {"a": [1, 2.5, {"b": None}, "x"], "x.y": False, "e+": "1e+16"},
+        "sql": "' %s $1 ?",
+        "\u2028": "line separator",
+    }
+    stamps = [
+        datetime(1970, 1, 1, tzinfo=UTC),
+        datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=UTC),
+        datetime(2199, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+    ]
+    events = [ValueEvent("u", "x", t, props, event_id=f"e{i}") for i, t in enumerate(stamps)]
+    store = new_store()
+    store.append(events)
+    back = list(store.events())
+    assert typed(back) == typed(events)
+    assert all(e.timestamp.tzinfo is UTC for e in back)
+    assert repr(back[0].properties["big_float"]) == "1e+16"
 
 
 # ---------------------------------------------------------------------- observations
@@ -181,12 +259,14 @@ attribute_lists = st.lists(
 )
 
 
-@settings(max_examples=20, suppress_health_check=FRESH)
+# The central promise, so more examples than the other contract tests.
+@settings(max_examples=40, suppress_health_check=FRESH)
 @given(
     logs=event_logs(hostile=True, max_size=30),
     milestone=milestones(),
     per=st.sampled_from(["user", "account"]),
     attributes=attribute_lists,
+    as_of=times,
 )
 def test_observations_columns_and_cells_equal_the_reference(
     new_store: NewStore,
@@ -194,17 +274,19 @@ def test_observations_columns_and_cells_equal_the_reference(
     milestone: Milestone,
     per: str,
     attributes: list[Any],
+    as_of: datetime | None,
 ) -> None:
     if not isinstance(milestone.start, datetime | ttv.conditions.EventCondition):
         attributes = [a for a in attributes if not isinstance(a, StartProperty)]
     store = new_store()
     store.append(logs)
-    expected = observe(logs, milestone, per=per, attributes=attributes)  # type: ignore[arg-type]
-    assert store.observations(milestone, per=per, attributes=attributes) == expected
-    columns = store.observation_columns(milestone, per=per, attributes=attributes)
-    assert columns == ObservationColumns.from_rows(expected, len(attributes))
-    assert store.duration_cells(milestone, per=per) == (
-        ObservationColumns.from_rows(observe(logs, milestone, per=per)).cells()  # type: ignore[arg-type]
+    asked: dict[str, Any] = {"as_of": as_of, "per": per}
+    expected = observe(logs, milestone, attributes=attributes, **asked)
+    assert typed(store.observations(milestone, attributes=attributes, **asked)) == typed(expected)
+    columns = store.observation_columns(milestone, attributes=attributes, **asked)
+    assert typed(columns) == typed(ObservationColumns.from_rows(expected, len(attributes)))
+    assert store.duration_cells(milestone, **asked) == (
+        ObservationColumns.from_rows(observe(logs, milestone, **asked)).cells()
     )
 
 
@@ -271,7 +353,7 @@ def test_a_closed_store_refuses_use_and_closing_twice_is_fine(new_store: NewStor
         store.latest_timestamp,
         lambda: store.observations(Milestone("m", "report")),
     ):
-        with pytest.raises(StoreError):
+        with pytest.raises(StoreError, match="closed"):
             use()
 
 
@@ -290,4 +372,4 @@ def test_a_store_is_a_context_manager_and_satisfies_the_protocol(new_store: NewS
 def test_one_event_round_trips(new_store: NewStore, event: ValueEvent) -> None:
     with contextlib.closing(new_store()) as store:
         store.append([event])
-        assert list(store.events()) == [event]
+        assert typed(list(store.events())) == typed([event])

@@ -1,260 +1,70 @@
-"""PostgresStore: value events in PostgreSQL, observations computed by the server.
-
-Needs the ``postgres`` extra (psycopg 3): ``pip install 'ttvkit[postgres]'``.
-``docs/stores-postgres.md`` describes the tables, the URL options, and how
-the store behaves under concurrency, outages and ``fork()``.
-
-What lives here:
-
-* :class:`PostgresStore` — the store. One connection per store, shared by
-  threads under a lock, opened lazily and re-opened after it breaks.
-* the schema (versioned DDL in :data:`_MIGRATIONS`, applied under an
-  advisory lock so that concurrent processes do not race);
-* observations computed by PostgreSQL from ttvkit's query plan
-  (:mod:`ttvkit.stores.sql`, rendered with
-  :class:`~ttvkit.stores.sql.engines.PostgresDialect`): scanning, matching,
-  ``nth``, running totals, per-customer minima and the censoring rules all
-  run inside the server; Python only reads the columns.
-
-Every value is a bound parameter; only fixed SQL fragments and identifiers
-that passed :func:`_check_identifier` (quoted with ``psycopg.sql.Identifier``)
-are composed into statements.
-"""
+"""PostgresStore: value events in PostgreSQL, observations computed by the server."""
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import math
 import operator
-import re
 import threading
 import time
 import weakref
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
-from typing import Any, Final, TypeAlias, TypeVar, cast
+from collections.abc import Callable, Collection, Iterator, Sequence
+from datetime import datetime
+from typing import Any, Final, TypeVar, cast
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.pq import TransactionStatus
+
 from ttvkit._fork import at_fork
-from ttvkit._json import exact_json_text
-from ttvkit._optional import missing
-from ttvkit.errors import (
-    ConfigurationError,
-    InvalidEventError,
-    SchemaVersionError,
-    StoreError,
-    StoreUnavailableError,
-)
-from ttvkit.events import JSONValue, ValueEvent, trusted_event
-from ttvkit.observations import (
-    check_aware,
-    to_micros,
-)
+from ttvkit.errors import ConfigurationError, InvalidEventError, StoreError, StoreUnavailableError
+from ttvkit.events import ValueEvent, trusted_event
+from ttvkit.observations import check_aware, to_micros
 from ttvkit.stores._base import BaseStore
 from ttvkit.stores._deadline import current_limit
+from ttvkit.stores.postgres.adapters import (
+    COPY_STAGING,
+    CREATE_STAGING,
+    STAGING,
+    JSONTextDumper,
+    copy_rows,
+)
+from ttvkit.stores.postgres.connection import (
+    NETWORK_DEFAULTS,
+    BoundedConnection,
+    Deadline,
+    first_line,
+)
+from ttvkit.stores.postgres.schema import (
+    Conn,
+    check_identifier,
+    check_prefix,
+    migrate,
+    table_names,
+)
 from ttvkit.stores.sql import ObservationPlan
 from ttvkit.stores.sql.engines import PostgresDialect
 from ttvkit.stores.sql.source import PlanQueries, StatementOf
 
-try:
-    import psycopg
-    from psycopg import sql
-    from psycopg.adapt import Dumper
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
-    from psycopg.postgres import types as postgres_types
-    from psycopg.pq import Format, TransactionStatus
-except ImportError as exc:  # pragma: no cover - exercised by a test that hides psycopg
-    raise missing("psycopg", "postgres", "PostgresStore") from exc
-
-__all__ = ["SCHEMA_VERSION", "PostgresStore"]
+__all__ = ["PostgresStore"]
 
 #: The plan's hooks for PostgreSQL; ``{events}`` is filled in by ``_sql``.
 _DIALECT: Final = PostgresDialect("{events}")
 
-#: The version of the tables this ttvkit writes; see :data:`_MIGRATIONS`.
-SCHEMA_VERSION: Final = 1
-
 _T = TypeVar("_T")
-_Conn: TypeAlias = "psycopg.Connection[tuple[Any, ...]]"
-
-# Lower-case so that the quoted identifier is the one an unquoted mention
-# means too (PostgreSQL folds unquoted names to lower case).
-_IDENTIFIER: Final = re.compile(r"[a-z_][a-z0-9_]*")
-_PREFIX: Final = re.compile(r"[a-z_][a-z0-9_]*|")
-_MAX_IDENTIFIER: Final = 63
-_MAX_PREFIX: Final = 40  # leaves room for "events_name_ts_idx" within 63 bytes
 
 #: Query options of a store URL that ttvkit consumes; the rest go to libpq.
 _OWN_URL_OPTIONS: Final = frozenset({"schema", "table_prefix", "connect_timeout", "query_timeout"})
 
-#: How often a call waiting for the server checks its deadline and close().
-_WAIT_SLICE: Final = 0.1
 #: How long close() waits for a call in another thread to give up its connection.
 _CLOSE_WAIT: Final = 2.0
-
-_WaitTimeout: Final[type[Exception]] = getattr(psycopg.errors, "_WaitTimeout", TimeoutError)
 
 #: Events fetched per round trip by :meth:`PostgresStore.events`.
 _PAGE_SIZE: Final = 5000
 
-#: Connection parameters ttvkit sets unless the conninfo sets them: a dead
-#: peer is noticed within about a minute instead of the kernel's 2 hours.
-_NETWORK_DEFAULTS: Final[Mapping[str, str]] = {
-    "keepalives": "1",
-    "keepalives_idle": "30",
-    "keepalives_interval": "10",
-    "keepalives_count": "3",
-    "tcp_user_timeout": "30000",
-    "application_name": "ttvkit",
-}
-
-# One statement per entry; {schema}, {events}, {version} and the index names
-# are identifiers. _MIGRATIONS[v] takes the tables from version v-1 to v;
-# a new store applies all of them, an older one the missing ones.
-_MIGRATIONS: Final[Mapping[int, tuple[str, ...]]] = {
-    1: (
-        """
-        CREATE TABLE {events} (
-            event_id   text COLLATE "C" NOT NULL,
-            user_id    text COLLATE "C" NOT NULL,
-            account_id text COLLATE "C",
-            name       text COLLATE "C" NOT NULL,
-            ts         timestamptz NOT NULL,
-            properties jsonb NOT NULL,
-            CONSTRAINT {events_pkey} PRIMARY KEY (event_id)
-        )
-        """,
-        # events() pages through (ts, event_id); latest_timestamp() reads its end.
-        "CREATE INDEX {events_ts_idx} ON {events} (ts, event_id)",
-        # observations() reads the events of a few names up to as_of.
-        "CREATE INDEX {events_name_ts_idx} ON {events} (name, ts)",
-    ),
-}
-
-# A session-local table for batches that may hold stored event ids.
-_STAGING: Final = "pg_temp.ttvkit_staging"
-_CREATE_STAGING: Final = sql.SQL(
-    f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING} (event_id text, user_id text, "
-    "account_id text, name text, ts timestamptz, properties jsonb) ON COMMIT DELETE ROWS"
-)
-_COPY_STAGING: Final = sql.SQL(
-    f"COPY {_STAGING} (event_id, user_id, account_id, name, ts, properties) "
-    "FROM STDIN (FORMAT BINARY)"
-)
-_LATEST: Final = datetime.max.replace(tzinfo=UTC)
 _EVENT_ID: Final = operator.attrgetter("event_id")
-_COPY_TYPES: Final = ["text", "text", "text", "text", "timestamptz", "jsonb"]
-
-
-class _Deadline(psycopg.OperationalError):
-    """A call gave up waiting for the server; the connection was abandoned."""
-
-
-class _BoundedConnection(psycopg.Connection[tuple[Any, ...]]):
-    """A psycopg connection whose every wait for the server has a deadline.
-
-    psycopg waits for the socket in :meth:`wait`; this one waits in slices
-    of :data:`_WAIT_SLICE` seconds and, between slices, asks its store for
-    the deadline (the call's ``query_timeout``, or a tighter one a tracker
-    lent, see :mod:`ttvkit.stores._deadline`) and whether the store was
-    closed. Past the deadline, or once closed, the connection is abandoned
-    (its socket closed, never reused) and :class:`_Deadline` raised. A
-    server that stops answering, or a network that drops every packet,
-    therefore holds a call no longer than its deadline plus one slice, which
-    TCP keepalives and ``tcp_user_timeout`` cannot promise: the kernel of a
-    frozen server, or a proxy in between, still acknowledges the packets.
-    """
-
-    ttv_deadline: Callable[[], float | None] | None = None
-
-    def wait(self, gen: Any, interval: float = _WAIT_SLICE, timeout: float | None = None) -> Any:
-        deadline_of = self.ttv_deadline
-        if deadline_of is None:
-            return super().wait(gen, interval, timeout)
-        given = None if timeout is None else time.monotonic() + timeout
-        while True:
-            deadline = deadline_of()
-            if given is not None:
-                deadline = given if deadline is None else min(deadline, given)
-            now = time.monotonic()
-            if deadline is not None and now >= deadline:
-                self._abandon()
-                raise _Deadline("the server did not answer in time")
-            step = _WAIT_SLICE if deadline is None else min(_WAIT_SLICE, deadline - now)
-            try:
-                return super().wait(gen, interval, step)
-            except _WaitTimeout:
-                continue  # the generator is resumable: look at the deadline again
-
-    def _abandon(self) -> None:
-        # The protocol state is unknown: close the socket, never send more.
-        with contextlib.suppress(Exception):
-            self.pgconn.finish()
-
-
-class _JSONTextDumper(Dumper):
-    """Send JSON text that ttvkit serialised itself as binary jsonb.
-
-    Registered by oid only, so COPY's ``set_types`` picks it for the
-    properties column; nothing else on the connection dumps jsonb.
-    """
-
-    format = Format.BINARY
-    oid = postgres_types["jsonb"].oid
-
-    def dump(self, obj: str) -> bytes:
-        return b"\x01" + obj.encode()  # jsonb's binary format: version 1, then the text
-
-
-def _copy_rows(
-    cur: psycopg.Cursor[Any], statement: sql.SQL | sql.Composed, events: list[ValueEvent]
-) -> None:
-    with cur.copy(statement) as copy:
-        copy.set_types(_COPY_TYPES)
-        write = copy.write_row
-        for e in events:
-            write(
-                (
-                    e.event_id,
-                    e.user_id,
-                    e.account_id,
-                    e.name,
-                    e.timestamp,
-                    _properties_text(e.properties),
-                )
-            )
-
-
-def _properties_text(properties: Mapping[str, JSONValue]) -> str:
-    # ValueEvent wraps only the top level in a read-only proxy; nested values
-    # are plain dicts and lists the encoder takes as they are.
-    return exact_json_text(dict(properties)) if properties else "{}"
-
-
-# --------------------------------------------------------------------- identifiers
-
-
-def _check_identifier(value: object, what: str) -> str:
-    if not isinstance(value, str) or not _IDENTIFIER.fullmatch(value):
-        raise ConfigurationError(
-            f"{what}={value!r}: use lower-case letters, digits and '_', starting with a "
-            "letter or '_' (e.g. 'analytics')"
-        )
-    if len(value) > _MAX_IDENTIFIER:
-        raise ConfigurationError(f"{what}={value!r}: at most {_MAX_IDENTIFIER} characters")
-    return value
-
-
-def _check_prefix(value: object) -> str:
-    if not isinstance(value, str) or not _PREFIX.fullmatch(value):
-        raise ConfigurationError(
-            f"table_prefix={value!r}: use lower-case letters, digits and '_', starting with "
-            "a letter or '_' (e.g. 'ttv_'), or '' for none"
-        )
-    if len(value) > _MAX_PREFIX:
-        raise ConfigurationError(f"table_prefix={value!r}: at most {_MAX_PREFIX} characters")
-    return value
 
 
 def _check_timeout(value: object, what: str = "connect_timeout", example: int = 10) -> float:
@@ -272,17 +82,6 @@ def _check_timeout(value: object, what: str = "connect_timeout", example: int = 
 
 def _aware(value: object, what: str) -> datetime:
     return check_aware(value, what)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-# ------------------------------------------------------------------- observations
-
-
-# -------------------------------------------------------------------------- store
 
 
 class PostgresStore(PlanQueries, BaseStore):
@@ -320,8 +119,8 @@ class PostgresStore(PlanQueries, BaseStore):
         connect_timeout: float = 10,
         query_timeout: float = 60,
     ) -> None:
-        self._schema = _check_identifier(schema, "schema")
-        self._prefix = _check_prefix(table_prefix)
+        self._schema = check_identifier(schema, "schema")
+        self._prefix = check_prefix(table_prefix)
         self._timeout = _check_timeout(connect_timeout)
         self._query_timeout = _check_timeout(query_timeout, "query_timeout", 60)
         self._call_deadline: float | None = None
@@ -331,7 +130,7 @@ class PostgresStore(PlanQueries, BaseStore):
             )
         try:
             params = conninfo_to_dict(conninfo)
-            overrides = {k: v for k, v in _NETWORK_DEFAULTS.items() if k not in params}
+            overrides = {k: v for k, v in NETWORK_DEFAULTS.items() if k not in params}
             options = f"{params.get('options') or ''} -c TimeZone=UTC".strip()
             self._conninfo = make_conninfo(
                 conninfo,
@@ -341,7 +140,7 @@ class PostgresStore(PlanQueries, BaseStore):
             )
         except psycopg.Error as exc:
             raise ConfigurationError(
-                f"PostgreSQL connection string: {_first_line(exc)}; see "
+                f"PostgreSQL connection string: {first_line(exc)}; see "
                 "https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-CONNSTRING"
             ) from None
         user = params.get("user") or ""
@@ -349,15 +148,7 @@ class PostgresStore(PlanQueries, BaseStore):
             f"{user}{'@' if user else ''}{params.get('host') or 'localhost'}"
             f":{params.get('port') or 5432}/{params.get('dbname') or user}"
         )
-        ident = sql.Identifier
-        self._names: dict[str, sql.Composable] = {
-            "schema": ident(self._schema),
-            "events": ident(self._schema, f"{self._prefix}events"),
-            "version": ident(self._schema, f"{self._prefix}schema_version"),
-            "events_pkey": ident(f"{self._prefix}events_pkey"),
-            "events_ts_idx": ident(f"{self._prefix}events_ts_idx"),
-            "events_name_ts_idx": ident(f"{self._prefix}events_name_ts_idx"),
-        }
+        self._names = table_names(self._schema, self._prefix)
         self._latest_micros = self._sql(
             "SELECT (EXTRACT(EPOCH FROM max(ts)) * 1000000)::int8 FROM {events}"
         )
@@ -367,11 +158,11 @@ class PostgresStore(PlanQueries, BaseStore):
         )
         self._insert_staged = self._sql(
             "INSERT INTO {events} (event_id, user_id, account_id, name, ts, properties) "
-            f"SELECT event_id, user_id, account_id, name, ts, properties FROM {_STAGING} "
+            f"SELECT event_id, user_id, account_id, name, ts, properties FROM {STAGING} "
             'ORDER BY event_id COLLATE "C" ON CONFLICT (event_id) DO NOTHING'
         )
         self._lock = threading.RLock()
-        self._conn: _Conn | None = None
+        self._conn: Conn | None = None
         self._ready = False  # tables checked (and created or migrated) once
         self._staging_ready = False  # the current connection has its temp table
         self._expect_duplicates = False  # the last batch held stored event ids
@@ -435,7 +226,7 @@ class PostgresStore(PlanQueries, BaseStore):
         if self._closed:
             raise StoreError("this PostgresStore is closed; open a new one")
 
-    def _connection(self) -> _Conn:
+    def _connection(self) -> Conn:
         """The shared connection, opened (and the tables set up) if needed."""
         if self._conn is not None:
             if not self._conn.closed:
@@ -450,7 +241,7 @@ class PostgresStore(PlanQueries, BaseStore):
             # (a tracker's sync_timeout) waits that long for a connection.
             options["connect_timeout"] = max(2, math.ceil(deadline - time.monotonic()))
         try:
-            conn = _BoundedConnection.connect(self._conninfo, autocommit=True, **options)
+            conn = BoundedConnection.connect(self._conninfo, autocommit=True, **options)
         except psycopg.Error as exc:
             raise self._unavailable(exc) from exc
         if self._closed:  # close() ran while this thread was connecting
@@ -465,7 +256,7 @@ class PostgresStore(PlanQueries, BaseStore):
             return owner._deadline()
 
         conn.ttv_deadline = deadline_of
-        conn.adapters.register_dumper(None, _JSONTextDumper)
+        conn.adapters.register_dumper(None, JSONTextDumper)
         try:
             if not self._ready:
                 self._migrate(conn)
@@ -473,13 +264,13 @@ class PostgresStore(PlanQueries, BaseStore):
         except BaseException as exc:
             conn.close()
             if isinstance(exc, psycopg.Error):
-                if isinstance(exc, _Deadline) or isinstance(exc.__context__, _Deadline):
+                if isinstance(exc, Deadline) or isinstance(exc.__context__, Deadline):
                     raise self._too_slow() from exc
                 if conn.broken or conn.closed:
                     raise self._unavailable(exc) from exc
                 raise StoreError(
                     f"cannot set up ttvkit's tables in schema {self._schema!r} at "
-                    f"{self._where}: {_first_line(exc)}. The first connection creates them; "
+                    f"{self._where}: {first_line(exc)}. The first connection creates them; "
                     "it needs the CREATE privilege on the database (or on the schema)"
                 ) from exc
             raise
@@ -513,11 +304,11 @@ class PostgresStore(PlanQueries, BaseStore):
 
     def _unavailable(self, exc: BaseException) -> StoreUnavailableError:
         return StoreUnavailableError(
-            f"PostgreSQL at {self._where} is unavailable: {_first_line(exc)}. "
+            f"PostgreSQL at {self._where} is unavailable: {first_line(exc)}. "
             "The store reconnects on the next call; retry later"
         )
 
-    def _run(self, operation: Callable[[_Conn], _T]) -> _T:
+    def _run(self, operation: Callable[[Conn], _T]) -> _T:
         """Run *operation* on the shared connection, reconnecting once if it broke.
 
         The whole call, reconnecting included, is bounded by ``query_timeout``
@@ -535,7 +326,7 @@ class PostgresStore(PlanQueries, BaseStore):
                 if self._closed:  # close() from another thread gave up waiting for us
                     self._drop_connection()
 
-    def _attempt(self, operation: Callable[[_Conn], _T]) -> _T:
+    def _attempt(self, operation: Callable[[Conn], _T]) -> _T:
         for attempt in range(2):
             reused = self._conn is not None
             conn = self._connection()
@@ -547,10 +338,10 @@ class PostgresStore(PlanQueries, BaseStore):
                     # transaction rolled back, the connection is fine.
                     raise StoreError(
                         f"PostgreSQL at {self._where} rejected a ttvkit statement: "
-                        f"{_first_line(exc)}"
+                        f"{first_line(exc)}"
                     ) from exc
                 self._drop_connection()
-                if isinstance(exc, _Deadline) or isinstance(exc.__context__, _Deadline):
+                if isinstance(exc, Deadline) or isinstance(exc.__context__, Deadline):
                     raise self._too_slow() from exc
                 # A connection that sat idle may have been cut long ago
                 # (restart, pg_terminate_backend); one retry on a new one
@@ -567,57 +358,8 @@ class PostgresStore(PlanQueries, BaseStore):
                 raise
         raise AssertionError("unreachable: the loop returns or raises")
 
-    def _migrate(self, conn: _Conn) -> None:
-        """Create or upgrade the tables, under an advisory lock against racing processes."""
-        key = int.from_bytes(
-            hashlib.sha256(f"ttvkit:{self._schema}.{self._prefix}".encode()).digest()[:8],
-            "big",
-            signed=True,
-        )
-        events_name, version_name = f"{self._prefix}events", f"{self._prefix}schema_version"
-        with conn.transaction(), conn.cursor() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(%s::bigint)", (key,))
-            cur.execute(
-                "SELECT c.relname FROM pg_catalog.pg_class c "
-                "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE n.nspname = %s AND c.relname = ANY(%s::text[])",
-                (self._schema, [events_name, version_name]),
-            )
-            existing = {row[0] for row in cur.fetchall()}
-            if version_name in existing:
-                cur.execute(self._sql("SELECT version FROM {version}"))
-                row = cur.fetchone()
-                current = 0 if row is None else int(row[0])
-            elif events_name in existing:
-                raise ConfigurationError(
-                    f"table {self._schema}.{events_name} exists but was not created by "
-                    f"ttvkit (there is no {version_name} table); choose another "
-                    "table_prefix or schema"
-                )
-            else:
-                cur.execute(
-                    "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = %s", (self._schema,)
-                )
-                if cur.fetchone() is None:
-                    cur.execute(self._sql("CREATE SCHEMA {schema}"))
-                cur.execute(
-                    self._sql(
-                        "CREATE TABLE {version} (only_row boolean PRIMARY KEY DEFAULT true "
-                        "CHECK (only_row), version integer NOT NULL)"
-                    )
-                )
-                cur.execute(self._sql("INSERT INTO {version} (version) VALUES (0)"))
-                current = 0
-            if current > SCHEMA_VERSION:
-                raise SchemaVersionError(
-                    f"the tables in schema {self._schema!r} at {self._where} have schema "
-                    f"version {current}, written by a newer ttvkit; this one knows version "
-                    f"{SCHEMA_VERSION}. Upgrade ttvkit (pip install -U 'ttvkit[postgres]')"
-                )
-            for target in range(current + 1, SCHEMA_VERSION + 1):
-                for statement in _MIGRATIONS[target]:
-                    cur.execute(self._sql(statement))
-                cur.execute(self._sql("UPDATE {version} SET version = %s"), (target,))
+    def _migrate(self, conn: Conn) -> None:
+        migrate(conn, self._schema, self._prefix, self._sql, self._where)
 
     def _sql(self, template: str) -> sql.Composed:
         # Templates are module constants; only validated identifiers go in.
@@ -647,7 +389,7 @@ class PostgresStore(PlanQueries, BaseStore):
         # for each other in one order and never deadlock.
         unique = sorted(batch.values(), key=_EVENT_ID)
 
-        def write(conn: _Conn) -> int:
+        def write(conn: Conn) -> int:
             # Optimistic: COPY straight into the table, so that the server
             # inserts while this process encodes the next rows. One stored
             # event_id fails the COPY as a whole; the batch then goes through
@@ -657,14 +399,14 @@ class PostgresStore(PlanQueries, BaseStore):
             if not self._expect_duplicates:
                 try:
                     with conn.transaction(), conn.cursor() as cur:
-                        _copy_rows(cur, self._copy_events, unique)
+                        copy_rows(cur, self._copy_events, unique)
                     return len(unique)
                 except psycopg.errors.UniqueViolation:
                     self._expect_duplicates = True
             with conn.transaction(), conn.cursor() as cur:
                 if not self._staging_ready:
-                    cur.execute(_CREATE_STAGING)
-                _copy_rows(cur, _COPY_STAGING, unique)
+                    cur.execute(CREATE_STAGING)
+                copy_rows(cur, COPY_STAGING, unique)
                 cur.execute(self._insert_staged)
                 new = cur.rowcount
             self._staging_ready = True  # committed, so the temp table exists
@@ -713,7 +455,7 @@ class PostgresStore(PlanQueries, BaseStore):
         following = self._sql(f"{columns} WHERE {after}{order}")
         query, params = first, {**params, "limit": _PAGE_SIZE}
 
-        def fetch(conn: _Conn) -> list[tuple[Any, ...]]:
+        def fetch(conn: Conn) -> list[tuple[Any, ...]]:
             with conn.cursor() as cur:
                 cur.execute(query, params)
                 return cur.fetchall()
@@ -730,7 +472,7 @@ class PostgresStore(PlanQueries, BaseStore):
     def event_names(self) -> frozenset[str]:
         """The distinct stored event names (an index-only scan of the name index)."""
 
-        def fetch(conn: _Conn) -> frozenset[str]:
+        def fetch(conn: Conn) -> frozenset[str]:
             rows = conn.execute(self._sql("SELECT DISTINCT name FROM {events}")).fetchall()
             return frozenset(str(r[0]) for r in rows)
 
@@ -745,7 +487,7 @@ class PostgresStore(PlanQueries, BaseStore):
         return int(self._scalar(self._sql("SELECT count(*) FROM {events}")))
 
     def _scalar(self, query: sql.Composed) -> Any:
-        def fetch(conn: _Conn) -> Any:
+        def fetch(conn: Conn) -> Any:
             row = conn.execute(query).fetchone()
             return None if row is None else row[0]
 
@@ -757,7 +499,7 @@ class PostgresStore(PlanQueries, BaseStore):
         """The plan rendered for PostgreSQL and run in one transaction (see PlanQueries)."""
         given = None if as_of is None else to_micros(_aware(as_of, "as_of"))
 
-        def fetch(conn: _Conn) -> list[tuple[Any, ...]]:
+        def fetch(conn: Conn) -> list[tuple[Any, ...]]:
             # One transaction: the latest timestamp and the rows come from
             # the same snapshot.
             with conn.transaction(), conn.cursor() as cur:

@@ -1,0 +1,254 @@
+"""The DuckDB engine interface: a database (file or in memory) and one canonical relation.
+
+:class:`DuckDBEngine` is the part :class:`~ttvkit.stores.duckdb.DuckDBStore` and the
+sources of :func:`ttvkit.scan` share (see :mod:`ttvkit.stores.duckdb` for the
+interface): cursors per operation, error translation, streaming ``events()``
+of the canonical relation, ``latest_timestamp()``, ``count()``, ``query()``,
+closing, and refusing use in a forked child.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import threading
+import weakref
+from collections.abc import Callable, Collection, Iterator, Sequence
+from datetime import datetime
+from typing import Any, Final, TypeVar
+
+import duckdb
+
+from ttvkit.errors import AnalysisError, ConfigurationError, StoreError, StoreUnavailableError
+from ttvkit.events import ValueEvent, trusted_event
+from ttvkit.observations import check_aware, from_micros, to_micros
+
+__all__ = [
+    "CANONICAL_COLUMNS",
+    "DuckDBEngine",
+    "close_quietly",
+    "quote_identifier",
+    "quote_literal",
+]
+
+_T = TypeVar("_T")
+
+_FETCH_SIZE: Final = 2048
+
+
+def quote_identifier(name: str) -> str:
+    """*name* as a DuckDB identifier: in double quotes, inner quotes doubled.
+
+    Used for the names of relations and of columns found in a user's file,
+    which are data and never pasted into SQL unquoted.
+    """
+    if "\x00" in name:
+        raise ConfigurationError(f"name {name!r} contains a NUL character; rename it")
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(text: str) -> str:
+    """*text* as a DuckDB string literal: in single quotes, inner quotes doubled.
+
+    Only for text a view definition must contain (views take no parameters):
+    column names and file paths. Values in queries are always bound.
+    """
+    if "\x00" in text:
+        raise ConfigurationError(f"text {text!r} contains a NUL character")
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _aware_micros(value: datetime, what: str) -> int:
+    return to_micros(check_aware(value, what))
+
+
+def _event_from_row(row: tuple[Any, ...]) -> ValueEvent:
+    event_id, user_id, account_id, name, ts, properties = row
+    return trusted_event(
+        user_id,
+        name,
+        from_micros(ts),
+        json.loads(properties) if properties is not None else {},
+        account_id,
+        event_id,
+    )
+
+
+#: The canonical columns, in order, as :func:`_event_from_row` reads them.
+CANONICAL_COLUMNS: Final = "event_id, user_id, account_id, name, ts, properties"
+
+
+class DuckDBEngine:
+    """A DuckDB database (file or in memory) and the engine interface over one relation.
+
+    The part :class:`DuckDBStore` and the sources of :func:`ttvkit.scan` share:
+    cursors per operation, error translation, streaming ``events()`` of the
+    canonical relation, ``latest_timestamp()``, ``count()``, ``query()``,
+    closing, and refusing use in a forked child.
+    """
+
+    sql_engine: Final = "duckdb"
+
+    def __init__(self, database: str, *, what: str, relation: str) -> None:
+        self._database = database
+        self._what = what
+        #: The SQL name of the canonical relation (see the module docstring).
+        self.relation_sql = quote_identifier(relation)
+        self._pid = os.getpid()
+        self._closed = False
+        self._registry_lock = threading.Lock()
+        self._open_cursors: weakref.WeakSet[duckdb.DuckDBPyConnection] = weakref.WeakSet()
+        #: Run on every new cursor (scan registers its DataFrame there).
+        self._on_cursor: Callable[[duckdb.DuckDBPyConnection], object] | None = None
+        try:
+            self._connection = duckdb.connect(database)
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise StoreUnavailableError(
+                    f"{self._what}: another process has this DuckDB file open ({exc}); "
+                    "DuckDB allows one process at a time: write through that process, "
+                    "or close it first"
+                ) from exc
+            raise StoreError(
+                f"cannot open the DuckDB database {database!r}: {exc}; check that the "
+                "directory exists and is writable"
+            ) from exc
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot open the DuckDB database {database!r}: {exc}") from exc
+
+    # -- cursors and errors ---------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreError(f"this {self._what} is closed; open a new one")
+        if os.getpid() != self._pid:
+            raise StoreError(
+                f"this {self._what} was opened before os.fork(); DuckDB cannot be shared "
+                "with a child process: open the store in the child (after the parent "
+                "closes a file store)"
+            )
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        with self._registry_lock:
+            self._check_open()
+            try:
+                cursor = self._connection.cursor()
+                if self._on_cursor is not None:
+                    self._on_cursor(cursor)
+            except duckdb.Error as exc:
+                raise self._failure(exc) from exc
+            self._open_cursors.add(cursor)
+        return cursor
+
+    def _failure(self, exc: duckdb.Error) -> StoreError:
+        if self._closed or (
+            isinstance(exc, duckdb.ConnectionException) and "closed" in str(exc).lower()
+        ):
+            return StoreError(f"this {self._what} is closed; open a new one")
+        return StoreError(f"DuckDB failed on {self._what}: {exc}")
+
+    def _run(self, work: Callable[[duckdb.DuckDBPyConnection], _T]) -> _T:
+        cursor = self._cursor()
+        try:
+            return work(cursor)
+        except duckdb.Error as exc:
+            raise self._failure(exc) from exc
+        finally:
+            close_quietly(cursor)
+
+    def query(self, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
+        """Run one parameterised statement (``?`` placeholders) and return every row.
+
+        Thread-safe: the statement runs on a cursor of its own. DuckDB errors
+        are raised as :class:`~ttvkit.errors.StoreError`.
+        """
+        return self._run(lambda cursor: cursor.execute(sql, list(params)).fetchall())
+
+    # -- reading --------------------------------------------------------------------------
+
+    def _events_sql(
+        self,
+        names: Collection[str] | None,
+        users: Collection[str] | None,
+        since: datetime | None,
+        until: datetime | None,
+    ) -> tuple[str, list[object]]:
+        terms: list[str] = []
+        params: list[object] = []
+        if names is not None:
+            terms.append("list_contains(?::VARCHAR[], name)")
+            params.append(_str_list(names, "names"))
+        if users is not None:
+            terms.append("list_contains(?::VARCHAR[], user_id)")
+            params.append(_str_list(users, "users"))
+        if since is not None:
+            terms.append("ts >= ?")
+            params.append(_aware_micros(since, "since"))
+        if until is not None:
+            terms.append("ts <= ?")
+            params.append(_aware_micros(until, "until"))
+        where = f" WHERE {' AND '.join(terms)}" if terms else ""
+        sql = f"SELECT {CANONICAL_COLUMNS} FROM {self.relation_sql}{where} ORDER BY ts, event_id"
+        return sql, params
+
+    def _stream(self, sql: str, params: list[object]) -> Iterator[ValueEvent]:
+        # A cursor of its own: the iterator may be consumed slowly, or in
+        # another thread, while the store keeps writing (DuckDB's MVCC gives
+        # it one snapshot).
+        cursor = self._cursor()
+        pid = self._pid
+        try:
+            try:
+                cursor.execute(sql, params)
+            except duckdb.Error as exc:
+                raise self._failure(exc) from exc
+            while True:
+                try:
+                    rows = cursor.fetchmany(_FETCH_SIZE)
+                except duckdb.Error as exc:
+                    raise self._failure(exc) from exc
+                if not rows:
+                    return
+                if os.getpid() != pid:
+                    raise StoreError(
+                        "this events() iterator was started before os.fork(); "
+                        "call events() again in the child process"
+                    )
+                yield from map(_event_from_row, rows)
+        finally:
+            if os.getpid() == pid:
+                close_quietly(cursor)
+
+    def _latest_timestamp(self) -> datetime | None:
+        rows = self.query(f"SELECT MAX(ts) FROM {self.relation_sql}", ())
+        latest = rows[0][0]
+        return None if latest is None else from_micros(int(latest))
+
+    def _count(self) -> int:
+        rows = self.query(f"SELECT COUNT(*) FROM {self.relation_sql}", ())
+        return int(rows[0][0])
+
+    def _close(self) -> None:
+        with self._registry_lock:
+            if self._closed:
+                return
+            self._closed = True
+            if os.getpid() != self._pid:
+                return  # never touch the parent's DuckDB from a forked child
+            cursors = list(self._open_cursors)
+        for cursor in cursors:
+            close_quietly(cursor)
+        close_quietly(self._connection)
+        self._on_cursor = None  # let go of a scanned table
+
+
+def close_quietly(cursor: duckdb.DuckDBPyConnection) -> None:
+    with contextlib.suppress(duckdb.Error):
+        cursor.close()
+
+
+def _str_list(values: Collection[str], what: str) -> list[str]:
+    if isinstance(values, str):
+        raise AnalysisError(f"{what}={values!r}: pass a collection of str, not one str")
+    return [str(v) for v in values]
