@@ -404,10 +404,10 @@ def check_attributes(attributes: Sequence[Attribute]) -> tuple[Attribute, ...]:
     :class:`~ttvkit.errors.InvalidMilestoneError` here, before any engine
     sees it, rather than an engine's own error later.
     """
-    if isinstance(attributes, str | bytes) or not isinstance(attributes, Sequence):
+    given: object = attributes  # typed, but checked: callers may pass anything
+    if isinstance(given, str | bytes) or not isinstance(given, Sequence):
         raise InvalidArgumentError(
-            f"attributes={attributes!r}: pass a sequence of StartProperty, FirstTime "
-            "or PropertyOf specs"
+            f"attributes={given!r}: pass a sequence of StartProperty, FirstTime or PropertyOf specs"
         )
     out = tuple(attributes)
     for a in out:
@@ -416,16 +416,20 @@ def check_attributes(attributes: Sequence[Attribute]) -> tuple[Attribute, ...]:
 
 
 def _check_attribute(a: object) -> None:
+    # The fields are typed, but a spec can be built with anything: read them as objects.
+    condition: object = getattr(a, "condition", None)
+    name: object = getattr(a, "name", None)
+    which: object = getattr(a, "which", "first")
     if isinstance(a, StartProperty):
-        problem = None if isinstance(a.name, str) else "its name must be a str"
+        problem = None if isinstance(name, str) else "its name must be a str"
     elif isinstance(a, FirstTime):
-        problem = None if isinstance(a.condition, Condition) else "its condition must be a Condition"
+        problem = None if isinstance(condition, Condition) else "its condition must be a Condition"
     elif isinstance(a, PropertyOf):
-        if not isinstance(a.condition, EventCondition):
+        if not isinstance(condition, EventCondition):
             problem = "its condition must be an event(...) condition"
-        elif not isinstance(a.name, str):
+        elif not isinstance(name, str):
             problem = "its name must be a str"
-        elif a.which not in ("first", "last"):
+        elif which not in ("first", "last"):
             problem = "which must be 'first' or 'last'"
         else:
             problem = None
