@@ -11,6 +11,7 @@ from ttvkit.calculators._distribution import distribution
 from ttvkit.calculators._source import (
     Source,
     as_store,
+    check_event_names,
     load_columns,
     observation_columns,
     required_as_of,
@@ -47,6 +48,7 @@ def journey(
         # One question per stage, so the store applies the one rule of observe().
         per_stage_columns = [load_columns(store, plan.stages[0], when, per)]
         for stage in plan.stages[1:]:
+            check_event_names(store, stage)
             columns = observation_columns(store, stage, when, per)
             per_stage_columns.append(columns)
     first = per_stage_columns[0]

@@ -3,7 +3,7 @@
 :func:`as_store` turns any accepted source (a store, a URL, a Tracker, a
 path, a DataFrame, an iterable of events) into a :class:`~ttvkit.stores.Source`;
 :func:`resolve_as_of` settles the analysis time; :func:`load_columns`,
-:func:`duration_cells` and :func:`drilldown` ask the store for observations
+:func:`duration_cells` and :func:`drilldown_of` ask the store for observations
 (columns, cells, or rows later), after :func:`check_event_names` has looked
 for misspelt event names.
 """
@@ -211,8 +211,11 @@ def observation_columns(
     per: Per,
     attributes: Sequence[Attribute] = (),
 ) -> ObservationColumns:
-    """Observations as columns, computed by the engine where it can (maybe none)."""
-    check_event_names(store, milestone, attributes)
+    """Observations as columns, computed by the engine where it can (maybe none).
+
+    The caller checks the event names first (:func:`check_event_names`), so
+    that a warning points at the analysis the user called.
+    """
     columns_of = getattr(store, "observation_columns", None)
     if columns_of is not None:
         columns = columns_of(milestone, as_of=as_of, per=per, attributes=attributes)
@@ -231,6 +234,7 @@ def load_columns(
     attributes: Sequence[Attribute] = (),
 ) -> ObservationColumns:
     """Observations as columns (computed by the engine), or a clear error when there are none."""
+    check_event_names(store, milestone, attributes)
     columns = observation_columns(store, milestone, as_of, per, attributes)
     if not len(columns):
         _no_observations(milestone, as_of, per)
