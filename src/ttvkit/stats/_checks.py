@@ -16,7 +16,7 @@ from ttvkit.errors import InvalidStatisticsInputError
 _T = TypeVar("_T")
 
 
-def _as_list(values: Iterable[Any], name: str) -> list[Any]:
+def as_list(values: Iterable[Any], name: str) -> list[Any]:
     """The values as a list; numpy arrays and pandas Series via their fast ``tolist()``."""
     if isinstance(values, (str, bytes)):
         raise InvalidStatisticsInputError(
@@ -36,58 +36,58 @@ def _as_list(values: Iterable[Any], name: str) -> list[Any]:
     return items
 
 
-def _durations(raw: Iterable[float]) -> list[float]:
-    values = _finite_floats(_non_empty(_as_list(raw, "durations"), "durations"), "durations")
-    _check_not_negative(values, "durations")
+def durations_of(raw: Iterable[float]) -> list[float]:
+    values = finite_floats(non_empty(as_list(raw, "durations"), "durations"), "durations")
+    check_not_negative(values, "durations")
     return values
 
 
-def _non_empty(items: list[Any], name: str) -> list[Any]:
+def non_empty(items: list[Any], name: str) -> list[Any]:
     if not items:
         raise InvalidStatisticsInputError(f"{name} is empty; pass at least one duration")
     return items
 
 
-def _check_not_negative(values: list[float], name: str) -> None:
+def check_not_negative(values: list[float], name: str) -> None:
     if min(values) < 0.0:
-        position = _first(values, lambda value: value < 0.0)
+        position = first_position(values, lambda value: value < 0.0)
         raise InvalidStatisticsInputError(
             f"{name}[{position}] is {values[position]!r}; durations cannot be negative "
             "(a milestone reached before the start counts as reached at 0)"
         )
 
 
-def _counts(raw: Iterable[float], length: int, name: str) -> tuple[list[Any], bool]:
+def counts(raw: Iterable[float], length: int, name: str) -> tuple[list[Any], bool]:
     """Numbers of customers: ``int`` or real frequencies, finite and not negative.
 
     Returns the items as given if every one is an ``int`` (and ``True``),
     else the items as floats (and ``False``).
     """
-    items = _as_list(raw, name)
-    _check_length(items, length, name, of="times")
+    items = as_list(raw, name)
+    check_length(items, length, name, of="times")
     kinds = set(map(type, items))
     if bool in kinds:
-        position = _first(items, lambda item: isinstance(item, bool))
+        position = first_position(items, lambda item: isinstance(item, bool))
         raise InvalidStatisticsInputError(
             f"{name}[{position}] is {items[position]!r}; pass numbers of customers "
             "(0, 1, 2, ...), not True/False flags"
         )
     exact = kinds == {int}
-    values = items if exact else _finite_floats(items, name)  # an int is always finite
+    values = items if exact else finite_floats(items, name)  # an int is always finite
     if min(values) < 0:
-        position = _first(values, lambda value: value < 0)
+        position = first_position(values, lambda value: value < 0)
         raise InvalidStatisticsInputError(
             f"{name}[{position}] is {items[position]!r}; counts of customers cannot be negative"
         )
     return values, exact
 
 
-def _both_counts(
+def both_counts(
     reached: Iterable[float], censored: Iterable[float], length: int
 ) -> tuple[list[Any], list[Any], bool]:
     """Reached and censored counts, both ``int`` (exact) or else both ``float``."""
-    reached_items, reached_exact = _counts(reached, length, "reached")
-    censored_items, censored_exact = _counts(censored, length, "censored")
+    reached_items, reached_exact = counts(reached, length, "reached")
+    censored_items, censored_exact = counts(censored, length, "censored")
     if reached_exact and censored_exact:
         return reached_items, censored_items, True
     if reached_exact:
@@ -97,15 +97,15 @@ def _both_counts(
     return reached_items, censored_items, False
 
 
-def _observed(raw: Iterable[bool], length: int) -> list[int]:
-    items = _as_list(raw, "observed")
-    _check_length(items, length, "observed")
+def observed_flags(raw: Iterable[bool], length: int) -> list[int]:
+    items = as_list(raw, "observed")
+    check_length(items, length, "observed")
     try:
         kinds = set(items)
     except TypeError:  # an unhashable item; the scan below names it
         kinds = {None}
     if not kinds <= {False, True}:  # 0 and 1 (and numpy booleans) are equal to these
-        position = _first(items, lambda item: not _is_bool_like(item))
+        position = first_position(items, lambda item: not is_bool_like(item))
         raise InvalidStatisticsInputError(
             f"observed[{position}] is {items[position]!r}; use True (reached) or False "
             "(still on the way, censored), or 1 and 0"
@@ -113,12 +113,12 @@ def _observed(raw: Iterable[bool], length: int) -> list[int]:
     return items  # each equal to 1 (reached) or 0 (censored)
 
 
-def _weights(raw: Iterable[float], length: int) -> list[float]:
-    items = _as_list(raw, "weights")
-    _check_length(items, length, "weights")
-    values = _finite_floats(items, "weights")
+def positive_weights(raw: Iterable[float], length: int) -> list[float]:
+    items = as_list(raw, "weights")
+    check_length(items, length, "weights")
+    values = finite_floats(items, "weights")
     if min(values) <= 0.0:
-        position = _first(values, lambda value: value <= 0.0)
+        position = first_position(values, lambda value: value <= 0.0)
         raise InvalidStatisticsInputError(
             f"weights[{position}] is {values[position]!r}; weights must be above 0 "
             "(leave out customers who should not count)"
@@ -126,7 +126,7 @@ def _weights(raw: Iterable[float], length: int) -> list[float]:
     return values
 
 
-def _finite_floats(items: list[Any], name: str) -> list[float]:
+def finite_floats(items: list[Any], name: str) -> list[float]:
     """The items as floats, if every one is a finite real number."""
     try:
         # One C-level pass: the sum is a finite number only if every item is one
@@ -136,14 +136,14 @@ def _finite_floats(items: list[Any], name: str) -> list[float]:
         total = math.nan
     if not math.isfinite(total):
         for position, item in enumerate(items):
-            if not _is_finite_number(item):
+            if not is_finite_number(item):
                 raise InvalidStatisticsInputError(
                     f"{name}[{position}] is {item!r}; {name} must be finite numbers"
                 )
     return list(map(float, items))
 
 
-def _is_finite_number(item: object) -> bool:
+def is_finite_number(item: object) -> bool:
     if isinstance(item, (str, bytes)):
         return False
     try:
@@ -152,14 +152,14 @@ def _is_finite_number(item: object) -> bool:
         return False
 
 
-def _is_bool_like(item: object) -> bool:
+def is_bool_like(item: object) -> bool:
     try:
         return item in (False, True)
     except (TypeError, ValueError):  # e.g. an array, whose comparison is ambiguous
         return False
 
 
-def _check_length(items: list[Any], length: int, name: str, *, of: str = "durations") -> None:
+def check_length(items: list[Any], length: int, name: str, *, of: str = "durations") -> None:
     if len(items) != length:
         raise InvalidStatisticsInputError(
             f"{name} has {len(items)} values but {of} has {length}; "
@@ -187,11 +187,11 @@ def check_alpha(alpha: object) -> float:
     return float(alpha)
 
 
-def _check_number(value: object, name: str) -> None:
+def check_number(value: object, name: str) -> None:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value):
         raise InvalidStatisticsInputError(f"{name} is {value!r}; pass a number")
 
 
-def _first(items: Sequence[_T], is_bad: Callable[[_T], bool]) -> int:
+def first_position(items: Sequence[_T], is_bad: Callable[[_T], bool]) -> int:
     """The position of the first item for which ``is_bad`` is true (slow path of errors)."""
     return next(position for position, item in enumerate(items) if is_bad(item))

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import attrs
 
 from ttvkit.errors import InvalidStatisticsInputError
-from ttvkit.stats._checks import _as_list, _finite_floats, _first, check_alpha
+from ttvkit.stats._checks import as_list, check_alpha, finite_floats, first_position
 from ttvkit.stats._km import SurvivalCurve
 
 
@@ -71,9 +71,9 @@ def holm(p_values: Sequence[float]) -> list[float]:
     >>> holm([0.01, 0.04, 0.03])
     [0.03, 0.06, 0.06]
     """
-    values = _finite_floats(_as_list(p_values, "p_values"), "p_values")
+    values = finite_floats(as_list(p_values, "p_values"), "p_values")
     if values and not 0.0 <= min(values) <= max(values) <= 1.0:
-        position = _first(values, lambda p: not 0.0 <= p <= 1.0)
+        position = first_position(values, lambda p: not 0.0 <= p <= 1.0)
         raise InvalidStatisticsInputError(
             f"p_values[{position}] is {values[position]!r}; p-values lie between 0 and 1"
         )

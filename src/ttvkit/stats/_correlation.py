@@ -9,7 +9,7 @@ from typing import Any
 import attrs
 
 from ttvkit.errors import InvalidStatisticsInputError
-from ttvkit.stats._checks import _as_list, _finite_floats
+from ttvkit.stats._checks import as_list, finite_floats
 from ttvkit.stats._special import t_sf
 
 
@@ -53,8 +53,8 @@ def spearman(x: Iterable[float], y: Iterable[float]) -> CorrelationResult:
     approximation as ``scipy.stats.spearmanr``. Needs at least three pairs
     and some variation in both variables.
     """
-    xs = _finite_floats(_as_list(x, "x"), "x")
-    ys = _finite_floats(_as_list(y, "y"), "y")
+    xs = finite_floats(as_list(x, "x"), "x")
+    ys = finite_floats(as_list(y, "y"), "y")
     if len(xs) != len(ys):
         raise InvalidStatisticsInputError(
             f"x has {len(xs)} values and y has {len(ys)}; pass the same length (one pair each)"

@@ -16,16 +16,16 @@ import attrs
 
 from ttvkit.errors import InvalidStatisticsInputError
 from ttvkit.stats._checks import (
-    _as_list,
-    _both_counts,
-    _check_not_negative,
-    _check_number,
-    _durations,
-    _finite_floats,
-    _non_empty,
-    _observed,
-    _weights,
+    as_list,
+    both_counts,
     check_alpha,
+    check_not_negative,
+    check_number,
+    durations_of,
+    finite_floats,
+    non_empty,
+    observed_flags,
+    positive_weights,
 )
 
 ConfidenceMethod = Literal["log-log", "linear"]
@@ -140,7 +140,7 @@ class SurvivalCurve:
 
     def survival_at(self, t: float) -> float:
         """S(t), the share not yet reached at ``t``; reaching at exactly ``t`` counts."""
-        _check_number(t, "t")
+        check_number(t, "t")
         rows_at_or_before = bisect.bisect_right(self.times, t)
         if rows_at_or_before == 0:
             return 1.0
@@ -205,7 +205,7 @@ class SurvivalCurve:
         S is a step function, 1 before the first time and held flat after the
         last one. ``tau`` must be finite and not negative.
         """
-        _check_number(tau, "tau")
+        check_number(tau, "tau")
         if not 0.0 <= tau < math.inf:
             raise InvalidStatisticsInputError(
                 f"tau is {tau!r}; the restricted mean needs a finite horizon of 0 or more"
@@ -268,8 +268,8 @@ def kaplan_meier(
     >>> curve.median
     2.0
     """
-    values = _durations(durations)
-    flags = _observed(observed, len(values))
+    values = durations_of(durations)
+    flags = observed_flags(observed, len(values))
     _check_curve_options(alpha, ci)
     if variance not in ("robust", "frequency"):
         raise InvalidStatisticsInputError(
@@ -279,7 +279,7 @@ def kaplan_meier(
     if weights is None:
         table = _count_customers(values, flags)
         return _curve(table, alpha, ci)
-    checked = _weights(weights, len(values))
+    checked = positive_weights(weights, len(values))
     table = _sum_weighted_customers(values, flags, checked)
     squared = _squared_weights(values, flags, checked) if variance == "robust" else None
     return _curve(table, alpha, ci, squared)
@@ -349,7 +349,9 @@ def _life_table(
     """
     if one_each:
         return _LifeTable(times, range(len(times), 0, -1), reached, censored, exact)
-    return _LifeTable(times, _at_risk(list(map(add, reached, censored))), reached, censored, exact)
+    return _LifeTable(
+        times, at_risk_per_time(list(map(add, reached, censored))), reached, censored, exact
+    )
 
 
 def _curve(
@@ -409,7 +411,7 @@ def _count_customers(values: list[float], flags: list[int]) -> _LifeTable:
         censored = list(map(sub, repeat(1), reached))
         return _life_table(sorted_values, reached, censored, True, one_each=True)
 
-    starts = _run_starts(sorted_values)
+    starts = run_starts(sorted_values)
     times = list(map(sorted_values.__getitem__, starts))
     reached_counts = Counter(compress(values, flags))
     reached = list(map(reached_counts.get, times, repeat(0)))
@@ -427,7 +429,7 @@ def _sum_weighted_customers(
     sorted_weights = list(map(weights.__getitem__, order))
     reached_weights = list(map(mul, sorted_weights, map(flags.__getitem__, order)))
     censored_weights = list(map(sub, sorted_weights, reached_weights))
-    starts = _run_starts(sorted_values)
+    starts = run_starts(sorted_values)
     if len(starts) == size:
         return _life_table(sorted_values, reached_weights, censored_weights, False)
     ends = [*starts[1:], size]
@@ -466,9 +468,9 @@ class _Cells(NamedTuple):
 
 def _cells(times: Iterable[float], reached: Iterable[float], censored: Iterable[float]) -> _Cells:
     """Check counts per time, sort them by time and add up repeated times."""
-    time_values = _finite_floats(_non_empty(_as_list(times, "times"), "times"), "times")
-    _check_not_negative(time_values, "times")
-    reached_items, censored_items, exact = _both_counts(reached, censored, len(time_values))
+    time_values = finite_floats(non_empty(as_list(times, "times"), "times"), "times")
+    check_not_negative(time_values, "times")
+    reached_items, censored_items, exact = both_counts(reached, censored, len(time_values))
     if all(map(le, time_values, islice(time_values, 1, None))):  # as from ORDER BY
         sorted_times, sorted_reached, sorted_censored = time_values, reached_items, censored_items
     else:
@@ -477,7 +479,7 @@ def _cells(times: Iterable[float], reached: Iterable[float], censored: Iterable[
         sorted_reached = list(map(reached_items.__getitem__, order))
         sorted_censored = list(map(censored_items.__getitem__, order))
     if not all(map(lt, sorted_times, islice(sorted_times, 1, None))):  # a time repeats
-        starts = _run_starts(sorted_times)
+        starts = run_starts(sorted_times)
         ends = [*starts[1:], len(sorted_times)]
         total: Callable[[Iterable[float]], float] = sum if exact else math.fsum
         sorted_times = list(map(sorted_times.__getitem__, starts))
@@ -497,14 +499,14 @@ def _cells(times: Iterable[float], reached: Iterable[float], censored: Iterable[
     return _Cells(sorted_times, sorted_reached, sorted_censored, exact)
 
 
-def _run_starts(sorted_values: list[float]) -> list[int]:
+def run_starts(sorted_values: list[float]) -> list[int]:
     """The index at which each run of equal values in a sorted list starts."""
     # Index i + 1 starts a new run wherever value i differs from value i + 1.
     changes = map(ne, sorted_values, islice(sorted_values, 1, None))
     return [0, *compress(range(1, len(sorted_values)), changes)]
 
 
-def _at_risk(removed: list[float]) -> list[float]:
+def at_risk_per_time(removed: list[float]) -> list[float]:
     """n per time: everything removed at that time or later, added from the last time back.
 
     The one rule for n, shared by Kaplan–Meier and the log-rank test.
@@ -575,7 +577,7 @@ def _robust_variance(
     rows = len(terms)
     h = list(accumulate(terms))
     reached_sq, censored_sq = squared_weights
-    still_at_risk = _at_risk(list(map(add, reached_sq, censored_sq)))
+    still_at_risk = at_risk_per_time(list(map(add, reached_sq, censored_sq)))
     out = []
     settled = 0.0
     for k in range(rows):
@@ -620,7 +622,7 @@ def _linear_bands(
 
 def _survival_threshold(q: float) -> float:
     """The survival level 1 - q (plus tolerance) at which share q has reached."""
-    _check_number(q, "q")
+    check_number(q, "q")
     if not 0.0 < q < 1.0:
         raise InvalidStatisticsInputError(
             f"q is {q!r}; a quantile needs a share strictly between 0 and 1 (0.5 is the median)"

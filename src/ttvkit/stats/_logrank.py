@@ -12,17 +12,17 @@ import attrs
 
 from ttvkit.errors import InvalidStatisticsInputError
 from ttvkit.stats._checks import (
-    _as_list,
-    _both_counts,
-    _check_length,
-    _check_not_negative,
-    _durations,
-    _finite_floats,
-    _first,
-    _non_empty,
-    _observed,
+    as_list,
+    both_counts,
+    check_length,
+    check_not_negative,
+    durations_of,
+    finite_floats,
+    first_position,
+    non_empty,
+    observed_flags,
 )
-from ttvkit.stats._km import _at_risk, _run_starts
+from ttvkit.stats._km import at_risk_per_time, run_starts
 from ttvkit.stats._special import chi2_sf
 
 
@@ -77,10 +77,10 @@ def logrank_test(
     >>> result.dof
     1
     """
-    values = _durations(durations)
-    flags = _observed(observed, len(values))
-    labels = _as_list(groups, "groups")
-    _check_length(labels, len(values), "groups")
+    values = durations_of(durations)
+    flags = observed_flags(observed, len(values))
+    labels = as_list(groups, "groups")
+    check_length(labels, len(values), "groups")
     index = _group_index(labels)
     group_of = list(map(index.__getitem__, labels))
 
@@ -89,7 +89,7 @@ def logrank_test(
     sorted_values = list(map(values.__getitem__, order))
     sorted_flags = list(map(flags.__getitem__, order))
     sorted_groups = list(map(group_of.__getitem__, order))
-    starts = _run_starts(sorted_values)
+    starts = run_starts(sorted_values)
     ends = [*starts[1:], size]
 
     # Only the times at which someone reached contribute to the statistic.
@@ -141,12 +141,12 @@ def logrank_test_counts(
     >>> result == logrank_test([1, 2, 3, 4], [True] * 4, ["a", "b", "a", "b"])
     True
     """
-    time_values = _finite_floats(_non_empty(_as_list(times, "times"), "times"), "times")
-    _check_not_negative(time_values, "times")
+    time_values = finite_floats(non_empty(as_list(times, "times"), "times"), "times")
+    check_not_negative(time_values, "times")
     size = len(time_values)
-    reached_items, censored_items, exact = _both_counts(reached, censored, size)
-    labels = _as_list(groups, "groups")
-    _check_length(labels, size, "groups", of="times")
+    reached_items, censored_items, exact = both_counts(reached, censored, size)
+    labels = as_list(groups, "groups")
+    check_length(labels, size, "groups", of="times")
     index = _group_index(labels)
     zero = 0 if exact else 0.0
     total: Callable[[Iterable[float]], float] = sum if exact else math.fsum
@@ -155,7 +155,7 @@ def logrank_test_counts(
     # at each distinct time: one Python step per row of counts.
     order = sorted(range(size), key=time_values.__getitem__)
     sorted_times = list(map(time_values.__getitem__, order))
-    width = len(_run_starts(sorted_times))
+    width = len(run_starts(sorted_times))
     time_of = accumulate(map(ne, sorted_times, islice(sorted_times, 1, None)), initial=0)
     reached_in = [[zero] * width for _ in index]
     removed_in = [[zero] * width for _ in index]
@@ -168,9 +168,10 @@ def logrank_test_counts(
     events = list(compress(range(width), reached_per_time))
     if not events:
         return _no_test(dropped=tuple(_labels_in_order(index)))
-    at_risk_all = _at_risk(list(map(total, zip(*removed_in, strict=True))))
+    at_risk_all = at_risk_per_time(list(map(total, zip(*removed_in, strict=True))))
     at_risk_in = [
-        list(map(float, map(_at_risk(removed).__getitem__, events))) for removed in removed_in
+        list(map(float, map(at_risk_per_time(removed).__getitem__, events)))
+        for removed in removed_in
     ]
     return _logrank(
         d=[float(reached_per_time[i]) for i in events],
@@ -186,7 +187,7 @@ def _group_index(labels: list[Any]) -> dict[Hashable, int]:
     try:
         index = {label: i for i, label in enumerate(dict.fromkeys(labels))}
     except TypeError:
-        position = _first(labels, lambda label: not isinstance(label, Hashable))
+        position = first_position(labels, lambda label: not isinstance(label, Hashable))
         raise InvalidStatisticsInputError(
             f"groups[{position}] is {labels[position]!r}, which cannot label a group; "
             "use hashable labels such as strings or numbers"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 from ttvkit.errors import InvalidStatisticsInputError
-from ttvkit.stats._checks import _check_number
+from ttvkit.stats._checks import check_number
 
 
 def chi2_sf(x: float, dof: float) -> float:
@@ -19,8 +19,8 @@ def chi2_sf(x: float, dof: float) -> float:
     >>> round(chi2_sf(3.841458820694124, 1), 12)
     0.05
     """
-    _check_number(x, "x")
-    _check_number(dof, "dof")
+    check_number(x, "x")
+    check_number(dof, "dof")
     if not 0.0 < dof < math.inf:
         raise InvalidStatisticsInputError(
             f"dof is {dof!r}; the chi-square distribution needs a finite dof above 0"
@@ -95,8 +95,8 @@ def _gamma_iterations(a: float) -> int:
 
 def t_sf(t: float, dof: float) -> float:
     """P(T > t) for Student's t with *dof* degrees of freedom, in pure Python."""
-    _check_number(t, "t")
-    _check_number(dof, "dof")
+    check_number(t, "t")
+    check_number(dof, "dof")
     if not dof > 0:
         raise InvalidStatisticsInputError(f"dof is {dof!r}; Student's t needs dof > 0")
     if math.isinf(t):
