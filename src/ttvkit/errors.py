@@ -9,6 +9,7 @@ ttvkit::
     ├── InvalidMilestoneError      (ValueError)  a condition, milestone, window or band
     ├── InvalidStatisticsInputError(ValueError)  input that ttvkit.stats cannot work with
     ├── AnalysisError              (ValueError)  a well-formed question the data cannot answer
+    │   └── InvalidArgumentError                 a bad argument: per, as_of, alpha, within, ...
     ├── ConfigurationError         (ValueError)  a bad store URL, option or configuration file
     ├── MissingDependencyError     (ImportError) an optional extra is not installed
     ├── TrackerClosedError         (RuntimeError) track() on a closed Tracker
@@ -17,6 +18,21 @@ ttvkit::
         └── SchemaVersionError                       the backend's schema is newer than this ttvkit
 
 Messages say what was wrong and how to fix it.
+
+Bad arguments are checked before any store is asked, by one check each in
+:mod:`ttvkit.observations` (``per``, ``as_of``, attribute specs, the
+milestone itself) and in the calculators, so the same misuse raises the
+same error, with the same message, on every store and source. A milestone
+argument that is not a :class:`~ttvkit.Milestone` is an
+:class:`InvalidMilestoneError`; every other bad argument is an
+:class:`InvalidArgumentError`.
+
+:class:`InvalidArgumentError` sits under :class:`AnalysisError` for one
+release only: up to 0.1.0 bad arguments raised ``AnalysisError`` itself, and
+``except AnalysisError`` written for that keeps working. In the release
+after, it will derive from :class:`TTVError` and ``ValueError`` directly (an
+``AnalysisError`` is a question the data cannot answer, not a malformed
+one): catch ``InvalidArgumentError`` (or ``ValueError``) for bad arguments.
 
 Warnings are :class:`TTVWarning` (a ``UserWarning``)::
 
@@ -29,6 +45,7 @@ from __future__ import annotations
 __all__ = [
     "AnalysisError",
     "ConfigurationError",
+    "InvalidArgumentError",
     "InvalidEventError",
     "InvalidMilestoneError",
     "InvalidStatisticsInputError",
@@ -61,6 +78,17 @@ class InvalidStatisticsInputError(TTVError, ValueError):
 
 class AnalysisError(TTVError, ValueError):
     """The question is well formed but the data cannot answer it (an empty group, say)."""
+
+
+class InvalidArgumentError(AnalysisError):
+    """An argument is not valid: a wrong type or value (``per``, ``as_of``, ``alpha``,
+    ``within``, ``landmark``, ``period``, ``response``, an attribute spec, ...).
+
+    Raised before a store is asked, with the same message on every store. It
+    derives from :class:`AnalysisError` (and so ``ValueError``) for one
+    release, for code that caught bad arguments as ``AnalysisError``; catch
+    ``InvalidArgumentError`` instead (see the module docstring).
+    """
 
 
 class ConfigurationError(TTVError, ValueError):

@@ -39,7 +39,7 @@ from typing import Final, Literal, NamedTuple, TypeAlias
 import attrs
 
 from ttvkit.conditions import Condition, EventCondition
-from ttvkit.errors import AnalysisError, InvalidMilestoneError
+from ttvkit.errors import InvalidArgumentError, InvalidMilestoneError
 from ttvkit.events import JSONScalar, JSONValue, ValueEvent
 from ttvkit.milestones import BeforeStart, Milestone
 
@@ -209,9 +209,9 @@ class Observation:
 
 
 def check_per(per: object) -> Per:
-    """Validate the ``per`` argument every analysis takes."""
-    if per not in ("user", "account"):
-        raise AnalysisError(f"per={per!r}: must be 'user' or 'account'")
+    """Validate the ``per`` argument every analysis takes (an :class:`InvalidArgumentError`)."""
+    if not isinstance(per, str) or per not in ("user", "account"):
+        raise InvalidArgumentError(f"per={per!r}: must be 'user' or 'account'")
     return per  # type: ignore[return-value,unused-ignore]  # checked against the Literal
 
 
@@ -290,11 +290,11 @@ def observe(
 
 
 def check_aware(value: object, what: str) -> datetime:
-    """An aware datetime argument (``as_of``, ``since``, ``until``), or AnalysisError."""
+    """An aware datetime argument (``as_of``, ``since``, ``until``), or InvalidArgumentError."""
     if not isinstance(value, datetime):
-        raise AnalysisError(f"{what}={value!r}: must be an aware datetime")
+        raise InvalidArgumentError(f"{what}={value!r}: must be an aware datetime")
     if value.utcoffset() is None:
-        raise AnalysisError(
+        raise InvalidArgumentError(
             f"{what}={value!r}: is a naive datetime; pass an aware one, "
             "e.g. datetime(2026, 1, 31, tzinfo=timezone.utc)"
         )
@@ -397,14 +397,48 @@ def _observe_one(
 
 
 def check_attributes(attributes: Sequence[Attribute]) -> tuple[Attribute, ...]:
-    """Validate the attribute specs a store is asked for."""
+    """Validate the attribute specs a store is asked for, fields included.
+
+    A spec of the wrong kind, or one holding a field of the wrong type (a
+    name where a condition belongs, say), is an
+    :class:`~ttvkit.errors.InvalidMilestoneError` here, before any engine
+    sees it, rather than an engine's own error later.
+    """
+    given: object = attributes  # typed, but checked: callers may pass anything
+    if isinstance(given, str | bytes) or not isinstance(given, Sequence):
+        raise InvalidArgumentError(
+            f"attributes={given!r}: pass a sequence of StartProperty, FirstTime or PropertyOf specs"
+        )
     out = tuple(attributes)
     for a in out:
-        if not isinstance(a, StartProperty | FirstTime | PropertyOf):
-            raise InvalidMilestoneError(
-                f"{a!r} is not an attribute (StartProperty, FirstTime, PropertyOf)"
-            )
+        _check_attribute(a)
     return out
+
+
+def _check_attribute(a: object) -> None:
+    # The fields are typed, but a spec can be built with anything: read them as objects.
+    condition: object = getattr(a, "condition", None)
+    name: object = getattr(a, "name", None)
+    which: object = getattr(a, "which", "first")
+    if isinstance(a, StartProperty):
+        problem = None if isinstance(name, str) else "its name must be a str"
+    elif isinstance(a, FirstTime):
+        problem = None if isinstance(condition, Condition) else "its condition must be a Condition"
+    elif isinstance(a, PropertyOf):
+        if not isinstance(condition, EventCondition):
+            problem = "its condition must be an event(...) condition"
+        elif not isinstance(name, str):
+            problem = "its name must be a str"
+        elif which not in ("first", "last"):
+            problem = "which must be 'first' or 'last'"
+        else:
+            problem = None
+    else:
+        raise InvalidMilestoneError(
+            f"{a!r} is not an attribute (StartProperty, FirstTime, PropertyOf)"
+        )
+    if problem is not None:
+        raise InvalidMilestoneError(f"{a!r} is not a valid attribute: {problem}")
 
 
 @attrs.frozen

@@ -1,0 +1,87 @@
+"""The arguments of the analyses: their defaults, and one check each.
+
+Every check runs before a source is opened or a store asked, so a bad
+argument raises the same :class:`~ttvkit.errors.InvalidArgumentError` (or,
+for a milestone, :class:`~ttvkit.errors.InvalidMilestoneError`) with the
+same message whatever the source. ``per``, ``as_of`` and the milestone
+itself are checked by :mod:`ttvkit.observations`, as the stores check them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from dateutil.relativedelta import relativedelta
+
+from ttvkit import stats
+from ttvkit.errors import InvalidArgumentError, InvalidStatisticsInputError
+from ttvkit.milestones import Milestone, SpeedBands
+from ttvkit.observations import check_question
+
+DEFAULT_LANDMARK = timedelta(days=1)
+DEFAULT_WITHIN = timedelta(days=7)
+
+
+def check_milestone(milestone: object) -> Milestone:
+    """A :class:`~ttvkit.Milestone`, checked as every store checks it."""
+    check_question(milestone, "user", ())
+    assert isinstance(milestone, Milestone)
+    return milestone
+
+
+def check_timedelta(value: object, what: str, *, allow_zero: bool) -> timedelta:
+    """A duration argument (``within``, ``landmark``): a timedelta above 0 (or 0 if allowed)."""
+    if not isinstance(value, timedelta):
+        raise InvalidArgumentError(f"{what}={value!r}: pass a datetime.timedelta")
+    if value < timedelta(0) or (value == timedelta(0) and not allow_zero):
+        raise InvalidArgumentError(
+            f"{what}={value}: must be {'0 or more' if allow_zero else 'more than 0'}"
+        )
+    return value
+
+
+def check_landmark_within(landmark: timedelta, within: timedelta, what: str) -> None:
+    """A landmark must come before the horizon, or every effect is 0 by construction."""
+    if landmark >= within:
+        raise InvalidArgumentError(
+            f"{what}={landmark} is not shorter than within={within}: only customers still on "
+            "the way at the landmark are compared, so none of them can reach value within the "
+            "horizon and the effect would be 0 by construction; use a landmark shorter than "
+            "within (or a longer within)"
+        )
+
+
+def check_alpha(alpha: object) -> float:
+    """The significance level, by the one rule of :func:`ttvkit.stats.check_alpha`."""
+    try:
+        return stats.check_alpha(alpha)
+    except InvalidStatisticsInputError as exc:
+        raise InvalidArgumentError(str(exc)) from None
+
+
+def check_bootstrap(value: object) -> int:
+    """``bootstrap``: 0 (no median interval) or at least 50."""
+    if not isinstance(value, int) or isinstance(value, bool) or not (value == 0 or value >= 50):
+        raise InvalidArgumentError(
+            f"bootstrap={value!r}: use 0 (no median CI) or at least 50 resamples"
+        )
+    return value
+
+
+def check_bands(bands: object) -> SpeedBands:
+    """Speed bands: a :class:`~ttvkit.SpeedBands`."""
+    if not isinstance(bands, SpeedBands):
+        raise InvalidArgumentError(
+            f"bands={bands!r}: pass ttvkit.SpeedBands(immediate=..., short=...)"
+        )
+    return bands
+
+
+def check_step(step: relativedelta) -> relativedelta:
+    """A cohort period given as a relativedelta must move time forward."""
+    probe = datetime(2000, 1, 1, tzinfo=UTC)
+    if probe + step <= probe:
+        raise InvalidArgumentError(
+            f"period={step!r}: must move time forward (e.g. relativedelta(weeks=2))"
+        )
+    return step

@@ -1,0 +1,97 @@
+"""Survey scores by speed class, and their rank correlation with time to value:
+:func:`satisfaction`."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Literal
+
+from ttvkit import stats
+from ttvkit.calculators._arguments import check_bands, check_milestone
+from ttvkit.calculators._source import Source, as_store, load_columns, required_as_of
+from ttvkit.conditions import Condition, EventCondition, event
+from ttvkit.errors import AnalysisError, InvalidArgumentError
+from ttvkit.milestones import Milestone, SpeedBands
+from ttvkit.observations import Per, PropertyOf, check_per
+from ttvkit.results import SatisfactionReport, SpeedGroup
+
+SPEED_CLASSES = ("immediate", "short", "long", "not_yet")
+
+
+def satisfaction(
+    source: Source,
+    milestone: Milestone,
+    survey: Condition | str = "csat",
+    score: str = "score",
+    *,
+    bands: SpeedBands,
+    as_of: datetime | str | None = None,
+    per: Per = "user",
+    response: Literal["first", "last"] = "last",
+) -> SatisfactionReport:
+    """Survey scores (CSAT, NPS) by speed class, and their rank correlation with TTV.
+
+    Each customer's score is the ``score`` property of their ``response``
+    (first or last) ``survey`` event up to ``as_of``. Speed classes:
+    immediate, short, long (by ``bands``, among customers who reached value)
+    and not_yet (still on the way). Spearman's rho is computed among
+    customers who reached value (a censored TTV has no rank), with the
+    two-sided p-value of the t approximation (as scipy's ``spearmanr``).
+    """
+    milestone = check_milestone(milestone)
+    per = check_per(per)
+    bands = check_bands(bands)
+    survey_condition = event(survey) if isinstance(survey, str) else survey
+    if not isinstance(survey_condition, EventCondition):
+        raise InvalidArgumentError(f"survey={survey!r}: pass an event name or event(...) condition")
+    if not isinstance(score, str) or not score:
+        raise InvalidArgumentError(f"score={score!r}: name the property holding the score")
+    if response not in ("first", "last"):
+        raise InvalidArgumentError(f"response={response!r}: use 'first' or 'last'")
+    with as_store(source) as store:
+        when = required_as_of(store, as_of)
+        columns = load_columns(
+            store, milestone, when, per, [PropertyOf(survey_condition, score, response)]
+        )
+    scores = columns.attributes[0]
+    scored = [
+        i
+        for i, value in enumerate(scores)
+        if isinstance(value, int | float) and not isinstance(value, bool)
+    ]
+    if not scored:
+        raise AnalysisError(
+            f"no {survey_condition.describe()!r} event carries a numeric {score!r} property; "
+            "check the survey event's name and the score property"
+        )
+    by_speed: dict[str, list[float]] = {s: [] for s in SPEED_CLASSES}
+    ttv_seconds: list[float] = []
+    ttv_scores: list[float] = []
+    for i in scored:
+        value = float(scores[i])  # type: ignore[arg-type]
+        if columns.observed[i]:
+            micros = columns.ends[i] - columns.starts[i]
+            speed = bands.classify(timedelta(microseconds=micros)).value
+            ttv_seconds.append(micros / 1_000_000)
+            ttv_scores.append(value)
+        else:
+            speed = "not_yet"
+        by_speed[speed].append(value)
+    # No rank correlation without at least three pairs and variation in both.
+    correlation = (
+        stats.spearman(ttv_seconds, ttv_scores)
+        if len(ttv_seconds) >= 3 and len(set(ttv_seconds)) > 1 and len(set(ttv_scores)) > 1
+        else None
+    )
+    return SatisfactionReport(
+        milestone=milestone,
+        as_of=when,
+        per=per,
+        bands=bands,
+        survey=survey_condition.describe(),
+        score=score,
+        groups=tuple(SpeedGroup(s, tuple(by_speed[s])) for s in SPEED_CLASSES),
+        correlation=correlation,
+        n_without_score=len(columns) - len(scored),
+        columns=columns.take(scored),
+    )

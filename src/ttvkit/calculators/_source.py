@@ -1,0 +1,286 @@
+"""Sources, adapted for the analyses: what a calculator may be given, and how it asks.
+
+:func:`as_store` turns any accepted source (a store, a URL, a Tracker, a
+path, a DataFrame, an iterable of events) into a :class:`~ttvkit.stores.Source`;
+:func:`resolve_as_of` settles the analysis time; :func:`load_columns`,
+:func:`duration_cells` and :func:`drilldown_of` ask the store for observations
+(columns, cells, or rows later), after :func:`check_event_names` has looked
+for misspelt event names.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import os
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any, NoReturn, TypeAlias
+
+from ttvkit.errors import AnalysisError, InvalidArgumentError, UnknownEventWarning
+from ttvkit.events import ValueEvent, parse_timestamp
+from ttvkit.milestones import Milestone
+from ttvkit.observations import (
+    Attribute,
+    DurationCells,
+    FirstTime,
+    Observation,
+    ObservationColumns,
+    Per,
+    PropertyOf,
+    check_aware,
+)
+from ttvkit.stores import MemoryStore, open_store
+from ttvkit.stores import Source as EventSource
+from ttvkit.stores._base import event_names_of
+from ttvkit.stores.scan import DataFrameLike, is_frame, scan
+from ttvkit.tracker import Tracker
+
+Source: TypeAlias = (
+    EventSource
+    | Tracker
+    | str
+    | os.PathLike[str]
+    | DataFrameLike
+    | Iterable[ValueEvent | Mapping[str, Any]]
+)
+
+
+@contextlib.contextmanager
+def as_store(source: Source) -> Iterator[EventSource]:
+    """Yield a source for *source*; one opened here is closed afterwards.
+
+    A string with ``://`` is a store URL; any other string, or a
+    :class:`os.PathLike`, is a file, glob or directory read by
+    :func:`ttvkit.scan`, as is a pandas or polars DataFrame or a pyarrow
+    Table.
+    """
+    if isinstance(source, EventSource):
+        yield source
+        return
+    if isinstance(source, Tracker):
+        # What was tracked before the question counts: make it durable first,
+        # but never wait longer than the tracker would on close (a store down).
+        source.flush(timeout=source.config.close_timeout)
+        yield source.store
+        return
+    if isinstance(source, str) and "://" in source:
+        with open_store(source) as store:
+            yield store
+        return
+    if is_spark_dataframe(source):  # classic or Spark Connect: analysed by Spark
+        from ttvkit.stores.spark import SparkSource
+
+        with SparkSource(source) as spark_source:
+            yield spark_source
+        return
+    if isinstance(source, str | os.PathLike) or is_frame(source):
+        with scan(source) as scanned:  # type: ignore[arg-type]  # a path or a frame, checked
+            yield scanned
+        return
+    if isinstance(source, Iterable) and not isinstance(source, bytes | Mapping):
+        events = (_as_event(e) for e in source)
+        with MemoryStore(events) as store:
+            yield store
+        return
+    raise InvalidArgumentError(
+        f"source {type(source).__name__}: pass a Store, a store URL, a Tracker, a file "
+        "path, a DataFrame (pandas, polars, pyarrow or pyspark), or an iterable of "
+        "ValueEvent objects or mappings"
+    )
+
+
+def is_spark_dataframe(source: object) -> bool:
+    """A pyspark DataFrame, told by its type's name (pyspark is not imported here)."""
+    kind = type(source)
+    return kind.__name__ == "DataFrame" and kind.__module__.startswith("pyspark.")
+
+
+def _as_event(item: object) -> ValueEvent:
+    if isinstance(item, ValueEvent):
+        return item
+    if isinstance(item, Mapping):
+        return ValueEvent.from_mapping(item)
+    raise InvalidArgumentError(
+        f"source item {item!r}: an event source must yield ValueEvent objects or mappings"
+    )
+
+
+def resolve_as_of(store: EventSource, as_of: datetime | str | None) -> datetime | None:
+    """``as_of`` as an aware UTC datetime; by default the latest stored event.
+
+    A datetime is checked as the stores check it (the same error for a naive
+    one); a string is an ISO-8601 timestamp.
+    """
+    if as_of is None:
+        return store.latest_timestamp()
+    if isinstance(as_of, datetime):
+        check_aware(as_of, "as_of")
+    try:
+        return parse_timestamp(as_of, field="as_of")
+    except ValueError as exc:
+        raise InvalidArgumentError(str(exc)) from None
+
+
+def _no_observations(milestone: Milestone, as_of: datetime, per: Per) -> NoReturn:
+    start = milestone.start if isinstance(milestone.start, datetime) else milestone.start.describe()
+    raise AnalysisError(
+        f"no {per} has started the clock of {milestone.name!r} (start: {start}) "
+        f"up to {as_of.isoformat()}; check the start event's name"
+        + (" and that events carry account_id" if per == "account" else "")
+    )
+
+
+def _closest(name: str, names: frozenset[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(names), n=3, cutoff=0.6)
+    if close:
+        return "did you mean " + " or ".join(repr(c) for c in close) + "?"
+    shown = sorted(names)[:10]
+    more = ", ..." if len(names) > 10 else ""
+    return "the events there are: " + ", ".join(map(repr, shown)) + more
+
+
+def _attribute_role(attribute: Attribute) -> str:
+    if isinstance(attribute, FirstTime):
+        return "a lever (an intervention)"
+    if isinstance(attribute, PropertyOf):
+        return "a grouping or survey event"
+    return "an attribute"
+
+
+def check_event_names(
+    store: EventSource, milestone: Milestone, attributes: Sequence[Attribute] = ()
+) -> None:
+    """Raise when no start event name occurs in *store*; warn for any other name that doesn't.
+
+    A name that matches nothing is almost always a typo: the start's is an
+    :class:`~ttvkit.errors.AnalysisError` (nobody could start the clock), the
+    others an :class:`~ttvkit.errors.UnknownEventWarning` naming the closest
+    names that do occur. A source that cannot list its names is not checked.
+    """
+    names = event_names_of(store)
+    if not names:
+        return
+    checks: list[tuple[str, frozenset[str]]] = [
+        (f"milestone {milestone.name!r} (reached)", milestone.reached.event_names())
+    ]
+    if not isinstance(milestone.start, datetime):
+        start = milestone.start.event_names()
+        if start and not start & names:
+            missing = sorted(start)[0]
+            raise AnalysisError(
+                f"milestone {milestone.name!r} starts on {missing!r}, an event that never "
+                f"occurs in the source; {_closest(missing, names)}"
+            )
+        checks.insert(0, (f"milestone {milestone.name!r} (start)", start))
+    checks += [
+        (_attribute_role(a), a.condition.event_names())
+        for a in attributes
+        if isinstance(a, FirstTime | PropertyOf)
+    ]
+    for role, wanted in checks:
+        for name in sorted(wanted - names):
+            warnings.warn(
+                f"{role} names the event {name!r}, which never occurs in the source; "
+                f"{_closest(name, names)}",
+                UnknownEventWarning,
+                stacklevel=4,
+            )
+
+
+def load_observations(
+    store: EventSource,
+    milestone: Milestone,
+    as_of: datetime,
+    per: Per,
+    attributes: Sequence[Attribute] = (),
+) -> list[Observation]:
+    """Observations from the store, or a clear error when there are none."""
+    check_event_names(store, milestone, attributes)
+    rows = store.observations(milestone, as_of=as_of, per=per, attributes=attributes)
+    if not rows:
+        _no_observations(milestone, as_of, per)
+    return rows
+
+
+def observation_columns(
+    store: EventSource,
+    milestone: Milestone,
+    as_of: datetime,
+    per: Per,
+    attributes: Sequence[Attribute] = (),
+) -> ObservationColumns:
+    """Observations as columns, computed by the engine where it can (maybe none).
+
+    The caller checks the event names first (:func:`check_event_names`), so
+    that a warning points at the analysis the user called.
+    """
+    columns_of = getattr(store, "observation_columns", None)
+    if columns_of is not None:
+        columns = columns_of(milestone, as_of=as_of, per=per, attributes=attributes)
+        assert isinstance(columns, ObservationColumns)
+        return columns
+    # a Store of the protocol only
+    rows = store.observations(milestone, as_of=as_of, per=per, attributes=attributes)
+    return ObservationColumns.from_rows(rows, len(attributes))
+
+
+def load_columns(
+    store: EventSource,
+    milestone: Milestone,
+    as_of: datetime,
+    per: Per,
+    attributes: Sequence[Attribute] = (),
+) -> ObservationColumns:
+    """Observations as columns (computed by the engine), or a clear error when there are none."""
+    check_event_names(store, milestone, attributes)
+    columns = observation_columns(store, milestone, as_of, per, attributes)
+    if not len(columns):
+        _no_observations(milestone, as_of, per)
+    return columns
+
+
+def duration_cells(
+    store: EventSource, milestone: Milestone, as_of: datetime, per: Per
+) -> DurationCells:
+    """The store's observations grouped by duration (computed in the engine where it can)."""
+    check_event_names(store, milestone)
+    cells_of = getattr(store, "duration_cells", None)
+    if cells_of is not None:
+        cells = cells_of(milestone, as_of=as_of, per=per)
+        assert isinstance(cells, DurationCells)
+    else:  # a Store of the protocol only: group its observations here
+        rows = store.observations(milestone, as_of=as_of, per=per)
+        cells = ObservationColumns.from_rows(rows).cells()
+    if cells.n == 0:
+        _no_observations(milestone, as_of, per)
+    return cells
+
+
+def drilldown_of(
+    source: Source, store: EventSource, milestone: Milestone, as_of: datetime, per: Per
+) -> Callable[[], Sequence[Observation]]:
+    """Loads the rows behind a result later: from the same source object, or by
+    opening the same URL, file or frame again (what was opened here is closed by
+    then). Events given as an iterable are read now: it may not be read twice."""
+    if store is source or isinstance(source, Tracker):
+        return lambda: store.observations(milestone, as_of=as_of, per=per)
+    if isinstance(source, str | os.PathLike) or is_frame(source) or is_spark_dataframe(source):
+        # (a Spark view is dropped with its source: it is made again)
+
+        def reopen() -> Sequence[Observation]:
+            with as_store(source) as again:
+                return again.observations(milestone, as_of=as_of, per=per)
+
+        return reopen
+    rows = tuple(store.observations(milestone, as_of=as_of, per=per))
+    return lambda: rows
+
+
+def required_as_of(store: EventSource, as_of: datetime | str | None) -> datetime:
+    """:func:`resolve_as_of`, or a clear error for a source without events."""
+    when = resolve_as_of(store, as_of)
+    if when is None:
+        raise AnalysisError("the source holds no events; track or import some first")
+    return when
