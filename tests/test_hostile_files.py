@@ -474,3 +474,22 @@ def test_read_errors_say_whether_skipping_could_help(tmp_path: Path) -> None:
     with pytest.raises(ReadError) as container:
         list(read_csv(truncated, on_error="skip"))
     assert not container.value.skippable
+
+
+def test_a_first_record_nested_too_deep_is_a_bad_row_not_a_crash(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Sniffing the format reads the first record: nesting deeper than Python's
+    # JSON decoder goes raised RecursionError out of `ttvkit import`.
+    deep = "[" * 100_000 + "]" * 100_000
+    good = '{"user_id": "u1", "name": "signup", "timestamp": "2026-01-01T00:00:00Z"}'
+    path = tmp_path / "deep.jsonl"
+    path.write_text(
+        f'{{"user_id": {deep}, "name": "signup", "timestamp": "2026-01-01T00:00:00Z"}}\n{good}\n',
+        encoding="utf-8",
+    )
+    db = tmp_path / "ttv.db"
+    code = main(["import", str(path), f"sqlite:///{db}", "--on-error", "skip"])
+    assert code == 0, capsys.readouterr().err
+    with SQLiteStore(db) as store:
+        assert [e.user_id for e in store.events()] == ["u1"]

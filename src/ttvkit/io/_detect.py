@@ -41,20 +41,22 @@ def _vendor(fields: Collection[str]) -> str | None:
 
 
 def _first_json_record(text: str) -> dict[str, object] | None:
+    # Nesting too deep to decode (RecursionError) is as unreadable as bad syntax:
+    # the reader then says which line is wrong.
     stripped = text.lstrip()
     if stripped.startswith("["):
         try:
             first, _ = json.JSONDecoder().raw_decode(stripped[1:].lstrip())
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
         return first if isinstance(first, dict) else None
     line = stripped.partition("\n")[0]
     try:
         record = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):
         try:
             record = json.loads(stripped)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
     if isinstance(record, dict):
         for wrapper in ("batch", "results"):
