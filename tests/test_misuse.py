@@ -212,7 +212,9 @@ def source_of(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iter
             yield scanned
     else:
         assert kind == "spark"
-        session = request.getfixturevalue("spark")
+        session = request.getfixturevalue(
+            "spark_classic"
+        )  # the errors come before the session is used
         frame = session.createDataFrame(
             [
                 (

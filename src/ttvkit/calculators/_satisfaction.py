@@ -11,11 +11,13 @@ from ttvkit.calculators._arguments import check_bands, check_milestone
 from ttvkit.calculators._source import Source, as_store, load_columns, required_as_of
 from ttvkit.conditions import Condition, EventCondition, event
 from ttvkit.errors import AnalysisError, InvalidArgumentError
-from ttvkit.milestones import Milestone, SpeedBands
+from ttvkit.milestones import Milestone, Speed, SpeedBands
 from ttvkit.observations import Per, PropertyOf, check_per
 from ttvkit.results import SatisfactionReport, SpeedGroup
+from ttvkit.results.satisfaction import SATISFACTION_SPEEDS
 
-SPEED_CLASSES = ("immediate", "short", "long", "not_yet")
+SPEED_CLASSES = tuple(speed.value for speed in SATISFACTION_SPEEDS)
+"""The speed classes' values, in the report's order (kept for callers that use strings)."""
 
 
 def satisfaction(
@@ -64,18 +66,18 @@ def satisfaction(
             f"no {survey_condition.describe()!r} event carries a numeric {score!r} property; "
             "check the survey event's name and the score property"
         )
-    by_speed: dict[str, list[float]] = {s: [] for s in SPEED_CLASSES}
+    by_speed: dict[Speed, list[float]] = {s: [] for s in SATISFACTION_SPEEDS}
     ttv_seconds: list[float] = []
     ttv_scores: list[float] = []
     for i in scored:
         value = float(scores[i])  # type: ignore[arg-type]
         if columns.observed[i]:
             micros = columns.ends[i] - columns.starts[i]
-            speed = bands.classify(timedelta(microseconds=micros)).value
+            speed = bands.classify(timedelta(microseconds=micros))
             ttv_seconds.append(micros / 1_000_000)
             ttv_scores.append(value)
         else:
-            speed = "not_yet"
+            speed = Speed.NOT_YET
         by_speed[speed].append(value)
     # No rank correlation without at least three pairs and variation in both.
     correlation = (
@@ -90,7 +92,7 @@ def satisfaction(
         bands=bands,
         survey=survey_condition.describe(),
         score=score,
-        groups=tuple(SpeedGroup(s, tuple(by_speed[s])) for s in SPEED_CLASSES),
+        groups=tuple(SpeedGroup(s, tuple(by_speed[s])) for s in SATISFACTION_SPEEDS),
         correlation=correlation,
         n_without_score=len(columns) - len(scored),
         columns=columns.take(scored),
