@@ -28,6 +28,7 @@ import pytest
 from dateutil.relativedelta import relativedelta
 
 import ttvkit as ttv
+from ttvkit import datasets
 from ttvkit.errors import AnalysisError, InvalidArgumentError, InvalidMilestoneError, TTVError
 from ttvkit.events import ValueEvent
 from ttvkit.io import write_parquet
@@ -356,3 +357,31 @@ def test_bad_arguments_are_still_caught_as_analysis_errors_for_one_release() -> 
     assert issubclass(InvalidArgumentError, AnalysisError)
     with pytest.raises(AnalysisError, match="per='team'"):
         ttv.time_to_value(EVENTS, M, per="team")
+
+
+RESULT_MISUSES: dict[str, Callable[[Any], object]] = {
+    "percentile share": lambda d: d.percentile(1.5),
+    "reached_within not a duration": lambda d: d.reached_within(3),
+    "reached_within negative": lambda d: d.reached_within(-H),
+    "speed_counts without bands": lambda d: d.speed_counts(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RESULT_MISUSES))
+def test_a_misused_result_raises_invalid_argument(name: str) -> None:
+    distribution = ttv.time_to_value(EVENTS, M)
+    with pytest.raises(InvalidArgumentError):
+        RESULT_MISUSES[name](distribution)
+
+
+def test_a_missing_group_or_speed_class_is_an_invalid_argument() -> None:
+    demo = datasets.saas_events(200, seed=3)
+    first_report = ttv.Milestone(
+        "r", start=ttv.event(datasets.SIGNUP), reached=ttv.event(datasets.REPORT_CREATED)
+    )
+    comparison = ttv.compare(demo, first_report, "plan")
+    with pytest.raises(InvalidArgumentError, match="no group"):
+        comparison.group("nobody")
+    report = ttv.satisfaction(EVENTS, CSAT, "csat", bands=BANDS)
+    with pytest.raises(InvalidArgumentError, match="speed class"):
+        report.group("fastest")

@@ -43,7 +43,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from ttvkit._optional import require
-from ttvkit.errors import AnalysisError
+from ttvkit.errors import InvalidArgumentError
 from ttvkit.plotting._axes import AT_RISK_GID as AT_RISK_GID
 from ttvkit.plotting._axes import Unit
 from ttvkit.plotting.charts import plot_cohorts, plot_impact, plot_journey, plot_satisfaction
@@ -78,7 +78,7 @@ def plot(result: object, ax: Axes | None = None, **options: Any) -> Axes:
     * ``CohortTable``: ``unit``, ``title``;
     * ``JourneyReport``, ``ImpactReport``, ``SatisfactionReport``: ``title``.
 
-    Raises :class:`~ttvkit.errors.AnalysisError` for another type of result
+    Raises :class:`~ttvkit.errors.InvalidArgumentError` for another type of result
     or an option it does not take.
     """
     _require_matplotlib("plot()")
@@ -114,7 +114,7 @@ def to_png(
             or isinstance(value, bool)
             or not 0 < value < math.inf
         ):
-            raise AnalysisError(f"to_png({name}={value!r}): must be a positive number")
+            raise InvalidArgumentError(f"to_png({name}={value!r}): must be a positive number")
     draw = _plotter(result, options)
     buffer = io.BytesIO()
     # matplotlib is not thread-safe, and catch_warnings swaps a process-wide
@@ -157,7 +157,7 @@ def _plotter(result: object, options: dict[str, Any]) -> _Plotter:
     draw = _PLOTTERS[kind][1] if isinstance(kind, str) and kind in _PLOTTERS else None
     if draw is None:
         names = ", ".join(name for name, _ in _PLOTTERS.values())
-        raise AnalysisError(f"cannot plot a {type(result).__name__}: pass one of {names}")
+        raise InvalidArgumentError(f"cannot plot a {type(result).__name__}: pass one of {names}")
     accepted = [
         p.name
         for p in inspect.signature(draw).parameters.values()
@@ -165,7 +165,7 @@ def _plotter(result: object, options: dict[str, Any]) -> _Plotter:
     ]
     unknown = sorted(set(options) - set(accepted))
     if unknown:
-        raise AnalysisError(
+        raise InvalidArgumentError(
             f"plot() of a {type(result).__name__} takes the options {', '.join(accepted)}; "
             f"not {', '.join(unknown)}"
         )

@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from ttvkit._format import format_duration
-from ttvkit.errors import AnalysisError
+from ttvkit.errors import InvalidArgumentError
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -73,7 +73,7 @@ def check_unit(unit: object) -> Unit | None:
     """The ``unit=`` option as given (``None``: choose from the data), or an error."""
     if unit is None or unit in UNIT_SECONDS:
         return unit  # type: ignore[return-value]
-    raise AnalysisError(f"unit={unit!r}: use one of {', '.join(UNIT_SECONDS)}")
+    raise InvalidArgumentError(f"unit={unit!r}: use one of {', '.join(UNIT_SECONDS)}")
 
 
 def auto_unit(seconds: float) -> Unit:
@@ -98,7 +98,7 @@ def time_view_end(curves: Sequence[SurvivalCurve], xmax: object) -> float:
     """
     if xmax is not None:
         if not isinstance(xmax, timedelta) or xmax <= timedelta(0):
-            raise AnalysisError(f"xmax={xmax!r}: pass a positive datetime.timedelta")
+            raise InvalidArgumentError(f"xmax={xmax!r}: pass a positive datetime.timedelta")
         return xmax.total_seconds()
     last = max((c.times[-1] for c in curves if c.times), default=0.0)
     end = 0.0

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TypeAlias
 
-from ttvkit.errors import AnalysisError
+from ttvkit.errors import InvalidArgumentError
 from ttvkit.events import JSONScalar
 from ttvkit.observations import Observation
 from ttvkit.stats import SurvivalCurve
@@ -28,16 +28,16 @@ GroupLabel: TypeAlias = JSONScalar
 def check_q(q: float) -> float:
     """*q* as a float, or an error unless it is a share strictly between 0 and 1."""
     if not isinstance(q, int | float) or isinstance(q, bool) or not 0 < q < 1:
-        raise AnalysisError(f"percentile q={q!r}: must be a share strictly between 0 and 1")
+        raise InvalidArgumentError(f"percentile q={q!r}: must be a share strictly between 0 and 1")
     return float(q)
 
 
 def checked_seconds(value: timedelta, what: str) -> float:
     """*value* in seconds, or an error naming *what* unless it is a timedelta >= 0."""
     if not isinstance(value, timedelta):
-        raise AnalysisError(f"{what}({value!r}): pass a datetime.timedelta")
+        raise InvalidArgumentError(f"{what}({value!r}): pass a datetime.timedelta")
     if value < timedelta(0):
-        raise AnalysisError(f"{what}({value}): must not be negative")
+        raise InvalidArgumentError(f"{what}({value}): must not be negative")
     return value.total_seconds()
 
 

@@ -23,7 +23,7 @@ from ttvkit._format import (
     signed_share,
     within_text,
 )
-from ttvkit.errors import AnalysisError
+from ttvkit.errors import InvalidArgumentError
 from ttvkit.milestones import Milestone
 from ttvkit.observations import Observation, Per
 from ttvkit.results._common import GroupLabel
@@ -106,7 +106,7 @@ class Comparison(Display):
         for g in self.groups:
             if g.label == label and type(g.label) is type(label):
                 return g
-        raise AnalysisError(
+        raise InvalidArgumentError(
             f"no group {label!r}; the groups are {[g.label for g in self.groups]!r}"
         )
 

@@ -19,7 +19,7 @@ from ttvkit._format import (
     timedelta_or_none,
     within_text,
 )
-from ttvkit.errors import AnalysisError
+from ttvkit.errors import InvalidArgumentError
 from ttvkit.milestones import Milestone, Speed, SpeedBands
 from ttvkit.observations import DurationCells, Observation, Per
 from ttvkit.results._common import check_q, checked_seconds, share_within
@@ -112,7 +112,7 @@ class TTVDistribution(Display):
         """Customers per speed class; UNDETERMINED counts those censored too early to tell."""
         bands = bands or self.bands
         if bands is None:
-            raise AnalysisError(
+            raise InvalidArgumentError(
                 "speed_counts() needs SpeedBands: pass bands=SpeedBands(immediate=..., short=...)"
             )
         counts = dict.fromkeys(_CLASSIFIED, 0)

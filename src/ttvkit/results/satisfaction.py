@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 import attrs
 
 from ttvkit._format import Table, format_p, plural
-from ttvkit.errors import AnalysisError
+from ttvkit.errors import InvalidArgumentError
 from ttvkit.milestones import Milestone, Speed, SpeedBands
 from ttvkit.observations import Observation, ObservationColumns, Per
 from ttvkit.results._display import Display
@@ -29,7 +29,7 @@ def to_speed(value: Speed | str) -> Speed:
     try:
         return Speed(value)
     except ValueError:
-        raise AnalysisError(
+        raise InvalidArgumentError(
             f"speed class {value!r}: use a ttvkit.Speed or one of "
             f"{', '.join(repr(s.value) for s in Speed)}"
         ) from None
@@ -104,7 +104,7 @@ class SatisfactionReport(Display):
         for g in self.groups:
             if g.speed == speed:
                 return g
-        raise AnalysisError(
+        raise InvalidArgumentError(
             f"no speed class {speed!r}; they are {[g.speed.value for g in self.groups]}"
         )
 

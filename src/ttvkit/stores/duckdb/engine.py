@@ -20,7 +20,12 @@ from typing import Any, Final, TypeVar
 
 import duckdb
 
-from ttvkit.errors import AnalysisError, ConfigurationError, StoreError, StoreUnavailableError
+from ttvkit.errors import (
+    ConfigurationError,
+    InvalidArgumentError,
+    StoreError,
+    StoreUnavailableError,
+)
 from ttvkit.events import ValueEvent, trusted_event
 from ttvkit.observations import check_aware, from_micros, to_micros
 
@@ -250,5 +255,5 @@ def close_quietly(cursor: duckdb.DuckDBPyConnection) -> None:
 
 def _str_list(values: Collection[str], what: str) -> list[str]:
     if isinstance(values, str):
-        raise AnalysisError(f"{what}={values!r}: pass a collection of str, not one str")
+        raise InvalidArgumentError(f"{what}={values!r}: pass a collection of str, not one str")
     return [str(v) for v in values]
