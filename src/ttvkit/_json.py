@@ -9,6 +9,7 @@
   for floats that large), which jsonb keeps and ``json.loads`` reads back as
   the same float.
 - :func:`canonical` is the text a content hash is taken of (sorted keys).
+- :func:`pretty` writes indented JSON for people and tools (the report).
 - :func:`load_json` reads text without the constants JSON does not have.
 """
 
@@ -18,12 +19,18 @@ import json
 from collections.abc import Mapping
 from typing import Any, Final
 
-__all__ = ["canonical", "compact", "exact_json_text", "load_json"]
+__all__ = ["canonical", "compact", "exact_json_text", "load_json", "pretty"]
 
 compact: Final = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+_pretty: Final = json.JSONEncoder(ensure_ascii=False, allow_nan=False, indent=2).encode
 _canonical: Final = json.JSONEncoder(
     ensure_ascii=False, sort_keys=True, separators=(",", ":")
 ).encode
+
+
+def pretty(value: object) -> str:
+    """*value* as indented JSON for people and tools (strict: no NaN)."""
+    return _pretty(value)
 
 
 def canonical(value: object) -> str:

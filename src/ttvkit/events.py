@@ -22,7 +22,6 @@ Limits (module constants, documented in ``docs/concepts.md``):
 from __future__ import annotations
 
 import itertools
-import json
 import math
 import os
 import types
@@ -34,6 +33,7 @@ import attrs
 from dateutil.parser import isoparse
 
 from ttvkit._fork import at_fork
+from ttvkit._json import compact
 from ttvkit.errors import InvalidEventError
 
 __all__ = [
@@ -230,7 +230,7 @@ def validate_properties(value: object, *, field: str = "properties") -> Mapping[
     # budget is an upper bound of the serialised size; serialise exactly only
     # when the cheap bound says the limit might be exceeded.
     if budget[0] > MAX_PROPERTIES_BYTES:
-        size = len(json.dumps(copied, ensure_ascii=False, separators=(",", ":")).encode())
+        size = len(compact(copied).encode())
         if size > MAX_PROPERTIES_BYTES:
             raise _fail(
                 field,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tomllib
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import attrs
 
+from ttvkit._json import compact
 from ttvkit.cli._files import (
     NAME_FORMATS,
     columns_option,
@@ -34,7 +34,7 @@ _START_HINTS = ("signup", "signed_up", "sign_up", "signed up", "user_signed_up",
 
 
 def _toml_string(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False)
+    return compact(text)
 
 
 def _toml_key(text: str) -> str:

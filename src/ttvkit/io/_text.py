@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from datetime import tzinfo
 from typing import IO, Final, TypeAlias, cast
 
-from ttvkit._json import load_json
+from ttvkit._json import compact, load_json
 from ttvkit.errors import ConfigurationError, InvalidEventError
 from ttvkit.events import ValueEvent
 from ttvkit.io._convert import Options, RowConverter
@@ -385,7 +385,7 @@ def checked_events(events: Iterable[ValueEvent]) -> Iterator[ValueEvent]:
 
 
 def properties_json(event: ValueEvent) -> str:
-    return json.dumps(event.to_dict()["properties"], ensure_ascii=False, separators=(",", ":"))
+    return compact(event.to_dict()["properties"])
 
 
 def write_csv(
@@ -426,7 +426,7 @@ def write_jsonl(events: Iterable[ValueEvent], destination: TextSource) -> int:
     written = 0
     with open_text(destination, "w", encoding="utf-8", newline="") as file:
         for event in checked_events(events):
-            file.write(json.dumps(event.to_dict(), ensure_ascii=False, separators=(",", ":")))
+            file.write(compact(event.to_dict()))
             file.write("\n")
             written += 1
     return written

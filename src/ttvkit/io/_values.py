@@ -13,6 +13,7 @@ from typing import Final, Literal, TypeAlias
 
 from dateutil.parser import isoparse
 
+from ttvkit._json import compact
 from ttvkit.errors import ConfigurationError, InvalidEventError
 from ttvkit.events import MAX_TIMESTAMP, MIN_TIMESTAMP, JSONValue, parse_timestamp
 
@@ -100,7 +101,7 @@ def json_kind(value: object) -> str:
     if isinstance(value, str):
         return "a JSON string"
     if isinstance(value, bool) or value is None:
-        return f"JSON {json.dumps(value)}"
+        return f"JSON {compact(value)}"
     if isinstance(value, int | float):
         return "a JSON number"
     return f"a {type(value).__name__}"

@@ -10,7 +10,6 @@ import base64
 import html
 import importlib
 import importlib.util
-import json
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -18,6 +17,7 @@ from typing import Final
 
 from ttvkit import __version__
 from ttvkit._format import html_text, one_line, shown
+from ttvkit._json import pretty
 from ttvkit.errors import ConfigurationError, TTVError
 from ttvkit.report._model import (
     FORMATS,
@@ -100,7 +100,7 @@ def _finite(value: object) -> object:
 
 
 def _json(report: Report) -> str:
-    return json.dumps(_finite(report.to_dict()), indent=2, ensure_ascii=False) + "\n"
+    return pretty(_finite(report.to_dict())) + "\n"
 
 
 _CSS: Final = (

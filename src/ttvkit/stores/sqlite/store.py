@@ -13,7 +13,6 @@ store shares that connection between threads behind a lock. After
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import os
 import sqlite3
@@ -100,7 +99,7 @@ def _aware_micros(value: datetime, what: str) -> int:
 def _json_list(values: Collection[str]) -> str:
     # A collection travels as one bound JSON array, read with json_each():
     # no limit on its length, and nothing of it is ever SQL text.
-    return json.dumps(list(values), ensure_ascii=False)
+    return compact(list(values))
 
 
 class SQLiteStore(PlanQueries, BaseStore):
