@@ -621,6 +621,8 @@ def test_event_ids_from_content_count_identical_rows_once(tmp_path: Path) -> Non
         ({"mapping": {"user": "u"}}, "ColumnMapping"),
         ({"timestamp_unit": "ns"}, "timestamp_unit"),
         ({"format": "xml"}, "format="),
+        ({"memory_limit": "lots"}, "memory_limit"),
+        ({"memory_limit": "1GB; DROP TABLE x"}, "memory_limit"),
     ],
 )
 def test_bad_options_are_configuration_errors(
@@ -631,6 +633,102 @@ def test_bad_options_are_configuration_errors(
         scan(path, **kwargs)
     with pytest.raises(ConfigurationError, match="not dict"):
         scan({"user_id": ["u"]})  # type: ignore[arg-type]
+
+
+def _memory_limit_bytes(source: Any) -> int:
+    (text,) = source.query("SELECT current_setting('memory_limit')", [])[0]
+    number, unit = str(text).split()
+    factor = {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "KB": 10**3, "MB": 10**6, "GB": 10**9}
+    return int(float(number) * factor[unit])
+
+
+def test_memory_limit_caps_duckdb_and_none_leaves_its_default(tmp_path: Path) -> None:
+    path = write(tmp_path / "e.csv", "user_id,name,timestamp\nu1,x,2026-01-01T00:00:00Z\n")
+    with scan(path) as default, scan(path, memory_limit="64MB") as small:
+        assert small.read_in_engine
+        assert _memory_limit_bytes(small) == pytest.approx(64 * 10**6, rel=0.1)
+        assert _memory_limit_bytes(default) == pytest.approx(10**9, rel=0.1)
+    with scan(path, memory_limit=None) as unlimited:
+        assert _memory_limit_bytes(unlimited) > 10**9  # DuckDB's 80 % of this machine's memory
+
+
+# The scan's checks take a cheap test first and the full one only for the rows it does not
+# vouch for: on any text, the two give the same verdict as the full test alone.
+_JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=6),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner),
+    max_leaves=6,
+)
+_OBJECT_TEXTS = (
+    st.dictionaries(st.text(max_size=5), _JSON_VALUES, max_size=4).map(
+        lambda value: json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    )
+    | st.lists(st.tuples(st.sampled_from(["a", "b", "é", ""]), _JSON_VALUES), max_size=4).map(
+        # Repeated keys, which json.dumps never writes.
+        lambda pairs: (
+            "{"
+            + ",".join(f"{json.dumps(k)}:{json.dumps(v, separators=(',', ':'))}" for k, v in pairs)
+            + "}"
+        )
+    )
+    | st.text(alphabet='{}[]":,0123456789.eE-+ ntrufalsx\\\x01', max_size=20)
+)
+
+
+@pytest.fixture(scope="module")
+def duck() -> Any:
+    import duckdb
+
+    with duckdb.connect() as connection:
+        yield connection
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(_OBJECT_TEXTS)
+def test_the_cheap_property_check_agrees_with_the_full_one(duck: Any, text: str) -> None:
+    from ttvkit.stores.scan import _object_ok, _risky_json
+
+    full = (
+        "(json_valid(p) AND json_type(p) = 'OBJECT' AND NOT "
+        f"{_risky_json('p')} AND len(json_keys(p)) = len(list_distinct(json_keys(p))))"
+    )
+    import duckdb
+
+    def verdict(expression: str) -> object:
+        # The full test raises on some texts that are not JSON; a scan then reads the
+        # input with the reader, so raising is a verdict too.
+        try:
+            return duck.execute(
+                f"SELECT COALESCE({expression}, FALSE) FROM (SELECT unnest(?::VARCHAR[]) AS p)",
+                [[text]],  # a column, as in a scan: nothing is folded at planning
+            ).fetchone()[0]
+        except duckdb.Error:
+            return "raises"
+
+    slow = verdict(full)
+    assert verdict(_object_ok("p", full)) == slow
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.text(max_size=12) | st.text(alphabet=" \t\u00a0\u2003!~\x7f\x00a", max_size=4))
+def test_the_cheap_id_check_agrees_with_the_full_one(duck: Any, text: str) -> None:
+    from ttvkit.stores.scan import _Plan
+
+    limit = 8
+    quick = duck.execute(
+        f"SELECT {_Plan.text_ok('t', limit)} FROM (SELECT unnest(?::VARCHAR[]) AS t)", [[text]]
+    ).fetchone()[0]
+    assert quick == (
+        len(text) <= limit and "\x00" not in text and not text.isspace() and text != ""
+    )
 
 
 def test_the_view_reads_the_file_at_each_query(tmp_path: Path) -> None:

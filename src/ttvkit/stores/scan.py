@@ -37,8 +37,9 @@ import gzip
 import hashlib
 import importlib
 import io
-import json
 import os
+import re
+import tempfile
 import uuid
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -46,7 +47,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypeAlias, over
 
 import attrs
 
-from ttvkit._json import canonical
+from ttvkit._json import canonical, compact
 from ttvkit._optional import require
 from ttvkit.errors import ConfigurationError
 from ttvkit.events import (
@@ -101,6 +102,9 @@ _FILE_COLUMN: Final = "__ttvkit_file"
 # The column scan() adds to a table it reads: each row's position.
 _ROW_COLUMN: Final = "__ttvkit_row"
 _CHUNK: Final = 50_000
+#: How much memory :func:`scan` lets DuckDB take by default before it spills to disk.
+DEFAULT_MEMORY_LIMIT: Final = "1GB"
+_MEMORY_SIZE: Final = re.compile(r"[0-9]+(\.[0-9]+)? ?(B|[KMGT]i?B)", re.IGNORECASE)
 # Conservative bound on the properties' JSON text (the readers' limit is
 # 64 KiB of compact JSON): a larger one takes the reader's path, which decides.
 _MAX_PROPERTIES_TEXT: Final = 60_000
@@ -147,6 +151,37 @@ def _risky_json(text: str) -> str:
     )
 
 
+# A compact JSON object whose values are plain strings (no escapes, no
+# control characters), booleans, nulls, or numbers of at most 18 digits
+# before and 17 after the point without an exponent: valid, an object, flat,
+# and clear of everything _risky_json looks for. In such text no string holds
+# a quote.
+_PLAIN_STRING: Final = r'"[^"\\\x00-\x1f]*"'
+_PLAIN_VALUE: Final = (
+    rf"({_PLAIN_STRING}|true|false|null|-?(0|[1-9][0-9]{{0,17}})(\.[0-9]{{1,17}})?)"
+)
+_PLAIN_PAIR: Final = rf"{_PLAIN_STRING}:{_PLAIN_VALUE}"
+_PLAIN_OBJECT: Final = rf"\{{({_PLAIN_PAIR}(,{_PLAIN_PAIR})*)?\}}"
+
+
+def _object_ok(text: str, checked: str) -> str:
+    """SQL: whether the JSON *text* is a property object the readers take.
+
+    *checked* is the full test. Most objects are plain (see _PLAIN_OBJECT)
+    and take a cheaper one: a CASE evaluates a branch only for the rows that
+    reach it. A plain object without ',"' has at most one key; with more,
+    its keys are compared.
+    """
+    keys = f"json_keys({text})"
+    return (
+        f"CASE WHEN {text} = '{{}}' THEN TRUE "
+        f"WHEN strlen({text}) <= {_MAX_PROPERTIES_TEXT} "
+        f"AND regexp_full_match({text}, {_lit(_PLAIN_OBJECT)}) "
+        f"THEN (NOT contains({text}, ',\"') OR list_unique({keys}) = len({keys})) "
+        f"ELSE {checked} END"
+    )
+
+
 _ROW_OK: Final = (
     f"row_ok AND (properties IS NULL OR (json_valid(properties) "
     f"AND strlen(properties) <= {_MAX_PROPERTIES_TEXT}))"
@@ -175,7 +210,7 @@ def _micros_of(column: str, kind: str) -> str:
 
 def _json_key(key: str) -> str:
     """The SQL literal of a JSON object key, as ``"key":`` text."""
-    return _lit(json.dumps(key, ensure_ascii=False) + ":")
+    return _lit(compact(key) + ":")
 
 
 def _pointer(key: str) -> str:
@@ -243,9 +278,14 @@ class _Plan:
 
     @staticmethod
     def text_ok(expr: str, limit: int) -> str:
+        # The common case first, in byte comparisons (a CASE evaluates its ELSE
+        # only for the rows its WHEN rejects): no more bytes than the limit (so
+        # no more characters), and a first byte that is printable ASCII other
+        # than a space (so not all of it is white space).
+        full = f"(length({expr}) <= {limit} AND regexp_matches({expr}, {_lit(_NOT_SPACE)}))"
         return (
-            f"(length({expr}) <= {limit} AND NOT contains({expr}, chr(0)) "
-            f"AND regexp_matches({expr}, {_lit(_NOT_SPACE)}))"
+            f"(NOT contains({expr}, chr(0)) AND CASE WHEN strlen({expr}) <= {limit} "
+            f"AND {expr} >= '!' AND {expr} < chr(127) THEN TRUE ELSE {full} END)"
         )
 
     def id_field(self, column: str | None, limit: int, *, required: bool, name: bool) -> _Field:
@@ -316,11 +356,12 @@ class _Plan:
         missing = self.missing(column)
         if kind not in ("VARCHAR", "JSON"):
             return "NULL::VARCHAR", missing, "[]::VARCHAR[]"
-        valid = (
+        checked = (
             f"(json_valid({c}) AND json_type({c}) = 'OBJECT' AND strlen({c}) <= "
             f"{_MAX_PROPERTIES_TEXT} AND NOT {_risky_json(c)} "
             f"AND len(json_keys({c})) = len(list_distinct(json_keys({c}))))"
         )
+        valid = _object_ok(c, checked)
         ok = f"({missing} OR COALESCE({valid}, FALSE))"
         value = f"CASE WHEN {missing} THEN NULL ELSE json({c})::VARCHAR END"
         keys = f"CASE WHEN {missing} THEN []::VARCHAR[] ELSE json_keys({c}) END"
@@ -582,6 +623,7 @@ def scan(
     delimiter: str = ",",
     infer_types: bool = True,
     event_ids: Literal["row", "content"] = "row",
+    memory_limit: str | None = DEFAULT_MEMORY_LIMIT,
     engine: Literal["duckdb"] | None = None,
     spark: None = None,
 ) -> ScanSource: ...
@@ -599,6 +641,7 @@ def scan(
     delimiter: str = ",",
     infer_types: bool = True,
     event_ids: Literal["row", "content"] = "row",
+    memory_limit: str | None = DEFAULT_MEMORY_LIMIT,
     engine: Literal["spark"],
     spark: Any = None,
 ) -> SparkSource: ...
@@ -615,6 +658,7 @@ def scan(
     delimiter: str = ",",
     infer_types: bool = True,
     event_ids: Literal["row", "content"] = "row",
+    memory_limit: str | None = DEFAULT_MEMORY_LIMIT,
     engine: Literal["duckdb", "spark"] | None = None,
     spark: Any = None,
 ) -> ScanSource | SparkSource:
@@ -630,6 +674,11 @@ def scan(
     *event_ids* says what id a row without one gets: ``"row"`` a new one per
     row (every row is an event), ``"content"`` one made from its content (rows
     identical in every field are one event sent twice, and count once).
+    *memory_limit* caps the memory DuckDB takes for the scan (DuckDB's size
+    syntax: ``"1GB"``, ``"512MiB"``); beyond it, DuckDB spills to a private
+    temporary directory that closing the source removes. ``None`` leaves
+    DuckDB's own default, 80 % of the machine's memory: faster on the largest
+    inputs when the memory is there to take.
 
     Needs ``pip install 'ttvkit[duckdb]'``. Close the source when done (or
     use ``with``); the calculators close one they open themselves.
@@ -659,6 +708,13 @@ def scan(
         raise ConfigurationError(f"on_error={on_error!r}: pass 'raise' or 'skip'")
     if event_ids not in ("row", "content"):
         raise ConfigurationError(f"event_ids={event_ids!r}: pass 'row' or 'content'")
+    if memory_limit is not None and (
+        not isinstance(memory_limit, str) or not _MEMORY_SIZE.fullmatch(memory_limit)
+    ):
+        raise ConfigurationError(
+            f"memory_limit={memory_limit!r}: pass a size such as '1GB' or '512MiB', or None "
+            "for DuckDB's default"
+        )
     options: dict[str, Any] = {
         "mapping": mapping,
         "on_error": on_error,
@@ -704,6 +760,7 @@ def scan(
             delimiter=delimiter,
             infer_types=infer_types,
             event_ids=event_ids,
+            memory_limit=memory_limit,
         )
         if generated is not None:
             prefix = generated
@@ -857,6 +914,7 @@ def _fast_path(
     delimiter: str,
     infer_types: bool,
     event_ids: str,
+    memory_limit: str | None,
 ) -> str | None:
     """Define the canonical view over *source* when the engine vouches for every row.
 
@@ -869,6 +927,12 @@ def _fast_path(
     try:
         with contextlib.suppress(duckdb.Error):
             connection.execute("SET TimeZone = 'UTC'")
+        if memory_limit is not None:
+            # DuckDB creates the directory when it first spills, and removes
+            # what it created when the connection closes.
+            spill = os.path.join(tempfile.gettempdir(), f"ttvkit-scan-{uuid.uuid4().hex}")
+            connection.execute(f"SET memory_limit = {_lit(memory_limit)}")
+            connection.execute(f"SET temp_directory = {_lit(spill)}")
         if kind in ("pandas", "polars", "pyarrow"):
             table = _arrow(source, kind)
             if table is None:
