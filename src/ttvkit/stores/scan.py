@@ -296,7 +296,11 @@ class _Plan:
         missing = self.missing(column)
         absent_ok = "FALSE" if required else "TRUE"
         if kind == "VARCHAR":
-            value = f"CASE WHEN {missing} THEN NULL ELSE {c} END"
+            # The bare column where only NULL is missing: the engine can then push a
+            # question's conditions on it down into the file reader.
+            value = (
+                c if missing == f"({c} IS NULL)" else f"CASE WHEN {missing} THEN NULL ELSE {c} END"
+            )
             return _Field(
                 value, f"CASE WHEN {missing} THEN {absent_ok} ELSE {self.text_ok(c, limit)} END"
             )
@@ -1071,7 +1075,9 @@ def _fixed_select(
         f"{name.value} AS name, {ts.value} AS ts, {properties} AS properties, "
         f"({' AND '.join(f'COALESCE({o}, FALSE)' for o in oks)}) AS row_ok"
     )
-    return select, _ROW_OK
+    # Without folded columns the text is the object column's, minified by the engine's
+    # JSON parser: valid, and no longer than the checked input.
+    return select, _ROW_OK if pairs else "row_ok"
 
 
 def _merge_properties(base: str, folded: str) -> str:

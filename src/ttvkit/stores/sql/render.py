@@ -262,8 +262,12 @@ def cells_statement(plan: ObservationPlan, dialect: Dialect, as_of: int) -> Stat
     """Grouped cells: ``duration µs, reached, censored, reached before start``."""
     r = _Renderer(plan, dialect, as_of)
     head = r.render()
+    # Counts as BIGINT: DuckDB's SUM of integers is a HUGEINT, slow to hand to Python.
+    counts = ", ".join(
+        f"CAST(SUM({term}) AS BIGINT) AS {name}"
+        for term, name in (("ob", "reached"), ("1 - ob", "censored"), ("bf", "before"))
+    )
     return Statement(
-        f"{head} SELECT en - st AS d, SUM(ob) AS reached, SUM(1 - ob) AS censored, "
-        "SUM(bf) AS before FROM fin GROUP BY en - st ORDER BY d",
+        f"{head} SELECT en - st AS d, {counts} FROM fin GROUP BY en - st ORDER BY d",
         r.binder.params,
     )

@@ -38,9 +38,13 @@ def read_columns(
 
 def read_cells(rows: Sequence[Sequence[Any]]) -> DurationCells:
     """:class:`DurationCells` of :func:`~ttvkit.stores.sql.cells_statement`'s rows."""
+    if not rows:
+        return DurationCells((), (), (), 0)
+    # Transposed first, then int() by map: C loops (engines hand back int, or Decimal).
+    durations, reached, censored, before = zip(*rows, strict=True)
     return DurationCells(
-        tuple(int(r[0]) for r in rows),
-        tuple(int(r[1]) for r in rows),
-        tuple(int(r[2]) for r in rows),
-        sum(int(r[3]) for r in rows),
+        tuple(map(int, durations)),
+        tuple(map(int, reached)),
+        tuple(map(int, censored)),
+        sum(map(int, before)),
     )
