@@ -6,15 +6,25 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ttvkit import (
     ConfigurationError,
     MemoryStore,
+    Milestone,
     Store,
+    StoreError,
     ValueEvent,
+    all_of,
+    any_of,
+    event,
     open_store,
 )
+from ttvkit.observations import ObservationColumns, Per
 from ttvkit.stores import register_store
+
+from .strategies import BASE, NAMES, dense_logs
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -96,3 +106,65 @@ def test_a_child_forked_while_the_lock_is_held_can_use_the_store() -> None:
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert store.count() == 1
+
+
+# -- the first-time index ----------------------------------------------------------------------
+
+_PLAIN_EVENTS = st.sampled_from(NAMES).map(event)
+_PLAIN_CONDITIONS = st.one_of(
+    _PLAIN_EVENTS,
+    st.lists(_PLAIN_EVENTS, min_size=2, max_size=3).map(lambda parts: all_of(*parts)),
+    st.lists(_PLAIN_EVENTS, min_size=2, max_size=3).map(lambda parts: any_of(*parts)),
+)
+_PLAIN_MILESTONES = st.builds(
+    Milestone,
+    st.just("m"),
+    reached=_PLAIN_CONDITIONS,
+    start=_PLAIN_CONDITIONS,
+    window=st.none() | st.sampled_from([timedelta(hours=5), timedelta(days=2)]),
+    before_start=st.sampled_from(["zero", "exclude"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    dense_logs(),
+    _PLAIN_MILESTONES,
+    st.sampled_from(["user", "account"]),
+    st.none() | st.integers(0, 100).map(lambda hours: BASE + timedelta(hours=hours)),
+    st.integers(1, 4),
+)
+def test_the_first_time_index_gives_the_cells_of_the_events(
+    log: list[ValueEvent],
+    milestone: Milestone,
+    per: Per,
+    as_of: datetime | None,
+    batches: int,
+) -> None:
+    # Appended in batches out of time order, with repeated ids: the index follows.
+    store = MemoryStore()
+    for i in range(batches):
+        store.append(log[i::batches][::-1])
+    expected = ObservationColumns.from_rows(
+        store.generic_observations(milestone, as_of=as_of, per=per)
+    ).cells()
+    assert store.duration_cells(milestone, as_of=as_of, per=per) == expected
+
+
+def test_questions_the_index_cannot_answer_read_the_events() -> None:
+    store = MemoryStore(
+        [
+            ValueEvent("u1", "signup", T0, properties={"plan": "pro"}),
+            ValueEvent("u1", "report", T0 + timedelta(hours=1)),
+            ValueEvent("u1", "report", T0 + timedelta(hours=2)),
+        ]
+    )
+    pro = Milestone(
+        "m", reached=event("report").nth(2), start=event("signup", where={"plan": "pro"})
+    )
+    cells = store.duration_cells(pro)
+    assert cells.durations == (2 * 3600 * 10**6,)
+    assert cells.reached == (1,)
+    store.close()
+    with pytest.raises(StoreError, match="closed"):
+        store.duration_cells(Milestone("m", reached=event("report")))

@@ -11,8 +11,17 @@ from datetime import datetime
 from ttvkit._fork import at_fork
 from ttvkit.errors import ConfigurationError, InvalidEventError, StoreError
 from ttvkit.events import ValueEvent
-from ttvkit.observations import check_aware
+from ttvkit.milestones import Milestone
+from ttvkit.observations import DurationCells, Per, check_aware, check_question, settle, to_micros
 from ttvkit.stores._base import BaseStore
+from ttvkit.stores.sql.plan import (
+    Earliest,
+    FirstMatch,
+    Latest,
+    Node,
+    UnsupportedConditionError,
+    build_plan,
+)
 
 __all__ = ["MemoryStore"]
 
@@ -32,6 +41,9 @@ class MemoryStore(BaseStore):
         self._keys: list[tuple[datetime, str]] = []
         self._events: list[ValueEvent] = []
         self._ids: set[str] = set()
+        # The first time of each event name per user and per account, kept as events
+        # are appended: the answer of plain questions without a pass over the events.
+        self._firsts: dict[Per, dict[str, dict[str, datetime]]] = {"user": {}, "account": {}}
         self._closed = False
         _open_stores.add(self)
         self.append(list(events))
@@ -72,6 +84,7 @@ class MemoryStore(BaseStore):
                 new += 1
             if not batch:
                 return 0
+            self._index_first_times(batch)
             tail = self._keys[-1] if self._keys else None
             batch.sort(key=lambda e: (e.timestamp, e.event_id))
             if tail is None or (batch[0].timestamp, batch[0].event_id) > tail:
@@ -117,6 +130,75 @@ class MemoryStore(BaseStore):
                 continue
             yield e
 
+    def _index_first_times(self, batch: list[ValueEvent]) -> None:
+        users, accounts = self._firsts["user"], self._firsts["account"]
+        for e in batch:
+            firsts = users.get(e.name)
+            if firsts is None:
+                firsts = users[e.name] = {}
+            seen = firsts.get(e.user_id)
+            if seen is None or e.timestamp < seen:
+                firsts[e.user_id] = e.timestamp
+            if e.account_id is not None:
+                firsts = accounts.get(e.name)
+                if firsts is None:
+                    firsts = accounts[e.name] = {}
+                seen = firsts.get(e.account_id)
+                if seen is None or e.timestamp < seen:
+                    firsts[e.account_id] = e.timestamp
+
+    def duration_cells(
+        self, milestone: Milestone, *, as_of: datetime | None = None, per: Per = "user"
+    ) -> DurationCells:
+        """The observations grouped by duration.
+
+        A milestone whose start and reached conditions are plain events (and
+        their ``all_of`` / ``any_of``), with ``before_start`` ``"zero"`` or
+        ``"exclude"``, is answered from the first times kept per customer;
+        any other from the events (:meth:`observations`). Both apply the
+        same rules (:func:`~ttvkit.observations.settle`).
+        """
+        check_question(milestone, per, ())
+        if as_of is not None:
+            check_aware(as_of, "as_of")
+        try:
+            plan = build_plan(milestone, per, ())
+        except UnsupportedConditionError:
+            plan = None
+        if (
+            plan is None
+            or isinstance(plan.start, int)
+            or plan.reached_from_start
+            or not (_plain(plan.start) and _plain(plan.reached))
+        ):
+            return super().duration_cells(milestone, as_of=as_of, per=per)
+        pairs: list[tuple[int, bool]] = []
+        before = 0
+        with self._lock:
+            self._check_open()
+            if not self._keys:
+                return DurationCells.from_pairs(())
+            latest = self._keys[-1][0]
+            until = latest if as_of is None else as_of
+            firsts = self._firsts[per]
+            starts = _first_times(plan.start, firsts, until, latest)
+            reached = _first_times(plan.reached, firsts, until, latest)
+            until_us = to_micros(until)
+            for customer, start in starts.items():
+                at = reached.get(customer)
+                start_us = to_micros(start)
+                settled = settle(
+                    start_us,
+                    None if at is None else to_micros(at),
+                    until_us,
+                    plan.window,
+                    plan.before_start,
+                )
+                if settled is not None:
+                    pairs.append((settled.end - start_us, settled.observed))
+                    before += settled.reached_before_start
+        return DurationCells.from_pairs(pairs, before)
+
     def latest_timestamp(self) -> datetime | None:
         with self._lock:
             self._check_open()
@@ -139,6 +221,36 @@ class MemoryStore(BaseStore):
             self._events = []
             self._keys = []
             self._ids = set()
+            self._firsts = {"user": {}, "account": {}}
+
+
+def _plain(node: Node) -> bool:
+    """Whether *node* is plain events (no ``where``), or all_of / any_of of such."""
+    if isinstance(node, Latest | Earliest):
+        return all(_plain(part) for part in node.parts)
+    return isinstance(node, FirstMatch) and not node.match.condition.where
+
+
+def _first_times(
+    node: Node, firsts: dict[str, dict[str, datetime]], until: datetime, latest: datetime
+) -> dict[str, datetime]:
+    """Each customer's first time of a plain *node* at or before *until* (read-only)."""
+    if isinstance(node, FirstMatch):
+        times = firsts.get(node.match.condition.name, {})
+        # The first time is the earliest: later than *until* means none by then.
+        return times if until >= latest else {c: t for c, t in times.items() if t <= until}
+    assert isinstance(node, Latest | Earliest)
+    parts = [_first_times(part, firsts, until, latest) for part in node.parts]
+    if isinstance(node, Latest):  # all_of: every part reached, at the last of them
+        common = set(parts[0]).intersection(*parts[1:])
+        return {c: max(p[c] for p in parts) for c in common}
+    merged: dict[str, datetime] = {}  # any_of: the first of the parts reached
+    for part in parts:
+        for customer, time in part.items():
+            seen = merged.get(customer)
+            if seen is None or time < seen:
+                merged[customer] = time
+    return merged
 
 
 # A child forked while another thread held a store's lock would deadlock on
