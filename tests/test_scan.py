@@ -692,11 +692,11 @@ def duck() -> Any:
 )
 @given(_OBJECT_TEXTS)
 def test_the_cheap_property_check_agrees_with_the_full_one(duck: Any, text: str) -> None:
-    from ttvkit.stores.scan import _object_ok, _risky_json
+    from ttvkit.stores.scan._checks import object_ok, risky_json
 
     full = (
         "(json_valid(p) AND json_type(p) = 'OBJECT' AND NOT "
-        f"{_risky_json('p')} AND len(json_keys(p)) = len(list_distinct(json_keys(p))))"
+        f"{risky_json('p')} AND len(json_keys(p)) = len(list_distinct(json_keys(p))))"
     )
     import duckdb
 
@@ -712,7 +712,7 @@ def test_the_cheap_property_check_agrees_with_the_full_one(duck: Any, text: str)
             return "raises"
 
     slow = verdict(full)
-    assert verdict(_object_ok("p", full)) == slow
+    assert verdict(object_ok("p", full)) == slow
 
 
 @settings(
@@ -720,11 +720,11 @@ def test_the_cheap_property_check_agrees_with_the_full_one(duck: Any, text: str)
 )
 @given(st.text(max_size=12) | st.text(alphabet=" \t\u00a0\u2003!~\x7f\x00a", max_size=4))
 def test_the_cheap_id_check_agrees_with_the_full_one(duck: Any, text: str) -> None:
-    from ttvkit.stores.scan import _Plan
+    from ttvkit.stores.scan._checks import Plan
 
     limit = 8
     quick = duck.execute(
-        f"SELECT {_Plan.text_ok('t', limit)} FROM (SELECT unnest(?::VARCHAR[]) AS t)", [[text]]
+        f"SELECT {Plan.text_ok('t', limit)} FROM (SELECT unnest(?::VARCHAR[]) AS t)", [[text]]
     ).fetchone()[0]
     assert quick == (
         len(text) <= limit and "\x00" not in text and not text.isspace() and text != ""

@@ -1,0 +1,268 @@
+"""scan(): events at rest (Parquet, CSV, JSON lines) and DataFrames, read in DuckDB.
+
+:func:`scan` returns a read-only :class:`ScanSource`. DuckDB reads the files
+(or the DataFrame's columns, without a copy where Arrow allows) and a view
+normalises them to the *canonical relation* of :mod:`ttvkit.stores.duckdb`;
+no :class:`~ttvkit.ValueEvent` is built per row unless someone asks for
+``events()``. The view computes the ``properties`` JSON object only for the
+queries that read it.
+
+Validation is the readers' (:mod:`ttvkit.io`), message for message: when
+``scan()`` is called, one pass over the input checks every row in the engine
+with conservative rules (a row passes only when the engine is sure the reader
+would accept it and read it to the same event). When every row passes, that
+is all. When one does not, or the layout is wrong (a misspelt column), the
+input is read again by the matching :mod:`ttvkit.io` reader, which raises its
+own error for ``on_error="raise"`` or skips and counts bad rows for
+``on_error="skip"``; the events it reads then live in an in-memory DuckDB
+table. So answers and messages are always the readers'; only the cost of a
+dirty input differs (Python per row).
+
+Duplicated event ids count once (rule 1 of :mod:`ttvkit.observations`): when
+the copies are identical, the view keeps one; when they differ, the input
+takes the reader's path, whose store keeps the first copy in input order.
+Rows without an event id get one from the scan: with ``event_ids="row"``
+(the default) a random prefix per scan and the row's number, so every row is
+an event, as the readers do; with ``event_ids="content"`` a hash of the row's
+content, so rows identical in every field count once (what ``ttvkit report``
+does with a file).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from datetime import tzinfo
+from typing import Any, Final, Literal, overload
+
+from ttvkit._optional import require
+from ttvkit.errors import ConfigurationError
+from ttvkit.io import ColumnMapping, EventReader, read_file, read_jsonl
+from ttvkit.stores.scan._inputs import (
+    DataFrameLike,
+    Format,
+    ScanInput,
+    frame_kind,
+    frame_reader,
+    frame_rows,
+    input_files,
+    is_frame,
+)
+from ttvkit.stores.scan._load import MadeUpSince, load_events
+from ttvkit.stores.scan._source import ScanSource
+from ttvkit.stores.scan._view import define_view
+from ttvkit.stores.spark import SparkSource, is_spark_dataframe
+
+__all__ = [
+    "DEFAULT_MEMORY_LIMIT",
+    "DataFrameLike",
+    "ScanInput",
+    "ScanSource",
+    "is_frame",
+    "scan",
+]
+
+#: How much memory :func:`scan` lets DuckDB take by default before it spills to disk.
+DEFAULT_MEMORY_LIMIT: Final = "1GB"
+_MEMORY_SIZE: Final = re.compile(r"[0-9]+(\.[0-9]+)? ?(B|[KMGT]i?B)", re.IGNORECASE)
+
+
+@overload
+def scan(
+    source: ScanInput,
+    *,
+    mapping: ColumnMapping | None = None,
+    format: str | None = None,
+    on_error: Literal["raise", "skip"] = "raise",
+    assume_timezone: tzinfo | None = None,
+    timestamp_unit: Literal["s", "ms", "us"] | None = None,
+    delimiter: str = ",",
+    infer_types: bool = True,
+    event_ids: Literal["row", "content"] = "row",
+    memory_limit: str | None = DEFAULT_MEMORY_LIMIT,
+    engine: Literal["duckdb"] | None = None,
+    spark: None = None,
+) -> ScanSource: ...
+
+
+@overload
+def scan(
+    source: Any,
+    *,
+    mapping: ColumnMapping | None = None,
+    format: str | None = None,
+    on_error: Literal["raise", "skip"] = "raise",
+    assume_timezone: tzinfo | None = None,
+    timestamp_unit: Literal["s", "ms", "us"] | None = None,
+    delimiter: str = ",",
+    infer_types: bool = True,
+    event_ids: Literal["row", "content"] = "row",
+    memory_limit: str | None = DEFAULT_MEMORY_LIMIT,
+    engine: Literal["spark"],
+    spark: Any = None,
+) -> SparkSource: ...
+
+
+def scan(
+    source: Any,
+    *,
+    mapping: ColumnMapping | None = None,
+    format: str | None = None,
+    on_error: Literal["raise", "skip"] = "raise",
+    assume_timezone: tzinfo | None = None,
+    timestamp_unit: Literal["s", "ms", "us"] | None = None,
+    delimiter: str = ",",
+    infer_types: bool = True,
+    event_ids: Literal["row", "content"] = "row",
+    memory_limit: str | None = DEFAULT_MEMORY_LIMIT,
+    engine: Literal["duckdb", "spark"] | None = None,
+    spark: Any = None,
+) -> ScanSource | SparkSource:
+    """Read events at rest, or a DataFrame, in DuckDB: a read-only source for the calculators.
+
+    *source* is a Parquet, CSV or JSON-lines file (``.gz`` too), a glob
+    (``"exports/*.parquet"``, ``**`` for subdirectories), a directory of such
+    files, or a pandas or polars DataFrame or a pyarrow Table. *format*
+    (``"parquet"``, ``"csv"``, ``"jsonl"``) is taken from the file names when
+    not given. *mapping*, *on_error*, *assume_timezone*, *timestamp_unit*,
+    *delimiter* and *infer_types* mean what they mean for the
+    :mod:`ttvkit.io` readers, with the same validation and messages.
+    *event_ids* says what id a row without one gets: ``"row"`` a new one per
+    row (every row is an event), ``"content"`` one made from its content (rows
+    identical in every field are one event sent twice, and count once).
+    *memory_limit* caps the memory DuckDB takes for the scan (DuckDB's size
+    syntax: ``"1GB"``, ``"512MiB"``); beyond it, DuckDB spills to a private
+    temporary directory that closing the source removes. ``None`` leaves
+    DuckDB's own default, 80 % of the machine's memory: faster on the largest
+    inputs when the memory is there to take.
+
+    Needs ``pip install 'ttvkit[duckdb]'``. Close the source when done (or
+    use ``with``); the calculators close one they open themselves.
+
+    A pyspark DataFrame, or ``engine="spark"`` with a path Spark reads
+    (``"s3a://bucket/events/*.parquet"``, *format* any of ``spark.read``'s,
+    *spark* the session, by default the active one), gives a
+    :class:`~ttvkit.stores.spark.SparkSource` instead, computed by Spark
+    (``pip install 'ttvkit[spark]'``; see ``docs/spark.md``).
+
+    >>> with scan("exports/*.parquet") as events:           # doctest: +SKIP
+    ...     ttv.time_to_value(events, first_report)
+    """
+    if engine == "spark" or (engine is None and is_spark_dataframe(source)):
+        return _spark_source(source, mapping=mapping, format=format, spark=spark)
+    if engine not in (None, "duckdb"):
+        raise ConfigurationError(f"engine={engine!r}: pass 'duckdb' or 'spark'")
+    from ttvkit.stores.duckdb import DuckDBEngine, DuckDBStore
+
+    mapping = ColumnMapping() if mapping is None else mapping
+    if not isinstance(mapping, ColumnMapping):
+        raise ConfigurationError(
+            f"mapping must be a ColumnMapping, not {type(mapping).__name__}; "
+            "e.g. mapping=ColumnMapping(user='distinct_id', name='event')"
+        )
+    if on_error not in ("raise", "skip"):
+        raise ConfigurationError(f"on_error={on_error!r}: pass 'raise' or 'skip'")
+    if event_ids not in ("row", "content"):
+        raise ConfigurationError(f"event_ids={event_ids!r}: pass 'row' or 'content'")
+    if memory_limit is not None and (
+        not isinstance(memory_limit, str) or not _MEMORY_SIZE.fullmatch(memory_limit)
+    ):
+        raise ConfigurationError(
+            f"memory_limit={memory_limit!r}: pass a size such as '1GB' or '512MiB', or None "
+            "for DuckDB's default"
+        )
+    options: dict[str, Any] = {
+        "mapping": mapping,
+        "on_error": on_error,
+        "assume_timezone": assume_timezone,
+        "timestamp_unit": timestamp_unit,
+    }
+    kind = frame_kind(source)
+    if kind is not None:
+        description = f"{kind} table of {frame_rows(source):,} rows"
+        frame: Any = source
+        table_kind: str = kind
+
+        def readers() -> list[EventReader]:
+            return [frame_reader(frame, table_kind, options)]
+
+        fmt: Format | None = None
+        files: list[str] = []
+    elif isinstance(source, str | os.PathLike):
+        files, fmt = input_files(source, format)
+        description = repr(os.fspath(source))
+        csv_options = {"delimiter": delimiter, "infer_types": infer_types}
+
+        def readers() -> list[EventReader]:
+            extra = csv_options if fmt == "csv" else {}
+            return [read_file(p, format=fmt, **options, **extra) for p in files]
+    else:
+        raise ConfigurationError(
+            f"scan() takes a path, a glob, a directory, or a pandas/polars DataFrame or "
+            f"pyarrow Table, not {type(source).__name__}"
+        )
+    # The readers' checks of the options, with their messages (a bad unit or zone).
+    read_jsonl(io.StringIO(""), **options)
+
+    duck = DuckDBEngine(":memory:", what=f"scan of {description}", relation="ttv_scan")
+    try:
+        generated = define_view(
+            duck,
+            source if kind is not None else files,
+            kind or fmt,
+            mapping,
+            assume_timezone=assume_timezone,
+            timestamp_unit=timestamp_unit,
+            delimiter=delimiter,
+            infer_types=infer_types,
+            event_ids=event_ids,
+            memory_limit=memory_limit,
+        )
+        if generated is not None:
+            prefix = generated
+            return ScanSource(
+                duck,
+                description,
+                in_engine=True,
+                generated=lambda event_id: event_id.startswith(prefix),
+            )
+    except BaseException:
+        duck._close()
+        raise
+    duck._close()
+    store = DuckDBStore(":memory:")
+    made_up = MadeUpSince()
+    try:
+        skipped, errors = load_events(store, readers(), made_up if event_ids == "content" else None)
+    except BaseException:
+        store.close()
+        raise
+    made_up.stop()
+    return ScanSource(
+        store, description, in_engine=False, generated=made_up, skipped=skipped, errors=errors
+    )
+
+
+def _spark_source(
+    source: Any, *, mapping: ColumnMapping | None, format: str | None, spark: Any
+) -> SparkSource:
+    """``scan()`` with Spark: a pyspark DataFrame, or files Spark reads."""
+    if is_spark_dataframe(source):
+        return SparkSource(source, mapping)
+    if not isinstance(source, str | os.PathLike):
+        raise ConfigurationError(
+            f"scan(engine='spark') takes a pyspark DataFrame or a path Spark reads "
+            f"(e.g. 's3a://bucket/events/*.parquet'), not {type(source).__name__}"
+        )
+    if spark is None:
+        pyspark_sql = require("pyspark.sql", "spark", "scan(engine='spark')")
+        spark = pyspark_sql.SparkSession.getActiveSession()
+        if spark is None:
+            raise ConfigurationError(
+                "scan(engine='spark') needs a Spark session: pass spark=session, or start "
+                "one first (SparkSession.builder.getOrCreate())"
+            )
+    return SparkSource.read(
+        os.fspath(source), spark=spark, format=format or "parquet", mapping=mapping
+    )

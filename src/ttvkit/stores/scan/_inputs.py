@@ -1,0 +1,177 @@
+"""What scan() reads: the formats, the files a path, glob or directory names, and tables."""
+
+from __future__ import annotations
+
+import csv
+import glob
+import gzip
+import importlib
+import io
+import os
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypeAlias
+
+from ttvkit.errors import ConfigurationError
+from ttvkit.io import (
+    EventReader,
+    from_pandas,
+    from_polars,
+    read_file,
+)
+
+if TYPE_CHECKING:
+    pass
+
+
+class DataFrameLike(Protocol):
+    """A pandas or polars DataFrame, or a pyarrow Table (all speak the interchange protocol)."""
+
+    def __dataframe__(self, *args: Any, **kwargs: Any) -> Any: ...
+
+
+#: What :func:`scan` reads: a path, a glob, a directory, or a table.
+ScanInput: TypeAlias = "str | os.PathLike[str] | DataFrameLike"
+
+
+Format: TypeAlias = Literal["parquet", "csv", "jsonl"]
+
+
+SUFFIXES: Final[dict[str, Format]] = {
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".csv": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+}
+
+
+FORMATS: Final = ("parquet", "csv", "jsonl")
+
+
+# The column DuckDB adds with each Parquet row's file (its row number is "file_row_number").
+FILE_COLUMN: Final = "__ttvkit_file"
+
+
+# The column scan() adds to a table it reads: each row's position.
+ROW_COLUMN: Final = "__ttvkit_row"
+
+
+def frame_kind(source: object) -> str | None:
+    module = type(source).__module__.split(".")[0]
+    if module == "pandas" and type(source).__name__ == "DataFrame":
+        return "pandas"
+    if module == "polars" and type(source).__name__ == "DataFrame":
+        return "polars"
+    if module == "pyarrow" and type(source).__name__ in ("Table", "RecordBatch"):
+        return "pyarrow"
+    return None
+
+
+def is_frame(source: object) -> bool:
+    """Whether *source* is a table :func:`scan` reads (pandas, polars, pyarrow)."""
+    return frame_kind(source) is not None
+
+
+def format_of(path: str, format: str | None) -> Format:
+    if format is not None:
+        if format not in FORMATS:
+            raise ConfigurationError(f"format={format!r}: pass one of {', '.join(FORMATS)}")
+        return format  # type: ignore[return-value]
+    lowered = path.lower().removesuffix(".gz")
+    for suffix, kind in SUFFIXES.items():
+        if lowered.endswith(suffix):
+            return kind
+    raise ConfigurationError(
+        f"cannot tell the format of {path!r} from its name; pass format= one of "
+        f"{', '.join(FORMATS)}"
+    )
+
+
+def input_files(source: str | os.PathLike[str], format: str | None) -> tuple[list[str], Format]:
+    path = os.fspath(source)
+    if os.path.isdir(path):
+        found = sorted(
+            os.path.join(path, n)
+            for n in os.listdir(path)
+            if os.path.isfile(os.path.join(path, n))
+            and (format is not None or n.lower().removesuffix(".gz").endswith(tuple(SUFFIXES)))
+        )
+        if not found:
+            raise ConfigurationError(
+                f"directory {path!r} holds no .parquet, .csv or .jsonl files; pass a file "
+                "or a glob such as 'exports/*.parquet'"
+            )
+    elif glob.has_magic(path):
+        found = sorted(p for p in glob.glob(path, recursive=True) if os.path.isfile(p))
+        if not found:
+            raise ConfigurationError(f"no file matches {path!r}; check the pattern")
+    else:
+        if not os.path.exists(path):
+            raise ConfigurationError(f"{path!r} does not exist; check the path")
+        found = [path]
+    kinds = {format_of(p, format) for p in found}
+    if len(kinds) > 1:
+        raise ConfigurationError(
+            f"{path!r} mixes formats ({', '.join(sorted(kinds))}); scan one format at a time "
+            "or pass format="
+        )
+    return found, kinds.pop()
+
+
+def csv_header(path: str, delimiter: str) -> list[str] | None:
+    opener: Any = gzip.open if path.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rt", encoding="utf-8-sig", newline="") as file:
+            return next(csv.reader(file, delimiter=delimiter), [])
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+
+
+def frame_rows(source: Any) -> int:
+    rows = getattr(source, "num_rows", None)
+    return int(rows) if rows is not None else len(source)
+
+
+def as_arrow(source: Any, kind: str) -> Any:
+    """*source* as a pyarrow Table, or None when the fast path cannot take it.
+
+    pandas goes through Arrow, not DuckDB's own pandas scan, which would turn
+    an object column mixing numbers and text into text silently.
+    """
+    try:
+        pa: Any = importlib.import_module("pyarrow")
+    except ImportError:
+        return None
+    try:
+        if kind == "pandas":
+            table = pa.Table.from_pandas(source, preserve_index=False)
+        elif kind == "polars":
+            table = source.to_arrow()
+        elif isinstance(source, pa.RecordBatch):
+            table = pa.Table.from_batches([source])
+        else:
+            table = source
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError):
+        return None
+    names = [str(n) for n in table.schema.names]
+    if len(set(names)) != len(names) or "" in names or ROW_COLUMN in names:
+        return None
+    # Each row's position, for the ids of rows without one (8 bytes a row, no window).
+    return table.append_column(ROW_COLUMN, pa.array(range(table.num_rows), pa.int64()))
+
+
+def frame_reader(source: Any, kind: str, options: dict[str, Any]) -> EventReader:
+    if kind == "pandas":
+        return from_pandas(source, **options)
+    if kind == "polars":
+        return from_polars(source, **options)
+    # pyarrow: the Parquet reader reads Arrow types exactly as from a file.
+    pa: Any = importlib.import_module("pyarrow")
+    pq: Any = importlib.import_module("pyarrow.parquet")
+
+    buffer = io.BytesIO()
+    table = pa.Table.from_batches([source]) if isinstance(source, pa.RecordBatch) else source
+    pq.write_table(table, buffer)
+    buffer.seek(0)
+    buffer.name = "DataFrame"  # what messages call a table
+    return read_file(buffer, format="parquet", **options)  # type: ignore[arg-type]

@@ -1,0 +1,115 @@
+"""ScanSource: the read-only source scan() returns."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterator, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Final
+
+from ttvkit.events import (
+    ValueEvent,
+)
+from ttvkit.io import (
+    ReadError,
+)
+from ttvkit.stores._base import BaseSource
+from ttvkit.stores.sql.source import DuckDBQueries
+
+if TYPE_CHECKING:
+    from ttvkit.stores.duckdb import DuckDBEngine
+
+
+class ScanSource(DuckDBQueries, BaseSource):
+    """Events at rest or in a DataFrame, read by DuckDB: a read-only source.
+
+    Made by :func:`scan`. Pass it to any calculator; ``events()`` streams
+    the events (oldest first, ties by ``event_id``) for drill-down. It offers
+    the engine interface of :mod:`ttvkit.stores.duckdb` (``sql_engine``,
+    ``relation_sql``, ``query``). ``skipped`` and ``errors`` tell what
+    ``on_error="skip"`` left out, as :class:`~ttvkit.io.EventReader` does.
+    """
+
+    events_unique_and_ordered = True
+    sql_engine: Final = "duckdb"
+
+    def __init__(
+        self,
+        engine: DuckDBEngine,
+        description: str,
+        *,
+        in_engine: bool,
+        generated: Callable[[str], bool],
+        skipped: int = 0,
+        errors: tuple[ReadError, ...] = (),
+    ) -> None:
+        self._engine = engine
+        self._generated = generated
+        self._description = description
+        self._skipped = skipped
+        self._errors = errors
+        self._in_engine = in_engine
+
+    @property
+    def relation_sql(self) -> str:
+        """The SQL name of the canonical relation (see :mod:`ttvkit.stores.duckdb`)."""
+        return self._engine.relation_sql
+
+    def query(self, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
+        """Run one parameterised statement on the canonical relation's database."""
+        return self._engine.query(sql, params)
+
+    @property
+    def skipped(self) -> int:
+        """Bad rows skipped (only with ``on_error="skip"``)."""
+        return self._skipped
+
+    @property
+    def errors(self) -> tuple[ReadError, ...]:
+        """The first skipped rows, as :class:`~ttvkit.io.ReadError` objects."""
+        return self._errors
+
+    def is_generated_id(self, event_id: str) -> bool:
+        """Whether *event_id* was made up by this scan for a row that had none.
+
+        ``ttvkit import`` gives such events an id from their content instead.
+        """
+        return self._generated(event_id)
+
+    @property
+    def read_in_engine(self) -> bool:
+        """True when DuckDB reads the input directly; False when a reader's pass was needed."""
+        return self._in_engine
+
+    def __repr__(self) -> str:
+        how = "in DuckDB" if self._in_engine else "through the ttvkit.io reader"
+        state = ", closed" if self._engine._closed else ""
+        skipped = f", {self._skipped} skipped" if self._skipped else ""
+        return f"<ScanSource {self._description} ({how}{skipped}{state})>"
+
+    def event_names(self) -> frozenset[str]:
+        """The distinct event names, by one ``SELECT DISTINCT`` in DuckDB."""
+        rows = self.query(f"SELECT DISTINCT name FROM {self.relation_sql}", [])
+        return frozenset(str(r[0]) for r in rows if r[0] is not None)
+
+    def events(
+        self,
+        *,
+        names: Collection[str] | None = None,
+        users: Collection[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> Iterator[ValueEvent]:
+        self._engine._check_open()
+        sql, params = self._engine._events_sql(names, users, since, until)
+        return self._engine._stream(sql, params)
+
+    def latest_timestamp(self) -> datetime | None:
+        return self._engine._latest_timestamp()
+
+    def count(self) -> int:
+        """How many events the input holds (duplicate ids once, skipped rows not at all)."""
+        return self._engine._count()
+
+    def close(self) -> None:
+        """Release DuckDB's memory and files; idempotent. Further use raises StoreError."""
+        self._engine._close()

@@ -1,0 +1,161 @@
+"""The engine's path: the checked view over the input, when every row passes."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import uuid
+from datetime import tzinfo
+from typing import TYPE_CHECKING, Any
+
+from ttvkit.io import (
+    ColumnMapping,
+)
+
+if TYPE_CHECKING:
+    from ttvkit.stores.duckdb import DuckDBEngine
+
+
+from ttvkit.stores.scan._checks import Dirty, Plan, fixed_select, ident, lit, resolve_columns
+from ttvkit.stores.scan._inputs import FILE_COLUMN, ROW_COLUMN, as_arrow, csv_header
+from ttvkit.stores.scan._jsonl import jsonl_raw, jsonl_select
+
+
+def define_view(
+    engine: DuckDBEngine,
+    source: Any,
+    kind: str | None,
+    mapping: ColumnMapping,
+    *,
+    assume_timezone: tzinfo | None,
+    timestamp_unit: str | None,
+    delimiter: str,
+    infer_types: bool,
+    event_ids: str,
+    memory_limit: str | None,
+) -> str | None:
+    """Define the canonical view over *source* when the engine vouches for every row.
+
+    Returns the prefix of the ids it makes up for rows without one, or None
+    when the input needs the reader's path.
+    """
+    import duckdb
+
+    connection = engine._connection
+    try:
+        with contextlib.suppress(duckdb.Error):
+            connection.execute("SET TimeZone = 'UTC'")
+        if memory_limit is not None:
+            # DuckDB creates the directory when it first spills, and removes
+            # what it created when the connection closes.
+            spill = os.path.join(tempfile.gettempdir(), f"ttvkit-scan-{uuid.uuid4().hex}")
+            connection.execute(f"SET memory_limit = {lit(memory_limit)}")
+            connection.execute(f"SET temp_directory = {lit(spill)}")
+        if kind in ("pandas", "polars", "pyarrow"):
+            table = as_arrow(source, kind)
+            if table is None:
+                return None
+            # A registered table is visible to the connection that registered
+            # it: every cursor of the engine registers it again (no copy).
+            engine._on_cursor = lambda cursor: cursor.register("ttv_input", table)
+            connection.register("ttv_input", table)
+            raw = "ttv_input"
+        elif kind == "parquet":
+            raw = (
+                f"read_parquet([{', '.join(map(lit, source))}], union_by_name = true, "
+                f"filename = {lit(FILE_COLUMN)}, file_row_number = true)"
+            )
+        elif kind == "csv":
+            if len(delimiter) != 1:
+                return None
+            for path in source:
+                header = csv_header(path, delimiter)
+                if not header or len(set(header)) != len(header) or "" in header:
+                    return None
+            raw = (
+                f"read_csv([{', '.join(map(lit, source))}], header = true, all_varchar = true, "
+                f"delim = {lit(delimiter)}, quote = '\"', escape = '\"', "
+                "union_by_name = true, auto_detect = true)"
+            )
+        else:
+            raw = jsonl_raw(source, mapping)
+        described = connection.execute(f"DESCRIBE SELECT * FROM {raw}").fetchall()
+        columns = {str(row[0]): str(row[1]) for row in described}
+        # Where a row is, when the input says: the ids of rows without one need no window.
+        where: str | None = None
+        if kind == "parquet":
+            del columns[FILE_COLUMN], columns["file_row_number"]
+            where = f"{ident(FILE_COLUMN)} AS ttv_file, file_row_number AS ttv_row"
+        elif kind in ("pandas", "polars", "pyarrow"):
+            del columns[ROW_COLUMN]
+            where = f"'' AS ttv_file, {ident(ROW_COLUMN)} AS ttv_row"
+        if kind == "csv":
+            headers = [csv_header(p, delimiter) or [] for p in source]
+            if set(columns) != {c for h in headers for c in h}:
+                return None
+        if kind == "jsonl":
+            select, ok = jsonl_select(mapping, timestamp_unit, assume_timezone)
+        else:
+            resolved = resolve_columns(mapping, list(columns))
+            plan = Plan(
+                columns,
+                mapping,
+                text=kind == "csv",
+                infer_types=infer_types,
+                zone=assume_timezone,
+                unit=timestamp_unit,
+            )
+            select, ok = fixed_select(plan, resolved, mapping, list(columns))
+            if where is not None:
+                select += f", {where}"
+        prefix = uuid.uuid4().hex[:16]
+        connection.execute(
+            f"CREATE VIEW ttv_checked AS SELECT *, {ok} AS ttv_ok FROM (SELECT {select} FROM {raw})"
+        )
+        bad, duplicates = connection.execute(
+            "SELECT count(*) FILTER (WHERE NOT ttv_ok), "
+            "count(event_id) - count(DISTINCT event_id) FROM ttv_checked"
+        ).fetchone() or (1, 0)
+        if bad:
+            return None
+        if duplicates:  # only then: do the copies of an id differ?
+            (conflicting,) = connection.execute(
+                "SELECT count(*) FROM (SELECT event_id FROM ttv_checked WHERE event_id IS NOT NULL "
+                "GROUP BY event_id HAVING count(DISTINCT (user_id, account_id, name, ts, "
+                "properties)) > 1)"
+            ).fetchone() or (1,)
+            if conflicting:
+                return None
+        # Ids for rows without one: unique in this scan, stable within a query.
+        if event_ids == "content":
+            content = (
+                "concat_ws(chr(1), user_id, COALESCE(account_id, chr(2)), name, "
+                "CAST(ts AS VARCHAR), COALESCE(properties, chr(2)))"
+            )
+            identified = f"COALESCE(event_id, {lit(prefix + '-')} || md5({content}))"
+        elif where is not None:
+            identified = (
+                f"COALESCE(event_id, {lit(prefix + '-')} || CAST(ttv_row AS VARCHAR) || '@' "
+                "|| ttv_file)"
+            )
+        else:
+            # A window over the whole input, computed only by queries that read event_id.
+            identified = (
+                f"COALESCE(event_id, {lit(prefix + '-')} || CAST(row_number() OVER () AS VARCHAR))"
+            )
+        body = (
+            f"SELECT {identified} AS event_id, user_id, account_id, name, ts, "
+            f"properties::JSON AS properties FROM ttv_checked"
+        )
+        if duplicates or event_ids == "content":
+            body = f"SELECT DISTINCT ON (event_id) * FROM ({body})"
+        connection.execute(f"CREATE VIEW ttv_scan AS {body}")
+
+    except Dirty:
+        return None
+    except duckdb.Error:
+        # DuckDB could not read the input as the fast path needs (a ragged CSV,
+        # an encoding): the reader reads it, and says what is wrong if anything.
+        return None
+    return prefix + "-"
