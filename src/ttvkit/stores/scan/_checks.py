@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from ttvkit._json import compact
 from ttvkit.events import (
@@ -17,10 +17,6 @@ from ttvkit.events import (
 from ttvkit.io import (
     ColumnMapping,
 )
-
-if TYPE_CHECKING:
-    pass
-
 
 # Conservative bound on the properties' JSON text (the readers' limit is
 # 64 KiB of compact JSON): a larger one takes the reader's path, which decides.

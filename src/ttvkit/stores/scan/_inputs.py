@@ -8,7 +8,7 @@ import gzip
 import importlib
 import io
 import os
-from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypeAlias
+from typing import Any, Final, Literal, Protocol, TypeAlias
 
 from ttvkit.errors import ConfigurationError
 from ttvkit.io import (
@@ -17,9 +17,6 @@ from ttvkit.io import (
     from_polars,
     read_file,
 )
-
-if TYPE_CHECKING:
-    pass
 
 
 class DataFrameLike(Protocol):

@@ -4,20 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import tzinfo
-from typing import TYPE_CHECKING
 
-from ttvkit.events import (
-    MAX_ID_LENGTH,
-    MAX_NAME_LENGTH,
-)
-from ttvkit.io import (
-    ColumnMapping,
-)
-
-if TYPE_CHECKING:
-    pass
-
-
+from ttvkit.events import MAX_ID_LENGTH, MAX_NAME_LENGTH
+from ttvkit.io import ColumnMapping
 from ttvkit.stores.scan._checks import (
     ISO_BODY,
     MAX_MICROS,

@@ -9,17 +9,13 @@ import uuid
 from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
-from ttvkit.io import (
-    ColumnMapping,
-)
-
-if TYPE_CHECKING:
-    from ttvkit.stores.duckdb import DuckDBEngine
-
-
+from ttvkit.io import ColumnMapping
 from ttvkit.stores.scan._checks import Dirty, Plan, fixed_select, ident, lit, resolve_columns
 from ttvkit.stores.scan._inputs import FILE_COLUMN, ROW_COLUMN, as_arrow, csv_header
 from ttvkit.stores.scan._jsonl import jsonl_raw, jsonl_select
+
+if TYPE_CHECKING:
+    from ttvkit.stores.duckdb import DuckDBEngine
 
 
 def define_view(
