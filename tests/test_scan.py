@@ -6,6 +6,7 @@ import csv
 import gzip
 import json
 import shutil
+import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -650,6 +651,26 @@ def test_memory_limit_caps_duckdb_and_none_leaves_its_default(tmp_path: Path) ->
         assert _memory_limit_bytes(default) == pytest.approx(10**9, rel=0.1)
     with scan(path, memory_limit=None) as unlimited:
         assert _memory_limit_bytes(unlimited) > 10**9  # DuckDB's 80 % of this machine's memory
+
+
+def test_a_scan_spills_beyond_its_memory_limit_and_removes_the_spill_when_closed(
+    tmp_path: Path,
+) -> None:
+    path = write(tmp_path / "e.csv", "user_id,name,timestamp\nu1,x,2026-01-01T00:00:00Z\n")
+    big_sort = (
+        "SELECT count(*) FROM (SELECT md5(CAST(i AS VARCHAR)) AS h FROM range(4000000) "
+        "AS t(i) ORDER BY h)"
+    )
+    with scan(path, memory_limit="64MB") as scanned:
+        ((spill,),) = scanned.query("SELECT current_setting('temp_directory')", [])
+        assert Path(spill).parent == Path(tempfile.gettempdir())
+        assert scanned.query(big_sort, []) == [(4_000_000,)]
+        assert Path(spill).is_dir()  # it spilled there
+    assert not Path(spill).exists()
+    with scan(path, memory_limit="8MB") as starved, pytest.raises(StoreError) as caught:
+        starved.query(big_sort, [])
+    assert "memory_limit='8MB'" in str(caught.value)
+    assert "pass a larger memory_limit=" in str(caught.value)
 
 
 # The scan's checks take a cheap test first and the full one only for the rows it does not

@@ -106,6 +106,10 @@ class DuckDBEngine:
         self._open_cursors: weakref.WeakSet[duckdb.DuckDBPyConnection] = weakref.WeakSet()
         #: Run on every new cursor (scan registers its DataFrame there).
         self._on_cursor: Callable[[duckdb.DuckDBPyConnection], object] | None = None
+        #: What to do when DuckDB runs out of memory, told with the error (scan sets it).
+        self.memory_advice = ""
+        #: Run once the connection is closed (scan removes its spill directory there).
+        self._after_close: list[Callable[[], object]] = []
         try:
             self._connection = duckdb.connect(database)
         except duckdb.IOException as exc:
@@ -151,6 +155,11 @@ class DuckDBEngine:
             isinstance(exc, duckdb.ConnectionException) and "closed" in str(exc).lower()
         ):
             return StoreError(f"this {self._what} is closed; open a new one")
+        if isinstance(exc, duckdb.OutOfMemoryException) and self.memory_advice:
+            first = str(exc).split("\n", 1)[0]
+            return StoreError(
+                f"DuckDB ran out of memory on {self._what} ({first}); {self.memory_advice}"
+            )
         return StoreError(f"DuckDB failed on {self._what}: {exc}")
 
     def _run(self, work: Callable[[duckdb.DuckDBPyConnection], _T]) -> _T:
@@ -246,6 +255,8 @@ class DuckDBEngine:
             close_quietly(cursor)
         close_quietly(self._connection)
         self._on_cursor = None  # let go of a scanned table
+        for cleanup in self._after_close:
+            cleanup()
 
 
 def close_quietly(cursor: duckdb.DuckDBPyConnection) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 import uuid
 from datetime import tzinfo
@@ -43,11 +44,17 @@ def define_view(
         with contextlib.suppress(duckdb.Error):
             connection.execute("SET TimeZone = 'UTC'")
         if memory_limit is not None:
-            # DuckDB creates the directory when it first spills, and removes
-            # what it created when the connection closes.
+            # DuckDB creates the directory when it first spills; whatever is
+            # left of it goes when the source is closed.
             spill = os.path.join(tempfile.gettempdir(), f"ttvkit-scan-{uuid.uuid4().hex}")
             connection.execute(f"SET memory_limit = {lit(memory_limit)}")
             connection.execute(f"SET temp_directory = {lit(spill)}")
+            engine._after_close.append(lambda: shutil.rmtree(spill, ignore_errors=True))
+            engine.memory_advice = (
+                f"scan() let DuckDB take memory_limit={memory_limit!r} and spill the rest "
+                "to disk: pass a larger memory_limit=, or None for DuckDB's default "
+                "(80% of RAM), or check the free space of the temporary directory"
+            )
         if kind in ("pandas", "polars", "pyarrow"):
             table = as_arrow(source, kind)
             if table is None:
