@@ -673,6 +673,27 @@ def test_a_scan_spills_beyond_its_memory_limit_and_removes_the_spill_when_closed
     assert "pass a larger memory_limit=" in str(caught.value)
 
 
+def test_a_scan_out_of_memory_while_checking_raises_instead_of_reading_row_by_row() -> None:
+    # The reader's path would take the input row by row in Python (hours on a large
+    # export): running out of memory says what to pass instead.
+    n = 200_000
+    table = pa.table(
+        {
+            "event_id": [f"e{i}" for i in range(n)],
+            "user_id": [f"u{i % 1000}" for i in range(n)],
+            "name": ["x"] * n,
+            "timestamp": pa.array(
+                [1_700_000_000_000_000 + i for i in range(n)], pa.timestamp("us", tz="UTC")
+            ),
+        }
+    )
+    with pytest.raises(StoreError, match=r"ran out of memory.*memory_limit='1MB'"):
+        scan(table, memory_limit="1MB")
+    with scan(table) as scanned:
+        assert scanned.read_in_engine
+        assert scanned.count() == n
+
+
 # The scan's checks take a cheap test first and the full one only for the rows it does not
 # vouch for: on any text, the two give the same verdict as the full test alone.
 _JSON_VALUES = st.recursive(

@@ -116,9 +116,13 @@ def define_view(
         connection.execute(
             f"CREATE VIEW ttv_checked AS SELECT *, {ok} AS ttv_ok FROM (SELECT {select} FROM {raw})"
         )
+        # One pass: bad rows, and ids held by more than one row. Grouped by id
+        # (not count(DISTINCT ...), whose table DuckDB cannot spill): within
+        # memory_limit at any size.
         bad, duplicates = connection.execute(
-            "SELECT count(*) FILTER (WHERE NOT ttv_ok), "
-            "count(event_id) - count(DISTINCT event_id) FROM ttv_checked"
+            "SELECT COALESCE(sum(bad), 0), count(*) FILTER (WHERE event_id IS NOT NULL AND n > 1) "
+            "FROM (SELECT event_id, count(*) AS n, count(*) FILTER (WHERE NOT ttv_ok) AS bad "
+            "FROM ttv_checked GROUP BY event_id)"
         ).fetchone() or (1, 0)
         if bad:
             return None
@@ -157,6 +161,9 @@ def define_view(
 
     except Dirty:
         return None
+    except duckdb.OutOfMemoryException as exc:
+        # The reader's path would take the same input row by row in Python: say so.
+        raise engine._failure(exc) from exc
     except duckdb.Error:
         # DuckDB could not read the input as the fast path needs (a ragged CSV,
         # an encoding): the reader reads it, and says what is wrong if anything.
