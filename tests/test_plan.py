@@ -224,3 +224,26 @@ def test_a_node_used_twice_binds_its_values_once() -> None:
     query = observations_statement(plan, dialect, to_micros(datetime(2026, 1, 3, tzinfo=UTC)))
     rows = connection.execute(query.sql, list(query.params.values())).fetchall()
     assert read_columns(rows, plan, dialect).rows() == observe(events, milestone)
+
+
+def test_paused_gc_pauses_the_collector_and_restores_its_state() -> None:
+    import gc
+
+    from ttvkit.stores.sql.rows import paused_gc
+
+    def fails_while_paused() -> None:
+        with paused_gc():
+            assert not gc.isenabled()
+            raise ZeroDivisionError
+
+    assert gc.isenabled()
+    with pytest.raises(ZeroDivisionError):
+        fails_while_paused()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with paused_gc():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # a caller that had it off keeps it off
+    finally:
+        gc.enable()

@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import gc
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ttvkit.observations import AttributeValue, DurationCells, ObservationColumns, from_micros
 from ttvkit.stores.sql.dialect import Dialect
 from ttvkit.stores.sql.plan import FirstTimeColumn, ObservationPlan
 
-__all__ = ["DurationCells", "read_cells", "read_columns"]
+__all__ = ["DurationCells", "paused_gc", "read_cells", "read_columns"]
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection while millions of row tuples are taken apart.
+
+    Those tuples hold no cycles, but each allocation counts towards the next
+    collection, which walks them all: transposing a million rows took three
+    times as long with the collector on.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def read_columns(
@@ -18,22 +37,23 @@ def read_columns(
     """Columns of :func:`~ttvkit.stores.sql.observations_statement`'s rows."""
     if not rows:
         return ObservationColumns((), (), (), (), (), tuple(() for _ in plan.attributes))
-    customers, starts, ends, observed, before, *values = zip(*rows, strict=True)
-    attributes: list[tuple[AttributeValue, ...]] = []
-    for spec, column in zip(plan.attributes, values, strict=True):
-        if isinstance(spec, FirstTimeColumn):
-            attributes.append(tuple(None if v is None else from_micros(int(v)) for v in column))
-        else:
-            key = spec.key
-            attributes.append(tuple(dialect.read(v, key) for v in column))
-    return ObservationColumns(
-        tuple(customers),
-        tuple(int(s) for s in starts),
-        tuple(int(e) for e in ends),
-        tuple(bool(o) for o in observed),
-        tuple(bool(b) for b in before),
-        tuple(attributes),
-    )
+    with paused_gc():
+        customers, starts, ends, observed, before, *values = zip(*rows, strict=True)
+        attributes: list[tuple[AttributeValue, ...]] = []
+        for spec, column in zip(plan.attributes, values, strict=True):
+            if isinstance(spec, FirstTimeColumn):
+                attributes.append(tuple(None if v is None else from_micros(int(v)) for v in column))
+            else:
+                key = spec.key
+                attributes.append(tuple(dialect.read(v, key) for v in column))
+        return ObservationColumns(
+            tuple(customers),
+            tuple(int(s) for s in starts),
+            tuple(int(e) for e in ends),
+            tuple(bool(o) for o in observed),
+            tuple(bool(b) for b in before),
+            tuple(attributes),
+        )
 
 
 def read_cells(rows: Sequence[Sequence[Any]]) -> DurationCells:
@@ -41,10 +61,11 @@ def read_cells(rows: Sequence[Sequence[Any]]) -> DurationCells:
     if not rows:
         return DurationCells((), (), (), 0)
     # Transposed first, then int() by map: C loops (engines hand back int, or Decimal).
-    durations, reached, censored, before = zip(*rows, strict=True)
-    return DurationCells(
-        tuple(map(int, durations)),
-        tuple(map(int, reached)),
-        tuple(map(int, censored)),
-        sum(map(int, before)),
-    )
+    with paused_gc():
+        durations, reached, censored, before = zip(*rows, strict=True)
+        return DurationCells(
+            tuple(map(int, durations)),
+            tuple(map(int, reached)),
+            tuple(map(int, censored)),
+            sum(map(int, before)),
+        )

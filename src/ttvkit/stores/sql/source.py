@@ -32,7 +32,7 @@ from ttvkit.stores.sql.dialect import Dialect
 from ttvkit.stores.sql.engines import DuckDBDialect
 from ttvkit.stores.sql.plan import ObservationPlan, UnsupportedConditionError, build_plan
 from ttvkit.stores.sql.render import Statement, cells_statement, observations_statement
-from ttvkit.stores.sql.rows import read_cells, read_columns
+from ttvkit.stores.sql.rows import paused_gc, read_cells, read_columns
 
 __all__ = ["DuckDBQueries", "PlanQueries", "StatementOf"]
 
@@ -130,5 +130,6 @@ class DuckDBQueries(PlanQueries):
             return None
         dialect = DuckDBDialect(engine.relation_sql)
         query = statement(plan, dialect, to_micros(until))
-        rows: list[tuple[Any, ...]] = engine.query(query.sql, list(query.params.values()))
+        with paused_gc():  # a row tuple per customer or cell
+            rows: list[tuple[Any, ...]] = engine.query(query.sql, list(query.params.values()))
         return rows, dialect

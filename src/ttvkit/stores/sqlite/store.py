@@ -31,6 +31,7 @@ from ttvkit.observations import check_aware, from_micros, to_micros
 from ttvkit.stores._base import BaseStore
 from ttvkit.stores.sql import ObservationPlan
 from ttvkit.stores.sql.engines import SQLiteDialect
+from ttvkit.stores.sql.rows import paused_gc
 from ttvkit.stores.sql.source import PlanQueries, StatementOf
 from ttvkit.stores.sqlite.connection import (
     GATE,
@@ -606,7 +607,8 @@ class SQLiteStore(PlanQueries, BaseStore):
             ids = self._lookup_names(connection, wanted) if wanted else {}
             dialect = SQLiteDialect(ids)
             query = statement(plan, dialect, until)
-            return connection.execute(query.sql, query.params).fetchall(), dialect
+            with paused_gc():  # a row tuple per customer or cell
+                return connection.execute(query.sql, query.params).fetchall(), dialect
 
         return self._run(read, transaction="read")
 
