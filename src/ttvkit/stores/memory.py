@@ -131,21 +131,15 @@ class MemoryStore(BaseStore):
             yield e
 
     def _index_first_times(self, batch: list[ValueEvent]) -> None:
-        users, accounts = self._firsts["user"], self._firsts["account"]
-        for e in batch:
-            firsts = users.get(e.name)
-            if firsts is None:
-                firsts = users[e.name] = {}
-            seen = firsts.get(e.user_id)
-            if seen is None or e.timestamp < seen:
-                firsts[e.user_id] = e.timestamp
-            if e.account_id is not None:
-                firsts = accounts.get(e.name)
-                if firsts is None:
-                    firsts = accounts[e.name] = {}
-                seen = firsts.get(e.account_id)
+        for per, firsts_by_name in self._firsts.items():
+            for e in batch:
+                customer = e.user_id if per == "user" else e.account_id
+                if customer is None:
+                    continue
+                firsts = firsts_by_name.setdefault(e.name, {})
+                seen = firsts.get(customer)
                 if seen is None or e.timestamp < seen:
-                    firsts[e.account_id] = e.timestamp
+                    firsts[customer] = e.timestamp
 
     def duration_cells(
         self, milestone: Milestone, *, as_of: datetime | None = None, per: Per = "user"

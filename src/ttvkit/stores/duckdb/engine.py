@@ -108,7 +108,6 @@ class DuckDBEngine:
         self._on_cursor: Callable[[duckdb.DuckDBPyConnection], object] | None = None
         #: What to do when DuckDB runs out of memory, told with the error (scan sets it).
         self.memory_advice = ""
-        #: Run once the connection is closed (scan removes its spill directory there).
         self._after_close: list[Callable[[], object]] = []
         try:
             self._connection = duckdb.connect(database)
@@ -149,6 +148,10 @@ class DuckDBEngine:
                 raise self._failure(exc) from exc
             self._open_cursors.add(cursor)
         return cursor
+
+    def on_close(self, cleanup: Callable[[], object]) -> None:
+        """Run *cleanup* once the connection is closed (scan removes its spill directory)."""
+        self._after_close.append(cleanup)
 
     def _failure(self, exc: duckdb.Error) -> StoreError:
         if self._closed or (

@@ -49,7 +49,7 @@ def define_view(
             spill = os.path.join(tempfile.gettempdir(), f"ttvkit-scan-{uuid.uuid4().hex}")
             connection.execute(f"SET memory_limit = {lit(memory_limit)}")
             connection.execute(f"SET temp_directory = {lit(spill)}")
-            engine._after_close.append(lambda: shutil.rmtree(spill, ignore_errors=True))
+            engine.on_close(lambda: shutil.rmtree(spill, ignore_errors=True))
             engine.memory_advice = (
                 f"scan() let DuckDB take memory_limit={memory_limit!r} and spill the rest "
                 "to disk: pass a larger memory_limit=, or None for DuckDB's default "
