@@ -694,6 +694,46 @@ def test_a_scan_out_of_memory_while_checking_raises_instead_of_reading_row_by_ro
         assert scanned.count() == n
 
 
+@pytest.mark.parametrize(
+    ("ids", "in_engine", "count"),
+    [
+        (["e1", "e2", "e3", None, None], True, 5),  # ids sharing a hash are not duplicates
+        (["e1", "e1", "e3", None, None], True, 4),  # a true duplicate is read once
+    ],
+)
+def test_ids_sharing_a_hash_are_told_apart_by_the_exact_check(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    ids: list[str | None],
+    in_engine: bool,
+    count: int,
+) -> None:
+    # The duplicate-id pass groups by a 64-bit hash of the id; a hash that every id of
+    # the same length shares stands in for a real collision.
+    from ttvkit.stores.scan import _view
+
+    monkeypatch.setattr(
+        _view, "ID_KEY", "CASE WHEN event_id IS NULL THEN NULL ELSE length(event_id) END"
+    )
+    lines = [
+        json.dumps(
+            {"user_id": "u", "name": "a", "timestamp": "2026-01-01T00:00:00Z", "event_id": i}
+        )
+        if i is not None
+        else json.dumps({"user_id": "u", "name": "b", "timestamp": "2026-01-01T00:00:00Z"})
+        for i in ids
+    ]
+    path = write(tmp_path / "ids.jsonl", "\n".join(lines) + "\n")
+    with scan(path) as scanned:
+        assert scanned.read_in_engine is in_engine
+        assert scanned.count() == count
+        ((view,),) = scanned.query(
+            "SELECT sql FROM duckdb_views() WHERE view_name = 'ttv_scan'", []
+        )
+        assert ("DISTINCT ON" in view) is (count < len(ids))  # the exact check decided
+    agree(path, in_engine=in_engine)
+
+
 # The scan's checks take a cheap test first and the full one only for the rows it does not
 # vouch for: on any text, the two give the same verdict as the full test alone.
 _JSON_VALUES = st.recursive(
