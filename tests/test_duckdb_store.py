@@ -458,3 +458,13 @@ def test_without_duckdb_the_extra_is_named(tmp_path: Path) -> None:
     lines = out.stdout.strip().splitlines()
     assert len(lines) == 2
     assert all("pip install 'ttvkit[duckdb]'" in line for line in lines)
+
+
+def test_query_batches_fetch_the_rows_of_query_as_they_are_read(store: DuckDBStore) -> None:
+    store.append([ev(f"u{i}", "signup", i) for i in range(5)])
+    sql = f"SELECT user_id FROM {store.relation_sql} WHERE user_id <> ? ORDER BY ts"
+    batches = store.query_batches(sql, ["u'x"], 2)
+    assert [len(b) for b in batches] == [2, 2, 1]
+    assert [r for b in store.query_batches(sql, ["u'x"], 2) for r in b] == store.query(sql, ["u'x"])
+    with pytest.raises(StoreError, match="DuckDB failed"):
+        next(store.query_batches("SELECT no_such_column FROM ttv_events", []))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ast
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -247,3 +247,31 @@ def test_paused_gc_pauses_the_collector_and_restores_its_state() -> None:
         assert not gc.isenabled()  # a caller that had it off keeps it off
     finally:
         gc.enable()
+
+
+def test_cells_are_read_a_batch_at_a_time_into_64_bit_arrays() -> None:
+    from array import array
+
+    from ttvkit.observations import DurationCells
+
+    rows = [(d * 1_000, d % 3, 1 - d % 2, d % 5 == 0) for d in range(150_000)]  # > two batches
+    consumed: list[int] = []
+
+    def lazily() -> Iterator[tuple[int, int, int, bool]]:
+        for i, row in enumerate(rows):
+            consumed.append(i)
+            yield row
+
+    cells = read_cells(lazily())
+    assert consumed == list(range(len(rows)))
+    assert cells == read_cells(rows)
+    assert cells.durations == array("q", (r[0] for r in rows))
+    assert list(cells.reached) == [r[1] for r in rows]
+    assert list(cells.censored) == [r[2] for r in rows]
+    assert cells.reached_before_start == sum(r[3] for r in rows)
+    columns = (cells.durations, cells.reached, cells.censored)
+    assert all(isinstance(c, array) and c.typecode == "q" for c in columns)
+    # Any iterable of ints makes the same cells, and cells stay hashable.
+    same = DurationCells(tuple(cells.durations), list(cells.reached), iter(cells.censored), 30_000)
+    assert same == cells and hash(same) == hash(cells)
+    assert read_cells([]) == DurationCells((), (), (), 0)

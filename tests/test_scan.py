@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import os
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -649,6 +650,9 @@ def test_memory_limit_caps_duckdb_and_none_leaves_its_default(tmp_path: Path) ->
         assert small.read_in_engine
         assert _memory_limit_bytes(small) == pytest.approx(64 * 10**6, rel=0.1)
         assert _memory_limit_bytes(default) == pytest.approx(10**9, rel=0.1)
+        # The check's memory goes back to the system soon after it, not at exit.
+        setting = "SELECT current_setting('allocator_background_threads')"
+        assert default.query(setting, []) == [(True,)]
     with scan(path, memory_limit=None) as unlimited:
         assert _memory_limit_bytes(unlimited) > 10**9  # DuckDB's 80 % of this machine's memory
 
@@ -824,6 +828,30 @@ def test_the_view_reads_the_file_at_each_query(tmp_path: Path) -> None:
         )
         assert scanned.count() == 2
         assert scanned.latest_timestamp() == T + timedelta(days=1)
+
+
+def test_names_and_latest_time_are_remembered_while_the_files_are_unchanged(
+    tmp_path: Path,
+) -> None:
+    # Every analysis asks for them: a pass over the input each, unless remembered.
+    path = write(tmp_path / "e.csv", "user_id,name,timestamp\nu1,x,2026-01-01T00:00:00Z\n")
+    with scan(path) as scanned:
+        assert scanned.event_names() == {"x"}
+        assert scanned.latest_timestamp() == T
+        stat = path.stat()
+        write(path, "user_id,name,timestamp\nu1,y,2026-01-02T00:00:00Z\n")  # same size
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+        assert scanned.event_names() == {"x"}  # remembered: the file looks unchanged
+        assert scanned.latest_timestamp() == T
+        assert scanned.count() == 1
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))
+        assert scanned.event_names() == {"y"}  # asked again: the file changed
+        assert scanned.latest_timestamp() == T + timedelta(days=1)
+        path.unlink()
+        with pytest.raises(StoreError):
+            scanned.latest_timestamp()
+    with pytest.raises(StoreError, match="closed"):
+        scanned.event_names()
 
 
 # -- the command line ---------------------------------------------------------------------------

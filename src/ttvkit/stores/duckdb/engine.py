@@ -213,6 +213,31 @@ class DuckDBEngine:
         # A cursor of its own: the iterator may be consumed slowly, or in
         # another thread, while the store keeps writing (DuckDB's MVCC gives
         # it one snapshot).
+        forked = (
+            "this events() iterator was started before os.fork(); "
+            "call events() again in the child process"
+        )
+        for rows in self._batches(sql, params, _FETCH_SIZE, forked):
+            yield from map(_event_from_row, rows)
+
+    def query_batches(
+        self, sql: str, params: Sequence[object], size: int = _FETCH_SIZE
+    ) -> Iterator[list[tuple[Any, ...]]]:
+        """:meth:`query`, its rows fetched *size* at a time as the iterator is consumed.
+
+        The rows never all exist as Python tuples at once: the duration cells
+        of 1e8 events are about ten million rows. The statement runs on a
+        cursor of its own, closed when the iterator ends or is closed.
+        """
+        forked = (
+            "this query's rows were being fetched when os.fork() was called; "
+            "run the query again in the child process"
+        )
+        return self._batches(sql, list(params), size, forked)
+
+    def _batches(
+        self, sql: str, params: list[object], size: int, forked: str
+    ) -> Iterator[list[tuple[Any, ...]]]:
         cursor = self._cursor()
         pid = self._pid
         try:
@@ -222,17 +247,14 @@ class DuckDBEngine:
                 raise self._failure(exc) from exc
             while True:
                 try:
-                    rows = cursor.fetchmany(_FETCH_SIZE)
+                    rows = cursor.fetchmany(size)
                 except duckdb.Error as exc:
                     raise self._failure(exc) from exc
                 if not rows:
                     return
                 if os.getpid() != pid:
-                    raise StoreError(
-                        "this events() iterator was started before os.fork(); "
-                        "call events() again in the child process"
-                    )
-                yield from map(_event_from_row, rows)
+                    raise StoreError(forked)
+                yield rows
         finally:
             if os.getpid() == pid:
                 close_quietly(cursor)

@@ -226,6 +226,7 @@ def scan(
                 description,
                 in_engine=True,
                 generated=lambda event_id: event_id.startswith(prefix),
+                files=files,
             )
     except BaseException:
         duck._close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Final
+from typing import Final, NamedTuple
 
 from ttvkit._json import compact
 from ttvkit.events import (
@@ -391,7 +391,7 @@ def mapped_columns(mapping: ColumnMapping) -> set[str]:
 
 def fixed_select(
     plan: Plan, resolved: dict[str, str | None], mapping: ColumnMapping, columns: list[str]
-) -> tuple[str, str]:
+) -> Select:
     user = plan.id_field(resolved["user"], MAX_ID_LENGTH, required=True, name=False)
     name = plan.id_field(resolved["name"], MAX_NAME_LENGTH, required=True, name=True)
     account = plan.id_field(resolved["account"], MAX_ID_LENGTH, required=False, name=False)
@@ -413,14 +413,33 @@ def fixed_select(
         oks.append(f"({missing} OR (COALESCE({ok}, FALSE) AND NOT {clash}))")
     folded_text = f"concat_ws(',', {', '.join(pairs)})" if pairs else "''"
     properties = merge_properties(base, folded_text)
-    select = (
-        f"{event_id.value} AS event_id, {user.value} AS user_id, {account.value} AS account_id, "
-        f"{name.value} AS name, {ts.value} AS ts, {properties} AS properties, "
-        f"({' AND '.join(f'COALESCE({o}, FALSE)' for o in oks)}) AS row_ok"
-    )
     # Without folded columns the text is the object column's, minified by the engine's
     # JSON parser: valid, and no longer than the checked input.
-    return select, ROW_OK if pairs else "row_ok"
+    return Select(
+        canonical_columns(event_id, user, account, name, ts, properties),
+        " AND ".join(f"COALESCE({o}, FALSE)" for o in oks),
+        ROW_OK if pairs else "row_ok",
+    )
+
+
+class Select(NamedTuple):
+    """The SQL that turns one raw row into a canonical one, and its checks."""
+
+    columns: str
+    """The canonical columns (event_id, user_id, account_id, name, ts, properties)."""
+    row_ok: str
+    """Whether the engine vouches for the row's fields (``row_ok`` in :attr:`ok`)."""
+    ok: str
+    """Whether the engine vouches for the whole row, over ``row_ok`` and ``properties``."""
+
+
+def canonical_columns(
+    event_id: Field, user: Field, account: Field, name: Field, ts: Field, properties: str
+) -> str:
+    return (
+        f"{event_id.value} AS event_id, {user.value} AS user_id, {account.value} AS account_id, "
+        f"{name.value} AS name, {ts.value} AS ts, {properties} AS properties"
+    )
 
 
 def merge_properties(base: str, folded: str) -> str:

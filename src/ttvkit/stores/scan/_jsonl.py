@@ -15,6 +15,8 @@ from ttvkit.stores.scan._checks import (
     UNIT_FACTOR,
     Field,
     Plan,
+    Select,
+    canonical_columns,
     is_utc,
     lit,
     mapped_columns,
@@ -42,7 +44,7 @@ def _jsonl_keys(mapping: ColumnMapping) -> list[str]:
     return keys
 
 
-def jsonl_select(mapping: ColumnMapping, unit: str | None, zone: tzinfo | None) -> tuple[str, str]:
+def jsonl_select(mapping: ColumnMapping, unit: str | None, zone: tzinfo | None) -> Select:
     """The canonical fields of one JSON object per line (see :func:`jsonl_raw`)."""
     j = "j"
     utc = is_utc(zone)
@@ -141,10 +143,9 @@ def jsonl_select(mapping: ColumnMapping, unit: str | None, zone: tzinfo | None) 
     clash_ok = f"NOT list_has_any({keys}, {base_keys})"
     properties = merge_properties(base, f"COALESCE({folded}, '')")
     oks = [user.ok, name.ok, account.ok, event_id.ok, ts.ok, base_ok, clash_ok, checks]
-    select = (
-        f"{event_id.value} AS event_id, {user.value} AS user_id, {account.value} AS account_id, "
-        f"{name.value} AS name, {ts.value} AS ts, {properties} AS properties, "
-        f"({' AND '.join(f'COALESCE({o}, FALSE)' for o in oks)}) AS row_ok"
-    )
     # The object is built from JSON the engine parsed: valid by construction.
-    return select, f"row_ok AND strlen(COALESCE(properties, '')) <= {MAX_PROPERTIES_TEXT}"
+    return Select(
+        canonical_columns(event_id, user, account, name, ts, properties),
+        " AND ".join(f"COALESCE({o}, FALSE)" for o in oks),
+        f"row_ok AND strlen(COALESCE(properties, '')) <= {MAX_PROPERTIES_TEXT}",
+    )

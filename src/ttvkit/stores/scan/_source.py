@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from ttvkit.events import (
     ValueEvent,
@@ -17,6 +18,8 @@ from ttvkit.stores.sql.source import DuckDBQueries
 
 if TYPE_CHECKING:
     from ttvkit.stores.duckdb import DuckDBEngine
+
+_T = TypeVar("_T")
 
 
 class ScanSource(DuckDBQueries, BaseSource):
@@ -41,8 +44,11 @@ class ScanSource(DuckDBQueries, BaseSource):
         generated: Callable[[str], bool],
         skipped: int = 0,
         errors: tuple[ReadError, ...] = (),
+        files: Sequence[str] = (),
     ) -> None:
         self._engine = engine
+        self._files = tuple(files)
+        self._remembered: dict[str, tuple[object, Any]] = {}
         self._generated = generated
         self._description = description
         self._skipped = skipped
@@ -57,6 +63,12 @@ class ScanSource(DuckDBQueries, BaseSource):
     def query(self, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
         """Run one parameterised statement on the canonical relation's database."""
         return self._engine.query(sql, params)
+
+    def query_batches(
+        self, sql: str, params: Sequence[object], size: int = 2048
+    ) -> Iterator[list[tuple[Any, ...]]]:
+        """:meth:`query`, its rows fetched *size* at a time as the iterator is consumed."""
+        return self._engine.query_batches(sql, params, size)
 
     @property
     def skipped(self) -> int:
@@ -87,9 +99,34 @@ class ScanSource(DuckDBQueries, BaseSource):
         return f"<ScanSource {self._description} ({how}{skipped}{state})>"
 
     def event_names(self) -> frozenset[str]:
-        """The distinct event names, by one ``SELECT DISTINCT`` in DuckDB."""
+        """The distinct event names, by one ``SELECT DISTINCT`` in DuckDB.
+
+        Remembered while the input's files keep their size and modification
+        time (a DataFrame's are fixed): every analysis asks for them.
+        """
+        return self._remember("names", self._event_names)
+
+    def _event_names(self) -> frozenset[str]:
         rows = self.query(f"SELECT DISTINCT name FROM {self.relation_sql}", [])
         return frozenset(str(r[0]) for r in rows if r[0] is not None)
+
+    def _remember(self, what: str, compute: Callable[[], _T]) -> _T:
+        """*compute*'s answer, asked again only when a file of the input has changed."""
+        self._engine._check_open()
+        try:
+            state: object = tuple(
+                (path, stat.st_size, stat.st_mtime_ns)
+                for path, stat in zip(self._files, map(os.stat, self._files), strict=True)
+            )
+        except OSError:
+            state = object()  # gone or unreadable: asked every time (the query says what)
+        known = self._remembered.get(what)
+        if known is not None and known[0] == state:
+            answer: _T = known[1]
+            return answer
+        answer = compute()
+        self._remembered[what] = (state, answer)
+        return answer
 
     def events(
         self,
@@ -104,7 +141,8 @@ class ScanSource(DuckDBQueries, BaseSource):
         return self._engine._stream(sql, params)
 
     def latest_timestamp(self) -> datetime | None:
-        return self._engine._latest_timestamp()
+        """The latest event's time (remembered as :meth:`event_names` is)."""
+        return self._remember("latest", self._engine._latest_timestamp)
 
     def count(self) -> int:
         """How many events the input holds (duplicate ids once, skipped rows not at all)."""

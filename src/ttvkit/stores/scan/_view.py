@@ -68,6 +68,11 @@ def define_view(
     try:
         with contextlib.suppress(duckdb.Error):
             connection.execute("SET TimeZone = 'UTC'")
+        with contextlib.suppress(duckdb.Error):
+            # The check's hash tables (hundreds of MB at 1e7 events) go back to the
+            # system within a second of the query, before the curve is built in Python,
+            # instead of staying in jemalloc's caches (a process-wide allocator setting).
+            connection.execute("SET allocator_background_threads = true")
         if memory_limit is not None:
             # DuckDB creates the directory when it first spills; whatever is
             # left of it goes when the source is closed.
@@ -123,7 +128,7 @@ def define_view(
             if set(columns) != {c for h in headers for c in h}:
                 return None
         if kind == "jsonl":
-            select, ok = jsonl_select(mapping, timestamp_unit, assume_timezone)
+            select = jsonl_select(mapping, timestamp_unit, assume_timezone)
         else:
             resolved = resolve_columns(mapping, list(columns))
             plan = Plan(
@@ -134,13 +139,17 @@ def define_view(
                 zone=assume_timezone,
                 unit=timestamp_unit,
             )
-            select, ok = fixed_select(plan, resolved, mapping, list(columns))
-            if where is not None:
-                select += f", {where}"
+            select = fixed_select(plan, resolved, mapping, list(columns))
+        located = select.columns if where is None else f"{select.columns}, {where}"
         prefix = uuid.uuid4().hex[:16]
         connection.execute(
-            f"CREATE VIEW ttv_checked AS SELECT *, {ok} AS ttv_ok FROM (SELECT {select} FROM {raw})"
+            f"CREATE VIEW ttv_checked AS SELECT *, {select.ok} AS ttv_ok FROM "
+            f"(SELECT {located}, ({select.row_ok}) AS row_ok FROM {raw})"
         )
+        # What questions read once the check has passed: the same rows without the
+        # check's expressions, which DuckDB would otherwise bind (and compile their
+        # regular expressions) again for every query.
+        connection.execute(f"CREATE VIEW ttv_rows AS SELECT {located} FROM {raw}")
         bad, duplicates = _check_rows(connection)
         if bad:
             return None
@@ -171,7 +180,7 @@ def define_view(
             )
         body = (
             f"SELECT {identified} AS event_id, user_id, account_id, name, ts, "
-            f"properties::JSON AS properties FROM ttv_checked"
+            f"properties::JSON AS properties FROM ttv_rows"
         )
         if duplicates or event_ids == "content":
             body = f"SELECT DISTINCT ON (event_id) * FROM ({body})"

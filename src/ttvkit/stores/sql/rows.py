@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import Iterator, Sequence
-from typing import Any
+import itertools
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, Final
 
 from ttvkit.observations import AttributeValue, DurationCells, ObservationColumns, from_micros
 from ttvkit.stores.sql.dialect import Dialect
@@ -32,13 +34,14 @@ def paused_gc() -> Iterator[None]:
 
 
 def read_columns(
-    rows: Sequence[Sequence[Any]], plan: ObservationPlan, dialect: Dialect
+    rows: Iterable[Sequence[Any]], plan: ObservationPlan, dialect: Dialect
 ) -> ObservationColumns:
     """Columns of :func:`~ttvkit.stores.sql.observations_statement`'s rows."""
-    if not rows:
-        return ObservationColumns((), (), (), (), (), tuple(() for _ in plan.attributes))
     with paused_gc():
-        customers, starts, ends, observed, before, *values = zip(*rows, strict=True)
+        listed = rows if isinstance(rows, Sequence) else list(rows)
+        if not listed:
+            return ObservationColumns((), (), (), (), (), tuple(() for _ in plan.attributes))
+        customers, starts, ends, observed, before, *values = zip(*listed, strict=True)
         attributes: list[tuple[AttributeValue, ...]] = []
         for spec, column in zip(plan.attributes, values, strict=True):
             if isinstance(spec, FirstTimeColumn):
@@ -56,16 +59,28 @@ def read_columns(
         )
 
 
-def read_cells(rows: Sequence[Sequence[Any]]) -> DurationCells:
-    """:class:`DurationCells` of :func:`~ttvkit.stores.sql.cells_statement`'s rows."""
-    if not rows:
-        return DurationCells((), (), (), 0)
-    # Transposed first, then int() by map: C loops (engines hand back int, or Decimal).
+def read_cells(rows: Iterable[Sequence[Any]]) -> DurationCells:
+    """:class:`DurationCells` of :func:`~ttvkit.stores.sql.cells_statement`'s rows.
+
+    The rows are taken a batch at a time into 64-bit arrays: from an engine
+    that fetches them as they are read, a tuple per cell never exists for
+    all cells at once.
+    """
+    durations: array[int] = array("q")
+    reached: array[int] = array("q")
+    censored: array[int] = array("q")
+    before = 0
+    rest = iter(rows)
+    # Each batch transposed, then int() by map: C loops (engines hand back int, or Decimal).
     with paused_gc():
-        durations, reached, censored, before = zip(*rows, strict=True)
-        return DurationCells(
-            tuple(map(int, durations)),
-            tuple(map(int, reached)),
-            tuple(map(int, censored)),
-            sum(map(int, before)),
-        )
+        while batch := list(itertools.islice(rest, _BATCH)):
+            d, r, c, b = zip(*batch, strict=True)
+            durations.extend(map(int, d))
+            reached.extend(map(int, r))
+            censored.extend(map(int, c))
+            before += sum(map(int, b))
+    return DurationCells(durations, reached, censored, before)
+
+
+#: Cells taken apart at a time.
+_BATCH: Final = 65_536

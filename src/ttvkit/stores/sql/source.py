@@ -12,7 +12,8 @@ plan does not know (user-defined classes) take
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Sequence
+import itertools
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, TypeAlias
 
@@ -32,7 +33,7 @@ from ttvkit.stores.sql.dialect import Dialect
 from ttvkit.stores.sql.engines import DuckDBDialect
 from ttvkit.stores.sql.plan import ObservationPlan, UnsupportedConditionError, build_plan
 from ttvkit.stores.sql.render import Statement, cells_statement, observations_statement
-from ttvkit.stores.sql.rows import paused_gc, read_cells, read_columns
+from ttvkit.stores.sql.rows import read_cells, read_columns
 
 __all__ = ["DuckDBQueries", "PlanQueries", "StatementOf"]
 
@@ -46,12 +47,13 @@ class PlanQueries(BaseSource):
     @abc.abstractmethod
     def run_plan(
         self, plan: ObservationPlan, as_of: datetime | None, statement: StatementOf
-    ) -> tuple[Sequence[Sequence[Any]], Dialect] | None:
+    ) -> tuple[Iterable[Sequence[Any]], Dialect] | None:
         """Render ``statement(plan, dialect, as_of µs)`` for this engine and run it.
 
         *as_of* ``None`` means the latest stored event, read in the same
-        snapshot as the rows. Returns the rows and the dialect that rendered
-        them, or None when the source holds no events.
+        snapshot as the rows. Returns the rows (a list, or an iterator that
+        fetches them from the engine as it is consumed) and the dialect that
+        rendered them, or None when the source holds no events.
         """
 
     def observations(
@@ -112,24 +114,30 @@ class PlanQueries(BaseSource):
 
 
 class DuckDBQueries(PlanQueries):
-    """:class:`PlanQueries` for DuckDB, over the class's ``relation_sql`` and ``query()``.
+    """:class:`PlanQueries` for DuckDB, over the class's ``relation_sql`` and ``query_batches()``.
 
     Mixed into :class:`~ttvkit.stores.duckdb.DuckDBStore` and the sources of
     :func:`ttvkit.scan`, which supply the engine interface: ``relation_sql``
-    (the canonical relation) and ``query(sql, params)``. The plan is rendered
+    (the canonical relation), ``query(sql, params)`` and
+    ``query_batches(sql, params, size)``. The plan is rendered
     with :class:`~ttvkit.stores.sql.engines.DuckDBDialect`; only per-customer
     columns or duration cells come back to Python.
     """
 
     def run_plan(
         self, plan: ObservationPlan, as_of: datetime | None, statement: StatementOf
-    ) -> tuple[Sequence[Sequence[Any]], Dialect] | None:
-        engine: Any = self  # the class this is mixed into has relation_sql and query()
+    ) -> tuple[Iterable[Sequence[Any]], Dialect] | None:
+        engine: Any = self  # the class this is mixed into has relation_sql and query_batches()
         until = as_of if as_of is not None else self.latest_timestamp()
         if until is None:
             return None
         dialect = DuckDBDialect(engine.relation_sql)
         query = statement(plan, dialect, to_micros(until))
-        with paused_gc():  # a row tuple per customer or cell
-            rows: list[tuple[Any, ...]] = engine.query(query.sql, list(query.params.values()))
-        return rows, dialect
+        # Fetched in batches as the rows are read: a row tuple per customer or
+        # cell never exists for all of them at once.
+        batches = engine.query_batches(query.sql, list(query.params.values()), _BATCH)
+        return itertools.chain.from_iterable(batches), dialect
+
+
+#: Rows per batch fetched from DuckDB (fewer rows in flight, and faster than one fetchall).
+_BATCH = 65_536
