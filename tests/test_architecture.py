@@ -17,7 +17,14 @@ SRC = Path(ttvkit.__file__).parent
 
 #: The layers, lowest first: a module may import its own layer and those below.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("ttvkit.errors", "ttvkit._optional", "ttvkit._fork", "ttvkit._json", "ttvkit._format"),
+    (
+        "ttvkit.errors",
+        "ttvkit._optional",
+        "ttvkit._fork",
+        "ttvkit._json",
+        "ttvkit._format",
+        "ttvkit._gc",
+    ),
     ("ttvkit.stats",),
     ("ttvkit.events", "ttvkit._ids"),
     ("ttvkit.conditions",),

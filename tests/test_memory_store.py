@@ -149,6 +149,7 @@ def test_the_first_time_index_gives_the_cells_of_the_events(
         store.generic_observations(milestone, as_of=as_of, per=per)
     ).cells()
     assert store.duration_cells(milestone, as_of=as_of, per=per) == expected
+    assert store.event_names() == {e.name for e in store.events()}  # from the index too
 
 
 def test_questions_the_index_cannot_answer_read_the_events() -> None:

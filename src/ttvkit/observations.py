@@ -32,13 +32,14 @@ The rules (``docs/concepts.md`` explains why):
 from __future__ import annotations
 
 from array import array
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Final, Literal, NamedTuple, TypeAlias
 
 import attrs
 
+from ttvkit._gc import paused_gc
 from ttvkit.conditions import Condition, EventCondition
 from ttvkit.errors import InvalidArgumentError, InvalidMilestoneError
 from ttvkit.events import JSONScalar, JSONValue, ValueEvent
@@ -545,19 +546,20 @@ class DurationCells:
     @classmethod
     def from_pairs(cls, pairs: Iterable[tuple[int, bool]], before: int = 0) -> DurationCells:
         """Cells of ``(duration µs, observed)`` pairs, one per customer."""
-        counts: dict[int, list[int]] = {}
-        for duration, observed in pairs:
-            cell = counts.get(duration)
-            if cell is None:
-                cell = counts[duration] = [0, 0]
-            cell[0 if observed else 1] += 1
-        order = sorted(counts)
-        return cls(
-            tuple(order),
-            tuple(counts[d][0] for d in order),
-            tuple(counts[d][1] for d in order),
-            before,
-        )
+        reached_at: list[int] = []
+        censored_at: list[int] = []
+        with paused_gc():  # no object per cell: ints and two lists, counted in C
+            for duration, observed in pairs:
+                (reached_at if observed else censored_at).append(duration)
+            reached = Counter(reached_at)
+            censored = Counter(censored_at)
+            order = sorted(reached.keys() | censored.keys())
+            return cls(
+                order,
+                map(reached.__getitem__, order),
+                map(censored.__getitem__, order),
+                before,
+            )
 
     @property
     def n(self) -> int:

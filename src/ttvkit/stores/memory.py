@@ -9,6 +9,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import datetime
 
 from ttvkit._fork import at_fork
+from ttvkit._gc import paused_gc
 from ttvkit.errors import ConfigurationError, InvalidEventError, StoreError
 from ttvkit.events import ValueEvent
 from ttvkit.milestones import Milestone
@@ -168,7 +169,8 @@ class MemoryStore(BaseStore):
             return super().duration_cells(milestone, as_of=as_of, per=per)
         pairs: list[tuple[int, bool]] = []
         before = 0
-        with self._lock:
+        # A tuple per customer while a million events are alive: a collection would walk them all.
+        with self._lock, paused_gc():
             self._check_open()
             if not self._keys:
                 return DurationCells.from_pairs(())
@@ -199,10 +201,10 @@ class MemoryStore(BaseStore):
             return self._keys[-1][0] if self._keys else None
 
     def event_names(self) -> frozenset[str]:
-        """The distinct event names held."""
+        """The distinct event names held (the first-time index's names: every event has a user)."""
         with self._lock:
             self._check_open()
-            return frozenset(e.name for e in self._events)
+            return frozenset(self._firsts["user"])
 
     def count(self) -> int:
         with self._lock:

@@ -2,35 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import itertools
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
+from ttvkit._gc import paused_gc
 from ttvkit.observations import AttributeValue, DurationCells, ObservationColumns, from_micros
 from ttvkit.stores.sql.dialect import Dialect
 from ttvkit.stores.sql.plan import FirstTimeColumn, ObservationPlan
 
 __all__ = ["DurationCells", "paused_gc", "read_cells", "read_columns"]
-
-
-@contextlib.contextmanager
-def paused_gc() -> Iterator[None]:
-    """No cyclic garbage collection while millions of row tuples are taken apart.
-
-    Those tuples hold no cycles, but each allocation counts towards the next
-    collection, which walks them all: transposing a million rows took three
-    times as long with the collector on.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def read_columns(
