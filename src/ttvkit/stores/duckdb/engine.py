@@ -221,9 +221,10 @@ class DuckDBEngine:
             yield from map(_event_from_row, rows)
 
     def query_batches(
-        self, sql: str, params: Sequence[object], size: int = _FETCH_SIZE
+        self, sql: str, params: Sequence[object], size: int | None = None
     ) -> Iterator[list[tuple[Any, ...]]]:
-        """:meth:`query`, its rows fetched *size* at a time as the iterator is consumed.
+        """:meth:`query`, its rows fetched *size* at a time as the iterator is consumed
+        (None: 2,048 rows).
 
         The rows never all exist as Python tuples at once: the duration cells
         of 1e8 events are about ten million rows. The statement runs on a
@@ -233,7 +234,7 @@ class DuckDBEngine:
             "this query's rows were being fetched when os.fork() was called; "
             "run the query again in the child process"
         )
-        return self._batches(sql, list(params), size, forked)
+        return self._batches(sql, list(params), size or _FETCH_SIZE, forked)
 
     def _batches(
         self, sql: str, params: list[object], size: int, forked: str
@@ -258,6 +259,10 @@ class DuckDBEngine:
         finally:
             if os.getpid() == pid:
                 close_quietly(cursor)
+
+    def _event_names(self) -> frozenset[str]:
+        rows = self.query(f"SELECT DISTINCT name FROM {self.relation_sql}", ())
+        return frozenset(str(r[0]) for r in rows if r[0] is not None)
 
     def _latest_timestamp(self) -> datetime | None:
         rows = self.query(f"SELECT MAX(ts) FROM {self.relation_sql}", ())

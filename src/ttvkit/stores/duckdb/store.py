@@ -186,8 +186,7 @@ class DuckDBStore(DuckDBQueries, DuckDBEngine, BaseStore):
 
     def event_names(self) -> frozenset[str]:
         """The distinct event names, by one ``SELECT DISTINCT`` in DuckDB."""
-        rows = self.query(f"SELECT DISTINCT name FROM {self.relation_sql}", [])
-        return frozenset(str(r[0]) for r in rows if r[0] is not None)
+        return self._event_names()
 
     def latest_timestamp(self) -> datetime | None:
         return self._latest_timestamp()

@@ -65,9 +65,10 @@ class ScanSource(DuckDBQueries, BaseSource):
         return self._engine.query(sql, params)
 
     def query_batches(
-        self, sql: str, params: Sequence[object], size: int = 2048
+        self, sql: str, params: Sequence[object], size: int | None = None
     ) -> Iterator[list[tuple[Any, ...]]]:
-        """:meth:`query`, its rows fetched *size* at a time as the iterator is consumed."""
+        """:meth:`query`, its rows fetched *size* at a time as the iterator is consumed
+        (None: 2,048 rows)."""
         return self._engine.query_batches(sql, params, size)
 
     @property
@@ -104,11 +105,7 @@ class ScanSource(DuckDBQueries, BaseSource):
         Remembered while the input's files keep their size and modification
         time (a DataFrame's are fixed): every analysis asks for them.
         """
-        return self._remember("names", self._event_names)
-
-    def _event_names(self) -> frozenset[str]:
-        rows = self.query(f"SELECT DISTINCT name FROM {self.relation_sql}", [])
-        return frozenset(str(r[0]) for r in rows if r[0] is not None)
+        return self._remember("names", self._engine._event_names)
 
     def _remember(self, what: str, compute: Callable[[], _T]) -> _T:
         """*compute*'s answer, asked again only when a file of the input has changed."""

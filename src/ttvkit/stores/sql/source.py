@@ -33,7 +33,7 @@ from ttvkit.stores.sql.dialect import Dialect
 from ttvkit.stores.sql.engines import DuckDBDialect
 from ttvkit.stores.sql.plan import ObservationPlan, UnsupportedConditionError, build_plan
 from ttvkit.stores.sql.render import Statement, cells_statement, observations_statement
-from ttvkit.stores.sql.rows import read_cells, read_columns
+from ttvkit.stores.sql.rows import BATCH_ROWS, read_cells, read_columns
 
 __all__ = ["DuckDBQueries", "PlanQueries", "StatementOf"]
 
@@ -135,9 +135,5 @@ class DuckDBQueries(PlanQueries):
         query = statement(plan, dialect, to_micros(until))
         # Fetched in batches as the rows are read: a row tuple per customer or
         # cell never exists for all of them at once.
-        batches = engine.query_batches(query.sql, list(query.params.values()), _BATCH)
+        batches = engine.query_batches(query.sql, list(query.params.values()), BATCH_ROWS)
         return itertools.chain.from_iterable(batches), dialect
-
-
-#: Rows per batch fetched from DuckDB (fewer rows in flight, and faster than one fetchall).
-_BATCH = 65_536
