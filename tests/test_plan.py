@@ -90,11 +90,22 @@ attribute_specs = st.lists(
 )
 
 
+class _SeekingDuckDB(DuckDBDialect):
+    """DuckDB rendering the reached node's first matches as correlated seeks (as SQLite does)."""
+
+    def seeks_first_match(self, per: Any) -> bool:
+        return True
+
+
 @given(
-    event_logs(hostile=True), milestones(), st.sampled_from(["user", "account"]), attribute_specs
+    event_logs(hostile=True),
+    milestones(),
+    st.sampled_from(["user", "account"]),
+    attribute_specs,
+    st.booleans(),
 )
 def test_duckdb_renders_observe_exactly(
-    events: list[ValueEvent], milestone: Milestone, per: str, attributes: list[Any]
+    events: list[ValueEvent], milestone: Milestone, per: str, attributes: list[Any], seek: bool
 ) -> None:
     unique = _unique(events)
     if not unique:
@@ -107,7 +118,7 @@ def test_duckdb_renders_observe_exactly(
     expected = observe(events, milestone, per=per, attributes=attributes)  # type: ignore[arg-type]
     connection = _duckdb_table(events)
     plan = build_plan(milestone, per, tuple(attributes))  # type: ignore[arg-type]
-    dialect = DuckDBDialect("ev")
+    dialect = (_SeekingDuckDB if seek else DuckDBDialect)("ev")
     query = observations_statement(plan, dialect, to_micros(as_of))
     got = read_columns(
         connection.execute(query.sql, list(query.params.values())).fetchall(), plan, dialect
@@ -127,6 +138,43 @@ def test_sqlite_cells_equal_the_reference_cells(
         store.append(_unique(events))
         expected = observe(events, milestone)
         assert store.duration_cells(milestone) == ObservationColumns.from_rows(expected).cells()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("per", ["user", "account"])
+def test_sqlite_seeks_the_reached_time_by_index_and_groups_only_the_start(
+    tmp_path: Path, per: str
+) -> None:
+    """The reached node is one index seek per customer; the start is grouped in index order."""
+    import sqlite3
+
+    from ttvkit.stores.sql.engines import SQLiteDialect
+
+    day = datetime(2026, 1, 1, tzinfo=UTC)
+    events = [
+        ValueEvent(f"u{i}", name, day + timedelta(hours=i + k), account_id=f"a{i % 3}")
+        for i in range(30)
+        for k, name in enumerate(["signup", "report", "report"])
+    ]
+    path = tmp_path / "seek.sqlite"
+    with ttv.open_store(f"sqlite:///{path}") as store:
+        store.append(events)
+        milestone = Milestone("m", ttv.event("report"), start=ttv.event("signup"))
+        assert store.duration_cells(milestone, per=per) == (  # type: ignore[attr-defined]
+            ObservationColumns.from_rows(observe(events, milestone, per=per)).cells()  # type: ignore[arg-type]
+        )
+    db = sqlite3.connect(path)
+    try:
+        ids = dict(db.execute("SELECT name, id FROM ttv_names").fetchall())
+        plan = build_plan(milestone, per, ())  # type: ignore[arg-type]
+        query = cells_statement(plan, SQLiteDialect(ids), to_micros(day + timedelta(days=9)))
+        steps = [row[3] for row in db.execute("EXPLAIN QUERY PLAN " + query.sql, query.params)]
+    finally:
+        db.close()
+    column = "user_id" if per == "user" else "account_id"
+    seek = f"(name_id=? AND {column}=? AND ts<?)"
+    assert any(step.startswith("SEARCH") and seek in step for step in steps), steps
+    # one sort only: the cells' GROUP BY duration (the start comes in index order)
+    assert sum("TEMP B-TREE" in step for step in steps) == 1, steps
 
 
 def test_postgres_cells_equal_the_reference_cells(postgres_url: str) -> None:

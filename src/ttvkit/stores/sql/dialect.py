@@ -103,6 +103,16 @@ class Dialect(abc.ABC):
             return "1 = 0"
         return "name IN (" + ", ".join(binder.bind(n, "text") for n in names) + ")"
 
+    def seeks_first_match(self, per: Per) -> bool:
+        """Whether a customer's first matching row is best found by an index seek.
+
+        True where an index on (name, customer, time) finds it in one step
+        (SQLite's store, per user): the renderer then reads the reached
+        milestone's first times by a correlated ``MIN(ts)`` subquery per
+        customer instead of grouping every row of its names.
+        """
+        return False
+
     # -- JSON properties -------------------------------------------------------------
 
     @abc.abstractmethod

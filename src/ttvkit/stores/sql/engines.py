@@ -25,7 +25,7 @@ from typing import Final, TypeAlias
 from ttvkit._json import exact_json_text
 from ttvkit.conditions import Predicate
 from ttvkit.events import JSONScalar, JSONValue
-from ttvkit.observations import AttributeValue, from_micros
+from ttvkit.observations import AttributeValue, Per, from_micros
 from ttvkit.stores.sql.dialect import (
     SQL_OP,
     Binder,
@@ -87,6 +87,10 @@ class SQLiteDialect(Dialect):
         if not ids:
             return "0"
         return "name_id IN (" + ", ".join(binder.bind(i, "int") for i in ids) + ")"
+
+    def seeks_first_match(self, per: Per) -> bool:
+        # The store's covering indexes: (name_id, user_id, ts) and (name_id, account_id, ts).
+        return True
 
     def test(self, binder: Binder, key: str, predicate: Predicate) -> str:
         missing, present = missing_matches(predicate), self._tests(binder, predicate)

@@ -8,7 +8,10 @@ The statement's layers (CTEs), each over the rows of the one before::
            ORDER BY ts with the default RANGE frame, which takes in every row
            of the same timestamp, so simultaneous events never decide
     cand   one row per customer whose clock started: start, reached, and the
-           FirstTime attributes, as MIN(ts) FILTER (...) aggregates
+           FirstTime attributes, as MIN(ts) FILTER (...) aggregates; where the
+           dialect seeks (Dialect.seeks_first_match), the reached node's first
+           matches are correlated MIN(ts) subqueries on the events relation,
+           and base holds only the rows the other aggregates test
     after/win2/reach   with before_start="ignore": the reached node again,
            over the rows at or after the start only
     sev    the start event (StartProperty); po<i> the first or last row of a
@@ -79,9 +82,16 @@ class _Renderer:
             self._flag_sql.append(f"({' AND '.join(tests)}) AS {alias}")
         return alias
 
-    def first_time(self, node: Node, layer: str) -> str:
-        """An aggregate over *layer*'s rows of one customer: when *node* is first met."""
+    def first_time(self, node: Node, layer: str, seek: str | None = None) -> str:
+        """An aggregate over *layer*'s rows of one customer: when *node* is first met.
+
+        With *seek* (the grouped customer column), a first match is found by a
+        correlated subquery on the events relation instead (see
+        :meth:`Dialect.seeks_first_match`); its rows then need not be in *layer*.
+        """
         if isinstance(node, FirstMatch):
+            if seek is not None:
+                return self._seek(node.match, seek)
             return f"MIN(ts) FILTER (WHERE {self.flag(node.match)})"
         if isinstance(node, NthMatch):
             flag = self.flag(node.match)
@@ -99,13 +109,22 @@ class _Renderer:
             )
             threshold = self.binder.bind(node.threshold, "float")
             return f"MIN(ts) FILTER (WHERE {flag} AND {running} >= {threshold})"
-        parts = [self.first_time(part, layer) for part in node.parts]
+        parts = [self.first_time(part, layer, seek) for part in node.parts]
         if len(parts) == 1:
             return parts[0]
         if isinstance(node, Latest):
             return self.dialect.latest(parts)
         assert isinstance(node, Earliest)
         return self.dialect.earliest(parts)
+
+    def _seek(self, match: Match, customer: str) -> str:
+        d = self.dialect
+        tests = [d.name_is(self.binder, match.condition.name)]
+        tests += [d.test(self.binder, k, p) for k, p in match.condition.where]
+        tests.append(f"{d.customer(self.plan.per)} = {customer}")
+        tests.append(d.ts_at_most(self.binder, self._as_of_micros))
+        # Unqualified columns inside name the subquery's own relation.
+        return f"(SELECT MIN({d.ts()}) FROM {d.relation} WHERE {' AND '.join(tests)})"
 
     def _window(self, layer: str, node: Node, aggregate: Callable[[], str]) -> str:
         # The aggregate is rendered (and its values bound) only once per node:
@@ -138,7 +157,16 @@ class _Renderer:
             start = d.greater("MIN(ts)", self.binder.bind(plan.start, "int"))
         else:
             start = self.first_time(plan.start, "win")
-        reached = "NULL" if ignore else self.first_time(plan.reached, "win")
+        # Seek the reached node's first matches, rather than group their rows,
+        # where the engine's index makes that cheaper and the rows are not
+        # needed again (every name is read with a fixed start; "ignore" groups
+        # the rows after the start).
+        seek = (
+            "g.c"  # the customer of cand's grouped rows (below)
+            if d.seeks_first_match(plan.per) and plan.names is not None and not ignore
+            else None
+        )
+        reached = "NULL" if ignore else self.first_time(plan.reached, "win", seek)
         first_times = [
             f"{self.first_time(a.node, 'win')} AS f{i}"
             for i, a in enumerate(plan.attributes)
@@ -156,7 +184,9 @@ class _Renderer:
         if plan.per == "account":
             where.append("account_id IS NOT NULL")
         if plan.names is not None:
-            where.append(d.name_in(self.binder, sorted(plan.names)))
+            # the names of the rows the aggregates test (all of plan.names unless seeking)
+            names = {match.condition.name for match in self._flags}
+            where.append(d.name_in(self.binder, sorted(names)))
         flags = "".join(f", {flag}" for flag in self._flag_sql)
         base = (
             f"base AS (SELECT {d.customer(plan.per)} AS c, {d.ts()} AS ts, event_id, "
@@ -167,7 +197,7 @@ class _Renderer:
         extra = "".join(", " + f for f in first_times)
         self.ctes.append(
             f"cand AS (SELECT * FROM (SELECT c, {start} AS st, {reached} AS rc{extra} "
-            f"FROM {win} GROUP BY c) AS q WHERE st IS NOT NULL AND st <= {self.as_of})"
+            f"FROM {win} AS g GROUP BY c) AS q WHERE st IS NOT NULL AND st <= {self.as_of})"
         )
         joins = []
         reached_column = "cand.rc"
