@@ -13,6 +13,7 @@ import ast
 import json
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -173,7 +174,7 @@ def test_sqlite_seeks_the_reached_time_by_index_and_groups_only_the_start(
     column = "user_id" if per == "user" else "account_id"
     seek = f"(name_id=? AND {column}=? AND ts<?)"
     assert any(step.startswith("SEARCH") and seek in step for step in steps), steps
-    # one sort only: the cells' GROUP BY duration (the start comes in index order)
+    # one sort only: the cells by duration (the start comes in index order)
     assert sum("TEMP B-TREE" in step for step in steps) == 1, steps
 
 
@@ -323,3 +324,32 @@ def test_cells_are_read_a_batch_at_a_time_into_64_bit_arrays() -> None:
     same = DurationCells(tuple(cells.durations), list(cells.reached), iter(cells.censored), 30_000)
     assert same == cells and hash(same) == hash(cells)
     assert read_cells([]) == DurationCells((), (), (), 0)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 6), st.integers(0, 1), st.booleans(), st.sampled_from([int, Decimal])
+        ),
+        max_size=40,
+    ),
+    st.integers(1, 7),
+)
+def test_cells_of_sorted_rows_with_repeated_durations_add_up(
+    rows: list[tuple[int, int, bool, type]], batch: int
+) -> None:
+    """An engine that sorts rather than groups (SQLite) hands back a row per customer."""
+    import ttvkit.stores.sql.rows as rows_module
+
+    rows.sort(key=lambda row: row[0])
+    per_customer = [(kind(d), kind(o), kind(1 - o), b) for d, o, b, kind in rows]
+    expected: dict[int, list[int]] = {}
+    for d, o, _b, _kind in rows:
+        expected.setdefault(d, [0, 0])[1 - o] += 1
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(rows_module, "BATCH_ROWS", batch)  # repeats across batch boundaries
+        cells = read_cells(per_customer)
+    assert list(cells.durations) == sorted(expected)
+    assert list(cells.reached) == [expected[d][0] for d in sorted(expected)]
+    assert list(cells.censored) == [expected[d][1] for d in sorted(expected)]
+    assert cells.reached_before_start == sum(b for *_, b, _kind in rows)

@@ -73,6 +73,9 @@ class SQLiteDialect(Dialect):
     """SQLite: ``ttv_events`` with ``name_id``; *name_ids* maps stored names to ids."""
 
     name = "sqlite"
+    # SQLite groups through a temporary B-tree: on a million customers sorting them and
+    # adding up equal durations in Python takes about a third of the time.
+    groups_cells = False
 
     def __init__(self, name_ids: Mapping[str, int], relation: str = "ttv_events") -> None:
         super().__init__(relation)

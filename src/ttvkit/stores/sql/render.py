@@ -289,7 +289,12 @@ def observations_statement(plan: ObservationPlan, dialect: Dialect, as_of: int) 
 
 
 def cells_statement(plan: ObservationPlan, dialect: Dialect, as_of: int) -> Statement:
-    """Grouped cells: ``duration µs, reached, censored, reached before start``."""
+    """Cells ordered by duration: ``duration µs, reached, censored, reached before start``.
+
+    Grouped by duration, or where the dialect does not group
+    (:attr:`Dialect.groups_cells`) one row per customer; :func:`read_cells`
+    reads either.
+    """
     r = _Renderer(plan, dialect, as_of)
     head = r.render()
     # Counts as BIGINT: DuckDB's SUM of integers is a HUGEINT, slow to hand to Python.
@@ -297,6 +302,10 @@ def cells_statement(plan: ObservationPlan, dialect: Dialect, as_of: int) -> Stat
         f"CAST(SUM({term}) AS BIGINT) AS {name}"
         for term, name in (("ob", "reached"), ("1 - ob", "censored"), ("bf", "before"))
     )
+    if not dialect.groups_cells:  # one row per customer, sorted; read_cells adds them up
+        return Statement(
+            f"{head} SELECT en - st AS d, ob, 1 - ob, bf FROM fin ORDER BY d", r.binder.params
+        )
     return Statement(
         f"{head} SELECT en - st AS d, {counts} FROM fin GROUP BY en - st ORDER BY d",
         r.binder.params,

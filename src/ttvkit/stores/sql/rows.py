@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 from array import array
 from collections.abc import Iterable, Sequence
+from itertools import accumulate, compress
+from operator import ne, sub
 from typing import Any, Final
 
 from ttvkit._gc import paused_gc
@@ -44,24 +46,59 @@ def read_columns(
 def read_cells(rows: Iterable[Sequence[Any]]) -> DurationCells:
     """:class:`DurationCells` of :func:`~ttvkit.stores.sql.cells_statement`'s rows.
 
-    The rows are taken a batch at a time into 64-bit arrays: from an engine
-    that fetches them as they are read, a tuple per cell never exists for
-    all cells at once.
+    The rows come ordered by duration; a duration may repeat (an engine that
+    sorts rather than groups, see :attr:`Dialect.groups_cells`), and its rows
+    are added up here. They are taken a batch at a time into 64-bit arrays:
+    from an engine that fetches them as they are read, a tuple per cell never
+    exists for all cells at once.
     """
     durations: array[int] = array("q")
     reached: array[int] = array("q")
     censored: array[int] = array("q")
     before = 0
     rest = iter(rows)
-    # Each batch transposed, then int() by map: C loops (engines hand back int, or Decimal).
+    # Each batch transposed into arrays: C loops.
     with paused_gc():
         while batch := list(itertools.islice(rest, BATCH_ROWS)):
-            d, r, c, b = zip(*batch, strict=True)
-            durations.extend(map(int, d))
-            reached.extend(map(int, r))
-            censored.extend(map(int, c))
-            before += sum(map(int, b))
+            d, r, c, b = map(_int_array, zip(*batch, strict=True))
+            before += sum(b)
+            # new[i]: row i starts a cell (its duration differs from the row before,
+            # the first row's from the last cell read)
+            new = list(map(ne, d, itertools.chain(durations[-1:] or (None,), d)))
+            if all(new):
+                durations.extend(d)
+                reached.extend(r)
+                censored.extend(c)
+                continue
+            # Equal durations are adjacent: each cell's counts are differences
+            # of running sums taken at the cell's last row.
+            last = itertools.chain(itertools.islice(new, 1, None), (True,))
+            last_r, last_c, last_d = itertools.tee(last, 3)
+            r_sums = _differences(compress(accumulate(r), last_r))
+            c_sums = _differences(compress(accumulate(c), last_c))
+            cells = list(compress(d, last_d))
+            if not new[0]:  # the batch's first cell continues the last one read
+                reached[-1] += r_sums.pop(0)
+                censored[-1] += c_sums.pop(0)
+                cells.pop(0)
+            durations.extend(cells)
+            reached.extend(r_sums)
+            censored.extend(c_sums)
     return DurationCells(durations, reached, censored, before)
+
+
+def _int_array(column: Sequence[Any]) -> array[int]:
+    # Engines hand back int (no conversion needed), or Decimal (PostgreSQL's SUM).
+    try:
+        return array("q", column)
+    except TypeError:
+        return array("q", map(int, column))
+
+
+def _differences(running: Iterable[int]) -> list[int]:
+    """Each running total minus the one before it (the first as it is)."""
+    totals = list(running)
+    return list(map(sub, totals, itertools.chain((0,), totals)))
 
 
 #: Rows an engine hands back at a time and cells taken apart at a time (fewer rows
