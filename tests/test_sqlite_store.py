@@ -883,3 +883,14 @@ time.sleep(0.05)
         assert done.returncode == 0, done.stderr.decode()[-2000:]
     with SQLiteStore(tmp_path / "exit.db") as store:
         assert store.count() > 0
+
+
+def test_a_sqlite_without_aggregate_filter_is_refused_on_open(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """SQLite 3.29 parses window functions but not FILTER, which every analysis uses."""
+    monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 29, 0))
+    monkeypatch.setattr(sqlite3, "sqlite_version", "3.29.0")
+    with pytest.raises(StoreError, match=r"SQLite 3\.29\.0 is too old .* needs 3\.30\.0"):
+        SQLiteStore(tmp_path / "old.sqlite")
+    assert not (tmp_path / "old.sqlite").exists()

@@ -55,9 +55,9 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
 #: The schema version this ttvkit writes.
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
-#: SQLite features the store relies on: window functions (3.25), upsert's
-#: ON CONFLICT DO NOTHING (3.24), the JSON functions.
-MIN_SQLITE: Final = (3, 25, 0)
+#: SQLite features the store relies on: FILTER on aggregates (3.30), window
+#: functions (3.25), upsert's ON CONFLICT DO NOTHING (3.24), the JSON functions.
+MIN_SQLITE: Final = (3, 30, 0)
 
 _META: Final = _migrations.MetaTable(
     exists="SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'ttv_meta'",
