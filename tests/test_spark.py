@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 import ttvkit as ttv
 from ttvkit import datasets as ds
-from ttvkit.errors import ConfigurationError, InvalidEventError, StoreError
+from ttvkit.errors import ConfigurationError, InvalidArgumentError, InvalidEventError, StoreError
 from ttvkit.events import ValueEvent
 from ttvkit.io import ColumnMapping
 from ttvkit.milestones import Milestone
@@ -305,6 +305,9 @@ def test_to_spark_keeps_the_observations_on_the_cluster(
         expected = observe(demo_events, FIRST)
         assert observations.count() == len(expected)
         assert observations.where("observed = 1").count() == sum(o.observed for o in expected)
+        # as_of is checked as everywhere else: a naive datetime gets the usual error
+        with pytest.raises(InvalidArgumentError, match="naive datetime"):
+            source.to_spark(FIRST, as_of=datetime(2026, 1, 31))
 
 
 # ------------------------------------------------------------ layouts and errors

@@ -43,6 +43,7 @@ from ttvkit.milestones import Milestone
 from ttvkit.observations import (
     Attribute,
     Per,
+    check_aware,
     check_question,
     from_micros,
     to_micros,
@@ -452,6 +453,8 @@ class SparkSource(PlanQueries):
         kind mark). Use it to drill down without bringing customers to the driver.
         """
         checked = check_question(milestone, per, attributes)
+        if as_of is not None:
+            check_aware(as_of, "as_of")
         try:
             plan = build_plan(milestone, per, checked)
         except UnsupportedConditionError:
