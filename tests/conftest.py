@@ -195,7 +195,7 @@ _SPARK_SETTINGS = {"spark.sql.session.timeZone": "UTC", "spark.sql.shuffle.parti
 
 
 @pytest.fixture(scope="session")
-def _local_spark() -> Iterator[tuple[Any, int]]:
+def _local_spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, int]]:
     """The one local Spark of the test run (``local[2]``, UTC, UI off).
 
     It also serves Spark Connect on a free port of 127.0.0.1 (the server's
@@ -210,6 +210,8 @@ def _local_spark() -> Iterator[tuple[Any, int]]:
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
         "spark.default.parallelism": "2",
+        # not ./spark-warehouse in the checkout
+        "spark.sql.warehouse.dir": str(tmp_path_factory.mktemp("spark-warehouse")),
     }
     if _pyspark_major() >= 4:  # pyspark 3.5 does not ship the Connect server
         settings |= {
