@@ -113,7 +113,7 @@ class Dialect(abc.ABC):
         """Whether a customer's first matching row is best found by an index seek.
 
         True where an index on (name, customer, time) finds it in one step
-        (SQLite's store, per user): the renderer then reads the reached
+        (SQLite's store, per user and per account): the renderer then reads the reached
         milestone's first times by a correlated ``MIN(ts)`` subquery per
         customer instead of grouping every row of its names.
         """

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import itertools
 from array import array
 from collections.abc import Iterable, Sequence
-from itertools import accumulate, compress
+from itertools import accumulate, chain, compress, islice
 from operator import ne, sub
 from typing import Any, Final
 
@@ -59,12 +58,12 @@ def read_cells(rows: Iterable[Sequence[Any]]) -> DurationCells:
     rest = iter(rows)
     # Each batch transposed into arrays: C loops.
     with paused_gc():
-        while batch := list(itertools.islice(rest, BATCH_ROWS)):
+        while batch := list(islice(rest, BATCH_ROWS)):
             d, r, c, b = map(_int_array, zip(*batch, strict=True))
             before += sum(b)
             # new[i]: row i starts a cell (its duration differs from the row before,
             # the first row's from the last cell read)
-            new = list(map(ne, d, itertools.chain(durations[-1:] or (None,), d)))
+            new = list(map(ne, d, chain(durations[-1:] or (None,), d)))
             if all(new):
                 durations.extend(d)
                 reached.extend(r)
@@ -72,11 +71,10 @@ def read_cells(rows: Iterable[Sequence[Any]]) -> DurationCells:
                 continue
             # Equal durations are adjacent: each cell's counts are differences
             # of running sums taken at the cell's last row.
-            last = itertools.chain(itertools.islice(new, 1, None), (True,))
-            last_r, last_c, last_d = itertools.tee(last, 3)
-            r_sums = _differences(compress(accumulate(r), last_r))
-            c_sums = _differences(compress(accumulate(c), last_c))
-            cells = list(compress(d, last_d))
+            last = [*new[1:], True]
+            r_sums = _differences(compress(accumulate(r), last))
+            c_sums = _differences(compress(accumulate(c), last))
+            cells = list(compress(d, last))
             if not new[0]:  # the batch's first cell continues the last one read
                 reached[-1] += r_sums.pop(0)
                 censored[-1] += c_sums.pop(0)
@@ -98,7 +96,7 @@ def _int_array(column: Sequence[Any]) -> array[int]:
 def _differences(running: Iterable[int]) -> list[int]:
     """Each running total minus the one before it (the first as it is)."""
     totals = list(running)
-    return list(map(sub, totals, itertools.chain((0,), totals)))
+    return list(map(sub, totals, chain((0,), totals)))
 
 
 #: Rows an engine hands back at a time and cells taken apart at a time (fewer rows
