@@ -738,6 +738,29 @@ def test_ids_sharing_a_hash_are_told_apart_by_the_exact_check(
     agree(path, in_engine=in_engine)
 
 
+def test_an_id_whose_hash_is_zero_takes_the_readers_path_with_the_same_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The check's one sorted column marks bad rows as 0: a good id that hashes to 0
+    # (here every id) sends the input to the reader, never to a wrong answer.
+    from ttvkit.stores.scan import _view
+
+    monkeypatch.setattr(_view, "ID_KEY", "CASE WHEN event_id IS NULL THEN NULL ELSE 0 END")
+    lines = [
+        json.dumps(
+            {"user_id": f"u{i}", "name": "a", "timestamp": "2026-01-01T00:00:00Z", "event_id": i}
+        )
+        for i in ("e1", "e2", "e2")
+    ]
+    path = write(tmp_path / "zero.jsonl", "\n".join(lines) + "\n")
+    with scan(path) as scanned:
+        assert scanned.read_in_engine is False
+        assert scanned.count() == 2
+    agree(path, in_engine=False)
+    monkeypatch.undo()
+    agree(path, in_engine=True)
+
+
 # The scan's checks take a cheap test first and the full one only for the rows it does not
 # vouch for: on any text, the two give the same verdict as the full test alone.
 _JSON_VALUES = st.recursive(
