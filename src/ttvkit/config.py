@@ -49,6 +49,10 @@ with :func:`load_config`. A complete example::
     name = "event"
     timestamp = "time"
 
+    [input]                             # how a file's values are read
+    timezone = "UTC"                    # the zone of timestamps written without an offset
+    timestamp_unit = "ms"               # numbers are epoch milliseconds (or "s", "us")
+
 Durations are strings such as ``"90s"``, ``"5m"``, ``"12h"``, ``"7d"``, ``"2w"``
 or tables such as ``{ days = 7 }``. A condition is an event name or a table
 with exactly one of ``event`` (with optional ``where`` and ``nth``),
@@ -62,11 +66,13 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
+from dateutil.parser import isoparser
 
 from ttvkit.conditions import (
     Condition,
@@ -84,10 +90,19 @@ from ttvkit.conditions import (
 from ttvkit.errors import ConfigurationError, InvalidMilestoneError
 from ttvkit.events import JSONScalar
 from ttvkit.io import ColumnMapping
+from ttvkit.io._values import TimestampUnit
 from ttvkit.milestones import Milestone, MilestoneKind, SpeedBands
 from ttvkit.observations import Per
 
-__all__ = ["Config", "load_config", "parse_columns", "parse_config", "parse_duration"]
+__all__ = [
+    "Config",
+    "load_config",
+    "parse_columns",
+    "parse_config",
+    "parse_duration",
+    "parse_timezone",
+    "timezone_name",
+]
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -111,6 +126,13 @@ class Config:
     score: str = "score"
     columns: ColumnMapping | None = None
     """Where a file's fields are (``[columns]``), or ``None`` for ttvkit's own names."""
+    timezone: tzinfo | None = None
+    """The zone of a file's timestamps written without an offset (``[input] timezone``);
+    ``None`` rejects them."""
+    timestamp_unit: TimestampUnit | None = None
+    """What a number in a file's timestamp column counts (``[input] timestamp_unit``):
+    ``"s"``, ``"ms"`` or ``"us"`` since the epoch; ``None`` reads numbers as seconds
+    (and numeric text in CSV as an error)."""
 
     def milestone(self, name: str) -> Milestone:
         """The milestone called *name*, or a clear error listing the defined ones."""
@@ -138,6 +160,66 @@ def parse_duration(value: object, where: str = "duration") -> timedelta:
         f"{where}: {value!r} is not a duration; write e.g. '90s', '5m', '12h', '7d', '2w' "
         "or { days = 7 }"
     )
+
+
+_OFFSET = re.compile(r"[+-]\d{2}(:?\d{2})?")
+
+
+def parse_timezone(value: object, where: str = "timezone") -> tzinfo:
+    """``"UTC"``, an offset such as ``"+02:00"``, or an IANA name such as ``"Europe/Berlin"``.
+
+    The zone in which a file's timestamps without an offset were written (the
+    readers' and :func:`ttvkit.scan`'s ``assume_timezone``). An IANA zone follows
+    its daylight-saving rules; an offset is fixed all year.
+    """
+    text = value.strip() if isinstance(value, str) else None
+    if text and text.upper() in ("UTC", "Z", "GMT"):
+        return UTC
+    if text and _OFFSET.fullmatch(text):
+        try:
+            offset = isoparser().parse_tzstr(text).utcoffset(None)
+        except ValueError:
+            offset = None
+        if offset is not None:
+            return UTC if not offset else timezone(offset)
+    elif text and "\x00" not in text and not text.startswith(("/", ".")) and ".." not in text:
+        try:
+            return ZoneInfo(text)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            pass
+    raise ConfigurationError(
+        f"{where}: {value!r} is not a time zone; write 'UTC', an offset such as '+02:00', "
+        "or an IANA name such as 'Europe/Berlin' (on Windows, IANA names need "
+        "'pip install tzdata')"
+    )
+
+
+def timezone_name(zone: tzinfo) -> str:
+    """*zone* as :func:`parse_timezone` reads it back: ``"UTC"``, ``"+02:00"`` or its IANA name."""
+    key = getattr(zone, "key", None)
+    if isinstance(key, str):
+        return key
+    offset = zone.utcoffset(None)
+    if offset is None:
+        raise ConfigurationError(f"{zone!r} has no fixed offset and no IANA name to write")
+    if not offset:
+        return "UTC"
+    minutes = int(offset.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def _input(value: object) -> tuple[tzinfo | None, TimestampUnit | None]:
+    table = _table(value, "input")
+    _check_keys(table, {"timezone", "timestamp_unit"}, "input")
+    zone = parse_timezone(table["timezone"], "input.timezone") if "timezone" in table else None
+    unit = table.get("timestamp_unit")
+    if unit is not None and unit not in ("s", "ms", "us"):
+        raise _fail(
+            "input.timestamp_unit",
+            f"{unit!r}: write 's', 'ms' or 'us' (epoch seconds, milliseconds or microseconds)",
+        )
+    return zone, unit
 
 
 def _fail(where: str, message: str) -> ConfigurationError:
@@ -284,7 +366,7 @@ def parse_config(data: Mapping[str, Any], *, source: str = "configuration") -> C
 def _parse(data: Mapping[str, Any]) -> Config:
     _check_keys(
         data,
-        {"store", "per", "bands", "milestones", "analysis", "satisfaction", "columns"},
+        {"store", "per", "bands", "milestones", "analysis", "satisfaction", "columns", "input"},
         "top level",
     )
     milestones = {
@@ -318,6 +400,7 @@ def _parse(data: Mapping[str, Any]) -> Config:
     store = data.get("store")
     if store is not None and not isinstance(store, str):
         raise _fail("store", "expected a store URL string")
+    zone, unit = _input(data["input"]) if "input" in data else (None, None)
     return Config(
         milestones=milestones,
         store=store,
@@ -337,6 +420,8 @@ def _parse(data: Mapping[str, Any]) -> Config:
         survey=sat.get("survey", "csat_submitted"),
         score=sat.get("score", "score"),
         columns=parse_columns(_table(data["columns"], "columns")) if "columns" in data else None,
+        timezone=zone,
+        timestamp_unit=unit,
     )
 
 

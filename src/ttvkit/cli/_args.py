@@ -7,10 +7,10 @@ the command's one-line usage error.
 from __future__ import annotations
 
 import argparse
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
 from ttvkit.conditions import Condition, event
-from ttvkit.config import parse_columns, parse_duration
+from ttvkit.config import parse_columns, parse_duration, parse_timezone
 from ttvkit.errors import ConfigurationError, InvalidEventError
 from ttvkit.io import ColumnMapping
 from ttvkit.io._values import to_utc
@@ -25,6 +25,7 @@ __all__ = [
     "number",
     "positive_int",
     "seed",
+    "timezone",
     "where",
 ]
 
@@ -114,6 +115,13 @@ def duration(value: str) -> timedelta:
         return parse_duration(value, "--window")
     except ConfigurationError as exc:
         raise argparse.ArgumentTypeError(str(exc).removeprefix("--window: ")) from None
+
+
+def timezone(value: str) -> tzinfo:
+    try:
+        return parse_timezone(value, "--timezone")
+    except ConfigurationError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--timezone: ")) from None
 
 
 def names(value: str) -> tuple[str, ...]:

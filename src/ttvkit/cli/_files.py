@@ -10,6 +10,7 @@ import argparse
 import importlib.util
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import tzinfo
 from typing import Literal, cast
 from urllib.parse import unquote
 
@@ -23,6 +24,7 @@ from ttvkit.events import ValueEvent, trusted_event
 from ttvkit.io import FORMATS as INPUT_FORMATS
 from ttvkit.io import ColumnMapping, EventReader, ReadError, read_file
 from ttvkit.io._detect import sniff
+from ttvkit.io._values import TimestampUnit
 from ttvkit.stores import Store
 from ttvkit.stores.scan import ScanSource, scan
 
@@ -119,12 +121,18 @@ class Reading:
     keep_properties: tuple[str, ...] | None = None
     merge_identities: bool = True
     person_properties: bool = True
+    timezone: tzinfo | None = None
+    timestamp_unit: TimestampUnit | None = None
 
 
 def reading_of(args: argparse.Namespace, config: Config | None = None) -> Reading:
+    """How to read the file: the command line's options, else the configuration's."""
     mapping = args.columns if args.columns is not None else None
-    if mapping is None and config is not None:
-        mapping = config.columns
+    zone, unit = args.timezone, args.timestamp_unit
+    if config is not None:
+        mapping = config.columns if mapping is None else mapping
+        zone = config.timezone if zone is None else zone
+        unit = config.timestamp_unit if unit is None else unit
     return Reading(
         input_format=args.input_format,
         on_error=args.on_error,
@@ -133,6 +141,8 @@ def reading_of(args: argparse.Namespace, config: Config | None = None) -> Readin
         keep_properties=args.keep_properties,
         merge_identities=not args.no_merge_identities,
         person_properties=not args.no_person_properties,
+        timezone=zone,
+        timestamp_unit=unit,
     )
 
 
@@ -226,7 +236,16 @@ def open_reader(path: str, fmt: str, reading: Reading) -> EventReader:
     if fmt in ("csv", "jsonl", "parquet"):
         if reading.mapping is not None:
             options["mapping"] = reading.mapping
+        options["assume_timezone"] = reading.timezone
+        options["timestamp_unit"] = reading.timestamp_unit
     else:
+        if reading.timestamp_unit is not None:
+            raise ConfigurationError(
+                f"--timestamp-unit is for csv, jsonl and parquet files; a {fmt} export's "
+                "timestamps are read as its vendor writes them"
+            )
+        if reading.timezone is not None:  # else the vendor's documented UTC
+            options["assume_timezone"] = reading.timezone
         options["keep_properties"] = reading.keep_properties
         options["merge_identities"] = reading.merge_identities
         if fmt == "posthog":
@@ -250,6 +269,8 @@ def scan_file(path: str, fmt: str, reading: Reading, *, event_ids: str) -> ScanS
             path,
             format=fmt,
             mapping=reading.mapping,
+            assume_timezone=reading.timezone,
+            timestamp_unit=reading.timestamp_unit,
             on_error=cast(Literal["raise", "skip"], reading.on_error),  # argparse's choices
             event_ids=cast(Literal["row", "content"], event_ids),
         )

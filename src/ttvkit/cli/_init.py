@@ -15,6 +15,7 @@ import attrs
 from ttvkit._json import compact
 from ttvkit.cli._files import (
     NAME_FORMATS,
+    Reading,
     columns_option,
     file_format,
     guess_columns,
@@ -23,7 +24,7 @@ from ttvkit.cli._files import (
     reading_of,
 )
 from ttvkit.cli._output import DOCS_URL, EXIT_OK, note
-from ttvkit.config import parse_config
+from ttvkit.config import parse_config, timezone_name
 from ttvkit.errors import ConfigurationError
 from ttvkit.io import ColumnMapping
 from ttvkit.io._detect import sniff
@@ -57,7 +58,7 @@ def _init_text(
     firsts: dict[str, int],
     fields: Sequence[str],
     fmt: str | None,
-    mapping: ColumnMapping | None,
+    reading: Reading,
 ) -> str:
     """The starter configuration: *names* maps event name -> (events, users)."""
     lines = [
@@ -77,6 +78,7 @@ def _init_text(
         lines.append(f"# Report with: ttvkit report {path}")
     lines.append("")
     lines.append('per = "user"                 # or "account" (events need an account id)')
+    mapping = reading.mapping
     if mapping is not None:
         lines += ["", "[columns]                    # where the file's fields are"]
         default = ColumnMapping()
@@ -84,6 +86,12 @@ def _init_text(
             column = getattr(mapping, field)
             if column != getattr(default, field):
                 lines.append(f"{field} = {_toml_string(column or '')}")
+    if reading.timezone is not None or reading.timestamp_unit is not None:
+        lines += ["", "[input]                      # how the file's values are read"]
+        if reading.timezone is not None:
+            lines.append(f"timezone = {_toml_string(timezone_name(reading.timezone))}")
+        if reading.timestamp_unit is not None:
+            lines.append(f"timestamp_unit = {_toml_string(reading.timestamp_unit)}")
     by_users = sorted(names, key=lambda n: (-names[n][1], n))
     start = next((n for n in by_users if n.lower() in _START_HINTS), None)
     if start is None and firsts:
@@ -156,7 +164,8 @@ def cmd_init(args: argparse.Namespace) -> int:
         named = next((f for sfx, f in NAME_FORMATS.items() if lowered.endswith(sfx)), None)
         sniffed = sniff(args.file, named or "jsonl")
         default = ColumnMapping()
-        if sniffed.format is None and sniffed.fields and default.user not in sniffed.fields:
+        defaults = {default.user, default.name, default.timestamp}
+        if sniffed.format is None and sniffed.fields and not defaults <= set(sniffed.fields):
             guess = guess_columns(sniffed.fields)
             if guess is not None:
                 note(f"{args.file}: reading it with {columns_option(guess)} (written to [columns])")
@@ -179,7 +188,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         names = {n: (counts[n], len(users[n])) for n in counts}
         for _, name in first.values():
             firsts[name] = firsts.get(name, 0) + 1
-    text = _init_text(args.file, names, firsts, fields, fmt, reading.mapping)
+    text = _init_text(args.file, names, firsts, fields, fmt, reading)
     parse_config(tomllib.loads(text), source="the starter configuration")  # valid by construction
     if args.print:
         sys.stdout.write(text)

@@ -18,7 +18,9 @@ from ttvkit.cli._output import (
     DOCS_URL,
     EXIT_INTERRUPTED,
     EXIT_USAGE,
+    TIMEZONE_HINT,
     error_text,
+    needs_timezone,
     one_line,
 )
 from ttvkit.cli._report import cmd_report
@@ -88,6 +90,20 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FIELD=COL,...",
         help="where the fields are, e.g. user=distinct_id,name=event,timestamp=time "
         "(fields: user, name, timestamp, account, event_id, properties)",
+    )
+    files.add_argument(
+        "--timezone",
+        type=_args.timezone,
+        metavar="ZONE",
+        help="the zone of timestamps written without an offset: UTC, +02:00 or an IANA name "
+        "such as Europe/Berlin (default: such timestamps are an error; PostHog and Segment: "
+        "UTC)",
+    )
+    files.add_argument(
+        "--timestamp-unit",
+        choices=("s", "ms", "us"),
+        help="numbers in the timestamp column are epoch seconds, milliseconds or microseconds "
+        "(default: seconds; in CSV, numbers need this option)",
     )
     files.add_argument(
         "--group-type",
@@ -334,7 +350,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return 1
     except (TTVError, OSError) as exc:
-        print(f"ttvkit: error: {one_line(error_text(exc))}", file=sys.stderr)
+        text = error_text(exc)
+        if needs_timezone(exc):
+            text += f"; {TIMEZONE_HINT}"
+        print(f"ttvkit: error: {one_line(text)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("ttvkit: interrupted", file=sys.stderr)

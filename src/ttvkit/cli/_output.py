@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TextIO
 
 from ttvkit._format import one_line
-from ttvkit.errors import ConfigurationError
+from ttvkit.errors import ConfigurationError, InvalidEventError
 from ttvkit.report import CHARTS_LEFT_OUT, Report, charts_left_out, render
 
 __all__ = [
@@ -24,10 +24,12 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_USAGE",
+    "TIMEZONE_HINT",
     "Progress",
     "SectionProgress",
     "check_output",
     "error_text",
+    "needs_timezone",
     "note",
     "one_line",
     "plural",
@@ -53,6 +55,18 @@ def error_text(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.filename is not None:
         return f"{exc.filename}: {exc.strerror or exc}"
     return str(exc) or type(exc).__name__
+
+
+#: How the readers' message for a timestamp without an offset ends (ttvkit.events).
+_NO_OFFSET = "has no UTC offset; add one, e.g. 'Z' or '+02:00', instead of guessing"
+TIMEZONE_HINT = (
+    "if all the file's times are in one zone, say which with --timezone (e.g. --timezone UTC)"
+)
+
+
+def needs_timezone(exc: BaseException) -> bool:
+    """Whether *exc* is a reader's error for a timestamp written without an offset."""
+    return isinstance(exc, InvalidEventError) and str(exc).endswith(_NO_OFFSET)
 
 
 def warn(message: str) -> None:

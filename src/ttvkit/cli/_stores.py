@@ -15,7 +15,7 @@ from ttvkit.cli._files import (
     reading_of,
     with_stable_ids,
 )
-from ttvkit.cli._output import EXIT_OK, Progress, error_text
+from ttvkit.cli._output import EXIT_OK, TIMEZONE_HINT, Progress, error_text, needs_timezone
 from ttvkit.errors import StoreError, TTVError
 from ttvkit.events import ValueEvent
 from ttvkit.io import EventReader, ReadError
@@ -60,7 +60,9 @@ def _import_events(
                 )
             except ReadError as exc:
                 hint = ""
-                if exc.skippable and args.on_error == "raise":
+                if needs_timezone(exc):
+                    hint = f"; {TIMEZONE_HINT}"
+                elif exc.skippable and args.on_error == "raise":
                     hint = "; fix the row, or skip bad rows with --on-error skip"
                 raise ReadError(
                     f"{exc} ({_stored_so_far(counts)}{hint})",

@@ -1,0 +1,219 @@
+"""How a file's values are read, from the command line and the TOML: ``--timezone`` for
+timestamps written without an offset (an Amplitude CSV's ``event_time``, a spreadsheet's
+local times) and ``--timestamp-unit`` for epoch numbers; ``[input]`` in the TOML.
+
+Every path is checked: ``report`` (DuckDB's scan of the file), ``import`` (the reader
+into a store), ``init`` (which writes the options it was given into the starter)."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tests.test_cli import assert_user_error, ok, ttvkit
+from ttvkit.config import parse_config, parse_timezone, timezone_name
+from ttvkit.errors import ConfigurationError
+from ttvkit.stores import open_store
+
+COLUMNS = "user=user_id,name=event_type,timestamp=event_time"
+INLINE = ["--start", "Sign Up", "--reached", "Report Created"]
+
+# An Amplitude-style CSV export: UTC times written without an offset.
+NAIVE = (
+    "user_id,event_type,event_time\n"
+    "u1,Sign Up,2026-01-10 08:00:00.000000\n"
+    "u1,Report Created,2026-01-11 08:00:00.000000\n"
+    "u2,Sign Up,2026-01-10 09:00:00.000000\n"
+    "u2,Report Created,2026-01-13 09:30:00.000000\n"
+    "u3,Sign Up,2026-01-12 00:00:00.000000\n"
+)
+LATEST = datetime(2026, 1, 13, 9, 30)  # the file's latest time, as written
+
+# The same events as epoch milliseconds (UTC).
+EPOCH_MS = "user_id,event_type,event_time\n" + "".join(
+    f"{line.split(',')[0]},{line.split(',')[1]},"
+    f"{int(datetime.fromisoformat(line.split(',')[2]).replace(tzinfo=UTC).timestamp() * 1000)}\n"
+    for line in NAIVE.splitlines()[1:]
+)
+
+
+@pytest.fixture
+def naive(tmp_path: Path) -> Path:
+    path = tmp_path / "amplitude.csv"
+    path.write_text(NAIVE, encoding="utf-8")
+    return path
+
+
+def as_of(*args: str, cwd: Path) -> tuple[datetime, dict[str, object]]:
+    """The report's analysis time (the latest event) and its first milestone's result."""
+    result = ok(ttvkit("report", *args, "--format", "json", "--cohorts", "none", cwd=cwd))
+    report = json.loads(result.stdout)
+    first = report["sections"][1]["result"]
+    return datetime.fromisoformat(first["as_of"]), first
+
+
+def test_naive_times_are_an_error_that_names_the_option(naive: Path, tmp_path: Path) -> None:
+    line = assert_user_error(
+        ttvkit("report", str(naive), "--columns", COLUMNS, *INLINE, cwd=tmp_path),
+        "has no UTC offset",
+        "--timezone",
+    )
+    assert "--on-error skip" not in line  # skipping every row is not the fix
+    url = f"sqlite:///{tmp_path / 'ttv.db'}"
+    line = assert_user_error(
+        ttvkit("import", str(naive), url, "--columns", COLUMNS, cwd=tmp_path),
+        "has no UTC offset",
+        "--timezone UTC",
+    )
+    assert "--on-error skip" not in line
+
+
+@pytest.mark.parametrize(
+    ("zone", "offset"),
+    [
+        ("UTC", timedelta(0)),
+        ("+02:00", timedelta(hours=2)),
+        ("-0530", timedelta(hours=-5, minutes=-30)),
+        ("Europe/Berlin", timedelta(hours=1)),  # January: CET
+        ("America/New_York", timedelta(hours=-5)),  # January: EST
+    ],
+)
+def test_report_reads_naive_times_in_the_zone_given(
+    naive: Path, tmp_path: Path, zone: str, offset: timedelta
+) -> None:
+    when, first = as_of(str(naive), "--columns", COLUMNS, "--timezone", zone, *INLINE, cwd=tmp_path)
+    assert when == (LATEST - offset).replace(tzinfo=UTC)
+    assert (first["n"], first["n_reached"]) == (3, 2)
+
+
+def test_import_reads_naive_times_in_the_zone_given(naive: Path, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'ttv.db'}"
+    args = ["--columns", COLUMNS, "--timezone", "Europe/Berlin"]
+    ok(ttvkit("import", str(naive), url, *args, cwd=tmp_path))
+    with open_store(url) as store:
+        assert store.count() == 5
+        assert store.latest_timestamp() == LATEST.replace(tzinfo=ZoneInfo("Europe/Berlin"))
+
+
+def test_an_iana_zone_follows_daylight_saving(tmp_path: Path) -> None:
+    path = tmp_path / "local.csv"
+    path.write_text(
+        "user_id,name,timestamp\n"
+        "a,signup,2026-03-28 12:00:00\n"  # CET, +01:00
+        "a,report,2026-03-30 12:00:00\n",  # CEST, +02:00 since the 29th
+        encoding="utf-8",
+    )
+    args = [str(path), "--timezone", "Europe/Berlin", "--start", "signup", "--reached", "report"]
+    _, first = as_of(*args, cwd=tmp_path)
+    assert first["median_seconds"] == (timedelta(days=2) - timedelta(hours=1)).total_seconds()
+
+
+def test_epoch_milliseconds_with_the_unit(tmp_path: Path) -> None:
+    path = tmp_path / "epoch.csv"
+    path.write_text(EPOCH_MS, encoding="utf-8")
+    args = [str(path), "--columns", COLUMNS, *INLINE]
+    assert_user_error(ttvkit("report", *args, cwd=tmp_path), "event_time")
+    when, first = as_of(*args, "--timestamp-unit", "ms", cwd=tmp_path)
+    assert when == LATEST.replace(tzinfo=UTC)
+    assert first["n_reached"] == 2
+    url = f"sqlite:///{tmp_path / 'ttv.db'}"
+    ok(
+        ttvkit(
+            "import", str(path), url, "--columns", COLUMNS, "--timestamp-unit", "ms", cwd=tmp_path
+        )
+    )
+    with open_store(url) as store:
+        assert store.latest_timestamp() == LATEST.replace(tzinfo=UTC)
+
+
+def test_the_toml_input_table_and_the_command_line_winning(naive: Path, tmp_path: Path) -> None:
+    (tmp_path / "ttv.toml").write_text(
+        '[columns]\nuser = "user_id"\nname = "event_type"\ntimestamp = "event_time"\n\n'
+        '[input]\ntimezone = "+03:00"\n\n'
+        '[milestones.report]\nstart = "Sign Up"\nreached = "Report Created"\n',
+        encoding="utf-8",
+    )
+    when, _ = as_of(str(naive), cwd=tmp_path)
+    assert when == (LATEST - timedelta(hours=3)).replace(tzinfo=UTC)
+    when, _ = as_of(str(naive), "--timezone", "UTC", cwd=tmp_path)
+    assert when == LATEST.replace(tzinfo=UTC)
+
+
+def test_init_writes_the_options_it_was_given(naive: Path, tmp_path: Path) -> None:
+    guessed = ttvkit("init", str(naive), cwd=tmp_path)  # the columns guessed, then the times
+    assert guessed.returncode == 2 and "Traceback" not in guessed.stderr
+    note, error = guessed.stderr.splitlines()
+    assert f"reading it with --columns {COLUMNS}" in note
+    assert "has no UTC offset" in error and "--timezone UTC" in error
+    args = ["init", str(naive), "--columns", COLUMNS, "--timezone", "Asia/Kolkata"]
+    printed = ok(ttvkit(*args, "--print", cwd=tmp_path)).stdout
+    config = parse_config(tomllib.loads(printed))
+    assert config.timezone == ZoneInfo("Asia/Kolkata")
+    assert config.timestamp_unit is None
+    ok(ttvkit(*args, cwd=tmp_path))
+    when, _ = as_of(str(naive), cwd=tmp_path)
+    assert when == (LATEST - timedelta(hours=5, minutes=30)).replace(tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--timezone", "Mars/Olympus"], "'Mars/Olympus' is not a time zone"),
+        (["--timezone", "+25:00"], "is not a time zone"),
+        (["--timezone", "../../etc/passwd"], "is not a time zone"),
+        (["--timestamp-unit", "ns"], "invalid choice: 'ns'"),
+        (["--input-format", "segment", "--timestamp-unit", "ms"], "--timestamp-unit is for csv"),
+    ],
+)
+def test_bad_options_are_one_line(
+    naive: Path, tmp_path: Path, args: list[str], fragment: str
+) -> None:
+    url = f"sqlite:///{tmp_path / 'ttv.db'}"
+    assert_user_error(ttvkit("import", str(naive), url, *args, cwd=tmp_path), fragment)
+
+
+@pytest.mark.parametrize(
+    ("table", "fragment"),
+    [
+        ({"timezone": "Nowhere"}, "input.timezone: 'Nowhere' is not a time zone"),
+        ({"timezone": 2}, "input.timezone: 2 is not a time zone"),
+        ({"timestamp_unit": "ns"}, "input.timestamp_unit: 'ns'"),
+        ({"zone": "UTC"}, "input: unknown key(s) zone"),
+    ],
+)
+def test_bad_input_tables_name_the_key(table: dict[str, object], fragment: str) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        parse_config({"input": table})
+    assert fragment in str(info.value)
+
+
+def test_timezone_text_forms() -> None:
+    assert parse_timezone("utc") is UTC
+    assert parse_timezone("Z") is UTC
+    assert parse_timezone("+00:00") is UTC
+    assert parse_timezone(" +0200 ") == timezone(timedelta(hours=2))
+    assert parse_timezone("-03") == timezone(timedelta(hours=-3))
+    assert parse_timezone("Etc/GMT+3").utcoffset(None) == timedelta(hours=-3)  # POSIX's sign
+    for bad in ("", "UTC+3", "2", "+2:00", "Europe/", "/etc/localtime", "a\x00b"):
+        with pytest.raises(ConfigurationError, match="is not a time zone"):
+            parse_timezone(bad)
+
+
+@given(st.integers(min_value=-(23 * 60 + 59), max_value=23 * 60 + 59))
+def test_an_offset_is_written_as_it_is_read(minutes: int) -> None:
+    zone = timezone(timedelta(minutes=minutes))
+    text = timezone_name(zone)
+    assert parse_timezone(text).utcoffset(None) == timedelta(minutes=minutes)
+    assert timezone_name(parse_timezone(text)) == text
+
+
+@pytest.mark.parametrize("name", ["Europe/Berlin", "America/Sao_Paulo", "Australia/Lord_Howe"])
+def test_an_iana_zone_is_written_by_its_name(name: str) -> None:
+    assert timezone_name(parse_timezone(name)) == name
