@@ -105,7 +105,12 @@ def with_stable_ids(
             yield e
 
 
-_VENDOR_NAMES = {"posthog": "PostHog", "segment": "Segment"}
+_VENDOR_NAMES = {
+    "posthog": "PostHog",
+    "segment": "Segment",
+    "mixpanel": "Mixpanel",
+    "amplitude": "Amplitude",
+}
 NAME_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
 NAME_FORMATS |= {".parquet": "parquet", ".pq": "parquet"}
 
@@ -159,12 +164,19 @@ def file_format(path: str, reading: Reading, facts: list[tuple[str, str | int]])
     if fmt is not None:
         return fmt
     lowered = path.lower().removesuffix(".gz")
+    if lowered.endswith(".zip"):
+        note(
+            f"{path} is a zip archive; reading it as an Amplitude export (--input-format amplitude)"
+        )
+        facts.append(("format", "Amplitude export (a zip archive)"))
+        return "amplitude"
     fmt = next((f for suffix, f in NAME_FORMATS.items() if lowered.endswith(suffix)), None)
     sniffed = sniff(path, fmt or "jsonl")
     if reading.mapping is None and sniffed.format is not None:
         vendor = _VENDOR_NAMES[sniffed.format]
         note(
-            f"{path} has the fields of a {vendor} export; reading it as one "
+            f"{path} has the fields of {'an' if vendor[0] in 'AEIOU' else 'a'} {vendor} export; "
+            "reading it as one "
             f"(--input-format {sniffed.format}; pass --input-format {fmt or 'jsonl'} to read "
             "it as plain events)"
         )
@@ -226,6 +238,10 @@ def _check_columns(path: str, fields: Sequence[str], mapping: ColumnMapping) -> 
         hint += ", or --input-format posthog"
     elif have & {"userId", "anonymousId"}:
         hint += ", or --input-format segment"
+    elif "event_type" in have:
+        hint += ", or --input-format amplitude"
+    elif have == {"event", "properties"}:
+        hint += ", or --input-format mixpanel"
     raise ConfigurationError(
         f"{path} has no {' or '.join(missing)}; its fields are: {shown}; map them with {hint}"
     )
@@ -241,16 +257,22 @@ def open_reader(path: str, fmt: str, reading: Reading) -> EventReader:
     else:
         if reading.timestamp_unit is not None:
             raise ConfigurationError(
-                f"--timestamp-unit is for csv, jsonl and parquet files; a {fmt} export's "
-                "timestamps are read as its vendor writes them"
+                f"--timestamp-unit is for csv, jsonl and parquet files; the times of a "
+                f"{_VENDOR_NAMES.get(fmt, fmt)} export are read as the vendor writes them"
             )
         if reading.timezone is not None:  # else the vendor's documented UTC
-            options["assume_timezone"] = reading.timezone
+            zone = "project_timezone" if fmt == "mixpanel" else "assume_timezone"
+            options[zone] = reading.timezone
         options["keep_properties"] = reading.keep_properties
         options["merge_identities"] = reading.merge_identities
-        if fmt == "posthog":
+        if fmt in ("posthog", "amplitude"):
             options["group_type"] = reading.group_type
+        if fmt == "mixpanel":
+            options["group_key"] = reading.group_type
+        if fmt == "posthog":
             options["person_properties"] = reading.person_properties
+        if fmt == "amplitude":
+            options["user_properties"] = reading.person_properties
     return read_file(path, format=fmt, **options)
 
 

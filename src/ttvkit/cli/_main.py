@@ -76,7 +76,8 @@ def _parser() -> argparse.ArgumentParser:
         choices=INPUT_FORMATS,
         metavar="FORMAT",
         help=f"format of the file ({', '.join(INPUT_FORMATS)}); default: from its name, and "
-        "PostHog and Segment exports from their fields",
+        "PostHog, Segment, Mixpanel and Amplitude exports from their fields (a .zip: "
+        "Amplitude)",
     )
     files.add_argument(
         "--on-error",
@@ -96,8 +97,8 @@ def _parser() -> argparse.ArgumentParser:
         type=_args.timezone,
         metavar="ZONE",
         help="the zone of timestamps written without an offset: UTC, +02:00 or an IANA name "
-        "such as Europe/Berlin (default: such timestamps are an error; PostHog and Segment: "
-        "UTC)",
+        "such as Europe/Berlin (default: such timestamps are an error; vendor exports: UTC; "
+        "Mixpanel: the project's zone, for projects created before 2023)",
     )
     files.add_argument(
         "--timestamp-unit",
@@ -108,23 +109,25 @@ def _parser() -> argparse.ArgumentParser:
     files.add_argument(
         "--group-type",
         metavar="TYPE",
-        help="PostHog: the account is the event's $groups[TYPE] (e.g. company)",
+        help="the account: PostHog's $groups[TYPE], Amplitude's groups[TYPE] (e.g. company), "
+        "Mixpanel's group key property TYPE (e.g. company_id)",
     )
     files.add_argument(
         "--keep-properties",
         type=_args.names,
         metavar="P,...",
-        help="PostHog, Segment: keep only these properties",
+        help="vendor exports: keep only these properties",
     )
     files.add_argument(
         "--no-merge-identities",
         action="store_true",
-        help="PostHog, Segment: keep anonymous ids apart from the users they were identified as",
+        help="vendor exports: keep anonymous ids apart from the users they were identified as",
     )
     files.add_argument(
         "--no-person-properties",
         action="store_true",
-        help="PostHog: do not read person_properties into the events' properties",
+        help="PostHog, Amplitude: do not read person_properties (user_properties) into the "
+        "events' properties",
     )
 
     demo = commands.add_parser(

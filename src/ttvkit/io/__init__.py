@@ -8,7 +8,8 @@ takes events, e.g. ``time_to_value(read_csv("events.csv"), milestone)``.
 * :func:`read_csv`, :func:`read_jsonl`: text files, with a :class:`ColumnMapping`;
 * :func:`read_parquet` (``ttvkit[parquet]``), :func:`from_pandas`
   (``ttvkit[pandas]``), :func:`from_polars` (``ttvkit[polars]``);
-* :func:`read_posthog`, :func:`read_segment`: vendor exports in their own layout;
+* :func:`read_posthog`, :func:`read_segment`, :func:`read_mixpanel`,
+  :func:`read_amplitude`: vendor exports in their own layout;
 * :func:`read_file`: picks one of the above from a format or file name;
 * :func:`write_csv`, :func:`write_jsonl`, :func:`write_parquet`: exports that the
   readers read back to equal events.
@@ -21,13 +22,14 @@ Inside, one job per module: ``_mapping`` (:class:`ColumnMapping`), ``_reader``
 (:class:`EventReader`, :class:`ReadError`), ``_values`` (timestamps and other
 foreign values), ``_convert`` (one row as an event), and the formats:
 ``_text`` (CSV, JSON lines), ``_tables`` (Parquet, DataFrames), ``_vendors``
-(PostHog, Segment), ``_detect`` (recognising an export), ``_dispatch``
-(:func:`read_file`).
+(PostHog, Segment), ``_exports`` (Mixpanel, Amplitude), ``_detect`` (recognising
+an export), ``_dispatch`` (:func:`read_file`).
 """
 
 from __future__ import annotations
 
 from ttvkit.io._dispatch import FORMATS, read_file
+from ttvkit.io._exports import read_amplitude, read_mixpanel
 from ttvkit.io._mapping import ColumnMapping
 from ttvkit.io._reader import MAX_REPORTED_ERRORS, EventReader, ReadError
 from ttvkit.io._tables import from_pandas, from_polars, read_parquet, write_parquet
@@ -43,9 +45,11 @@ __all__ = [
     "ReadError",
     "from_pandas",
     "from_polars",
+    "read_amplitude",
     "read_csv",
     "read_file",
     "read_jsonl",
+    "read_mixpanel",
     "read_parquet",
     "read_posthog",
     "read_segment",

@@ -1,5 +1,5 @@
-"""Telling a file's layout from its content: ttvkit's own columns, a PostHog export,
-a Segment export, or columns that need a mapping."""
+"""Telling a file's layout from its content: ttvkit's own columns, a PostHog, Segment,
+Mixpanel or Amplitude export, or columns that need a mapping."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ _SEGMENT_IDS: Final = frozenset({"userId", "anonymousId"})
 class Sniffed:
     """What the start of a file says about it.
 
-    ``format`` is ``"posthog"`` or ``"segment"`` when the fields are that vendor's,
+    ``format`` is ``"posthog"``, ``"segment"``, ``"mixpanel"`` or ``"amplitude"`` when
+    the fields are that vendor's,
     else ``None``; ``fields`` are the columns (CSV) or keys of the first record (JSON).
     """
 
@@ -31,8 +32,17 @@ class Sniffed:
     fields: tuple[str, ...]
 
 
-def _vendor(fields: Collection[str]) -> str | None:
+def _vendor(fields: Collection[str], record: dict[str, object] | None = None) -> str | None:
     keys = set(fields)
+    if record is None:  # a CSV header: PostHog and Segment only
+        pass
+    elif keys >= {"event_type", "event_time"} and keys & {"user_id", "device_id"}:
+        if keys & {"amplitude_id", "device_id", "event_properties"}:
+            return "amplitude"
+    elif keys <= {"event", "properties"} and "event" in keys:
+        properties = record.get("properties")
+        if isinstance(properties, dict) and {"distinct_id", "time"} <= properties.keys():
+            return "mixpanel"
     if keys >= _POSTHOG or ({"distinct_id", "event", "properties", "id"} <= keys):
         return "posthog"
     if "type" in keys and keys & _SEGMENT_IDS:
@@ -76,6 +86,7 @@ def sniff(path: str | os.PathLike[str], format: str | None) -> Sniffed:
     """
     if format not in ("csv", "jsonl"):
         return Sniffed(None, ())
+    record: dict[str, object] | None = None
     try:
         with open_text(os.fspath(path), "r", encoding="utf-8-sig", newline="") as file:
             if format == "csv":
@@ -86,4 +97,4 @@ def sniff(path: str | os.PathLike[str], format: str | None) -> Sniffed:
                 fields = () if record is None else tuple(str(k) for k in record)
     except (OSError, UnicodeDecodeError, EOFError, csv.Error):
         return Sniffed(None, ())
-    return Sniffed(_vendor(fields), fields)
+    return Sniffed(_vendor(fields, record), fields)

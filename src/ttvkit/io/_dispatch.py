@@ -6,6 +6,7 @@ import os
 from typing import Any, Final
 
 from ttvkit.errors import ConfigurationError
+from ttvkit.io._exports import read_amplitude, read_mixpanel
 from ttvkit.io._reader import EventReader
 from ttvkit.io._tables import read_parquet
 from ttvkit.io._text import read_csv, read_jsonl
@@ -14,7 +15,7 @@ from ttvkit.io._vendors import read_posthog, read_segment
 __all__ = ["FORMATS", "read_file"]
 
 #: The formats read_file knows.
-FORMATS: Final = ("csv", "jsonl", "parquet", "posthog", "segment")
+FORMATS: Final = ("csv", "jsonl", "parquet", "posthog", "segment", "mixpanel", "amplitude")
 
 
 def read_file(
@@ -25,7 +26,8 @@ def read_file(
 ) -> EventReader:
     """Read *path* with the reader for *format*, or for its file name when *format* is None.
 
-    Formats: ``"csv"``, ``"jsonl"``, ``"parquet"``, ``"posthog"``, ``"segment"``.
+    Formats: ``"csv"``, ``"jsonl"``, ``"parquet"``, ``"posthog"``, ``"segment"``,
+    ``"mixpanel"``, ``"amplitude"``.
     From the name (``.gz`` aside): ``.csv`` is CSV, ``.jsonl``, ``.ndjson`` and
     ``.json`` are JSON lines, ``.parquet`` and ``.pq`` Parquet; vendor exports need
     *format*. Other keyword *options* go to that reader (``mapping``, ``on_error``,
@@ -47,6 +49,8 @@ def read_file(
         "parquet": read_parquet,
         "posthog": read_posthog,
         "segment": read_segment,
+        "mixpanel": read_mixpanel,
+        "amplitude": read_amplitude,
     }
     if format not in readers:
         raise ConfigurationError(f"format={format!r}: pass one of {', '.join(FORMATS)}")

@@ -24,7 +24,7 @@ from ttvkit.io._tables import parquet_items
 from ttvkit.io._text import TextSource, csv_items, guarded, is_path, json_records, open_text
 from ttvkit.io._values import json_kind
 
-__all__ = ["read_posthog", "read_segment"]
+__all__ = ["Identities", "keep_names", "not_an_object", "read_posthog", "read_segment"]
 
 PostHogFormat: TypeAlias = Literal["json", "csv", "parquet"]
 
@@ -52,7 +52,7 @@ SEGMENT_MAPPING: Final = ColumnMapping(
 _SEGMENT_ANONYMOUS: Final = attrs.evolve(SEGMENT_MAPPING, user="anonymousId")
 
 
-class _Identities:
+class Identities:
     """Anonymous (or earlier) ids and the id each was identified as, resolved through chains."""
 
     def __init__(self) -> None:
@@ -96,7 +96,7 @@ class _Identities:
         return trusted_event(user, e.name, e.timestamp, properties, e.account_id, e.event_id)
 
 
-def _keep(value: object) -> frozenset[str] | None:
+def keep_names(value: object) -> frozenset[str] | None:
     if value is None:
         return None
     if isinstance(value, str) or not isinstance(value, Collection):
@@ -176,7 +176,7 @@ def read_posthog(
     """
     kind = _posthog_format(source, format)
     merge = bool(merge_identities)
-    keep = _keep(keep_properties)
+    keep = keep_names(keep_properties)
     drop: frozenset[str] = frozenset()
     if merge and keep is not None:
         drop = _POSTHOG_LINKS - keep
@@ -202,7 +202,7 @@ def read_posthog(
         infer_types=False,
     )
     name = source_name(source)
-    identities = _Identities()
+    identities = Identities()
 
     def items() -> Iterator[Item]:
         identities.__init__()  # type: ignore[misc]  # afresh for every iteration
@@ -245,7 +245,7 @@ def read_posthog(
         converter = RowConverter(options, Location(name, noun="key"), None)
         for line, row, record in json_records(file, name, wrapper="results"):
             if not isinstance(record, dict):
-                yield _not_an_object(record, name, line, row)
+                yield not_an_object(record, name, line, row)
                 continue
             if "uuid" not in record and "id" in record:
                 record = {**record, "uuid": record["id"]}
@@ -298,7 +298,7 @@ def _fold_person(e: ValueEvent) -> ValueEvent:
         return trusted_event(e.user_id, e.name, e.timestamp, properties, e.account_id, e.event_id)
 
 
-def _learn_posthog(e: ValueEvent, identities: _Identities) -> None:
+def _learn_posthog(e: ValueEvent, identities: Identities) -> None:
     anonymous = e.properties.get("$anon_distinct_id")
     if anonymous is not None:
         identities.link(anonymous, e.user_id)
@@ -328,7 +328,7 @@ def _with_person_properties(record: dict[str, Any]) -> dict[str, Any]:
     return {**record, "properties": {**person, **own}}
 
 
-def _not_an_object(record: object, name: str, line: int | None, row: int | None) -> ReadError:
+def not_an_object(record: object, name: str, line: int | None, row: int | None) -> ReadError:
     if isinstance(record, ReadError):
         return record
     return Location(name, line=line, row=row).error(
@@ -365,13 +365,13 @@ def read_segment(
     pass ``assume_timezone=None`` to reject them. Returns an
     :class:`~ttvkit.io.EventReader`.
     """
-    keep = _keep(keep_properties)
+    keep = keep_names(keep_properties)
     by_user = Options.build(SEGMENT_MAPPING, assume_timezone=assume_timezone, keep_properties=keep)
     by_anonymous = attrs.evolve(by_user, mapping=_SEGMENT_ANONYMOUS)
     name = source_name(source)
     anonymous = bool(use_anonymous_id)
     merge = bool(merge_identities)
-    identities = _Identities()
+    identities = Identities()
 
     def items() -> Iterator[Item]:
         identities.__init__()  # type: ignore[misc]  # afresh for every iteration
@@ -402,7 +402,7 @@ def read_segment(
             records = iter(held)
         for line, row, record in records:
             if not isinstance(record, dict):
-                yield _not_an_object(record, name, line, row)
+                yield not_an_object(record, name, line, row)
                 continue
             item = _segment_call(
                 record, line, row, user_converter, anonymous_converter, anonymous, location
@@ -418,7 +418,7 @@ def read_segment(
     )
 
 
-def _learn_segment(record: Mapping[str, Any], identities: _Identities) -> None:
+def _learn_segment(record: Mapping[str, Any], identities: Identities) -> None:
     kind = record.get("type", record.get("action"))
     if kind == "alias":
         identities.link(record.get("previousId"), record.get("userId"))
