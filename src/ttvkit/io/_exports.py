@@ -25,7 +25,7 @@ from ttvkit.io._mapping import ColumnMapping
 from ttvkit.io._reader import EventReader, Item, Location, OnError, ReadError, source_name
 from ttvkit.io._text import TextSource, guarded, is_path, json_records, open_text
 from ttvkit.io._values import check_zone, json_kind
-from ttvkit.io._vendors import Identities, keep_names, not_an_object
+from ttvkit.io._vendors import Identities, keep_names, merged_items, not_an_object
 
 __all__ = ["read_amplitude", "read_mixpanel"]
 
@@ -162,17 +162,7 @@ def read_mixpanel(
         if not merge:
             yield from raw_items()
             return
-        held: list[Item] | None = None
-        if is_path(source):
-            learned: Iterator[Item] = raw_items()
-        else:
-            held = list(raw_items())
-            learned = iter(held)
-        for item in learned:
-            if type(item) is ValueEvent:
-                _learn_mixpanel(item, identities)
-        for item in raw_items() if held is None else held:
-            yield identities.apply(item, drop) if type(item) is ValueEvent else item
+        yield from merged_items(source, raw_items, _learn_mixpanel, identities, drop)
 
     def raw_items() -> Iterator[Item]:
         with open_text(source, "r", encoding=_ENCODING, newline=None) as file:

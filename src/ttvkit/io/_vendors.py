@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from datetime import UTC, tzinfo
 from typing import IO, Any, Final, Literal, TypeAlias
 
@@ -24,7 +24,14 @@ from ttvkit.io._tables import parquet_items
 from ttvkit.io._text import TextSource, csv_items, guarded, is_path, json_records, open_text
 from ttvkit.io._values import json_kind
 
-__all__ = ["Identities", "keep_names", "not_an_object", "read_posthog", "read_segment"]
+__all__ = [
+    "Identities",
+    "keep_names",
+    "merged_items",
+    "not_an_object",
+    "read_posthog",
+    "read_segment",
+]
 
 PostHogFormat: TypeAlias = Literal["json", "csv", "parquet"]
 
@@ -94,6 +101,28 @@ class Identities:
         if user == e.user_id and properties is e.properties:
             return e
         return trusted_event(user, e.name, e.timestamp, properties, e.account_id, e.event_id)
+
+
+def merged_items(
+    source: object,
+    raw_items: Callable[[], Iterator[Item]],
+    learn: Callable[[ValueEvent, Identities], None],
+    identities: Identities,
+    drop: frozenset[str],
+) -> Iterator[Item]:
+    """The events of *raw_items* with the ids they link merged: a first pass learns the
+    links, a second applies them (a path is read twice; a file object once, held)."""
+    if is_path(source):
+        learned: Iterator[Item] = raw_items()
+        held: list[Item] | None = None
+    else:
+        held = list(raw_items())
+        learned = iter(held)
+    for item in learned:
+        if type(item) is ValueEvent:
+            learn(item, identities)
+    for item in raw_items() if held is None else held:
+        yield identities.apply(item, drop) if type(item) is ValueEvent else item
 
 
 def keep_names(value: object) -> frozenset[str] | None:
@@ -209,19 +238,7 @@ def read_posthog(
         if not merge:
             yield from raw_items()
             return
-        if is_path(source):
-            for item in raw_items():
-                if type(item) is ValueEvent:
-                    _learn_posthog(item, identities)
-            rows: Iterator[Item] = raw_items()
-        else:
-            held = list(raw_items())
-            for item in held:
-                if type(item) is ValueEvent:
-                    _learn_posthog(item, identities)
-            rows = iter(held)
-        for item in rows:
-            yield identities.apply(item, drop) if type(item) is ValueEvent else item
+        yield from merged_items(source, raw_items, _learn_posthog, identities, drop)
 
     def raw_items() -> Iterator[Item]:
         if person_column:
