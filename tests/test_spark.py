@@ -15,9 +15,10 @@ import io
 import json
 import os
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -27,7 +28,7 @@ import ttvkit as ttv
 from ttvkit import datasets as ds
 from ttvkit.errors import ConfigurationError, InvalidArgumentError, InvalidEventError, StoreError
 from ttvkit.events import ValueEvent
-from ttvkit.io import ColumnMapping
+from ttvkit.io import ColumnMapping, ReadError
 from ttvkit.milestones import Milestone
 from ttvkit.observations import ObservationColumns, StartProperty, observe
 
@@ -410,6 +411,123 @@ def test_bad_input_is_a_clear_error(
     df = spark.createDataFrame([], schema)
     with pytest.raises(InvalidEventError, match=message):
         SparkSource(df, mapping)
+
+
+# Wall-clock times around Paris's daylight-saving changes of 2026: 02:30 on 29 March
+# does not exist (read as shifted forward), 02:30 on 25 October happens twice (the
+# earlier is taken), as the file readers read them.
+WALL_CLOCK = [
+    "2026-01-15 09:00:00",
+    "2026-03-29 01:59:59.5",
+    "2026-03-29 02:30:00",
+    "2026-03-29 03:00:00",
+    "2026-10-25 02:30:00",
+    "2026-10-25 03:30:00.000001",
+]
+
+
+@contextlib.contextmanager
+def _session_zone(spark: Any, zone: str) -> Any:
+    """The session time zone set to *zone* for the block (the session is shared)."""
+    before = spark.conf.get("spark.sql.session.timeZone")
+    spark.conf.set("spark.sql.session.timeZone", zone)
+    try:
+        yield
+    finally:
+        spark.conf.set("spark.sql.session.timeZone", before)
+
+
+@pytest.mark.parametrize(
+    "zone", [ZoneInfo("Europe/Paris"), timezone(timedelta(hours=2)), UTC], ids=str
+)
+def test_timestamp_ntz_is_read_in_the_zone_given(spark: Any, zone: tzinfo, tmp_path: Path) -> None:
+    """TIMESTAMP_NTZ with assume_timezone gives the instants the CSV reader gives,
+    whatever the session's own time zone."""
+    from ttvkit.stores.spark import SparkSource
+
+    F = _functions(spark)
+    rows = [(f"u{i}", "seen", text) for i, text in enumerate(WALL_CLOCK)]
+    csv = tmp_path / "events.csv"
+    csv.write_text("user_id,name,timestamp\n" + "".join(f"{u},{n},{t}\n" for u, n, t in rows))
+    expected = sorted(e.timestamp for e in ttv.io.read_csv(csv, assume_timezone=zone))
+    df = spark.createDataFrame(rows, "user_id string, name string, t string").select(
+        "user_id", "name", F.col("t").cast("timestamp_ntz").alias("timestamp")
+    )
+    with _session_zone(spark, "America/New_York"), SparkSource(df, assume_timezone=zone) as source:
+        got = [e.timestamp for e in source.events()]
+        assert source.latest_timestamp() == expected[-1]
+    assert got == expected
+
+
+@pytest.mark.parametrize(("unit", "factor"), [(None, 1), ("s", 1), ("ms", 10**3), ("us", 10**6)])
+def test_integer_epochs_are_read_in_the_unit_given(spark: Any, unit: Any, factor: int) -> None:
+    from ttvkit.stores.spark import SparkSource
+
+    seconds = [0, 1_767_225_600, 7_258_118_399]  # 1970, 2026, the last second before 2200
+    rows = [(f"u{i}", "seen", s * factor + (factor - 1)) for i, s in enumerate(seconds)]
+    df = spark.createDataFrame(rows, "user_id string, name string, timestamp bigint")
+    lines = "".join(
+        json.dumps({"user_id": u, "name": n, "timestamp": t}) + "\n" for u, n, t in rows
+    )
+    expected = [e.timestamp for e in ttv.io.read_jsonl(io.StringIO(lines), timestamp_unit=unit)]
+    with SparkSource(df, timestamp_unit=unit) as source:
+        assert [e.timestamp for e in source.events()] == expected
+
+
+@pytest.mark.parametrize(
+    ("schema", "value", "options", "message"),
+    [
+        (
+            "bigint",
+            1_767_225_600_000,
+            {},
+            r"=1767225600000: is out of range as epoch seconds.*timestamp_unit='ms'",
+        ),
+        (
+            "int",
+            -1,
+            {"timestamp_unit": "ms"},
+            "=-1: is out of range as epoch milliseconds.*check timestamp_unit",
+        ),
+        ("bigint", 2**62, {"timestamp_unit": "us"}, "out of range as epoch microseconds"),
+        (
+            "timestamp",
+            datetime(1969, 12, 31, 23, 0, tzinfo=UTC),
+            {},
+            "outside the supported range 1970",
+        ),
+    ],
+)
+def test_a_time_out_of_range_fails_the_query_with_a_read_error(
+    spark: Any, schema: str, value: Any, options: dict[str, Any], message: str
+) -> None:
+    from ttvkit.stores.spark import SparkSource
+
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    good = 1_767_225_600 if schema != "timestamp" else base
+    df = spark.createDataFrame(
+        [("u1", "signup", good), ("u1", "report", value)],
+        f"user_id string, name string, timestamp {schema}",
+    )
+    with SparkSource(df, **options) as source:  # reads only the schema: nothing fails yet
+        with pytest.raises(ReadError, match=message) as raised:
+            ttv.time_to_value(source, FIRST)
+        assert raised.value.source == "the Spark DataFrame"
+        assert "<<ttvkit>>" not in str(raised.value)
+        with pytest.raises(ReadError, match=message):
+            list(source.events())
+
+
+def test_bad_time_options_are_configuration_errors(spark: Any) -> None:
+    from ttvkit.stores.spark import SparkSource
+
+    df = spark.createDataFrame([], "user_id string, name string, timestamp timestamp_ntz")
+    with pytest.raises(ConfigurationError, match="timestamp_unit"):
+        SparkSource(df, timestamp_unit="ns")  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="assume_timezone"):
+        SparkSource(df, assume_timezone="Europe/Paris")  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="on_error='skip'"):
+        ttv.scan(df, on_error="skip")
 
 
 def test_not_a_dataframe_and_read_only(spark: Any, demo_frame: Any) -> None:

@@ -89,8 +89,7 @@ from ttvkit.conditions import (
 )
 from ttvkit.errors import ConfigurationError, InvalidMilestoneError
 from ttvkit.events import JSONScalar
-from ttvkit.io import ColumnMapping
-from ttvkit.io._values import TimestampUnit
+from ttvkit.io import ColumnMapping, TimestampUnit
 from ttvkit.milestones import Milestone, MilestoneKind, SpeedBands
 from ttvkit.observations import Per
 

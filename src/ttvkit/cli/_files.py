@@ -22,9 +22,8 @@ from ttvkit.config import Config
 from ttvkit.errors import ConfigurationError, StoreError
 from ttvkit.events import ValueEvent, trusted_event
 from ttvkit.io import FORMATS as INPUT_FORMATS
-from ttvkit.io import ColumnMapping, EventReader, ReadError, read_file
+from ttvkit.io import ColumnMapping, EventReader, ReadError, TimestampUnit, read_file
 from ttvkit.io._detect import sniff
-from ttvkit.io._values import TimestampUnit
 from ttvkit.stores import Store
 from ttvkit.stores.scan import ScanSource, scan
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import warnings
+from collections.abc import Iterable
 from typing import Any
 
 import attrs
@@ -41,6 +42,41 @@ from ttvkit.stores import MemoryStore, Source, open_store
 __all__ = ["build", "cmd_report"]
 
 _INLINE = ("start", "where", "nth", "total", "at_least", "window", "kind", "name")
+_SPARK_SCHEMES = ("s3a://", "gs://", "abfss://", "hdfs://")
+# The options for reading a file, as argparse stores them, and their value when not given.
+_READING_FLAGS: dict[str, object] = {
+    "input_format": None,
+    "on_error": "raise",
+    "columns": None,
+    "timezone": None,
+    "timestamp_unit": None,
+    "group_type": None,
+    "keep_properties": None,
+    "no_merge_identities": False,
+    "no_person_properties": False,
+}
+# Those that Spark cannot honour: it checks no row (nothing to skip) and reads no vendor export.
+_SPARK_CANNOT = (
+    "on_error",
+    "group_type",
+    "keep_properties",
+    "no_merge_identities",
+    "no_person_properties",
+)
+
+
+def _given(args: argparse.Namespace, dests: Iterable[str]) -> list[str]:
+    """The options among *dests* given on the command line."""
+    return ["--" + d.replace("_", "-") for d in dests if getattr(args, d) != _READING_FLAGS[d]]
+
+
+def _refuse(given: list[str], why: str) -> None:
+    """A clear error instead of options that would be silently ignored."""
+    if given:
+        them = "it" if len(given) == 1 else "them"
+        raise ConfigurationError(
+            f"{', '.join(given)}: {why}, so {them} would be ignored; leave {them} out"
+        )
 
 
 def _inline_milestone(args: argparse.Namespace) -> Milestone | None:
@@ -124,18 +160,27 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.engine == "spark":
         from ttvkit.stores.spark import SparkSource, spark_session
 
-        if is_url(source) and not source.startswith(("s3a://", "gs://", "abfss://", "hdfs://")):
+        if is_url(source) and not source.startswith(_SPARK_SCHEMES):
             raise ConfigurationError("--engine spark reads files: pass a Parquet path or glob")
         if args.input_format not in (None, "parquet"):
             raise ConfigurationError("--engine spark reads Parquet; convert other files first")
+        _refuse(_given(args, _SPARK_CANNOT), "--engine spark reads Parquet columns, not rows")
+        reading = reading_of(args, config)
         check_output(args.output, inputs)
         with (
             spark_session(args.spark_master, "ttvkit report") as spark,
-            SparkSource.read(source, spark=spark) as store,
+            SparkSource.read(
+                source,
+                spark=spark,
+                mapping=reading.mapping,
+                assume_timezone=reading.timezone,
+                timestamp_unit=reading.timestamp_unit,
+            ) as store,
         ):
             facts += [("engine", "spark"), ("events", store.count())]
             report = build(store, config, facts, options)
     elif is_url(source):
+        _refuse(_given(args, _READING_FLAGS), f"{source} is a store, not a file of events")
         check_output(args.output, [*inputs, *sqlite_files(source)])
         check_sqlite_exists(source)
         with open_store(source) as store:

@@ -12,7 +12,9 @@ takes events, e.g. ``time_to_value(read_csv("events.csv"), milestone)``.
   :func:`read_amplitude`: vendor exports in their own layout;
 * :func:`read_file`: picks one of the above from a format or file name;
 * :func:`write_csv`, :func:`write_jsonl`, :func:`write_parquet`: exports that the
-  readers read back to equal events.
+  readers read back to equal events;
+* :data:`TimestampUnit`: the epoch units a ``timestamp_unit`` argument takes
+  (``"s"``, ``"ms"``, ``"us"``).
 
 Optional libraries are imported only by the functions that need them; without
 them those raise :class:`~ttvkit.errors.MissingDependencyError` naming the extra.
@@ -34,6 +36,7 @@ from ttvkit.io._mapping import ColumnMapping
 from ttvkit.io._reader import MAX_REPORTED_ERRORS, EventReader, ReadError
 from ttvkit.io._tables import from_pandas, from_polars, read_parquet, write_parquet
 from ttvkit.io._text import CSV_COLUMNS, read_csv, read_jsonl, write_csv, write_jsonl
+from ttvkit.io._values import TimestampUnit
 from ttvkit.io._vendors import read_posthog, read_segment
 
 __all__ = [
@@ -43,6 +46,7 @@ __all__ = [
     "ColumnMapping",
     "EventReader",
     "ReadError",
+    "TimestampUnit",
     "from_pandas",
     "from_polars",
     "read_amplitude",

@@ -31,6 +31,7 @@ __all__ = [
 ]
 
 TimestampUnit: TypeAlias = Literal["s", "ms", "us"]
+"""The unit of epoch numbers in a timestamp column: seconds, milliseconds or microseconds."""
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _UNIT_MICROSECONDS: Final = {"s": 1_000_000, "ms": 1_000, "us": 1}

@@ -29,16 +29,18 @@ import contextlib
 import json
 import uuid
 from collections.abc import Collection, Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, tzinfo
 from types import TracebackType
 from typing import Any, Final, Self
 
 from ttvkit._optional import require
+from ttvkit.config import timezone_name
 from ttvkit.errors import ConfigurationError, StoreError
-from ttvkit.events import ValueEvent, trusted_event
-from ttvkit.io import ColumnMapping
+from ttvkit.events import MAX_TIMESTAMP, MIN_TIMESTAMP, ValueEvent, trusted_event
+from ttvkit.io import ColumnMapping, TimestampUnit
 from ttvkit.io._mapping import ALL_OTHER_COLUMNS
 from ttvkit.io._reader import ReadError
+from ttvkit.io._values import check_unit, check_zone
 from ttvkit.milestones import Milestone
 from ttvkit.observations import (
     Attribute,
@@ -56,7 +58,17 @@ from ttvkit.stores.sql.spark import SparkDialect, spark_dialect
 __all__ = ["SparkSource", "is_spark_dataframe", "spark_session"]
 
 _SOURCE: Final = "the Spark DataFrame"
-_ID_TYPES: Final = ("string", "bigint", "int", "smallint", "tinyint")
+_INTEGER_TYPES: Final = ("bigint", "int", "smallint", "tinyint")
+_ID_TYPES: Final = ("string", *_INTEGER_TYPES)
+_UNIT_MICROS: Final = {"s": 1_000_000, "ms": 1_000, "us": 1}
+_UNIT_NAMES: Final = {"s": "seconds", "ms": "milliseconds", "us": "microseconds"}
+_MAX_MICROS: Final = to_micros(MAX_TIMESTAMP)
+# A TIMESTAMP_NTZ column read in a zone, as wall-clock time in UTC (dropped by the select).
+_UTC_COLUMN: Final = "__ttv_utc"
+# Around the message of an error a Spark job raises (an epoch number out of range),
+# so that it reaches the caller as a ReadError, without Spark's wrapping.
+_RAISED: Final = "<<ttvkit>> "
+_RAISED_END: Final = " <</ttvkit>>"
 _PROPERTY_TYPES: Final = (
     "string",
     "boolean",
@@ -82,6 +94,46 @@ def _quote(column: str) -> str:
 def _error(problem: str, column: str | None = None) -> ReadError:
     where = _SOURCE if column is None else f'{_SOURCE}, column "{column}"'
     return ReadError(f"{where}: {problem}", source=_SOURCE, column=column)
+
+
+def _zone_id(zone: tzinfo) -> str:
+    """*zone* as Spark names it: an IANA name, ``UTC`` or a fixed offset ``+02:00``."""
+    try:
+        return timezone_name(zone)
+    except ConfigurationError:
+        raise ConfigurationError(
+            f"assume_timezone={zone!r}: Spark needs a zone it can name; pass a "
+            "zoneinfo.ZoneInfo ('Europe/Paris'), datetime.UTC or a fixed-offset "
+            "datetime.timezone"
+        ) from None
+
+
+@contextlib.contextmanager
+def _job_errors() -> Iterator[None]:
+    """A Spark job that fails on a value ttvkit checks raises its ReadError."""
+    try:
+        yield
+    except Exception as exc:
+        text = str(exc)
+        start = text.find(_RAISED)
+        end = text.find(_RAISED_END, start)
+        if start < 0 or end < 0:
+            raise
+        raise ReadError(text[start + len(_RAISED) : end], source=_SOURCE) from None
+
+
+def _in_range(
+    F: Any, value: Any, micros: Any, shown: Any, column: str, problem: str, factor: int = 1
+) -> Any:
+    """*micros*, or, for a row whose *value* (µs / *factor*) is outside the supported
+    range, a failed job whose error (see :func:`_job_errors`) shows the value."""
+    message = F.concat(
+        F.lit(f'{_RAISED}{_SOURCE}, column "{column}": timestamp='),
+        shown.cast("string"),
+        F.lit(f": {problem}{_RAISED_END}"),
+    )
+    inside = (value >= 0) & (value < -(-_MAX_MICROS // factor))  # value·factor < MAX
+    return F.when(value.isNull() | inside, micros).otherwise(F.raise_error(message))
 
 
 def _version(text: str) -> tuple[int, int]:
@@ -137,8 +189,7 @@ class SparkSource(PlanQueries):
 
     *mapping* names the DataFrame's columns (:class:`~ttvkit.io.ColumnMapping`,
     as for files): ``user`` and ``name`` (text; integer ids are read as text),
-    ``timestamp`` (``TIMESTAMP``: an instant; ``TIMESTAMP_NTZ`` has no time
-    zone and is refused), optional ``account`` and ``event_id``, and the
+    ``timestamp``, optional ``account`` and ``event_id``, and the
     properties: ``properties`` as a JSON text, ``MAP<STRING, …>``, ``STRUCT`` or
     ``VARIANT`` column, and/or plain columns (``property_columns``; a column
     wins over a key of the same name in the JSON object; nulls are left out).
@@ -151,10 +202,29 @@ class SparkSource(PlanQueries):
     without an id get one from their content (identical rows get the same
     id), so ties break the same way in every query. Validation reads only the
     schema; no Spark job runs until a question is asked.
+
+    The timestamp column is one of:
+
+    * ``TIMESTAMP``: an instant, whatever the session's time zone;
+    * ``TIMESTAMP_NTZ`` (wall-clock time without a zone) with *assume_timezone*,
+      the zone all its times are in (a ``zoneinfo.ZoneInfo``, ``datetime.UTC``
+      or a fixed-offset ``datetime.timezone``); a time that a daylight-saving
+      change repeats is read as the earlier one, a skipped one as shifted
+      forward, as the file readers do. Without *assume_timezone* it is refused;
+    * an integer column of epoch numbers in *timestamp_unit* (``"s"``, the
+      default, ``"ms"`` or ``"us"``). A number before 1970-01-01 or from 2200-01-01
+      fails the query that meets it with a :class:`~ttvkit.io.ReadError`
+      that shows it (Spark checks every row then; it cannot skip rows).
     """
 
     def __init__(
-        self, df: Any, mapping: ColumnMapping | None = None, *, dedupe: bool = True
+        self,
+        df: Any,
+        mapping: ColumnMapping | None = None,
+        *,
+        dedupe: bool = True,
+        assume_timezone: tzinfo | None = None,
+        timestamp_unit: TimestampUnit | None = None,
     ) -> None:
         if not is_spark_dataframe(df):
             raise ConfigurationError(
@@ -164,6 +234,7 @@ class SparkSource(PlanQueries):
         mapping = ColumnMapping() if mapping is None else mapping
         if not isinstance(mapping, ColumnMapping):
             raise ConfigurationError(f"mapping={mapping!r}: pass a ttvkit.io.ColumnMapping")
+        zone, unit = check_zone(assume_timezone), check_unit(timestamp_unit)
         self._spark = df.sparkSession
         version = _version(str(self._spark.version))
         if version < (3, 5):
@@ -174,7 +245,7 @@ class SparkSource(PlanQueries):
         # Spark 4 types JSON with VARIANT; 3.5 reads the type from the value's text.
         self._variant = version >= (4, 0)
         self._view = f"ttv_events_{uuid.uuid4().hex}"
-        canonical = self._canonical(df, mapping)
+        canonical = self._canonical(df, mapping, zone, unit)
         if dedupe:
             F, Window = _functions_for(df)
             first = Window.partitionBy("event_id").orderBy(
@@ -197,23 +268,33 @@ class SparkSource(PlanQueries):
         format: str = "parquet",
         mapping: ColumnMapping | None = None,
         dedupe: bool = True,
+        assume_timezone: tzinfo | None = None,
+        timestamp_unit: TimestampUnit | None = None,
     ) -> SparkSource:
         """A source over files Spark reads: a path, a directory or a glob (``s3a://...``).
 
         *format* is any format of ``spark.read`` with a schema in the files
-        (``parquet``, ``orc``, ``delta`` where installed); *mapping* and
-        *dedupe* are those of :class:`SparkSource`.
+        (``parquet``, ``orc``, ``delta`` where installed); *mapping*, *dedupe*,
+        *assume_timezone* and *timestamp_unit* are those of :class:`SparkSource`.
         """
         if format in ("csv", "jsonl", "json"):
             raise ConfigurationError(
                 f"format={format!r}: text files carry no types (timestamps would be text); "
                 "convert them to Parquet, or read them yourself and pass the DataFrame"
             )
-        return cls(spark.read.format(format).load(path), mapping, dedupe=dedupe)
+        return cls(
+            spark.read.format(format).load(path),
+            mapping,
+            dedupe=dedupe,
+            assume_timezone=assume_timezone,
+            timestamp_unit=timestamp_unit,
+        )
 
     # -- the canonical view ----------------------------------------------------------
 
-    def _canonical(self, df: Any, mapping: ColumnMapping) -> Any:
+    def _canonical(
+        self, df: Any, mapping: ColumnMapping, zone: tzinfo | None, unit: TimestampUnit | None
+    ) -> Any:
         F, _ = _functions_for(df)
 
         types = {field.name: field.dataType for field in df.schema.fields}
@@ -253,21 +334,7 @@ class SparkSource(PlanQueries):
                 raise _error(f"is {kind(column).upper()}; the {field} must be {allowed}", column)
             return col(column).cast("string")
 
-        ts_column = mapping.timestamp
-        if kind(ts_column) == "timestamp_ntz":
-            raise _error(
-                "is TIMESTAMP_NTZ, a timestamp without a time zone, so the instant is unknown; "
-                "convert it, e.g. F.to_utc_timestamp(col, 'Europe/Paris'), or cast it to "
-                "TIMESTAMP if it is UTC",
-                ts_column,
-            )
-        if kind(ts_column) != "timestamp":
-            raise _error(
-                f"is {kind(ts_column).upper()}; the timestamp must be a TIMESTAMP column "
-                "(convert text with F.to_timestamp, epoch numbers with F.timestamp_micros or "
-                "F.timestamp_millis)",
-                ts_column,
-            )
+        df, ts = self._timestamp(df, F, col, kind, mapping.timestamp, zone, unit)
         if not self._variant and optional["properties"] is not None and folded:
             raise _error(
                 "holds JSON properties, and property_columns adds columns to them: merging "
@@ -283,7 +350,6 @@ class SparkSource(PlanQueries):
             if optional["account"] is None
             else text(optional["account"], "account_id")
         )
-        ts = F.unix_micros(col(ts_column))
         if optional["event_id"] is None:
             content = F.to_json(F.struct(user, account, name, ts, properties))
             event_id = F.concat(F.lit("c"), F.substring(F.sha2(content, 256), 1, 31))
@@ -296,6 +362,60 @@ class SparkSource(PlanQueries):
             name.alias("name"),
             ts.alias("ts"),
             properties.alias("properties"),
+        )
+
+    @staticmethod
+    def _timestamp(
+        df: Any,
+        F: Any,
+        col: Any,
+        kind: Any,
+        column: str,
+        zone: tzinfo | None,
+        unit: TimestampUnit | None,
+    ) -> tuple[Any, Any]:
+        """(*df*, the timestamp as µs since the epoch): an instant, a wall-clock time in
+        *zone*, or epoch numbers in *unit* (seconds by default, as the file readers)."""
+        found = kind(column)
+        supported = f"{MIN_TIMESTAMP.isoformat()} to {MAX_TIMESTAMP.isoformat()}"
+        named = None if zone is None else _zone_id(zone)
+        if found == "timestamp_ntz" and named is None:
+            raise _error(
+                "is TIMESTAMP_NTZ, a timestamp without a time zone, so the instant is "
+                "unknown; if all its times are in one zone, say which with "
+                "assume_timezone=ZoneInfo('Europe/Paris') (--timezone on the command "
+                "line), or convert the column to TIMESTAMP",
+                column,
+            )
+        if found in ("timestamp", "timestamp_ntz"):
+            if found == "timestamp":
+                micros = F.unix_micros(col(column))
+            else:
+                # Wall-clock time in the zone -> wall-clock time in UTC -> µs: no step
+                # reads the session's time zone (a cast to TIMESTAMP would).
+                utc = F.convert_timezone(F.lit(named), F.lit("UTC"), col(column))
+                df = df.withColumn(_UTC_COLUMN, utc)
+                epoch = "TIMESTAMP_NTZ'1970-01-01 00:00:00'"
+                micros = F.expr(f"timestampdiff(MICROSECOND, {epoch}, {_quote(_UTC_COLUMN)})")
+            outside = f"is outside the supported range {supported}"
+            return df, _in_range(F, micros, micros, col(column), column, outside)
+        if found in _INTEGER_TYPES:
+            factor = _UNIT_MICROS[unit or "s"]
+            number = col(column).cast("bigint")
+            hint = (
+                "check the unit (milliseconds? pass timestamp_unit='ms')"
+                if unit in (None, "s")
+                else "check timestamp_unit"
+            )
+            name = _UNIT_NAMES[unit or "s"]
+            problem = f"is out of range as epoch {name} (supported: {supported}); {hint}"
+            # Compared before multiplying, which could overflow.
+            return df, _in_range(F, number, number * factor, number, column, problem, factor)
+        raise _error(
+            f"is {found.upper()}; the timestamp must be a TIMESTAMP column, TIMESTAMP_NTZ with "
+            "assume_timezone, or an integer column of epoch numbers (timestamp_unit 's', 'ms' "
+            "or 'us'); convert text with F.to_timestamp",
+            column,
         )
 
     @staticmethod
@@ -335,7 +455,7 @@ class SparkSource(PlanQueries):
                 cell = F.when(F.isnan(cell), F.lit(None)).otherwise(cell)
             cells.append(cell.alias(name))
         if not cells:
-            return obj
+            return F.lit(None).cast("string") if obj is None else obj
         columns = F.to_json(F.struct(*cells))  # nulls are left out
         if obj is None:
             return columns
@@ -365,9 +485,10 @@ class SparkSource(PlanQueries):
         dialect = self._dialect()
         query = statement(plan, dialect, to_micros(until))
         frame = self._spark.sql(query.sql, args=dict(query.params))
-        if statement is cells_statement:
-            return [tuple(row) for row in frame.collect()], dialect
-        return [tuple(row) for row in frame.toLocalIterator()], dialect
+        with _job_errors():
+            if statement is cells_statement:
+                return [tuple(row) for row in frame.collect()], dialect
+            return [tuple(row) for row in frame.toLocalIterator()], dialect
 
     def _dialect(self) -> SparkDialect:
         return spark_dialect(self._view, str(self._spark.version))
@@ -409,32 +530,36 @@ class SparkSource(PlanQueries):
             f"WHERE {' AND '.join(where)} ORDER BY ts, event_id",
             args=args,
         )
-        for event_id, user, account, name, ts, properties in frame.toLocalIterator():
-            loaded = {} if properties is None else json.loads(properties)
-            yield trusted_event(
-                user,
-                name,
-                from_micros(int(ts)),
-                loaded if isinstance(loaded, dict) else {},
-                account,
-                event_id,
-            )
+        with _job_errors():  # a failing job raises on the first row or later
+            for event_id, user, account, name, ts, properties in frame.toLocalIterator():
+                loaded = {} if properties is None else json.loads(properties)
+                yield trusted_event(
+                    user,
+                    name,
+                    from_micros(int(ts)),
+                    loaded if isinstance(loaded, dict) else {},
+                    account,
+                    event_id,
+                )
 
     def event_names(self) -> frozenset[str]:
         """The distinct event names: one ``SELECT DISTINCT`` on the cluster (names only
         reach the driver)."""
         self._check_open()
-        rows = self._spark.sql(f"SELECT DISTINCT name FROM {self._view}").collect()
+        with _job_errors():
+            rows = self._spark.sql(f"SELECT DISTINCT name FROM {self._view}").collect()
         return frozenset(str(r[0]) for r in rows if r[0] is not None)
 
     def latest_timestamp(self) -> datetime | None:
         self._check_open()
-        (latest,) = self._spark.sql(f"SELECT MAX(ts) FROM {self._view}").first()
+        with _job_errors():
+            (latest,) = self._spark.sql(f"SELECT MAX(ts) FROM {self._view}").first()
         return None if latest is None else from_micros(int(latest))
 
     def count(self) -> int:
         self._check_open()
-        (n,) = self._spark.sql(f"SELECT COUNT(*) FROM {self._view}").first()
+        with _job_errors():
+            (n,) = self._spark.sql(f"SELECT COUNT(*) FROM {self._view}").first()
         return int(n)
 
     def to_spark(

@@ -38,7 +38,7 @@ from typing import Any, Final, Literal, overload
 
 from ttvkit._optional import require
 from ttvkit.errors import ConfigurationError
-from ttvkit.io import ColumnMapping, EventReader, read_file, read_jsonl
+from ttvkit.io import ColumnMapping, EventReader, TimestampUnit, read_file, read_jsonl
 from ttvkit.stores.scan._inputs import (
     DataFrameLike,
     Format,
@@ -76,7 +76,7 @@ def scan(
     format: str | None = None,
     on_error: Literal["raise", "skip"] = "raise",
     assume_timezone: tzinfo | None = None,
-    timestamp_unit: Literal["s", "ms", "us"] | None = None,
+    timestamp_unit: TimestampUnit | None = None,
     delimiter: str = ",",
     infer_types: bool = True,
     event_ids: Literal["row", "content"] = "row",
@@ -94,7 +94,7 @@ def scan(
     format: str | None = None,
     on_error: Literal["raise", "skip"] = "raise",
     assume_timezone: tzinfo | None = None,
-    timestamp_unit: Literal["s", "ms", "us"] | None = None,
+    timestamp_unit: TimestampUnit | None = None,
     delimiter: str = ",",
     infer_types: bool = True,
     event_ids: Literal["row", "content"] = "row",
@@ -111,7 +111,7 @@ def scan(
     format: str | None = None,
     on_error: Literal["raise", "skip"] = "raise",
     assume_timezone: tzinfo | None = None,
-    timestamp_unit: Literal["s", "ms", "us"] | None = None,
+    timestamp_unit: TimestampUnit | None = None,
     delimiter: str = ",",
     infer_types: bool = True,
     event_ids: Literal["row", "content"] = "row",
@@ -144,13 +144,29 @@ def scan(
     (``"s3a://bucket/events/*.parquet"``, *format* any of ``spark.read``'s,
     *spark* the session, by default the active one), gives a
     :class:`~ttvkit.stores.spark.SparkSource` instead, computed by Spark
-    (``pip install 'ttvkit[spark]'``; see ``docs/spark.md``).
+    (``pip install 'ttvkit[spark]'``; see ``docs/spark.md``). There *mapping*,
+    *assume_timezone* (for ``TIMESTAMP_NTZ``) and *timestamp_unit* (for integer
+    epochs) apply; rows without an id get one from their content; and
+    ``on_error="skip"`` is refused, as Spark reads no row ttvkit could skip.
 
     >>> with scan("exports/*.parquet") as events:           # doctest: +SKIP
     ...     ttv.time_to_value(events, first_report)
     """
     if engine == "spark" or (engine is None and is_spark_dataframe(source)):
-        return _spark_source(source, mapping=mapping, format=format, spark=spark)
+        if on_error != "raise":
+            raise ConfigurationError(
+                f"on_error={on_error!r}: Spark cannot skip bad rows (it checks the columns' "
+                "types, and a bad value fails the query that meets it); filter the "
+                "DataFrame first, or leave on_error='raise'"
+            )
+        return _spark_source(
+            source,
+            mapping=mapping,
+            format=format,
+            spark=spark,
+            assume_timezone=assume_timezone,
+            timestamp_unit=timestamp_unit,
+        )
     if engine not in (None, "duckdb"):
         raise ConfigurationError(f"engine={engine!r}: pass 'duckdb' or 'spark'")
     from ttvkit.stores.duckdb import DuckDBEngine, DuckDBStore
@@ -246,11 +262,19 @@ def scan(
 
 
 def _spark_source(
-    source: Any, *, mapping: ColumnMapping | None, format: str | None, spark: Any
+    source: Any,
+    *,
+    mapping: ColumnMapping | None,
+    format: str | None,
+    spark: Any,
+    assume_timezone: tzinfo | None,
+    timestamp_unit: TimestampUnit | None,
 ) -> SparkSource:
     """``scan()`` with Spark: a pyspark DataFrame, or files Spark reads."""
     if is_spark_dataframe(source):
-        return SparkSource(source, mapping)
+        return SparkSource(
+            source, mapping, assume_timezone=assume_timezone, timestamp_unit=timestamp_unit
+        )
     if not isinstance(source, str | os.PathLike):
         raise ConfigurationError(
             f"scan(engine='spark') takes a pyspark DataFrame or a path Spark reads "
@@ -265,5 +289,10 @@ def _spark_source(
                 "one first (SparkSession.builder.getOrCreate())"
             )
     return SparkSource.read(
-        os.fspath(source), spark=spark, format=format or "parquet", mapping=mapping
+        os.fspath(source),
+        spark=spark,
+        format=format or "parquet",
+        mapping=mapping,
+        assume_timezone=assume_timezone,
+        timestamp_unit=timestamp_unit,
     )
