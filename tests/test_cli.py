@@ -502,6 +502,14 @@ def test_import_bad_rows_raise_or_skip(tmp_path: Path) -> None:
         (["report", "mysql://host/db"], ["unknown scheme 'mysql'"]),
         (["import", "events.csv", "ttv.db"], ["expected SCHEME://"]),
         (["report", "sqlite:///nowhere.db"], ["nowhere.db", "no such SQLite database"]),
+        (
+            ["report", "sqlite:///x.db", "--timezone", "UTC", "--on-error", "skip"],
+            ["--on-error, --timezone", "is a store, not a file of events", "leave them out"],
+        ),
+        (
+            ["report", "sqlite:///x.db", "--columns", "user=uid", "--no-merge-identities"],
+            ["--columns, --no-merge-identities", "would be ignored"],
+        ),
         (["report", "events.txt"], ["cannot tell the format"]),
         (["report", "events.csv", "--config", "bad.toml"], ["bad.toml", "not valid TOML"]),
         (["report", "events.csv", "--config", "wrong.toml"], ["milestones.a.kind"]),

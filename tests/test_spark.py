@@ -579,6 +579,41 @@ def test_cli_report_with_the_spark_engine(
     assert got["sections"] == expected["sections"]
 
 
+def test_cli_spark_engine_reads_columns_and_time_zone_as_the_file_readers_do(
+    spark: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--columns and --timezone (and the configuration's [columns] and [input]) reach
+    Spark; what it cannot honour is refused, not ignored."""
+    from ttvkit.cli import main
+
+    F = _functions(spark)
+    rows = [
+        (f"u{i % 3}", "signup" if i < 3 else "report", text) for i, text in enumerate(WALL_CLOCK)
+    ]
+    csv = tmp_path / "events.csv"
+    csv.write_text("uid,event,time\n" + "".join(f"{u},{n},{t}\n" for u, n, t in rows))
+    parquet = tmp_path / "events"
+    spark.createDataFrame(rows, "uid string, event string, t string").select(
+        "uid", "event", F.col("t").cast("timestamp_ntz").alias("time")
+    ).write.parquet(str(parquet))
+    config = tmp_path / "ttv.toml"
+    config.write_text('[milestones.m]\nstart = "signup"\nreached = "report"\n')
+    flags = ["--columns", "user=uid,name=event,timestamp=time", "--timezone", "Europe/Paris"]
+    common = ["--config", str(config), "--format", "json", "--cohorts", "none", *flags]
+    assert main(["report", str(csv), *common]) == 0
+    expected = json.loads(capsys.readouterr().out)
+    spark_args = ["--engine", "spark", "--spark-master", "local[2]"]
+    assert main(["report", str(parquet), *common, *spark_args]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert got["sections"] == expected["sections"]
+    assert got["sections"][1]["result"]["n_reached"] == 3
+
+    refused = [*common, *spark_args, "--on-error", "skip", "--group-type", "company"]
+    assert main(["report", str(parquet), *refused]) == 2
+    err = capsys.readouterr().err
+    assert "--on-error, --group-type: --engine spark reads Parquet columns" in err
+
+
 def test_the_example_job_writes_json_and_html(
     spark: Any, demo_events: list[ValueEvent], tmp_path: Path
 ) -> None:
