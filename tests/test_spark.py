@@ -481,13 +481,13 @@ def test_integer_epochs_are_read_in_the_unit_given(spark: Any, unit: Any, factor
             "bigint",
             1_767_225_600_000,
             {},
-            r"=1767225600000: is out of range as epoch seconds.*timestamp_unit='ms'",
+            r"1767225600000 is out of range as epoch seconds.*timestamp_unit='ms'",
         ),
         (
             "int",
             -1,
             {"timestamp_unit": "ms"},
-            "=-1: is out of range as epoch milliseconds.*check timestamp_unit",
+            "-1 is out of range as epoch milliseconds.*check timestamp_unit",
         ),
         ("bigint", 2**62, {"timestamp_unit": "us"}, "out of range as epoch microseconds"),
         (
@@ -516,6 +516,58 @@ def test_a_time_out_of_range_fails_the_query_with_a_read_error(
         assert "<<ttvkit>>" not in str(raised.value)
         with pytest.raises(ReadError, match=message):
             list(source.events())
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "problem"),
+    [
+        ("user_id", None, "is empty; every event needs a user_id"),
+        ("name", None, "is empty; every event needs a name"),
+        ("timestamp", None, "is empty; every event needs a timestamp"),
+        ("user_id", "", "must not be empty or only whitespace"),
+        ("user_id", " \t", "must not be empty or only whitespace"),
+        ("name", "\u3000\x1c", "must not be empty or only whitespace"),
+        ("account_id", "\x85", "must not be empty or only whitespace"),
+        ("user_id", "u" * 257, "is 257 characters long; the limit is 256"),
+        ("name", "n" * 201, "is 201 characters long; the limit is 200"),
+        ("event_id", "a\x00b", "contains a NUL character, which no store can keep"),
+    ],
+)
+def test_a_value_no_event_can_hold_fails_the_query_as_the_readers_fail(
+    spark: Any, column: str, value: Any, problem: str
+) -> None:
+    """The readers' row checks, made by Spark: the same problem in the same words."""
+    from ttvkit.stores.spark import SparkSource
+
+    good = {"user_id": "u1", "account_id": "a1", "event_id": "e2", "name": "report"}
+    bad = {**good, "timestamp": datetime(2026, 1, 2, tzinfo=UTC), column: value}
+    columns = ["event_id", "user_id", "account_id", "name", "timestamp"]
+    rows = [("e1", "u1", "a1", "signup", datetime(2026, 1, 1, tzinfo=UTC))]
+    rows.append(tuple(bad[c] for c in columns))
+    line = json.dumps({**bad, "timestamp": None if column == "timestamp" else 1767312000})
+    with pytest.raises(ReadError, match=f'key "{column}": .*{problem}'):
+        list(ttv.io.read_jsonl(io.StringIO(line)))
+    df = spark.createDataFrame(
+        rows, "event_id string, user_id string, account_id string, name string, timestamp timestamp"
+    )
+    with (
+        SparkSource(df) as source,
+        pytest.raises(ReadError, match=f'column "{column}": .*{problem}'),
+    ):
+        ttv.time_to_value(source, FIRST)
+
+
+def test_white_space_is_what_python_calls_white_space(spark: Any) -> None:
+    """NOT_SPACE, run by java.util.regex, tells white space as str.isspace() does."""
+    from ttvkit.io._values import NOT_SPACE
+
+    F = _functions(spark)
+    spaces = [chr(c) for c in range(0x3001) if chr(c).isspace()]
+    others = ["a", "\u200b", "\u2060", "\ufeff", "\x00", "\x1b", "\x7f", "\xa0x", "\U0001f600"]
+    texts = [*spaces, *others, "".join(spaces)]
+    df = spark.createDataFrame([(t,) for t in texts], "t string")
+    got = [bool(r[0]) for r in df.select(F.col("t").rlike(NOT_SPACE)).collect()]
+    assert got == [not t.isspace() for t in texts]
 
 
 def test_bad_time_options_are_configuration_errors(spark: Any) -> None:

@@ -18,6 +18,7 @@ from ttvkit.errors import ConfigurationError, InvalidEventError
 from ttvkit.events import MAX_TIMESTAMP, MIN_TIMESTAMP, JSONValue, parse_timestamp
 
 __all__ = [
+    "NOT_SPACE",
     "TimestampUnit",
     "check_unit",
     "check_zone",
@@ -25,13 +26,19 @@ __all__ = [
     "json_kind",
     "json_problem",
     "jsonable",
+    "range_problem",
     "shown",
     "to_utc",
+    "unit_micros",
     "value_problem",
 ]
 
 TimestampUnit: TypeAlias = Literal["s", "ms", "us"]
 """The unit of epoch numbers in a timestamp column: seconds, milliseconds or microseconds."""
+
+# Python's str.isspace() as a regular expression (RE2 for DuckDB, java.util.regex for
+# Spark): a text that is not only white space has a character outside this class.
+NOT_SPACE: Final = r"[^\t\n\x0b\f\r \x{1c}-\x{1f}\x{85}\p{Z}]"
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _UNIT_MICROSECONDS: Final = {"s": 1_000_000, "ms": 1_000, "us": 1}
@@ -169,17 +176,28 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def unit_micros(unit: TimestampUnit | None) -> int:
+    """Microseconds in one *unit* of an epoch number (``None``: seconds)."""
+    return _UNIT_MICROSECONDS[unit or "s"]
+
+
+def range_problem(unit: TimestampUnit | None, *, epoch: bool) -> str:
+    """What is wrong with a timestamp outside the supported range: an *epoch* number
+    read in *unit*, or a date and time."""
+    supported = f"{MIN_TIMESTAMP.isoformat()} to {MAX_TIMESTAMP.isoformat()}"
+    if not epoch:
+        return f"is outside the supported range {supported}"
+    if unit in (None, "s"):
+        hint = "check the unit (milliseconds? pass timestamp_unit='ms')"
+    else:
+        hint = "check timestamp_unit"
+    return f"is out of range as epoch {_UNIT_NAMES[unit or 's']} (supported: {supported}); {hint}"
+
+
 def _out_of_range(value: object, unit: TimestampUnit | None) -> InvalidEventError:
     """The error for a timestamp outside the supported range, showing *value* as given."""
-    supported = f"{MIN_TIMESTAMP.isoformat()} to {MAX_TIMESTAMP.isoformat()}"
-    if _is_number(value) or (unit is not None and isinstance(value, str)):
-        if unit in (None, "s"):
-            hint = "check the unit (milliseconds? pass timestamp_unit='ms')"
-        else:
-            hint = "check timestamp_unit"
-        name = _UNIT_NAMES[unit or "s"]
-        return _fail(value, f"is out of range as epoch {name} (supported: {supported}); {hint}")
-    return _fail(value, f"is outside the supported range {supported}")
+    epoch = _is_number(value) or (unit is not None and isinstance(value, str))
+    return _fail(value, range_problem(unit, epoch=epoch))
 
 
 def to_utc(value: object, unit: TimestampUnit | None, zone: tzinfo | None) -> datetime:

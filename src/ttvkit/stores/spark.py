@@ -36,11 +36,17 @@ from typing import Any, Final, Self
 from ttvkit._optional import require
 from ttvkit.config import timezone_name
 from ttvkit.errors import ConfigurationError, StoreError
-from ttvkit.events import MAX_TIMESTAMP, MIN_TIMESTAMP, ValueEvent, trusted_event
+from ttvkit.events import (
+    MAX_ID_LENGTH,
+    MAX_NAME_LENGTH,
+    MAX_TIMESTAMP,
+    ValueEvent,
+    trusted_event,
+)
 from ttvkit.io import ColumnMapping, TimestampUnit
 from ttvkit.io._mapping import ALL_OTHER_COLUMNS
 from ttvkit.io._reader import ReadError
-from ttvkit.io._values import check_unit, check_zone
+from ttvkit.io._values import NOT_SPACE, check_unit, check_zone, range_problem, unit_micros
 from ttvkit.milestones import Milestone
 from ttvkit.observations import (
     Attribute,
@@ -60,11 +66,10 @@ __all__ = ["SparkSource", "is_spark_dataframe", "spark_session"]
 _SOURCE: Final = "the Spark DataFrame"
 _INTEGER_TYPES: Final = ("bigint", "int", "smallint", "tinyint")
 _ID_TYPES: Final = ("string", *_INTEGER_TYPES)
-_UNIT_MICROS: Final = {"s": 1_000_000, "ms": 1_000, "us": 1}
-_UNIT_NAMES: Final = {"s": "seconds", "ms": "milliseconds", "us": "microseconds"}
 _MAX_MICROS: Final = to_micros(MAX_TIMESTAMP)
 # A TIMESTAMP_NTZ column read in a zone, as wall-clock time in UTC (dropped by the select).
 _UTC_COLUMN: Final = "__ttv_utc"
+_NUL_PROBLEM: Final = "contains a NUL character, which no store can keep; remove it"
 # Around the message of an error a Spark job raises (an epoch number out of range),
 # so that it reaches the caller as a ReadError, without Spark's wrapping.
 _RAISED: Final = "<<ttvkit>> "
@@ -122,18 +127,72 @@ def _job_errors() -> Iterator[None]:
         raise ReadError(text[start + len(_RAISED) : end], source=_SOURCE) from None
 
 
+def _failing(F: Any, column: str, shown: Any, problem: str) -> Any:
+    """A value that fails the Spark job with the readers' message for a bad cell of
+    *column*: *shown* (the cell as text) and *problem* (see :func:`_job_errors`)."""
+    return F.raise_error(
+        F.concat(
+            F.lit(f'{_RAISED}{_SOURCE}, column "{column}": '),
+            shown,
+            F.lit(f" {problem}{_RAISED_END}"),
+        )
+    )
+
+
 def _in_range(
     F: Any, value: Any, micros: Any, shown: Any, column: str, problem: str, factor: int = 1
 ) -> Any:
-    """*micros*, or, for a row whose *value* (µs / *factor*) is outside the supported
-    range, a failed job whose error (see :func:`_job_errors`) shows the value."""
-    message = F.concat(
-        F.lit(f'{_RAISED}{_SOURCE}, column "{column}": timestamp='),
-        shown.cast("string"),
-        F.lit(f": {problem}{_RAISED_END}"),
-    )
+    """*micros*, or, for a row whose *value* (µs / *factor*) is missing or outside the
+    supported range, a failed job whose error shows the value."""
     inside = (value >= 0) & (value < -(-_MAX_MICROS // factor))  # value·factor < MAX
-    return F.when(value.isNull() | inside, micros).otherwise(F.raise_error(message))
+    return (
+        F.when(inside, micros)
+        .when(value.isNull(), F.raise_error(F.lit(_missing_message(column, "timestamp"))))
+        .otherwise(_failing(F, column, shown.cast("string"), problem))
+    )
+
+
+def _missing_message(column: str, field: str) -> str:
+    return (
+        f'{_RAISED}{_SOURCE}, column "{column}": is empty; every event needs a {field}{_RAISED_END}'
+    )
+
+
+def _checked_text(F: Any, value: Any, column: str, field: str, *, required: bool) -> Any:
+    """The text *value* of an id or name, or a failed job where ``ValueEvent`` would
+    refuse it: missing (when *required*), empty or white space, too long, or with NUL."""
+    limit = MAX_NAME_LENGTH if field == "name" else MAX_ID_LENGTH
+    # repr() of the value, as the readers show it (quotes; long values cut).
+    shown = F.when(
+        F.length(value) > 76, F.concat(F.lit("'"), F.substring(value, 1, 76), F.lit("..."))
+    ).otherwise(F.concat(F.lit("'"), value, F.lit("'")))
+    # Printable ASCII other than a space first: not only white space (no regex needed).
+    plain = (F.substring(value, 1, 1) >= F.lit("!")) & (F.substring(value, 1, 1) <= F.lit("~"))
+    checked = F.when(value.isNull(), F.lit(None).cast("string"))
+    if required:
+        checked = F.when(value.isNull(), F.raise_error(F.lit(_missing_message(column, field))))
+    return (
+        checked.when(
+            ~plain & ~value.rlike(NOT_SPACE),
+            _failing(F, column, shown, "must not be empty or only whitespace"),
+        )
+        .when(
+            F.length(value) > limit,
+            _failing(
+                F,
+                column,
+                F.concat(shown, F.lit(" is "), F.length(value).cast("string")),
+                f"characters long; the limit is {limit}",
+            ),
+        )
+        .when(
+            F.instr(value, "\x00") > 0,
+            _failing(
+                F, column, shown, "contains a NUL character, which no store can keep; remove it"
+            ),
+        )
+        .otherwise(value)
+    )
 
 
 def _version(text: str) -> tuple[int, int]:
@@ -332,7 +391,16 @@ class SparkSource(PlanQueries):
             if kind(column) not in _ID_TYPES or (field == "name" and kind(column) != "string"):
                 allowed = "STRING" if field == "name" else "STRING or an integer type"
                 raise _error(f"is {kind(column).upper()}; the {field} must be {allowed}", column)
-            return col(column).cast("string")
+            if kind(column) != "string":  # an integer: its text is a valid id
+                value = col(column).cast("string")
+                if field != "user_id":
+                    return value
+                return F.when(
+                    value.isNull(), F.raise_error(F.lit(_missing_message(column, field)))
+                ).otherwise(value)
+            return _checked_text(
+                F, col(column), column, field, required=field in ("user_id", "name")
+            )
 
         df, ts = self._timestamp(df, F, col, kind, mapping.timestamp, zone, unit)
         if not self._variant and optional["properties"] is not None and folded:
@@ -350,11 +418,10 @@ class SparkSource(PlanQueries):
             if optional["account"] is None
             else text(optional["account"], "account_id")
         )
-        if optional["event_id"] is None:
-            content = F.to_json(F.struct(user, account, name, ts, properties))
-            event_id = F.concat(F.lit("c"), F.substring(F.sha2(content, 256), 1, 31))
-        else:
-            event_id = text(optional["event_id"], "event_id")
+        content = F.to_json(F.struct(user, account, name, ts, properties))
+        event_id = F.concat(F.lit("c"), F.substring(F.sha2(content, 256), 1, 31))
+        if optional["event_id"] is not None:  # a row without one gets one all the same
+            event_id = F.coalesce(text(optional["event_id"], "event_id"), event_id)
         return df.select(
             event_id.alias("event_id"),
             user.alias("user_id"),
@@ -377,7 +444,6 @@ class SparkSource(PlanQueries):
         """(*df*, the timestamp as µs since the epoch): an instant, a wall-clock time in
         *zone*, or epoch numbers in *unit* (seconds by default, as the file readers)."""
         found = kind(column)
-        supported = f"{MIN_TIMESTAMP.isoformat()} to {MAX_TIMESTAMP.isoformat()}"
         named = None if zone is None else _zone_id(zone)
         if found == "timestamp_ntz" and named is None:
             raise _error(
@@ -397,18 +463,12 @@ class SparkSource(PlanQueries):
                 df = df.withColumn(_UTC_COLUMN, utc)
                 epoch = "TIMESTAMP_NTZ'1970-01-01 00:00:00'"
                 micros = F.expr(f"timestampdiff(MICROSECOND, {epoch}, {_quote(_UTC_COLUMN)})")
-            outside = f"is outside the supported range {supported}"
+            outside = range_problem(None, epoch=False)
             return df, _in_range(F, micros, micros, col(column), column, outside)
         if found in _INTEGER_TYPES:
-            factor = _UNIT_MICROS[unit or "s"]
+            factor = unit_micros(unit)
             number = col(column).cast("bigint")
-            hint = (
-                "check the unit (milliseconds? pass timestamp_unit='ms')"
-                if unit in (None, "s")
-                else "check timestamp_unit"
-            )
-            name = _UNIT_NAMES[unit or "s"]
-            problem = f"is out of range as epoch {name} (supported: {supported}); {hint}"
+            problem = range_problem(unit, epoch=True)
             # Compared before multiplying, which could overflow.
             return df, _in_range(F, number, number * factor, number, column, problem, factor)
         raise _error(

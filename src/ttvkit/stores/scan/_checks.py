@@ -17,6 +17,7 @@ from ttvkit.events import (
 from ttvkit.io import (
     ColumnMapping,
 )
+from ttvkit.io._values import NOT_SPACE
 
 # Conservative bound on the properties' JSON text (the readers' limit is
 # 64 KiB of compact JSON): a larger one takes the reader's path, which decides.
@@ -47,10 +48,6 @@ _AWARE_TIMESTAMPS: Final = frozenset({"TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ",
 
 
 _INT64: Final = 2**63
-
-
-# Python's str.isspace(): a text passes when it has a character outside this class.
-NOT_SPACE: Final = r"[^\t\n\x0b\f\r \x{1c}-\x{1f}\x{85}\p{Z}]"
 
 
 # What the readers parse fast and DuckDB reads to the same instant.
