@@ -136,34 +136,19 @@ def _job_errors() -> Iterator[None]:
         raise ReadError(text[start + len(_RAISED) : end], source=_SOURCE) from None
 
 
-def _failing(F: Any, column: str, shown: Any, problem: str) -> Any:
-    """A value that fails the Spark job with the readers' message for a bad cell of
-    *column*: *shown* (the cell as text) and *problem* (see :func:`_job_errors`)."""
-    return F.raise_error(
-        F.concat(
-            F.lit(f'{_RAISED}{_SOURCE}, column "{column}": '),
-            shown,
-            F.lit(f" {problem}{_RAISED_END}"),
-        )
-    )
-
-
 def _in_range(
     F: Any, value: Any, micros: Any, shown: Any, column: str, problem: str, factor: int = 1
 ) -> Any:
     """*micros*, or, for a row whose *value* (µs / *factor*) is missing or outside the
-    supported range, a failed job whose error shows the value."""
+    supported range, a failed job whose error (see :func:`_job_errors`) shows the value."""
+    where = f'{_RAISED}{_SOURCE}, column "{column}": '
     inside = (value >= 0) & (value < -(-_MAX_MICROS // factor))  # value·factor < MAX
+    missing = F.lit(f"{where}is empty; every event needs a timestamp{_RAISED_END}")
+    bad = F.concat(F.lit(where), shown.cast("string"), F.lit(f" {problem}{_RAISED_END}"))
     return (
         F.when(inside, micros)
-        .when(value.isNull(), F.raise_error(F.lit(_missing_message(column, "timestamp"))))
-        .otherwise(_failing(F, column, shown.cast("string"), problem))
-    )
-
-
-def _missing_message(column: str, field: str) -> str:
-    return (
-        f'{_RAISED}{_SOURCE}, column "{column}": is empty; every event needs a {field}{_RAISED_END}'
+        .when(value.isNull(), F.raise_error(missing))
+        .otherwise(F.raise_error(bad))
     )
 
 
