@@ -27,36 +27,17 @@ from __future__ import annotations
 
 import contextlib
 import json
-import operator
 import uuid
 from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime, tzinfo
-from functools import reduce
 from types import TracebackType
-from typing import Any, Final, Self
+from typing import Any, Self
 
 from ttvkit._optional import require
-from ttvkit.config import timezone_name
-from ttvkit.errors import ConfigurationError, InvalidEventError, StoreError
-from ttvkit.events import (
-    MAX_ID_LENGTH,
-    MAX_NAME_LENGTH,
-    MAX_TIMESTAMP,
-    ValueEvent,
-    check_text,
-    trusted_event,
-)
+from ttvkit.errors import ConfigurationError, StoreError
+from ttvkit.events import ValueEvent, trusted_event
 from ttvkit.io import ColumnMapping, TimestampUnit
-from ttvkit.io._mapping import ALL_OTHER_COLUMNS
-from ttvkit.io._reader import ReadError
-from ttvkit.io._values import (
-    NOT_SPACE,
-    check_unit,
-    check_zone,
-    range_problem,
-    shown,
-    unit_micros,
-)
+from ttvkit.io._values import check_unit, check_zone
 from ttvkit.milestones import Milestone
 from ttvkit.observations import (
     Attribute,
@@ -66,33 +47,13 @@ from ttvkit.observations import (
     from_micros,
     to_micros,
 )
+from ttvkit.stores._spark_view import canonical_view, first_bad_row, job_errors
 from ttvkit.stores.sql.plan import ObservationPlan, UnsupportedConditionError, build_plan
 from ttvkit.stores.sql.render import cells_statement, observations_statement
 from ttvkit.stores.sql.source import PlanQueries, StatementOf
 from ttvkit.stores.sql.spark import SparkDialect, spark_dialect
 
 __all__ = ["SparkSource", "is_spark_dataframe", "spark_session"]
-
-_SOURCE: Final = "the Spark DataFrame"
-_INTEGER_TYPES: Final = ("bigint", "int", "smallint", "tinyint")
-_ID_TYPES: Final = ("string", *_INTEGER_TYPES)
-_MAX_MICROS: Final = to_micros(MAX_TIMESTAMP)
-# A TIMESTAMP_NTZ column read in a zone, as wall-clock time in UTC (dropped by the select).
-_UTC_COLUMN: Final = "__ttv_utc"
-# Around the message of an error a Spark job raises (an epoch number out of range),
-# so that it reaches the caller as a ReadError, without Spark's wrapping.
-_RAISED: Final = "<<ttvkit>> "
-_RAISED_END: Final = " <</ttvkit>>"
-_PROPERTY_TYPES: Final = (
-    "string",
-    "boolean",
-    "bigint",
-    "int",
-    "smallint",
-    "tinyint",
-    "double",
-    "float",
-)
 
 
 def is_spark_dataframe(value: object) -> bool:
@@ -101,116 +62,10 @@ def is_spark_dataframe(value: object) -> bool:
     return kind.__name__ == "DataFrame" and kind.__module__.startswith("pyspark.sql")
 
 
-def _quote(column: str) -> str:
-    return "`" + column.replace("`", "``") + "`"
-
-
-def _error(problem: str, column: str | None = None) -> ReadError:
-    where = _SOURCE if column is None else f'{_SOURCE}, column "{column}"'
-    return ReadError(f"{where}: {problem}", source=_SOURCE, column=column)
-
-
-def _zone_id(zone: tzinfo) -> str:
-    """*zone* as Spark names it: an IANA name, ``UTC`` or a fixed offset ``+02:00``."""
-    try:
-        return timezone_name(zone)
-    except ConfigurationError:
-        raise ConfigurationError(
-            f"assume_timezone={zone!r}: Spark needs a zone it can name; pass a "
-            "zoneinfo.ZoneInfo ('Europe/Paris'), datetime.UTC or a fixed-offset "
-            "datetime.timezone"
-        ) from None
-
-
-@contextlib.contextmanager
-def _job_errors() -> Iterator[None]:
-    """A Spark job that fails on a value ttvkit checks raises its ReadError."""
-    try:
-        yield
-    except Exception as exc:
-        text = str(exc)
-        start = text.find(_RAISED)
-        end = text.find(_RAISED_END, start)
-        if start < 0 or end < 0:
-            raise
-        raise ReadError(text[start + len(_RAISED) : end], source=_SOURCE) from None
-
-
-def _in_range(
-    F: Any, value: Any, micros: Any, shown: Any, column: str, problem: str, factor: int = 1
-) -> Any:
-    """*micros*, or, for a row whose *value* (µs / *factor*) is missing or outside the
-    supported range, a failed job whose error (see :func:`_job_errors`) shows the value."""
-    where = f'{_RAISED}{_SOURCE}, column "{column}": '
-    inside = (value >= 0) & (value < -(-_MAX_MICROS // factor))  # value·factor < MAX
-    missing = F.lit(f"{where}is empty; every event needs a timestamp{_RAISED_END}")
-    bad = F.concat(F.lit(where), shown.cast("string"), F.lit(f" {problem}{_RAISED_END}"))
-    return (
-        F.when(inside, micros)
-        .when(value.isNull(), F.raise_error(missing))
-        .otherwise(F.raise_error(bad))
-    )
-
-
-def _suspect(F: Any, value: Any, field: str, *, text: bool, required: bool) -> Any:
-    """Whether ``ValueEvent`` may refuse the id or name *value*: missing (when
-    *required*), empty or only white space, too long, or holding NUL. Exact for
-    the rows it passes; :func:`_row_problem` says what is wrong with the others."""
-    missing = value.isNull() if required else F.lit(False)
-    if not text:  # an integer id: its text is always a valid id
-        return missing
-    limit = MAX_NAME_LENGTH if field == "name" else MAX_ID_LENGTH
-    first = F.substring(value, 1, 1)
-    # A first character in printable ASCII other than a space: not only white space,
-    # without the regular expression (and bytes before characters: the cheaper count).
-    blank = ~((first >= F.lit("!")) & (first <= F.lit("~"))) & ~value.rlike(NOT_SPACE)
-    long = (F.octet_length(value) > limit) & (F.length(value) > limit)
-    return missing | blank | long | (F.instr(value, "\x00") > 0)
-
-
-def _row_problem(row: Sequence[Any], fields: Sequence[tuple[str, str, bool]]) -> ReadError | None:
-    """The readers' error for the first of *fields* (column, field, required) in *row*
-    that no event can hold, or None."""
-    for value, (column, field, required) in zip(row, fields, strict=True):
-        if value is None:
-            if not required:
-                continue
-            problem = f"is empty; every event needs a {field}"
-        else:
-            text = str(value)
-            try:
-                check_text(field, text, MAX_NAME_LENGTH if field == "name" else MAX_ID_LENGTH)
-                continue
-            except InvalidEventError as exc:
-                message = str(exc)
-                prefix = f"{field}={shown(text)}: "
-                problem = f"{shown(text)} {message.removeprefix(prefix)}"
-        return ReadError(f'{_SOURCE}, column "{column}": {problem}', source=_SOURCE, column=column)
-    return None
-
-
 def _version(text: str) -> tuple[int, int]:
     """(major, minor) of a Spark version such as ``4.0.1`` or ``3.5.3-databricks``."""
     parts = [int("".join(c for c in part if c.isdigit()) or 0) for part in text.split(".")[:2]]
     return (parts[0], parts[1] if len(parts) > 1 else 0)
-
-
-def _functions_for(df: Any) -> tuple[Any, Any]:
-    """The ``functions`` module and ``Window`` class that build columns for *df*.
-
-    pyspark chooses classic or Spark Connect columns by one switch for the
-    whole process; a process that holds both kinds of session (a classic
-    session serving Spark Connect, as the tests run) must choose by the
-    DataFrame's own kind.
-    """
-    if type(df).__module__.startswith("pyspark.sql.connect."):
-        from pyspark.sql.connect import functions as connect_functions
-        from pyspark.sql.connect.window import Window as ConnectWindow
-
-        return connect_functions, ConnectWindow
-    from pyspark.sql import Window, functions
-
-    return functions, Window
 
 
 @contextlib.contextmanager
@@ -296,20 +151,12 @@ class SparkSource(PlanQueries):
                 "cluster or the Spark Connect server"
             )
         # Spark 4 types JSON with VARIANT; 3.5 reads the type from the value's text.
-        self._variant = version >= (4, 0)
+        variant = version >= (4, 0)
         self._view = f"ttv_events_{uuid.uuid4().hex}"
-        canonical = self._canonical(df, mapping, zone, unit)
-        if dedupe:
-            F, Window = _functions_for(df)
-            first = Window.partitionBy("event_id").orderBy(
-                "ts", "user_id", "name", "account_id", "properties"
-            )
-            canonical = (
-                canonical.withColumn("__ttv_rank", F.row_number().over(first))
-                .where(F.col("__ttv_rank") == 1)
-                .drop("__ttv_rank")
-            )
-        canonical.createOrReplaceTempView(self._view)
+        self._canonical = canonical_view(
+            df, mapping, zone=zone, unit=unit, variant=variant, dedupe=dedupe
+        )
+        self._canonical.frame.createOrReplaceTempView(self._view)
         self._closed = False
         self._rows_checked = False
 
@@ -344,190 +191,6 @@ class SparkSource(PlanQueries):
             timestamp_unit=timestamp_unit,
         )
 
-    # -- the canonical view ----------------------------------------------------------
-
-    def _canonical(
-        self, df: Any, mapping: ColumnMapping, zone: tzinfo | None, unit: TimestampUnit | None
-    ) -> Any:
-        F, _ = _functions_for(df)
-
-        types = {field.name: field.dataType for field in df.schema.fields}
-        names = list(types)
-        named = {"user": mapping.user, "name": mapping.name, "timestamp": mapping.timestamp}
-        defaults = ColumnMapping()
-        optional: dict[str, str | None] = {}
-        for field in ("account", "event_id", "properties"):
-            column = getattr(mapping, field)
-            if column is not None and column not in types and column == getattr(defaults, field):
-                column = None  # an optional column under its default name may be absent
-            optional[field] = column
-            if column is not None:
-                named[field] = column
-        if mapping.property_columns == ALL_OTHER_COLUMNS:
-            folded = [c for c in names if c not in set(named.values())]
-        else:
-            folded = list(mapping.property_columns)
-        for field, column in [*named.items(), *(("a property", c) for c in folded)]:
-            if column not in types:
-                shown = ", ".join(repr(c) for c in names) or "none"
-                raise _error(
-                    f"there is no column {column!r}, which the mapping reads {field} from; "
-                    f"the columns are: {shown}. Pass mapping=ColumnMapping(...) naming yours, "
-                    "e.g. ColumnMapping(user='distinct_id', name='event')"
-                )
-
-        def col(name: str) -> Any:
-            return F.col(_quote(name))
-
-        def kind(name: str) -> str:
-            return str(types[name].simpleString())
-
-        # The id and name columns, and whether a row may hold one no event can: checked
-        # by a query of their own before the first question (see _check_rows).
-        checked: list[tuple[str, str, bool]] = []
-        suspects: list[Any] = []
-
-        def text(column: str, field: str) -> Any:
-            if kind(column) not in _ID_TYPES or (field == "name" and kind(column) != "string"):
-                allowed = "STRING" if field == "name" else "STRING or an integer type"
-                raise _error(f"is {kind(column).upper()}; the {field} must be {allowed}", column)
-            required = field in ("user_id", "name")
-            checked.append((column, field, required))
-            suspects.append(
-                _suspect(F, col(column), field, text=kind(column) == "string", required=required)
-            )
-            return col(column).cast("string")
-
-        df, ts = self._timestamp(df, F, col, kind, mapping.timestamp, zone, unit)
-        if not self._variant and optional["properties"] is not None and folded:
-            raise _error(
-                "holds JSON properties, and property_columns adds columns to them: merging "
-                "the two needs Spark 4.0 (VARIANT). On Spark 3.5 use one or the other, or "
-                "add the columns to the JSON text yourself",
-                optional["properties"],
-            )
-        properties = self._properties(F, col, kind, optional["properties"], folded)
-        user = text(mapping.user, "user_id")
-        name = text(mapping.name, "name")
-        account = (
-            F.lit(None).cast("string")
-            if optional["account"] is None
-            else text(optional["account"], "account_id")
-        )
-        content = F.to_json(F.struct(user, account, name, ts, properties))
-        event_id = F.concat(F.lit("c"), F.substring(F.sha2(content, 256), 1, 31))
-        if optional["event_id"] is not None:  # a row without one gets one all the same
-            event_id = F.coalesce(text(optional["event_id"], "event_id"), event_id)
-        self._checked = checked
-        self._suspects = df.where(reduce(operator.or_, suspects)).select(
-            *(col(column) for column, _, _ in checked)
-        )
-        return df.select(
-            event_id.alias("event_id"),
-            user.alias("user_id"),
-            account.alias("account_id"),
-            name.alias("name"),
-            ts.alias("ts"),
-            properties.alias("properties"),
-        )
-
-    @staticmethod
-    def _timestamp(
-        df: Any,
-        F: Any,
-        col: Any,
-        kind: Any,
-        column: str,
-        zone: tzinfo | None,
-        unit: TimestampUnit | None,
-    ) -> tuple[Any, Any]:
-        """(*df*, the timestamp as µs since the epoch): an instant, a wall-clock time in
-        *zone*, or epoch numbers in *unit* (seconds by default, as the file readers)."""
-        found = kind(column)
-        named = None if zone is None else _zone_id(zone)
-        if found == "timestamp_ntz" and named is None:
-            raise _error(
-                "is TIMESTAMP_NTZ, a timestamp without a time zone, so the instant is "
-                "unknown; if all its times are in one zone, say which with "
-                "assume_timezone=ZoneInfo('Europe/Paris') (--timezone on the command "
-                "line), or convert the column to TIMESTAMP",
-                column,
-            )
-        if found in ("timestamp", "timestamp_ntz"):
-            if found == "timestamp":
-                micros = F.unix_micros(col(column))
-            else:
-                # Wall-clock time in the zone -> wall-clock time in UTC -> µs: no step
-                # reads the session's time zone (a cast to TIMESTAMP would).
-                utc = F.convert_timezone(F.lit(named), F.lit("UTC"), col(column))
-                df = df.withColumn(_UTC_COLUMN, utc)
-                epoch = "TIMESTAMP_NTZ'1970-01-01 00:00:00'"
-                micros = F.expr(f"timestampdiff(MICROSECOND, {epoch}, {_quote(_UTC_COLUMN)})")
-            outside = range_problem(None, epoch=False)
-            return df, _in_range(F, micros, micros, col(column), column, outside)
-        if found in _INTEGER_TYPES:
-            factor = unit_micros(unit)
-            number = col(column).cast("bigint")
-            problem = range_problem(unit, epoch=True)
-            # Compared before multiplying, which could overflow.
-            return df, _in_range(F, number, number * factor, number, column, problem, factor)
-        raise _error(
-            f"is {found.upper()}; the timestamp must be a TIMESTAMP column, TIMESTAMP_NTZ with "
-            "assume_timezone, or an integer column of epoch numbers (timestamp_unit 's', 'ms' "
-            "or 'us'); convert text with F.to_timestamp",
-            column,
-        )
-
-    @staticmethod
-    def _properties(
-        F: Any,
-        col: Any,
-        kind: Any,
-        column: str | None,
-        folded: Sequence[str],
-    ) -> Any:
-        """The properties as JSON text (NULL for none)."""
-        obj = None
-        if column is not None:
-            found = kind(column)
-            if found == "string":
-                obj = col(column)
-            elif found.startswith(("map<string,", "struct<")) or found == "variant":
-                obj = F.to_json(col(column))
-            else:
-                raise _error(
-                    f"is {found.upper()}; properties must be JSON text, a MAP<STRING, ...>, "
-                    "a STRUCT or a VARIANT column",
-                    column,
-                )
-        cells = []
-        for name in folded:
-            found = kind(name)
-            if found not in _PROPERTY_TYPES:
-                raise _error(
-                    f"is {found.upper()}; a property column must be STRING, BOOLEAN, "
-                    "an integer or a floating-point type (cast it, or leave it out of "
-                    "property_columns)",
-                    name,
-                )
-            cell = col(name)
-            if found in ("double", "float"):  # NaN is how a missing number often looks
-                cell = F.when(F.isnan(cell), F.lit(None)).otherwise(cell)
-            cells.append(cell.alias(name))
-        if not cells:
-            return F.lit(None).cast("string") if obj is None else obj
-        columns = F.to_json(F.struct(*cells))  # nulls are left out
-        if obj is None:
-            return columns
-
-        def as_map(text: Any) -> Any:
-            return F.try_variant_get(F.try_parse_json(text), "$", "map<string,variant>")
-
-        keys = F.array(*[F.lit(n) for n in folded])
-        empty = F.create_map().cast("map<string,variant>")
-        own = F.map_filter(F.coalesce(as_map(obj), empty), lambda k, v: ~F.array_contains(keys, k))
-        return F.to_json(F.map_concat(own, as_map(columns)))
-
     # -- PlanQueries -----------------------------------------------------------------
 
     def run_plan(
@@ -545,7 +208,7 @@ class SparkSource(PlanQueries):
         dialect = self._dialect()
         query = statement(plan, dialect, to_micros(until))
         frame = self._spark.sql(query.sql, args=dict(query.params))
-        with _job_errors():
+        with job_errors():
             if statement is cells_statement:
                 return [tuple(row) for row in frame.collect()], dialect
             return [tuple(row) for row in frame.toLocalIterator()], dialect
@@ -590,7 +253,7 @@ class SparkSource(PlanQueries):
             f"WHERE {' AND '.join(where)} ORDER BY ts, event_id",
             args=args,
         )
-        with _job_errors():  # a failing job raises on the first row or later
+        with job_errors():  # a failing job raises on the first row or later
             for event_id, user, account, name, ts, properties in frame.toLocalIterator():
                 loaded = {} if properties is None else json.loads(properties)
                 yield trusted_event(
@@ -606,19 +269,19 @@ class SparkSource(PlanQueries):
         """The distinct event names: one ``SELECT DISTINCT`` on the cluster (names only
         reach the driver)."""
         self._ready()
-        with _job_errors():
+        with job_errors():
             rows = self._spark.sql(f"SELECT DISTINCT name FROM {self._view}").collect()
         return frozenset(str(r[0]) for r in rows if r[0] is not None)
 
     def latest_timestamp(self) -> datetime | None:
         self._ready()
-        with _job_errors():
+        with job_errors():
             (latest,) = self._spark.sql(f"SELECT MAX(ts) FROM {self._view}").first()
         return None if latest is None else from_micros(int(latest))
 
     def count(self) -> int:
         self._ready()
-        with _job_errors():
+        with job_errors():
             (n,) = self._spark.sql(f"SELECT COUNT(*) FROM {self._view}").first()
         return int(n)
 
@@ -676,12 +339,9 @@ class SparkSource(PlanQueries):
         self._check_open()
         if self._rows_checked:
             return
-        with _job_errors():
-            rows = self._suspects.limit(1).collect()
-        for row in rows:
-            problem = _row_problem(tuple(row), self._checked)
-            if problem is not None:
-                raise problem
+        problem = first_bad_row(self._canonical)
+        if problem is not None:
+            raise problem
         self._rows_checked = True
 
     def close(self) -> None:

@@ -1,0 +1,390 @@
+"""The canonical view of a pyspark DataFrame of events, for :mod:`ttvkit.stores.spark`.
+
+The user's columns, named by a :class:`~ttvkit.io.ColumnMapping`, become
+ttvkit's layout (``event_id, user_id, account_id, name, ts`` as µs
+``BIGINT``, ``properties`` as JSON text), read and checked as the file
+readers read and check them (:mod:`ttvkit.io`): the same column types, time
+zones, epoch units, ranges and messages. The types are checked from the
+schema alone; a value no event can hold fails the query that meets it (times)
+or the one query :func:`first_bad_row` runs (ids and names), as a
+:class:`~ttvkit.io.ReadError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import operator
+from collections.abc import Iterator, Sequence
+from datetime import tzinfo
+from functools import reduce
+from typing import Any, Final
+
+import attrs
+
+from ttvkit.config import timezone_name
+from ttvkit.errors import ConfigurationError, InvalidEventError
+from ttvkit.events import MAX_ID_LENGTH, MAX_NAME_LENGTH, MAX_TIMESTAMP, check_text
+from ttvkit.io import ColumnMapping, TimestampUnit
+from ttvkit.io._mapping import ALL_OTHER_COLUMNS
+from ttvkit.io._reader import ReadError
+from ttvkit.io._values import NOT_SPACE, range_problem, shown, unit_micros
+from ttvkit.observations import to_micros
+
+__all__ = ["CanonicalView", "canonical_view", "first_bad_row", "functions_for", "job_errors"]
+
+_SOURCE: Final = "the Spark DataFrame"
+_INTEGER_TYPES: Final = ("bigint", "int", "smallint", "tinyint")
+_ID_TYPES: Final = ("string", *_INTEGER_TYPES)
+_MAX_MICROS: Final = to_micros(MAX_TIMESTAMP)
+# A TIMESTAMP_NTZ column read in a zone, as wall-clock time in UTC (dropped by the select).
+_UTC_COLUMN: Final = "__ttv_utc"
+# Around the message of an error a Spark job raises (an epoch number out of range),
+# so that it reaches the caller as a ReadError, without Spark's wrapping.
+_RAISED: Final = "<<ttvkit>> "
+_RAISED_END: Final = " <</ttvkit>>"
+_PROPERTY_TYPES: Final = (
+    "string",
+    "boolean",
+    "bigint",
+    "int",
+    "smallint",
+    "tinyint",
+    "double",
+    "float",
+)
+
+
+def functions_for(df: Any) -> tuple[Any, Any]:
+    """The ``functions`` module and ``Window`` class that build columns for *df*.
+
+    pyspark chooses classic or Spark Connect columns by one switch for the
+    whole process; a process that holds both kinds of session (a classic
+    session serving Spark Connect, as the tests run) must choose by the
+    DataFrame's own kind.
+    """
+    if type(df).__module__.startswith("pyspark.sql.connect."):
+        from pyspark.sql.connect import functions as connect_functions
+        from pyspark.sql.connect.window import Window as ConnectWindow
+
+        return connect_functions, ConnectWindow
+    from pyspark.sql import Window, functions
+
+    return functions, Window
+
+
+@contextlib.contextmanager
+def job_errors() -> Iterator[None]:
+    """A Spark job that fails on a value ttvkit checks raises its ReadError."""
+    try:
+        yield
+    except Exception as exc:
+        text = str(exc)
+        start = text.find(_RAISED)
+        end = text.find(_RAISED_END, start)
+        if start < 0 or end < 0:
+            raise
+        raise ReadError(text[start + len(_RAISED) : end], source=_SOURCE) from None
+
+
+@attrs.frozen
+class CanonicalView:
+    """A DataFrame of events in ttvkit's layout, and how to find its rows no event can hold."""
+
+    frame: Any
+    """The events: ``event_id, user_id, account_id, name, ts, properties``."""
+    suspects: Any
+    """The rows whose id or name columns may hold a value no event can (see :func:`_suspect`)."""
+    checked: tuple[tuple[str, str, bool], ...]
+    """(column, field, required) for each of the suspects' columns."""
+
+
+def first_bad_row(view: CanonicalView) -> ReadError | None:
+    """The readers' error for the first row whose id or name no event can hold, or None.
+
+    One Spark job, which stops at the first suspect row.
+    """
+    with job_errors():
+        rows = view.suspects.limit(1).collect()
+    for row in rows:
+        problem = _row_problem(tuple(row), view.checked)
+        if problem is not None:
+            return problem
+    return None
+
+
+def canonical_view(
+    df: Any,
+    mapping: ColumnMapping,
+    *,
+    zone: tzinfo | None,
+    unit: TimestampUnit | None,
+    variant: bool,
+    dedupe: bool,
+) -> CanonicalView:
+    """*df* in the canonical layout, and the query that finds its suspect rows.
+
+    Reads only the schema: a misnamed column or one of a type no event can hold
+    raises :class:`~ttvkit.io.ReadError` here; values are checked by the queries.
+    *variant*: the session types JSON with VARIANT (Spark 4).
+    """
+    F, Window = functions_for(df)
+
+    types = {field.name: field.dataType for field in df.schema.fields}
+    names = list(types)
+    named = {"user": mapping.user, "name": mapping.name, "timestamp": mapping.timestamp}
+    defaults = ColumnMapping()
+    optional: dict[str, str | None] = {}
+    for field in ("account", "event_id", "properties"):
+        column = getattr(mapping, field)
+        if column is not None and column not in types and column == getattr(defaults, field):
+            column = None  # an optional column under its default name may be absent
+        optional[field] = column
+        if column is not None:
+            named[field] = column
+    if mapping.property_columns == ALL_OTHER_COLUMNS:
+        folded = [c for c in names if c not in set(named.values())]
+    else:
+        folded = list(mapping.property_columns)
+    for field, column in [*named.items(), *(("a property", c) for c in folded)]:
+        if column not in types:
+            shown = ", ".join(repr(c) for c in names) or "none"
+            raise _error(
+                f"there is no column {column!r}, which the mapping reads {field} from; "
+                f"the columns are: {shown}. Pass mapping=ColumnMapping(...) naming yours, "
+                "e.g. ColumnMapping(user='distinct_id', name='event')"
+            )
+
+    def col(name: str) -> Any:
+        return F.col(_quote(name))
+
+    def kind(name: str) -> str:
+        return str(types[name].simpleString())
+
+    # The id and name columns, and whether a row may hold one no event can: checked
+    # by a query of their own before the first question (see first_bad_row).
+    checked: list[tuple[str, str, bool]] = []
+    suspect: list[Any] = []
+
+    def text(column: str, field: str) -> Any:
+        if kind(column) not in _ID_TYPES or (field == "name" and kind(column) != "string"):
+            allowed = "STRING" if field == "name" else "STRING or an integer type"
+            raise _error(f"is {kind(column).upper()}; the {field} must be {allowed}", column)
+        required = field in ("user_id", "name")
+        checked.append((column, field, required))
+        suspect.append(
+            _suspect(F, col(column), field, text=kind(column) == "string", required=required)
+        )
+        return col(column).cast("string")
+
+    df, ts = _timestamp(df, F, col, kind, mapping.timestamp, zone, unit)
+    if not variant and optional["properties"] is not None and folded:
+        raise _error(
+            "holds JSON properties, and property_columns adds columns to them: merging "
+            "the two needs Spark 4.0 (VARIANT). On Spark 3.5 use one or the other, or "
+            "add the columns to the JSON text yourself",
+            optional["properties"],
+        )
+    properties = _properties(F, col, kind, optional["properties"], folded)
+    user = text(mapping.user, "user_id")
+    name = text(mapping.name, "name")
+    account = (
+        F.lit(None).cast("string")
+        if optional["account"] is None
+        else text(optional["account"], "account_id")
+    )
+    content = F.to_json(F.struct(user, account, name, ts, properties))
+    event_id = F.concat(F.lit("c"), F.substring(F.sha2(content, 256), 1, 31))
+    if optional["event_id"] is not None:  # a row without one gets one all the same
+        event_id = F.coalesce(text(optional["event_id"], "event_id"), event_id)
+    frame = df.select(
+        event_id.alias("event_id"),
+        user.alias("user_id"),
+        account.alias("account_id"),
+        name.alias("name"),
+        ts.alias("ts"),
+        properties.alias("properties"),
+    )
+    if dedupe:
+        first = Window.partitionBy("event_id").orderBy(
+            "ts", "user_id", "name", "account_id", "properties"
+        )
+        frame = (
+            frame.withColumn("__ttv_rank", F.row_number().over(first))
+            .where(F.col("__ttv_rank") == 1)
+            .drop("__ttv_rank")
+        )
+    suspects = df.where(reduce(operator.or_, suspect)).select(
+        *(col(column) for column, _, _ in checked)
+    )
+    return CanonicalView(frame, suspects, tuple(checked))
+
+
+def _timestamp(
+    df: Any,
+    F: Any,
+    col: Any,
+    kind: Any,
+    column: str,
+    zone: tzinfo | None,
+    unit: TimestampUnit | None,
+) -> tuple[Any, Any]:
+    """(*df*, the timestamp as µs since the epoch): an instant, a wall-clock time in
+    *zone*, or epoch numbers in *unit* (seconds by default, as the file readers)."""
+    found = kind(column)
+    named = None if zone is None else _zone_id(zone)
+    if found == "timestamp_ntz" and named is None:
+        raise _error(
+            "is TIMESTAMP_NTZ, a timestamp without a time zone, so the instant is "
+            "unknown; if all its times are in one zone, say which with "
+            "assume_timezone=ZoneInfo('Europe/Paris') (--timezone on the command "
+            "line), or convert the column to TIMESTAMP",
+            column,
+        )
+    if found in ("timestamp", "timestamp_ntz"):
+        if found == "timestamp":
+            micros = F.unix_micros(col(column))
+        else:
+            # Wall-clock time in the zone -> wall-clock time in UTC -> µs: no step
+            # reads the session's time zone (a cast to TIMESTAMP would).
+            utc = F.convert_timezone(F.lit(named), F.lit("UTC"), col(column))
+            df = df.withColumn(_UTC_COLUMN, utc)
+            epoch = "TIMESTAMP_NTZ'1970-01-01 00:00:00'"
+            micros = F.expr(f"timestampdiff(MICROSECOND, {epoch}, {_quote(_UTC_COLUMN)})")
+        outside = range_problem(None, epoch=False)
+        return df, _in_range(F, micros, micros, col(column), column, outside)
+    if found in _INTEGER_TYPES:
+        factor = unit_micros(unit)
+        number = col(column).cast("bigint")
+        problem = range_problem(unit, epoch=True)
+        # Compared before multiplying, which could overflow.
+        return df, _in_range(F, number, number * factor, number, column, problem, factor)
+    raise _error(
+        f"is {found.upper()}; the timestamp must be a TIMESTAMP column, TIMESTAMP_NTZ with "
+        "assume_timezone, or an integer column of epoch numbers (timestamp_unit 's', 'ms' "
+        "or 'us'); convert text with F.to_timestamp",
+        column,
+    )
+
+
+def _properties(
+    F: Any,
+    col: Any,
+    kind: Any,
+    column: str | None,
+    folded: Sequence[str],
+) -> Any:
+    """The properties as JSON text (NULL for none)."""
+    obj = None
+    if column is not None:
+        found = kind(column)
+        if found == "string":
+            obj = col(column)
+        elif found.startswith(("map<string,", "struct<")) or found == "variant":
+            obj = F.to_json(col(column))
+        else:
+            raise _error(
+                f"is {found.upper()}; properties must be JSON text, a MAP<STRING, ...>, "
+                "a STRUCT or a VARIANT column",
+                column,
+            )
+    cells = []
+    for name in folded:
+        found = kind(name)
+        if found not in _PROPERTY_TYPES:
+            raise _error(
+                f"is {found.upper()}; a property column must be STRING, BOOLEAN, "
+                "an integer or a floating-point type (cast it, or leave it out of "
+                "property_columns)",
+                name,
+            )
+        cell = col(name)
+        if found in ("double", "float"):  # NaN is how a missing number often looks
+            cell = F.when(F.isnan(cell), F.lit(None)).otherwise(cell)
+        cells.append(cell.alias(name))
+    if not cells:
+        return F.lit(None).cast("string") if obj is None else obj
+    columns = F.to_json(F.struct(*cells))  # nulls are left out
+    if obj is None:
+        return columns
+
+    def as_map(text: Any) -> Any:
+        return F.try_variant_get(F.try_parse_json(text), "$", "map<string,variant>")
+
+    keys = F.array(*[F.lit(n) for n in folded])
+    empty = F.create_map().cast("map<string,variant>")
+    own = F.map_filter(F.coalesce(as_map(obj), empty), lambda k, v: ~F.array_contains(keys, k))
+    return F.to_json(F.map_concat(own, as_map(columns)))
+
+
+def _quote(column: str) -> str:
+    return "`" + column.replace("`", "``") + "`"
+
+
+def _error(problem: str, column: str | None = None) -> ReadError:
+    where = _SOURCE if column is None else f'{_SOURCE}, column "{column}"'
+    return ReadError(f"{where}: {problem}", source=_SOURCE, column=column)
+
+
+def _zone_id(zone: tzinfo) -> str:
+    """*zone* as Spark names it: an IANA name, ``UTC`` or a fixed offset ``+02:00``."""
+    try:
+        return timezone_name(zone)
+    except ConfigurationError:
+        raise ConfigurationError(
+            f"assume_timezone={zone!r}: Spark needs a zone it can name; pass a "
+            "zoneinfo.ZoneInfo ('Europe/Paris'), datetime.UTC or a fixed-offset "
+            "datetime.timezone"
+        ) from None
+
+
+def _in_range(
+    F: Any, value: Any, micros: Any, shown: Any, column: str, problem: str, factor: int = 1
+) -> Any:
+    """*micros*, or, for a row whose *value* (µs / *factor*) is missing or outside the
+    supported range, a failed job whose error (see :func:`job_errors`) shows the value."""
+    where = f'{_RAISED}{_SOURCE}, column "{column}": '
+    inside = (value >= 0) & (value < -(-_MAX_MICROS // factor))  # value·factor < MAX
+    missing = F.lit(f"{where}is empty; every event needs a timestamp{_RAISED_END}")
+    bad = F.concat(F.lit(where), shown.cast("string"), F.lit(f" {problem}{_RAISED_END}"))
+    return (
+        F.when(inside, micros)
+        .when(value.isNull(), F.raise_error(missing))
+        .otherwise(F.raise_error(bad))
+    )
+
+
+def _suspect(F: Any, value: Any, field: str, *, text: bool, required: bool) -> Any:
+    """Whether ``ValueEvent`` may refuse the id or name *value*: missing (when
+    *required*), empty or only white space, too long, or holding NUL. Exact for
+    the rows it passes; :func:`_row_problem` says what is wrong with the others."""
+    missing = value.isNull() if required else F.lit(False)
+    if not text:  # an integer id: its text is always a valid id
+        return missing
+    limit = MAX_NAME_LENGTH if field == "name" else MAX_ID_LENGTH
+    first = F.substring(value, 1, 1)
+    # A first character in printable ASCII other than a space: not only white space,
+    # without the regular expression (and bytes before characters: the cheaper count).
+    blank = ~((first >= F.lit("!")) & (first <= F.lit("~"))) & ~value.rlike(NOT_SPACE)
+    long = (F.octet_length(value) > limit) & (F.length(value) > limit)
+    return missing | blank | long | (F.instr(value, "\x00") > 0)
+
+
+def _row_problem(row: Sequence[Any], fields: Sequence[tuple[str, str, bool]]) -> ReadError | None:
+    """The readers' error for the first of *fields* (column, field, required) in *row*
+    that no event can hold, or None."""
+    for value, (column, field, required) in zip(row, fields, strict=True):
+        if value is None:
+            if not required:
+                continue
+            problem = f"is empty; every event needs a {field}"
+        else:
+            text = str(value)
+            try:
+                check_text(field, text, MAX_NAME_LENGTH if field == "name" else MAX_ID_LENGTH)
+                continue
+            except InvalidEventError as exc:
+                message = str(exc)
+                prefix = f"{field}={shown(text)}: "
+                problem = f"{shown(text)} {message.removeprefix(prefix)}"
+        return ReadError(f'{_SOURCE}, column "{column}": {problem}', source=_SOURCE, column=column)
+    return None
