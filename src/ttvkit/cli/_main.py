@@ -23,10 +23,10 @@ from ttvkit.cli._output import (
     needs_timezone,
     one_line,
 )
+from ttvkit.cli._reading import add_reading_options
 from ttvkit.cli._report import cmd_report
 from ttvkit.cli._stores import DEFAULT_BATCH_SIZE, cmd_check, cmd_import
 from ttvkit.errors import TTVError
-from ttvkit.io import FORMATS as INPUT_FORMATS
 from ttvkit.milestones import MilestoneKind
 from ttvkit.report import FORMATS
 
@@ -70,65 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     reading = Parser(add_help=False)
-    files = reading.add_argument_group("reading a file of events")
-    files.add_argument(
-        "--input-format",
-        choices=INPUT_FORMATS,
-        metavar="FORMAT",
-        help=f"format of the file ({', '.join(INPUT_FORMATS)}); default: from its name, and "
-        "PostHog, Segment, Mixpanel and Amplitude exports from their fields (a .zip: "
-        "Amplitude)",
-    )
-    files.add_argument(
-        "--on-error",
-        choices=("raise", "skip"),
-        default="raise",
-        help="bad rows: stop at the first (raise, the default) or skip and count them",
-    )
-    files.add_argument(
-        "--columns",
-        type=_args.columns,
-        metavar="FIELD=COL,...",
-        help="where the fields are, e.g. user=distinct_id,name=event,timestamp=time "
-        "(fields: user, name, timestamp, account, event_id, properties)",
-    )
-    files.add_argument(
-        "--timezone",
-        type=_args.timezone,
-        metavar="ZONE",
-        help="the zone of timestamps written without an offset: UTC, +02:00 or an IANA name "
-        "such as Europe/Berlin (default: such timestamps are an error; vendor exports: UTC; "
-        "Mixpanel: the project's zone, for projects created before 2023)",
-    )
-    files.add_argument(
-        "--timestamp-unit",
-        choices=("s", "ms", "us"),
-        help="numbers in the timestamp column are epoch seconds, milliseconds or microseconds "
-        "(default: seconds; in CSV, numbers need this option)",
-    )
-    files.add_argument(
-        "--group-type",
-        metavar="TYPE",
-        help="the account: PostHog's $groups[TYPE], Amplitude's groups[TYPE] (e.g. company), "
-        "Mixpanel's group key property TYPE (e.g. company_id)",
-    )
-    files.add_argument(
-        "--keep-properties",
-        type=_args.names,
-        metavar="P,...",
-        help="vendor exports: keep only these properties",
-    )
-    files.add_argument(
-        "--no-merge-identities",
-        action="store_true",
-        help="vendor exports: keep anonymous ids apart from the users they were identified as",
-    )
-    files.add_argument(
-        "--no-person-properties",
-        action="store_true",
-        help="PostHog, Amplitude: do not read person_properties (user_properties) into the "
-        "events' properties",
-    )
+    add_reading_options(reading)
 
     demo = commands.add_parser(
         "demo",

@@ -31,6 +31,7 @@ from ttvkit.cli._output import (
     warn,
     write_report,
 )
+from ttvkit.cli._reading import reading_defaults
 from ttvkit.conditions import Condition, all_of, event, total
 from ttvkit.config import Config, load_config
 from ttvkit.errors import ConfigurationError, UnknownEventWarning
@@ -43,18 +44,6 @@ __all__ = ["build", "cmd_report"]
 
 _INLINE = ("start", "where", "nth", "total", "at_least", "window", "kind", "name")
 _SPARK_SCHEMES = ("s3a://", "gs://", "abfss://", "hdfs://")
-# The options for reading a file, as argparse stores them, and their value when not given.
-_READING_FLAGS: dict[str, object] = {
-    "input_format": None,
-    "on_error": "raise",
-    "columns": None,
-    "timezone": None,
-    "timestamp_unit": None,
-    "group_type": None,
-    "keep_properties": None,
-    "no_merge_identities": False,
-    "no_person_properties": False,
-}
 # Those that Spark cannot honour: it checks no row (nothing to skip) and reads no vendor export.
 _SPARK_CANNOT = (
     "on_error",
@@ -67,7 +56,7 @@ _SPARK_CANNOT = (
 
 def _given(args: argparse.Namespace, dests: Iterable[str]) -> list[str]:
     """The options among *dests* given on the command line."""
-    return ["--" + d.replace("_", "-") for d in dests if getattr(args, d) != _READING_FLAGS[d]]
+    return ["--" + d.replace("_", "-") for d in dests if getattr(args, d) != reading_defaults()[d]]
 
 
 def _refuse(given: list[str], why: str) -> None:
@@ -180,7 +169,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             facts += [("engine", "spark"), ("events", store.count())]
             report = build(store, config, facts, options)
     elif is_url(source):
-        _refuse(_given(args, _READING_FLAGS), f"{source} is a store, not a file of events")
+        _refuse(_given(args, reading_defaults()), f"{source} is a store, not a file of events")
         check_output(args.output, [*inputs, *sqlite_files(source)])
         check_sqlite_exists(source)
         with open_store(source) as store:
