@@ -250,11 +250,50 @@ def test_only_aggregates_reach_the_driver(
     monkeypatch.setattr(DataFrame, "toLocalIterator", counted_stream)
     ttv.time_to_value(demo_frame, FIRST)
     cells = ObservationColumns.from_rows(observe(demo_events, FIRST)).cells()
-    # the check of the ids and names (no row: none is bad), the latest timestamp
-    # (one row), the distinct event names (checked for names that match nothing),
-    # then one row per distinct duration
-    assert received == [0, 1, len({e.name for e in demo_events}), len(cells.durations)]
+    # the check of the ids and names (no row: none is bad), the check for a repeated
+    # event_id (none), the latest timestamp (one row), the distinct event names
+    # (checked for names that match nothing), then one row per distinct duration
+    assert received == [0, 0, 1, len({e.name for e in demo_events}), len(cells.durations)]
     assert sum(received) < len(demo_events) / 10
+
+
+def _plan(frame: Any) -> str:
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        frame.explain()
+    return printed.getvalue()
+
+
+def test_a_resent_event_counts_once_and_unique_ids_cost_no_shuffle(spark: Any) -> None:
+    """The dedupe keeps the earliest copy of an ``event_id``; when no id repeats, the
+    questions read the rows without it (no window over every event)."""
+    from ttvkit.stores.spark import SparkSource
+
+    t0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    sent = [
+        ValueEvent("u1", ds.SIGNUP, t0, event_id="s1"),
+        ValueEvent("u1", ds.REPORT_CREATED, t0 + timedelta(hours=2), event_id="r1"),
+        ValueEvent("u2", ds.SIGNUP, t0 + timedelta(hours=1), event_id="s2"),
+        ValueEvent("u2", ds.REPORT_CREATED, t0 + timedelta(hours=9), event_id="r2"),
+    ]
+    # r2 resent: its first copy is the later one in the table; the earliest counts
+    resent = ValueEvent("u2", ds.REPORT_CREATED, t0 + timedelta(hours=4), event_id="r2")
+    expected = observe([*sent[:3], resent], FIRST)
+    with SparkSource(frame(spark, [*sent, resent])) as source:
+        assert source.observations(FIRST) == expected
+        assert source.count() == 4
+        assert "row_number()" in _plan(spark.table(source.view))
+    with SparkSource(frame(spark, [*sent, resent]), dedupe=False) as source:
+        assert source.count() == 5
+    with SparkSource(frame(spark, [*sent[:3], resent])) as source:
+        assert source.count() == 4
+        assert "row_number()" not in _plan(spark.table(source.view))
+        assert source.observations(FIRST) == expected
+    # without an event_id column, identical rows are one event (their content is the id)
+    plain = frame(spark, [*sent, sent[0]]).drop("event_id")
+    with SparkSource(plain) as source:
+        assert source.count() == 4
+        assert "row_number()" in _plan(spark.table(source.view))
 
 
 def test_the_statement_has_no_correlated_subquery(spark: Any, demo_frame: Any) -> None:

@@ -43,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--no-dedupe",
         dest="dedupe",
         action="store_false",
-        help="take rows as they are (ids known unique): skips a shuffle of every event",
+        help="take rows as they are (ids known unique): skips the search for repeated ids",
     )
     args = parser.parse_args(argv)
 

@@ -30,7 +30,15 @@ from ttvkit.io._reader import ReadError
 from ttvkit.io._values import NOT_SPACE, range_problem, shown, unit_micros
 from ttvkit.observations import to_micros
 
-__all__ = ["CanonicalView", "canonical_view", "first_bad_row", "functions_for", "job_errors"]
+__all__ = [
+    "CanonicalView",
+    "canonical_view",
+    "first_bad_row",
+    "first_per_id",
+    "functions_for",
+    "job_errors",
+    "repeats_ids",
+]
 
 _SOURCE: Final = "the Spark DataFrame"
 _INTEGER_TYPES: Final = ("bigint", "int", "smallint", "tinyint")
@@ -112,6 +120,32 @@ def first_bad_row(view: CanonicalView) -> ReadError | None:
     return None
 
 
+def repeats_ids(frame: Any) -> bool:
+    """Whether an ``event_id`` of the canonical *frame* appears more than once.
+
+    One Spark job that shuffles the ids alone (about a third of the bytes of
+    the rows) and stops at the first repeated one.
+    """
+    F, _ = functions_for(frame)
+    with job_errors():
+        repeated = frame.groupBy("event_id").count().where(F.col("count") > 1).limit(1)
+        return bool(repeated.collect())
+
+
+def first_per_id(frame: Any) -> Any:
+    """The canonical *frame* with one row per ``event_id``: the earliest, then the smallest
+    user, name, account and properties (as the stores keep the first copy sent)."""
+    F, Window = functions_for(frame)
+    first = Window.partitionBy("event_id").orderBy(
+        "ts", "user_id", "name", "account_id", "properties"
+    )
+    return (
+        frame.withColumn("__ttv_rank", F.row_number().over(first))
+        .where(F.col("__ttv_rank") == 1)
+        .drop("__ttv_rank")
+    )
+
+
 def canonical_view(
     df: Any,
     mapping: ColumnMapping,
@@ -119,7 +153,6 @@ def canonical_view(
     zone: tzinfo | None,
     unit: TimestampUnit | None,
     variant: bool,
-    dedupe: bool,
 ) -> CanonicalView:
     """*df* in the canonical layout, and the query that finds its suspect rows.
 
@@ -127,7 +160,7 @@ def canonical_view(
     raises :class:`~ttvkit.io.ReadError` here; values are checked by the queries.
     *variant*: the session types JSON with VARIANT (Spark 4).
     """
-    F, Window = functions_for(df)
+    F, _ = functions_for(df)
 
     types = {field.name: field.dataType for field in df.schema.fields}
     names = list(types)
@@ -204,15 +237,6 @@ def canonical_view(
         ts.alias("ts"),
         properties.alias("properties"),
     )
-    if dedupe:
-        first = Window.partitionBy("event_id").orderBy(
-            "ts", "user_id", "name", "account_id", "properties"
-        )
-        frame = (
-            frame.withColumn("__ttv_rank", F.row_number().over(first))
-            .where(F.col("__ttv_rank") == 1)
-            .drop("__ttv_rank")
-        )
     suspects = df.where(reduce(operator.or_, suspect)).select(
         *(col(column) for column, _, _ in checked)
     )

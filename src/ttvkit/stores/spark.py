@@ -47,7 +47,13 @@ from ttvkit.observations import (
     from_micros,
     to_micros,
 )
-from ttvkit.stores._spark_view import canonical_view, first_bad_row, job_errors
+from ttvkit.stores._spark_view import (
+    canonical_view,
+    first_bad_row,
+    first_per_id,
+    job_errors,
+    repeats_ids,
+)
 from ttvkit.stores.sql.plan import ObservationPlan, UnsupportedConditionError, build_plan
 from ttvkit.stores.sql.render import cells_statement, observations_statement
 from ttvkit.stores.sql.source import PlanQueries, StatementOf
@@ -104,9 +110,12 @@ class SparkSource(PlanQueries):
 
     By default (``dedupe=True``) a repeated ``event_id`` counts once, as in
     the stores (keeping the row with the earliest time, then the smallest
-    user, name, account and properties); that costs a shuffle of every
-    event, before the name filter. ``dedupe=False`` takes the rows as they
-    are: faster, for a table whose ids are known to be unique. Rows
+    user, name, account and properties). Before the first question one
+    query looks for a repeated id (a shuffle of the ids alone); only if one
+    repeats does every question pay the dedupe, a shuffle of every event
+    before the name filter. The table is taken to keep its ids while the
+    source is in use. ``dedupe=False`` takes the rows as they are and skips
+    that query, for a table whose ids are known to be unique. Rows
     without an id get one from their content (identical rows get the same
     id), so ties break the same way in every query. Validation reads only the
     schema; no Spark job runs until a question is asked.
@@ -153,10 +162,11 @@ class SparkSource(PlanQueries):
         # Spark 4 types JSON with VARIANT; 3.5 reads the type from the value's text.
         variant = version >= (4, 0)
         self._view = f"ttv_events_{uuid.uuid4().hex}"
-        self._canonical = canonical_view(
-            df, mapping, zone=zone, unit=unit, variant=variant, dedupe=dedupe
-        )
-        self._canonical.frame.createOrReplaceTempView(self._view)
+        self._canonical = canonical_view(df, mapping, zone=zone, unit=unit, variant=variant)
+        self._dedupe = dedupe
+        # Until the ids are known to be unique (see _ready), each question dedupes.
+        frame = self._canonical.frame
+        (first_per_id(frame) if dedupe else frame).createOrReplaceTempView(self._view)
         self._closed = False
         self._rows_checked = False
 
@@ -332,16 +342,24 @@ class SparkSource(PlanQueries):
             raise StoreError("this SparkSource is closed; build a new one over the DataFrame")
 
     def _ready(self) -> None:
-        """Open, and every id and name checked as the readers check them: one query,
-        before the first question, that stops at the first row no event can hold.
+        """Open; every id and name checked as the readers check them; and, when deduping,
+        whether any ``event_id`` repeats. Once, before the first question.
+
+        The row check is one query that stops at the first row no event can hold.
         (Checked inside every question instead, in the same projection, the checks
-        made a question three times slower at 1e7 events; this query adds about a tenth.)"""
+        made a question three times slower at 1e7 events; this query adds about a
+        tenth.) The ids are checked by one more, which shuffles the ids alone: when
+        none repeats, the questions read the rows as they are, without the shuffle
+        of every row that the dedupe costs each of them.
+        """
         self._check_open()
         if self._rows_checked:
             return
         problem = first_bad_row(self._canonical)
         if problem is not None:
             raise problem
+        if self._dedupe and not repeats_ids(self._canonical.frame):
+            self._canonical.frame.createOrReplaceTempView(self._view)
         self._rows_checked = True
 
     def close(self) -> None:
