@@ -9,11 +9,13 @@ analysis a :class:`~ttvkit.config.Config` asks for over one source;
 self-contained ``html`` page. The ``ttvkit`` command is a thin layer over
 these two functions::
 
+    from pathlib import Path
+
     from ttvkit.config import load_config
     from ttvkit.report import build_report, render
 
     report = build_report("sqlite:///ttv.db", load_config("ttv.toml"))
-    print(render(report, "markdown"))
+    Path("ttv-report.html").write_text(render(report, "html"), encoding="utf-8")
 
 Event names, property values and customer ids are written by whoever sends
 events, so every renderer treats them as hostile: control characters are
