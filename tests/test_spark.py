@@ -250,10 +250,10 @@ def test_only_aggregates_reach_the_driver(
     monkeypatch.setattr(DataFrame, "toLocalIterator", counted_stream)
     ttv.time_to_value(demo_frame, FIRST)
     cells = ObservationColumns.from_rows(observe(demo_events, FIRST)).cells()
-    # the check of the ids and names (no row: none is bad), the check for a repeated
-    # event_id (none), the latest timestamp (one row), the distinct event names
+    # the check of the ids and names (no row: none is bad), the count of rows and
+    # distinct ids (one row), the latest timestamp (one row), the distinct event names
     # (checked for names that match nothing), then one row per distinct duration
-    assert received == [0, 0, 1, len({e.name for e in demo_events}), len(cells.durations)]
+    assert received == [0, 1, 1, len({e.name for e in demo_events}), len(cells.durations)]
     assert sum(received) < len(demo_events) / 10
 
 
@@ -289,11 +289,49 @@ def test_a_resent_event_counts_once_and_unique_ids_cost_no_shuffle(spark: Any) -
         assert source.count() == 4
         assert "row_number()" not in _plan(spark.table(source.view))
         assert source.observations(FIRST) == expected
-    # without an event_id column, identical rows are one event (their content is the id)
+    # without an event_id column, with event_ids="content": identical rows are one event
     plain = frame(spark, [*sent, sent[0]]).drop("event_id")
-    with SparkSource(plain) as source:
+    with SparkSource(plain, event_ids="content") as source:
         assert source.count() == 4
         assert "row_number()" in _plan(spark.table(source.view))
+    with SparkSource(plain) as source:  # "row": no id repeats that a copy could share
+        assert source.count() == 5
+        assert "row_number()" not in _plan(spark.table(source.view))
+
+
+@pytest.mark.parametrize("event_ids", ["row", "content"])
+def test_rows_without_an_id_count_as_scan_counts_them(spark: Any, event_ids: Any) -> None:
+    """Two rows alike in every field and without an id: two events with
+    ``event_ids="row"`` (the default, as scan and the readers), one with
+    ``"content"``, on Spark as on DuckDB; the events handed to Python agree."""
+    pandas = pytest.importorskip("pandas")
+    from ttvkit.stores.spark import SparkSource
+
+    t0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    second = ttv.milestones.exceed_value(ttv.event(ds.REPORT_CREATED).nth(2), name="two")
+    rows = [
+        ("u1", ds.SIGNUP, t0),
+        ("u1", ds.REPORT_CREATED, t0 + timedelta(hours=2)),
+        ("u1", ds.REPORT_CREATED, t0 + timedelta(hours=2)),  # the same row twice
+        ("u2", ds.SIGNUP, t0 + timedelta(hours=1)),
+        ("u2", ds.REPORT_CREATED, t0 + timedelta(hours=3)),
+        ("u2", ds.REPORT_CREATED, t0 + timedelta(hours=5)),
+    ]
+    columns = ["user_id", "name", "timestamp"]
+    table = spark.createDataFrame(rows, "user_id string, name string, timestamp timestamp")
+    with ttv.scan(pandas.DataFrame(rows, columns=columns), event_ids=event_ids) as duck:
+        expected = ttv.time_to_value(duck, second).to_dict()
+    with SparkSource(table, event_ids=event_ids) as source:
+        assert ttv.time_to_value(source, second).to_dict() == expected
+        assert source.count() == (6 if event_ids == "row" else 5)
+        observed = source.observations(second)
+        assert [o.observed for o in observed] == [event_ids == "row", True]
+        # what a condition without SQL would be computed from: the same events
+        assert observe(list(source.events()), second) == observed
+    with ttv.scan(table, event_ids=event_ids) as scanned:
+        assert ttv.time_to_value(scanned, second).to_dict() == expected
+    with pytest.raises(ConfigurationError, match="event_ids='rows'"):
+        SparkSource(table, event_ids="rows")  # type: ignore[arg-type]
 
 
 def test_the_statement_has_no_correlated_subquery(spark: Any, demo_frame: Any) -> None:

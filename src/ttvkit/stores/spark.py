@@ -31,7 +31,7 @@ import uuid
 from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime, tzinfo
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from ttvkit._optional import require
 from ttvkit.errors import ConfigurationError, StoreError
@@ -53,6 +53,7 @@ from ttvkit.stores._spark_view import (
     first_per_id,
     job_errors,
     repeats_ids,
+    rows_as_they_are,
 )
 from ttvkit.stores.sql.plan import ObservationPlan, UnsupportedConditionError, build_plan
 from ttvkit.stores.sql.render import cells_statement, observations_statement
@@ -115,10 +116,15 @@ class SparkSource(PlanQueries):
     repeats does every question pay the dedupe, a shuffle of every event
     before the name filter. The table is taken to keep its ids while the
     source is in use. ``dedupe=False`` takes the rows as they are and skips
-    that query, for a table whose ids are known to be unique. Rows
-    without an id get one from their content (identical rows get the same
-    id), so ties break the same way in every query. Validation reads only the
-    schema; no Spark job runs until a question is asked.
+    that query, for a table whose ids are known to be unique.
+
+    A row without an id (no ``event_id`` column, or NULL) gets one made from
+    its content, so ties break the same way in every query. With
+    *event_ids* ``"row"`` (the default, as :func:`ttvkit.scan` and the
+    readers) every such row is an event; with ``"content"`` rows alike in
+    every field are one event sent twice and count once (what ``ttvkit
+    report`` does with a file). Validation reads only the schema; no Spark
+    job runs until a question is asked.
 
     The timestamp column is one of:
 
@@ -142,6 +148,7 @@ class SparkSource(PlanQueries):
         dedupe: bool = True,
         assume_timezone: tzinfo | None = None,
         timestamp_unit: TimestampUnit | None = None,
+        event_ids: Literal["row", "content"] = "row",
     ) -> None:
         if not is_spark_dataframe(df):
             raise ConfigurationError(
@@ -152,6 +159,8 @@ class SparkSource(PlanQueries):
         if not isinstance(mapping, ColumnMapping):
             raise ConfigurationError(f"mapping={mapping!r}: pass a ttvkit.io.ColumnMapping")
         zone, unit = check_zone(assume_timezone), check_unit(timestamp_unit)
+        if event_ids not in ("row", "content"):
+            raise ConfigurationError(f"event_ids={event_ids!r}: pass 'row' or 'content'")
         self._spark = df.sparkSession
         version = _version(str(self._spark.version))
         if version < (3, 5):
@@ -162,11 +171,13 @@ class SparkSource(PlanQueries):
         # Spark 4 types JSON with VARIANT; 3.5 reads the type from the value's text.
         variant = version >= (4, 0)
         self._view = f"ttv_events_{uuid.uuid4().hex}"
-        self._canonical = canonical_view(df, mapping, zone=zone, unit=unit, variant=variant)
+        self._canonical = canonical_view(
+            df, mapping, zone=zone, unit=unit, variant=variant, event_ids=event_ids
+        )
         self._dedupe = dedupe
-        # Until the ids are known to be unique (see _ready), each question dedupes.
-        frame = self._canonical.frame
-        (first_per_id(frame) if dedupe else frame).createOrReplaceTempView(self._view)
+        # Until the ids are known not to repeat (see _ready), each question dedupes.
+        view = first_per_id if dedupe else rows_as_they_are
+        view(self._canonical).createOrReplaceTempView(self._view)
         self._closed = False
         self._rows_checked = False
 
@@ -181,12 +192,14 @@ class SparkSource(PlanQueries):
         dedupe: bool = True,
         assume_timezone: tzinfo | None = None,
         timestamp_unit: TimestampUnit | None = None,
+        event_ids: Literal["row", "content"] = "row",
     ) -> SparkSource:
         """A source over files Spark reads: a path, a directory or a glob (``s3a://...``).
 
         *format* is any format of ``spark.read`` with a schema in the files
         (``parquet``, ``orc``, ``delta`` where installed); *mapping*, *dedupe*,
-        *assume_timezone* and *timestamp_unit* are those of :class:`SparkSource`.
+        *assume_timezone*, *timestamp_unit* and *event_ids* are those of
+        :class:`SparkSource`.
         """
         if format in ("csv", "jsonl", "json"):
             raise ConfigurationError(
@@ -199,6 +212,7 @@ class SparkSource(PlanQueries):
             dedupe=dedupe,
             assume_timezone=assume_timezone,
             timestamp_unit=timestamp_unit,
+            event_ids=event_ids,
         )
 
     # -- PlanQueries -----------------------------------------------------------------
@@ -263,8 +277,14 @@ class SparkSource(PlanQueries):
             f"WHERE {' AND '.join(where)} ORDER BY ts, event_id",
             args=args,
         )
+        # Rows that share an id are one event each in the queries (id-less rows alike
+        # in every field, with event_ids="row"): they come one after the other, and
+        # each copy after the first gets the id with "~2", "~3", ... as events do not.
+        last, copies = None, 0
         with job_errors():  # a failing job raises on the first row or later
             for event_id, user, account, name, ts, properties in frame.toLocalIterator():
+                copies = copies + 1 if (event_id, ts) == last else 1
+                last = (event_id, ts)
                 loaded = {} if properties is None else json.loads(properties)
                 yield trusted_event(
                     user,
@@ -272,7 +292,7 @@ class SparkSource(PlanQueries):
                     from_micros(int(ts)),
                     loaded if isinstance(loaded, dict) else {},
                     account,
-                    event_id,
+                    event_id if copies == 1 else f"{event_id}~{copies}",
                 )
 
     def event_names(self) -> frozenset[str]:
@@ -358,8 +378,8 @@ class SparkSource(PlanQueries):
         problem = first_bad_row(self._canonical)
         if problem is not None:
             raise problem
-        if self._dedupe and not repeats_ids(self._canonical.frame):
-            self._canonical.frame.createOrReplaceTempView(self._view)
+        if self._dedupe and not repeats_ids(self._canonical):
+            rows_as_they_are(self._canonical).createOrReplaceTempView(self._view)
         self._rows_checked = True
 
     def close(self) -> None:

@@ -145,9 +145,9 @@ def scan(
     *spark* the session, by default the active one), gives a
     :class:`~ttvkit.stores.spark.SparkSource` instead, computed by Spark
     (``pip install 'ttvkit[spark]'``; see ``docs/spark.md``). There *mapping*,
-    *assume_timezone* (for ``TIMESTAMP_NTZ``) and *timestamp_unit* (for integer
-    epochs) apply; rows without an id get one from their content; and
-    ``on_error="skip"`` is refused, as Spark reads no row ttvkit could skip.
+    *assume_timezone* (for ``TIMESTAMP_NTZ``), *timestamp_unit* (for integer
+    epochs) and *event_ids* apply; and ``on_error="skip"`` is refused, as
+    Spark reads no row ttvkit could skip.
 
     >>> with scan("exports/*.parquet") as events:           # doctest: +SKIP
     ...     ttv.time_to_value(events, first_report)
@@ -166,6 +166,7 @@ def scan(
             spark=spark,
             assume_timezone=assume_timezone,
             timestamp_unit=timestamp_unit,
+            event_ids=event_ids,
         )
     if engine not in (None, "duckdb"):
         raise ConfigurationError(f"engine={engine!r}: pass 'duckdb' or 'spark'")
@@ -269,11 +270,16 @@ def _spark_source(
     spark: Any,
     assume_timezone: tzinfo | None,
     timestamp_unit: TimestampUnit | None,
+    event_ids: Literal["row", "content"],
 ) -> SparkSource:
     """``scan()`` with Spark: a pyspark DataFrame, or files Spark reads."""
     if is_spark_dataframe(source):
         return SparkSource(
-            source, mapping, assume_timezone=assume_timezone, timestamp_unit=timestamp_unit
+            source,
+            mapping,
+            assume_timezone=assume_timezone,
+            timestamp_unit=timestamp_unit,
+            event_ids=event_ids,
         )
     if not isinstance(source, str | os.PathLike):
         raise ConfigurationError(
@@ -295,4 +301,5 @@ def _spark_source(
         mapping=mapping,
         assume_timezone=assume_timezone,
         timestamp_unit=timestamp_unit,
+        event_ids=event_ids,
     )
