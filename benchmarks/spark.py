@@ -92,6 +92,12 @@ def spark_answer(frame: Any, *, dedupe: bool = True) -> analysis.Answer:
     return analysis._ttvkit_answer(dist)
 
 
+def resent(frame: Any) -> Any:
+    """*frame* with 1 % of its rows twice (a seeded sample): the same answer, and an
+    ``event_id`` that repeats, so the source dedupes every question."""
+    return frame.unionByName(frame.sample(fraction=0.01, seed=1))
+
+
 def shuffle_bytes(spark: Any, since_stage: int) -> tuple[int, int]:
     """(shuffle bytes written, last stage id) over the stages after *since_stage*."""
     url = spark.sparkContext.uiWebUrl
@@ -148,6 +154,9 @@ def main() -> int:
         ),
         "ttvkit on Spark, dedupe=False (no search for repeated ids)": lambda: spark_answer(
             spark.read.parquet(str(a1)), dedupe=False
+        ),
+        "ttvkit on Spark, 1 % of the events resent (so every question dedupes)": (
+            lambda: spark_answer(resent(spark.read.parquet(str(a1))))
         ),
         "hand-written DuckDB SQL + scipy ecdf": lambda: duckdb_answer(a1),
         analysis.PANDAS_PARQUET: lambda: analysis.pandas_parquet(a1),
