@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -92,14 +93,20 @@ def demo_frame(spark: Any, demo_events: list[ValueEvent]) -> Any:
 def test_spark_computes_observe_exactly(
     spark: Any, events: list[ValueEvent], stones: list[Milestone], per: str, data: Any
 ) -> None:
-    """Observations (with attributes) and duration cells equal the pure-Python reference."""
+    """Observations (with attributes) and duration cells equal the pure-Python reference,
+    with resent copies of some events in the table."""
     from ttvkit.stores.spark import SparkSource
 
     unique = _unique(events)
     if not unique:
         return
     as_of = max(e.timestamp for e in unique)
-    with SparkSource(frame(spark, unique)) as source:
+    # some events resent later: the earliest copy counts (the dedupe's cheap path)
+    resent = [
+        attrs.evolve(e, timestamp=e.timestamp + timedelta(seconds=data.draw(st.integers(1, 9))))
+        for e in data.draw(st.lists(st.sampled_from(unique), max_size=3))
+    ]
+    with SparkSource(frame(spark, [*resent, *unique])) as source:
         for milestone in stones:
             attributes = data.draw(attribute_lists(milestone))
             if not isinstance(milestone.start, datetime | ttv.conditions.EventCondition):
@@ -250,10 +257,10 @@ def test_only_aggregates_reach_the_driver(
     monkeypatch.setattr(DataFrame, "toLocalIterator", counted_stream)
     ttv.time_to_value(demo_frame, FIRST)
     cells = ObservationColumns.from_rows(observe(demo_events, FIRST)).cells()
-    # the check of the ids and names (no row: none is bad), the count of rows and
-    # distinct ids (one row), the latest timestamp (one row), the distinct event names
-    # (checked for names that match nothing), then one row per distinct duration
-    assert received == [0, 1, 1, len({e.name for e in demo_events}), len(cells.durations)]
+    # the check of the ids and names (no row: none is bad), the latest timestamp
+    # (one row), the distinct event names (checked for names that match nothing),
+    # then one row per distinct duration; the repeated ids are counted in Spark
+    assert received == [0, 1, len({e.name for e in demo_events}), len(cells.durations)]
     assert sum(received) < len(demo_events) / 10
 
 
@@ -264,7 +271,9 @@ def _plan(frame: Any) -> str:
     return printed.getvalue()
 
 
-def test_a_resent_event_counts_once_and_unique_ids_cost_no_shuffle(spark: Any) -> None:
+def test_a_resent_event_counts_once_and_unique_ids_cost_no_shuffle(
+    spark: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The dedupe keeps the earliest copy of an ``event_id``; when no id repeats, the
     questions read the rows without it (no window over every event)."""
     from ttvkit.stores.spark import SparkSource
@@ -282,7 +291,17 @@ def test_a_resent_event_counts_once_and_unique_ids_cost_no_shuffle(spark: Any) -
     with SparkSource(frame(spark, [*sent, resent])) as source:
         assert source.observations(FIRST) == expected
         assert source.count() == 4
-        assert "row_number()" in _plan(spark.table(source.view))
+        plan = _plan(spark.table(source.view))
+        # only the rows whose id repeats go through the dedupe
+        assert "row_number()" in plan and "BroadcastHashJoin" in plan
+    # more repeated ids than a broadcast holds: every row goes through the dedupe
+    monkeypatch.setattr("ttvkit.stores._spark_view.FEW_REPEATS", 0)
+    with SparkSource(frame(spark, [*sent, resent])) as source:
+        assert source.observations(FIRST) == expected
+        assert source.count() == 4
+        plan = _plan(spark.table(source.view))
+        assert "row_number()" in plan and "BroadcastHashJoin" not in plan
+    monkeypatch.undo()
     with SparkSource(frame(spark, [*sent, resent]), dedupe=False) as source:
         assert source.count() == 5
     with SparkSource(frame(spark, [*sent[:3], resent])) as source:

@@ -30,6 +30,7 @@ from ttvkit.io._values import NOT_SPACE, range_problem, shown, unit_micros
 from ttvkit.observations import to_micros
 
 __all__ = [
+    "FEW_REPEATS",
     "CanonicalView",
     "EventIds",
     "canonical_view",
@@ -37,8 +38,8 @@ __all__ = [
     "first_per_id",
     "functions_for",
     "job_errors",
-    "repeats_ids",
     "rows_as_they_are",
+    "without_repeats",
 ]
 
 #: What id a row without one gets (as ``scan(event_ids=...)``).
@@ -100,6 +101,9 @@ def job_errors() -> Iterator[None]:
 
 #: The canonical column that says whether a row's ``event_id`` dedupes (see canonical_view).
 _DEDUPES: Final = "__ttv_dedupes"
+_HASH: Final = "__ttv_id_hash"
+#: The most hashes of repeated ids :func:`without_repeats` broadcasts (8 bytes each).
+FEW_REPEATS: Final = 1_000_000
 _COLUMNS: Final = ("event_id", "user_id", "account_id", "name", "ts", "properties")
 
 
@@ -133,23 +137,6 @@ def first_bad_row(view: CanonicalView) -> ReadError | None:
     return None
 
 
-def repeats_ids(view: CanonicalView) -> bool:
-    """Whether a row's ``event_id`` repeats, one a resent copy shares.
-
-    One Spark job that counts the rows and the distinct 64-bit hashes of their
-    ids (numbers count far faster than text: 7.5 s against 12.9 s at 1e7 events
-    on two cores). Two ids with one hash (a chance of about 3e-6 among 1e7 ids)
-    only make every question dedupe when it need not: the answers stay the same.
-    """
-    F, _ = functions_for(view.frame)
-    with job_errors():
-        counts = view.frame.where(F.col(_DEDUPES)).select(
-            F.count(F.lit(1)), F.count_distinct(F.xxhash64("event_id"))
-        )
-        rows, distinct = counts.first()
-    return bool(rows > distinct)
-
-
 def rows_as_they_are(view: CanonicalView) -> Any:
     """The events of *view* in the canonical layout, every row one event."""
     return view.frame.select(*_COLUMNS)
@@ -158,13 +145,55 @@ def rows_as_they_are(view: CanonicalView) -> Any:
 def first_per_id(view: CanonicalView) -> Any:
     """The events of *view* in the canonical layout, a repeated ``event_id`` once: the
     earliest copy, then the smallest user, name, account and properties (as the stores
-    keep the first copy sent)."""
-    F, Window = functions_for(view.frame)
+    keep the first copy sent). A shuffle of every event, in every question."""
+    return _first_per_id(view.frame)
+
+
+def _first_per_id(frame: Any) -> Any:
+    F, Window = functions_for(frame)
     first = Window.partitionBy("event_id").orderBy(
         "ts", "user_id", "name", "account_id", "properties"
     )
-    ranked = view.frame.withColumn("__ttv_rank", F.row_number().over(first))
+    ranked = frame.withColumn("__ttv_rank", F.row_number().over(first))
     return ranked.where((F.col("__ttv_rank") == 1) | ~F.col(_DEDUPES)).select(*_COLUMNS)
+
+
+def without_repeats(view: CanonicalView) -> tuple[Any, Any | None]:
+    """The events of *view* in the canonical layout, a repeated ``event_id`` once (as
+    :func:`first_per_id`), at the least cost the table allows; and a cached DataFrame
+    to unpersist when the source closes, or None.
+
+    One Spark job finds the 64-bit hashes of the ids that repeat (it shuffles the
+    hashes alone: numbers group far faster than text) and caches them. Then:
+
+    * none repeats: the rows as they are, with no shuffle in the questions;
+    * up to :data:`FEW_REPEATS` hashes: the rows whose hash is not among them pass
+      as they are, the others are deduped, both through a broadcast join, so
+      each question shuffles only the repeated events;
+    * more: :func:`first_per_id`.
+
+    Two ids with one hash (a chance of about 3e-6 among 1e7 ids) only route a
+    row through the dedupe, which compares the ids themselves.
+    """
+    F, _ = functions_for(view.frame)
+    hashed = view.frame.withColumn(_HASH, F.xxhash64("event_id"))
+    repeated = (
+        hashed.where(F.col(_DEDUPES)).groupBy(_HASH).count().where(F.col("count") > 1).select(_HASH)
+    )
+    with job_errors():  # Spark Connect runs the job when asked to cache
+        repeated = repeated.cache()
+        try:
+            how_many = repeated.count()
+        except BaseException:
+            repeated.unpersist()
+            raise
+    if how_many == 0 or how_many > FEW_REPEATS:
+        repeated.unpersist()
+        return (rows_as_they_are(view) if how_many == 0 else first_per_id(view)), None
+    few = F.broadcast(repeated)
+    alone = hashed.join(few, _HASH, "left_anti").select(*_COLUMNS)
+    shared = _first_per_id(hashed.join(few, _HASH, "left_semi"))
+    return alone.unionByName(shared), repeated
 
 
 def canonical_view(

@@ -52,8 +52,8 @@ from ttvkit.stores._spark_view import (
     first_bad_row,
     first_per_id,
     job_errors,
-    repeats_ids,
     rows_as_they_are,
+    without_repeats,
 )
 from ttvkit.stores.sql.plan import ObservationPlan, UnsupportedConditionError, build_plan
 from ttvkit.stores.sql.render import cells_statement, observations_statement
@@ -112,11 +112,14 @@ class SparkSource(PlanQueries):
     By default (``dedupe=True``) a repeated ``event_id`` counts once, as in
     the stores (keeping the row with the earliest time, then the smallest
     user, name, account and properties). Before the first question one
-    query looks for a repeated id (a shuffle of the ids alone); only if one
-    repeats does every question pay the dedupe, a shuffle of every event
-    before the name filter. The table is taken to keep its ids while the
-    source is in use. ``dedupe=False`` takes the rows as they are and skips
-    that query, for a table whose ids are known to be unique.
+    query finds the ids that repeat (a shuffle of 64-bit hashes of the ids
+    alone) and caches them on the cluster: when none repeats, the questions
+    read the rows as they are; when up to a million do, only the events
+    with those ids are shuffled to dedupe them (a broadcast join sorts them
+    out); beyond that, every question shuffles every event. The table is
+    taken to keep its ids while the source is in use. ``dedupe=False``
+    takes the rows as they are and skips that query, for a table whose ids
+    are known to be unique.
 
     A row without an id (no ``event_id`` column, or NULL) gets one made from
     its content, so ties break the same way in every query. With
@@ -180,6 +183,7 @@ class SparkSource(PlanQueries):
         view(self._canonical).createOrReplaceTempView(self._view)
         self._closed = False
         self._rows_checked = False
+        self._cached: Any = None
 
     @classmethod
     def read(
@@ -363,14 +367,15 @@ class SparkSource(PlanQueries):
 
     def _ready(self) -> None:
         """Open; every id and name checked as the readers check them; and, when deduping,
-        whether any ``event_id`` repeats. Once, before the first question.
+        the cheapest dedupe the ids allow (see ``without_repeats``). Once, before the
+        first question.
 
         The row check is one query that stops at the first row no event can hold.
         (Checked inside every question instead, in the same projection, the checks
         made a question three times slower at 1e7 events; this query adds about a
-        tenth.) The ids are checked by one more, which shuffles the ids alone: when
-        none repeats, the questions read the rows as they are, without the shuffle
-        of every row that the dedupe costs each of them.
+        tenth.) The ids are checked by one more, which shuffles their hashes alone:
+        when none repeats, the questions read the rows as they are, without the
+        shuffle of every row that the dedupe costs each of them.
         """
         self._check_open()
         if self._rows_checked:
@@ -378,8 +383,9 @@ class SparkSource(PlanQueries):
         problem = first_bad_row(self._canonical)
         if problem is not None:
             raise problem
-        if self._dedupe and not repeats_ids(self._canonical):
-            rows_as_they_are(self._canonical).createOrReplaceTempView(self._view)
+        if self._dedupe:
+            frame, self._cached = without_repeats(self._canonical)
+            frame.createOrReplaceTempView(self._view)
         self._rows_checked = True
 
     def close(self) -> None:
@@ -387,6 +393,8 @@ class SparkSource(PlanQueries):
         if not self._closed:
             self._closed = True
             self._spark.catalog.dropTempView(self._view)
+            if self._cached is not None:
+                self._cached.unpersist()
 
     def __enter__(self) -> Self:
         return self
