@@ -292,8 +292,12 @@ def test_a_resent_event_counts_once_and_unique_ids_cost_no_shuffle(
         assert source.observations(FIRST) == expected
         assert source.count() == 4
         plan = _plan(spark.table(source.view))
-        # only the rows whose id repeats go through the dedupe
+        # only the rows whose id repeats went through the dedupe, once, into a cache
         assert "row_number()" in plan and "BroadcastHashJoin" in plan
+        assert "InMemoryTableScan" in plan
+        cached = list(source._cached)
+        assert len(cached) == 2 and all(c.is_cached for c in cached)
+    assert not any(c.is_cached for c in cached)  # close() frees the cluster's memory
     # more repeated ids than a broadcast holds: every row goes through the dedupe
     monkeypatch.setattr("ttvkit.stores._spark_view.FEW_REPEATS", 0)
     with SparkSource(frame(spark, [*sent, resent])) as source:

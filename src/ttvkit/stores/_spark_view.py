@@ -102,7 +102,8 @@ def job_errors() -> Iterator[None]:
 #: The canonical column that says whether a row's ``event_id`` dedupes (see canonical_view).
 _DEDUPES: Final = "__ttv_dedupes"
 _HASH: Final = "__ttv_id_hash"
-#: The most hashes of repeated ids :func:`without_repeats` broadcasts (8 bytes each).
+#: The most repeated ids :func:`without_repeats` dedupes once and caches (their hashes
+#: broadcast, 8 bytes each; their events deduped, one row each).
 FEW_REPEATS: Final = 1_000_000
 _COLUMNS: Final = ("event_id", "user_id", "account_id", "name", "ts", "properties")
 
@@ -158,42 +159,51 @@ def _first_per_id(frame: Any) -> Any:
     return ranked.where((F.col("__ttv_rank") == 1) | ~F.col(_DEDUPES)).select(*_COLUMNS)
 
 
-def without_repeats(view: CanonicalView) -> tuple[Any, Any | None]:
+def without_repeats(view: CanonicalView) -> tuple[Any, list[Any]]:
     """The events of *view* in the canonical layout, a repeated ``event_id`` once (as
-    :func:`first_per_id`), at the least cost the table allows; and a cached DataFrame
-    to unpersist when the source closes, or None.
+    :func:`first_per_id`), at the least cost the table allows; and the DataFrames
+    cached for it, to unpersist when the source closes.
 
     One Spark job finds the 64-bit hashes of the ids that repeat (it shuffles the
     hashes alone: numbers group far faster than text) and caches them. Then:
 
     * none repeats: the rows as they are, with no shuffle in the questions;
-    * up to :data:`FEW_REPEATS` hashes: the rows whose hash is not among them pass
-      as they are, the others are deduped, both through a broadcast join, so
-      each question shuffles only the repeated events;
-    * more: :func:`first_per_id`.
+    * up to :data:`FEW_REPEATS` hashes: one more job dedupes the events with
+      those hashes and caches them (one row per id); each question reads the
+      other rows as they are (a broadcast join leaves the repeated ones out),
+      and the cached rows;
+    * more: :func:`first_per_id`, a shuffle of every event in every question.
 
     Two ids with one hash (a chance of about 3e-6 among 1e7 ids) only route a
     row through the dedupe, which compares the ids themselves.
     """
     F, _ = functions_for(view.frame)
     hashed = view.frame.withColumn(_HASH, F.xxhash64("event_id"))
-    repeated = (
+    repeated, how_many = _cached(
         hashed.where(F.col(_DEDUPES)).groupBy(_HASH).count().where(F.col("count") > 1).select(_HASH)
     )
-    with job_errors():  # Spark Connect runs the job when asked to cache
-        repeated = repeated.cache()
-        try:
-            how_many = repeated.count()
-        except BaseException:
-            repeated.unpersist()
-            raise
     if how_many == 0 or how_many > FEW_REPEATS:
         repeated.unpersist()
-        return (rows_as_they_are(view) if how_many == 0 else first_per_id(view)), None
+        return (rows_as_they_are(view) if how_many == 0 else first_per_id(view)), []
     few = F.broadcast(repeated)
+    try:
+        shared, _ = _cached(_first_per_id(hashed.join(few, _HASH, "left_semi")))
+    except BaseException:
+        repeated.unpersist()
+        raise
     alone = hashed.join(few, _HASH, "left_anti").select(*_COLUMNS)
-    shared = _first_per_id(hashed.join(few, _HASH, "left_semi"))
-    return alone.unionByName(shared), repeated
+    return alone.unionByName(shared), [repeated, shared]
+
+
+def _cached(frame: Any) -> tuple[Any, int]:
+    """*frame* cached on the cluster, and its row count (the job that fills the cache)."""
+    with job_errors():  # Spark Connect runs the job when asked to cache
+        cached = frame.cache()
+        try:
+            return cached, int(cached.count())
+        except BaseException:
+            cached.unpersist()
+            raise
 
 
 def canonical_view(

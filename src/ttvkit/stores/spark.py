@@ -114,9 +114,11 @@ class SparkSource(PlanQueries):
     user, name, account and properties). Before the first question one
     query finds the ids that repeat (a shuffle of 64-bit hashes of the ids
     alone) and caches them on the cluster: when none repeats, the questions
-    read the rows as they are; when up to a million do, only the events
-    with those ids are shuffled to dedupe them (a broadcast join sorts them
-    out); beyond that, every question shuffles every event. The table is
+    read the rows as they are; when up to a million do, one more query
+    dedupes the events with those ids and caches them (one row per id), and
+    the questions read the other rows as they are (a broadcast join leaves
+    the repeated ones out) and the cached ones; beyond that, every question
+    shuffles every event. ``close()`` frees the cache. The table is
     taken to keep its ids while the source is in use. ``dedupe=False``
     takes the rows as they are and skips that query, for a table whose ids
     are known to be unique.
@@ -183,7 +185,7 @@ class SparkSource(PlanQueries):
         view(self._canonical).createOrReplaceTempView(self._view)
         self._closed = False
         self._rows_checked = False
-        self._cached: Any = None
+        self._cached: list[Any] = []
 
     @classmethod
     def read(
@@ -393,8 +395,8 @@ class SparkSource(PlanQueries):
         if not self._closed:
             self._closed = True
             self._spark.catalog.dropTempView(self._view)
-            if self._cached is not None:
-                self._cached.unpersist()
+            for cached in self._cached:
+                cached.unpersist()
 
     def __enter__(self) -> Self:
         return self
