@@ -116,8 +116,9 @@ class CanonicalView:
     """
 
     frame: Any
-    """The events (``event_id, user_id, account_id, name, ts, properties``) and whether
-    the row's id is one a resent copy shares (given, or made from the content)."""
+    """The events (``event_id, user_id, account_id, name, ts, properties``), whether
+    the row's id is one a resent copy shares (given, or made from the content), and
+    the 64-bit hash of the given id (NULL for a row without one)."""
     suspects: Any
     """The rows whose id or name columns may hold a value no event can (see :func:`_suspect`)."""
     checked: tuple[tuple[str, str, bool], ...]
@@ -168,30 +169,38 @@ def without_repeats(view: CanonicalView) -> tuple[Any, list[Any]]:
     hashes alone: numbers group far faster than text) and caches them. Then:
 
     * none repeats: the rows as they are, with no shuffle in the questions;
-    * up to :data:`FEW_REPEATS` hashes: one more job dedupes the events with
-      those hashes and caches them (one row per id); each question reads the
-      other rows as they are (a broadcast join leaves the repeated ones out),
-      and the cached rows;
-    * more: :func:`first_per_id`, a shuffle of every event in every question.
+    * up to :data:`FEW_REPEATS` ids repeat, all given ones (not made from the
+      content of rows without an id): one more job dedupes the events with those
+      ids and caches them (one row per id); each question reads the other rows as
+      they are, leaving the repeated ones out by a broadcast join on the hash of
+      the given id (which reads the id column alone), and the cached rows;
+    * otherwise: :func:`first_per_id`, a shuffle of every event in every question.
 
     Two ids with one hash (a chance of about 3e-6 among 1e7 ids) only route a
     row through the dedupe, which compares the ids themselves.
     """
     F, _ = functions_for(view.frame)
-    hashed = view.frame.withColumn(_HASH, F.xxhash64("event_id"))
-    repeated, how_many = _cached(
-        hashed.where(F.col(_DEDUPES)).groupBy(_HASH).count().where(F.col("count") > 1).select(_HASH)
+    repeats = (
+        view.frame.where(F.col(_DEDUPES))
+        .groupBy(F.xxhash64("event_id").alias("key"))  # of a given id: its _HASH
+        .agg(F.count(F.lit(1)).alias("n"), F.max(F.col(_HASH).isNull()).alias("made"))
+        .where(F.col("n") > 1)
     )
-    if how_many == 0 or how_many > FEW_REPEATS:
+    repeated, how_many = _cached(repeats)
+    if how_many == 0:
         repeated.unpersist()
-        return (rows_as_they_are(view) if how_many == 0 else first_per_id(view)), []
-    few = F.broadcast(repeated)
+        return rows_as_they_are(view), []
+    if how_many > FEW_REPEATS or repeated.where(F.col("made")).limit(1).count():
+        repeated.unpersist()
+        return first_per_id(view), []
+    few = F.broadcast(repeated.select(F.col("key").alias(_HASH)))
     try:
-        shared, _ = _cached(_first_per_id(hashed.join(few, _HASH, "left_semi")))
+        shared, _ = _cached(_first_per_id(view.frame.join(few, _HASH, "left_semi")))
     except BaseException:
         repeated.unpersist()
         raise
-    alone = hashed.join(few, _HASH, "left_anti").select(*_COLUMNS)
+    # A row without a given id has a NULL hash, which matches nothing: it stays.
+    alone = view.frame.join(few, _HASH, "left_anti").select(*_COLUMNS)
     return alone.unionByName(shared), [repeated, shared]
 
 
@@ -292,10 +301,12 @@ def canonical_view(
     content = F.to_json(F.struct(user, account, name, ts, properties))
     event_id = F.concat(F.lit("c"), F.substring(F.sha2(content, 256), 1, 31))
     dedupes = F.lit(event_ids == "content")
+    given_hash = F.lit(None).cast("bigint")
     if optional["event_id"] is not None:  # a row without one gets one all the same
         given = text(optional["event_id"], "event_id")
         event_id = F.coalesce(given, event_id)
         dedupes = dedupes | given.isNotNull()
+        given_hash = F.when(given.isNotNull(), F.xxhash64(given))
     frame = df.select(
         event_id.alias("event_id"),
         user.alias("user_id"),
@@ -304,6 +315,7 @@ def canonical_view(
         ts.alias("ts"),
         properties.alias("properties"),
         dedupes.alias(_DEDUPES),
+        given_hash.alias(_HASH),
     )
     suspects = df.where(reduce(operator.or_, suspect)).select(
         *(col(column) for column, _, _ in checked)
