@@ -264,6 +264,30 @@ def test_only_aggregates_reach_the_driver(
     assert sum(received) < len(demo_events) / 10
 
 
+def test_a_later_question_asks_only_its_own_query(
+    spark: Any, demo_events: list[ValueEvent], demo_frame: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The checks, the latest time and the event names are asked once per source."""
+    from ttvkit.stores.spark import SparkSource
+
+    received: list[int] = []
+    DataFrame = type(demo_frame)
+    collect = DataFrame.collect
+
+    def counted_collect(self: Any) -> Any:
+        rows = collect(self)
+        received.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(DataFrame, "collect", counted_collect)
+    with SparkSource(demo_frame) as source:
+        first = ttv.time_to_value(source, FIRST)
+        received.clear()
+        assert ttv.time_to_value(source, FIRST).to_dict() == first.to_dict()
+    cells = ObservationColumns.from_rows(observe(demo_events, FIRST)).cells()
+    assert received == [len(cells.durations)]
+
+
 def _plan(frame: Any) -> str:
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):

@@ -186,6 +186,8 @@ class SparkSource(PlanQueries):
         self._closed = False
         self._rows_checked = False
         self._cached: list[Any] = []
+        self._names: frozenset[str] | None = None
+        self._latest: tuple[datetime | None] | None = None
 
     @classmethod
     def read(
@@ -303,17 +305,22 @@ class SparkSource(PlanQueries):
 
     def event_names(self) -> frozenset[str]:
         """The distinct event names: one ``SELECT DISTINCT`` on the cluster (names only
-        reach the driver)."""
+        reach the driver), asked once per source (the table is taken not to change)."""
         self._ready()
-        with job_errors():
-            rows = self._spark.sql(f"SELECT DISTINCT name FROM {self._view}").collect()
-        return frozenset(str(r[0]) for r in rows if r[0] is not None)
+        if self._names is None:
+            with job_errors():
+                rows = self._spark.sql(f"SELECT DISTINCT name FROM {self._view}").collect()
+            self._names = frozenset(str(r[0]) for r in rows if r[0] is not None)
+        return self._names
 
     def latest_timestamp(self) -> datetime | None:
+        """The latest event's time: one ``MAX`` on the cluster, asked once per source."""
         self._ready()
-        with job_errors():
-            (latest,) = self._spark.sql(f"SELECT MAX(ts) FROM {self._view}").first()
-        return None if latest is None else from_micros(int(latest))
+        if self._latest is None:
+            with job_errors():
+                (latest,) = self._spark.sql(f"SELECT MAX(ts) FROM {self._view}").first()
+            self._latest = (None if latest is None else from_micros(int(latest)),)
+        return self._latest[0]
 
     def count(self) -> int:
         self._ready()
