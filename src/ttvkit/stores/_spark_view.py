@@ -112,7 +112,8 @@ _COLUMNS: Final = ("event_id", "user_id", "account_id", "name", "ts", "propertie
 class CanonicalView:
     """A DataFrame of events in ttvkit's layout, and how to find its rows no event can hold.
 
-    Read it through :func:`rows_as_they_are` or :func:`first_per_id`.
+    Read it through :func:`rows_as_they_are`, :func:`first_per_id` or
+    :func:`without_repeats`.
     """
 
     frame: Any
@@ -144,14 +145,11 @@ def rows_as_they_are(view: CanonicalView) -> Any:
     return view.frame.select(*_COLUMNS)
 
 
-def first_per_id(view: CanonicalView) -> Any:
-    """The events of *view* in the canonical layout, a repeated ``event_id`` once: the
-    earliest copy, then the smallest user, name, account and properties (as the stores
-    keep the first copy sent). A shuffle of every event, in every question."""
-    return _first_per_id(view.frame)
-
-
-def _first_per_id(frame: Any) -> Any:
+def first_per_id(frame: Any) -> Any:
+    """The events of a canonical *frame* (all of a :class:`CanonicalView`'s, or some) in
+    the canonical layout, a repeated ``event_id`` once: the earliest copy, then the
+    smallest user, name, account and properties (as the stores keep the first copy
+    sent). A shuffle of every event of *frame*."""
     F, Window = functions_for(frame)
     first = Window.partitionBy("event_id").orderBy(
         "ts", "user_id", "name", "account_id", "properties"
@@ -192,10 +190,10 @@ def without_repeats(view: CanonicalView) -> tuple[Any, list[Any]]:
         return rows_as_they_are(view), []
     if how_many > FEW_REPEATS or repeated.where(F.col("made")).limit(1).count():
         repeated.unpersist()
-        return first_per_id(view), []
+        return first_per_id(view.frame), []
     few = F.broadcast(repeated.select(F.col("key").alias(_HASH)))
     try:
-        shared, _ = _cached(_first_per_id(view.frame.join(few, _HASH, "left_semi")))
+        shared, _ = _cached(first_per_id(view.frame.join(few, _HASH, "left_semi")))
     except BaseException:
         repeated.unpersist()
         raise

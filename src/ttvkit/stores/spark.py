@@ -181,8 +181,9 @@ class SparkSource(PlanQueries):
         )
         self._dedupe = dedupe
         # Until the ids are known not to repeat (see _ready), each question dedupes.
-        view = first_per_id if dedupe else rows_as_they_are
-        view(self._canonical).createOrReplaceTempView(self._view)
+        canonical = self._canonical
+        view = first_per_id(canonical.frame) if dedupe else rows_as_they_are(canonical)
+        view.createOrReplaceTempView(self._view)
         self._closed = False
         self._rows_checked = False
         self._cached: list[Any] = []
