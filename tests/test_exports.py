@@ -19,8 +19,7 @@ from hypothesis import strategies as st
 
 from tests.test_cli import assert_user_error, ok, ttvkit
 from ttvkit.errors import ConfigurationError
-from ttvkit.io import ReadError, read_amplitude, read_file, read_mixpanel
-from ttvkit.io._detect import sniff
+from ttvkit.io import ReadError, read_amplitude, read_file, read_mixpanel, sniff
 
 T = datetime(2026, 3, 1, 12, tzinfo=UTC)
 EPOCH = int(T.timestamp())

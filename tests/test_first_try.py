@@ -22,8 +22,7 @@ from ttvkit.config import load_config, parse_config
 from ttvkit.errors import ConfigurationError, TTVWarning, UnknownEventWarning
 from ttvkit.io import read_posthog, read_segment
 from ttvkit.report import Report, build_report, render
-from ttvkit.stores import MemoryStore, open_store
-from ttvkit.stores._base import event_names_of
+from ttvkit.stores import MemoryStore, event_names_of, open_store
 from ttvkit.tracker import DeliveryFailure
 
 T = datetime(2026, 3, 1, tzinfo=UTC)

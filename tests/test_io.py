@@ -48,7 +48,7 @@ from ttvkit.io import (
     write_jsonl,
     write_parquet,
 )
-from ttvkit.io._values import to_utc
+from ttvkit.io.values import to_utc
 
 from .strategies import value_events
 

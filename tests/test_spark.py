@@ -685,7 +685,7 @@ def test_a_value_no_event_can_hold_fails_the_query_as_the_readers_fail(
 
 def test_white_space_is_what_python_calls_white_space(spark: Any) -> None:
     """NOT_SPACE, run by java.util.regex, tells white space as str.isspace() does."""
-    from ttvkit.io._values import NOT_SPACE
+    from ttvkit.io.values import NOT_SPACE
 
     F = _functions(spark)
     spaces = [chr(c) for c in range(0x3001) if chr(c).isspace()]

@@ -18,8 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ttvkit import InvalidEventError, MemoryStore, StoreUnavailableError, ValueEvent
-from ttvkit.events import _fast_event
-from ttvkit.stores._deadline import current_limit
+from ttvkit.events import checked_event
+from ttvkit.stores.deadline import current_limit
 from ttvkit.stores.sqlite import SQLiteStore
 from ttvkit.tracker import DeliveryFailure, RetryPolicy, Tracker, TrackerConfig
 
@@ -344,7 +344,7 @@ def test_track_accepts_and_rejects_exactly_what_value_event_does(
     # Twice: the second time the name is in the cache of valid names.
     for _ in range(2):
         try:
-            got: ValueEvent | str = _fast_event(*args)
+            got: ValueEvent | str = checked_event(*args)
         except InvalidEventError as exc:
             got = str(exc)
         if isinstance(expected, str) or isinstance(got, str):
@@ -360,7 +360,7 @@ def test_track_accepts_and_rejects_exactly_what_value_event_does(
 
 
 class LimitRecordingStore(MemoryStore):
-    """Records the deadline the tracker lent to each append (``stores._deadline``)."""
+    """Records the deadline the tracker lent to each append (``stores.deadline``)."""
 
     def __init__(self) -> None:
         self.limits: list[float | None] = []

@@ -49,6 +49,7 @@ __all__ = [
     "TimestampLike",
     "ValueEvent",
     "check_text",
+    "checked_event",
     "new_event_id",
     "parse_timestamp",
     "trusted_event",
@@ -486,7 +487,7 @@ def _plain_id(value: object, limit: int) -> bool:
     )
 
 
-def _fast_event(
+def checked_event(
     user_id: object,
     name: object,
     timestamp: object,
@@ -496,10 +497,11 @@ def _fast_event(
 ) -> ValueEvent:
     """``ValueEvent(...)``, with the checks of the common case made cheap.
 
-    The track() hot path. Every value the cheap tests accept, the full
-    validation accepts too and leaves unchanged; anything else (a non-ASCII
-    id, nested properties, a string timestamp, any invalid value) goes
-    through the full constructor, so what is rejected, and the error, are
+    The :meth:`Tracker.track() <ttvkit.tracker.Tracker.track>` hot path, for any
+    caller that builds many events from untrusted values. Every value the cheap
+    tests accept, the full validation accepts too and leaves unchanged; anything
+    else (a non-ASCII id, nested properties, a string timestamp, any invalid
+    value) goes through the full constructor, so what is rejected, and the error, are
     exactly those of :class:`ValueEvent`.
     """
     if (

@@ -31,9 +31,8 @@ from ttvkit.observations import (
     PropertyOf,
     check_aware,
 )
-from ttvkit.stores import MemoryStore, open_store
+from ttvkit.stores import MemoryStore, event_names_of, open_store
 from ttvkit.stores import Source as EventSource
-from ttvkit.stores._base import event_names_of
 from ttvkit.stores.scan import DataFrameLike, is_frame, scan
 from ttvkit.tracker import Tracker
 

@@ -13,7 +13,7 @@ from ttvkit.conditions import Condition, event
 from ttvkit.config import parse_columns, parse_duration, parse_timezone
 from ttvkit.errors import ConfigurationError, InvalidEventError
 from ttvkit.io import ColumnMapping
-from ttvkit.io._values import to_utc
+from ttvkit.io.values import to_utc
 
 __all__ = [
     "PERIODS",

@@ -22,8 +22,7 @@ from ttvkit.config import Config
 from ttvkit.errors import ConfigurationError, StoreError
 from ttvkit.events import ValueEvent, trusted_event
 from ttvkit.io import FORMATS as INPUT_FORMATS
-from ttvkit.io import ColumnMapping, EventReader, ReadError, TimestampUnit, read_file
-from ttvkit.io._detect import sniff
+from ttvkit.io import ColumnMapping, EventReader, ReadError, TimestampUnit, read_file, sniff
 from ttvkit.stores import Store
 from ttvkit.stores.scan import ScanSource, scan
 

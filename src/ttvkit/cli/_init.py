@@ -26,8 +26,7 @@ from ttvkit.cli._files import (
 from ttvkit.cli._output import DOCS_URL, EXIT_OK, note
 from ttvkit.config import parse_config, timezone_name
 from ttvkit.errors import ConfigurationError
-from ttvkit.io import ColumnMapping
-from ttvkit.io._detect import sniff
+from ttvkit.io import ColumnMapping, sniff
 
 __all__ = ["cmd_init"]
 

@@ -32,7 +32,7 @@ from ttvkit.events import (
 )
 from ttvkit.io._mapping import ALL_OTHER_COLUMNS, OPTIONAL_DEFAULTS, ColumnMapping, check_mapping
 from ttvkit.io._reader import Location, ReadError
-from ttvkit.io._values import (
+from ttvkit.io.values import (
     TimestampUnit,
     check_unit,
     check_zone,

@@ -24,8 +24,8 @@ from ttvkit.io._convert import Options, RowConverter
 from ttvkit.io._mapping import ColumnMapping
 from ttvkit.io._reader import EventReader, Item, Location, OnError, ReadError, source_name
 from ttvkit.io._text import TextSource, guarded, is_path, json_records, open_text
-from ttvkit.io._values import check_zone, json_kind
 from ttvkit.io._vendors import Identities, keep_names, merged_items, not_an_object
+from ttvkit.io.values import check_zone, json_kind
 
 __all__ = ["read_amplitude", "read_mixpanel"]
 

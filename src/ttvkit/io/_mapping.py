@@ -12,6 +12,7 @@ from ttvkit.errors import ConfigurationError
 __all__ = ["ALL_OTHER_COLUMNS", "OPTIONAL_DEFAULTS", "ColumnMapping", "check_mapping"]
 
 ALL_OTHER_COLUMNS: Final = "*"
+"""``ColumnMapping.property_columns`` that folds every column the mapping does not name."""
 
 
 def _column_name(value: object) -> str:

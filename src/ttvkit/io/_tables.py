@@ -21,7 +21,7 @@ from ttvkit.io._convert import Options, RowConverter
 from ttvkit.io._mapping import ColumnMapping
 from ttvkit.io._reader import EventReader, Item, Location, OnError, source_name
 from ttvkit.io._text import CSV_COLUMNS, checked_events, is_path, properties_json
-from ttvkit.io._values import TimestampUnit, value_problem
+from ttvkit.io.values import TimestampUnit, value_problem
 
 __all__ = ["from_pandas", "from_polars", "read_parquet", "write_parquet"]
 

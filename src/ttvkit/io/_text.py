@@ -25,7 +25,7 @@ from ttvkit.events import ValueEvent
 from ttvkit.io._convert import Options, RowConverter
 from ttvkit.io._mapping import ColumnMapping
 from ttvkit.io._reader import EventReader, Item, Location, OnError, ReadError, source_name
-from ttvkit.io._values import TimestampUnit, json_kind, json_problem
+from ttvkit.io.values import TimestampUnit, json_kind, json_problem
 
 __all__ = ["read_csv", "read_jsonl", "write_csv", "write_jsonl"]
 

@@ -22,7 +22,7 @@ from ttvkit.io._mapping import ColumnMapping
 from ttvkit.io._reader import IGNORED, EventReader, Item, Location, OnError, ReadError, source_name
 from ttvkit.io._tables import parquet_items
 from ttvkit.io._text import TextSource, csv_items, guarded, is_path, json_records, open_text
-from ttvkit.io._values import json_kind
+from ttvkit.io.values import json_kind
 
 __all__ = [
     "Identities",

@@ -9,12 +9,12 @@ if TYPE_CHECKING:
     from ttvkit.results import (
         CohortTable,
         Comparison,
+        Display,
         ImpactReport,
         JourneyReport,
         SatisfactionReport,
         TTVDistribution,
     )
-    from ttvkit.results._display import Display
 
 __all__ = ["render_text"]
 

@@ -24,9 +24,8 @@ import attrs
 from ttvkit.config import timezone_name
 from ttvkit.errors import ConfigurationError, InvalidEventError
 from ttvkit.events import MAX_ID_LENGTH, MAX_NAME_LENGTH, MAX_TIMESTAMP, check_text
-from ttvkit.io import ColumnMapping, ReadError, TimestampUnit
-from ttvkit.io._mapping import ALL_OTHER_COLUMNS
-from ttvkit.io._values import NOT_SPACE, range_problem, shown, unit_micros
+from ttvkit.io import ALL_OTHER_COLUMNS, ColumnMapping, ReadError, TimestampUnit
+from ttvkit.io.values import NOT_SPACE, range_problem, shown, unit_micros
 from ttvkit.observations import to_micros
 
 __all__ = [

@@ -37,7 +37,7 @@ from ttvkit._optional import require
 from ttvkit.errors import ConfigurationError, StoreError
 from ttvkit.events import ValueEvent, trusted_event
 from ttvkit.io import ColumnMapping, TimestampUnit
-from ttvkit.io._values import check_unit, check_zone
+from ttvkit.io.values import check_unit, check_zone
 from ttvkit.milestones import Milestone
 from ttvkit.observations import (
     Attribute,

@@ -22,7 +22,7 @@ from ttvkit._fork import at_fork
 from ttvkit.errors import InvalidEventError, TrackerClosedError
 from ttvkit.events import ValueEvent
 from ttvkit.stores import Store
-from ttvkit.stores._deadline import bounded_by
+from ttvkit.stores.deadline import bounded_by
 from ttvkit.tracker._config import TrackerConfig
 from ttvkit.tracker._report import DeliveryFailure, ErrorCallback, TrackerStats, describe
 

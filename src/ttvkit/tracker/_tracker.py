@@ -10,7 +10,7 @@ from types import TracebackType
 from typing import Final, Self, TypeAlias
 
 from ttvkit.errors import ConfigurationError
-from ttvkit.events import JSONValue, TimestampLike, ValueEvent, _fast_event
+from ttvkit.events import JSONValue, TimestampLike, ValueEvent, checked_event
 from ttvkit.stores import Store, open_store
 from ttvkit.tracker._config import Seconds, TrackerConfig, checked_seconds
 from ttvkit.tracker._pipeline import Pipeline, register_exit_hook
@@ -124,9 +124,9 @@ class Tracker:
         if type(account_id) is int and account_id.bit_length() <= 512:
             account_id = str(account_id)
         # The checks are those of ValueEvent(...), with the common case made
-        # cheap (_fast_event); storing's own work (rows, JSON, name ids)
+        # cheap (checked_event); storing's own work (rows, JSON, name ids)
         # happens in the writer.
-        event = _fast_event(
+        event = checked_event(
             user_id,
             name,
             self._clock() if timestamp is None else timestamp,

@@ -44,7 +44,7 @@ class BoundedConnection(psycopg.Connection[tuple[Any, ...]]):
     psycopg waits for the socket in :meth:`wait`; this one waits in slices
     of :data:`WAIT_SLICE` seconds and, between slices, asks its store for
     the deadline (the call's ``query_timeout``, or a tighter one a tracker
-    lent, see :mod:`ttvkit.stores._deadline`) and whether the store was
+    lent, see :mod:`ttvkit.stores.deadline`) and whether the store was
     closed. Past the deadline, or once closed, the connection is abandoned
     (its socket closed, never reused) and :class:`Deadline` raised. A
     server that stops answering, or a network that drops every packet,

@@ -23,7 +23,7 @@ from ttvkit.errors import ConfigurationError, InvalidEventError, StoreError, Sto
 from ttvkit.events import ValueEvent, trusted_event
 from ttvkit.observations import check_aware, to_micros
 from ttvkit.stores._base import BaseStore
-from ttvkit.stores._deadline import current_limit
+from ttvkit.stores.deadline import current_limit
 from ttvkit.stores.postgres.adapters import (
     COPY_STAGING,
     CREATE_STAGING,

@@ -17,7 +17,7 @@ from ttvkit.events import (
 from ttvkit.io import (
     ColumnMapping,
 )
-from ttvkit.io._values import NOT_SPACE
+from ttvkit.io.values import NOT_SPACE
 
 # Conservative bound on the properties' JSON text (the readers' limit is
 # 64 KiB of compact JSON): a larger one takes the reader's path, which decides.

@@ -1,5 +1,14 @@
 """Foreign values as event fields: timestamps to UTC, CSV text to JSON scalars, and the
 words for what is wrong with a value.
+
+These are the rules every reader of events applies: the file readers of
+:mod:`ttvkit.io`, :func:`ttvkit.scan` and :class:`ttvkit.stores.spark.SparkSource`.
+A source of your own (a warehouse table, another engine) that reads and reports
+values with them accepts and refuses what the built-in ones do, in the same
+words: :func:`to_utc` for a timestamp in Python, :func:`unit_micros`,
+:func:`range_problem` and :data:`NOT_SPACE` for the same checks written in an
+engine's SQL, :func:`shown` for a value in a message, :func:`check_unit` and
+:func:`check_zone` for the ``timestamp_unit`` and ``assume_timezone`` arguments.
 """
 
 from __future__ import annotations
@@ -39,6 +48,8 @@ TimestampUnit: TypeAlias = Literal["s", "ms", "us"]
 # Python's str.isspace() as a regular expression (RE2 for DuckDB, java.util.regex for
 # Spark): a text that is not only white space has a character outside this class.
 NOT_SPACE: Final = r"[^\t\n\x0b\f\r \x{1c}-\x{1f}\x{85}\p{Z}]"
+"""A character that is not white space, as a regular expression (RE2 and
+``java.util.regex``): ids and names without one are blank and refused."""
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _UNIT_MICROSECONDS: Final = {"s": 1_000_000, "ms": 1_000, "us": 1}
@@ -57,6 +68,7 @@ _PLAIN_ISO: Final = re.compile(
 
 
 def check_unit(value: object) -> TimestampUnit | None:
+    """*value* as a ``timestamp_unit`` argument, or :class:`~ttvkit.errors.ConfigurationError`."""
     if value is None or value in _UNIT_MICROSECONDS:
         return value  # type: ignore[return-value]
     raise ConfigurationError(
@@ -66,6 +78,7 @@ def check_unit(value: object) -> TimestampUnit | None:
 
 
 def check_zone(value: object) -> tzinfo | None:
+    """*value* as an ``assume_timezone`` argument, or :class:`~ttvkit.errors.ConfigurationError`."""
     if value is None or isinstance(value, tzinfo):
         return value
     raise ConfigurationError(
