@@ -123,6 +123,21 @@ def shuffle_bytes(spark: Any, since_stage: int) -> tuple[int, int]:
     return sum(s["shuffleWriteBytes"] for s in done), last
 
 
+def local_session() -> Any:
+    """The benchmarks' Spark: ``local[2]``, UTC, 4 GB for the driver, quiet."""
+    from pyspark.sql import SparkSession
+
+    spark = (
+        SparkSession.builder.master("local[2]")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.driver.memory", "4g")
+        .getOrCreate()
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
 def timed(run: Any) -> tuple[float, Any]:
     start = time.perf_counter()
     answer = run()
@@ -139,20 +154,12 @@ def main() -> int:
     args = parser.parse_args()
     warnings.filterwarnings("ignore", module="lifelines")  # its percentile approximation note
 
-    from pyspark.sql import SparkSession
     from pyspark.sql import functions as F
 
     started = time.perf_counter()
     path = data.parquet(args.users, 0)
     print(f"data: {path.name} ready in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-    spark = (
-        SparkSession.builder.master("local[2]")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.driver.memory", "4g")
-        .getOrCreate()
-    )
-    spark.sparkContext.setLogLevel("ERROR")
+    spark = local_session()
     base = spark.read.parquet(str(path))
     n_base = base.count()
     load = os.getloadavg()[0]

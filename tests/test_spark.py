@@ -696,6 +696,188 @@ def test_white_space_is_what_python_calls_white_space(spark: Any) -> None:
     assert got == [not t.isspace() for t in texts]
 
 
+_BAD_PROPERTIES = [
+    "[1]",
+    '"x"',
+    "",
+    " ",
+    "nope",
+    "{'a':1}",
+    '{"a":1}{"b":2}',
+    '{"a":1} x',
+    '{"a":NaN}',
+    '{"a":1e999}',
+    '{"a":12345678901234567890}',
+    '{"a":"\\u0000"}',
+    '{"a":"\\ud800"}',
+    '{"a":"\\udc00x"}',
+    '{"a":' * 64 + "{}" + "}" * 64,
+    '{"a":"' + "x" * 70_000 + '"}',
+]
+
+
+def _assert_spark_fails_as_the_readers_fail(
+    spark: Any, column: str, schema: str, value: Any
+) -> None:
+    """A table whose row u1 holds *value* in *column* (Spark type *schema*): Spark's
+    ReadError is ``from_pandas``'s, word for word after the place it names."""
+    pd = pytest.importorskip("pandas")
+    from ttvkit.stores.spark import SparkSource
+
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    one = {"user_id": ["u1"], "name": ["signup"], "timestamp": [at], column: [value]}
+    with pytest.raises(ReadError) as read:
+        list(ttv.io.from_pandas(pd.DataFrame(one)))
+    _, _, expected = str(read.value).partition(f'column "{column}": ')
+    assert expected, str(read.value)
+    df = spark.createDataFrame(
+        [("u1", "signup", at, value)],
+        f"user_id string, name string, timestamp timestamp, `{column}` {schema}",
+    )
+    with SparkSource(df) as source, pytest.raises(ReadError) as raised:
+        ttv.time_to_value(source, FIRST)
+    assert str(raised.value) == f'the Spark DataFrame, column "{column}": {expected}'
+
+
+@pytest.mark.parametrize("text", _BAD_PROPERTIES, ids=range(len(_BAD_PROPERTIES)))
+def test_properties_the_readers_refuse_fail_as_the_readers_fail(spark: Any, text: str) -> None:
+    """JSON property text the readers refuse is a ReadError on Spark too, in their words.
+
+    Before, Spark read it as no properties (or as ``"Infinity"``, or a DECIMAL).
+    """
+    _assert_spark_fails_as_the_readers_fail(spark, "properties", "string", text)
+
+
+@pytest.mark.parametrize(
+    ("schema", "value"), [("double", float("inf")), ("float", float("-inf")), ("string", "a\x00")]
+)
+def test_a_property_column_the_readers_refuse_fails_as_they_fail(
+    spark: Any, schema: str, value: Any
+) -> None:
+    _assert_spark_fails_as_the_readers_fail(spark, "plan", schema, value)
+
+
+_VALID_PROPERTIES = [
+    "{}",
+    '{"plan":"pro","seats":3,"trial":false,"note":null,"ratio":0.25}',
+    '{"plan": "pro", "seats": 3}',
+    '{\n  "nested": {"a": [1, {"b": 2.5e3}]},\n  "s": "}{\\"]["\n}',
+    '{"emoji":"\\ud83d\\ude00","accent":"\\u00e9","quote":"\\"","slash":"\\/"}',
+    ' {"a":1} ',
+    '{"a":-9.5E-7,"b":123456789012345678}',
+    '{"a":' * 63 + "{}" + "}" * 63,
+    "{" + ", ".join(f'"k{i}": [{i}]' for i in range(3000)) + "}",
+    '{"a":"' + "\\n" * 25_000 + '"}',
+]
+
+
+@pytest.mark.parametrize("text", _VALID_PROPERTIES, ids=range(len(_VALID_PROPERTIES)))
+def test_spark_vouches_for_common_valid_properties_alone(spark: Any, text: str) -> None:
+    """Valid objects, compact or not, nested, with escapes: not suspects, so no row of
+    them is fetched to the driver to be checked in Python."""
+    from ttvkit.events import validate_properties
+    from ttvkit.io.values import json_object
+    from ttvkit.stores._spark_view import _object_suspect
+
+    validate_properties(json_object(text))  # valid for the readers
+    F = _functions(spark)
+    df = spark.createDataFrame([(text,)], "p string")
+    assert df.select(_object_suspect(F, F.col("p"))).collect()[0][0] is False
+
+
+_JSON_PIECES = st.sampled_from(
+    [
+        '"',
+        "\\",
+        "\\u0000",
+        "\\ud800",
+        "\\udc00",
+        "\\ud83d\\ude00",
+        "{",
+        "}",
+        "[",
+        "]",
+        ":",
+        ",",
+        " ",
+        "\n",
+        "1",
+        "-",
+        ".",
+        "e",
+        "E",
+        "+",
+        "0",
+        "9" * 19,
+        "NaN",
+        "Infinity",
+        "true",
+        "null",
+        '"a"',
+        '"a":',
+        "'",
+        "\x00",
+        "\u00e9",
+        "/*",
+    ]
+)
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    st.one_of(
+        st.lists(_JSON_PIECES, max_size=20).map("".join),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+            lambda inner: (
+                st.lists(inner, max_size=3)
+                | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+            ),
+            max_leaves=8,
+        ).map(lambda v: json.dumps({"v": v}, ensure_ascii=bool(len(str(v)) % 2))),
+        st.tuples(st.text(max_size=30), st.text(max_size=30)).map(
+            lambda parts: "{" + '"k":"' + parts[0] + '"' + parts[1] + "}"
+        ),
+    )
+)
+def test_what_spark_vouches_for_the_readers_accept(spark: Any, text: str) -> None:
+    """The suspect test is exact for what it passes: text it does not flag, the readers
+    take (json_object, then validate_properties)."""
+    from ttvkit.events import validate_properties
+    from ttvkit.io.values import json_object
+    from ttvkit.stores._spark_view import _object_suspect
+
+    F = _functions(spark)
+    df = spark.createDataFrame([(text,)], "p string")
+    if df.select(_object_suspect(F, F.col("p"))).collect()[0][0] is False:
+        validate_properties(json_object(text))
+
+
+def test_suspects_that_are_valid_are_passed_over_in_rounds(spark: Any, monkeypatch: Any) -> None:
+    """Valid properties the suspect test flags (a key twice) do not hide a bad row
+    behind them, however many there are; and alone they raise nothing."""
+    from ttvkit.stores import _spark_view
+    from ttvkit.stores.spark import SparkSource
+
+    monkeypatch.setattr(_spark_view, "_SUSPECT_ROUNDS", (1, 3))
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    twice = [(f"u{i}", "signup", at, '{"a":1,"a":2}') for i in range(6)]
+    twice.append(("u0", ds.REPORT_CREATED, at + timedelta(hours=1), None))
+    schema = "user_id string, name string, timestamp timestamp, properties string"
+    with SparkSource(spark.createDataFrame(twice, schema).coalesce(1)) as source:
+        assert ttv.time_to_value(source, FIRST).n == 6
+    bad = [*twice, ("u9", "signup", at, "[1]")]
+    with (
+        SparkSource(spark.createDataFrame(bad, schema).coalesce(1)) as source,
+        pytest.raises(ReadError, match="holds a JSON array"),
+    ):
+        ttv.time_to_value(source, FIRST)
+
+
 def test_bad_time_options_are_configuration_errors(spark: Any) -> None:
     from ttvkit.stores.spark import SparkSource
 

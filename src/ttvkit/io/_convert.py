@@ -10,7 +10,6 @@ that the :class:`~ttvkit.io.EventReader` decides whether to raise or to skip the
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, tzinfo
@@ -18,7 +17,6 @@ from typing import Any, Final
 
 import attrs
 
-from ttvkit._json import load_json
 from ttvkit.errors import InvalidEventError
 from ttvkit.events import (
     MAX_ID_LENGTH,
@@ -37,7 +35,7 @@ from ttvkit.io.values import (
     check_unit,
     check_zone,
     infer_scalar,
-    json_kind,
+    json_object,
     jsonable,
     shown,
     to_utc,
@@ -314,29 +312,10 @@ class RowConverter:
     def _json_object(self, value: object, column: str) -> Mapping[str, Any]:
         if self._missing(value):
             return {}
-        if isinstance(value, str):
-            try:
-                value = load_json(value)
-            except (ValueError, RecursionError) as exc:
-                problem = (
-                    f"{exc.msg} at character {exc.pos}"
-                    if isinstance(exc, json.JSONDecodeError)
-                    else value_problem(exc)
-                )
-                raise _Problem(
-                    column,
-                    f"is not valid JSON ({problem}); the column must "
-                    'hold a JSON object such as {"plan": "pro"}',
-                ) from None
-        if value is None:
-            return {}
-        if isinstance(value, Mapping):
-            return value
-        raise _Problem(
-            column,
-            f"holds {json_kind(value)}, not a JSON object; properties must be an object "
-            'such as {"plan": "pro"}',
-        )
+        try:
+            return json_object(value)
+        except ValueError as exc:
+            raise _Problem(column, str(exc)) from None
 
     def _cell(self, value: object) -> object:
         if isinstance(value, str):

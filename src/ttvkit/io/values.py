@@ -18,21 +18,26 @@ import math
 import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta, tzinfo
-from typing import Final, Literal, TypeAlias
+from typing import Any, Final, Literal, TypeAlias
 
 from dateutil.parser import isoparse
 
-from ttvkit._json import compact
+from ttvkit._json import compact, load_json
 from ttvkit.errors import ConfigurationError, InvalidEventError
 from ttvkit.events import MAX_TIMESTAMP, MIN_TIMESTAMP, JSONValue, parse_timestamp
 
 __all__ = [
+    "JSON_STRING",
+    "MAX_PROPERTIES_TEXT",
     "NOT_SPACE",
+    "PLAIN_OBJECT",
+    "RISKY_NUMBERS",
     "TimestampUnit",
     "check_unit",
     "check_zone",
     "infer_scalar",
     "json_kind",
+    "json_object",
     "json_problem",
     "jsonable",
     "range_problem",
@@ -52,6 +57,33 @@ NOT_SPACE: Final = r"[^\t\n\x0b\f\r \x{1c}-\x{1f}\x{85}\p{Z}]"
 ``java.util.regex``): ids and names without one are blank and refused."""
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+
+# JSON property text, as regular expressions (RE2 and java.util.regex alike) for an
+# engine to vouch for most rows in SQL and leave the rest to json_object() and
+# validate_properties(), which decide.
+
+MAX_PROPERTIES_TEXT: Final = 60_000
+"""Bytes of JSON property text an engine may vouch for without Python (the readers'
+limit is :data:`~ttvkit.events.MAX_PROPERTIES_BYTES` of compact JSON)."""
+
+JSON_STRING: Final = r'"(?:[^"\\]|\\.)*"'
+"""A JSON string, escapes included (replace these by ``""`` to look at the rest)."""
+
+RISKY_NUMBERS: Final = r"[0-9]{19}|[eE][+-]?[0-9]{3}|NaN|Infinity"
+"""Outside strings: what may be a number beyond 64 bits or a float's range, or a
+constant JSON does not have. Text without it holds none of these."""
+
+_PLAIN_STRING: Final = r'"[^"\\\x00-\x1f]*"'
+_PLAIN_VALUE: Final = (
+    rf"({_PLAIN_STRING}|true|false|null|-?(0|[1-9][0-9]{{0,17}})(\.[0-9]{{1,17}})?)"
+)
+_PLAIN_PAIR: Final = rf"{_PLAIN_STRING}:{_PLAIN_VALUE}"
+PLAIN_OBJECT: Final = rf"\{{({_PLAIN_PAIR}(,{_PLAIN_PAIR})*)?\}}"
+"""A compact JSON object whose values are plain strings (no escapes, no control
+characters), booleans, nulls, or numbers of at most 18 digits before and 17 after
+the point without an exponent. Text that matches it whole is valid JSON, an object,
+flat, and holds nothing the readers refuse (a key twice is the last one, as
+``json.loads`` reads it); no string in it holds a quote."""
 _UNIT_MICROSECONDS: Final = {"s": 1_000_000, "ms": 1_000, "us": 1}
 _UNIT_NAMES: Final = {"s": "seconds", "ms": "milliseconds", "us": "microseconds"}
 _INT64: Final = 2**63
@@ -126,6 +158,37 @@ def json_kind(value: object) -> str:
     if isinstance(value, int | float):
         return "a JSON number"
     return f"a {type(value).__name__}"
+
+
+def json_object(value: object) -> Mapping[str, Any]:
+    """A JSON properties cell as the object it holds: JSON text is parsed, JSON
+    ``null`` (``None``) is an empty object, a mapping is itself.
+
+    Raises :class:`ValueError` saying, in the readers' words, why it is not an
+    object (not valid JSON, or JSON of another kind). The values are not
+    checked: pass the result to :func:`~ttvkit.events.validate_properties`.
+    """
+    if isinstance(value, str):
+        try:
+            value = load_json(value)
+        except (ValueError, RecursionError) as exc:
+            problem = (
+                f"{exc.msg} at character {exc.pos}"
+                if isinstance(exc, json.JSONDecodeError)
+                else value_problem(exc)
+            )
+            raise ValueError(
+                f"is not valid JSON ({problem}); the column must "
+                'hold a JSON object such as {"plan": "pro"}'
+            ) from None
+    if value is None:
+        return {}
+    if isinstance(value, Mapping):
+        return value
+    raise ValueError(
+        f"holds {json_kind(value)}, not a JSON object; properties must be an object "
+        'such as {"plan": "pro"}'
+    )
 
 
 def infer_scalar(text: str) -> JSONValue:

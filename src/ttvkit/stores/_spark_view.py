@@ -6,7 +6,7 @@ ttvkit's layout (``event_id, user_id, account_id, name, ts`` as µs
 readers read and check them (:mod:`ttvkit.io`): the same column types, time
 zones, epoch units, ranges and messages. The types are checked from the
 schema alone; a value no event can hold fails the query that meets it (times)
-or the one query :func:`first_bad_row` runs (ids and names), as a
+or the one query :func:`first_bad_row` runs (ids, names and properties), as a
 :class:`~ttvkit.io.ReadError`.
 """
 
@@ -23,9 +23,25 @@ import attrs
 
 from ttvkit.config import timezone_name
 from ttvkit.errors import ConfigurationError, InvalidEventError
-from ttvkit.events import MAX_ID_LENGTH, MAX_NAME_LENGTH, MAX_TIMESTAMP, check_text
+from ttvkit.events import (
+    MAX_ID_LENGTH,
+    MAX_NAME_LENGTH,
+    MAX_PROPERTIES_DEPTH,
+    MAX_TIMESTAMP,
+    check_text,
+    validate_properties,
+)
 from ttvkit.io import ALL_OTHER_COLUMNS, ColumnMapping, ReadError, TimestampUnit
-from ttvkit.io.values import NOT_SPACE, range_problem, shown, unit_micros
+from ttvkit.io.values import (
+    MAX_PROPERTIES_TEXT,
+    NOT_SPACE,
+    PLAIN_OBJECT,
+    RISKY_NUMBERS,
+    json_object,
+    range_problem,
+    shown,
+    unit_micros,
+)
 from ttvkit.observations import to_micros
 
 __all__ = [
@@ -54,6 +70,22 @@ _UTC_COLUMN: Final = "__ttv_utc"
 # so that it reaches the caller as a ReadError, without Spark's wrapping.
 _RAISED: Final = "<<ttvkit>> "
 _RAISED_END: Final = " <</ttvkit>>"
+# Escapes the readers refuse (NUL, a surrogate without its pair), exactly but for an
+# escaped backslash before "u" (such text takes the Python check, which decides).
+_BAD_ESCAPES: Final = (
+    r"\\u0000"
+    r"|\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])"
+    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F]"
+)
+# Longest text matched against PLAIN_OBJECT, whose repeated group java.util.regex
+# matches by recursion, one level per key (longer text takes the other test).
+_PLAIN_TEXT: Final = 4096
+# Strict JSON for from_json: no single quotes, no NaN or Infinity.
+_STRICT_JSON: Final = {"allowSingleQuotes": "false", "allowNonNumericNumbers": "false"}
+# Rows fetched to the driver in each round of first_bad_row, then all the rest.
+_SUSPECT_ROUNDS: Final = (1, 1000)
+# A property column's text this long may make the properties too large; Python decides.
+_BIG_PROPERTY: Final = MAX_PROPERTIES_TEXT
 _PROPERTY_TYPES: Final = (
     "string",
     "boolean",
@@ -120,22 +152,35 @@ class CanonicalView:
     the row's id is one a resent copy shares (given, or made from the content), and
     the 64-bit hash of the given id (NULL for a row without one)."""
     suspects: Any
-    """The rows whose id or name columns may hold a value no event can (see :func:`_suspect`)."""
+    """The rows whose id, name or property columns may hold a value no event can (see
+    :func:`_suspect` and :func:`_object_suspect`)."""
     checked: tuple[tuple[str, str, bool], ...]
     """(column, field, required) for each of the suspects' columns."""
 
 
 def first_bad_row(view: CanonicalView) -> ReadError | None:
-    """The readers' error for the first row whose id or name no event can hold, or None.
+    """The readers' error for the first row that no event can hold, or None.
 
-    One Spark job, which stops at the first suspect row.
+    The suspect rows are fetched in rounds (one, then a thousand, then all the
+    rest, streamed), each a Spark job that stops once it has enough: a suspect
+    row is almost always a bad one, so the first round decides, but a few
+    kinds of valid properties are suspects too (see :func:`_object_suspect`),
+    and Python decides each.
     """
     with job_errors():
-        rows = view.suspects.limit(1).collect()
-    for row in rows:
-        problem = _row_problem(tuple(row), view.checked)
-        if problem is not None:
-            return problem
+        for limit in (*_SUSPECT_ROUNDS, None):
+            if limit is None:
+                rows = view.suspects.toLocalIterator()
+            else:
+                rows = iter(view.suspects.limit(limit).collect())
+            seen = 0
+            for row in rows:
+                seen += 1
+                problem = _row_problem(tuple(row), view.checked)
+                if problem is not None:
+                    return problem
+            if limit is None or seen < limit:
+                return None
     return None
 
 
@@ -263,7 +308,7 @@ def canonical_view(
     def kind(name: str) -> str:
         return str(types[name].simpleString())
 
-    # The id and name columns, and whether a row may hold one no event can: checked
+    # The id, name and property columns, and whether a row may hold what no event can: checked
     # by a query of their own before the first question (see first_bad_row).
     checked: list[tuple[str, str, bool]] = []
     suspect: list[Any] = []
@@ -288,6 +333,17 @@ def canonical_view(
             optional["properties"],
         )
     properties = _properties(F, col, kind, optional["properties"], folded)
+    if optional["properties"] is not None and kind(optional["properties"]) == "string":
+        checked.append((optional["properties"], "properties", False))
+        suspect.append(_object_suspect(F, col(optional["properties"])))
+    for column in folded:
+        cell = col(column)
+        if kind(column) in ("double", "float"):
+            checked.append((column, "a property", False))
+            suspect.append(F.abs(cell) == F.lit(float("inf")))
+        elif kind(column) == "string":
+            checked.append((column, "a property", False))
+            suspect.append((F.instr(cell, "\x00") > 0) | (F.octet_length(cell) > _BIG_PROPERTY))
     user = text(mapping.user, "user_id")
     name = text(mapping.name, "name")
     account = (
@@ -454,6 +510,49 @@ def _in_range(
     )
 
 
+def _object_suspect(F: Any, text: Any) -> Any:
+    """Whether the readers may refuse the JSON *text* as a row's properties (NULL:
+    none). Exact for the rows it passes; Python decides the others (see
+    :func:`_row_problem`).
+
+    Most objects are compact and flat, and one regular expression vouches for
+    them (:data:`~ttvkit.io.values.PLAIN_OBJECT`). Another object passes when
+    ``from_json`` parses it strictly, nothing outside its strings may be a number
+    the readers refuse, no escape is one they refuse, and, with its strings taken
+    out, it is one object (``from_json`` reads ``{...}{...}`` as the first) nested
+    no deeper than the readers take. Valid objects it leaves to Python: a key
+    twice, a 19-digit integer within 64 bits, the text ``null``, an escaped
+    backslash before ``u``, text longer than
+    :data:`~ttvkit.io.values.MAX_PROPERTIES_TEXT` bytes.
+    """
+    # Escapes out first, then strings hold no quote: no pattern repeats a group,
+    # which java.util.regex does by recursion, one level per repeat.
+    stripped = F.regexp_replace(F.regexp_replace(text, r"\\[\s\S]", ""), r'"[^"]*"', '""')
+    brackets = F.split(F.regexp_replace(stripped, r"[^\[\]{}]", ""), "")
+
+    def step(walk: Any, c: Any) -> Any:
+        depth = walk["d"] + F.when(c.isin("{", "["), 1).when(c.isin("}", "]"), -1).otherwise(0)
+        return F.struct(
+            depth.alias("d"),
+            F.greatest(walk["m"], depth).alias("m"),
+            (walk["z"] + F.when((depth <= 0) & (c != ""), 1).otherwise(0)).alias("z"),
+        )
+
+    start = F.struct(F.lit(0).alias("d"), F.lit(0).alias("m"), F.lit(0).alias("z"))
+    walk = F.aggregate(brackets, start, step)
+    one_object = (walk["z"] == 1) & (walk["d"] == 0) & (walk["m"] <= MAX_PROPERTIES_DEPTH)
+    vouched = (
+        F.when(F.octet_length(text) > MAX_PROPERTIES_TEXT, F.lit(False))
+        .when((F.octet_length(text) <= _PLAIN_TEXT) & text.rlike(f"^{PLAIN_OBJECT}$"), F.lit(True))
+        .when(text.rlike(_BAD_ESCAPES), F.lit(False))
+        .when(text.rlike(RISKY_NUMBERS) & stripped.rlike(RISKY_NUMBERS), F.lit(False))
+        .when(~stripped.rlike(r"^[ \t\n\r]*\{[\s\S]*\}[ \t\n\r]*$"), F.lit(False))
+        .when(F.from_json(text, "map<string,string>", _STRICT_JSON).isNull(), F.lit(False))
+        .otherwise(one_object)
+    )
+    return text.isNotNull() & ~vouched
+
+
 def _suspect(F: Any, value: Any, field: str, *, text: bool, required: bool) -> Any:
     """Whether ``ValueEvent`` may refuse the id or name *value*: missing (when
     *required*), empty or only white space, too long, or holding NUL. Exact for
@@ -478,6 +577,15 @@ def _row_problem(row: Sequence[Any], fields: Sequence[tuple[str, str, bool]]) ->
             if not required:
                 continue
             problem = f"is empty; every event needs a {field}"
+        elif field in ("properties", "a property"):
+            try:
+                if field == "properties":
+                    validate_properties(json_object(value))
+                else:
+                    validate_properties({column: value})
+                continue
+            except ValueError as exc:  # InvalidEventError too
+                problem = str(exc)
         else:
             text = str(value)
             try:

@@ -17,12 +17,13 @@ from ttvkit.events import (
 from ttvkit.io import (
     ColumnMapping,
 )
-from ttvkit.io.values import NOT_SPACE
-
-# Conservative bound on the properties' JSON text (the readers' limit is
-# 64 KiB of compact JSON): a larger one takes the reader's path, which decides.
-MAX_PROPERTIES_TEXT: Final = 60_000
-
+from ttvkit.io.values import (
+    JSON_STRING,
+    MAX_PROPERTIES_TEXT,
+    NOT_SPACE,
+    PLAIN_OBJECT,
+    RISKY_NUMBERS,
+)
 
 MAX_MICROS: Final = (MAX_TIMESTAMP - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
 
@@ -60,22 +61,14 @@ ISO_BODY: Final = (
 OFFSET: Final = r"(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])"
 
 
-# JSON text the engine keeps only when none of this appears outside its strings
-# (numbers beyond 64 bits or a float's range, NaN, Infinity) ...
-_RISKY_NUMBERS: Final = r"[0-9]{19}|[eE][+-]?[0-9]{3}|NaN|Infinity"
-
-
-_JSON_STRING: Final = r'"(?:[^"\\]|\\.)*"'
-
-
 # ... nor inside them (NUL, lone surrogates; a pair of surrogates takes the reader's path too).
 _RISKY_ESCAPES: Final = r"\\u0000|\\u[dD][89a-fA-F]"
 
 
 def risky_json(text: str) -> str:
     """SQL: whether the JSON *text* may hold what the readers reject or read differently."""
-    numbers = f"regexp_replace({text}, {lit(_JSON_STRING)}, '\"\"', 'g')"
-    risky = lit(_RISKY_NUMBERS)
+    numbers = f"regexp_replace({text}, {lit(JSON_STRING)}, '\"\"', 'g')"
+    risky = lit(RISKY_NUMBERS)
     # Nesting: fewer opening brackets than the depth limit cannot nest deeper
     # (brackets inside strings count too: only ever on the safe side).
     brackets = f"(strlen({text}) - strlen(regexp_replace({text}, '[\\[{{]', '', 'g')))"
@@ -85,25 +78,6 @@ def risky_json(text: str) -> str:
         f"OR regexp_matches({text}, {lit(_RISKY_ESCAPES)}) "
         f"OR {brackets} > {MAX_PROPERTIES_DEPTH})"
     )
-
-
-# A compact JSON object whose values are plain strings (no escapes, no
-# control characters), booleans, nulls, or numbers of at most 18 digits
-# before and 17 after the point without an exponent: valid, an object, flat,
-# and clear of everything risky_json looks for. In such text no string holds
-# a quote.
-_PLAIN_STRING: Final = r'"[^"\\\x00-\x1f]*"'
-
-
-_PLAIN_VALUE: Final = (
-    rf"({_PLAIN_STRING}|true|false|null|-?(0|[1-9][0-9]{{0,17}})(\.[0-9]{{1,17}})?)"
-)
-
-
-_PLAIN_PAIR: Final = rf"{_PLAIN_STRING}:{_PLAIN_VALUE}"
-
-
-PLAIN_OBJECT: Final = rf"\{{({_PLAIN_PAIR}(,{_PLAIN_PAIR})*)?\}}"
 
 
 def object_ok(text: str, checked: str) -> str:

@@ -7,10 +7,10 @@ from datetime import tzinfo
 
 from ttvkit.events import MAX_ID_LENGTH, MAX_NAME_LENGTH
 from ttvkit.io import ColumnMapping
+from ttvkit.io.values import MAX_PROPERTIES_TEXT
 from ttvkit.stores.scan._checks import (
     ISO_BODY,
     MAX_MICROS,
-    MAX_PROPERTIES_TEXT,
     OFFSET,
     UNIT_FACTOR,
     Field,
