@@ -26,7 +26,6 @@ from ttvkit.errors import ConfigurationError, InvalidEventError
 from ttvkit.events import (
     MAX_ID_LENGTH,
     MAX_NAME_LENGTH,
-    MAX_PROPERTIES_DEPTH,
     MAX_TIMESTAMP,
     check_text,
     validate_properties,
@@ -77,9 +76,23 @@ _BAD_ESCAPES: Final = (
     r"|\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])"
     r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F]"
 )
-# Longest text matched against PLAIN_OBJECT, whose repeated group java.util.regex
-# matches by recursion, one level per key (longer text takes the other test).
-_PLAIN_TEXT: Final = 4096
+# A flat JSON object as the readers take it, for java.util.regex: any JSON white
+# space; strings with escapes other than NUL and surrogates; numbers of at most 18
+# digits before and 17 after the point, without an exponent (as PLAIN_OBJECT).
+# Possessive quantifiers: no backtracking into what matched.
+_WS: Final = r"[ \t\n\r]*+"
+_STRING: Final = (
+    r'"[^"\\\x00-\x1f]*+'
+    r'(?:\\(?:["\\/bfnrt]|u(?!0000)(?![dD][89a-fA-F])[0-9a-fA-F]{4})[^"\\\x00-\x1f]*+)*+"'
+)
+_NUMBER: Final = r"-?+(?:0|[1-9][0-9]{0,17}+)(?:\.[0-9]{1,17}+)?+"
+_PAIR: Final = rf"{_STRING}{_WS}:{_WS}(?:{_STRING}|true|false|null|{_NUMBER})"
+_FLAT_OBJECT: Final = rf"\A{_WS}\{{{_WS}(?:{_PAIR}(?:{_WS},{_WS}{_PAIR})*+)?{_WS}\}}{_WS}\z"
+# Longest text matched against _FLAT_OBJECT, whose repeated groups java.util.regex
+# matches by recursion, one level per key and per escape (longer text takes the other test).
+_FLAT_TEXT: Final = 4096
+# Nesting that the other test vouches for (deeper objects are left to Python).
+_NESTING_PASSES: Final = 6
 # Strict JSON for from_json: no single quotes, no NaN or Infinity.
 _STRICT_JSON: Final = {"allowSingleQuotes": "false", "allowNonNumericNumbers": "false"}
 # Rows fetched to the driver in each round of first_bad_row, then all the rest.
@@ -515,40 +528,37 @@ def _object_suspect(F: Any, text: Any) -> Any:
     none). Exact for the rows it passes; Python decides the others (see
     :func:`_row_problem`).
 
-    Most objects are compact and flat, and one regular expression vouches for
-    them (:data:`~ttvkit.io.values.PLAIN_OBJECT`). Another object passes when
+    Most objects are flat, and a regular expression vouches for them: the cheaper
+    :data:`~ttvkit.io.values.PLAIN_OBJECT` for compact ones without escapes, then
+    :data:`_FLAT_OBJECT` for any white space and escapes. Another object passes when
     ``from_json`` parses it strictly, nothing outside its strings may be a number
-    the readers refuse, no escape is one they refuse, and, with its strings taken
-    out, it is one object (``from_json`` reads ``{...}{...}`` as the first) nested
-    no deeper than the readers take. Valid objects it leaves to Python: a key
-    twice, a 19-digit integer within 64 bits, the text ``null``, an escaped
+    the readers refuse, no escape is one they refuse, and it is one object: with its
+    strings taken out, :data:`_NESTING_PASSES` passes of replacing each innermost
+    ``{...}`` or ``[...]`` by ``0`` leave a lone ``0`` (``from_json`` reads
+    ``{...}{...}`` as the first object and ignores the rest). Valid objects it
+    leaves to Python: nested deeper than that, a 19-digit integer within 64 bits, a
+    number with an exponent of three digits, the text ``null``, an escaped
     backslash before ``u``, text longer than
     :data:`~ttvkit.io.values.MAX_PROPERTIES_TEXT` bytes.
     """
+    size = F.octet_length(text)
     # Escapes out first, then strings hold no quote: no pattern repeats a group,
     # which java.util.regex does by recursion, one level per repeat.
     stripped = F.regexp_replace(F.regexp_replace(text, r"\\[\s\S]", ""), r'"[^"]*"', '""')
-    brackets = F.split(F.regexp_replace(stripped, r"[^\[\]{}]", ""), "")
-
-    def step(walk: Any, c: Any) -> Any:
-        depth = walk["d"] + F.when(c.isin("{", "["), 1).when(c.isin("}", "]"), -1).otherwise(0)
-        return F.struct(
-            depth.alias("d"),
-            F.greatest(walk["m"], depth).alias("m"),
-            (walk["z"] + F.when((depth <= 0) & (c != ""), 1).otherwise(0)).alias("z"),
-        )
-
-    start = F.struct(F.lit(0).alias("d"), F.lit(0).alias("m"), F.lit(0).alias("z"))
-    walk = F.aggregate(brackets, start, step)
-    one_object = (walk["z"] == 1) & (walk["d"] == 0) & (walk["m"] <= MAX_PROPERTIES_DEPTH)
+    # The same, white space out too: a different expression, which Spark does not
+    # evaluate for every row ahead of the CASE as it would a repeated one.
+    reduced = F.regexp_replace(F.regexp_replace(text, r"\\[\s\S]|[ \t\n\r]", ""), r'"[^"]*"', "")
+    for _ in range(_NESTING_PASSES):
+        reduced = F.regexp_replace(reduced, r"\{[^\[\]{}]*\}|\[[^\[\]{}]*\]", "0")
     vouched = (
-        F.when(F.octet_length(text) > MAX_PROPERTIES_TEXT, F.lit(False))
-        .when((F.octet_length(text) <= _PLAIN_TEXT) & text.rlike(f"^{PLAIN_OBJECT}$"), F.lit(True))
+        F.when(text == F.lit("{}"), F.lit(True))
+        .when((size <= _FLAT_TEXT) & text.rlike(f"\\A{PLAIN_OBJECT}\\z"), F.lit(True))
+        .when(size > MAX_PROPERTIES_TEXT, F.lit(False))
+        .when((size <= _FLAT_TEXT) & text.rlike(_FLAT_OBJECT), F.lit(True))
         .when(text.rlike(_BAD_ESCAPES), F.lit(False))
         .when(text.rlike(RISKY_NUMBERS) & stripped.rlike(RISKY_NUMBERS), F.lit(False))
-        .when(~stripped.rlike(r"^[ \t\n\r]*\{[\s\S]*\}[ \t\n\r]*$"), F.lit(False))
         .when(F.from_json(text, "map<string,string>", _STRICT_JSON).isNull(), F.lit(False))
-        .otherwise(one_object)
+        .otherwise(reduced == F.lit("0"))
     )
     return text.isNotNull() & ~vouched
 
