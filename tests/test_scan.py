@@ -35,7 +35,9 @@ from ttvkit import (
     event,
     scan,
 )
+from ttvkit._json import compact
 from ttvkit.datasets import saas_events
+from ttvkit.events import MAX_PROPERTIES_BYTES
 from ttvkit.io import (
     ColumnMapping,
     EventReader,
@@ -759,6 +761,28 @@ def test_an_id_whose_hash_is_zero_takes_the_readers_path_with_the_same_answers(
     agree(path, in_engine=False)
     monkeypatch.undo()
     agree(path, in_engine=True)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_property_text_longer_when_written_compact_is_refused_as_the_readers_refuse(
+    tmp_path: Path, suffix: str
+) -> None:
+    """Under the engine's size bound as text, over the readers' 64 KiB as compact JSON
+    (``1E15`` is written ``1000000000000000.0``): the scan must not vouch for it."""
+    text = "{" + ",".join(f'"k{i:04}":1E15' for i in range(4400)) + "}"
+    assert len(text) < 60_000 < MAX_PROPERTIES_BYTES < len(compact(json.loads(text)))
+    path = tmp_path / f"big{suffix}"
+    if suffix == ".csv":
+        with path.open("w", encoding="utf-8", newline="") as file:
+            rows = [["user_id", "name", "timestamp", "properties"]]
+            rows.append(["u1", "signup", "2026-01-01T00:00:00Z", text])
+            csv.writer(file).writerows(rows)
+    else:
+        row = {"user_id": "u1", "name": "signup", "timestamp": "2026-01-01T00:00:00Z"}
+        path.write_text(json.dumps(row)[:-1] + f', "properties": {text}}}\n', encoding="utf-8")
+    with pytest.raises(ReadError, match="the limit is 65536"):
+        list(read_file(path))
+    agree(path)
 
 
 # The scan's checks take a cheap test first and the full one only for the rows it does not

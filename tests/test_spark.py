@@ -16,6 +16,7 @@ import json
 import os
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -716,6 +717,7 @@ _BAD_PROPERTIES = [
     '{"a":"\\udc00x"}',
     '{"a":' * 64 + "{}" + "}" * 64,
     '{"a":"' + "x" * 70_000 + '"}',
+    "{" + ",".join(f'"k{i:04}":1E15' for i in range(4400)) + "}",  # 118,801 bytes compact
 ]
 
 
@@ -758,6 +760,83 @@ def test_a_property_column_the_readers_refuse_fails_as_they_fail(
     spark: Any, schema: str, value: Any
 ) -> None:
     _assert_spark_fails_as_the_readers_fail(spark, "plan", schema, value)
+
+
+@pytest.mark.parametrize(
+    ("schema", "value"),
+    [
+        ("map<string,double>", {"a": 1.5, "b": float("nan")}),
+        ("map<string,double>", {"a": float("-inf")}),
+        ("map<string,string>", {"a": "x\x00"}),
+    ],
+)
+def test_typed_properties_the_readers_refuse_fail_as_they_fail(
+    spark: Any, schema: str, value: Any
+) -> None:
+    """A MAP of properties (a dict to the readers) holding what no event can hold.
+
+    Before, ``to_json`` wrote a NaN as the string ``"NaN"`` and Spark read it so.
+    """
+    _assert_spark_fails_as_the_readers_fail(spark, "properties", schema, value)
+
+
+def test_typed_properties_are_checked_and_a_string_that_says_nan_is_not_a_nan(
+    spark: Any,
+) -> None:
+    from ttvkit.stores.spark import SparkSource
+
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    schema = (
+        "user_id string, name string, timestamp timestamp, properties struct<s:string,d:double>"
+    )
+    fine = [("u1", "signup", at, ("NaN", 1.5)), ("u2", "signup", at, ("-Infinity", None))]
+    with SparkSource(spark.createDataFrame(fine, schema)) as source:
+        events = sorted(source.events(), key=lambda e: e.user_id)
+    assert [dict(e.properties) for e in events] == [{"s": "NaN", "d": 1.5}, {"s": "-Infinity"}]
+    bad = [*fine, ("u3", "signup", at, ("ok", float("inf")))]
+    with (
+        SparkSource(spark.createDataFrame(bad, schema)) as source,
+        pytest.raises(
+            ReadError, match=r"column \"properties\": properties\['d'\]=inf: is not finite"
+        ),
+    ):
+        list(source.events())
+    # A DECIMAL is the number to_json writes, which must fit in 64 bits as any integer.
+    huge = spark.createDataFrame(
+        [("u1", "signup", at, {"a": Decimal(2**70)})],
+        "user_id string, name string, timestamp timestamp, properties map<string,decimal(38,0)>",
+    )
+    with (
+        SparkSource(huge) as source,
+        pytest.raises(ReadError, match=r"properties\['a'\]=1180591620717411303424: does not fit"),
+    ):
+        list(source.events())
+
+
+def test_variant_properties_are_checked_as_the_values_they_hold(spark: Any) -> None:
+    """Spark 4: a VARIANT column of properties; parse_json keeps a 20-digit integer as a
+    DECIMAL, which the readers refuse beyond 64 bits."""
+    if int(spark.version.split(".")[0]) < 4:
+        pytest.skip("VARIANT needs Spark 4; the Spark 3.5 stage of CI runs this file too")
+    from ttvkit.stores.spark import SparkSource
+
+    F = _functions(spark)
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    rows = [("u1", "signup", at, '{"a":[1,{"b":"x"}]}'), ("u2", "signup", at, '{"a":2}')]
+    df = spark.createDataFrame(rows, "user_id string, name string, timestamp timestamp, p string")
+    variant = df.select("user_id", "name", "timestamp", F.parse_json("p").alias("properties"))
+    with SparkSource(variant) as source:
+        got = {e.user_id: dict(e.properties) for e in source.events()}
+    assert got == {"u1": {"a": [1, {"b": "x"}]}, "u2": {"a": 2}}
+    bad = spark.createDataFrame(
+        [*rows, ("u3", "signup", at, '{"a":12345678901234567890}')],
+        "user_id string, name string, timestamp timestamp, p string",
+    ).select("user_id", "name", "timestamp", F.parse_json("p").alias("properties"))
+    with (
+        SparkSource(bad) as source,
+        pytest.raises(ReadError, match=r"properties\['a'\]=12345678901234567890: does not fit"),
+    ):
+        list(source.events())
 
 
 _VALID_PROPERTIES = [

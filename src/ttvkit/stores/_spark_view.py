@@ -16,6 +16,7 @@ import contextlib
 import operator
 from collections.abc import Iterator, Sequence
 from datetime import tzinfo
+from decimal import Decimal
 from functools import reduce
 from typing import Any, Final, Literal
 
@@ -37,6 +38,7 @@ from ttvkit.io.values import (
     PLAIN_OBJECT,
     RISKY_NUMBERS,
     json_object,
+    jsonable,
     range_problem,
     shown,
     unit_micros,
@@ -95,6 +97,8 @@ _FLAT_TEXT: Final = 4096
 _NESTING_PASSES: Final = 6
 # Strict JSON for from_json: no single quotes, no NaN or Infinity.
 _STRICT_JSON: Final = {"allowSingleQuotes": "false", "allowNonNumericNumbers": "false"}
+# A value that to_json writes for a NaN or an infinity (a string that says so).
+_NOT_FINITE: Final = r'"(?:NaN|-?Infinity)"'
 # Rows fetched to the driver in each round of first_bad_row, then all the rest.
 _SUSPECT_ROUNDS: Final = (1, 1000)
 # A property column's text this long may make the properties too large; Python decides.
@@ -346,9 +350,16 @@ def canonical_view(
             optional["properties"],
         )
     properties = _properties(F, col, kind, optional["properties"], folded)
-    if optional["properties"] is not None and kind(optional["properties"]) == "string":
-        checked.append((optional["properties"], "properties", False))
-        suspect.append(_object_suspect(F, col(optional["properties"])))
+    if optional["properties"] is not None:
+        typed = kind(optional["properties"]) != "string"  # MAP, STRUCT or VARIANT
+        checked.append(
+            (optional["properties"], "typed properties" if typed else "properties", False)
+        )
+        if typed:  # to_json writes NaN and infinities as strings; Python tells them apart
+            written = F.to_json(col(optional["properties"]))
+            suspect.append(_object_suspect(F, written) | written.rlike(_NOT_FINITE))
+        else:
+            suspect.append(_object_suspect(F, col(optional["properties"])))
     for column in folded:
         cell = col(column)
         if kind(column) in ("double", "float"):
@@ -523,6 +534,22 @@ def _in_range(
     )
 
 
+def _python(value: Any) -> Any:
+    """A MAP, STRUCT or VARIANT value as collected, in the plain Python the readers
+    check: dicts, lists, and JSON scalars (a DECIMAL as the number ``to_json`` writes)."""
+    if hasattr(value, "asDict"):  # a Row, from a STRUCT
+        value = value.asDict()
+    elif hasattr(value, "toPython"):  # a VariantVal
+        value = value.toPython()
+    if isinstance(value, dict):
+        return {key: _python(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_python(item) for item in value]
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return jsonable(value)
+
+
 def _object_suspect(F: Any, text: Any) -> Any:
     """Whether the readers may refuse the JSON *text* as a row's properties (NULL:
     none). Exact for the rows it passes; Python decides the others (see
@@ -537,7 +564,7 @@ def _object_suspect(F: Any, text: Any) -> Any:
     ``{...}`` or ``[...]`` by ``0`` leave a lone ``0`` (``from_json`` reads
     ``{...}{...}`` as the first object and ignores the rest). Valid objects it
     leaves to Python: nested deeper than that, a 19-digit integer within 64 bits, a
-    number with an exponent of three digits, the text ``null``, an escaped
+    number with an exponent, the text ``null``, an escaped
     backslash before ``u``, text longer than
     :data:`~ttvkit.io.values.MAX_PROPERTIES_TEXT` bytes.
     """
@@ -587,10 +614,12 @@ def _row_problem(row: Sequence[Any], fields: Sequence[tuple[str, str, bool]]) ->
             if not required:
                 continue
             problem = f"is empty; every event needs a {field}"
-        elif field in ("properties", "a property"):
+        elif field in ("properties", "typed properties", "a property"):
             try:
                 if field == "properties":
                     validate_properties(json_object(value))
+                elif field == "typed properties":
+                    validate_properties(_python(value))
                 else:
                     validate_properties({column: value})
                 continue
