@@ -849,6 +849,39 @@ def test_read_file_dispatch(tmp_path: Path) -> None:
         read_file(path, format="xml")
 
 
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("events.csv", "csv"),
+        ("dir.v2/EVENTS.CSV.GZ", "csv"),
+        ("a.jsonl", "jsonl"),
+        ("a.ndjson.gz", "jsonl"),
+        ("a.json", "jsonl"),
+        ("a.parquet", "parquet"),
+        ("a.pq", "parquet"),
+        ("a.txt", None),
+        ("a.csv.zip", None),
+        ("csv", None),
+    ],
+)
+def test_one_rule_tells_a_format_from_a_name(
+    tmp_path: Path, name: str, expected: str | None
+) -> None:
+    """read_file, scan() and the command line all read the name with format_of_name."""
+    from ttvkit.io import format_of_name
+    from ttvkit.stores.scan._inputs import format_of
+
+    assert format_of_name(name) == expected
+    assert format_of_name(tmp_path / name) == expected
+    if expected is None:
+        with pytest.raises(ConfigurationError, match="cannot tell the format"):
+            read_file(tmp_path / name)
+        with pytest.raises(ConfigurationError, match="cannot tell the format"):
+            format_of(name, None)
+    else:
+        assert format_of(name, None) == expected
+
+
 # --- optional dependencies --------------------------------------------------------
 
 

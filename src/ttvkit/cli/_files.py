@@ -22,12 +22,19 @@ from ttvkit.config import Config
 from ttvkit.errors import ConfigurationError, StoreError
 from ttvkit.events import ValueEvent, trusted_event
 from ttvkit.io import FORMATS as INPUT_FORMATS
-from ttvkit.io import ColumnMapping, EventReader, ReadError, TimestampUnit, read_file, sniff
+from ttvkit.io import (
+    ColumnMapping,
+    EventReader,
+    ReadError,
+    TimestampUnit,
+    format_of_name,
+    read_file,
+    sniff,
+)
 from ttvkit.stores import Store
 from ttvkit.stores.scan import ScanSource, scan
 
 __all__ = [
-    "NAME_FORMATS",
     "Counts",
     "Reading",
     "check_sqlite_exists",
@@ -109,8 +116,6 @@ _VENDOR_NAMES = {
     "mixpanel": "Mixpanel",
     "amplitude": "Amplitude",
 }
-NAME_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
-NAME_FORMATS |= {".parquet": "parquet", ".pq": "parquet"}
 
 
 @attrs.frozen
@@ -168,7 +173,7 @@ def file_format(path: str, reading: Reading, facts: list[tuple[str, str | int]])
         )
         facts.append(("format", "Amplitude export (a zip archive)"))
         return "amplitude"
-    fmt = next((f for suffix, f in NAME_FORMATS.items() if lowered.endswith(suffix)), None)
+    fmt = format_of_name(path)
     sniffed = sniff(path, fmt or "jsonl")
     if reading.mapping is None and sniffed.format is not None:
         vendor = _VENDOR_NAMES[sniffed.format]

@@ -14,7 +14,6 @@ import attrs
 
 from ttvkit._json import compact
 from ttvkit.cli._files import (
-    NAME_FORMATS,
     Reading,
     columns_option,
     file_format,
@@ -26,7 +25,7 @@ from ttvkit.cli._files import (
 from ttvkit.cli._output import DOCS_URL, EXIT_OK, note
 from ttvkit.config import parse_config, timezone_name
 from ttvkit.errors import ConfigurationError
-from ttvkit.io import ColumnMapping, sniff
+from ttvkit.io import ColumnMapping, format_of_name, sniff
 
 __all__ = ["cmd_init"]
 
@@ -159,8 +158,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         )
     reading = reading_of(args)
     if args.file is not None and reading.input_format is None and reading.mapping is None:
-        lowered = args.file.lower().removesuffix(".gz")
-        named = next((f for sfx, f in NAME_FORMATS.items() if lowered.endswith(sfx)), None)
+        named = format_of_name(args.file)
         sniffed = sniff(args.file, named or "jsonl")
         default = ColumnMapping()
         defaults = {default.user, default.name, default.timestamp}

@@ -10,7 +10,8 @@ takes events, e.g. ``time_to_value(read_csv("events.csv"), milestone)``.
   (``ttvkit[pandas]``), :func:`from_polars` (``ttvkit[polars]``);
 * :func:`read_posthog`, :func:`read_segment`, :func:`read_mixpanel`,
   :func:`read_amplitude`: vendor exports in their own layout;
-* :func:`read_file`: picks one of the above from a format or file name;
+* :func:`read_file`: picks one of the above from a format or file name
+  (:func:`format_of_name` says which a name picks);
 * :func:`write_csv`, :func:`write_jsonl`, :func:`write_parquet`: exports that the
   readers read back to equal events;
 * :data:`TimestampUnit`: the epoch units a ``timestamp_unit`` argument takes
@@ -36,7 +37,7 @@ an export), ``_dispatch`` (:func:`read_file`).
 from __future__ import annotations
 
 from ttvkit.io._detect import Sniffed, sniff
-from ttvkit.io._dispatch import FORMATS, read_file
+from ttvkit.io._dispatch import FORMATS, NAME_FORMATS, FileFormat, format_of_name, read_file
 from ttvkit.io._exports import read_amplitude, read_mixpanel
 from ttvkit.io._mapping import ALL_OTHER_COLUMNS, ColumnMapping
 from ttvkit.io._reader import MAX_REPORTED_ERRORS, EventReader, ReadError
@@ -50,11 +51,14 @@ __all__ = [
     "CSV_COLUMNS",
     "FORMATS",
     "MAX_REPORTED_ERRORS",
+    "NAME_FORMATS",
     "ColumnMapping",
     "EventReader",
+    "FileFormat",
     "ReadError",
     "Sniffed",
     "TimestampUnit",
+    "format_of_name",
     "from_pandas",
     "from_polars",
     "read_amplitude",

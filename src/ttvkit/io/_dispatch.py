@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Final
+from collections.abc import Mapping
+from typing import Any, Final, Literal, TypeAlias
 
 from ttvkit.errors import ConfigurationError
 from ttvkit.io._exports import read_amplitude, read_mixpanel
@@ -12,10 +13,32 @@ from ttvkit.io._tables import read_parquet
 from ttvkit.io._text import read_csv, read_jsonl
 from ttvkit.io._vendors import read_posthog, read_segment
 
-__all__ = ["FORMATS", "read_file"]
+__all__ = ["FORMATS", "NAME_FORMATS", "FileFormat", "format_of_name", "read_file"]
 
 #: The formats read_file knows.
 FORMATS: Final = ("csv", "jsonl", "parquet", "posthog", "segment", "mixpanel", "amplitude")
+
+FileFormat: TypeAlias = Literal["csv", "jsonl", "parquet"]
+"""A format a file's name can say (a vendor's export needs ``format=``)."""
+
+NAME_FORMATS: Final[Mapping[str, FileFormat]] = {
+    ".csv": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+"""The format of a file by its name's ending (after any ``.gz``)."""
+
+
+def format_of_name(path: str | os.PathLike[str]) -> FileFormat | None:
+    """The format *path*'s name says (:data:`NAME_FORMATS`, ``.gz`` aside), or None.
+
+    The rule :func:`read_file`, :func:`ttvkit.scan` and the command line share.
+    """
+    lowered = os.fspath(path).lower().removesuffix(".gz")
+    return next((f for s, f in NAME_FORMATS.items() if lowered.endswith(s)), None)
 
 
 def read_file(
@@ -34,10 +57,7 @@ def read_file(
     ...). This is what ``ttvkit import`` and ``ttvkit report`` call.
     """
     if format is None:
-        lowered = os.fspath(path).lower().removesuffix(".gz")
-        suffixes = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
-        suffixes |= {".parquet": "parquet", ".pq": "parquet"}
-        format = next((f for s, f in suffixes.items() if lowered.endswith(s)), None)
+        format = format_of_name(path)
         if format is None:
             raise ConfigurationError(
                 f"cannot tell the format of {os.fspath(path)!r} from its name; pass "

@@ -8,11 +8,13 @@ import gzip
 import importlib
 import io
 import os
-from typing import Any, Final, Literal, Protocol, TypeAlias
+from typing import Any, Final, Protocol, TypeAlias
 
 from ttvkit.errors import ConfigurationError
 from ttvkit.io import (
     EventReader,
+    FileFormat,
+    format_of_name,
     from_pandas,
     from_polars,
     read_file,
@@ -29,17 +31,7 @@ class DataFrameLike(Protocol):
 ScanInput: TypeAlias = "str | os.PathLike[str] | DataFrameLike"
 
 
-Format: TypeAlias = Literal["parquet", "csv", "jsonl"]
-
-
-SUFFIXES: Final[dict[str, Format]] = {
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".csv": "csv",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".json": "jsonl",
-}
+Format: TypeAlias = FileFormat
 
 
 FORMATS: Final = ("parquet", "csv", "jsonl")
@@ -74,10 +66,9 @@ def format_of(path: str, format: str | None) -> Format:
         if format not in FORMATS:
             raise ConfigurationError(f"format={format!r}: pass one of {', '.join(FORMATS)}")
         return format  # type: ignore[return-value]
-    lowered = path.lower().removesuffix(".gz")
-    for suffix, kind in SUFFIXES.items():
-        if lowered.endswith(suffix):
-            return kind
+    named = format_of_name(path)
+    if named is not None:
+        return named
     raise ConfigurationError(
         f"cannot tell the format of {path!r} from its name; pass format= one of "
         f"{', '.join(FORMATS)}"
@@ -91,7 +82,7 @@ def input_files(source: str | os.PathLike[str], format: str | None) -> tuple[lis
             os.path.join(path, n)
             for n in os.listdir(path)
             if os.path.isfile(os.path.join(path, n))
-            and (format is not None or n.lower().removesuffix(".gz").endswith(tuple(SUFFIXES)))
+            and (format is not None or format_of_name(n) is not None)
         )
         if not found:
             raise ConfigurationError(
