@@ -325,10 +325,11 @@ def canonical_view(
     def kind(name: str) -> str:
         return str(types[name].simpleString())
 
-    # The id, name and property columns, and whether a row may hold what no event can: checked
-    # by a query of their own before the first question (see first_bad_row).
+    # The id, name, time and property columns, and whether a row may hold what no event
+    # can: checked by a query of their own before the first question (see first_bad_row).
     checked: list[tuple[str, str, bool]] = []
     suspect: list[Any] = []
+    returned: list[Any] = []  # what the query returns of each
 
     def text(column: str, field: str) -> Any:
         if kind(column) not in _ID_TYPES or (field == "name" and kind(column) != "string"):
@@ -339,9 +340,13 @@ def canonical_view(
         suspect.append(
             _suspect(F, col(column), field, text=kind(column) == "string", required=required)
         )
+        returned.append(col(column))
         return col(column).cast("string")
 
-    df, ts = _timestamp(df, F, col, kind, mapping.timestamp, zone, unit)
+    df, ts, ts_problem = _timestamp(df, F, col, kind, mapping.timestamp, zone, unit)
+    checked.append((mapping.timestamp, "time", False))
+    suspect.append(ts_problem.isNotNull())
+    returned.append(ts_problem)
     if not variant and optional["properties"] is not None and folded:
         raise _error(
             "holds JSON properties, and property_columns adds columns to them: merging "
@@ -360,14 +365,17 @@ def canonical_view(
             suspect.append(_object_suspect(F, written) | written.rlike(_NOT_FINITE))
         else:
             suspect.append(_object_suspect(F, col(optional["properties"])))
+        returned.append(col(optional["properties"]))
     for column in folded:
         cell = col(column)
         if kind(column) in ("double", "float"):
             checked.append((column, "a property", False))
             suspect.append(F.abs(cell) == F.lit(float("inf")))
+            returned.append(cell)
         elif kind(column) == "string":
             checked.append((column, "a property", False))
             suspect.append((F.instr(cell, "\x00") > 0) | (F.octet_length(cell) > _BIG_PROPERTY))
+            returned.append(cell)
     user = text(mapping.user, "user_id")
     name = text(mapping.name, "name")
     account = (
@@ -394,9 +402,7 @@ def canonical_view(
         dedupes.alias(_DEDUPES),
         given_hash.alias(_HASH),
     )
-    suspects = df.where(reduce(operator.or_, suspect)).select(
-        *(col(column) for column, _, _ in checked)
-    )
+    suspects = df.where(reduce(operator.or_, suspect)).select(*returned)
     return CanonicalView(frame, suspects, tuple(checked))
 
 
@@ -408,9 +414,10 @@ def _timestamp(
     column: str,
     zone: tzinfo | None,
     unit: TimestampUnit | None,
-) -> tuple[Any, Any]:
-    """(*df*, the timestamp as µs since the epoch): an instant, a wall-clock time in
-    *zone*, or epoch numbers in *unit* (seconds by default, as the file readers)."""
+) -> tuple[Any, Any, Any]:
+    """(*df*, the timestamp as µs since the epoch, what is wrong with it or NULL): an
+    instant, a wall-clock time in *zone*, or epoch numbers in *unit* (seconds by
+    default, as the file readers)."""
     found = kind(column)
     named = None if zone is None else _zone_id(zone)
     if found == "timestamp_ntz" and named is None:
@@ -432,13 +439,13 @@ def _timestamp(
             epoch = "TIMESTAMP_NTZ'1970-01-01 00:00:00'"
             micros = F.expr(f"timestampdiff(MICROSECOND, {epoch}, {_quote(_UTC_COLUMN)})")
         outside = range_problem(None, epoch=False)
-        return df, _in_range(F, micros, micros, col(column), column, outside)
+        return df, *_in_range(F, micros, micros, col(column), column, outside)
     if found in _INTEGER_TYPES:
         factor = unit_micros(unit)
         number = col(column).cast("bigint")
         problem = range_problem(unit, epoch=True)
         # Compared before multiplying, which could overflow.
-        return df, _in_range(F, number, number * factor, number, column, problem, factor)
+        return df, *_in_range(F, number, number * factor, number, column, problem, factor)
     raise _error(
         f"is {found.upper()}; the timestamp must be a TIMESTAMP column, TIMESTAMP_NTZ with "
         "assume_timezone, or an integer column of epoch numbers (timestamp_unit 's', 'ms' "
@@ -520,18 +527,22 @@ def _zone_id(zone: tzinfo) -> str:
 
 def _in_range(
     F: Any, value: Any, micros: Any, shown: Any, column: str, problem: str, factor: int = 1
-) -> Any:
-    """*micros*, or, for a row whose *value* (µs / *factor*) is missing or outside the
-    supported range, a failed job whose error (see :func:`job_errors`) shows the value."""
-    where = f'{_RAISED}{_SOURCE}, column "{column}": '
+) -> tuple[Any, Any]:
+    """(*micros*, NULL) for a row whose *value* (µs / *factor*) is inside the supported
+    range; for another, what is wrong with it, showing the value, and in place of
+    *micros* a failed job with that error (see :func:`job_errors`).
+
+    The check before the first question reports such a row (see :func:`first_bad_row`);
+    the failed job is for a table that changed since."""
     inside = (value >= 0) & (value < -(-_MAX_MICROS // factor))  # value·factor < MAX
-    missing = F.lit(f"{where}is empty; every event needs a timestamp{_RAISED_END}")
-    bad = F.concat(F.lit(where), shown.cast("string"), F.lit(f" {problem}{_RAISED_END}"))
-    return (
-        F.when(inside, micros)
-        .when(value.isNull(), F.raise_error(missing))
-        .otherwise(F.raise_error(bad))
+    wrong = (
+        F.when(value.isNull(), F.lit("is empty; every event needs a timestamp"))
+        .when(~inside, F.concat(shown.cast("string"), F.lit(f" {problem}")))
+        .otherwise(F.lit(None).cast("string"))
     )
+    where = f'{_RAISED}{_SOURCE}, column "{column}": '
+    failed = F.raise_error(F.concat(F.lit(where), wrong, F.lit(_RAISED_END)))
+    return F.when(inside, micros).otherwise(failed), wrong
 
 
 def _python(value: Any) -> Any:
@@ -614,6 +625,8 @@ def _row_problem(row: Sequence[Any], fields: Sequence[tuple[str, str, bool]]) ->
             if not required:
                 continue
             problem = f"is empty; every event needs a {field}"
+        elif field == "time":  # what is wrong, said by the query (see _in_range)
+            problem = str(value)
         elif field in ("properties", "typed properties", "a property"):
             try:
                 if field == "properties":
