@@ -65,18 +65,20 @@ _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_PROPERTIES_TEXT: Final = 50_000
 """Bytes of JSON property text an engine may vouch for without Python. The readers'
 limit is :data:`~ttvkit.events.MAX_PROPERTIES_BYTES` of *compact* JSON, which can be
-longer than the text: a number the text writes without an exponent is at most about
-1.2 times as long written compact (``12345678901234567.5`` is
-``1.2345678901234568e+16``); numbers with one (``1E15`` is ``1000000000000000.0``)
-are :data:`RISKY_NUMBERS`."""
+longer than the text: a number that is not one of :data:`RISKY_NUMBERS` is at most
+about 1.2 times as long written compact (``12345678901234567.5`` is
+``1.2345678901234568e+16``, ``1e-7`` is ``1e-07``), with the comma or bracket beside it."""
 
 JSON_STRING: Final = r'"(?:[^"\\]|\\.)*"'
 """A JSON string, escapes included (replace these by ``""`` to look at the rest)."""
 
-RISKY_NUMBERS: Final = r"[0-9]{19}|[0-9][eE]|NaN|Infinity"
+RISKY_NUMBERS: Final = (
+    r"[0-9]{19}|[0-9][eE]\+?[0-9]|[eE]-0*[1-4]([^0-9]|$)|[eE][+-]?[0-9]{3}|NaN|Infinity"
+)
 """Outside strings: what may be a number beyond 64 bits or a float's range, a number
-with an exponent (which may be far longer written compact), or a constant JSON does
-not have. Text without it holds none of these."""
+whose exponent may make it far longer written compact (``1E15`` is
+``1000000000000000.0``, ``1e-4`` is ``0.0001``; ``1e-7`` stays ``1e-07``), or a
+constant JSON does not have. Text without it holds none of these."""
 
 _PLAIN_STRING: Final = r'"[^"\\\x00-\x1f]*"'
 _PLAIN_VALUE: Final = (

@@ -575,7 +575,7 @@ def _object_suspect(F: Any, text: Any) -> Any:
     ``{...}`` or ``[...]`` by ``0`` leave a lone ``0`` (``from_json`` reads
     ``{...}{...}`` as the first object and ignores the rest). Valid objects it
     leaves to Python: nested deeper than that, a 19-digit integer within 64 bits, a
-    number with an exponent, the text ``null``, an escaped
+    number with a positive exponent, the text ``null``, an escaped
     backslash before ``u``, text longer than
     :data:`~ttvkit.io.values.MAX_PROPERTIES_TEXT` bytes.
     """
