@@ -7,7 +7,7 @@ Run from the repository root (needs ``ttvkit[spark]``, Java, and the bench extra
 Times the one query that checks every row before a source's first question
 (``first_bad_row``) over SP1's log on ``local[2]``:
 
-* the ids and names alone (the table without its ``properties`` column);
+* the ids, names and times alone (the table without its ``properties`` column);
 * with the JSON properties as the log writes them (compact: the regular
   expression that vouches for plain objects, on every row);
 * with the same properties written with a space after each ``:`` and ``,``
@@ -63,7 +63,7 @@ def main() -> int:
         "properties", F.regexp_replace(F.regexp_replace("properties", ":", ": "), ",", ", ")
     )
     rows = [
-        ("ids and names only (no properties column)", events.drop("properties")),
+        ("ids, names and times only (no properties column)", events.drop("properties")),
         ("with compact JSON properties (as the log writes them)", events),
         ('with the same properties spaced (`{"a": 1, "b": 2}`)', spaced),
     ]
