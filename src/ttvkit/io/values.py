@@ -73,9 +73,12 @@ JSON_STRING: Final = r'"(?:[^"\\]|\\.)*"'
 """A JSON string, escapes included (replace these by ``""`` to look at the rest)."""
 
 RISKY_NUMBERS: Final = (
-    r"[0-9]{19}|[0-9][eE]\+?[0-9]|[eE]-0*[1-4]([^0-9]|$)|[eE][+-]?[0-9]{3}|NaN|Infinity"
+    r"[0-9]{20}|9[0-9]{18}|[0-9][eE]\+?[0-9]|[eE]-0*[1-4]([^0-9]|$)|[eE][+-]?[0-9]{3}"
+    r"|NaN|Infinity"
 )
-"""Outside strings: what may be a number beyond 64 bits or a float's range, a number
+"""Outside strings: what may be a number beyond 64 bits (20 digits, or 19 from 9e18
+up: a 19-digit id below that, such as a snowflake id, is within them) or a float's
+range, a number
 whose exponent may make it far longer written compact (``1E15`` is
 ``1000000000000000.0``, ``1e-4`` is ``0.0001``; ``1e-7`` stays ``1e-07``), or a
 constant JSON does not have. Text without it holds none of these."""

@@ -574,7 +574,7 @@ def _object_suspect(F: Any, text: Any) -> Any:
     strings taken out, :data:`_NESTING_PASSES` passes of replacing each innermost
     ``{...}`` or ``[...]`` by ``0`` leave a lone ``0`` (``from_json`` reads
     ``{...}{...}`` as the first object and ignores the rest). Valid objects it
-    leaves to Python: nested deeper than that, a 19-digit integer within 64 bits, a
+    leaves to Python: nested deeper than that, an integer from 9e18 up within 64 bits, a
     number with a positive exponent, the text ``null``, an escaped
     backslash before ``u``, text longer than
     :data:`~ttvkit.io.values.MAX_PROPERTIES_TEXT` bytes.
