@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import operator
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import tzinfo
 from decimal import Decimal
 from functools import reduce
@@ -61,6 +61,9 @@ __all__ = [
 #: What id a row without one gets (as ``scan(event_ids=...)``).
 EventIds = Literal["row", "content"]
 
+#: What is wrong with a value a suspect row returned, in the readers' words, or None.
+Problem = Callable[[Any], str | None]
+
 _SOURCE: Final = "the Spark DataFrame"
 _INTEGER_TYPES: Final = ("bigint", "int", "smallint", "tinyint")
 _ID_TYPES: Final = ("string", *_INTEGER_TYPES)
@@ -101,8 +104,6 @@ _STRICT_JSON: Final = {"allowSingleQuotes": "false", "allowNonNumericNumbers": "
 _NOT_FINITE: Final = r'"(?:NaN|-?Infinity)"'
 # Rows fetched to the driver in each round of first_bad_row, then all the rest.
 _SUSPECT_ROUNDS: Final = (1, 1000)
-# A property column's text this long may make the properties too large; Python decides.
-_BIG_PROPERTY: Final = MAX_PROPERTIES_TEXT
 _PROPERTY_TYPES: Final = (
     "string",
     "boolean",
@@ -171,8 +172,8 @@ class CanonicalView:
     suspects: Any
     """The rows whose id, name or property columns may hold a value no event can (see
     :func:`_suspect` and :func:`_object_suspect`)."""
-    checked: tuple[tuple[str, str, bool], ...]
-    """(column, field, required) for each of the suspects' columns."""
+    checked: tuple[tuple[str, Problem], ...]
+    """(column, what is wrong with its value or None) for each of the suspects' columns."""
 
 
 def first_bad_row(view: CanonicalView) -> ReadError | None:
@@ -327,26 +328,27 @@ def canonical_view(
 
     # The id, name, time and property columns, and whether a row may hold what no event
     # can: checked by a query of their own before the first question (see first_bad_row).
-    checked: list[tuple[str, str, bool]] = []
+    checked: list[tuple[str, Problem]] = []
     suspect: list[Any] = []
     returned: list[Any] = []  # what the query returns of each
+
+    def watch(column: str, suspicious: Any, problem: Problem, value: Any = None) -> None:
+        checked.append((column, problem))
+        suspect.append(suspicious)
+        returned.append(col(column) if value is None else value)
 
     def text(column: str, field: str) -> Any:
         if kind(column) not in _ID_TYPES or (field == "name" and kind(column) != "string"):
             allowed = "STRING" if field == "name" else "STRING or an integer type"
             raise _error(f"is {kind(column).upper()}; the {field} must be {allowed}", column)
         required = field in ("user_id", "name")
-        checked.append((column, field, required))
-        suspect.append(
-            _suspect(F, col(column), field, text=kind(column) == "string", required=required)
-        )
-        returned.append(col(column))
+        is_text = kind(column) == "string"
+        suspicious = _suspect(F, col(column), field, text=is_text, required=required)
+        watch(column, suspicious, _text_problem(field, required))
         return col(column).cast("string")
 
     df, ts, ts_problem = _timestamp(df, F, col, kind, mapping.timestamp, zone, unit)
-    checked.append((mapping.timestamp, "time", False))
-    suspect.append(ts_problem.isNotNull())
-    returned.append(ts_problem)
+    watch(mapping.timestamp, ts_problem.isNotNull(), _said, ts_problem)
     if not variant and optional["properties"] is not None and folded:
         raise _error(
             "holds JSON properties, and property_columns adds columns to them: merging "
@@ -355,27 +357,21 @@ def canonical_view(
             optional["properties"],
         )
     properties = _properties(F, col, kind, optional["properties"], folded)
-    if optional["properties"] is not None:
-        typed = kind(optional["properties"]) != "string"  # MAP, STRUCT or VARIANT
-        checked.append(
-            (optional["properties"], "typed properties" if typed else "properties", False)
-        )
-        if typed:  # to_json writes NaN and infinities as strings; Python tells them apart
-            written = F.to_json(col(optional["properties"]))
-            suspect.append(_object_suspect(F, written) | written.rlike(_NOT_FINITE))
-        else:
-            suspect.append(_object_suspect(F, col(optional["properties"])))
-        returned.append(col(optional["properties"]))
+    if (column := optional["properties"]) is not None:
+        if kind(column) == "string":
+            watch(column, _object_suspect(F, col(column)), _properties_problem(json_object))
+        else:  # MAP, STRUCT or VARIANT: to_json writes NaN and infinities as strings
+            written = F.to_json(col(column))
+            suspicious = _object_suspect(F, written) | written.rlike(_NOT_FINITE)
+            watch(column, suspicious, _properties_problem(_python))
     for column in folded:
         cell = col(column)
+        one = _property_column_problem(column)
         if kind(column) in ("double", "float"):
-            checked.append((column, "a property", False))
-            suspect.append(F.abs(cell) == F.lit(float("inf")))
-            returned.append(cell)
+            watch(column, F.abs(cell) == F.lit(float("inf")), one)
         elif kind(column) == "string":
-            checked.append((column, "a property", False))
-            suspect.append((F.instr(cell, "\x00") > 0) | (F.octet_length(cell) > _BIG_PROPERTY))
-            returned.append(cell)
+            too_long = F.octet_length(cell) > MAX_PROPERTIES_TEXT
+            watch(column, (F.instr(cell, "\x00") > 0) | too_long, one)
     user = text(mapping.user, "user_id")
     name = text(mapping.name, "name")
     account = (
@@ -617,35 +613,55 @@ def _suspect(F: Any, value: Any, field: str, *, text: bool, required: bool) -> A
     return missing | blank | long | (F.instr(value, "\x00") > 0)
 
 
-def _row_problem(row: Sequence[Any], fields: Sequence[tuple[str, str, bool]]) -> ReadError | None:
-    """The readers' error for the first of *fields* (column, field, required) in *row*
-    that no event can hold, or None."""
-    for value, (column, field, required) in zip(row, fields, strict=True):
-        if value is None:
-            if not required:
-                continue
-            problem = f"is empty; every event needs a {field}"
-        elif field == "time":  # what is wrong, said by the query (see _in_range)
-            problem = str(value)
-        elif field in ("properties", "typed properties", "a property"):
-            try:
-                if field == "properties":
-                    validate_properties(json_object(value))
-                elif field == "typed properties":
-                    validate_properties(_python(value))
-                else:
-                    validate_properties({column: value})
-                continue
-            except ValueError as exc:  # InvalidEventError too
-                problem = str(exc)
-        else:
-            text = str(value)
-            try:
-                check_text(field, text, MAX_NAME_LENGTH if field == "name" else MAX_ID_LENGTH)
-                continue
-            except InvalidEventError as exc:
-                message = str(exc)
-                prefix = f"{field}={shown(text)}: "
-                problem = f"{shown(text)} {message.removeprefix(prefix)}"
-        return ReadError(f'{_SOURCE}, column "{column}": {problem}', source=_SOURCE, column=column)
+def _row_problem(row: Sequence[Any], checks: Sequence[tuple[str, Problem]]) -> ReadError | None:
+    """The readers' error for the first of *checks* (column, problem) that finds
+    something wrong with its value in *row*, or None."""
+    for value, (column, problem_of) in zip(row, checks, strict=True):
+        problem = problem_of(value)
+        if problem is not None:
+            where = f'{_SOURCE}, column "{column}"'
+            return ReadError(f"{where}: {problem}", source=_SOURCE, column=column)
     return None
+
+
+def _text_problem(field: str, required: bool) -> Problem:
+    """What the readers find wrong with an id or name (*field*)."""
+    limit = MAX_NAME_LENGTH if field == "name" else MAX_ID_LENGTH
+
+    def problem(value: Any) -> str | None:
+        if value is None:
+            return f"is empty; every event needs a {field}" if required else None
+        text = str(value)
+        try:
+            check_text(field, text, limit)
+        except InvalidEventError as exc:
+            message = str(exc).removeprefix(f"{field}={shown(text)}: ")
+            return f"{shown(text)} {message}"
+        return None
+
+    return problem
+
+
+def _said(value: Any) -> str | None:
+    """What is wrong, as the query said it (see :func:`_in_range`)."""
+    return None if value is None else str(value)
+
+
+def _properties_problem(read: Callable[[Any], Any]) -> Problem:
+    """What the readers find wrong with properties that *read* makes a mapping of."""
+
+    def problem(value: Any) -> str | None:
+        if value is None:
+            return None
+        try:
+            validate_properties(read(value))
+        except ValueError as exc:  # InvalidEventError too; json_object's own
+            return str(exc)
+        return None
+
+    return problem
+
+
+def _property_column_problem(column: str) -> Problem:
+    """What the readers find wrong with the value of the property column *column*."""
+    return _properties_problem(lambda value: {column: value})
