@@ -563,6 +563,143 @@ def test_files_with_different_columns_read_like_each_file_alone(tmp_path: Path) 
         scan(tmp_path / "*.csv")
 
 
+def agree_directory(directory: Path, **options: Any) -> bool:
+    """scan(directory) reads what the reader of each file reads, in name order, or raises
+    what the first of them raises; returns whether the scan read in the engine."""
+    try:
+        want = sorted(
+            exact(e, generated=True)
+            for path in sorted(directory.iterdir())
+            for e in read_file(path, **options)
+        )
+    except TTVError as exc:
+        message = str(exc)
+        with pytest.raises(type(exc)) as raised:
+            scan(directory, **options)
+        assert str(raised.value) == message
+        return False
+    with scan(directory, **options) as scanned:
+        assert sorted(exact(e, generated=True) for e in scanned.events()) == want
+        return scanned.read_in_engine
+
+
+def utc_times(*texts: str, zone: str | None = "UTC") -> pd.DatetimeIndex:
+    times = pd.to_datetime(list(texts))
+    return times if zone is None else times.tz_localize(zone)
+
+
+@pytest.mark.parametrize(
+    ("second", "options"),
+    [
+        # naive times in one file, zoned in the other (DuckDB would read both as zoned)
+        ({"timestamp": utc_times("2026-03-02 09:00", zone=None)}, {}),
+        (
+            {"timestamp": utc_times("2026-03-02 09:00", zone=None)},
+            {"assume_timezone": ZoneInfo("Europe/Berlin")},
+        ),
+        # an integer property in one file, text in the other (DuckDB: all text)
+        ({"amount": ["n/a"]}, {}),
+        # a boolean in one file, an integer in the other (DuckDB: all integers)
+        ({"trial": [0]}, {}),
+    ],
+)
+def test_files_whose_column_types_differ_are_read_file_by_file(
+    tmp_path: Path, second: dict[str, Any], options: dict[str, Any]
+) -> None:
+    first = pd.DataFrame(
+        {
+            "user_id": ["u1", "u1"],
+            "name": ["signup", "invoice_paid"],
+            "timestamp": utc_times("2026-03-01 09:00", "2026-03-01 10:00"),
+            "amount": [None, 150],
+            "trial": [True, None],
+        }
+    )
+    other = {"user_id": ["u2"], "name": ["signup"], "timestamp": utc_times("2026-03-02 09:00")}
+    first.to_parquet(tmp_path / "a.parquet")
+    pd.DataFrame({**other, **second}).to_parquet(tmp_path / "b.parquet")
+    assert not agree_directory(tmp_path, **options)
+
+
+def test_files_whose_integers_differ_only_in_width_are_read_in_the_engine(tmp_path: Path) -> None:
+    for name, type_ in (("a", pa.int32()), ("b", pa.int64())):
+        table = pa.table(
+            {
+                "user_id": ["u" + name],
+                "name": ["signup"],
+                "timestamp": pa.array([T], pa.timestamp("us", tz="UTC")),
+                "seats": pa.array([3], type_),
+            }
+        )
+        pq.write_table(table, tmp_path / f"{name}.parquet")
+    assert agree_directory(tmp_path)
+
+
+def test_columns_named_alike_but_for_case_keep_their_names(tmp_path: Path) -> None:
+    frame = pd.DataFrame(
+        {
+            "user_id": ["u1", "u2"],
+            "name": ["signup", "signup"],
+            "timestamp": utc_times("2026-03-01 09:00", "2026-03-01 10:00"),
+            "Plan": ["Pro", "Free"],
+            "plan": ["pro", "free"],
+        }
+    )
+    agree(frame, in_engine=False)
+    frame.to_parquet(tmp_path / "e.parquet")
+    agree(tmp_path / "e.parquet", in_engine=False)
+    with scan(tmp_path / "e.parquet") as scanned:
+        assert {"Plan": "Pro", "plan": "pro"} in [dict(e.properties) for e in scanned.events()]
+    write(tmp_path / "e.csv", "user_id,name,timestamp,Plan,plan\nu1,x,2026-01-01T00:00:00Z,A,a\n")
+    agree(tmp_path / "e.csv", in_engine=False)
+
+
+def test_a_column_named_twice_is_refused_as_the_readers_refuse_it(tmp_path: Path) -> None:
+    columns = [pa.array(["u1"]), pa.array(["x"]), pa.array([T]), pa.array(["a"]), pa.array(["b"])]
+    names = ["user_id", "name", "timestamp", "plan", "plan"]
+    pq.write_table(pa.Table.from_arrays(columns, names=names), tmp_path / "twice.parquet")
+    with pytest.raises(ReadError, match='column "plan": names column "plan" twice'):
+        scan(tmp_path / "twice.parquet")
+    agree(tmp_path / "twice.parquet")
+    frame = pd.DataFrame([["u1", "x", T, "a", "b"]], columns=names)
+    with pytest.raises(ReadError, match=r'^DataFrame, column "plan": names column "plan" twice'):
+        scan(frame)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_mapped_column_missing_from_one_file_is_the_readers_error(
+    tmp_path: Path, suffix: str
+) -> None:
+    rows = [
+        {"distinct_id": "u1", "event": "signup", "time": T, "org": "acme"},
+        {"distinct_id": "u1", "event": "report_created", "time": T + timedelta(hours=1)},
+    ]
+    for name, row in zip("ab", rows, strict=True):
+        frame = pd.DataFrame([row])
+        if suffix == ".csv":
+            frame.to_csv(tmp_path / f"{name}.csv", index=False, date_format="%Y-%m-%dT%H:%M:%SZ")
+        else:
+            frame.to_parquet(tmp_path / f"{name}.parquet")
+    mapping = ColumnMapping(user="distinct_id", name="event", timestamp="time")
+    assert agree_directory(tmp_path, mapping=mapping)  # org: a property of the first file
+    for strict in (
+        ColumnMapping(user="distinct_id", name="event", timestamp="time", account="org"),
+        ColumnMapping(user="distinct_id", name="event", timestamp="time", property_columns=["org"]),
+    ):
+        with pytest.raises(ReadError, match=rf"b\{suffix}.*there is no column 'org'"):
+            scan(tmp_path, mapping=strict)
+        agree_directory(tmp_path, mapping=strict)
+
+
+def test_a_nul_in_a_column_name_is_the_readers_error(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "e.csv", "user_id,name,timestamp,pl\x00an\nu1,x,2026-01-01T00:00:00Z,a\n"
+    )
+    with pytest.raises(ReadError, match=r"e\.csv line 2"):
+        scan(path)
+    agree(path)
+
+
 # -- the source itself -------------------------------------------------------------------------
 
 

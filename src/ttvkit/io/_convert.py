@@ -132,7 +132,11 @@ class RowConverter:
             if m.property_columns != ALL_OTHER_COLUMNS:
                 self._property_columns = m.property_columns
             return
-        present = set(columns)
+        present: set[str] = set()
+        for column in columns:
+            if column and column in present:
+                raise location.error(f'names column "{column}" twice; rename one of them', column)
+            present.add(column)
         missing = [
             (field, column)
             for field, column in m._named().items()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from datetime import tzinfo
 from typing import IO, Any, Final, TypeAlias
 
@@ -177,16 +177,6 @@ def write_parquet(
     return written
 
 
-def _unique_names(columns: Sequence[object], location: Location) -> list[str]:
-    names = [str(c) for c in columns]
-    seen: set[str] = set()
-    for column in names:
-        if column in seen:
-            raise location.error(f'has two columns named "{column}"; rename one of them', column)
-        seen.add(column)
-    return names
-
-
 def from_pandas(
     df: Any,
     *,
@@ -212,7 +202,7 @@ def from_pandas(
 
     def items() -> Iterator[Item]:
         location = Location("DataFrame")
-        names = _unique_names(list(df.columns), location)
+        names = [str(c) for c in df.columns]
         converter = RowConverter(options, location, names)
         used = converter.columns
         positions = [names.index(c) for c in used]

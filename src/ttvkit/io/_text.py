@@ -189,13 +189,6 @@ def csv_items(
         raise _decode_error(header_location, exc, encoding) from None
     except csv.Error as exc:
         raise header_location.error(f"is not valid CSV: {exc}") from None
-    seen: set[str] = set()
-    for column in header:
-        if column and column in seen:
-            raise header_location.error(
-                f'names column "{column}" twice; rename one of them', column
-            )
-        seen.add(column)
     converter = RowConverter(options, header_location, header, strict_optional=strict_optional)
     width = len(header)
     while True:

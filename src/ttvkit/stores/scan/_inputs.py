@@ -139,7 +139,8 @@ def as_arrow(source: Any, kind: str) -> Any:
             table = pa.Table.from_batches([source])
         else:
             table = source
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError):
+    # ValueError: pandas' own refusals too (a column label twice)
+    except (ValueError, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError):
         return None
     names = [str(n) for n in table.schema.names]
     if len(set(names)) != len(names) or "" in names or ROW_COLUMN in names:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import tempfile
 import uuid
+from collections.abc import Iterable
 from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +52,60 @@ def _check_rows(connection: Any) -> tuple[int, int]:
         "GROUP BY event_id HAVING count(*) > 1)"
     ).fetchone() or (1,)
     return 0, int(duplicates)
+
+
+def _described(connection: Any, relation: str) -> dict[str, str]:
+    """The columns of *relation* and their DuckDB types, in order."""
+    described = connection.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
+    return {str(row[0]): str(row[1]) for row in described}
+
+
+#: DuckDB types whose values the readers read as the same JSON values, whichever of
+#: them a file holds: DuckDB widening one to another changes nothing.
+_SAME_VALUES: dict[str, str] = {
+    **dict.fromkeys(
+        ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"),
+        "integer",
+    ),
+    "FLOAT": "float",
+    "DOUBLE": "float",
+}
+
+
+def _same_kinds(layouts: list[dict[str, str]]) -> bool:
+    """Whether every column has the same kind of values in every file that holds it.
+
+    DuckDB reads the files as one table, a column's type widened to one all
+    its files fit: an integer column of one file and a text column of another
+    become text, naive times of one file and zoned times of another become
+    zoned. The readers read each file as it is.
+    """
+    kinds: dict[str, str] = {}
+    for layout in layouts:
+        for column, type_ in layout.items():
+            kind = _SAME_VALUES.get(type_, type_)
+            if kinds.setdefault(column, kind) != kind:
+                return False
+    return True
+
+
+_NUMBERED = re.compile(r"(.+)_[0-9]+")
+
+
+def _renamed(columns: Iterable[str]) -> bool:
+    """Whether DuckDB may have renamed a column: its identifiers ignore case, and of two
+    columns named alike (``Plan`` and ``plan``) it reads the second as ``plan_1``.
+
+    A column that is really called ``plan_1`` beside ``plan`` counts too: the
+    readers' path then reads the input, with the same answers.
+    """
+    names = list(columns)
+    folded = {n.casefold() for n in names}
+    if len(folded) != len(names):
+        return True
+    return any(
+        (m := _NUMBERED.fullmatch(n)) is not None and m[1].casefold() in folded for n in names
+    )
 
 
 def define_view(
@@ -121,8 +177,7 @@ def define_view(
             )
         else:
             raw = jsonl_raw(source, mapping)
-        described = connection.execute(f"DESCRIBE SELECT * FROM {raw}").fetchall()
-        columns = {str(row[0]): str(row[1]) for row in described}
+        columns = _described(connection, raw)
         # Where a row is, when the input says: the ids of rows without one need no window.
         where: str | None = None
         if kind == "parquet":
@@ -131,14 +186,35 @@ def define_view(
         elif kind in ("pandas", "polars", "pyarrow"):
             del columns[ROW_COLUMN]
             where = f"'' AS ttv_file, {ident(ROW_COLUMN)} AS ttv_row"
+        if any("\x00" in c for c in columns):
+            return None  # the reader names the file and the column
+        # Each file's own columns, where the input has several: DuckDB reads them as one
+        # table (by name, types widened to a common one), which the readers do not.
+        layouts: list[dict[str, str]] = []
         if kind == "csv":
-            headers = [csv_header(p, delimiter) or [] for p in source]
-            if set(columns) != {c for h in headers for c in h}:
+            layouts = [dict.fromkeys(csv_header(p, delimiter) or [], "VARCHAR") for p in source]
+            if set(columns) != {c for layout in layouts for c in layout}:
                 return None
+        elif kind == "parquet" and len(source) > 1:
+            layouts = [_described(connection, f"read_parquet({lit(p)})") for p in source]
+            if not _same_kinds(layouts):
+                return None
+        elif kind in ("pandas", "polars", "pyarrow") and set(columns) != set(table.column_names) - {
+            ROW_COLUMN
+        }:
+            return None
+        if _renamed(columns) or any(_renamed(layout) for layout in layouts):
+            return None
         if kind == "jsonl":
             select = jsonl_select(mapping, timestamp_unit, assume_timezone)
         else:
             resolved = resolve_columns(mapping, list(columns))
+            for layout in layouts:
+                if resolve_columns(mapping, list(layout)) != resolved or (
+                    mapping.property_columns != "*"
+                    and not set(mapping.property_columns) <= layout.keys()
+                ):
+                    return None  # the reader says which file lacks which column
             plan = Plan(
                 columns,
                 mapping,
