@@ -35,6 +35,7 @@ from ttvkit import (
     event,
     scan,
 )
+from ttvkit._ids import content_id
 from ttvkit._json import compact
 from ttvkit.datasets import saas_events
 from ttvkit.events import MAX_PROPERTIES_BYTES
@@ -753,6 +754,40 @@ def test_event_ids_from_content_count_identical_rows_once(tmp_path: Path) -> Non
         assert all(scanned.is_generated_id(e.event_id) for e in scanned.events())
     with pytest.raises(ConfigurationError, match="event_ids"):
         scan(path, event_ids="random")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        (
+            "keys.jsonl",
+            '{"user_id":"u1","name":"paid","timestamp":"2026-03-01T09:00:00Z",'
+            '"properties":{"amount":600,"currency":"EUR"}}\n'
+            '{"user_id":"u1","name":"paid","timestamp":"2026-03-01T09:00:00Z",'
+            '"properties":{"currency":"EUR","amount":600}}\n',
+        ),
+        (
+            "numbers.csv",
+            "user_id,name,timestamp,amount\n"
+            "u1,paid,2026-03-01T09:00:00Z,600.0\nu1,paid,2026-03-01T09:00:00Z,600.00\n",
+        ),
+    ],
+)
+def test_event_ids_from_content_read_the_values_not_their_text(
+    tmp_path: Path, name: str, text: str
+) -> None:
+    # The readers' ids from content hash the values: one event, written two ways.
+    path = write(tmp_path / name, text + "u2,x,2026-03-01T09:00:00Z,1\n" * name.endswith(".csv"))
+    readers = {content_id(e) for e in read_file(path)}
+    with scan(path, event_ids="content") as scanned:
+        assert scanned.count() == len(readers) == (2 if name.endswith(".csv") else 1)
+        assert not scanned.read_in_engine
+    # Rows that differ in their values as well stay two events, in the engine.
+    distinct = text.replace("600", "700", 1)
+    write(path, distinct)
+    with scan(path, event_ids="content") as scanned:
+        assert scanned.count() == len({content_id(e) for e in read_file(path)}) == 2
+        assert scanned.read_in_engine
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,9 @@ from collections.abc import Iterable
 from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
+from ttvkit._json import canonical
 from ttvkit.io import ColumnMapping
+from ttvkit.io.values import json_object
 from ttvkit.stores.scan._checks import Dirty, Plan, fixed_select, ident, lit, resolve_columns
 from ttvkit.stores.scan._inputs import FILE_COLUMN, ROW_COLUMN, as_arrow, csv_header
 from ttvkit.stores.scan._jsonl import jsonl_raw, jsonl_select
@@ -106,6 +108,34 @@ def _renamed(columns: Iterable[str]) -> bool:
     return any(
         (m := _NUMBERED.fullmatch(n)) is not None and m[1].casefold() in folded for n in names
     )
+
+
+def _same_but_for_text(connection: Any) -> bool:
+    """Whether two rows without an id hold the same event, their properties written
+    differently.
+
+    The engine's ids from content hash the text as written; the readers' hash
+    the values, so ``{"a":1,"b":2}`` and ``{"b":2,"a":1}`` (or ``600.0`` and
+    ``600.00`` in a CSV) are one event to them. One pass sorts two 64-bit
+    hashes a row (the content but the properties, and the properties' text),
+    as the duplicate-id check does, to find rows alike in all but that text;
+    only those texts are read into Python and compared by value.
+    """
+    rows = connection.execute(
+        "WITH r AS (SELECT hash(user_id, account_id, name, ts) AS k, "
+        "COALESCE(properties, '') AS t FROM ttv_rows WHERE event_id IS NULL), "
+        "alike AS (SELECT DISTINCT k FROM (SELECT k, hash(t) AS h, lag(k) OVER w AS pk, "
+        "lag(hash(t)) OVER w AS ph FROM r WINDOW w AS (ORDER BY k, hash(t))) "
+        "WHERE k = pk AND h <> ph) "
+        "SELECT DISTINCT k, t FROM r WHERE k IN (SELECT k FROM alike)"
+    ).fetchall()
+    values: dict[object, set[str]] = {}
+    for key, text in rows:
+        read = canonical(json_object(text or None))
+        if read in values.setdefault(key, set()):
+            return True
+        values[key].add(read)
+    return False
 
 
 def define_view(
@@ -245,6 +275,8 @@ def define_view(
             ).fetchone() or (1,)
             if conflicting:
                 return None
+        if event_ids == "content" and _same_but_for_text(connection):
+            return None
         # Ids for rows without one: unique in this scan, stable within a query.
         if event_ids == "content":
             content = (
