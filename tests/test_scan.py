@@ -417,6 +417,49 @@ def test_a_pandas_column_mixing_numbers_and_text_keeps_each_type() -> None:
         assert sorted(repr(e.properties["mixed"]) for e in scanned.events()) == ["'1'", "1"]
 
 
+def test_pandas_list_cells_are_json_lists() -> None:
+    # what pd.read_parquet(dtype_backend="pyarrow") gives for a list column
+    tags = pd.array([[1], [2, 3], None, []], dtype=pd.ArrowDtype(pa.list_(pa.int64())))
+    frame = pd.DataFrame(
+        {"user_id": ["u"] * 4, "name": list("abcd"), "timestamp": [NOW] * 4, "tags": tags}
+    )
+    expected = [{"tags": [1]}, {"tags": [2, 3]}, {}, {"tags": []}]
+    assert [dict(e.properties) for e in from_pandas(frame)] == expected
+    agree(frame)
+    arrays = pd.DataFrame(
+        {"user_id": ["u"], "name": ["a"], "timestamp": [NOW], "v": [np.array([1.5, 2.0])]}
+    )
+    assert [dict(e.properties) for e in from_pandas(arrays)] == [{"v": [1.5, 2.0]}]
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        # pandas' Period is an Arrow extension type: DuckDB would read its ordinal
+        pd.period_range("2026-01", periods=2, freq="M"),
+        # a lone surrogate: pyarrow refuses to encode it before any check runs
+        pd.Series(["u\ud800x", "ok"], dtype=object),
+    ],
+)
+def test_frame_cells_the_readers_refuse_are_refused_by_scan_word_for_word(column: Any) -> None:
+    frame = pd.DataFrame({"user_id": ["u", "v"], "name": ["a", "b"], "timestamp": [NOW, NOW]})
+    frame["month"] = column
+    with pytest.raises(ReadError):
+        list(from_pandas(frame))
+    agree(frame)
+    agree(frame, on_error="skip")
+
+
+def test_a_bad_as_of_is_refused_before_a_frame_is_scanned() -> None:
+    naive = pd.DataFrame({"user_id": ["u"], "name": ["signup"], "timestamp": [NOW]})
+    naive["timestamp"] = naive["timestamp"].dt.tz_localize(None)  # the frame itself is bad
+    for as_of in ("yesterday", pd.NaT):
+        with pytest.raises(ttvkit.InvalidArgumentError, match="as_of="):
+            ttvkit.time_to_value(naive, FIRST_REPORT, as_of=as_of)
+        with pytest.raises(ttvkit.InvalidArgumentError, match="as_of="):
+            ttvkit.cohorts(naive, FIRST_REPORT, as_of=as_of)
+
+
 @settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(event_logs(hostile=True), st.sampled_from(sorted(WRITERS)), st.booleans())
 def test_any_log_written_to_a_file_scans_to_the_same_events(

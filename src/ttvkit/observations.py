@@ -295,7 +295,13 @@ def check_aware(value: object, what: str) -> datetime:
     """An aware datetime argument (``as_of``, ``since``, ``until``), or InvalidArgumentError."""
     if not isinstance(value, datetime):
         raise InvalidArgumentError(f"{what}={value!r}: must be an aware datetime")
-    if value.utcoffset() is None:
+    try:
+        offset = value.utcoffset()
+    except ValueError:  # pandas.NaT is a datetime that holds no time
+        raise InvalidArgumentError(
+            f"{what}={value!r}: holds no time; pass an aware datetime"
+        ) from None
+    if offset is None:
         raise InvalidArgumentError(
             f"{what}={value!r}: is a naive datetime; pass an aware one, "
             "e.g. datetime(2026, 1, 31, tzinfo=timezone.utc)"

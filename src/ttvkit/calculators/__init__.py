@@ -8,7 +8,7 @@ or mappings. Calculators never loop over raw events: they ask the store for
 observations (one row per customer) and hand durations to :mod:`ttvkit.stats`.
 
 Where things live: ``_source`` adapts sources and asks them (``as_store``,
-``resolve_as_of``, ``load_columns``, ``duration_cells``,
+``checked_as_of``, ``resolve_as_of``, ``load_columns``, ``duration_cells``,
 ``check_event_names``); ``_arguments`` holds the defaults and the one check
 of each argument; then one module per analysis: ``_distribution``
 (:func:`time_to_value`), ``_compare``, ``_impact``, ``_cohorts``,
@@ -33,6 +33,7 @@ from ttvkit.calculators._source import (
     Source,
     as_store,
     check_event_names,
+    checked_as_of,
     duration_cells,
     load_columns,
     load_observations,
@@ -47,6 +48,7 @@ __all__ = [
     "Source",
     "as_store",
     "check_event_names",
+    "checked_as_of",
     "cohorts",
     "columns_distribution",
     "compare",

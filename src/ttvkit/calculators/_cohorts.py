@@ -15,7 +15,7 @@ from ttvkit.calculators._arguments import (
     check_timedelta,
 )
 from ttvkit.calculators._distribution import columns_distribution
-from ttvkit.calculators._source import Source, as_store, load_columns, required_as_of
+from ttvkit.calculators._source import Source, as_store, checked_as_of, load_columns, required_as_of
 from ttvkit.errors import InvalidArgumentError
 from ttvkit.milestones import Milestone
 from ttvkit.observations import Per, check_per, from_micros
@@ -75,6 +75,7 @@ def cohorts(
         raise InvalidArgumentError(
             f"period={period!r}: use 'day', 'week', 'month', 'quarter', 'year' or a relativedelta"
         )
+    as_of = checked_as_of(as_of)
     with as_store(source) as store:
         when = required_as_of(store, as_of)
         columns = load_columns(store, milestone, when, per)

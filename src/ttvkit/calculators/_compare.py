@@ -23,7 +23,7 @@ from ttvkit.calculators._arguments import (
     check_timedelta,
 )
 from ttvkit.calculators._distribution import distribution_of_cells
-from ttvkit.calculators._source import Source, as_store, load_columns, required_as_of
+from ttvkit.calculators._source import Source, as_store, checked_as_of, load_columns, required_as_of
 from ttvkit.conditions import Condition
 from ttvkit.errors import AnalysisError, InvalidArgumentError
 from ttvkit.milestones import Milestone
@@ -284,6 +284,7 @@ def compare(
         check_landmark_within(landmark, within, "landmark")
     alpha = check_alpha(alpha)
     bootstrap = check_bootstrap(bootstrap)
+    as_of = checked_as_of(as_of)
     with as_store(source) as store:
         when = required_as_of(store, as_of)
         columns = load_columns(store, milestone, when, per, [grouping.attribute])

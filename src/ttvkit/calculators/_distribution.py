@@ -11,6 +11,7 @@ from ttvkit.calculators._arguments import check_bands, check_milestone
 from ttvkit.calculators._source import (
     Source,
     as_store,
+    checked_as_of,
     drilldown_of,
     duration_cells,
     required_as_of,
@@ -79,6 +80,7 @@ def time_to_value(
     per = check_per(per)
     if bands is not None:
         bands = check_bands(bands)
+    as_of = checked_as_of(as_of)
     with as_store(source) as store:
         when = required_as_of(store, as_of)
         cells = duration_cells(store, milestone, when, per)

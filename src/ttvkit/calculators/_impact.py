@@ -18,7 +18,7 @@ from ttvkit.calculators._arguments import (
     check_timedelta,
 )
 from ttvkit.calculators._compare import TooFewGroups, compare_columns, grouping_of
-from ttvkit.calculators._source import Source, as_store, load_columns, required_as_of
+from ttvkit.calculators._source import Source, as_store, checked_as_of, load_columns, required_as_of
 from ttvkit.conditions import Condition, event
 from ttvkit.errors import AnalysisError, InvalidArgumentError
 from ttvkit.milestones import Milestone
@@ -79,6 +79,7 @@ def impact(
     alpha = check_alpha(alpha)
     bootstrap = check_bootstrap(bootstrap)
     groupings = [grouping_of(c) for c in conditions]
+    as_of = checked_as_of(as_of)
     with as_store(source) as store:
         when = required_as_of(store, as_of)
         columns = load_columns(store, milestone, when, per, [g.attribute for g in groupings])

@@ -12,6 +12,7 @@ from ttvkit.calculators._source import (
     Source,
     as_store,
     check_event_names,
+    checked_as_of,
     load_columns,
     observation_columns,
     required_as_of,
@@ -43,6 +44,7 @@ def journey(
     plan = stages if isinstance(stages, Journey) else Journey(stages)
     per = check_per(per)
     within = check_timedelta(within, "within", allow_zero=False)
+    as_of = checked_as_of(as_of)
     with as_store(source) as store:
         when = required_as_of(store, as_of)
         # One question per stage, so the store applies the one rule of observe().

@@ -8,7 +8,7 @@ from typing import Literal
 
 from ttvkit import stats
 from ttvkit.calculators._arguments import check_bands, check_milestone
-from ttvkit.calculators._source import Source, as_store, load_columns, required_as_of
+from ttvkit.calculators._source import Source, as_store, checked_as_of, load_columns, required_as_of
 from ttvkit.conditions import Condition, EventCondition, event
 from ttvkit.errors import AnalysisError, InvalidArgumentError
 from ttvkit.milestones import Milestone, Speed, SpeedBands
@@ -50,6 +50,7 @@ def satisfaction(
         raise InvalidArgumentError(f"score={score!r}: name the property holding the score")
     if response not in ("first", "last"):
         raise InvalidArgumentError(f"response={response!r}: use 'first' or 'last'")
+    as_of = checked_as_of(as_of)
     with as_store(source) as store:
         when = required_as_of(store, as_of)
         columns = load_columns(

@@ -114,6 +114,14 @@ def resolve_as_of(store: EventSource, as_of: datetime | str | None) -> datetime 
     """
     if as_of is None:
         return store.latest_timestamp()
+    return checked_as_of(as_of)
+
+
+def checked_as_of(as_of: datetime | str | None) -> datetime | None:
+    """``as_of`` as an aware UTC datetime (None as it is), checked before any source is
+    opened: a bad one never waits for a file to be scanned."""
+    if as_of is None:
+        return None
     if isinstance(as_of, datetime):
         check_aware(as_of, "as_of")
     try:

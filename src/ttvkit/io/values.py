@@ -224,15 +224,22 @@ def infer_scalar(text: str) -> JSONValue:
 
 
 def jsonable(value: object) -> object:
-    """Plain Python for a value from a DataFrame or Arrow: numpy scalars, datetimes."""
+    """Plain Python for a value from a DataFrame or Arrow: numpy scalars and arrays
+    (as lists), datetimes."""
     if isinstance(value, datetime):
         if value.tzinfo is not None and value.utcoffset() is not None:
             value = value.astimezone(UTC)
         return _plain_datetime(value).isoformat()
     if isinstance(value, date):
         return value.isoformat()
-    if type(value).__module__ == "numpy" and hasattr(value, "item"):
-        return value.item()
+    if type(value).__module__ == "numpy":
+        if type(value).__name__ == "ndarray":
+            # an Arrow-backed list cell in pandas (pd.ArrowDtype(pa.list_(...)), what
+            # read_parquet(dtype_backend="pyarrow") gives), or an array in an object column
+            items: list[object] = value.tolist()  # type: ignore[attr-defined]
+            return [jsonable(item) for item in items]
+        if hasattr(value, "item"):
+            return value.item()
     return value
 
 

@@ -11,6 +11,7 @@ from ttvkit.calculators import (
     Period,
     Source,
     as_store,
+    checked_as_of,
     cohorts,
     compare,
     impact,
@@ -139,6 +140,7 @@ def build_report(
             errors.append(exc)
             sections.append(Section(heading, Note(f"not computed: {exc}"), kind="skipped"))
 
+    as_of = checked_as_of(as_of)
     with as_store(source) as store:
         when = resolve_as_of(store, as_of)
         if when is None:

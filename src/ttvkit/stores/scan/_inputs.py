@@ -142,6 +142,10 @@ def as_arrow(source: Any, kind: str) -> Any:
     # ValueError: pandas' own refusals too (a column label twice)
     except (ValueError, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError):
         return None
+    if any(isinstance(field.type, pa.ExtensionType) for field in table.schema):
+        # pandas' Period and Interval: DuckDB would read the storage (a Period as its
+        # ordinal), where the readers refuse the value
+        return None
     names = [str(n) for n in table.schema.names]
     if len(set(names)) != len(names) or "" in names or ROW_COLUMN in names:
         return None
