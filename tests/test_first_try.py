@@ -574,3 +574,24 @@ def test_a_store_without_event_names_is_read_through_events() -> None:
     }
     with pytest.warns(UnknownEventWarning, match="did you mean 'first_dashboard_shared'"):
         ttv.time_to_value(plain, ttv.Milestone("m", "first_dashbord_shared"))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("scheme", ["sqlite", "duckdb"])
+def test_an_analysis_of_a_misspelt_store_file_creates_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scheme: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    milestone = ttv.Milestone("first_report", "report_created", start="signup")
+    with pytest.raises(ConfigurationError, match=r"there is no database file 'evnets\.db'"):
+        ttv.time_to_value(f"{scheme}:///evnets.db", milestone)
+    assert list(tmp_path.iterdir()) == []
+    with open_store(f"{scheme}:///events.db") as store:  # a file that exists is read
+        store.append(
+            [
+                ttv.ValueEvent("u1", "signup", T),
+                ttv.ValueEvent("u1", "report_created", T + timedelta(hours=1)),
+            ]
+        )
+    assert ttv.time_to_value(f"{scheme}:///events.db", milestone).n_reached == 1
+    with pytest.raises(ttv.AnalysisError, match="holds no events"):  # in memory: no file
+        ttv.time_to_value(f"{scheme}://", milestone)

@@ -17,8 +17,14 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NoReturn, TypeAlias
+from urllib.parse import unquote
 
-from ttvkit.errors import AnalysisError, InvalidArgumentError, UnknownEventWarning
+from ttvkit.errors import (
+    AnalysisError,
+    ConfigurationError,
+    InvalidArgumentError,
+    UnknownEventWarning,
+)
 from ttvkit.events import ValueEvent, parse_timestamp
 from ttvkit.milestones import Milestone
 from ttvkit.observations import (
@@ -34,6 +40,7 @@ from ttvkit.observations import (
 from ttvkit.stores import MemoryStore, event_names_of, open_store
 from ttvkit.stores import Source as EventSource
 from ttvkit.stores.scan import DataFrameLike, is_frame, scan
+from ttvkit.stores.sqlite.url import parse_url
 from ttvkit.tracker import Tracker
 
 Source: TypeAlias = (
@@ -65,6 +72,7 @@ def as_store(source: Source) -> Iterator[EventSource]:
         yield source.store
         return
     if isinstance(source, str) and "://" in source:
+        _check_store_file(source)
         with open_store(source) as store:
             yield store
         return
@@ -104,6 +112,25 @@ def _as_event(item: object) -> ValueEvent:
     raise InvalidArgumentError(
         f"source item {item!r}: an event source must yield ValueEvent objects or mappings"
     )
+
+
+def _check_store_file(url: str) -> None:
+    """A ``sqlite:///`` or ``duckdb:///`` URL naming no file is a typo: opening it would
+    create an empty database, and the question would find no events."""
+    scheme, _, rest = url.partition("://")
+    scheme = scheme.lower()
+    if scheme == "sqlite":
+        path = parse_url(url).path
+    elif scheme == "duckdb" and rest.startswith("/") and "?" not in rest and "#" not in rest:
+        path = unquote(rest[1:])  # the rest of a bad URL is for DuckDBStore to refuse
+    else:
+        return
+    if path and path != ":memory:" and not os.path.exists(path):
+        raise ConfigurationError(
+            f"store URL {url!r}: there is no database file {path!r} (from "
+            f"{os.getcwd()!r}); an analysis does not create one: check the path, "
+            "or open the store with open_store() and add events first"
+        )
 
 
 def resolve_as_of(store: EventSource, as_of: datetime | str | None) -> datetime | None:
