@@ -450,6 +450,17 @@ def test_frame_cells_the_readers_refuse_are_refused_by_scan_word_for_word(column
     agree(frame, on_error="skip")
 
 
+def test_a_pandas_timestamp_as_of_is_read_to_the_microsecond() -> None:
+    frame = pd.DataFrame(
+        {"user_id": ["u", "u"], "name": ["signup", "report_created"], "timestamp": [NOW, NOW]}
+    )
+    text = "2026-01-02T00:00:00.000000999Z"
+    by_timestamp = ttvkit.time_to_value(frame, FIRST_REPORT, as_of=pd.Timestamp(text))
+    by_text = ttvkit.time_to_value(frame, FIRST_REPORT, as_of=text)
+    assert by_timestamp.to_dict() == by_text.to_dict()
+    assert by_timestamp.to_dict()["as_of"] == "2026-01-02T00:00:00+00:00"
+
+
 def test_a_bad_as_of_is_refused_before_a_frame_is_scanned() -> None:
     naive = pd.DataFrame({"user_id": ["u"], "name": ["signup"], "timestamp": [NOW]})
     naive["timestamp"] = naive["timestamp"].dt.tz_localize(None)  # the frame itself is bad

@@ -26,6 +26,7 @@ from ttvkit.errors import (
     UnknownEventWarning,
 )
 from ttvkit.events import ValueEvent, parse_timestamp
+from ttvkit.io.values import to_utc
 from ttvkit.milestones import Milestone
 from ttvkit.observations import (
     Attribute,
@@ -152,9 +153,12 @@ def checked_as_of(as_of: datetime | str | None) -> datetime | None:
     if isinstance(as_of, datetime):
         check_aware(as_of, "as_of")
     try:
-        return parse_timestamp(as_of, field="as_of")
+        when = parse_timestamp(as_of, field="as_of")
     except ValueError as exc:
         raise InvalidArgumentError(str(exc)) from None
+    # A pandas.Timestamp, with nanoseconds: a plain datetime to the microsecond, as the
+    # readers read one (the same instant as a string gives the same as_of).
+    return when if type(when) is datetime else to_utc(when, None, None)
 
 
 def _no_observations(milestone: Milestone, as_of: datetime, per: Per) -> NoReturn:
