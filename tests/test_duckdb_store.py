@@ -33,6 +33,7 @@ from ttvkit import (
 from ttvkit.observations import Observation, PropertyOf
 from ttvkit.stores import MemoryStore
 from ttvkit.stores.duckdb import SCHEMA_VERSION, DuckDBStore
+from ttvkit.stores.duckdb.engine import is_disk_full
 
 from .strategies import BASE, HOSTILE
 
@@ -349,6 +350,69 @@ def test_a_second_process_gets_store_unavailable(db: Path) -> None:
         )
     assert "unavailable:" in out.stdout
     assert "one process at a time" in out.stdout
+
+
+_FULL_DISK_CHILD = """
+import os, resource, signal, sys
+sys.path.insert(0, sys.argv[1])
+from ttvkit import StoreUnavailableError, ValueEvent
+from ttvkit.stores.duckdb import DuckDBStore
+
+def batch(first):
+    blob = {"blob": "x" * 20000}
+    return [ValueEvent(f"u{n}", "signup", "2026-01-01T09:00:00Z", properties=blob)
+            for n in range(first, first + 20)]
+
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
+with DuckDBStore(sys.argv[2]) as store:
+    store.append(batch(0))
+    grown = max(os.path.getsize(sys.argv[2] + suffix) for suffix in ("", ".wal"))
+    hard = resource.getrlimit(resource.RLIMIT_FSIZE)[1]
+    resource.setrlimit(resource.RLIMIT_FSIZE, (grown + 50_000, hard))
+    try:
+        store.append(batch(100))
+        print("stored")
+    except StoreUnavailableError as exc:
+        print("unavailable:", exc)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (hard, hard))  # space is back
+    print("retried:", store.append(batch(100)), "count:", store.count())
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_FSIZE exists only on POSIX")
+def test_a_full_disk_is_transient(db: Path) -> None:
+    # A real failed write, portably: the process's file size limit (ulimit -f)
+    # makes DuckDB fail with EFBIG ("File too large"), as a full disk fails
+    # with ENOSPC ("No space left on device", checked by hand on a 300 KiB
+    # tmpfs, which needs root to mount) and a quota with EDQUOT.
+    out = subprocess.run(
+        [sys.executable, "-c", _FULL_DISK_CHILD, SRC, str(db)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert "unavailable:" in out.stdout, out.stdout + out.stderr
+    assert "File too large" in out.stdout
+    assert "is full" in out.stdout
+    assert "retried: 20 count: 40" in out.stdout
+
+
+@pytest.mark.parametrize(
+    "words", ["No space left on device", "Disk quota exceeded", "File too large"]
+)
+def test_duckdbs_words_for_a_full_disk_are_transient(words: str) -> None:
+    failed_commit = duckdb.TransactionException(
+        "TransactionContext Error: Failed to commit: "
+        f'Could not write file "ttv.duckdb.wal": {words}'
+    )
+    assert is_disk_full(failed_commit)
+    assert is_disk_full(duckdb.IOException(f'IO Error: Could not write file "x": {words}'))
+    # Only reopening cures an invalidated database: not worth retrying.
+    assert not is_disk_full(duckdb.FatalException(f"FATAL Error: {words}"))
+    assert not is_disk_full(
+        duckdb.IOException("IO Error: Could not write file: Input/output error")
+    )
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork() exists only on POSIX")

@@ -4,9 +4,10 @@ The :class:`~ttvkit.tracker.Tracker` must bound how long a store call may
 take (``sync_timeout`` in sync mode, the close deadline while closing), but
 the :class:`~ttvkit.stores.Store` protocol has no timeout parameter. So the
 tracker wraps each call in :func:`bounded_by`, and a store that waits on a
-network (:class:`~ttvkit.stores.postgres.PostgresStore`) reads
-:func:`current_limit` while it waits and gives up when the limit passes.
-Stores that never wait on a network ignore it.
+network or on a lock (:class:`~ttvkit.stores.postgres.PostgresStore`, connecting
+included; :class:`~ttvkit.stores.sqlite.SQLiteStore` waiting for another
+connection's write lock) reads :func:`current_limit` while it waits and gives
+up when the limit passes. Stores that never wait ignore it.
 
 The limit is a callable, read again at every check, so that a deadline set
 while the call is already waiting (``close()`` during a write) still counts.

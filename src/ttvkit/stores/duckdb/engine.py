@@ -10,6 +10,7 @@ closing, and refusing use in a forked child.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import threading
@@ -33,6 +34,7 @@ __all__ = [
     "CANONICAL_COLUMNS",
     "DuckDBEngine",
     "close_quietly",
+    "is_disk_full",
     "quote_identifier",
     "quote_literal",
 ]
@@ -40,6 +42,27 @@ __all__ = [
 _T = TypeVar("_T")
 
 _FETCH_SIZE: Final = 2048
+
+#: What DuckDB says (the C library's ``strerror()``) when a file cannot grow:
+#: a full disk (ENOSPC), a quota (EDQUOT), a file size limit (EFBIG).
+_NO_SPACE: Final = frozenset(
+    {"No space left on device", "Disk quota exceeded", "File too large"}
+    | {os.strerror(code) for code in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)}
+)
+
+
+def is_disk_full(exc: duckdb.Error) -> bool:
+    """Whether *exc* says a file could not grow for lack of space, which may come back.
+
+    DuckDB raises it as an ``IOException`` or, failing a commit, as a
+    ``TransactionException`` whose text carries the system's words. A fatal
+    error (the database invalidated, which only reopening it cures) is not
+    transient whatever it says.
+    """
+    if isinstance(exc, duckdb.FatalException) or "invalidated" in str(exc):
+        return False
+    text = str(exc)
+    return any(words in text for words in _NO_SPACE)
 
 
 def quote_identifier(name: str) -> str:
@@ -112,6 +135,11 @@ class DuckDBEngine:
         try:
             self._connection = duckdb.connect(database)
         except duckdb.IOException as exc:
+            if is_disk_full(exc):
+                raise StoreUnavailableError(
+                    f"cannot create the DuckDB database {database!r}: the disk is full "
+                    f"({exc}); free some space and retry"
+                ) from exc
             if "lock" in str(exc).lower():
                 raise StoreUnavailableError(
                     f"{self._what}: another process has this DuckDB file open ({exc}); "
@@ -158,6 +186,14 @@ class DuckDBEngine:
             isinstance(exc, duckdb.ConnectionException) and "closed" in str(exc).lower()
         ):
             return StoreError(f"this {self._what} is closed; open a new one")
+        if is_disk_full(exc):
+            # Transient: space may come back (a log rotated, a volume grown),
+            # so a Tracker retries instead of giving the batch up.
+            return StoreUnavailableError(
+                f"DuckDB could not write to {self._what}: the disk (or a quota, or a "
+                f"file size limit) is full ({exc}); the transaction was rolled back. "
+                "Free some space and retry"
+            )
         if isinstance(exc, duckdb.OutOfMemoryException) and self.memory_advice:
             first = str(exc).split("\n", 1)[0]
             return StoreError(

@@ -3,7 +3,8 @@
 psycopg waits for the server without a bound of its own; TCP keepalives and
 ``tcp_user_timeout`` (:data:`NETWORK_DEFAULTS`) notice a dead peer, but not a
 frozen server whose kernel still acknowledges packets. :class:`BoundedConnection`
-checks a deadline between short waits and abandons the connection past it.
+checks a deadline between short waits and abandons the connection past it,
+connecting included (:meth:`BoundedConnection.connect_until`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,13 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 import psycopg
+from psycopg import waiting
+from psycopg.conninfo import (
+    conninfo_attempts,
+    conninfo_to_dict,
+    make_conninfo,
+    timeout_from_conninfo,
+)
 
 __all__ = ["NETWORK_DEFAULTS", "WAIT_SLICE", "BoundedConnection", "Deadline", "first_line"]
 
@@ -55,6 +63,49 @@ class BoundedConnection(psycopg.Connection[tuple[Any, ...]]):
 
     ttv_deadline: Callable[[], float | None] | None = None
 
+    @classmethod
+    def connect_until(
+        cls, conninfo: str, deadline_of: Callable[[], float | None], *, autocommit: bool = False
+    ) -> BoundedConnection:
+        """:meth:`connect`, giving up when the deadline *deadline_of* returns passes.
+
+        psycopg's :meth:`connect` waits for the server for up to libpq's
+        ``connect_timeout`` (per host of the conninfo, as libpq does) and
+        cannot be stopped earlier. This one keeps that timeout, and between
+        waits of :data:`WAIT_SLICE` seconds reads the deadline again (a
+        tracker may lend a tighter one while the call waits; close() makes it
+        ``0``). Past it the half-open connection is closed and
+        :class:`Deadline` raised, without trying further hosts. The
+        connection is returned with ``ttv_deadline`` set to *deadline_of*.
+        """
+        params = conninfo_to_dict(conninfo)
+        timeout = timeout_from_conninfo(params)  # libpq's rules: 2 s at least
+        errors: list[psycopg.Error] = []
+        for attempt in conninfo_attempts(params):
+            try:
+                conn = _connect_once(
+                    cls, make_conninfo("", **attempt), time.monotonic() + timeout, deadline_of
+                )
+            except _WaitTimeout:
+                errors.append(psycopg.errors.ConnectionTimeout("connection timeout expired"))
+            except Deadline:
+                raise
+            except psycopg.Error as exc:
+                errors.append(exc)
+            else:
+                conn.ttv_deadline = deadline_of
+                conn.autocommit = autocommit  # no round trip on a new connection
+                return conn
+        if not errors:
+            raise psycopg.OperationalError("the connection string names no host to connect to")
+        if len(errors) == 1:
+            raise errors[0].with_traceback(None)
+        raise type(errors[-1])(
+            "\n".join(
+                [str(errors[-1]), "All connection attempts failed:"] + [f"- {e}" for e in errors]
+            )
+        )
+
     def wait(self, gen: Any, interval: float = WAIT_SLICE, timeout: float | None = None) -> Any:
         deadline_of = self.ttv_deadline
         if deadline_of is None:
@@ -78,6 +129,37 @@ class BoundedConnection(psycopg.Connection[tuple[Any, ...]]):
         # The protocol state is unknown: close the socket, never send more.
         with contextlib.suppress(Exception):
             self.pgconn.finish()
+
+
+def _connect_once(
+    cls: type[BoundedConnection],
+    conninfo: str,
+    given: float,
+    deadline_of: Callable[[], float | None],
+) -> BoundedConnection:
+    """Connect to one host: :class:`_WaitTimeout` past *given*, :class:`Deadline`
+    past the deadline *deadline_of* returns."""
+    gen = cls._connect_gen(conninfo)
+    try:
+        while True:
+            now = time.monotonic()
+            deadline = deadline_of()
+            if deadline is not None and now >= deadline:
+                raise Deadline("the server did not answer in time (connecting)")
+            if now >= given:
+                raise _WaitTimeout("connection timeout expired")
+            step = min(WAIT_SLICE, given - now)
+            if deadline is not None:
+                step = min(step, deadline - now)
+            try:
+                # The generator is resumable after a timed-out wait: each of its
+                # waits is a loop that yields again until the socket is ready.
+                return waiting.wait_conn(gen, interval=step, timeout=step)
+            except _WaitTimeout:
+                continue
+    except BaseException:
+        gen.close()  # drops the half-open libpq connection, which closes its socket
+        raise
 
 
 def first_line(exc: BaseException) -> str:

@@ -232,21 +232,8 @@ class PostgresStore(PlanQueries, BaseStore):
             if not self._conn.closed:
                 return self._conn
             self._drop_connection()
-        options: dict[str, Any] = {}
-        deadline = self._deadline()
-        if deadline is not None and deadline <= time.monotonic():
+        if (deadline := self._deadline()) is not None and deadline <= time.monotonic():
             raise self._too_slow()
-        if deadline is not None and deadline - time.monotonic() < self._timeout:
-            # libpq's smallest connect timeout is 2 s: a tighter deadline
-            # (a tracker's sync_timeout) waits that long for a connection.
-            options["connect_timeout"] = max(2, math.ceil(deadline - time.monotonic()))
-        try:
-            conn = BoundedConnection.connect(self._conninfo, autocommit=True, **options)
-        except psycopg.Error as exc:
-            raise self._unavailable(exc) from exc
-        if self._closed:  # close() ran while this thread was connecting
-            conn.close()
-            self._check_open()
         store = weakref.ref(self)
 
         def deadline_of() -> float | None:
@@ -255,7 +242,17 @@ class PostgresStore(PlanQueries, BaseStore):
                 return 0.0  # closed from another thread: give up now
             return owner._deadline()
 
-        conn.ttv_deadline = deadline_of
+        try:
+            # libpq's connect_timeout bounds each attempt; the call's deadline
+            # (query_timeout, a tracker's) and close() cut it short.
+            conn = BoundedConnection.connect_until(self._conninfo, deadline_of, autocommit=True)
+        except Deadline as exc:
+            raise self._too_slow() from exc
+        except psycopg.Error as exc:
+            raise self._unavailable(exc) from exc
+        if self._closed:  # close() ran while this thread was connecting
+            conn.close()
+            self._check_open()
         conn.adapters.register_dumper(None, JSONTextDumper)
         try:
             if not self._ready:

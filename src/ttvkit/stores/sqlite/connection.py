@@ -9,7 +9,9 @@ module holds what those connections need whoever owns them:
   an SQLite write, and a forked child never uses or closes a connection of its
   parent (:data:`INHERITED`, :func:`watch_forks`);
 * :func:`retry_while_busy`, the one loop that retries an operation, with
-  jittered backoff, while another connection holds the lock.
+  jittered backoff, while another connection holds the lock, and gives up at
+  the store's timeout, at a deadline the caller lent
+  (:mod:`ttvkit.stores.deadline`) or when the store is closed.
 
 The fork hooks are registered with :func:`ttvkit._fork.at_fork` on import.
 """
@@ -28,8 +30,10 @@ from typing import Final, Protocol, TypeVar
 
 from ttvkit._fork import at_fork
 from ttvkit.errors import StoreError, StoreUnavailableError
+from ttvkit.stores.deadline import current_limit
 
 __all__ = [
+    "BUSY_SLICE",
     "GATE",
     "INHERITED",
     "Handle",
@@ -46,7 +50,13 @@ _T = TypeVar("_T")
 _SQLITE_BUSY: Final = 5
 _SQLITE_LOCKED: Final = 6
 _FIRST_BACKOFF: Final = 0.002
-_MAX_BACKOFF: Final = 0.2
+_MAX_BACKOFF: Final = 0.05
+
+#: The busy timeout of every connection: how long SQLite itself waits for a
+#: lock before :func:`retry_while_busy` looks at its deadlines and at close().
+#: SQLite's own wait cannot be interrupted, so a longer one (the store's
+#: timeout) would hold a call past a tracker's close deadline.
+BUSY_SLICE: Final = 0.05
 
 #: How long ``os.fork()`` waits for SQLite writes in progress in other threads.
 _FORK_WAIT: Final = 5.0
@@ -193,11 +203,13 @@ def retry_while_busy(
 ) -> _T:
     """Run *operation*, again with jittered backoff while the database is busy.
 
-    SQLite's busy timeout already waits inside SQLite; SQLite also answers
-    BUSY at once in a few cases (WAL recovery, a concurrent switch to WAL),
-    which are worth retrying. Past *timeout* seconds this raises
-    :class:`~ttvkit.errors.StoreUnavailableError`; any other SQLite error,
-    or one after the store was *closed*, becomes *failure*'s error.
+    Each attempt waits inside SQLite at most :data:`BUSY_SLICE` seconds (the
+    connections' busy timeout); between attempts this loop gives up: past
+    *timeout* seconds, or past the deadline the caller lent
+    (:func:`~ttvkit.stores.deadline.current_limit`, a tracker's close or sync
+    deadline), with :class:`~ttvkit.errors.StoreUnavailableError`; once the
+    store is *closed* (from another thread), or on any other SQLite error,
+    with *failure*'s error.
     """
     deadline = time.monotonic() + timeout
     delay = _FIRST_BACKOFF
@@ -205,15 +217,23 @@ def retry_while_busy(
         try:
             return operation()
         except sqlite3.OperationalError as exc:
-            now = time.monotonic()
             if not is_busy(exc) or closed():
                 raise failure(exc) from exc
+            now = time.monotonic()
             if now >= deadline:
                 raise StoreUnavailableError(
                     f"{path} stayed locked by another connection for more than "
                     f"{timeout:g}s ({exc}); retry later, or raise the timeout"
                 ) from exc
-            time.sleep(min(delay, deadline - now) * random.uniform(0.5, 1.0))
+            lent = current_limit()
+            if lent is not None and now >= lent:
+                raise StoreUnavailableError(
+                    f"{path} is locked by another connection ({exc}) and the caller's "
+                    "deadline passed while waiting (a tracker closing, or its "
+                    "sync_timeout); nothing of this call was stored. Retry later"
+                ) from exc
+            until = deadline if lent is None else min(deadline, lent)
+            time.sleep(min(delay, until - now) * random.uniform(0.5, 1.0))
             delay = min(delay * 2, _MAX_BACKOFF)
         except sqlite3.Error as exc:
             raise failure(exc) from exc

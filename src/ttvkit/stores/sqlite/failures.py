@@ -2,7 +2,8 @@
 that says what to do.
 
 A full disk is transient (:class:`~ttvkit.errors.StoreUnavailableError`, which a
-tracker retries); a file that is not a database, a directory, a missing
+tracker retries), and so is a file that reached the process's file size limit
+(``ulimit -f``); a file that is not a database, a directory, a missing
 directory or a read-only file system each get their own advice.
 """
 
@@ -22,6 +23,11 @@ __all__ = ["Opened", "failure", "url_of"]
 _SQLITE_READONLY: Final = 8
 _SQLITE_FULL: Final = 13
 _SQLITE_CANTOPEN: Final = 14
+_SQLITE_IOERR_WRITE: Final = 10 | (3 << 8)
+
+#: A write that failed this close to the file size limit ran into it: a write
+#: past the limit is cut short at the limit, then fails (EFBIG).
+_NEAR_LIMIT: Final = 1 << 20
 
 
 @attrs.frozen
@@ -54,6 +60,35 @@ def _is_full(exc: sqlite3.Error) -> bool:
     return "database or disk is full" in str(exc)
 
 
+def _hit_file_size_limit(exc: sqlite3.Error, path: str) -> bool:
+    """Whether *exc* is a write that failed because a file of the database reached
+    the process's file size limit (``RLIMIT_FSIZE``, ``ulimit -f``).
+
+    SQLite reports ENOSPC as ``SQLITE_FULL`` but EFBIG (and EDQUOT, and a
+    failing disk's EIO) as ``SQLITE_IOERR_WRITE``, without the system's error
+    number, which :mod:`sqlite3` does not expose. So only the evidence that can
+    be checked counts: a finite limit that the database, its WAL or its journal
+    has (nearly) reached. Any other ``SQLITE_IOERR_WRITE`` stays permanent.
+    """
+    if getattr(exc, "sqlite_errorcode", None) != _SQLITE_IOERR_WRITE:
+        return False
+    try:
+        import resource  # POSIX only (not on Windows)
+
+        limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    except (ImportError, OSError, ValueError):
+        return False
+    if limit == resource.RLIM_INFINITY:
+        return False
+    for name in (path, f"{path}-wal", f"{path}-journal"):
+        try:
+            if os.stat(name).st_size >= limit - _NEAR_LIMIT:
+                return True
+        except OSError:
+            continue
+    return False
+
+
 def _on_read_only_file_system(directory: str) -> bool:
     try:
         return bool(os.statvfs(directory).f_flag & os.ST_RDONLY)
@@ -73,6 +108,12 @@ def failure(exc: sqlite3.Error, opened: Opened, *, closed: bool) -> StoreError:
             f"SQLite could not write to {path}: the disk (or the database's "
             f"max_page_count) is full ({exc}); nothing of this write was stored. "
             "Free some space and retry"
+        )
+    if not opened.memory and _hit_file_size_limit(exc, path):
+        return StoreUnavailableError(
+            f"SQLite could not write to {path}: a file of the database reached this "
+            f"process's file size limit (ulimit -f) ({exc}); nothing of this write was "
+            "stored. Raise the limit (or move old events out) and retry"
         )
     if isinstance(exc, sqlite3.DatabaseError) and "not a database" in str(exc):
         return StoreError(

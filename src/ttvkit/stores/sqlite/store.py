@@ -34,6 +34,7 @@ from ttvkit.stores.sql.engines import SQLiteDialect
 from ttvkit.stores.sql.rows import paused_gc
 from ttvkit.stores.sql.source import PlanQueries, StatementOf
 from ttvkit.stores.sqlite.connection import (
+    BUSY_SLICE,
     GATE,
     INHERITED,
     Handle,
@@ -223,7 +224,9 @@ class SQLiteStore(PlanQueries, BaseStore):
             connection = sqlite3.connect(
                 target,
                 uri=self._read_only,
-                timeout=self._timeout,
+                # SQLite waits for a lock in short slices; retry_while_busy
+                # waits out the store's timeout between them.
+                timeout=min(self._timeout, BUSY_SLICE),
                 isolation_level=None,  # we issue BEGIN and COMMIT ourselves
                 check_same_thread=False,  # close() may run in another thread
                 cached_statements=256,
