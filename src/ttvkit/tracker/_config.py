@@ -165,10 +165,12 @@ class TrackerConfig:
     and counted as *failed*.
 
     ``sync=True`` writes every event through to the store inside
-    ``track()`` (no queue, no thread), retrying for at most ``sync_timeout``
-    seconds: for scripts, serverless functions and tests.
+    ``track()`` (no queue, no thread): for scripts, serverless functions and
+    tests. ``sync_timeout`` bounds the whole call, the wait for another
+    thread's write included, and the retries.
 
-    Durations are seconds (a number) or a ``timedelta``. Invalid values raise
+    Durations are seconds (a number) or a ``timedelta``; one longer than
+    ``threading.TIMEOUT_MAX`` means "as long as it takes". Invalid values raise
     :class:`~ttvkit.errors.ConfigurationError`.
     """
 

@@ -36,14 +36,24 @@ logger = logging.getLogger("ttvkit.tracker")
 _SETTLE_GRACE: Final = 0.5
 
 
+# The longest wait threading accepts; longer timeouts wait this long (292 years).
+_MAX_WAIT: Final = threading.TIMEOUT_MAX
+
+
+def _wait_time(seconds: float) -> float:
+    """*seconds* clamped to what ``Event.wait`` and friends accept (never ``OverflowError``)."""
+    return min(seconds, _MAX_WAIT)
+
+
 class _Marker:
     """A flush request travelling through the queue behind the events it waits for.
 
     The writer sets ``done`` once everything queued before it is settled and
-    records in ``lost`` how many events the tracker had lost by then. Only
-    the caller that sees ``done`` consumes that count (see
-    :meth:`Pipeline._consume`): a flush that timed out leaves it for the
-    next one, so a later ``flush()`` still reports the losses.
+    records in ``lost`` how many events the tracker had lost by then. Each
+    flush compares that count with its own ``seen``, the losses already
+    reported when the flush was called (see :meth:`Pipeline._consume`), so
+    two flushes waiting at once both report a loss they both cover, and a
+    flush that timed out leaves the loss for the next one.
     """
 
     __slots__ = ("done", "lost")
@@ -125,6 +135,11 @@ class Pipeline:
         self.last_error: str | None = None
         self.lost_seen = 0
         self.drops_reported = 0
+        # The flush marker taken with the batch being written (settled by
+        # close() if it gives up on a store call that hangs), and whether
+        # close() gave up on that batch: the writer then settles nothing more.
+        self.taken_marker: _Marker | None = None
+        self.given_up = False
 
     # ---- the track() path ------------------------------------------------------
 
@@ -180,9 +195,11 @@ class Pipeline:
             try:
                 while len(queue) + self.in_flight >= self.max_queue_size:
                     remaining = deadline - time.monotonic()
-                    if remaining <= 0:
+                    # A closing tracker takes nothing more: drop rather than
+                    # wait (block_timeout may be hours) or queue behind close.
+                    if remaining <= 0 or self._closing_started:
                         break
-                    self.room.wait(remaining)
+                    self.room.wait(_wait_time(remaining))
                 else:
                     queue.append(event)
                     self.wake_set()
@@ -192,17 +209,26 @@ class Pipeline:
         self._drop(event)
 
     def _write_through(self, event: ValueEvent) -> None:
-        with self.sync_lock:
+        # sync_timeout bounds the whole call, the wait for another thread's
+        # write included: N threads meeting a dead store each return within
+        # sync_timeout, not one after another.
+        deadline = time.monotonic() + self.config.sync_timeout
+        if not self.sync_lock.acquire(timeout=_wait_time(max(0.0, deadline - time.monotonic()))):
+            self._settle_failed(1, None, 0, in_flight=False)
+            return
+        try:
             with self.lock:
                 self.in_flight = 1
-            self._deliver([event], time.monotonic() + self.config.sync_timeout)
+            self._deliver([event], deadline)
+        finally:
+            self.sync_lock.release()
 
     # ---- the writer ------------------------------------------------------------
 
     def _run(self) -> None:
         try:
             while True:
-                woken = self.wake.wait(self.config.flush_interval)
+                woken = self.wake.wait(_wait_time(self.config.flush_interval))
                 self.wake.clear()
                 closing = self.close_deadline is not None
                 # On a timer tick, a flush or at close, store partial batches
@@ -225,11 +251,14 @@ class Pipeline:
     def _drain(self, *, partial: bool) -> None:
         while True:
             batch, marker = self._take(partial=partial)
-            if batch:
-                self._deliver(batch, None)
-            if marker is not None:
-                self._settle_marker(marker)
-            elif not batch:
+            try:
+                if batch:
+                    self._deliver(batch, None)
+            finally:
+                # Even if delivering raised: a flush waiting on it never hangs.
+                if marker is not None:
+                    self._settle_marker(marker)
+            if marker is None and not batch:
                 return
             self._report_drops()
 
@@ -269,6 +298,7 @@ class Pipeline:
                             marker = head
                             self.markers_queued -= 1
             self.in_flight = len(batch)
+            self.taken_marker = marker
         if self.blocked:
             with self.room:
                 self.room.notify_all()
@@ -331,8 +361,14 @@ class Pipeline:
                     self._deliver(batch[:half], deadline)
                     self._deliver(batch[half:], deadline)
                     return
-                except Exception as exc:
+                except BaseException as exc:
+                    # Any other error gives the batch up, asyncio.CancelledError
+                    # and the like included: the writer carries on. Only an
+                    # interrupt on the caller's thread (sync mode) propagates,
+                    # with the event counted as failed.
                     error = exc
+                    if isinstance(exc, KeyboardInterrupt | SystemExit) and self._on_caller_thread():
+                        raise
                     break
                 else:
                     self._settle_written(len(batch), new)
@@ -341,6 +377,9 @@ class Pipeline:
         finally:
             if not settled:
                 self._settle_failed(len(batch), error, attempt)
+
+    def _on_caller_thread(self) -> bool:
+        return threading.current_thread() is not self.thread
 
     def _deadline(self, deadline: float | None) -> float | None:
         close_deadline = self.close_deadline
@@ -354,45 +393,71 @@ class Pipeline:
             seconds = min(seconds, max(0.0, limit - time.monotonic()))
         # close() sets `interrupt` so that a long backoff does not eat its
         # whole timeout; the next wait is a normal backoff again.
-        if self.interrupt.wait(seconds):
+        if self.interrupt.wait(_wait_time(seconds)):
             self.interrupt.clear()
 
     def _settle_written(self, size: int, new: int) -> None:
         new = max(0, min(size, new))
         with self.lock:
-            self.written += new
-            self.duplicates += size - new
-            self.in_flight = max(0, self.in_flight - size)
+            if self.given_up:
+                # close() already counted this batch as failed; it stays so.
+                late = True
+            else:
+                late = False
+                self.written += new
+                self.duplicates += size - new
+                self.in_flight = max(0, self.in_flight - size)
+        if late:
+            logger.warning(
+                "ttvkit tracker: a store call close() gave up on returned late; "
+                "its %d events stay counted as failed though the store may hold them",
+                size,
+            )
 
-    def _settle_failed(self, size: int, error: BaseException | None, attempt: int) -> None:
+    def _settle_failed(
+        self, size: int, error: BaseException | None, attempt: int, *, in_flight: bool = True
+    ) -> None:
         with self.lock:
-            self.failed += size
-            self.in_flight = max(0, self.in_flight - size)
             if error is not None:
                 self.last_error = describe(error)
+            if self.given_up and in_flight:
+                return  # close() already counted and reported this batch
+            self.failed += size
+            if in_flight:
+                self.in_flight = max(0, self.in_flight - size)
         self._report(DeliveryFailure("failed", size, error, attempt))
 
     def _settle_marker(self, marker: _Marker) -> None:
         with self.lock:
+            if marker.done.is_set():
+                return
             marker.lost = self.dropped + self.failed
+            if self.taken_marker is marker:
+                self.taken_marker = None
         marker.done.set()
 
-    def _consume(self, lost: int) -> bool:
-        """Whether no event was lost up to the count *lost* since the last flush that reported.
+    def _consume(self, lost: int, seen: int) -> bool:
+        """Whether *lost* (a settled marker's count) is no more than *seen*.
 
-        Called by the flush (or close) that returns, never by the writer: a
-        flush that timed out consumes nothing, so its losses are reported by
-        the next flush.
+        *seen* is ``lost_seen`` as it was when the flush was called: each
+        flush judges its own window, so a concurrent flush that reported the
+        same loss first does not make this one return ``True``. Called by the
+        flush (or close) that returns, never by the writer: a flush that
+        timed out consumes nothing, so its losses are reported by the next one.
         """
         with self.lock:
-            ok = lost <= self.lost_seen
             self.lost_seen = max(self.lost_seen, lost)
-        return ok
+        return lost <= seen
+
+    def _losses_seen(self) -> int:
+        with self.lock:
+            return self.lost_seen
 
     def _nothing_lost_since_last_check(self) -> bool:
         with self.lock:
             lost = self.dropped + self.failed
-        return self._consume(lost)
+            seen = self.lost_seen
+        return self._consume(lost, seen)
 
     def _abandon_queue(self) -> None:
         """Settle whatever is still queued as failed (the writer is stopping)."""
@@ -428,10 +493,15 @@ class Pipeline:
             return
         try:
             self.on_error(failure)
-        except Exception:
+        except BaseException as exc:
+            # BaseException too (asyncio.CancelledError…): a callback must not
+            # kill the writer. Only an interrupt on the caller's thread
+            # (sync mode) propagates, after being counted.
             with self.lock:
                 self.callback_errors += 1
             logger.warning("ttvkit tracker: the on_error callback raised; ignored", exc_info=True)
+            if isinstance(exc, KeyboardInterrupt | SystemExit) and self._on_caller_thread():
+                raise
 
     # ---- flush, close, stats ---------------------------------------------------
 
@@ -444,9 +514,11 @@ class Pipeline:
                 return self._nothing_lost_since_last_check()
             if thread is threading.current_thread():
                 return False  # on_error calling flush(): the writer cannot wait for itself
+            seen = self._losses_seen()
             marker = self.close_marker if self._closing_started else self._push_marker()
         assert marker is not None
-        return marker.done.wait(timeout) and self._consume(marker.lost)
+        wait = None if timeout is None else _wait_time(timeout)
+        return marker.done.wait(wait) and self._consume(marker.lost, seen)
 
     def _push_marker(self) -> _Marker:
         marker = _Marker()
@@ -472,6 +544,8 @@ class Pipeline:
             if self.close_deadline is None or deadline < self.close_deadline:
                 self.close_deadline = deadline
         self.interrupt.set()
+        with self.room:  # a track() blocked on a full queue drops its event now
+            self.room.notify_all()
 
     def close(self, timeout: float) -> bool:
         with self.close_lock:
@@ -481,17 +555,36 @@ class Pipeline:
             thread, marker = self.thread, self.close_marker
             if thread is threading.current_thread():
                 return False  # on_error calling close(): the writer stops on its own
+            seen = self._losses_seen()
             ok = self._nothing_lost_since_last_check() if thread is None else False
             if thread is not None and marker is not None:
                 remaining = max(0.0, (self.close_deadline or 0.0) - time.monotonic())
-                thread.join(remaining + _SETTLE_GRACE)
-                ok = marker.done.is_set() and self._consume(marker.lost)
-            if thread is None or not thread.is_alive():
-                # A track() that raced close() may have queued after the
-                # writer's last look: settle it rather than leave it pending.
-                self._abandon_queue()
-                self._close_result = ok
+                thread.join(_wait_time(remaining + _SETTLE_GRACE))
+                ok = marker.done.is_set() and self._consume(marker.lost, seen)
+            if thread is not None and thread.is_alive():
+                # The writer is stuck in a store call past the deadline: give
+                # up on that batch and everything queued, as failed, now.
+                self._give_up_in_flight()
+            # A track() that raced close() may have queued after the
+            # writer's last look: settle it rather than leave it pending.
+            self._abandon_queue()
+            self._close_result = ok
             return ok
+
+    def _give_up_in_flight(self) -> None:
+        """Count the batch a hung store call holds as failed; the writer will not settle it."""
+        with self.lock:
+            if self.given_up:
+                return
+            self.given_up = True
+            events = self.in_flight
+            self.in_flight = 0
+            self.failed += events
+            marker = self.taken_marker
+        if events:
+            self._report(DeliveryFailure("failed", events))
+        if marker is not None:
+            self._settle_marker(marker)
 
     def stats(self) -> TrackerStats:
         with self.lock:

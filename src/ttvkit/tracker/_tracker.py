@@ -141,7 +141,8 @@ class Tracker:
         """Wait until every event accepted before this call is settled.
 
         Returns ``True`` when all of them are stored and no event was lost
-        (dropped or failed) since the previous flush; ``False`` when
+        (dropped or failed) since the last flush that had returned when this
+        one was called (so concurrent flushes each report it); ``False`` when
         *timeout* (seconds or a ``timedelta``; ``None`` waits as long as it
         takes) passed first, or some events were lost (``stats()`` says how
         many). Events still queued after a timeout stay queued and keep being
@@ -154,8 +155,10 @@ class Tracker:
         """Flush, stop the writer and close an owned store; return like :meth:`flush`.
 
         Waits at most *timeout* seconds (default ``config.close_timeout``);
-        events the store still has not taken by then are given up and
-        counted as failed. Closing again returns the first result.
+        events the store still has not taken by then are given up, counted
+        as failed and reported, those of a store call still running included
+        (if that call stores them later, they stay counted as failed).
+        Closing again returns the first result.
         """
         seconds = (
             self._pipeline.config.close_timeout if timeout is None else checked_seconds(timeout)
