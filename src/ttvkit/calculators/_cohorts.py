@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import bisect
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal, TypeAlias
 
 from dateutil.relativedelta import relativedelta
@@ -44,6 +43,60 @@ def _period_floor(t: datetime, period: str) -> datetime:
     return day.replace(day=1, month=1)
 
 
+#: The end of a period that would end past the last time a datetime holds.
+_END_OF_TIME = datetime.max.replace(tzinfo=UTC)
+
+
+def _boundary(anchor: datetime, step: relativedelta, k: int) -> datetime:
+    """``anchor + k * step``, never by repeated addition: from Jan 31 by one month,
+    Feb 29 then Mar 31 (adding to Feb 29 would drift to Mar 29)."""
+    try:
+        return anchor + step * k
+    except (ValueError, OverflowError):  # past year 9999
+        return _END_OF_TIME
+
+
+def _relative_buckets(
+    starts: list[datetime], step: relativedelta
+) -> tuple[dict[datetime, list[int]], dict[datetime, datetime]]:
+    """The customers of each period ``anchor + k * step`` (from the first start's
+    midnight), and each period's end.
+
+    Only the periods that hold a start are found: the starts in time order,
+    each period after the last one found by galloping then bisecting over
+    ``k`` (a check_step period makes the boundaries grow with ``k``), so a
+    one-second period over years of starts costs a few boundaries per cohort,
+    not one per second.
+    """
+    anchor = min(starts).replace(hour=0, minute=0, second=0, microsecond=0)
+    buckets: dict[datetime, list[int]] = {}
+    ends: dict[datetime, datetime] = {}
+    k = 0
+    lower, upper = anchor, _boundary(anchor, step, 1)
+    for i in sorted(range(len(starts)), key=starts.__getitem__):
+        start = starts[i]
+        if start >= upper:
+            # the last k whose boundary is at or before start: above k, by doubling
+            # a span until a boundary passes start, then bisecting that span
+            span = 1
+            while _boundary(anchor, step, k + 2 * span) <= start:
+                span *= 2
+            low, high = k + span, k + 2 * span  # boundary(low) <= start < boundary(high)
+            while high - low > 1:
+                middle = (low + high) // 2
+                if _boundary(anchor, step, middle) <= start:
+                    low = middle
+                else:
+                    high = middle
+            k = low
+            lower, upper = _boundary(anchor, step, k), _boundary(anchor, step, k + 1)
+        buckets.setdefault(lower, []).append(i)
+        ends[lower] = upper
+    for members in buckets.values():
+        members.sort()  # in the order of the columns, as for calendar periods
+    return buckets, ends
+
+
 def cohorts(
     source: Source,
     milestone: Milestone,
@@ -68,7 +121,7 @@ def cohorts(
     if isinstance(period, relativedelta):
         step: relativedelta | None = check_step(period)
         label = f"{period!r}"
-    elif period in _PERIOD_STEPS:
+    elif isinstance(period, str) and period in _PERIOD_STEPS:
         step = None
         label = period
     else:
@@ -86,18 +139,10 @@ def cohorts(
         for i, start in enumerate(starts):
             buckets.setdefault(_period_floor(start, period), []).append(i)  # type: ignore[arg-type]
         fixed_step = _PERIOD_STEPS[period]  # type: ignore[index]
-    else:
-        fixed_step = step
-        anchor = min(starts).replace(hour=0, minute=0, second=0, microsecond=0)
-        # anchor + k * period, never repeated addition: from Jan 31 by one month,
-        # Feb 29 then Mar 31 (adding to Feb 29 would drift to Mar 29).
-        boundaries = [anchor]
-        latest = max(starts)
-        while anchor + fixed_step * len(boundaries) <= latest:
-            boundaries.append(anchor + fixed_step * len(boundaries))
-        ends = {b: anchor + fixed_step * (k + 1) for k, b in enumerate(boundaries)}
-        for i, start in enumerate(starts):
-            buckets.setdefault(boundaries[bisect.bisect_right(boundaries, start) - 1], []).append(i)
+        for start in buckets:
+            ends[start] = _boundary(start, fixed_step, 1)
+    elif starts:
+        buckets, ends = _relative_buckets(starts, step)
     table = []
     for start in sorted(buckets):
         members = buckets[start]
@@ -105,7 +150,7 @@ def cohorts(
         table.append(
             CohortRow(
                 start=start,
-                end=ends.get(start, start + fixed_step),
+                end=ends[start],
                 distribution=columns_distribution(milestone, columns.take(members), when, per),
                 within=within,
                 young=youngest + within > when,
