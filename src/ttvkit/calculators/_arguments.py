@@ -9,7 +9,7 @@ itself are checked by :mod:`ttvkit.observations`, as the stores check them.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from dateutil.relativedelta import relativedelta
 
@@ -77,11 +77,30 @@ def check_bands(bands: object) -> SpeedBands:
     return bands
 
 
+#: The fields of a relativedelta that set a time instead of adding to it.
+_ABSOLUTE_FIELDS = ("year", "month", "day", "weekday", "hour", "minute", "second", "microsecond")
+_RELATIVE_FIELDS = ("years", "months", "days", "leapdays", "hours", "minutes", "seconds")
+
+
 def check_step(step: relativedelta) -> relativedelta:
-    """A cohort period given as a relativedelta must move time forward."""
-    probe = datetime(2000, 1, 1, tzinfo=UTC)
-    if probe + step <= probe:
+    """A cohort period given as a relativedelta: a length that moves time forward.
+
+    Fields that set a time (``day=31``, ``weekday=MO``) would put every
+    period's start on the same date, and a negative field beside a positive
+    one (``months=1, days=-30``) lets ``anchor + k * period`` go back in time:
+    both are refused, so the periods follow each other.
+    """
+    absolute = [f for f in _ABSOLUTE_FIELDS if getattr(step, f) is not None]
+    if absolute:
         raise InvalidArgumentError(
-            f"period={step!r}: must move time forward (e.g. relativedelta(weeks=2))"
+            f"period={step!r}: sets {', '.join(absolute)} (a date, not a length); a cohort "
+            "period is a length: use relative fields, e.g. relativedelta(months=1) or "
+            "relativedelta(weeks=2)"
+        )
+    values = [getattr(step, f) for f in _RELATIVE_FIELDS] + [step.microseconds]
+    if any(v < 0 for v in values) or not any(v > 0 for v in values):
+        raise InvalidArgumentError(
+            f"period={step!r}: must move time forward, every field 0 or more "
+            "(e.g. relativedelta(weeks=2))"
         )
     return step
