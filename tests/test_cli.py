@@ -666,5 +666,9 @@ def test_build_report_in_process_matches_the_calculators() -> None:
     impact = report.sections[3].result
     assert isinstance(impact, ttv.ImpactReport)
     assert impact.milestone.name == "first_report"
+    # Every section reads [analysis] within (3 days in the demo), the journey's stalls too.
+    journey = report.sections[4].result
+    assert isinstance(journey, ttv.JourneyReport)
+    assert config.within == journey.within == timedelta(days=3)
     assert str(report) == render(report, "text")
     assert re.search(r"^as of\s+2025-12-31T", str(report), re.MULTILINE)

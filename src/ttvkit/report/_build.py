@@ -201,7 +201,7 @@ def build_report(
             stages = [config.milestone(n) for n in journey_names]
             lenient(
                 "Value in stages: " + " -> ".join(journey_names),
-                lambda: journey(store, stages, as_of=when, per=per),
+                lambda: journey(store, stages, as_of=when, per=per, within=within),
             )
         if (
             config.satisfaction_milestone is not None
