@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import math
 import re
+import unicodedata
 from datetime import timedelta
 from typing import Final
 
@@ -23,6 +24,7 @@ __all__ = [
     "Table",
     "ci_name",
     "ci_text",
+    "display_width",
     "duration_ci",
     "finite_or_none",
     "format_duration",
@@ -36,6 +38,7 @@ __all__ = [
     "seconds_or_none",
     "share_ci",
     "shown",
+    "shown_in_line",
     "signed_duration",
     "signed_share",
     "text_table",
@@ -82,18 +85,24 @@ def format_p(value: float) -> str:
 
 
 def text_table(headers: list[str], rows: list[list[str]], indent: str = "  ") -> str:
-    """A plain aligned text table: first column left-aligned, the rest right-aligned."""
-    widths = [
-        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
-    ]
+    """A plain aligned text table: first column left-aligned, the rest right-aligned.
+
+    Every cell is data: it is :func:`shown_in_line` before the columns are
+    measured, so a newline in a name cannot add a row and an escape cannot
+    push a cell out of its column.
+    """
+    table = [[shown_in_line(c) for c in r] for r in [headers, *rows]]
+    widths = [max(display_width(r[i]) for r in table) for i in range(len(headers))]
+
+    def pad(cell: str, width: int, *, left: bool) -> str:
+        space = " " * (width - display_width(cell))
+        return cell + space if left else space + cell
 
     def line(cells: list[str]) -> str:
-        parts = [cells[0].ljust(widths[0])] + [
-            c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True)
-        ]
+        parts = [pad(c, w, left=i == 0) for i, (c, w) in enumerate(zip(cells, widths, strict=True))]
         return indent + "  ".join(parts).rstrip()
 
-    return "\n".join([line(headers), *(line(r) for r in rows)])
+    return "\n".join(line(r) for r in table)
 
 
 @attrs.frozen
@@ -208,18 +217,48 @@ def timedelta_or_none(seconds: float) -> timedelta | None:
 # reorder what a terminal or browser shows (data must not steer either), and
 # the invisible format characters (zero-width spaces and joiners, soft hyphen,
 # byte-order mark) that make two different names look the same.
-_UNSAFE: Final = re.compile(
-    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]"
+_UNSAFE_CHARACTERS: Final = (
+    r"\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
 )
+_UNSAFE: Final = re.compile(f"[{_UNSAFE_CHARACTERS}]")
+# The same, with newline, tab and the Unicode line and paragraph separators: a
+# value placed on a line (a table cell, a name in a heading) must neither start
+# a line nor jump to a tab stop.
+_UNSAFE_IN_A_LINE: Final = re.compile(rf"[\t\n\u2028\u2029{_UNSAFE_CHARACTERS}]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    return repr(match.group())[1:-1]
 
 
 def shown(text: str) -> str:
     """*text* with control characters and bidi overrides shown as escapes, e.g. ``\\x1b``.
 
     The one rule for data (names, ids, values, messages quoting them) written to
-    a terminal, a report or a page.
+    a terminal, a report or a page. Newlines and tabs are kept, for text laid out
+    already; a value going into a layout is :func:`shown_in_line` instead.
     """
-    return _UNSAFE.sub(lambda m: repr(m.group())[1:-1], text)
+    return _UNSAFE.sub(_escape, text)
+
+
+def shown_in_line(text: str) -> str:
+    """:func:`shown` *text* with newlines and tabs shown as escapes too (``\\n``, ``\\t``,
+    and ``\\u2028``, ``\\u2029``).
+
+    For a value placed in a layout (a table cell, a heading, a line of a
+    summary): it stays on its line and in its column, so data cannot forge a
+    heading or a table row. Apply it to each value before measuring columns.
+    """
+    return _UNSAFE_IN_A_LINE.sub(_escape, text)
+
+
+def display_width(text: str) -> int:
+    """The columns *text* takes in a terminal: wide (East Asian) characters take
+    two, combining marks none."""
+    return sum(
+        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in ("W", "F") else 1
+        for c in text
+    )
 
 
 def one_line(text: str) -> str:

@@ -4,8 +4,11 @@ Each function returns one self-contained fragment: a ``<div class="ttvkit">``
 with a small inline ``<style>`` scoped to that class, a heading, a few lines
 of text and tables — no scripts, no external assets. Every value that comes
 from data (milestone, event and property names, group labels, intervention
-descriptions) is escaped with :func:`html.escape`: they are written by
-whoever sends events, so they are hostile until shown otherwise. The markup
+descriptions) is shown by the rule ``str()`` follows
+(:func:`~ttvkit._format.shown_in_line`: control characters, bidi controls,
+newlines and tabs as escapes such as ``\\x1b``), then escaped with
+:func:`html.escape`: they are written by whoever sends events, so they are
+hostile until shown otherwise. The markup
 is also well-formed XML (every element closed, no bare ``&`` or ``<``), so
 strict parsers and XHTML reports can take it as it is.
 
@@ -19,7 +22,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 # The rows, wording and sign conventions of str(): one source for both.
-from ttvkit._format import Table, plural
+from ttvkit._format import Table, plural, shown_in_line
 
 if TYPE_CHECKING:
     from ttvkit.results import (
@@ -63,7 +66,7 @@ STYLE = (
 
 
 def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
+    return html.escape(shown_in_line(str(value)), quote=True)
 
 
 def _fragment(title: str, *parts: str) -> str:
