@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+import attrs
+
 from ttvkit.calculators._arguments import DEFAULT_WITHIN, check_timedelta
 from ttvkit.calculators._distribution import distribution
 from ttvkit.calculators._source import (
@@ -47,18 +49,37 @@ def journey(
     as_of = checked_as_of(as_of)
     with as_store(source) as store:
         when = required_as_of(store, as_of)
+        # The journey's customers: everyone whose clock started. A first stage with
+        # before_start="exclude" leaves out those who reached it before the start, so
+        # they are asked for with "zero" (the same customers and starts): they leave
+        # the journey at stage 1, counted in its n_excluded, as at any later stage.
+        first_stage = plan.stages[0]
+        started = load_columns(
+            store,
+            attrs.evolve(first_stage, before_start="zero")
+            if first_stage.before_start == "exclude"
+            else first_stage,
+            when,
+            per,
+        )
         # One question per stage, so the store applies the one rule of observe().
-        per_stage_columns = [load_columns(store, plan.stages[0], when, per)]
+        per_stage_columns = [
+            observation_columns(store, first_stage, when, per)
+            if first_stage.before_start == "exclude"
+            else started
+        ]
         for stage in plan.stages[1:]:
             check_event_names(store, stage)
             columns = observation_columns(store, stage, when, per)
             per_stage_columns.append(columns)
-    first = per_stage_columns[0]
-    # Per stage and customer: (time reached or None, censoring time).
-    settled: list[dict[str, tuple[int | None, int]]] = [
+    # Per stage and customer: (time reached or None, censoring time, reached before
+    # the start), as the store settled it.
+    settled: list[dict[str, tuple[int | None, int, bool]]] = [
         {
-            c: (e if o else None, e)
-            for c, e, o in zip(cols.customer_ids, cols.ends, cols.observed, strict=True)
+            c: (e if o else None, e, b)
+            for c, e, o, b in zip(
+                cols.customer_ids, cols.ends, cols.observed, cols.reached_before_start, strict=True
+            )
         }
         for cols in per_stage_columns
     ]
@@ -66,7 +87,7 @@ def journey(
     per_stage: list[list[Observation]] = [[] for _ in plan.stages]
     out_of_order = [0] * len(plan.stages)
     excluded = [0] * len(plan.stages)
-    for customer, start_us in zip(first.customer_ids, first.starts, strict=True):
+    for customer, start_us in zip(started.customer_ids, started.starts, strict=True):
         completed: list[datetime | None] = []
         previous: int | None = start_us
         for i, stage_settled in enumerate(settled):
@@ -79,7 +100,7 @@ def journey(
                 previous = None
                 completed.append(None)
                 continue
-            reached, censor = mine
+            reached, censor, before = mine
             if reached is not None and i > 0 and reached < previous:
                 out_of_order[i] += 1
             done = None if reached is None else max(reached, previous)
@@ -90,6 +111,7 @@ def journey(
                     start=from_micros(previous),
                     reached_at=None if done is None else from_micros(done),
                     end=from_micros(end),
+                    reached_before_start=before,
                 )
             )
             completed.append(None if done is None else from_micros(done))

@@ -51,8 +51,9 @@ class StageResult:
     """One stage of a journey.
 
     ``n_entered`` customers had completed the previous stage (every
-    customer, for the first); ``distribution`` is the time from the previous
-    stage to this one among them (``None`` when nobody entered).
+    customer who started, for the first) and were not excluded at this one
+    (``n_excluded``); ``distribution`` is the time from the previous stage to
+    this one among them (``None`` when nobody entered).
     """
 
     milestone: Milestone
