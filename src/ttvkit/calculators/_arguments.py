@@ -9,12 +9,15 @@ itself are checked by :mod:`ttvkit.observations`, as the stores check them.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 
 from dateutil.relativedelta import relativedelta
 
 from ttvkit import stats
 from ttvkit.errors import InvalidArgumentError, InvalidStatisticsInputError
+from ttvkit.events import JSONScalar
 from ttvkit.milestones import Milestone, SpeedBands
 from ttvkit.observations import check_question
 
@@ -75,6 +78,71 @@ def check_bands(bands: object) -> SpeedBands:
             f"bands={bands!r}: pass ttvkit.SpeedBands(immediate=..., short=...)"
         )
     return bands
+
+
+def check_group_label(value: object, what: str) -> JSONScalar:
+    """A group label (``reference``, an item of ``groups``): a JSON scalar, as groups are."""
+    if value is None:
+        return None
+    if isinstance(value, str | int | float) and not (
+        isinstance(value, float) and not math.isfinite(value)
+    ):
+        return value
+    raise InvalidArgumentError(
+        f"{what}={value!r}: a group is one value of the property (a string, number, "
+        "True/False or None), e.g. 'pro'"
+    )
+
+
+def check_groups(groups: object) -> list[JSONScalar] | None:
+    """``groups``: ``None`` (every group), or a list of two or more distinct group labels.
+
+    Labels are the same group by the JSON rules (``1`` and ``1.0`` are one
+    group, ``True`` and ``1`` two), so a label named twice is refused.
+    """
+    if groups is None:
+        return None
+    if isinstance(groups, str | bytes) or not isinstance(groups, Sequence):
+        raise InvalidArgumentError(
+            f"groups={groups!r}: pass a list of the groups to compare, e.g. ['free', 'pro']"
+        )
+    labels = [check_group_label(label, f"groups[{i}]") for i, label in enumerate(groups)]
+    if len(labels) < 2:
+        raise InvalidArgumentError(
+            f"groups={labels!r}: name at least two groups to compare (or leave groups out "
+            "to compare every group)"
+        )
+    seen: set[tuple[bool, JSONScalar]] = set()
+    for label in labels:
+        key = (isinstance(label, bool), label)
+        if key in seen:
+            raise InvalidArgumentError(
+                f"groups={labels!r} names the group {label!r} twice; name each group once "
+                "(1 and 1.0 are one group)"
+            )
+        seen.add(key)
+    return labels
+
+
+def check_interventions(interventions: object) -> list[tuple[object, timedelta | None]]:
+    """``interventions``: a non-empty list of levers, or a mapping of lever to landmark.
+
+    Returns (lever, its landmark or ``None`` for the common one) pairs; the
+    levers and landmarks themselves are checked by the caller.
+    """
+    usage = (
+        "pass a non-empty list of event names or conditions, e.g. ['tutorial', 'csm'], or "
+        "a mapping of each to its landmark"
+    )
+    if isinstance(interventions, str | bytes) or not isinstance(interventions, Iterable):
+        raise InvalidArgumentError(f"interventions={interventions!r}: {usage}")
+    if isinstance(interventions, Mapping):
+        pairs: list[tuple[object, timedelta | None]] = list(interventions.items())
+    else:
+        pairs = [(lever, None) for lever in interventions]
+    if not pairs:
+        raise InvalidArgumentError(f"interventions is empty: {usage}")
+    return pairs
 
 
 #: The fields of a relativedelta that set a time instead of adding to it.

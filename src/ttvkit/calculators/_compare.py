@@ -18,6 +18,8 @@ from ttvkit.calculators._arguments import (
     DEFAULT_WITHIN,
     check_alpha,
     check_bootstrap,
+    check_group_label,
+    check_groups,
     check_landmark_within,
     check_milestone,
     check_timedelta,
@@ -25,11 +27,12 @@ from ttvkit.calculators._arguments import (
 from ttvkit.calculators._distribution import distribution_of_cells
 from ttvkit.calculators._source import Source, as_store, checked_as_of, load_columns, required_as_of
 from ttvkit.conditions import Condition
-from ttvkit.errors import AnalysisError, InvalidArgumentError
+from ttvkit.errors import AnalysisError, InvalidArgumentError, InvalidStatisticsInputError
 from ttvkit.milestones import Milestone
 from ttvkit.observations import (
     Attribute,
     AttributeValue,
+    DurationCells,
     FirstTime,
     ObservationColumns,
     Per,
@@ -75,12 +78,25 @@ def grouping_of(by: object) -> Grouping:
     )
 
 
-class TooFewGroups(AnalysisError):
-    """A comparison with fewer than two groups; ``reason`` says why, for impact()."""
+#: Why the log-rank test was not run, when fewer than two groups could enter it.
+NO_GROUP_AT_RISK = "fewer than two groups have anyone at risk when someone reaches value"
+#: Why it was not run when its variance is 0: ties at every time anyone reached.
+ALL_TIED = (
+    "every customer at risk reached value at each time someone did (ties at the same "
+    "instant), so the log-rank variance is 0 and the groups' paces cannot be told apart"
+)
 
-    def __init__(self, message: str, reason: str) -> None:
+
+class TooFewGroups(AnalysisError):
+    """A comparison with fewer than two groups; ``reason`` says why, for impact().
+
+    ``sizes`` counts the customers compared in each group there is, by label.
+    """
+
+    def __init__(self, message: str, reason: str, sizes: dict[GroupLabel, int]) -> None:
         super().__init__(message)
         self.reason = reason
+        self.sizes = sizes
 
 
 def _label_key(label: GroupLabel) -> tuple[bool, GroupLabel]:
@@ -114,6 +130,32 @@ def _median_difference_ci(
         None if math.isinf(low) else timedelta(seconds=low),
         None if math.isinf(high) else timedelta(seconds=high),
     )
+
+
+def _logrank(
+    keys: list[tuple[bool, GroupLabel]], cells: dict[tuple[bool, GroupLabel], DurationCells]
+) -> tuple[stats.LogRankResult, str | None]:
+    """The log-rank test of the groups, and why it could not be run (``None`` if it was).
+
+    Where the test's variance is 0 (everyone at risk reached at every time
+    someone did: whole-day data, or everyone reached before the start) the
+    statistics raise; the comparison instead reports no test, as for the
+    groups nobody in which is at risk: statistic 0, ``dof`` 0, p-value 1.
+    """
+    # Groups are passed to the test by position: True and 1 must stay apart.
+    try:
+        test = stats.logrank_test_counts(
+            [t for key in keys for t in cells[key].seconds()],
+            [r for key in keys for r in cells[key].reached],
+            [c for key in keys for c in cells[key].censored],
+            [i for i, key in enumerate(keys) for _ in cells[key].durations],
+        )
+    except InvalidStatisticsInputError:
+        # The input is well formed here (two or more groups, each with a
+        # customer, counts of whole customers), so a singular variance is
+        # the one thing the statistics can refuse.
+        return stats.LogRankResult(statistic=0.0, dof=0, p_value=1.0), ALL_TIED
+    return test, None if test.testable else NO_GROUP_AT_RISK
 
 
 def compare_columns(
@@ -173,7 +215,9 @@ def compare_columns(
             else "no customers remain"
         )
         raise TooFewGroups(
-            f"comparing by {grouping.description} needs two groups, but {what}", what
+            f"comparing by {grouping.description} needs two groups, but {what}",
+            what,
+            {label: len(by_key[_label_key(label)]) for label in labels},
         )
     if reference is None:
         reference = labels[0]
@@ -183,13 +227,7 @@ def compare_columns(
     keys = [_label_key(label) for label in labels]
     members = {key: columns.take(by_key[key]) for key in keys}
     cells = {key: members[key].cells() for key in keys}
-    # Groups are passed to the test by position: True and 1 must stay apart.
-    test = stats.logrank_test_counts(
-        [t for key in keys for t in cells[key].seconds()],
-        [r for key in keys for r in cells[key].reached],
-        [c for key in keys for c in cells[key].censored],
-        [i for i, key in enumerate(keys) for _ in cells[key].durations],
-    )
+    test, not_testable = _logrank(keys, cells)
     test = attrs.evolve(test, dropped=tuple(labels[int(i)] for i in test.dropped))  # type: ignore[call-overload]
     dists = {
         key: distribution_of_cells(
@@ -240,6 +278,7 @@ def compare_columns(
         logrank=test,
         n_excluded=len(columns) - len(included),
         alpha=alpha,
+        not_testable=not_testable,
     )
 
 
@@ -278,6 +317,8 @@ def compare(
     milestone = check_milestone(milestone)
     per = check_per(per)
     grouping = grouping_of(by)
+    reference = check_group_label(reference, "reference")
+    checked_groups = check_groups(groups)
     landmark = check_timedelta(landmark, "landmark", allow_zero=True)
     within = check_timedelta(within, "within", allow_zero=False)
     if grouping.exposure:
@@ -299,7 +340,7 @@ def compare(
         landmark=landmark,
         within=within,
         reference=reference,
-        groups=groups,
+        groups=checked_groups,
         alpha=alpha,
         bootstrap=bootstrap,
     )

@@ -13,6 +13,7 @@ from ttvkit.calculators._arguments import (
     DEFAULT_WITHIN,
     check_alpha,
     check_bootstrap,
+    check_interventions,
     check_landmark_within,
     check_milestone,
     check_timedelta,
@@ -55,23 +56,24 @@ def impact(
     """
     milestone = check_milestone(milestone)
     per = check_per(per)
-    if isinstance(interventions, str | Condition) or not interventions:
-        raise InvalidArgumentError(
-            "interventions: pass a non-empty list of event names or conditions"
-        )
+    given = check_interventions(interventions)
     landmark = check_timedelta(landmark, "landmark", allow_zero=True)
-    if isinstance(interventions, Mapping):
-        pairs = [
-            (i, check_timedelta(lm, f"landmark of {i!r}", allow_zero=True))
-            for i, lm in interventions.items()
-        ]
-    else:
-        pairs = [(i, landmark) for i in interventions]
+    pairs = [
+        (i, landmark if lm is None else check_timedelta(lm, f"landmark of {i!r}", allow_zero=True))
+        for i, lm in given
+    ]
     conditions = [event(i) if isinstance(i, str) else i for i, _ in pairs]
     landmarks = [lm for _, lm in pairs]
+    seen: set[Condition] = set()
     for c in conditions:
         if not isinstance(c, Condition):
             raise InvalidArgumentError(f"intervention {c!r} is not an event name or condition")
+        if c in seen:
+            # Twice in the ranking, and counted twice by Holm's adjustment.
+            raise InvalidArgumentError(
+                f"interventions name {c.describe()} twice; name each lever once"
+            )
+        seen.add(c)
     within = check_timedelta(within, "within", allow_zero=False)
     for (lever, _), lever_landmark in zip(pairs, landmarks, strict=True):
         what = f"landmark of {lever!r}" if isinstance(interventions, Mapping) else "landmark"
@@ -86,6 +88,7 @@ def impact(
     del seed  # the median-difference interval is analytic: nothing is drawn
     comparisons: list[Comparison | None] = []
     reasons: list[str | None] = []
+    sizes: list[tuple[int, int] | None] = []
     for i, g in enumerate(groupings):
         try:
             comparison = compare_columns(
@@ -105,13 +108,11 @@ def impact(
         except TooFewGroups as exc:  # nobody (or everybody) exposed: this lever only
             comparisons.append(None)
             reasons.append(exc.reason)
+            sizes.append((exc.sizes.get(False, 0), exc.sizes.get(True, 0)))
             continue
         comparisons.append(comparison)
-        reasons.append(
-            None
-            if comparison.logrank.testable
-            else "fewer than two groups have anyone at risk when someone reaches value"
-        )
+        reasons.append(comparison.not_testable)  # a test that could not be run: this lever only
+        sizes.append(None)
     tested = {i: c.p_value for i, c in enumerate(comparisons) if c is not None and not reasons[i]}
     if not tested:
         raise AnalysisError(
@@ -122,9 +123,9 @@ def impact(
     for i, p in zip(tested, stats.holm(list(tested.values())), strict=True):
         adjusted[i] = p
     rows = [
-        ImpactRow(g.description, c, p, landmark=lm, not_testable=reason)
-        for g, c, p, lm, reason in zip(
-            groupings, comparisons, adjusted, landmarks, reasons, strict=True
+        ImpactRow(g.description, c, p, landmark=lm, not_testable=reason, group_sizes=n)
+        for g, c, p, lm, reason, n in zip(
+            groupings, comparisons, adjusted, landmarks, reasons, sizes, strict=True
         )
     ]
     # Significant levers with a CI clear of 0 first, then other significant

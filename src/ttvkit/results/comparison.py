@@ -100,6 +100,11 @@ class Comparison(Display):
     """Customers left out: reached the milestone or stopped being observed by the landmark."""
     alpha: float = 0.05
     """The groups' confidence intervals and the differences' cover 1 - alpha."""
+    not_testable: str | None = None
+    """Why the log-rank test could not be run (``None`` when it was): fewer than
+    two groups with anyone at risk when someone reached, or a variance of 0
+    (everyone at risk reached at each time someone did). ``logrank`` is then
+    statistic 0, ``dof`` 0, p-value 1, and nothing is significant."""
 
     def group(self, label: GroupLabel) -> GroupResult:
         """The group with this label."""
@@ -148,6 +153,7 @@ class Comparison(Display):
             "alpha": self.alpha,
             "n_excluded": self.n_excluded,
             "logrank": self.logrank.to_dict(),
+            "not_testable": self.not_testable,
             "significant": self.significant,
             "groups": [g.to_dict() for g in self.groups],
         }
@@ -210,10 +216,10 @@ class Comparison(Display):
             else ""
         )
         if not self.logrank.testable:
-            return (
-                "log-rank: no test, fewer than two groups have anyone at risk when "
-                f"someone reaches value{dropped}"
+            reason = self.not_testable or (
+                "fewer than two groups have anyone at risk when someone reaches value"
             )
+            return f"log-rank: no test, {reason}{dropped}"
         verdict = "a real difference" if self.significant else "no clear difference"
         return (
             f"log-rank chi2 {self.logrank.statistic:.3f}, df {self.logrank.dof}, "

@@ -110,6 +110,11 @@ class TTVDistribution(Display):
 
     def speed_counts(self, bands: SpeedBands | None = None) -> dict[Speed, int]:
         """Customers per speed class; UNDETERMINED counts those censored too early to tell."""
+        if bands is not None and not isinstance(bands, SpeedBands):
+            raise InvalidArgumentError(
+                f"speed_counts(bands={bands!r}): pass SpeedBands(immediate=..., short=...), "
+                "or nothing to use the bands given to time_to_value()"
+            )
         bands = bands or self.bands
         if bands is None:
             raise InvalidArgumentError(

@@ -31,9 +31,10 @@ __all__ = ["ImpactReport", "ImpactRow"]
 class ImpactRow:
     """One intervention's effect on time to value.
 
-    ``comparison`` and ``p_adjusted`` are ``None`` when the lever is not
-    testable (nobody exposed, everybody exposed, or fewer than two groups
-    with anyone at risk); ``not_testable`` then says why.
+    ``p_adjusted`` is ``None`` when the lever is not testable, and
+    ``not_testable`` says why: nobody or everybody exposed (``comparison`` is
+    then ``None`` too), fewer than two groups with anyone at risk, or a
+    log-rank variance of 0 (everyone at risk reached at each time someone did).
     """
 
     intervention: str
@@ -44,6 +45,9 @@ class ImpactRow:
     """Exposure counted by this time after the start."""
     not_testable: str | None = None
     """Why the lever could not be tested (``None`` when it was)."""
+    group_sizes: tuple[int, int] | None = None
+    """(not exposed, exposed): the customers compared in each group, for a lever
+    with no ``comparison`` to count them in (nobody or everybody exposed)."""
 
     @property
     def effect(self) -> float | None:
@@ -69,14 +73,18 @@ class ImpactRow:
 
     @property
     def n_exposed(self) -> int:
+        """Customers compared (still on the way at the landmark) who were exposed by it."""
+        if self.comparison is None:
+            return 0 if self.group_sizes is None else self.group_sizes[1]
         exposed = self._exposed
         return 0 if exposed is None else exposed.n
 
     @property
     def n_not_exposed(self) -> int:
-        """Customers compared who were not exposed by the landmark."""
-        groups = () if self.comparison is None else self.comparison.groups
-        return sum(g.n for g in groups if g.label is False)
+        """Customers compared (still on the way at the landmark) who were not exposed by it."""
+        if self.comparison is None:
+            return 0 if self.group_sizes is None else self.group_sizes[0]
+        return sum(g.n for g in self.comparison.groups if g.label is False)
 
     @property
     def _exposed(self) -> GroupResult | None:
@@ -120,6 +128,7 @@ class ImpactRow:
             "not_testable": self.not_testable,
             "tier": self.tier,
             "n_exposed": self.n_exposed,
+            "n_not_exposed": self.n_not_exposed,
             "effect": self.effect,
             "effect_ci": None if ci is None else list(ci),
             "median_difference_seconds": seconds_or_none(self.median_difference),
