@@ -146,15 +146,20 @@ class Config:
 
 def parse_duration(value: object, where: str = "duration") -> timedelta:
     """``"90s"``, ``"5m"``, ``"12h"``, ``"7d"``, ``"2w"`` or ``{days = 7}`` as a timedelta."""
-    if isinstance(value, str):
-        match = _DURATION.match(value)
-        if match:
-            return timedelta(**{_UNITS[match[2]]: float(match[1])})
-    elif isinstance(value, Mapping):
-        try:
-            return timedelta(**{str(k): float(v) for k, v in value.items()})
-        except (TypeError, ValueError):
-            pass
+    try:
+        if isinstance(value, str):
+            match = _DURATION.match(value)
+            if match:
+                return timedelta(**{_UNITS[match[2]]: float(match[1])})
+        elif isinstance(value, Mapping):
+            try:
+                return timedelta(**{str(k): float(v) for k, v in value.items()})
+            except (TypeError, ValueError):
+                pass
+    except OverflowError:
+        raise ConfigurationError(
+            f"{where}: {value!r} is too long a duration; the longest is 999,999,999 days"
+        ) from None
     raise ConfigurationError(
         f"{where}: {value!r} is not a duration; write e.g. '90s', '5m', '12h', '7d', '2w' "
         "or { days = 7 }"
@@ -386,13 +391,20 @@ def _parse(data: Mapping[str, Any]) -> Config:
     analysis = _table(data.get("analysis", {}), "analysis")
     _check_keys(analysis, {"interventions", "journey", "landmark", "within"}, "analysis")
     journey = _str_list(analysis["journey"], "analysis.journey") if "journey" in analysis else ()
-    for name in journey:
+    for i, name in enumerate(journey):
         if name not in milestones:
             raise _fail("analysis.journey", f"{name!r} is not a milestone defined in [milestones]")
+        if name in journey[:i]:
+            raise _fail("analysis.journey", f"{name!r} is listed twice; list each stage once")
     sat = _table(data.get("satisfaction", {}), "satisfaction")
     _check_keys(sat, {"milestone", "survey", "score"}, "satisfaction")
     if "milestone" in sat and sat["milestone"] not in milestones:
         raise _fail("satisfaction.milestone", f"{sat['milestone']!r} is not a defined milestone")
+    if "milestone" in sat and bands is None:
+        raise _fail(
+            "satisfaction",
+            "groups scores by speed class and needs [bands] (e.g. immediate = '5m', short = '7d')",
+        )
     per = data.get("per", "user")
     if per not in ("user", "account"):
         raise _fail("per", f"{per!r}: use 'user' or 'account'")
@@ -434,4 +446,9 @@ def load_config(path: str | Path) -> Config:
         raise ConfigurationError(f"{p}: no such configuration file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigurationError(f"{p}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigurationError(
+            f"{p}: not UTF-8 (byte 0x{exc.object[exc.start]:02x} at offset {exc.start:,}); "
+            "a TOML file must be UTF-8: save it as UTF-8"
+        ) from None
     return parse_config(data, source=str(p))

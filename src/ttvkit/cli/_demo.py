@@ -18,7 +18,7 @@ from ttvkit import datasets
 from ttvkit._format import format_duration
 from ttvkit.calculators import DEFAULT_WITHIN
 from ttvkit.cli._files import ingest
-from ttvkit.cli._output import EXIT_OK, Progress, check_output, write_report
+from ttvkit.cli._output import EXIT_OK, Progress, check_output, write_report, write_stdout
 from ttvkit.cli._report import build
 from ttvkit.config import Config, parse_config
 from ttvkit.errors import ConfigurationError
@@ -118,12 +118,11 @@ def _with_reading_guide(report: Report, config: Config) -> Report:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     if args.print_config:
-        sys.stdout.write(demo_config_text())
+        write_stdout(demo_config_text())
         return EXIT_OK
     config = demo_config()
     users, seed = args.users, args.seed
-    if args.db:
-        check_output(args.output, [("--db database", args.db)])
+    check_output(args.output, [("--db database", args.db)] if args.db else [])
     with _demo_database(args.db) as path:
         url = _sqlite_url(path)
         with open_store(url) as store:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 import tomllib
 from collections.abc import Sequence
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import attrs
 
-from ttvkit._json import compact
+from ttvkit._format import one_line, shown_in_line
 from ttvkit.cli._files import (
     Reading,
     columns_option,
@@ -22,7 +23,7 @@ from ttvkit.cli._files import (
     reader_facts,
     reading_of,
 )
-from ttvkit.cli._output import DOCS_URL, EXIT_OK, note
+from ttvkit.cli._output import DOCS_URL, EXIT_OK, note, write_stdout
 from ttvkit.config import parse_config, timezone_name
 from ttvkit.errors import ConfigurationError
 from ttvkit.io import ColumnMapping, format_of_name, sniff
@@ -32,8 +33,33 @@ __all__ = ["cmd_init"]
 _START_HINTS = ("signup", "signed_up", "sign_up", "signed up", "user_signed_up", "account_created")
 
 
+_TOML_ESCAPES = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\b": "\\b",
+    "\t": "\\t",
+    "\n": "\\n",
+    "\f": "\\f",
+    "\r": "\\r",
+}
+
+
 def _toml_string(text: str) -> str:
-    return compact(text)
+    """*text* as a TOML basic string: quotes, backslashes and control characters
+    (DEL too, which JSON leaves raw and TOML refuses) escaped."""
+    return (
+        '"'
+        + "".join(
+            _TOML_ESCAPES.get(c) or (f"\\u{ord(c):04X}" if ord(c) < 0x20 or ord(c) == 0x7F else c)
+            for c in text
+        )
+        + '"'
+    )
+
+
+def _comment(text: str) -> str:
+    """*text* (a name, a path) fit for a TOML comment: on one line, controls shown as escapes."""
+    return shown_in_line(text)
 
 
 def _toml_key(text: str) -> str:
@@ -65,15 +91,17 @@ def _init_text(
     ]
     if path is not None:
         lines.append(
-            f"# Written by 'ttvkit init' from {path}"
+            f"# Written by 'ttvkit init' from {_comment(path)}"
             + (f" (read as {fmt})" if fmt else "")
             + f": {len(names):,} event names."
         )
         if fields:
             lines.append(
-                "# Its fields: " + ", ".join(fields[:20]) + (", ..." if len(fields) > 20 else "")
+                "# Its fields: "
+                + ", ".join(_comment(f) for f in fields[:20])
+                + (", ..." if len(fields) > 20 else "")
             )
-        lines.append(f"# Report with: ttvkit report {path}")
+        lines.append(f"# Report with: ttvkit report {_comment(shlex.quote(path))}")
     lines.append("")
     lines.append('per = "user"                 # or "account" (events need an account id)')
     mapping = reading.mapping
@@ -108,7 +136,7 @@ def _init_text(
         events, users = names.get(name, (0, 0))
         lines += [""]
         if names:
-            lines.append(f"# {name}: {events:,} events by {users:,} users")
+            lines.append(f"# {_comment(name)}: {events:,} events by {users:,} users")
         lines += [
             f"[milestones.{_toml_key(_slug(name))}]",
             f'kind = "{"basic" if i == 0 else "exceed"}"'
@@ -128,7 +156,9 @@ def _init_text(
     rest = [n for n in by_users if n != start and n not in candidates]
     if rest:
         lines += ["", "# Other event names in the file (most users first):"]
-        lines += [f"#   {n}: {names[n][0]:,} events by {names[n][1]:,} users" for n in rest[:30]]
+        lines += [
+            f"#   {_comment(n)}: {names[n][0]:,} events by {names[n][1]:,} users" for n in rest[:30]
+        ]
         if len(rest) > 30:
             lines.append(f"#   ... and {len(rest) - 30:,} more")
     lines += [
@@ -188,11 +218,13 @@ def cmd_init(args: argparse.Namespace) -> int:
     text = _init_text(args.file, names, firsts, fields, fmt, reading)
     parse_config(tomllib.loads(text), source="the starter configuration")  # valid by construction
     if args.print:
-        sys.stdout.write(text)
+        write_stdout(text)
         return EXIT_OK
     Path(args.output).write_text(text, encoding="utf-8")
     print(
-        f"ttvkit: wrote {args.output}; edit it, then: ttvkit report {args.file or 'SOURCE'}",
+        one_line(
+            f"ttvkit: wrote {args.output}; edit it, then: ttvkit report {args.file or 'SOURCE'}"
+        ),
         file=sys.stderr,
     )
     return EXIT_OK

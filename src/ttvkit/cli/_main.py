@@ -273,6 +273,14 @@ def _utf8_stdio() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``ttvkit`` command with *argv* (default: ``sys.argv[1:]``); return the exit code."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # also while parsing, or while a command reports an error
+        print("ttvkit: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: Sequence[str] | None) -> int:
     _utf8_stdio()
     parser = _parser()
     try:
@@ -300,7 +308,4 @@ def main(argv: Sequence[str] | None = None) -> int:
             text += f"; {TIMEZONE_HINT}"
         print(f"ttvkit: error: {one_line(text)}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("ttvkit: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
     return result

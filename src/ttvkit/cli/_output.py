@@ -7,7 +7,9 @@ stderr, one line each, control characters escaped (data may hold anything).
 from __future__ import annotations
 
 import argparse
+import errno
 import os
+import re
 import sys
 import time
 from collections.abc import Iterable
@@ -36,6 +38,7 @@ __all__ = [
     "to_stdout",
     "warn",
     "write_report",
+    "write_stdout",
 ]
 
 DOCS_URL = "https://ttvkit.github.io/ttvkit/"
@@ -185,8 +188,10 @@ def to_stdout(output: str | None) -> bool:
 
 
 def check_output(output: str | None, inputs: Iterable[tuple[str, str]]) -> None:
-    """Refuse to write the report over a file it reads: *inputs* are (what, path) pairs."""
+    """Refuse to write the report over a file it reads (*inputs* are (what, path) pairs),
+    or to a closed stdout."""
     if to_stdout(output):
+        _stdout()  # closed: say so before the work, not after
         return
     assert output is not None
     for what, path in inputs:
@@ -208,6 +213,47 @@ def _same_file(a: str, b: str) -> bool:
             return False
 
 
+def _stdout() -> TextIO:
+    """sys.stdout, or an error when it is closed (``>&-``), as for a full disk."""
+    if sys.stdout is None:
+        raise OSError(
+            errno.EBADF, "closed (>&-): nothing can be written there; pass --output FILE", "stdout"
+        )
+    return sys.stdout
+
+
+def write_stdout(text: str) -> None:
+    """Write *text* to stdout and flush it."""
+    stream = _stdout()
+    stream.write(text)
+    stream.flush()
+
+
+def _ascii_json(text: str) -> str:
+    """JSON *text* as stdout can encode it: escaped as ``\\uXXXX`` where it cannot.
+
+    Outside its strings JSON is ASCII, so escaping every non-ASCII character
+    keeps the same value and layout; Python's ``\\xe9`` would not be JSON.
+    """
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    try:
+        text.encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return _NON_ASCII.sub(_json_escape, text)
+    return text
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    code = ord(match[0])
+    if code > 0xFFFF:  # a surrogate pair, as JSON writes characters beyond the BMP
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
+
+
 def write_report(report: Report, args: argparse.Namespace) -> None:
     text = render(report, args.format)
     for section in report.skipped:
@@ -215,8 +261,7 @@ def write_report(report: Report, args: argparse.Namespace) -> None:
     if args.format == "html" and charts_left_out(report):
         warn(CHARTS_LEFT_OUT)
     if to_stdout(args.output):
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        write_stdout(_ascii_json(text) if args.format == "json" else text)
         return
     try:
         Path(args.output).write_text(text, encoding="utf-8")

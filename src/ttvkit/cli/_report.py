@@ -35,6 +35,7 @@ from ttvkit.cli._reading import reading_defaults
 from ttvkit.conditions import Condition, all_of, event, total
 from ttvkit.config import Config, load_config
 from ttvkit.errors import ConfigurationError, UnknownEventWarning
+from ttvkit.io import format_of_name
 from ttvkit.milestones import Milestone, MilestoneKind
 from ttvkit.report import Report, build_report
 from ttvkit.results import TTVDistribution
@@ -128,6 +129,23 @@ def _config_for_report(args: argparse.Namespace) -> tuple[Config, list[str]]:
     return config, [inline.name, *args.milestone]
 
 
+def _check_parquet(source: str, input_format: str | None) -> None:
+    """Refuse a file --engine spark cannot read before Spark starts (which takes seconds)."""
+    instead = "drop --engine spark to read it here, or convert it to Parquet first"
+    named = format_of_name(source)
+    if input_format is None and named not in (None, "parquet"):
+        raise ConfigurationError(
+            f"--engine spark reads Parquet, not {named.upper()} ({source}); {instead}"
+        )
+    if os.path.isfile(source):
+        with open(source, "rb") as file:
+            magic = file.read(4)
+        if magic != b"PAR1":
+            raise ConfigurationError(
+                f"--engine spark reads Parquet, and {source} is not a Parquet file; {instead}"
+            )
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     config, milestones = _config_for_report(args)
     source = args.source or config.store
@@ -147,6 +165,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     inputs = [] if config_path is None else [("configuration", config_path)]
     facts: list[tuple[str, str | int]] = [("source", source)]
     if args.engine == "spark":
+        _check_parquet(source, args.input_format)
         from ttvkit.stores.spark import SparkSource, spark_session
 
         if is_url(source) and not source.startswith(_SPARK_SCHEMES):

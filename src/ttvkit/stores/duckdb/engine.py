@@ -35,6 +35,8 @@ __all__ = [
     "DuckDBEngine",
     "close_quietly",
     "is_disk_full",
+    "is_interrupt",
+    "keyboard_interrupts",
     "quote_identifier",
     "quote_literal",
 ]
@@ -105,6 +107,28 @@ def _event_from_row(row: tuple[Any, ...]) -> ValueEvent:
 
 #: The canonical columns, in order, as :func:`_event_from_row` reads them.
 CANONICAL_COLUMNS: Final = "event_id, user_id, account_id, name, ts, properties"
+
+
+@contextlib.contextmanager
+def keyboard_interrupts() -> Iterator[None]:
+    """Let a Ctrl-C that DuckDB stopped a query for go on as :class:`KeyboardInterrupt`.
+
+    DuckDB reports it as ``duckdb.InterruptException`` or, from ``execute()``,
+    as ``RuntimeError('Query interrupted')``: neither is a store failure.
+    """
+    try:
+        yield
+    except (duckdb.InterruptException, RuntimeError) as exc:
+        if is_interrupt(exc):
+            raise KeyboardInterrupt from exc
+        raise
+
+
+def is_interrupt(exc: BaseException) -> bool:
+    """Whether *exc* is DuckDB saying it stopped a query for a Ctrl-C."""
+    return isinstance(exc, duckdb.InterruptException) or (
+        type(exc) is RuntimeError and str(exc) == "Query interrupted"
+    )
 
 
 class DuckDBEngine:
@@ -204,7 +228,8 @@ class DuckDBEngine:
     def _run(self, work: Callable[[duckdb.DuckDBPyConnection], _T]) -> _T:
         cursor = self._cursor()
         try:
-            return work(cursor)
+            with keyboard_interrupts():
+                return work(cursor)
         except duckdb.Error as exc:
             raise self._failure(exc) from exc
         finally:
@@ -279,12 +304,14 @@ class DuckDBEngine:
         pid = self._pid
         try:
             try:
-                cursor.execute(sql, params)
+                with keyboard_interrupts():
+                    cursor.execute(sql, params)
             except duckdb.Error as exc:
                 raise self._failure(exc) from exc
             while True:
                 try:
-                    rows = cursor.fetchmany(size)
+                    with keyboard_interrupts():
+                        rows = cursor.fetchmany(size)
                 except duckdb.Error as exc:
                     raise self._failure(exc) from exc
                 if not rows:

@@ -158,6 +158,8 @@ def define_view(
     """
     import duckdb
 
+    from ttvkit.stores.duckdb.engine import is_interrupt
+
     connection = engine._connection
     try:
         with contextlib.suppress(duckdb.Error):
@@ -304,6 +306,10 @@ def define_view(
 
     except Dirty:
         return None
+    except (duckdb.InterruptException, RuntimeError) as exc:
+        if is_interrupt(exc):  # Ctrl-C: stop, rather than take the reader's path
+            raise KeyboardInterrupt from exc
+        raise
     except duckdb.OutOfMemoryException as exc:
         # The reader's path would take the same input row by row in Python: say so.
         raise engine._failure(exc) from exc
