@@ -8,6 +8,7 @@ exit 130 for Ctrl-C.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import signal
@@ -295,3 +296,27 @@ def test_spark_refuses_a_file_that_is_not_parquet_before_starting(
     result = ttvkit("report", name, "--reached", "x", "--engine", "spark", cwd=tmp_path, env=env)
     assert_user_error(result, "--engine spark reads Parquet", name)
     assert time.monotonic() - started < 15
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_redrawn_progress_lines_fit_the_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    # "\r\x1b[K" clears one row: a line wider than the terminal would leave rows behind.
+    from ttvkit.cli._output import Progress, SectionProgress
+
+    monkeypatch.setenv("COLUMNS", "40")
+    stream = _Terminal()
+    label = "loading the demo log into SQLite"
+    with Progress(label, total=20_000, unit="users", stream=stream) as progress:
+        time.sleep(0.15)  # a terminal's line is redrawn at most ten times a second
+        progress.update(5_000)
+        progress.finish(20_000, ", 206,000 events")
+    with SectionProgress(stream) as section:
+        section("Time to first report: the distribution of the primary milestone")
+    update, finish, computing = [p for p in stream.getvalue().split("\r\x1b[K") if p]
+    assert len(update) <= 39 and update.endswith("..."), update
+    assert len(computing) <= 39 and computing.startswith("ttvkit: computing Time"), computing
+    assert finish.endswith(", 206,000 events\n")  # the last line is whole: never redrawn

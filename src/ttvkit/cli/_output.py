@@ -10,6 +10,7 @@ import argparse
 import errno
 import os
 import re
+import shutil
 import sys
 import time
 from collections.abc import Iterable
@@ -136,17 +137,20 @@ class Progress:
         self._write(self._line(done))
 
     def finish(self, done: int, note: str = "") -> None:
-        """The last line: where it ended, and how long it took."""
+        """The last line: where it ended, and how long it took (whole, even if it wraps:
+        it is not redrawn)."""
         elapsed = time.monotonic() - self._started
-        self._write(f"{self._line(done)} in {elapsed:.1f}s{note}")
+        self._write(f"{self._line(done)} in {elapsed:.1f}s{note}", fit=False)
         if self._tty:
             self._stream.write("\n")
             self._drawn = False
         self._stream.flush()
 
-    def _write(self, line: str) -> None:
+    def _write(self, line: str, *, fit: bool = True) -> None:
         if self._tty:
-            self._stream.write("\r\x1b[K" + line)
+            # A redrawn line must fit the terminal: "\r\x1b[K" clears one row, so a
+            # wrapped line would leave its first rows behind at every redraw.
+            self._stream.write("\r\x1b[K" + (fitted(line) if fit else line))
             self._drawn = True
         else:
             self._stream.write(line + "\n")
@@ -169,7 +173,7 @@ class SectionProgress:
 
     def __call__(self, heading: str) -> None:
         if self._tty:
-            self._stream.write("\r\x1b[Kttvkit: computing " + one_line(heading)[:70])
+            self._stream.write("\r\x1b[K" + fitted("ttvkit: computing " + one_line(heading)))
             self._stream.flush()
             self._drawn = True
 
@@ -177,6 +181,12 @@ class SectionProgress:
         if self._drawn:
             self._stream.write("\r\x1b[K")  # the report, or a message, starts on a clean line
             self._stream.flush()
+
+
+def fitted(line: str) -> str:
+    """*line* cut to the terminal's width (less one column, where some terminals wrap)."""
+    width = shutil.get_terminal_size(fallback=(80, 24)).columns - 1
+    return line if len(line) <= width else line[: max(width - 3, 0)] + "..."
 
 
 def plural(n: int, noun: str) -> str:
