@@ -450,6 +450,18 @@ def test_frame_cells_the_readers_refuse_are_refused_by_scan_word_for_word(column
     agree(frame, on_error="skip")
 
 
+@pytest.mark.parametrize("text", ['{"k": 1,}', '{"k": [1, 2,]}', '{"k": {"a": 1,\n}}'])
+def test_a_trailing_comma_the_engine_takes_is_refused_as_the_readers_refuse_it(text: str) -> None:
+    # DuckDB's JSON functions take a comma before a closing bracket; json.loads does not.
+    frame = pd.DataFrame(
+        {"user_id": ["u"], "name": ["a"], "timestamp": [NOW], "properties": [text]}
+    )
+    with pytest.raises(ReadError, match="is not valid JSON"):
+        scan(frame)
+    agree(frame)
+    agree(frame, on_error="skip")
+
+
 def test_a_pandas_timestamp_as_of_is_read_to_the_microsecond() -> None:
     frame = pd.DataFrame(
         {"user_id": ["u", "u"], "name": ["signup", "report_created"], "timestamp": [NOW, NOW]}

@@ -14,6 +14,7 @@ import contextlib
 import io
 import json
 import os
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
@@ -1102,3 +1103,83 @@ def test_scan_takes_a_spark_dataframe_or_files_spark_reads(
         assert ttv.time_to_value(files, FIRST).to_dict() == expected
     with pytest.raises(ConfigurationError, match="pyspark DataFrame or a path"):
         ttv.scan(42, engine="spark", spark=spark)  # type: ignore[call-overload]
+
+
+def _reference_and_spark(spark: Any, rows: list[tuple[Any, ...]], schema: str) -> tuple[Any, Any]:
+    """The same rows as a pandas frame (the readers' reference) and a Spark DataFrame."""
+    pd = pytest.importorskip("pandas")
+    names = [part.strip().split(" ")[0].strip("`") for part in schema.split(",")]
+    return pd.DataFrame(rows, columns=names), spark.createDataFrame(rows, schema)
+
+
+def test_a_null_property_column_leaves_the_objects_key_and_a_value_clashes(spark: Any) -> None:
+    """A key in the JSON object and a column of that name: a null cell leaves the object's
+    value (Spark dropped it), a value in both is the readers' error (Spark took the column's).
+    """
+    if int(spark.version.split(".")[0]) < 4:
+        pytest.skip("merging JSON text and columns needs VARIANT (Spark 4)")
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    schema = "user_id string, name string, timestamp timestamp, properties string, plan string"
+    rows = [
+        ("u1", "signup", at, '{"plan": "pro", "seats": 2}', None),
+        ("u2", "signup", at, '{"seats": 1}', "free"),
+        ("u1", "report", at + timedelta(hours=2), None, None),
+    ]
+    reference, df = _reference_and_spark(spark, rows, schema)
+    start = ttv.event("signup", where={"plan": "pro"})
+    milestone = Milestone("m", reached=ttv.event("report"), start=start)
+    assert (
+        ttv.time_to_value(df, milestone).to_dict()
+        == ttv.time_to_value(reference, milestone).to_dict()
+    )
+    clash = [*rows, ("u3", "signup", at, '{"plan": "pro"}', "free")]
+    reference, df = _reference_and_spark(spark, clash, schema)
+    with pytest.raises(ReadError) as read:
+        ttv.time_to_value(reference, milestone)
+    _, _, expected = str(read.value).partition('column "plan": ')
+    with pytest.raises(ReadError) as raised:
+        ttv.time_to_value(df, milestone)
+    assert str(raised.value) == f'the Spark DataFrame, column "plan": {expected}'
+
+
+def test_float_and_all_null_property_columns_read_as_the_readers_read_them(spark: Any) -> None:
+    """A FLOAT holds 0.10000000149011612, which to_json wrote as 0.1; a column of nulls
+    only (Spark's VOID, from an all-None column or F.lit(None)) is no property at all."""
+    F = _functions(spark)
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    rows = [("u1", "signup", at, 0.1), ("u1", "report", at + timedelta(hours=1), None)]
+    reference, df = _reference_and_spark(
+        spark, rows, "user_id string, name string, timestamp timestamp, f float"
+    )
+    reference["f"] = reference["f"].astype("float32")
+    df = df.withColumn("note", F.lit(None))
+    reference["note"] = None
+    for where in ({"f": 0.1}, {"f": ttv.gt(0.1)}):
+        milestone = Milestone("m", "report", start=ttv.event("signup", where=where))
+        try:
+            expected = ttv.time_to_value(reference, milestone).to_dict()
+        except ttv.AnalysisError as exc:
+            with pytest.raises(ttv.AnalysisError, match=re.escape(str(exc))):
+                ttv.time_to_value(df, milestone)
+        else:
+            assert ttv.time_to_value(df, milestone).to_dict() == expected
+
+
+def test_columns_named_twice_or_alike_but_for_case_are_refused_before_any_job(
+    spark: Any,
+) -> None:
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    df = spark.createDataFrame(
+        [("u1", "signup", at, "Pro", "pro")],
+        "user_id string, name string, timestamp timestamp, Plan string, plan string",
+    )
+    with pytest.raises(ReadError, match="differ only in case"):
+        ttv.time_to_value(df, FIRST)
+    plans = spark.createDataFrame([("u1", "pro")], "user_id string, Plan string")
+    one = spark.createDataFrame(
+        [("u1", "signup", at, "Pro")],
+        "user_id string, name string, timestamp timestamp, Plan string",
+    )
+    twice = one.join(plans, "user_id")  # two columns named Plan
+    with pytest.raises(ReadError, match='names column "Plan" twice'):
+        ttv.time_to_value(twice, FIRST)

@@ -74,14 +74,16 @@ JSON_STRING: Final = r'"(?:[^"\\]|\\.)*"'
 
 RISKY_NUMBERS: Final = (
     r"[0-9]{20}|9[0-9]{18}|[0-9][eE]\+?[0-9]|[eE]-0*[1-4]([^0-9]|$)|[eE][+-]?[0-9]{3}"
-    r"|NaN|Infinity"
+    r"|NaN|Infinity|,[ \t\n\r]*[\]}]"
 )
 """Outside strings: what may be a number beyond 64 bits (20 digits, or 19 from 9e18
 up: a 19-digit id below that, such as a snowflake id, is within them) or a float's
 range, a number
 whose exponent may make it far longer written compact (``1E15`` is
-``1000000000000000.0``, ``1e-4`` is ``0.0001``; ``1e-7`` stays ``1e-07``), or a
-constant JSON does not have. Text without it holds none of these."""
+``1000000000000000.0``, ``1e-4`` is ``0.0001``; ``1e-7`` stays ``1e-07``), a
+constant JSON does not have, or a comma before a closing bracket (``{"k": 1,}``,
+which DuckDB's JSON functions take and the readers refuse). Text without it holds
+none of these."""
 
 _PLAIN_STRING: Final = r'"[^"\\\x00-\x1f]*"'
 _PLAIN_VALUE: Final = (

@@ -297,6 +297,7 @@ def canonical_view(
 
     types = {field.name: field.dataType for field in df.schema.fields}
     names = list(types)
+    _check_names(df, [field.name for field in df.schema.fields])
     named = {"user": mapping.user, "name": mapping.name, "timestamp": mapping.timestamp}
     defaults = ColumnMapping()
     optional: dict[str, str | None] = {}
@@ -364,7 +365,12 @@ def canonical_view(
             written = F.to_json(col(column))
             suspicious = _object_suspect(F, written) | written.rlike(_NOT_FINITE)
             watch(column, suspicious, _properties_problem(_python))
+    json_keys = None
+    if (column := optional["properties"]) is not None and folded:
+        json_keys = F.map_keys(_json_map(F, _object_text(F, col, kind, column)))
     for column in folded:
+        if kind(column) == "void":
+            continue  # nulls only: nothing to check, nothing to fold
         cell = col(column)
         one = _property_column_problem(column)
         if kind(column) in ("double", "float"):
@@ -372,6 +378,10 @@ def canonical_view(
         elif kind(column) == "string":
             too_long = F.octet_length(cell) > MAX_PROPERTIES_TEXT
             watch(column, (F.instr(cell, "\x00") > 0) | too_long, one)
+        if json_keys is not None:
+            # A value in the column and the same key in the object: the readers refuse it.
+            clash = _present(F, cell, kind(column)) & F.array_contains(json_keys, F.lit(column))
+            watch(column, F.coalesce(clash, F.lit(False)), _also_a_key(optional["properties"]))
     user = text(mapping.user, "user_id")
     name = text(mapping.name, "name")
     account = (
@@ -450,6 +460,55 @@ def _timestamp(
     )
 
 
+def _check_names(df: Any, names: list[str]) -> None:
+    """A column named twice (after a join, say) is the readers' error; two named alike
+    but for case are one column to Spark's default resolution, and ambiguous."""
+    seen: dict[str, str] = {}
+    try:
+        exact = str(df.sparkSession.conf.get("spark.sql.caseSensitive", "false")) == "true"
+    except Exception:
+        exact = False
+    for name in names:
+        if name in seen.values():
+            raise _error(f'names column "{name}" twice; rename one of them', name)
+        key = name if exact else name.casefold()
+        if key in seen:
+            raise _error(
+                f"and column {seen[key]!r} differ only in case, which Spark does not tell "
+                "apart (spark.sql.caseSensitive is false): rename one of them, e.g. with "
+                "df.withColumnRenamed",
+                name,
+            )
+        seen[key] = name
+
+
+def _object_text(F: Any, col: Any, kind: Any, column: str) -> Any:
+    """The properties column *column* as JSON text."""
+    found = kind(column)
+    if found == "string":
+        return col(column)
+    if found.startswith(("map<string,", "struct<")) or found == "variant":
+        return F.to_json(col(column))
+    raise _error(
+        f"is {found.upper()}; properties must be JSON text, a MAP<STRING, ...>, "
+        "a STRUCT or a VARIANT column",
+        column,
+    )
+
+
+def _json_map(F: Any, text: Any) -> Any:
+    """JSON object text as a MAP<STRING, VARIANT> (Spark 4), an empty map for none."""
+    parsed = F.try_variant_get(F.try_parse_json(text), "$", "map<string,variant>")
+    return F.coalesce(parsed, F.create_map().cast("map<string,variant>"))
+
+
+def _present(F: Any, cell: Any, found: str) -> Any:
+    """Whether a property column's cell holds a value (NULL and NaN are left out)."""
+    if found in ("double", "float"):
+        return cell.isNotNull() & ~F.isnan(cell)
+    return cell.isNotNull()
+
+
 def _properties(
     F: Any,
     col: Any,
@@ -458,21 +517,10 @@ def _properties(
     folded: Sequence[str],
 ) -> Any:
     """The properties as JSON text (NULL for none)."""
-    obj = None
-    if column is not None:
-        found = kind(column)
-        if found == "string":
-            obj = col(column)
-        elif found.startswith(("map<string,", "struct<")) or found == "variant":
-            obj = F.to_json(col(column))
-        else:
-            raise _error(
-                f"is {found.upper()}; properties must be JSON text, a MAP<STRING, ...>, "
-                "a STRUCT or a VARIANT column",
-                column,
-            )
+    obj = None if column is None else _object_text(F, col, kind, column)
     cells = []
-    for name in folded:
+    kept = [name for name in folded if kind(name) != "void"]
+    for name in kept:  # VOID: a column of nulls only (F.lit(None), an all-None column)
         found = kind(name)
         if found not in _PROPERTY_TYPES:
             raise _error(
@@ -482,6 +530,10 @@ def _properties(
                 name,
             )
         cell = col(name)
+        if found == "float":
+            # the value a FLOAT holds, as the readers read it (0.1f is
+            # 0.10000000149011612; to_json would write 0.1)
+            cell = cell.cast("double")
         if found in ("double", "float"):  # NaN is how a missing number often looks
             cell = F.when(F.isnan(cell), F.lit(None)).otherwise(cell)
         cells.append(cell.alias(name))
@@ -490,14 +542,15 @@ def _properties(
     columns = F.to_json(F.struct(*cells))  # nulls are left out
     if obj is None:
         return columns
-
-    def as_map(text: Any) -> Any:
-        return F.try_variant_get(F.try_parse_json(text), "$", "map<string,variant>")
-
-    keys = F.array(*[F.lit(n) for n in folded])
-    empty = F.create_map().cast("map<string,variant>")
-    own = F.map_filter(F.coalesce(as_map(obj), empty), lambda k, v: ~F.array_contains(keys, k))
-    return F.to_json(F.map_concat(own, as_map(columns)))
+    # The object's keys that a column also holds, on this row: a clash is refused by
+    # the row check, so only a null (or NaN) cell leaves the object's value, which stays.
+    given = F.array_compact(
+        F.array(
+            *[F.when(_present(F, col(n), kind(n)), F.lit(n)) for n in folded if kind(n) != "void"]
+        )
+    )
+    own = F.map_filter(_json_map(F, obj), lambda k, v: ~F.array_contains(given, k))
+    return F.to_json(F.map_concat(own, _json_map(F, columns)))
 
 
 def _quote(column: str) -> str:
@@ -640,6 +693,15 @@ def _text_problem(field: str, required: bool) -> Problem:
         return None
 
     return problem
+
+
+def _also_a_key(properties: str | None) -> Problem:
+    """The readers' words for a property column whose key the JSON object also holds."""
+    said = (
+        f"is also a key of the JSON object in {properties!r}; "
+        "rename the column or drop it from property_columns"
+    )
+    return lambda _value: said
 
 
 def _said(value: Any) -> str | None:
