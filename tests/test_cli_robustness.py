@@ -23,6 +23,8 @@ import pytest
 
 from ttvkit.stores.duckdb.engine import is_interrupt, keyboard_interrupts
 
+from .test_cli import assert_user_error
+
 SCRIPT = Path(sys.executable).parent / "ttvkit"
 
 
@@ -43,19 +45,6 @@ def ttvkit(
         check=False,
         env={**os.environ, **(env or {})},
     )
-
-
-def assert_user_error(result: subprocess.CompletedProcess[str], *fragments: str) -> str:
-    """Exit code 2 and exactly one line on stderr, ``ttvkit: error: ...``; returns it."""
-    assert result.returncode == 2, (result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("ttvkit: error: "), lines[0]
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    assert not result.stdout
-    return lines[0]
 
 
 def _events(path: Path, names: list[str]) -> Path:

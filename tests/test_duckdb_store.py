@@ -35,6 +35,7 @@ from ttvkit.stores import MemoryStore
 from ttvkit.stores.duckdb import SCHEMA_VERSION, DuckDBStore
 from ttvkit.stores.duckdb.engine import is_disk_full
 
+from .file_limit import past_the_file_size_limit
 from .strategies import BASE, HOSTILE
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -352,50 +353,17 @@ def test_a_second_process_gets_store_unavailable(db: Path) -> None:
     assert "one process at a time" in out.stdout
 
 
-_FULL_DISK_CHILD = """
-import os, resource, signal, sys
-sys.path.insert(0, sys.argv[1])
-from ttvkit import StoreUnavailableError, ValueEvent
-from ttvkit.stores.duckdb import DuckDBStore
-
-def batch(first):
-    blob = {"blob": "x" * 20000}
-    return [ValueEvent(f"u{n}", "signup", "2026-01-01T09:00:00Z", properties=blob)
-            for n in range(first, first + 20)]
-
-signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
-with DuckDBStore(sys.argv[2]) as store:
-    store.append(batch(0))
-    grown = max(os.path.getsize(sys.argv[2] + suffix) for suffix in ("", ".wal"))
-    hard = resource.getrlimit(resource.RLIMIT_FSIZE)[1]
-    resource.setrlimit(resource.RLIMIT_FSIZE, (grown + 50_000, hard))
-    try:
-        store.append(batch(100))
-        print("stored")
-    except StoreUnavailableError as exc:
-        print("unavailable:", exc)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (hard, hard))  # space is back
-    print("retried:", store.append(batch(100)), "count:", store.count())
-"""
-
-
 @pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_FSIZE exists only on POSIX")
 def test_a_full_disk_is_transient(db: Path) -> None:
     # A real failed write, portably: the process's file size limit (ulimit -f)
     # makes DuckDB fail with EFBIG ("File too large"), as a full disk fails
     # with ENOSPC ("No space left on device", checked by hand on a 300 KiB
     # tmpfs, which needs root to mount) and a quota with EDQUOT.
-    out = subprocess.run(
-        [sys.executable, "-c", _FULL_DISK_CHILD, SRC, str(db)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    assert "unavailable:" in out.stdout, out.stdout + out.stderr
-    assert "File too large" in out.stdout
-    assert "is full" in out.stdout
-    assert "retried: 20 count: 40" in out.stdout
+    out = past_the_file_size_limit("duckdb", db, blob=20_000, size=20)
+    assert "unavailable:" in out, out
+    assert "File too large" in out
+    assert "is full" in out
+    assert "retried: 20 count: 40" in out
 
 
 @pytest.mark.parametrize(

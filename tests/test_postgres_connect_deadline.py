@@ -21,10 +21,12 @@ from datetime import timedelta
 import psycopg
 import pytest
 
-from ttvkit import StoreError, StoreUnavailableError
+from ttvkit import StoreUnavailableError
 from ttvkit.stores.deadline import bounded_by
 from ttvkit.stores.postgres import PostgresStore
 from ttvkit.tracker import Tracker, TrackerConfig
+
+from .closing import assert_close_ends_the_call, assert_tracker_close_gives_up
 
 pytestmark = pytest.mark.postgres
 
@@ -76,25 +78,7 @@ def test_a_deadline_lent_while_connecting_counts(silent_url: str) -> None:
 
 def test_close_from_another_thread_ends_connecting(silent_url: str) -> None:
     store = PostgresStore.from_url(silent_url)
-    outcome: list[BaseException] = []
-
-    def count() -> None:
-        try:
-            store.count()
-        except BaseException as exc:
-            outcome.append(exc)
-
-    caller = threading.Thread(target=count)
-    caller.start()
-    time.sleep(0.3)
-    closed_at = time.monotonic()
-    store.close()
-    caller.join(5)
-    assert not caller.is_alive()
-    assert time.monotonic() - closed_at < SLACK
-    [error] = outcome
-    assert type(error) is StoreError
-    assert "closed" in str(error)
+    assert_close_ends_the_call(store, store.count, after=0.3, slack=SLACK)
 
 
 def test_tracker_close_ends_a_write_that_is_connecting(silent_url: str) -> None:
@@ -102,15 +86,7 @@ def test_tracker_close_ends_a_write_that_is_connecting(silent_url: str) -> None:
     tracker = Tracker(silent_url, on_error=lambda failure: None, config=_PROMPT)
     tracker.track("u1", "signup")
     time.sleep(0.3)  # the writer is connecting
-    started = time.monotonic()
-    assert tracker.close(1.0) is False
-    assert time.monotonic() - started < 1.0 + SLACK
-    # The writer's call itself gave up: close() did not just stop waiting for it.
-    for thread in set(threading.enumerate()) - before:
-        thread.join(0.5)
-        assert not thread.is_alive(), thread.name
-    stats = tracker.stats()
-    assert (stats.written, stats.failed, stats.queue_depth) == (0, 1, 0)
+    assert_tracker_close_gives_up(tracker, before, events=1, slack=SLACK)
 
 
 def test_connect_timeout_still_bounds_connecting(silent_url: str) -> None:

@@ -17,10 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from ttvkit import StoreError, StoreUnavailableError, ValueEvent
+from ttvkit import StoreUnavailableError, ValueEvent
 from ttvkit.stores.deadline import bounded_by
 from ttvkit.stores.sqlite import SQLiteStore
 from ttvkit.tracker import Tracker, TrackerConfig
+
+from .closing import assert_close_ends_the_call, assert_tracker_close_gives_up
 
 #: The writer stores at once, so that close() finds it waiting.
 _PROMPT = TrackerConfig(flush_interval=timedelta(milliseconds=10))
@@ -81,25 +83,7 @@ def test_a_deadline_lent_while_waiting_counts(path: str, locked: sqlite3.Connect
 def test_close_from_another_thread_ends_the_wait(path: str) -> None:
     store = SQLiteStore(path, timeout=30)
     store.count()  # this thread's connection is open
-    outcome: list[BaseException] = []
-
-    def append() -> None:
-        try:
-            store.append([_event(1)])
-        except BaseException as exc:
-            outcome.append(exc)
-
-    writer = threading.Thread(target=append)
-    writer.start()
-    time.sleep(0.2)
-    closed_at = time.monotonic()
-    store.close()
-    writer.join(5)
-    assert not writer.is_alive()
-    assert time.monotonic() - closed_at < SLACK
-    [error] = outcome
-    assert type(error) is StoreError
-    assert "closed" in str(error)
+    assert_close_ends_the_call(store, lambda: store.append([_event(1)]), after=0.2, slack=SLACK)
 
 
 @pytest.mark.usefixtures("locked")
@@ -109,15 +93,7 @@ def test_tracker_close_ends_a_write_blocked_by_another_connection(path: str) -> 
     for n in range(5):
         tracker.track(f"u{n}", "signup")
     time.sleep(0.3)  # the writer is waiting for the lock
-    started = time.monotonic()
-    assert tracker.close(1.0) is False
-    assert time.monotonic() - started < 1.0 + SLACK
-    # The writer's call itself gave up: close() did not just stop waiting for it.
-    for thread in set(threading.enumerate()) - before:
-        thread.join(0.5)
-        assert not thread.is_alive(), thread.name
-    stats = tracker.stats()
-    assert (stats.written, stats.failed, stats.queue_depth) == (0, 5, 0)
+    assert_tracker_close_gives_up(tracker, before, events=5, slack=SLACK)
 
 
 def test_the_store_timeout_still_holds_without_a_deadline(

@@ -7,10 +7,12 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from ttvkit import MemoryStore, StoreError, StoreUnavailableError, ValueEvent
 from ttvkit.tracker import DeliveryFailure, RetryPolicy, Tracker, TrackerConfig
+
+from .test_tracker_faults import wait_until
 
 FAST_RETRY = RetryPolicy(initial_backoff=0.01, max_backoff=0.05)
 
@@ -32,15 +34,6 @@ class HeldStore(MemoryStore):
         if self.broken:
             raise StoreError("table was dropped")
         return super().append(events)
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.002)
-    return condition()
 
 
 def test_concurrent_flushes_both_report_a_loss_they_cover() -> None:
