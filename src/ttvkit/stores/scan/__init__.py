@@ -25,7 +25,11 @@ Rows without an event id get one from the scan: with ``event_ids="row"``
 (the default) a random prefix per scan and the row's number, so every row is
 an event, as the readers do; with ``event_ids="content"`` a hash of the row's
 content, so rows identical in every field count once (what ``ttvkit report``
-does with a file).
+does with a file). Identical means equal values, as :func:`ttvkit._ids.content_id`
+hashes them: rows alike in all but the text of their properties (keys in
+another order, ``600.0`` and ``600.00``) are compared by value, at the cost of
+one more sort of two 64-bit hashes a row, and where two are one event the
+input takes the reader's path.
 """
 
 from __future__ import annotations
