@@ -668,6 +668,8 @@ def utc_times(*texts: str, zone: str | None = "UTC") -> pd.DatetimeIndex:
         ({"amount": ["n/a"]}, {}),
         # a boolean in one file, an integer in the other (DuckDB: all integers)
         ({"trial": [0]}, {}),
+        # an INT64 of times in one file, of numbers in the other
+        ({"amount": pd.to_datetime(["2026-03-02 09:00"]).tz_localize("UTC")}, {}),
     ],
 )
 def test_files_whose_column_types_differ_are_read_file_by_file(
