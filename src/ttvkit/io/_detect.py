@@ -4,10 +4,12 @@ Mixpanel or Amplitude export, or columns that need a mapping."""
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 import os
+import zlib
 from collections.abc import Collection
-from typing import Final
+from typing import IO, Final
 
 import attrs
 
@@ -76,13 +78,36 @@ def _first_json_record(text: str) -> dict[str, object] | None:
     return record if isinstance(record, dict) else None
 
 
+#: How much of a JSON file is looked at, and in what pieces.
+_LOOK: Final = 1 << 20
+_PIECE: Final = 1 << 13
+
+
+def _start(file: IO[str]) -> str:
+    """The first megabyte of *file*, or as much of it as can be read: a truncated or
+    damaged ``.gz`` is judged by what comes before the damage (the reader reports it)."""
+    pieces: list[str] = []
+    size = 0
+    while size < _LOOK:
+        try:
+            piece = file.read(_PIECE)
+        except (EOFError, zlib.error, gzip.BadGzipFile):
+            break
+        if not piece:
+            break
+        pieces.append(piece)
+        size += len(piece)
+    return "".join(pieces)
+
+
 def sniff(path: str | os.PathLike[str], format: str | None) -> Sniffed:
     """Look at the header (CSV) or the first record (JSON) of *path*.
 
     *format* is the format the file is about to be read as (``"csv"`` or
     ``"jsonl"``; anything else is not looked at). Reads at most the first
     megabyte for JSON, one line for CSV; unreadable files give no fields (the
-    reader then says what is wrong).
+    reader then says what is wrong), and a truncated ``.gz`` is judged by what can
+    be read before the damage.
     """
     if format not in ("csv", "jsonl"):
         return Sniffed(None, ())
@@ -93,7 +118,7 @@ def sniff(path: str | os.PathLike[str], format: str | None) -> Sniffed:
                 header = next(csv.reader(file), [])
                 fields: tuple[str, ...] = tuple(header)
             else:
-                record = _first_json_record(file.read(1 << 20))
+                record = _first_json_record(_start(file))
                 fields = () if record is None else tuple(str(k) for k in record)
     except (OSError, UnicodeDecodeError, EOFError, csv.Error):
         return Sniffed(None, ())

@@ -12,6 +12,7 @@ import io
 import math
 import os
 import zipfile
+import zlib
 from collections.abc import Callable, Collection, Iterator, Mapping
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import IO, Any, Final
@@ -24,7 +25,14 @@ from ttvkit.io._convert import Options, RowConverter
 from ttvkit.io._mapping import ColumnMapping
 from ttvkit.io._reader import EventReader, Item, Location, OnError, ReadError, source_name
 from ttvkit.io._text import TextSource, guarded, is_path, json_records, open_text
-from ttvkit.io._vendors import Identities, keep_names, merged_items, not_an_object
+from ttvkit.io._vendors import (
+    DAMAGE,
+    Identities,
+    keep_names,
+    merged_items,
+    not_an_object,
+    until_damage,
+)
 from ttvkit.io.values import check_zone, json_kind
 
 __all__ = ["read_amplitude", "read_mixpanel"]
@@ -83,7 +91,10 @@ def _group_key(group_key: str | None) -> Callable[[Mapping[str, Any]], tuple[str
         )
 
     def account(properties: Mapping[str, Any]) -> tuple[str, object]:
-        return f"properties.{group_key}", properties.get(group_key)
+        value = properties.get(group_key)
+        if isinstance(value, list):  # an event in several groups: the first
+            value = value[0] if value else None
+        return f"properties.{group_key}", value
 
     return account
 
@@ -118,7 +129,8 @@ def read_mixpanel(
     ``properties.distinct_id`` → user, ``properties.time`` → timestamp,
     ``properties.$insert_id`` → event id, the other properties → properties
     (``token``, the project's token, is left out). *group_key* takes the account
-    from that property (Mixpanel's group analytics, e.g. ``"company_id"``).
+    from that property (Mixpanel's group analytics, e.g. ``"company_id"``; of a
+    list of names, the first).
     *keep_properties* keeps only the properties named.
 
     ``time`` is epoch seconds, or milliseconds when it is 1e11 or more (as
@@ -239,6 +251,39 @@ def _learn_amplitude(record: Mapping[str, Any], identities: Identities) -> None:
         identities.link(f"amplitude:{amplitude_id}", user)
 
 
+class _MemberDamage(ReadError):
+    """A zip member whose compressed data or checksum is damaged."""
+
+
+class _ArchiveStream(io.RawIOBase):
+    """A member's bytes as they leave the archive, its failures named after the member.
+
+    The archive's own failures (a bad CRC, a truncated deflate stream) thus differ from
+    those of a gzip member inside it.
+    """
+
+    def __init__(self, raw: IO[bytes], label: str, name: str) -> None:
+        super().__init__()
+        self._raw = raw
+        self._label = label
+        self._name = name
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            data = self._raw.read(len(buffer))
+        except (zipfile.BadZipFile, EOFError, zlib.error, OSError) as exc:
+            raise _MemberDamage(
+                f"{self._label}: could not be read from the archive ({exc}); "
+                "the archive is truncated or damaged",
+                source=self._name,
+            ) from None
+        buffer[: len(data)] = data
+        return len(data)
+
+
 def _amplitude_files(source: TextSource, name: str) -> Iterator[tuple[str, IO[str]]]:
     """The text files of *source*: each member of an Export API ``.zip``, else the file."""
     if not (is_path(source) and os.fspath(source).lower().endswith(".zip")):  # type: ignore[arg-type]
@@ -257,9 +302,9 @@ def _amplitude_files(source: TextSource, name: str) -> Iterator[tuple[str, IO[st
             label = f"{name}:{member.filename}"
             try:
                 with archive.open(member) as raw:
-                    binary: IO[bytes] = raw
+                    binary: IO[bytes] = io.BufferedReader(_ArchiveStream(raw, label, name))
                     if member.filename.lower().endswith(".gz"):
-                        binary = gzip.GzipFile(fileobj=raw)  # type: ignore[assignment]
+                        binary = gzip.GzipFile(fileobj=binary)  # type: ignore[assignment]
                     text = io.TextIOWrapper(binary, encoding=_ENCODING, newline=None)
                     yield label, text
             except (zipfile.BadZipFile, NotImplementedError, RuntimeError) as exc:
@@ -316,23 +361,31 @@ def read_amplitude(
     by_device = attrs.evolve(by_user, mapping=attrs.evolve(_AMPLITUDE_DEVICE, account=account))
     name = source_name(source)
     identities = Identities()
+    devices: set[str] = set()  # the devices (or Amplitude ids) whose events were merged
 
     def items() -> Iterator[Item]:
         identities.__init__()  # type: ignore[misc]  # afresh for every iteration
+        devices.clear()
         yield from guarded(source, name, _ENCODING, body())
 
     def body() -> Iterator[Item]:
         held: list[tuple[str, int | None, int | None, object]] | None = None
+        failure: BaseException | None = None
         if merge:
+            # A file damaged part way: links from the part before the damage; the
+            # second pass gives the events before it, then the error.
             if is_path(source):
-                for _, _, _, record in records():
-                    if isinstance(record, dict):
-                        _learn_amplitude(record, identities)
+                try:
+                    for _, _, _, linking in records():
+                        if isinstance(linking, dict):
+                            _learn_amplitude(linking, identities)
+                except DAMAGE:
+                    pass  # the second pass raises it, after the events before it
             else:
-                held = list(records())
-                for _, _, _, record in held:
-                    if isinstance(record, dict):
-                        _learn_amplitude(record, identities)
+                held, failure = until_damage(records())
+                for _, _, _, linking in held:
+                    if isinstance(linking, dict):
+                        _learn_amplitude(linking, identities)
         converters: dict[str, tuple[RowConverter, RowConverter]] = {}
         for label, line, row, record in records() if held is None else held:
             if isinstance(record, ReadError):
@@ -348,11 +401,26 @@ def read_amplitude(
                     RowConverter(by_device, location, None),
                 )
             yield event(record, label, line, row, *converters[label])
+        if failure is not None:
+            raise failure
 
     def records() -> Iterator[tuple[str, int | None, int | None, object]]:
         for label, file in _amplitude_files(source, name):
-            for line, row, record in json_records(file, label):
-                yield label, line, row, record
+            if label == name:  # not an archive: guarded names the file
+                for line, row, record in json_records(file, label):
+                    yield label, line, row, record
+                continue
+            try:
+                for line, row, record in json_records(file, label):
+                    yield label, line, row, record
+            except gzip.BadGzipFile as exc:  # the member's gzip (the archive's: _MemberDamage)
+                raise ReadError(f"{label}: is not a gzip file ({exc})", source=name) from None
+            except (EOFError, zlib.error) as exc:
+                raise ReadError(
+                    f"{label}: is not a complete gzip file ({exc}); the member is "
+                    "truncated or damaged",
+                    source=name,
+                ) from None
 
     def event(
         record: dict[str, Any],
@@ -382,6 +450,7 @@ def read_amplitude(
             for key in (f"device:{device}", f"amplitude:{record.get('amplitude_id')}"):
                 if key in identities.links:
                     user = identities.resolve(key)
+                    devices.add(key if _blank(device) else f"device:{device}")
                     break
         if not _blank(user):
             values["user_id"] = user
@@ -407,5 +476,5 @@ def read_amplitude(
         items,
         on_error=on_error,
         once=not is_path(source),
-        merges=lambda: len(identities.used),
+        merges=lambda: len(devices),
     )

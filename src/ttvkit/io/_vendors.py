@@ -6,11 +6,14 @@ the choices made where a vendor leaves room are in ``docs/io.md``.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import itertools
 import json
-from collections.abc import Callable, Collection, Iterator, Mapping
+import zlib
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from datetime import UTC, tzinfo
-from typing import IO, Any, Final, Literal, TypeAlias
+from typing import IO, Any, Final, Literal, TypeAlias, TypeVar, cast
 
 import attrs
 
@@ -21,17 +24,28 @@ from ttvkit.io._convert import Options, RowConverter
 from ttvkit.io._mapping import ColumnMapping
 from ttvkit.io._reader import IGNORED, EventReader, Item, Location, OnError, ReadError, source_name
 from ttvkit.io._tables import parquet_items
-from ttvkit.io._text import TextSource, csv_items, guarded, is_path, json_records, open_text
+from ttvkit.io._text import (
+    TextSource,
+    csv_items,
+    guarded,
+    is_path,
+    json_records,
+    open_text,
+)
 from ttvkit.io.values import json_kind
 
 __all__ = [
+    "DAMAGE",
     "Identities",
     "keep_names",
     "merged_items",
     "not_an_object",
     "read_posthog",
     "read_segment",
+    "until_damage",
 ]
+
+T = TypeVar("T")
 
 PostHogFormat: TypeAlias = Literal["json", "csv", "parquet"]
 
@@ -60,11 +74,19 @@ _SEGMENT_ANONYMOUS: Final = attrs.evolve(SEGMENT_MAPPING, user="anonymousId")
 
 
 class Identities:
-    """Anonymous (or earlier) ids and the id each was identified as, resolved through chains."""
+    """Anonymous (or earlier) ids and the id each was identified as, resolved through chains.
+
+    Each id keeps the first link from it (an anonymous id identified as two users stays
+    with the first). Ids linked in either direction are one person: a chain resolves to
+    the id at its end, and a loop (``alias`` then ``identify``, each linking the other
+    way) to the target of the loop's latest link, the id identified last.
+    """
 
     def __init__(self) -> None:
         self.links: dict[str, str] = {}
         self.used: set[str] = set()
+        self._order: dict[str, int] = {}
+        self._resolved: dict[str, str] = {}
 
     def link(self, previous: object, user: object) -> None:
         if isinstance(previous, int) and not isinstance(previous, bool):
@@ -80,17 +102,28 @@ class Identities:
             and previous not in self.links
         ):
             self.links[previous] = user
+            self._order[previous] = len(self._order)
+            self._resolved.clear()
 
     def resolve(self, user: str) -> str:
-        seen = {user}
+        """The id *user* is one person with: the end of its chain, or its loop's latest target."""
+        found = self._resolved.get(user)
+        if found is None:
+            found = self._representative(user)
+            self._resolved[user] = found
+        if found != user:
+            self.used.add(user)
+        return found
+
+    def _representative(self, user: str) -> str:
+        path: dict[str, int] = {user: 0}
         current = user
         while current in self.links:
             current = self.links[current]
-            if current in seen:  # a cycle: stop at the last new id
-                break
-            seen.add(current)
-        if current != user:
-            self.used.add(user)
+            if current in path:  # a loop: every id of it (and leading to it) is one person
+                loop = list(path)[path[current] :]
+                return self.links[max(loop, key=self._order.__getitem__)]
+            path[current] = len(path)
         return current
 
     def apply(self, e: ValueEvent, drop: frozenset[str] = frozenset()) -> ValueEvent:
@@ -103,6 +136,22 @@ class Identities:
         return trusted_event(user, e.name, e.timestamp, properties, e.account_id, e.event_id)
 
 
+#: How a file as a whole fails part way (a truncated ``.gz``, a read error): a first
+#: pass that learns links stops there, and the second reports it after the events before.
+DAMAGE: Final = (ReadError, EOFError, zlib.error, OSError)
+
+
+def until_damage(items: Iterable[T]) -> tuple[list[T], BaseException | None]:
+    """*items* up to a failure of the file as a whole, and that failure (None if none)."""
+    held: list[T] = []
+    try:
+        for item in items:
+            held.append(item)  # noqa: PERF402 - list() would lose the items before a failure
+    except DAMAGE as exc:
+        return held, exc
+    return held, None
+
+
 def merged_items(
     source: object,
     raw_items: Callable[[], Iterator[Item]],
@@ -111,18 +160,29 @@ def merged_items(
     drop: frozenset[str],
 ) -> Iterator[Item]:
     """The events of *raw_items* with the ids they link merged: a first pass learns the
-    links, a second applies them (a path is read twice; a file object once, held)."""
+    links, a second applies them (a path is read twice; a file object once, held).
+
+    A file damaged part way (a truncated ``.gz``) gives the events before the damage,
+    merged by the links they hold, then its error.
+    """
+    held: list[Item] | None = None
+    failure: BaseException | None = None
     if is_path(source):
-        learned: Iterator[Item] = raw_items()
-        held: list[Item] | None = None
+        try:
+            for item in raw_items():
+                if type(item) is ValueEvent:
+                    learn(item, identities)
+        except DAMAGE:
+            pass  # the second pass raises it, after the events before it
     else:
-        held = list(raw_items())
-        learned = iter(held)
-    for item in learned:
-        if type(item) is ValueEvent:
-            learn(item, identities)
+        held, failure = until_damage(raw_items())
+        for item in held:
+            if type(item) is ValueEvent:
+                learn(item, identities)
     for item in raw_items() if held is None else held:
         yield identities.apply(item, drop) if type(item) is ValueEvent else item
+    if failure is not None:
+        raise failure
 
 
 def keep_names(value: object) -> frozenset[str] | None:
@@ -215,21 +275,25 @@ def read_posthog(
     if kind == "parquet":
         require("pyarrow.parquet", "parquet", "read_posthog on Parquet")
     with_person = bool(person_properties)
+
     # CSV and Parquet: person_properties is a column of JSON text, read as a property
-    # and folded into the others below.
-    person_column = with_person and kind != "json" and _has_column(source, kind, _PERSON)
-    if person_column and keep is not None:
-        keep = keep | {_PERSON}
-    options = Options.build(
-        attrs.evolve(POSTHOG_MAPPING, property_columns=(_PERSON,))
-        if person_column
-        else POSTHOG_MAPPING,
-        assume_timezone=assume_timezone,
-        account_from=_group_account(group_type),
-        keep_properties=keep,
-        text=kind == "csv",
-        infer_types=False,
-    )
+    # and folded into the others (those *keep* names) by _fold_person.
+    def options_for(person_column: bool) -> Options:
+        return Options.build(
+            attrs.evolve(POSTHOG_MAPPING, property_columns=(_PERSON,))
+            if person_column
+            else POSTHOG_MAPPING,
+            assume_timezone=assume_timezone,
+            account_from=_group_account(group_type),
+            keep_properties=keep | {_PERSON} if person_column and keep is not None else keep,
+            text=kind == "csv",
+            infer_types=False,
+        )
+
+    options = options_for(False)
+    person_options = options_for(True)
+    # A path's header is looked at here; a file object's, which is read once, as it is read.
+    has_person = with_person and kind != "json" and _has_column(source, kind, _PERSON)
     name = source_name(source)
     identities = Identities()
 
@@ -241,22 +305,43 @@ def read_posthog(
         yield from merged_items(source, raw_items, _learn_posthog, identities, drop)
 
     def raw_items() -> Iterator[Item]:
-        if person_column:
-            for item in table_items():
-                yield _fold_person(item) if type(item) is ValueEvent else item
-        else:
-            yield from table_items()
-
-    def table_items() -> Iterator[Item]:
         if kind == "parquet":
-            yield from parquet_items(source, name, options, strict_optional=False)  # type: ignore[arg-type]
+            rows = parquet_items(
+                source,  # type: ignore[arg-type]
+                name,
+                person_options if has_person else options,
+                strict_optional=False,
+            )
+            yield from folded(rows) if has_person else rows
             return
         with open_text(source, "r", encoding="utf-8-sig", newline="") as file:
-            if kind == "csv":
-                rows = csv_items(file, name, options, strict_optional=False)
-            else:
-                rows = json_items(file)
+            rows = csv_rows(file) if kind == "csv" else json_items(file)
             yield from guarded(source, name, "utf-8-sig", rows)
+
+    def folded(rows: Iterator[Item]) -> Iterator[Item]:
+        for item in rows:
+            yield _fold_person(item, keep) if type(item) is ValueEvent else item
+
+    def csv_rows(file: IO[str]) -> Iterator[Item]:
+        # A file object's header line is read here, to see whether it has a
+        # person_properties column, and put back in front.
+        lines: Iterable[str] = file
+        person_column = has_person
+        if with_person and not is_path(source):
+            try:
+                first = file.readline()
+            except UnicodeDecodeError as exc:
+                raise Location(name, line=1).error(f"is not valid UTF-8 ({exc.reason})") from None
+            with contextlib.suppress(csv.Error):  # csv_items says what is wrong with it
+                person_column = _PERSON in next(csv.reader([first]), [])
+            lines = itertools.chain([first], file)
+        rows = csv_items(
+            cast(IO[str], lines),
+            name,
+            person_options if person_column else options,
+            strict_optional=False,
+        )
+        yield from folded(rows) if person_column else rows
 
     def json_items(file: IO[str]) -> Iterator[Item]:
         converter = RowConverter(options, Location(name, noun="key"), None)
@@ -284,21 +369,33 @@ _PERSON: Final = "person_properties"
 
 
 def _has_column(source: object, kind: str, column: str) -> bool:
-    """Whether a CSV or Parquet file at a path has *column* (a file object: not looked at)."""
-    if not is_path(source):
-        return False
+    """Whether a CSV file at a path, or a Parquet file (a path, or a file object that
+    can seek), has *column*."""
     try:
-        if kind == "parquet":
-            pq = require("pyarrow.parquet", "parquet", "read_posthog on Parquet")
+        if kind == "csv":
+            if not is_path(source):
+                return False  # looked at as it is read
+            with open_text(source, "r", encoding="utf-8-sig", newline="") as file:  # type: ignore[arg-type]
+                return column in next(csv.reader(file), [])
+        pq = require("pyarrow.parquet", "parquet", "read_posthog on Parquet")
+        if is_path(source):
             return column in pq.read_schema(source).names
-        with open_text(source, "r", encoding="utf-8-sig", newline="") as file:  # type: ignore[arg-type]
-            return column in next(csv.reader(file), [])
+        seek, tell = getattr(source, "seek", None), getattr(source, "tell", None)
+        if seek is None or tell is None:
+            return False
+        start = tell()
+        try:
+            return column in pq.read_schema(source).names
+        finally:
+            seek(start)
     except (OSError, ValueError, EOFError, csv.Error):
         return False  # the reader says what is wrong with the file
 
 
-def _fold_person(e: ValueEvent) -> ValueEvent:
-    """*e* with its ``person_properties`` property (JSON text) folded under its own."""
+def _fold_person(e: ValueEvent, keep: frozenset[str] | None) -> ValueEvent:
+    """*e* with its ``person_properties`` property (JSON text) folded under its own,
+    only those *keep* names when it names some (as for JSON, where they are folded first).
+    """
     properties = dict(e.properties)
     person = properties.pop(_PERSON, None)
     if isinstance(person, str):
@@ -307,6 +404,8 @@ def _fold_person(e: ValueEvent) -> ValueEvent:
         except ValueError:
             person = None
     if isinstance(person, Mapping):
+        if keep is not None:
+            person = {k: v for k, v in person.items() if k in keep}
         properties = {**person, **properties}
     try:
         return ValueEvent(e.user_id, e.name, e.timestamp, properties, e.account_id, e.event_id)
@@ -393,8 +492,11 @@ def read_segment(
     def items() -> Iterator[Item]:
         identities.__init__()  # type: ignore[misc]  # afresh for every iteration
         if merge and is_path(source):
-            with open_text(source, "r", encoding="utf-8-sig", newline=None) as file:
-                yield from guarded(source, name, "utf-8-sig", learn(file))
+            try:
+                with open_text(source, "r", encoding="utf-8-sig", newline=None) as file:
+                    yield from guarded(source, name, "utf-8-sig", learn(file))
+            except DAMAGE:
+                pass  # the second pass raises it, after the calls before it
         with open_text(source, "r", encoding="utf-8-sig", newline=None) as file:
             yield from guarded(source, name, "utf-8-sig", calls(file))
 
@@ -411,8 +513,9 @@ def read_segment(
         records: Iterator[tuple[int | None, int | None, object]] = json_records(
             file, name, wrapper="batch"
         )
+        failure: BaseException | None = None
         if merge and not is_path(source):
-            held = list(records)
+            held, failure = until_damage(records)
             for _, _, record in held:
                 if isinstance(record, dict):
                     _learn_segment(record, identities)
@@ -425,6 +528,8 @@ def read_segment(
                 record, line, row, user_converter, anonymous_converter, anonymous, location
             )
             yield identities.apply(item) if merge and type(item) is ValueEvent else item
+        if failure is not None:
+            raise failure
 
     return EventReader(
         name,
