@@ -328,3 +328,16 @@ def test_mixpanel_group_key_list_takes_the_first(tmp_path: Path) -> None:
     ]
     reader = read_mixpanel(jsonl(tmp_path / "mp.jsonl", records), group_key="company_id")
     assert [e.account_id for e in reader] == ["acme", None]
+
+
+def test_segment_fields_mean_a_segment_export_in_json_only(tmp_path: Path) -> None:
+    # The Segment reader reads JSON: a CSV with its columns is a plain CSV to map.
+    record = {"type": "track", "userId": "u1", "event": "Signed Up", "messageId": "m1"}
+    record["timestamp"] = "2026-03-01T09:00:00Z"
+    assert sniff(jsonl(tmp_path / "s.jsonl", [record]), "jsonl").format == "segment"
+    table = tmp_path / "s.csv"
+    with table.open("w", newline="", encoding="utf-8") as file:
+        out = csv.DictWriter(file, fieldnames=list(record))
+        out.writeheader()
+        out.writerow(record)
+    assert sniff(table, "csv").format is None

@@ -36,7 +36,7 @@ class Sniffed:
 
 def _vendor(fields: Collection[str], record: dict[str, object] | None = None) -> str | None:
     keys = set(fields)
-    if record is None:  # a CSV header: PostHog and Segment only
+    if record is None:  # a CSV header: PostHog only
         pass
     elif keys >= {"event_type", "event_time"} and keys & {"user_id", "device_id"}:
         if keys & {"amplitude_id", "device_id", "event_properties"}:
@@ -47,8 +47,8 @@ def _vendor(fields: Collection[str], record: dict[str, object] | None = None) ->
             return "mixpanel"
     if keys >= _POSTHOG or ({"distinct_id", "event", "properties", "id"} <= keys):
         return "posthog"
-    if "type" in keys and keys & _SEGMENT_IDS:
-        return "segment"
+    if "type" in keys and keys & _SEGMENT_IDS and record is not None:
+        return "segment"  # JSON only: the Segment reader reads no CSV
     return None
 
 
