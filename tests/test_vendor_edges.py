@@ -341,3 +341,21 @@ def test_segment_fields_mean_a_segment_export_in_json_only(tmp_path: Path) -> No
         out.writeheader()
         out.writerow(record)
     assert sniff(table, "csv").format is None
+
+
+def test_a_key_a_mixpanel_record_lacks_is_missing_not_empty(tmp_path: Path) -> None:
+    path = jsonl(
+        tmp_path / "mp.jsonl",
+        [
+            {"event": "A", "properties": {"time": EPOCH, "$insert_id": "x"}},
+            {"event": "A", "properties": {"distinct_id": "u1", "$insert_id": "y"}},
+            {"event": "A", "properties": {"distinct_id": None, "time": EPOCH}},
+        ],
+    )
+    reader = read_mixpanel(path, on_error="skip")
+    assert list(reader) == []
+    assert [str(e).split(": ", 1)[1] for e in reader.errors] == [
+        "is missing; every event needs a user_id",
+        "is missing; every event needs a timestamp",
+        "is empty; every event needs a user_id",  # null: there, but empty
+    ]

@@ -194,13 +194,18 @@ def read_mixpanel(
                     f"is {json_kind(properties)}, not a JSON object", "properties"
                 )
                 continue
-            values = {
-                "event": record.get("event"),
-                "properties.distinct_id": properties.get("distinct_id"),
-                "properties.time": _mixpanel_time(properties.get("time"), zone),
-                "properties.$insert_id": properties.get("$insert_id"),
+            values: dict[str, object] = {
                 "properties": {k: v for k, v in properties.items() if k not in _MIXPANEL_FIELDS},
             }
+            # A key the record lacks stays out, so that the message says "is missing".
+            if "event" in record:
+                values["event"] = record["event"]
+            if "distinct_id" in properties:
+                values["properties.distinct_id"] = properties["distinct_id"]
+            if "time" in properties:
+                values["properties.time"] = _mixpanel_time(properties["time"], zone)
+            if "$insert_id" in properties:
+                values["properties.$insert_id"] = properties["$insert_id"]
             yield converter.convert(values, line=line, row=row)
 
     return EventReader(
