@@ -245,6 +245,15 @@ def test_closed_stdout_is_refused_before_the_demo_runs(tmp_path: Path) -> None:
     assert time.monotonic() - started < 30
 
 
+@pytest.mark.parametrize("output", ["", "  "])
+def test_an_empty_output_path_is_a_user_error(events: Path, output: str) -> None:
+    # It used to write to stdout quietly, as if no --output were given.
+    result = ttvkit(
+        "report", "events.jsonl", "--reached", "report_created", "-o", output, cwd=events.parent
+    )
+    assert_user_error(result, "--output", "names no file")
+
+
 # -- 7. configuration mistakes name the file and the key ----------------------------------
 
 
