@@ -202,8 +202,7 @@ def check_output(output: str | None, inputs: Iterable[tuple[str, str]]) -> None:
     or to a closed stdout."""
     if output is not None and not output.strip():
         raise ConfigurationError(
-            f"--output {output!r} names no file: pass a file name, or - (or no --output) "
-            "for stdout"
+            f"--output {output!r} names no file: pass a file name, or - (or no --output) for stdout"
         )
     if to_stdout(output):
         _stdout()  # closed: say so before the work, not after
