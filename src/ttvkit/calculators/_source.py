@@ -17,7 +17,6 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NoReturn, TypeAlias
-from urllib.parse import unquote
 
 from ttvkit.errors import (
     AnalysisError,
@@ -41,7 +40,7 @@ from ttvkit.observations import (
 from ttvkit.stores import MemoryStore, event_names_of, open_store
 from ttvkit.stores import Source as EventSource
 from ttvkit.stores.scan import DataFrameLike, is_frame, scan
-from ttvkit.stores.sqlite.url import parse_url
+from ttvkit.stores.sqlite.url import parse_url as parse_sqlite_url
 from ttvkit.tracker import Tracker
 
 Source: TypeAlias = (
@@ -118,12 +117,14 @@ def _as_event(item: object) -> ValueEvent:
 def _check_store_file(url: str) -> None:
     """A ``sqlite:///`` or ``duckdb:///`` URL naming no file is a typo: opening it would
     create an empty database, and the question would find no events."""
-    scheme, _, rest = url.partition("://")
-    scheme = scheme.lower()
+    scheme = url.partition("://")[0].lower()
     if scheme == "sqlite":
-        path = parse_url(url).path
-    elif scheme == "duckdb" and rest.startswith("/") and "?" not in rest and "#" not in rest:
-        path = unquote(rest[1:])  # the rest of a bad URL is for DuckDBStore to refuse
+        path = parse_sqlite_url(url).path
+    elif scheme == "duckdb":
+        # imported only for a DuckDB URL: the extra it needs is then needed anyway
+        from ttvkit.stores.duckdb.store import parse_url as parse_duckdb_url
+
+        path = parse_duckdb_url(url)
     else:
         return
     if path and path != ":memory:" and not os.path.exists(path):

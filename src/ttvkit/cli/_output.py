@@ -244,7 +244,7 @@ def write_stdout(text: str) -> None:
 
 
 def _ascii_json(text: str) -> str:
-    """JSON *text* as stdout can encode it: escaped as ``\\uXXXX`` where it cannot.
+    """JSON *text* as stdout can encode it: JSON's escapes (``\\u00e9``) where it cannot.
 
     Outside its strings JSON is ASCII, so escaping every non-ASCII character
     keeps the same value and layout; Python's ``\\xe9`` would not be JSON.

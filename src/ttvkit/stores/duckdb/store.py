@@ -20,7 +20,7 @@ from ttvkit.stores.duckdb.engine import DuckDBEngine
 from ttvkit.stores.duckdb.schema import prepare, recorded_version, rollback
 from ttvkit.stores.sql.source import DuckDBQueries
 
-__all__ = ["DuckDBStore"]
+__all__ = ["DuckDBStore", "parse_url"]
 
 # Appends arrive as one list per column and are unnested in the engine: one
 # statement per batch, no per-row round trip and no temporary table.
@@ -40,6 +40,42 @@ def _dump_properties(properties: Mapping[str, JSONValue]) -> str | None:
     if not properties:
         return None
     return _ENCODE(dict(properties))
+
+
+def parse_url(url: str) -> str:
+    """The database a ``duckdb://`` URL names: a file path, or ``":memory:"``.
+
+    ``duckdb:///relative/ttv.duckdb`` (relative to the working directory),
+    ``duckdb:////var/lib/ttv.duckdb`` (absolute), ``duckdb://`` or
+    ``duckdb:///:memory:`` (in memory). ``%xx`` escapes in the path are
+    decoded, so a file name may contain ``?`` or ``#`` as ``%3F``/``%23``.
+    A bad URL is a :class:`~ttvkit.errors.ConfigurationError`.
+    """
+    if not isinstance(url, str):
+        raise ConfigurationError(f"store URL {url!r}: must be a str like 'duckdb:///ttv.duckdb'")
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.lower() != "duckdb":
+        raise ConfigurationError(
+            f"store URL {url!r}: expected 'duckdb:///relative.duckdb', "
+            "'duckdb:////absolute/path.duckdb' or 'duckdb://' (in memory)"
+        )
+    if "?" in rest or "#" in rest:
+        raise ConfigurationError(
+            f"store URL {url!r}: DuckDB URLs take no options; write a '?' or '#' in "
+            "a file name as %3F or %23"
+        )
+    if rest and not rest.startswith("/"):
+        raise ConfigurationError(
+            f"store URL {url!r}: DuckDB URLs have no host; write 'duckdb:///{rest}' "
+            f"for a relative path or 'duckdb:////{rest}' for an absolute one"
+        )
+    path = unquote(rest[1:]) if rest else ":memory:"
+    if not path:
+        raise ConfigurationError(
+            f"store URL {url!r}: no file name; use 'duckdb:///ttv.duckdb', or 'duckdb://' "
+            "for an in-memory database"
+        )
+    return path
 
 
 class DuckDBStore(DuckDBQueries, DuckDBEngine, BaseStore):
@@ -74,40 +110,8 @@ class DuckDBStore(DuckDBQueries, DuckDBEngine, BaseStore):
 
     @classmethod
     def from_url(cls, url: str) -> DuckDBStore:
-        """Open a ``duckdb://`` URL.
-
-        ``duckdb:///relative/ttv.duckdb`` (relative to the working directory),
-        ``duckdb:////var/lib/ttv.duckdb`` (absolute), ``duckdb://`` or
-        ``duckdb:///:memory:`` (in memory). ``%xx`` escapes in the path are
-        decoded, so a file name may contain ``?`` or ``#`` as ``%3F``/``%23``.
-        """
-        if not isinstance(url, str):
-            raise ConfigurationError(
-                f"store URL {url!r}: must be a str like 'duckdb:///ttv.duckdb'"
-            )
-        scheme, sep, rest = url.partition("://")
-        if not sep or scheme.lower() != "duckdb":
-            raise ConfigurationError(
-                f"store URL {url!r}: expected 'duckdb:///relative.duckdb', "
-                "'duckdb:////absolute/path.duckdb' or 'duckdb://' (in memory)"
-            )
-        if "?" in rest or "#" in rest:
-            raise ConfigurationError(
-                f"store URL {url!r}: DuckDB URLs take no options; write a '?' or '#' in "
-                "a file name as %3F or %23"
-            )
-        if rest and not rest.startswith("/"):
-            raise ConfigurationError(
-                f"store URL {url!r}: DuckDB URLs have no host; write 'duckdb:///{rest}' "
-                f"for a relative path or 'duckdb:////{rest}' for an absolute one"
-            )
-        path = unquote(rest[1:]) if rest else ":memory:"
-        if not path:
-            raise ConfigurationError(
-                f"store URL {url!r}: no file name; use 'duckdb:///ttv.duckdb', or 'duckdb://' "
-                "for an in-memory database"
-            )
-        return cls(path)
+        """Open a ``duckdb://`` URL (see :func:`parse_url`)."""
+        return cls(parse_url(url))
 
     @property
     def path(self) -> str:
