@@ -7,29 +7,26 @@ readers read and check them (:mod:`ttvkit.io`): the same column types, time
 zones, epoch units, ranges and messages. The types are checked from the
 schema alone; a value no event can hold fails the query that meets it (times)
 or the one query :func:`first_bad_row` runs (ids, names and properties), as a
-:class:`~ttvkit.io.ReadError`.
+:class:`~ttvkit.io.ReadError` in the readers' words (:mod:`ttvkit.stores._spark_problems`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import operator
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import tzinfo
-from decimal import Decimal
 from functools import reduce
 from typing import Any, Final, Literal
 
 import attrs
 
 from ttvkit.config import timezone_name
-from ttvkit.errors import ConfigurationError, InvalidEventError
+from ttvkit.errors import ConfigurationError
 from ttvkit.events import (
     MAX_ID_LENGTH,
     MAX_NAME_LENGTH,
     MAX_TIMESTAMP,
-    check_text,
-    validate_properties,
 )
 from ttvkit.io import ALL_OTHER_COLUMNS, ColumnMapping, ReadError, TimestampUnit
 from ttvkit.io.values import (
@@ -38,12 +35,21 @@ from ttvkit.io.values import (
     PLAIN_OBJECT,
     RISKY_NUMBERS,
     json_object,
-    jsonable,
     range_problem,
-    shown,
     unit_micros,
 )
 from ttvkit.observations import to_micros
+from ttvkit.stores._spark_problems import (
+    SOURCE,
+    Problem,
+    also_a_key,
+    properties_problem,
+    property_column_problem,
+    python_value,
+    row_problem,
+    said,
+    text_problem,
+)
 
 __all__ = [
     "FEW_REPEATS",
@@ -62,9 +68,7 @@ __all__ = [
 EventIds = Literal["row", "content"]
 
 #: What is wrong with a value a suspect row returned, in the readers' words, or None.
-Problem = Callable[[Any], str | None]
 
-_SOURCE: Final = "the Spark DataFrame"
 _INTEGER_TYPES: Final = ("bigint", "int", "smallint", "tinyint")
 _ID_TYPES: Final = ("string", *_INTEGER_TYPES)
 _MAX_MICROS: Final = to_micros(MAX_TIMESTAMP)
@@ -145,7 +149,7 @@ def job_errors() -> Iterator[None]:
         end = text.find(_RAISED_END, start)
         if start < 0 or end < 0:
             raise
-        raise ReadError(text[start + len(_RAISED) : end], source=_SOURCE) from None
+        raise ReadError(text[start + len(_RAISED) : end], source=SOURCE) from None
 
 
 #: The canonical column that says whether a row's ``event_id`` dedupes (see canonical_view).
@@ -194,7 +198,7 @@ def first_bad_row(view: CanonicalView) -> ReadError | None:
             seen = 0
             for row in rows:
                 seen += 1
-                problem = _row_problem(tuple(row), view.checked)
+                problem = row_problem(tuple(row), view.checked)
                 if problem is not None:
                     return problem
             if limit is None or seen < limit:
@@ -345,11 +349,11 @@ def canonical_view(
         required = field in ("user_id", "name")
         is_text = kind(column) == "string"
         suspicious = _suspect(F, col(column), field, text=is_text, required=required)
-        watch(column, suspicious, _text_problem(field, required))
+        watch(column, suspicious, text_problem(field, required))
         return col(column).cast("string")
 
     df, ts, ts_problem = _timestamp(df, F, col, kind, mapping.timestamp, zone, unit)
-    watch(mapping.timestamp, ts_problem.isNotNull(), _said, ts_problem)
+    watch(mapping.timestamp, ts_problem.isNotNull(), said, ts_problem)
     if not variant and optional["properties"] is not None and folded:
         raise _error(
             "holds JSON properties, and property_columns adds columns to them: merging "
@@ -360,11 +364,11 @@ def canonical_view(
     properties = _properties(F, col, kind, optional["properties"], folded)
     if (column := optional["properties"]) is not None:
         if kind(column) == "string":
-            watch(column, _object_suspect(F, col(column)), _properties_problem(json_object))
+            watch(column, _object_suspect(F, col(column)), properties_problem(json_object))
         else:  # MAP, STRUCT or VARIANT: to_json writes NaN and infinities as strings
             written = F.to_json(col(column))
             suspicious = _object_suspect(F, written) | written.rlike(_NOT_FINITE)
-            watch(column, suspicious, _properties_problem(_python))
+            watch(column, suspicious, properties_problem(python_value))
     json_keys = None
     if (column := optional["properties"]) is not None and folded:
         json_keys = F.map_keys(_json_map(F, _object_text(F, col, kind, column)))
@@ -372,7 +376,7 @@ def canonical_view(
         if kind(column) == "void":
             continue  # nulls only: nothing to check, nothing to fold
         cell = col(column)
-        one = _property_column_problem(column)
+        one = property_column_problem(column)
         if kind(column) in ("double", "float"):
             watch(column, F.abs(cell) == F.lit(float("inf")), one)
         elif kind(column) == "string":
@@ -381,7 +385,7 @@ def canonical_view(
         if json_keys is not None:
             # A value in the column and the same key in the object: the readers refuse it.
             clash = _present(F, cell, kind(column)) & F.array_contains(json_keys, F.lit(column))
-            watch(column, F.coalesce(clash, F.lit(False)), _also_a_key(optional["properties"]))
+            watch(column, F.coalesce(clash, F.lit(False)), also_a_key(optional["properties"]))
     user = text(mapping.user, "user_id")
     name = text(mapping.name, "name")
     account = (
@@ -558,8 +562,8 @@ def _quote(column: str) -> str:
 
 
 def _error(problem: str, column: str | None = None) -> ReadError:
-    where = _SOURCE if column is None else f'{_SOURCE}, column "{column}"'
-    return ReadError(f"{where}: {problem}", source=_SOURCE, column=column)
+    where = SOURCE if column is None else f'{SOURCE}, column "{column}"'
+    return ReadError(f"{where}: {problem}", source=SOURCE, column=column)
 
 
 def _zone_id(zone: tzinfo) -> str:
@@ -589,31 +593,15 @@ def _in_range(
         .when(~inside, F.concat(shown.cast("string"), F.lit(f" {problem}")))
         .otherwise(F.lit(None).cast("string"))
     )
-    where = f'{_RAISED}{_SOURCE}, column "{column}": '
+    where = f'{_RAISED}{SOURCE}, column "{column}": '
     failed = F.raise_error(F.concat(F.lit(where), wrong, F.lit(_RAISED_END)))
     return F.when(inside, micros).otherwise(failed), wrong
-
-
-def _python(value: Any) -> Any:
-    """A MAP, STRUCT or VARIANT value as collected, in the plain Python the readers
-    check: dicts, lists, and JSON scalars (a DECIMAL as the number ``to_json`` writes)."""
-    if hasattr(value, "asDict"):  # a Row, from a STRUCT
-        value = value.asDict()
-    elif hasattr(value, "toPython"):  # a VariantVal
-        value = value.toPython()
-    if isinstance(value, dict):
-        return {key: _python(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_python(item) for item in value]
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    return jsonable(value)
 
 
 def _object_suspect(F: Any, text: Any) -> Any:
     """Whether the readers may refuse the JSON *text* as a row's properties (NULL:
     none). Exact for the rows it passes; Python decides the others (see
-    :func:`_row_problem`).
+    :func:`row_problem`).
 
     Most objects are flat, and a regular expression vouches for them: the cheaper
     :data:`~ttvkit.io.values.PLAIN_OBJECT` for compact ones without escapes, then
@@ -653,7 +641,7 @@ def _object_suspect(F: Any, text: Any) -> Any:
 def _suspect(F: Any, value: Any, field: str, *, text: bool, required: bool) -> Any:
     """Whether ``ValueEvent`` may refuse the id or name *value*: missing (when
     *required*), empty or only white space, too long, or holding NUL. Exact for
-    the rows it passes; :func:`_row_problem` says what is wrong with the others."""
+    the rows it passes; :func:`row_problem` says what is wrong with the others."""
     missing = value.isNull() if required else F.lit(False)
     if not text:  # an integer id: its text is always a valid id
         return missing
@@ -664,66 +652,3 @@ def _suspect(F: Any, value: Any, field: str, *, text: bool, required: bool) -> A
     blank = ~((first >= F.lit("!")) & (first <= F.lit("~"))) & ~value.rlike(NOT_SPACE)
     long = (F.octet_length(value) > limit) & (F.length(value) > limit)
     return missing | blank | long | (F.instr(value, "\x00") > 0)
-
-
-def _row_problem(row: Sequence[Any], checks: Sequence[tuple[str, Problem]]) -> ReadError | None:
-    """The readers' error for the first of *checks* (column, problem) that finds
-    something wrong with its value in *row*, or None."""
-    for value, (column, problem_of) in zip(row, checks, strict=True):
-        problem = problem_of(value)
-        if problem is not None:
-            where = f'{_SOURCE}, column "{column}"'
-            return ReadError(f"{where}: {problem}", source=_SOURCE, column=column)
-    return None
-
-
-def _text_problem(field: str, required: bool) -> Problem:
-    """What the readers find wrong with an id or name (*field*)."""
-    limit = MAX_NAME_LENGTH if field == "name" else MAX_ID_LENGTH
-
-    def problem(value: Any) -> str | None:
-        if value is None:
-            return f"is empty; every event needs a {field}" if required else None
-        text = str(value)
-        try:
-            check_text(field, text, limit)
-        except InvalidEventError as exc:
-            message = str(exc).removeprefix(f"{field}={shown(text)}: ")
-            return f"{shown(text)} {message}"
-        return None
-
-    return problem
-
-
-def _also_a_key(properties: str | None) -> Problem:
-    """The readers' words for a property column whose key the JSON object also holds."""
-    said = (
-        f"is also a key of the JSON object in {properties!r}; "
-        "rename the column or drop it from property_columns"
-    )
-    return lambda _value: said
-
-
-def _said(value: Any) -> str | None:
-    """What is wrong, as the query said it (see :func:`_in_range`)."""
-    return None if value is None else str(value)
-
-
-def _properties_problem(read: Callable[[Any], Any]) -> Problem:
-    """What the readers find wrong with properties that *read* makes a mapping of."""
-
-    def problem(value: Any) -> str | None:
-        if value is None:
-            return None
-        try:
-            validate_properties(read(value))
-        except ValueError as exc:  # InvalidEventError too; json_object's own
-            return str(exc)
-        return None
-
-    return problem
-
-
-def _property_column_problem(column: str) -> Problem:
-    """What the readers find wrong with the value of the property column *column*."""
-    return _properties_problem(lambda value: {column: value})
