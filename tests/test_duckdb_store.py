@@ -500,3 +500,77 @@ def test_query_batches_fetch_the_rows_of_query_as_they_are_read(store: DuckDBSto
     assert [r for b in store.query_batches(sql, ["u'x"], 2) for r in b] == store.query(sql, ["u'x"])
     with pytest.raises(StoreError, match="DuckDB failed"):
         next(store.query_batches("SELECT no_such_column FROM ttv_events", []))
+
+
+# -- columns handed over as arrays -----------------------------------------------------------
+
+
+def test_query_int_columns_hands_back_64_bit_integer_arrays(store: DuckDBStore) -> None:
+    from array import array
+
+    store.append([ev(f"u{i}", "signup", i) for i in range(5)])
+    sql = (
+        f"SELECT ts, ts - ? AS shifted, CAST(1 AS TINYINT) AS one FROM {store.relation_sql} "
+        "WHERE user_id <> ? ORDER BY ts"
+    )
+    columns = store.query_int_columns(sql, [60_000_000, "u'x"])
+    assert columns is not None
+    assert all(type(c) is array and c.typecode == "q" for c in columns)
+    rows = store.query(sql, [60_000_000, "u'x"])
+    assert [list(c) for c in columns] == [list(c) for c in zip(*rows, strict=True)]
+    empty = store.query_int_columns(f"SELECT ts FROM {store.relation_sql} WHERE ts < 0", [])
+    assert empty == [array("q")]
+    # What is not a signed integer never becomes a wrong number.
+    with pytest.raises(StoreError, match="a NULL in column 'n'"):
+        store.query_int_columns("SELECT * FROM (VALUES (1), (NULL)) AS t(n)", [])
+    for kind, value in (("float64", "1.5::DOUBLE"), ("uint64", "1::UBIGINT")):
+        with pytest.raises(StoreError, match=f"values of type {kind} in column 'x'"):
+            store.query_int_columns(f"SELECT {value} AS x", [])
+    with pytest.raises(StoreError, match="DuckDB failed"):
+        store.query_int_columns("SELECT no_such_column FROM ttv_events", [])
+
+
+def test_duration_cells_are_the_same_read_as_rows_without_numpy(
+    store: DuckDBStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ttvkit.datasets import saas_events
+    from ttvkit.stores.duckdb import engine
+
+    # Ties and a milestone reached before the start, beside the demo's customers.
+    events = [
+        *saas_events(80, seed=5),
+        ev("t1", "signup", 0),
+        ev("t1", "report_created", 5),
+        ev("t2", "signup", 0),
+        ev("t2", "report_created", 5),
+        ev("b1", "report_created", 0),
+        ev("b1", "signup", 3),
+    ]
+    store.append(events)
+    milestone = Milestone("first_report", event("report_created"), start=event("signup"))
+    as_columns = store.duration_cells(milestone)
+    assert as_columns.reached_before_start >= 1 and 2 in as_columns.reached
+    monkeypatch.setattr(engine, "_numpy", lambda: None)
+    assert store.query_int_columns("SELECT 1", []) is None
+    assert store.duration_cells(milestone) == as_columns
+    with MemoryStore(events) as memory:
+        assert memory.duration_cells(milestone) == as_columns
+
+
+def test_without_numpy_duckdb_reads_rows(tmp_path: Path) -> None:
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); sys.modules['numpy'] = None\n"
+        "import ttvkit\n"
+        "from ttvkit.datasets import saas_events\n"
+        "m = ttvkit.Milestone('r', ttvkit.event('report_created'), start=ttvkit.event('signup'))\n"
+        "events = saas_events(30, seed=2)\n"
+        "with ttvkit.open_store('duckdb://') as store, ttvkit.MemoryStore(events) as memory:\n"
+        "    store.append(events)\n"
+        "    assert store.query_int_columns('SELECT 1', []) is None\n"
+        "    print(ttvkit.time_to_value(store, m).to_dict() == "
+        "ttvkit.time_to_value(memory, m).to_dict())\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, SRC], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert out.stdout.strip() == "True"

@@ -37,6 +37,7 @@ from ttvkit.stores.sql import (
     build_plan,
     cells_statement,
     observations_statement,
+    read_cell_columns,
     read_cells,
     read_columns,
 )
@@ -353,3 +354,10 @@ def test_cells_of_sorted_rows_with_repeated_durations_add_up(
     assert list(cells.reached) == [expected[d][0] for d in sorted(expected)]
     assert list(cells.censored) == [expected[d][1] for d in sorted(expected)]
     assert cells.reached_before_start == sum(b for *_, b, _kind in rows)
+    # The same rows handed back as columns, a batch of *batch* rows at a time.
+    ints = [tuple(int(v) for v in row) for row in per_customer]
+    column_batches = [
+        [list(column) for column in zip(*ints[i : i + batch], strict=True)]
+        for i in range(0, len(ints), batch)
+    ]
+    assert read_cell_columns(column_batches) == cells

@@ -464,6 +464,8 @@ def _cells(times: Iterable[float], reached: Iterable[float], censored: Iterable[
     time_values = finite_floats(non_empty(as_list(times, "times"), "times"), "times")
     check_not_negative(time_values, "times")
     reached_items, censored_items, exact = both_counts(reached, censored, len(time_values))
+    if all(map(lt, time_values, islice(time_values, 1, None))):  # as from GROUP BY ... ORDER BY
+        return _someone_in_each(time_values, reached_items, censored_items, exact)
     if all(map(le, time_values, islice(time_values, 1, None))):  # as from ORDER BY
         sorted_times, sorted_reached, sorted_censored = time_values, reached_items, censored_items
     else:
@@ -478,18 +480,25 @@ def _cells(times: Iterable[float], reached: Iterable[float], censored: Iterable[
         sorted_times = list(map(sorted_times.__getitem__, starts))
         sorted_reached = [total(sorted_reached[s:e]) for s, e in zip(starts, ends, strict=True)]
         sorted_censored = [total(sorted_censored[s:e]) for s, e in zip(starts, ends, strict=True)]
-    # A time at which nobody reached and nobody was censored is no time of the curve.
-    someone = list(map(truth, map(add, sorted_reached, sorted_censored)))
-    if not all(someone):
-        sorted_times = list(compress(sorted_times, someone))
-        sorted_reached = list(compress(sorted_reached, someone))
-        sorted_censored = list(compress(sorted_censored, someone))
-    if not sorted_times:
+    return _someone_in_each(sorted_times, sorted_reached, sorted_censored, exact)
+
+
+def _someone_in_each(
+    times: list[float], reached: list[float], censored: list[float], exact: bool
+) -> _Cells:
+    """The cells (distinct times, increasing) but those at which nobody reached or left."""
+    if not all(map(add, reached, censored)):
+        # A time at which nobody reached and nobody was censored is no time of the curve.
+        someone = list(map(truth, map(add, reached, censored)))
+        times = list(compress(times, someone))
+        reached = list(compress(reached, someone))
+        censored = list(compress(censored, someone))
+    if not times:
         raise InvalidStatisticsInputError(
             "every count is 0; pass at least one time at which someone reached the "
             "milestone or was censored"
         )
-    return _Cells(sorted_times, sorted_reached, sorted_censored, exact)
+    return _Cells(times, reached, censored, exact)
 
 
 def run_starts(sorted_values: list[float]) -> list[int]:

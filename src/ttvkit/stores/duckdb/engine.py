@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import json
 import os
 import threading
 import weakref
+from array import array
 from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime
+from types import ModuleType
 from typing import Any, Final, TypeVar
 
 import duckdb
@@ -323,6 +326,27 @@ class DuckDBEngine:
             if os.getpid() == pid:
                 close_quietly(cursor)
 
+    def query_int_columns(self, sql: str, params: Sequence[object]) -> list[array[int]] | None:
+        """:meth:`query`'s result as columns of 64-bit integers, or None without NumPy.
+
+        DuckDB hands the columns over as NumPy arrays (``fetchnumpy()``), copied
+        into ``array('q')`` columns: no Python object per value, where
+        :meth:`query_batches` makes a tuple per row and an ``int`` per value
+        (for a million duration cells, about 0.03 s against 0.5 s). Every
+        column must be of an integer type and hold no NULL. NumPy comes with
+        ``ttvkit[duckdb]``; without it this returns None and the caller reads
+        rows instead.
+        """
+        numpy = _numpy()
+        if numpy is None:
+            return None
+
+        def work(cursor: duckdb.DuckDBPyConnection) -> list[array[int]]:
+            columns = cursor.execute(sql, list(params)).fetchnumpy()
+            return [_int_column(numpy, name, column) for name, column in columns.items()]
+
+        return self._run(work)
+
     def _event_names(self) -> frozenset[str]:
         rows = self.query(f"SELECT DISTINCT name FROM {self.relation_sql}", ())
         return frozenset(str(r[0]) for r in rows if r[0] is not None)
@@ -350,6 +374,29 @@ class DuckDBEngine:
         self._on_cursor = None  # let go of a scanned table
         for cleanup in self._after_close:
             cleanup()
+
+
+@functools.cache
+def _numpy() -> ModuleType | None:
+    """NumPy, or None when it is not installed (it is optional, as DuckDB's own use of it)."""
+    try:
+        import numpy
+    except ImportError:
+        return None
+    return numpy
+
+
+def _int_column(numpy: ModuleType, name: str, column: Any) -> array[int]:
+    """One column from ``fetchnumpy()`` as an ``array('q')`` (one copy of its bytes)."""
+    if column.dtype.kind != "i" or numpy.ma.is_masked(column):
+        what = "a NULL" if column.dtype.kind == "i" else f"values of type {column.dtype}"
+        raise StoreError(
+            f"DuckDB returned {what} in column {name!r}, where ttvkit's statement "
+            "expects signed integers; this is a bug in ttvkit, please report it"
+        )
+    values = array("q")
+    values.frombytes(memoryview(numpy.ascontiguousarray(column, dtype=numpy.int64)).cast("B"))
+    return values
 
 
 def close_quietly(cursor: duckdb.DuckDBPyConnection) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from array import array
 from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, TypeVar
@@ -70,6 +71,11 @@ class ScanSource(DuckDBQueries, BaseSource):
         """:meth:`query`, its rows fetched *size* at a time as the iterator is consumed
         (None: 2,048 rows)."""
         return self._engine.query_batches(sql, params, size)
+
+    def query_int_columns(self, sql: str, params: Sequence[object]) -> list[array[int]] | None:
+        """:meth:`query`'s columns as 64-bit integer arrays, or None without NumPy
+        (see :meth:`DuckDBEngine.query_int_columns`)."""
+        return self._engine.query_int_columns(sql, params)
 
     @property
     def skipped(self) -> int:

@@ -10,7 +10,8 @@ The interface for engine authors:
   per question, for any dialect;
 * :func:`read_columns` and :func:`read_cells`: the rows those statements
   return, as :class:`~ttvkit.observations.ObservationColumns` and
-  :class:`DurationCells`.
+  :class:`DurationCells` (:func:`read_cell_columns`: the cells statement's
+  result from an engine that hands back columns).
 
 ``docs/architecture.md`` shows how to add an engine.
 """
@@ -18,7 +19,7 @@ The interface for engine authors:
 from ttvkit.stores.sql.dialect import Binder, BindKind, Dialect
 from ttvkit.stores.sql.plan import ObservationPlan, UnsupportedConditionError, build_plan
 from ttvkit.stores.sql.render import Statement, cells_statement, observations_statement
-from ttvkit.stores.sql.rows import DurationCells, read_cells, read_columns
+from ttvkit.stores.sql.rows import DurationCells, read_cell_columns, read_cells, read_columns
 
 __all__ = [
     "BindKind",
@@ -31,6 +32,7 @@ __all__ = [
     "build_plan",
     "cells_statement",
     "observations_statement",
+    "read_cell_columns",
     "read_cells",
     "read_columns",
 ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import accumulate, chain, compress, islice
 from operator import ne, sub
 from typing import Any, Final
@@ -13,7 +13,7 @@ from ttvkit.observations import AttributeValue, DurationCells, ObservationColumn
 from ttvkit.stores.sql.dialect import Dialect
 from ttvkit.stores.sql.plan import FirstTimeColumn, ObservationPlan
 
-__all__ = ["DurationCells", "paused_gc", "read_cells", "read_columns"]
+__all__ = ["DurationCells", "paused_gc", "read_cell_columns", "read_cells", "read_columns"]
 
 
 def read_columns(
@@ -51,24 +51,40 @@ def read_cells(rows: Iterable[Sequence[Any]]) -> DurationCells:
     from an engine that fetches them as they are read, a tuple per cell never
     exists for all cells at once.
     """
+    rest = iter(rows)
+
+    def batches() -> Iterator[tuple[array[int], ...]]:
+        # Each batch transposed into arrays: C loops.
+        while batch := list(islice(rest, BATCH_ROWS)):
+            yield tuple(map(_int_array, zip(*batch, strict=True)))
+
+    return read_cell_columns(batches())
+
+
+def read_cell_columns(batches: Iterable[Sequence[Sequence[int]]]) -> DurationCells:
+    """:func:`read_cells` of the statement's columns rather than its rows.
+
+    Each batch is the four columns (duration µs, reached, censored, reached
+    before start) of consecutive rows, as an engine that hands back columns
+    gives them (DuckDB as NumPy arrays, see
+    :meth:`~ttvkit.stores.duckdb.DuckDBEngine.query_int_columns`); one batch
+    may hold every row. Equal durations are added up as :func:`read_cells` does.
+    """
     durations: array[int] = array("q")
     reached: array[int] = array("q")
     censored: array[int] = array("q")
     before = 0
-    rest = iter(rows)
-    # Each batch transposed into arrays: C loops.
     with paused_gc():
-        while batch := list(islice(rest, BATCH_ROWS)):
-            d, r, c, b = map(_int_array, zip(*batch, strict=True))
+        for d, r, c, b in batches:
             before += sum(b)
-            # new[i]: row i starts a cell (its duration differs from the row before,
-            # the first row's from the last cell read)
-            new = list(map(ne, d, chain(durations[-1:] or (None,), d)))
-            if all(new):
+            # Row i starts a cell where its duration differs from the row before
+            # (the first row's from the last cell read).
+            if all(map(ne, d, chain(durations[-1:] or (None,), d))):
                 durations.extend(d)
                 reached.extend(r)
                 censored.extend(c)
                 continue
+            new = list(map(ne, d, chain(durations[-1:] or (None,), d)))
             # Equal durations are adjacent: each cell's counts are differences
             # of running sums taken at the cell's last row.
             last = [*new[1:], True]

@@ -33,7 +33,7 @@ from ttvkit.stores.sql.dialect import Dialect
 from ttvkit.stores.sql.engines import DuckDBDialect
 from ttvkit.stores.sql.plan import ObservationPlan, UnsupportedConditionError, build_plan
 from ttvkit.stores.sql.render import Statement, cells_statement, observations_statement
-from ttvkit.stores.sql.rows import BATCH_ROWS, read_cells, read_columns
+from ttvkit.stores.sql.rows import BATCH_ROWS, read_cell_columns, read_cells, read_columns
 
 __all__ = ["DuckDBQueries", "PlanQueries", "StatementOf"]
 
@@ -109,6 +109,13 @@ class PlanQueries(BaseSource):
         except UnsupportedConditionError:
             rows = self.generic_observations(milestone, as_of=as_of, per=per)
             return ObservationColumns.from_rows(rows).cells()
+        return self.plan_cells(plan, as_of)
+
+    def plan_cells(self, plan: ObservationPlan, as_of: datetime | None) -> DurationCells:
+        """The plan's duration cells at *as_of* (None: the latest event), by :meth:`run_plan`.
+
+        An engine that can hand back columns rather than rows overrides this.
+        """
         result = self.run_plan(plan, as_of, cells_statement)
         return read_cells([] if result is None else result[0])
 
@@ -118,22 +125,47 @@ class DuckDBQueries(PlanQueries):
 
     Mixed into :class:`~ttvkit.stores.duckdb.DuckDBStore` and the sources of
     :func:`ttvkit.scan`, which supply the engine interface: ``relation_sql``
-    (the canonical relation), ``query(sql, params)`` and
-    ``query_batches(sql, params, size)``. The plan is rendered
-    with :class:`~ttvkit.stores.sql.engines.DuckDBDialect`; only per-customer
-    columns or duration cells come back to Python.
+    (the canonical relation), ``query(sql, params)``,
+    ``query_batches(sql, params, size)`` and ``query_int_columns(sql, params)``.
+    The plan is rendered with :class:`~ttvkit.stores.sql.engines.DuckDBDialect`;
+    only per-customer columns or duration cells come back to Python, the cells
+    as columns of integers when NumPy is installed.
     """
 
     def run_plan(
         self, plan: ObservationPlan, as_of: datetime | None, statement: StatementOf
     ) -> tuple[Iterable[Sequence[Any]], Dialect] | None:
         engine: Any = self  # the class this is mixed into has relation_sql and query_batches()
-        until = as_of if as_of is not None else self.latest_timestamp()
-        if until is None:
+        rendered = self._render(plan, as_of, statement)
+        if rendered is None:
             return None
-        dialect = DuckDBDialect(engine.relation_sql)
-        query = statement(plan, dialect, to_micros(until))
+        query, dialect = rendered
         # Fetched in batches as the rows are read: a row tuple per customer or
         # cell never exists for all of them at once.
         batches = engine.query_batches(query.sql, list(query.params.values()), BATCH_ROWS)
         return itertools.chain.from_iterable(batches), dialect
+
+    def plan_cells(self, plan: ObservationPlan, as_of: datetime | None) -> DurationCells:
+        """The cells as columns (``query_int_columns``), or as rows without NumPy."""
+        engine: Any = self  # the class this is mixed into has query_int_columns()
+        rendered = self._render(plan, as_of, cells_statement)
+        if rendered is None:
+            return read_cells([])
+        query = rendered[0]
+        params = list(query.params.values())
+        columns = engine.query_int_columns(query.sql, params)
+        if columns is None:  # no NumPy: the rows, a batch at a time
+            batches = engine.query_batches(query.sql, params, BATCH_ROWS)
+            return read_cells(itertools.chain.from_iterable(batches))
+        return read_cell_columns([columns])
+
+    def _render(
+        self, plan: ObservationPlan, as_of: datetime | None, statement: StatementOf
+    ) -> tuple[Statement, Dialect] | None:
+        """*statement* rendered for DuckDB at *as_of*, or None when there are no events."""
+        engine: Any = self  # the class this is mixed into has relation_sql
+        until = as_of if as_of is not None else self.latest_timestamp()
+        if until is None:
+            return None
+        dialect = DuckDBDialect(engine.relation_sql)
+        return statement(plan, dialect, to_micros(until)), dialect
