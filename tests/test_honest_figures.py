@@ -199,6 +199,11 @@ def test_journey_exclude_is_not_zero() -> None:
     assert exclude.stages[1].n_entered == 2  # p and s reported before their start
     assert exclude.stages[1].n_excluded == 2
     assert "2 customers left out" in str(exclude)
+    # With "zero" they count at 0 from the previous stage, and every view says how many.
+    before = zero.stages[1].n_reached_before_start
+    assert before == 2 and exclude.stages[1].n_reached_before_start == 0
+    assert zero.stages[1].to_dict()["n_reached_before_start"] == before
+    assert zero.to_dict()["stages"][1]["n_reached_before_start"] == before
 
 
 def test_journey_stall_ranks_by_the_kaplan_meier_share_within_a_horizon() -> None:

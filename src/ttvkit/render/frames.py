@@ -314,6 +314,7 @@ def journey_frame(result: JourneyReport) -> Any:
             ),
             "n_out_of_order": ([s.n_out_of_order for s in stages], "int64"),
             "n_excluded": ([s.n_excluded for s in stages], "int64"),
+            "n_reached_before_start": ([s.n_reached_before_start for s in stages], "int64"),
         },
     )
 

@@ -81,6 +81,12 @@ class StageResult:
     def median(self) -> timedelta | None:
         return None if self.distribution is None else self.distribution.median
 
+    @property
+    def n_reached_before_start(self) -> int:
+        """Entrants who reached this stage before their start (counted at 0 from the
+        previous stage; 0 when nobody entered)."""
+        return 0 if self.distribution is None else self.distribution.n_reached_before_start
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "stage": self.milestone.name,
@@ -90,6 +96,7 @@ class StageResult:
             "median_seconds_from_previous": seconds_or_none(self.median),
             "n_out_of_order": self.n_out_of_order,
             "n_excluded": self.n_excluded,
+            "n_reached_before_start": self.n_reached_before_start,
         }
 
 
