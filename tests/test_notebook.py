@@ -373,9 +373,7 @@ class TestToPandas:
             [s.reached_within(j.within) for s in j.stages], nan_ok=True
         )
         assert df["n_excluded"].tolist() == [s.n_excluded for s in j.stages]
-        assert df["n_reached_before_start"].tolist() == [
-            s.n_reached_before_start for s in j.stages
-        ]
+        assert df["n_reached_before_start"].tolist() == [s.n_reached_before_start for s in j.stages]
         assert tds(df["median_from_previous"]) == [s.median for s in j.stages]
         assert tds(df["median_from_previous"])[0] is None  # not reached is NaT, never a number
         obs = j.observations_to_pandas()
