@@ -136,6 +136,17 @@ def test_integer_counts_keep_integer_types_and_numpy_input_works() -> None:
     assert curve.to_dict()["n"] == 5 and type(curve.to_dict()["n"]) is int
 
 
+def test_integer_arrays_are_counts_as_lists_of_ints_are() -> None:
+    from array import array
+
+    times, reached, censored = [3.0, 1.0, 2.0, 2.0], [1, 2, 0, 1], [0, 1, 1, 0]
+    curve = kaplan_meier_counts(times, array("q", reached), array("b", censored))
+    assert curve == kaplan_meier_counts(times, reached, censored)
+    assert all(type(n) is int for n in (*curve.at_risk, *curve.reached, *curve.censored))
+    with pytest.raises(InvalidStatisticsInputError, match=r"censored\[1\] is -1"):
+        kaplan_meier_counts(times, reached, array("q", [0, -1, 1, 0]))
+
+
 def test_a_million_customers_from_a_handful_of_counts() -> None:
     # Days with heavy ties: the counts path never sees a customer.
     rng = np.random.default_rng(5)

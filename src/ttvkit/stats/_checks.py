@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import math
 import numbers
+from array import array
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from ttvkit.errors import InvalidStatisticsInputError
 
 _T = TypeVar("_T")
+
+#: The type codes of ``array`` that hold integers.
+_INT_CODES = frozenset("bBhHiIlLqQ")
 
 
 def as_list(values: Iterable[Any], name: str) -> list[Any]:
@@ -65,7 +69,10 @@ def counts(raw: Iterable[float], length: int, name: str) -> tuple[list[Any], boo
     """
     items = as_list(raw, name)
     check_length(items, length, name, of="times")
-    kinds = set(map(type, items))
+    # An array of integers (an engine's counts) holds ints and nothing else.
+    kinds = (
+        {int} if isinstance(raw, array) and raw.typecode in _INT_CODES else set(map(type, items))
+    )
     if bool in kinds:
         position = first_position(items, lambda item: isinstance(item, bool))
         raise InvalidStatisticsInputError(
