@@ -230,3 +230,25 @@ def test_html_report_shows_no_raw_control_or_bidi_characters(report: Any) -> Non
     assert not RAW.search(page)
     assert "\t" not in page
     assert "\\u202e" in page and "\\x1b" in page
+
+
+def test_text_report_measures_wide_names_in_terminal_cells(store: ttv.MemoryStore) -> None:
+    """The overview's columns, the underlines and the facts are laid out in terminal
+    cells: a wide (CJK) character takes two, as in every other table."""
+    config = parse_config(
+        {
+            "milestones": {"初回レポート": {"reached": DONE}, "done": {"reached": SURVEY}},
+        }
+    )
+    report = build_report(
+        store, config, bootstrap=0, as_of=T0 + timedelta(days=3), title="価値までの時間"
+    )
+    lines = render(report, "text").split("\n")
+    assert lines[0] == "価値までの時間" and lines[1] == "=" * 14
+    headings = [i for i, line in enumerate(lines) if line and set(line) == {"-"}]
+    assert all(len(lines[i]) == display_width(lines[i - 1]) for i in headings)
+    overview = next(s for s in report.sections if s.kind == "overview").result
+    start = next(i for i, line in enumerate(lines) if line.startswith("  measure "))
+    rows = overview._rows()
+    _assert_aligned(lines[start : start + 1 + len(rows)], rows)
+    assert any("初回レポート" in line for line in lines[start:])

@@ -84,22 +84,23 @@ def format_p(value: float) -> str:
     return "<0.0001" if value < 1e-4 else f"{value:.4f}"
 
 
-def text_table(headers: list[str], rows: list[list[str]], indent: str = "  ") -> str:
-    """A plain aligned text table: first column left-aligned, the rest right-aligned.
+def text_table(
+    headers: list[str], rows: list[list[str]], indent: str = "  ", *, left: int = 1
+) -> str:
+    """A plain aligned text table: the first *left* columns left-aligned, the rest right.
 
     Every cell is data: it is :func:`shown_in_line` before the columns are
-    measured, so a newline in a name cannot add a row and an escape cannot
-    push a cell out of its column.
+    measured (in terminal cells, :func:`display_width`), so a newline in a
+    name cannot add a row and an escape or a wide character cannot push a
+    cell out of its column.
     """
     table = [[shown_in_line(c) for c in r] for r in [headers, *rows]]
     widths = [max(display_width(r[i]) for r in table) for i in range(len(headers))]
 
-    def pad(cell: str, width: int, *, left: bool) -> str:
-        space = " " * (width - display_width(cell))
-        return cell + space if left else space + cell
-
     def line(cells: list[str]) -> str:
-        parts = [pad(c, w, left=i == 0) for i, (c, w) in enumerate(zip(cells, widths, strict=True))]
+        parts = [
+            padded(c, w, left=i < left) for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ]
         return indent + "  ".join(parts).rstrip()
 
     return "\n".join(line(r) for r in table)
@@ -259,6 +260,13 @@ def display_width(text: str) -> int:
         0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in ("W", "F") else 1
         for c in text
     )
+
+
+def padded(text: str, width: int, *, left: bool = True) -> str:
+    """*text* padded with spaces to *width* terminal cells (:func:`display_width`),
+    on the right (*left*-aligned) or on the left."""
+    space = " " * (width - display_width(text))
+    return text + space if left else space + text
 
 
 def one_line(text: str) -> str:

@@ -9,7 +9,7 @@ from typing import Any, Final, Literal, Protocol, TypeAlias, runtime_checkable
 
 import attrs
 
-from ttvkit._format import format_duration, html_text, median_text, within_text
+from ttvkit._format import format_duration, html_text, median_text, text_table, within_text
 from ttvkit.calculators import (
     DEFAULT_WITHIN,
 )
@@ -118,17 +118,7 @@ class Overview:
         }
 
     def __str__(self) -> str:
-        # Like text_table, but the two name columns are left-aligned.
-        table = [self._headers(), *self._rows()]
-        widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
-        return "\n".join(
-            "  "
-            + "  ".join(
-                c.ljust(w) if i < 2 else c.rjust(w)
-                for i, (c, w) in enumerate(zip(r, widths, strict=True))
-            ).rstrip()
-            for r in table
-        )
+        return text_table(self._headers(), self._rows(), left=2)
 
     def _repr_html_(self) -> str:
         def row(tag: str, cells: list[str]) -> str:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Final
 
 from ttvkit import __version__
-from ttvkit._format import html_text, one_line, shown
+from ttvkit._format import display_width, html_text, one_line, padded, shown
 from ttvkit._json import pretty
 from ttvkit.errors import ConfigurationError, TTVError
 from ttvkit.report._model import (
@@ -59,13 +59,18 @@ def render(report: Report, format: Format = "text") -> str:
 
 
 def _text(report: Report) -> str:
+    # Widths in terminal cells: a wide (CJK) character takes two, a combining mark none.
     title = one_line(report.title)
-    lines = [title, "=" * len(title)]
-    width = max((len(k) for k, _ in report.facts), default=0)
-    lines += [f"{one_line(k).ljust(width)}  {one_line(fact_text(v))}" for k, v in report.facts]
+    lines = [title, "=" * display_width(title)]
+    keys = [one_line(k) for k, _ in report.facts]
+    width = max(map(display_width, keys), default=0)
+    lines += [
+        f"{padded(k, width)}  {one_line(fact_text(v))}"
+        for k, (_, v) in zip(keys, report.facts, strict=True)
+    ]
     for section in report.sections:
         heading = one_line(section.heading)
-        lines += ["", heading, "-" * len(heading), shown(str(section.result))]
+        lines += ["", heading, "-" * display_width(heading), shown(str(section.result))]
     return "\n".join(lines) + "\n"
 
 
