@@ -77,6 +77,16 @@ ENGINES = ["memory", "sqlite"]
 
 
 class TestAllTiedVariance:
+    def test_the_statistics_say_singular_with_their_own_error(self) -> None:
+        # compare() catches only this subclass: any other refusal of the input
+        # by the statistics is a bug to surface, not an "all tied" verdict.
+        with pytest.raises(ttv.SingularVarianceError, match="variance matrix is singular"):
+            ttv.stats.logrank_test([1.0, 1.0, 1.0, 1.0], [True] * 4, ["a", "a", "b", "b"])
+        assert issubclass(ttv.SingularVarianceError, ttv.InvalidStatisticsInputError)
+        with pytest.raises(ttv.InvalidStatisticsInputError) as single:
+            ttv.stats.logrank_test([1.0, 2.0], [True, True], ["a", "a"])
+        assert not isinstance(single.value, ttv.SingularVarianceError)
+
     @pytest.mark.parametrize("kind", ENGINES)
     def test_compare_by_intervention_reports_no_test(self, kind: str, tmp_path: Path) -> None:
         with engine(kind, tied_log(), tmp_path) as store:

@@ -8,6 +8,7 @@ ttvkit::
     ├── InvalidEventError          (ValueError)  a value event that cannot be stored
     ├── InvalidMilestoneError      (ValueError)  a condition, milestone, window or band
     ├── InvalidStatisticsInputError(ValueError)  input that ttvkit.stats cannot work with
+    │   └── SingularVarianceError                groups a log-rank test cannot tell apart
     ├── AnalysisError              (ValueError)  a well-formed question the data cannot answer
     │   └── InvalidArgumentError                 a bad argument: per, as_of, alpha, within, ...
     ├── ConfigurationError         (ValueError)  a bad store URL, option or configuration file
@@ -51,6 +52,7 @@ __all__ = [
     "InvalidStatisticsInputError",
     "MissingDependencyError",
     "SchemaVersionError",
+    "SingularVarianceError",
     "StoreError",
     "StoreUnavailableError",
     "TTVError",
@@ -74,6 +76,11 @@ class InvalidMilestoneError(TTVError, ValueError):
 
 class InvalidStatisticsInputError(TTVError, ValueError):
     """Durations, observed flags, weights or groups that ``ttvkit.stats`` rejects."""
+
+
+class SingularVarianceError(InvalidStatisticsInputError):
+    """A log-rank test whose variance matrix stays singular with every group at risk
+    (every customer at risk reached at each time someone did): there is no test."""
 
 
 class AnalysisError(TTVError, ValueError):

@@ -27,7 +27,7 @@ from ttvkit.calculators._arguments import (
 from ttvkit.calculators._distribution import distribution_of_cells
 from ttvkit.calculators._source import Source, as_store, checked_as_of, load_columns, required_as_of
 from ttvkit.conditions import Condition
-from ttvkit.errors import AnalysisError, InvalidArgumentError, InvalidStatisticsInputError
+from ttvkit.errors import AnalysisError, InvalidArgumentError, SingularVarianceError
 from ttvkit.milestones import Milestone
 from ttvkit.observations import (
     Attribute,
@@ -150,10 +150,7 @@ def _logrank(
             [c for key in keys for c in cells[key].censored],
             [i for i, key in enumerate(keys) for _ in cells[key].durations],
         )
-    except InvalidStatisticsInputError:
-        # The input is well formed here (two or more groups, each with a
-        # customer, counts of whole customers), so a singular variance is
-        # the one thing the statistics can refuse.
+    except SingularVarianceError:
         return stats.LogRankResult(statistic=0.0, dof=0, p_value=1.0), ALL_TIED
     return test, None if test.testable else NO_GROUP_AT_RISK
 

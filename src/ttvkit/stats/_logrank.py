@@ -10,7 +10,7 @@ from typing import Any
 
 import attrs
 
-from ttvkit.errors import InvalidStatisticsInputError
+from ttvkit.errors import InvalidStatisticsInputError, SingularVarianceError
 from ttvkit.stats._checks import (
     as_list,
     both_counts,
@@ -256,7 +256,7 @@ def _logrank(
     ]
     statistic = _quadratic_form_of_inverse(variance, z)
     if statistic is None:
-        raise InvalidStatisticsInputError(
+        raise SingularVarianceError(
             "the groups cannot be compared: their variance matrix is singular (every "
             "customer at risk reached at each time someone did); drop or merge groups"
         )
