@@ -8,15 +8,20 @@ import pytest
 
 from ttvkit import (
     InvalidMilestoneError,
+    Journey,
+    MemoryStore,
+    Milestone,
     ValueEvent,
     all_of,
     any_of,
     event,
     ge,
     gt,
+    impact,
     le,
     lt,
     one_of,
+    time_to_value,
     total,
 )
 from ttvkit.conditions import json_equal
@@ -207,3 +212,44 @@ def test_huge_integer_bounds_are_accepted() -> None:
     c = event("invoice", where={"n": 10**400, "amount": gt(10**400)})
     assert not c.matches(ev("invoice", n=5, amount=10))
     assert event("invoice", where={"amount": lt(10**400)}).matches(ev("invoice", amount=10))
+
+
+def test_conditions_on_true_and_on_1_are_different_conditions() -> None:
+    """``True`` is not ``1`` when matching, so neither when comparing or hashing
+    conditions: a cache keyed by milestone, impact's levers and a journey's starts
+    would otherwise take one for the other."""
+    on_true = Milestone("m", event("report", where={"shared": True}))
+    on_one = Milestone("m", event("report", where={"shared": 1}))
+    assert on_true != on_one and {on_true: "A"}.get(on_one) is None
+    assert hash(on_true) != hash(on_one)
+    # 1 and 1.0 are one JSON number: equal, with one hash.
+    on_float = Milestone("m", event("report", where={"shared": one_of(1.0)}))
+    assert Milestone("m", event("report", where={"shared": one_of(1)})) == on_float
+    assert hash(Milestone("m", event("report", where={"shared": one_of(1)}))) == hash(on_float)
+    assert event("x", where={"k": one_of(True, 0)}) != event("x", where={"k": one_of(1, False)})
+
+    t0 = datetime(2024, 1, 1, tzinfo=UTC)
+    events = []
+    for i in range(12):
+        start = t0 + timedelta(days=i)
+        urgent: object = True if i % 3 == 0 else 1 if i % 3 == 1 else "no"
+        shared: object = True if i % 4 == 0 else 1
+        events += [
+            ValueEvent(f"u{i}", "signup", start),
+            ValueEvent(f"u{i}", "ticket", start + timedelta(minutes=1), {"urgent": urgent}),
+            ValueEvent(f"u{i}", "report", start + timedelta(hours=i + 1), {"shared": shared}),
+        ]
+    store = MemoryStore(events)
+    assert time_to_value(store, on_true).n_reached == 3
+    assert time_to_value(store, on_one).n_reached == 9
+    levers = [event("ticket", where={"urgent": True}), event("ticket", where={"urgent": 1})]
+    ranking = impact(store, Milestone("r", "report"), levers, landmark=timedelta(hours=1))
+    # Two levers (not one named twice); u0 reached the milestone by the landmark.
+    assert sorted(row.n_exposed for row in ranking.rows) == [3, 4]
+    with pytest.raises(InvalidMilestoneError, match="same start"):
+        Journey(
+            [
+                Milestone("s1", "x", start=event("signup", where={"trial": True})),
+                Milestone("s2", "y", start=event("signup", where={"trial": 1})),
+            ]
+        )

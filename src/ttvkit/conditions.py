@@ -122,12 +122,19 @@ def json_equal(expected: JSONScalar, actual: JSONValue) -> bool:
     return _is_number(actual) and expected == actual
 
 
+def _json_key(values: tuple[JSONScalar, ...]) -> tuple[tuple[bool, JSONScalar], ...]:
+    """*values* as :func:`json_equal` tells them apart: a bool never equals a number."""
+    return tuple((type(v) is bool, v) for v in values)
+
+
 @attrs.frozen
 class Predicate:
     """A test on one property value; build it with :func:`one_of`, :func:`gt`, …"""
 
     op: Literal["eq", "in", "gt", "ge", "lt", "le"]
-    values: tuple[JSONScalar, ...]
+    values: tuple[JSONScalar, ...] = attrs.field(eq=_json_key)
+    """Compared and hashed as JSON values: ``True`` is not ``1`` (``1`` is ``1.0``), so
+    two conditions that match different events are never equal."""
 
     def test(self, actual: JSONValue) -> bool:
         """Whether *actual* (``None`` when the key is missing) passes."""
