@@ -650,3 +650,59 @@ class TestMissingExtras:
         monkeypatch.setitem(sys.modules, "matplotlib", None)
         for name in ALL:
             parse(results[name]._repr_html_())
+
+
+class TestPlotsOfAwkwardData:
+    """Data that once broke or garbled a chart."""
+
+    def test_an_open_median_interval_ending_past_the_view(self) -> None:
+        # Half reach within the hour, then a long flat wait: the median's interval has
+        # no upper end and the view (cut after the rise) ends before the median.
+        log = EventLog(FrozenClock(T0))
+        for i in range(1000):
+            log.add(f"u{i}", "signup", at=T0)
+            if i < 500:
+                log.add(f"u{i}", "done", at=T0 + timedelta(hours=1 if i < 496 else 10))
+        log.add("z", "other", at=T0 + timedelta(hours=100))
+        d = ttv.time_to_value(log.store(), Milestone("m", "done"))
+        assert d.median_ci[1] is None
+        for xmax in (None, timedelta(hours=2)):
+            ax = figure_axes()
+            d.plot(ax, xmax=xmax)  # was ValueError: 'xerr' must not contain negative values
+            assert "unbounded" in all_text(ax)
+        assert plotting.to_png(d).startswith(PNG_SIGNATURE)
+
+    def test_labels_starting_with_an_underscore_and_bidi_controls(self) -> None:
+        log = EventLog(FrozenClock(T0))
+        for i, plan in enumerate(["_internal", "pro\u202e 10"] * 10):
+            log.add(f"u{i}", "signup", {"plan": plan}, at=T0 + timedelta(hours=i))
+            log.add(f"u{i}", "done", at=T0 + timedelta(hours=2 * i + 1))
+        c = ttv.compare(log.store(), Milestone("m", "done"), by="plan", bootstrap=0)
+        ax = figure_axes()
+        c.plot(ax)
+        legend = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert [entry.split(":")[0] for entry in legend] == ["_internal (reference)", "pro 10"]
+        assert not any("\u202e" in entry for entry in legend)
+        d = ttv.time_to_value(log.store(), Milestone("m", "done"))
+        ax = figure_axes()
+        d.plot(ax, label="_baseline")
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == ["_baseline"]
+
+    def test_negative_mean_scores_are_drawn(self) -> None:
+        log = EventLog(FrozenClock(T0))
+        for i in range(20):
+            fast = i % 2 == 0
+            log.add(f"u{i}", "signup", at=T0)
+            log.add(f"u{i}", "done", at=T0 + (timedelta(minutes=1) if fast else timedelta(days=9)))
+            log.add(f"u{i}", "csat", {"score": 1 if fast else -2}, at=T0 + timedelta(days=10))
+        bands = SpeedBands(immediate=timedelta(minutes=5), short=timedelta(days=7))
+        result = ttv.satisfaction(
+            log.store(), Milestone("m", "done"), survey="csat", score="score", bands=bands
+        )
+        ax = figure_axes()
+        result.plot(ax)
+        bottom, top = ax.get_ylim()
+        heights = [bar.get_height() for bar in ax.patches]
+        assert sorted(heights) == [-2.0, 1.0]
+        assert bottom < -2.0 and top > 1.0  # every bar inside the view
+        assert "-2.00\nn 10" in all_text(ax)

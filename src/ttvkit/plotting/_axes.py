@@ -6,6 +6,7 @@ from __future__ import annotations
 import bisect
 import math
 import unicodedata
+import weakref
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
@@ -37,14 +38,39 @@ LABEL_LIMIT = 48
 
 
 def literal_text(value: object, limit: int = LABEL_LIMIT) -> str:
-    """Data as literal matplotlib text: no math mode, no control characters, not too long."""
-    text = "".join(
-        " " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in str(value)
-    ).strip()
+    """Data as literal matplotlib text: no math mode, no control characters, not too long.
+
+    Control characters and line breaks become spaces; format characters (bidi
+    overrides such as U+202E, zero-width ones) are dropped, so data cannot
+    reverse the figures drawn after it.
+    """
+    text = "".join(_literal_character(c) for c in str(value)).strip()
     if len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
     # matplotlib reads $...$ as math; an escaped dollar is drawn as a dollar.
     return text.replace("$", r"\$")
+
+
+def _literal_character(c: str) -> str:
+    category = unicodedata.category(c)
+    if category in ("Cc", "Zl", "Zp"):
+        return " "
+    return "" if category == "Cf" else c
+
+
+#: The lines drawn with a label that came from data: matplotlib leaves a label
+#: starting with "_" out of a legend it gathers itself, so these are named.
+_DATA_LABELLED: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def legend_handles(ax: Axes) -> list[Any]:
+    """The lines of *ax* a legend shows: those with a label, a data label starting
+    with ``_`` included (matplotlib would leave it out)."""
+    return [
+        line
+        for line in ax.get_lines()
+        if line in _DATA_LABELLED or not str(line.get_label()).startswith("_")
+    ]
 
 
 # Points between the axes and a title with a one-row legend under it.
@@ -150,6 +176,8 @@ def draw_curve(
         xs.append(view_end / scale)
         ys.append(ys[-1])
     (line,) = ax.step(xs, ys, where="post", color=color, label=label, linewidth=1.8)
+    if label is not None:
+        _DATA_LABELLED.add(line)
     from matplotlib.colors import to_hex
 
     drawn = to_hex(line.get_color())

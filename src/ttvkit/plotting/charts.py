@@ -314,31 +314,34 @@ def plot_satisfaction(result: SatisfactionReport, ax: Axes, *, title: str | None
         Speed.NOT_YET: "still on the way",
     }
     xs = list(range(len(groups)))
-    top = max((max(g.scores) for g in groups if g.scores), default=1.0)
-    top = top if top > 0 else 1.0
+    # The axis holds 0 and every score: a scale of -2..+2 (or NPS) has negative means.
+    scores = [score for g in groups for score in g.scores]
+    high, low = max(0.0, *scores), min(0.0, *scores)
+    span = high - low if math.isfinite(high - low) and high > low else max(-low, high) or 1.0
     tidy_axes(ax)
     ax.grid(False, axis="x")
     colours = ["C2", "C0", "C1", MUTED]
     for x, g in zip(xs, groups, strict=True):
         if g.mean is None:
             ax.text(
-                x, top * 0.04, "no scores", ha="center", va="bottom", fontsize="small", color=GUIDE
+                x, span * 0.04, "no scores", ha="center", va="bottom", fontsize="small", color=GUIDE
             )
             continue
         ax.bar([x], [g.mean], width=0.6, color=colours[x % len(colours)])
+        below = g.mean < 0  # the label at the bar's end, outside it
         ax.text(
             x,
-            g.mean + top * 0.02,
+            g.mean + (-span if below else span) * 0.02,
             f"{g.mean:.2f}\nn {g.n}",
             ha="center",
-            va="bottom",
+            va="top" if below else "bottom",
             fontsize="small",
         )
     ax.set_xticks(
         xs,
         [f"{g.speed.value.replace('_', ' ')}\n{bounds.get(g.speed, '')}" for g in groups],
     )
-    ax.set_ylim(0.0, top * 1.2)
+    ax.set_ylim(low - span * 0.2 if low < 0 else 0.0, high + span * 0.2)
     ax.set_ylabel(f"mean {literal_text(result.score, 24)}")
     c = result.correlation
     subtitle = (

@@ -22,6 +22,7 @@ from ttvkit.plotting._axes import (
     auto_unit,
     check_unit,
     draw_curve,
+    legend_handles,
     literal_text,
     numbers_at_risk,
     share_axis,
@@ -86,7 +87,10 @@ def plot_distribution(
         lo, hi = dist.median_ci
         text = f"median {format_duration(median)}"
         if ci and lo is not None:
-            right = (hi.total_seconds() if hi is not None else view_end) / scale
+            # An unbounded interval runs to the view's end, which may come before
+            # the median itself (a short xmax, or a curve that rises early and then
+            # stays flat): then the bar has no right arm.
+            right = max(x, (hi.total_seconds() if hi is not None else view_end) / scale)
             ax.errorbar(
                 [x],
                 [0.5],
@@ -121,7 +125,7 @@ def plot_distribution(
         fontsize="medium",
     )
     if label is not None:
-        ax.legend(loc="lower right", fontsize="small", frameon=False)
+        ax.legend(handles=legend_handles(ax), loc="lower right", fontsize="small", frameon=False)
 
 
 # --------------------------------------------------------------------------- comparison
@@ -164,7 +168,8 @@ def plot_comparison(
     share_axis(ax, "share reached")
     time_axis(ax, unit, view_end, curves)
     numbers_at_risk(ax, at_risk_rows, scale)
-    ax.legend(loc="lower right", fontsize="small", frameon=True, framealpha=0.9)
+    handles = legend_handles(ax)
+    ax.legend(handles=handles, loc="lower right", fontsize="small", frameon=True, framealpha=0.9)
     verdict = "the groups differ" if result.significant else "no clear difference"
     ax.set_title(
         literal_text(title, 120)
