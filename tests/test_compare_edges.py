@@ -230,3 +230,18 @@ class TestEveryoneExposed:
             assert (data["n_exposed"], data["n_not_exposed"]) == (row.n_exposed, row.n_not_exposed)
         line = next(x for x in str(ranking).splitlines() if "welcome_mail " in x)
         assert line.split()[2:4] == ["1h", "10"]
+
+
+def test_a_group_is_found_by_any_spelling_of_its_number() -> None:
+    """``1`` and ``1.0`` are one group (whichever the data gave first), ``True`` another."""
+    events = []
+    for i in range(24):
+        tier: object = [1.0, 2, 1, 2.0, True, True][i % 6]
+        events.append(ev(f"u{i:02d}", "signup", T0 + i * H, tier=tier))
+        events.append(ev(f"u{i:02d}", "report", T0 + i * H + (1 + i % 5) * H))
+    result = ttv.compare(ttv.MemoryStore(events), REPORT, by="tier", groups=[1, 2], bootstrap=0)
+    assert [g.label for g in result.groups] == [1.0, 2]
+    assert result.group(1) is result.group(1.0) is result.groups[0]
+    assert result.is_reference(1) and result.is_reference(1.0) and not result.is_reference(True)
+    with pytest.raises(ttv.InvalidArgumentError, match="no group True"):
+        result.group(True)

@@ -17,15 +17,26 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
-__all__ = ["canonical", "compact", "exact_json_text", "load_json", "pretty"]
+_T = TypeVar("_T")
+
+__all__ = ["canonical", "compact", "exact_json_text", "json_key", "load_json", "pretty"]
 
 compact: Final = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 _pretty: Final = json.JSONEncoder(ensure_ascii=False, allow_nan=False, indent=2).encode
 _canonical: Final = json.JSONEncoder(
     ensure_ascii=False, sort_keys=True, separators=(",", ":")
 ).encode
+
+
+def json_key(value: _T) -> tuple[bool, _T]:
+    """*value* as JSON tells scalars apart, for ``==``, hashing and lookups: ``1`` and
+    ``1.0`` are one number, but ``True`` is not ``1`` (nor ``False`` ``0``).
+
+    The one rule for group labels and condition values.
+    """
+    return (isinstance(value, bool), value)
 
 
 def pretty(value: object) -> str:

@@ -32,6 +32,7 @@ from typing import Final, Literal, TypeAlias
 
 import attrs
 
+from ttvkit._json import json_key
 from ttvkit.errors import InvalidMilestoneError
 from ttvkit.events import MAX_NAME_LENGTH, JSONScalar, JSONValue, ValueEvent
 
@@ -124,7 +125,7 @@ def json_equal(expected: JSONScalar, actual: JSONValue) -> bool:
 
 def _json_key(values: tuple[JSONScalar, ...]) -> tuple[tuple[bool, JSONScalar], ...]:
     """*values* as :func:`json_equal` tells them apart: a bool never equals a number."""
-    return tuple((type(v) is bool, v) for v in values)
+    return tuple(map(json_key, values))
 
 
 @attrs.frozen

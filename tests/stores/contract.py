@@ -39,7 +39,13 @@ from tests.strategies import (
     value_events,
 )
 from tests.typed import typed
-from ttvkit.errors import AnalysisError, InvalidEventError, InvalidMilestoneError, StoreError
+from ttvkit.errors import (
+    AnalysisError,
+    InvalidArgumentError,
+    InvalidEventError,
+    InvalidMilestoneError,
+    StoreError,
+)
 from ttvkit.events import ValueEvent
 from ttvkit.milestones import Milestone
 from ttvkit.observations import FirstTime, ObservationColumns, PropertyOf, StartProperty, observe
@@ -138,7 +144,19 @@ def test_append_rejects_what_is_not_an_event_and_keeps_what_was_stored(
     store.append([ev(1)])
     with pytest.raises(InvalidEventError, match="ValueEvent"):
         store.append([ev(2), {"user_id": "u1"}])
+    for not_a_list in (None, 5, ev(3)):  # one event, not a list of one
+        with pytest.raises(InvalidEventError, match="a list of ValueEvent objects"):
+            store.append(not_a_list)  # type: ignore[arg-type]
     assert typed(list(store.events())) == typed([ev(1)])
+
+
+def test_one_name_or_user_is_refused_as_a_filter_on_every_store(new_store: NewStore) -> None:
+    """A str is a collection of its characters: taken as one, it matched nothing."""
+    store = new_store()
+    store.append([ev(1)])
+    for option in ("names", "users"):
+        with pytest.raises(InvalidArgumentError, match=f"{option}='u1': pass a collection"):
+            list(store.events(**{option: "u1"}))
 
 
 # -------------------------------------------------------------------------- reading

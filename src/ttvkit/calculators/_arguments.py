@@ -16,6 +16,7 @@ from datetime import timedelta
 from dateutil.relativedelta import relativedelta
 
 from ttvkit import stats
+from ttvkit._json import json_key
 from ttvkit.errors import InvalidArgumentError, InvalidStatisticsInputError
 from ttvkit.events import JSONScalar
 from ttvkit.milestones import Milestone, SpeedBands
@@ -114,7 +115,7 @@ def check_groups(groups: object) -> list[JSONScalar] | None:
         )
     seen: set[tuple[bool, JSONScalar]] = set()
     for label in labels:
-        key = (isinstance(label, bool), label)
+        key = json_key(label)
         if key in seen:
             raise InvalidArgumentError(
                 f"groups={labels!r} names the group {label!r} twice; name each group once "

@@ -13,6 +13,7 @@ import attrs
 
 from ttvkit import stats
 from ttvkit._format import format_duration
+from ttvkit._json import json_key
 from ttvkit.calculators._arguments import (
     DEFAULT_LANDMARK,
     DEFAULT_WITHIN,
@@ -99,11 +100,6 @@ class TooFewGroups(AnalysisError):
         self.sizes = sizes
 
 
-def _label_key(label: GroupLabel) -> tuple[bool, GroupLabel]:
-    """Labels equal by the JSON rules: ``1 == 1.0``, but ``True`` is not ``1``."""
-    return (isinstance(label, bool), label)
-
-
 def _sort_key(label: GroupLabel) -> tuple[int, str, float]:
     if label is None:
         return (3, "", 0.0)
@@ -184,7 +180,7 @@ def compare_columns(
     label_of: dict[tuple[bool, GroupLabel], GroupLabel] = {}
     for i in included:
         label = grouping.label(starts[i], values[i], landmark_us)
-        key = _label_key(label)
+        key = json_key(label)
         if key not in by_key:
             by_key[key] = []
             label_of[key] = label
@@ -195,13 +191,13 @@ def compare_columns(
         )
     labels = sorted(label_of.values(), key=_sort_key)
     if groups is not None:
-        missing = [g for g in groups if _label_key(g) not in by_key]
+        missing = [g for g in groups if json_key(g) not in by_key]
         if missing:
             raise AnalysisError(
                 f"group(s) {missing!r} of {grouping.description!r} have no customers; "
                 f"the groups with customers are {labels!r}"
             )
-        labels = [label_of[_label_key(g)] for g in groups]
+        labels = [label_of[json_key(g)] for g in groups]
     if len(labels) < 2:
         what = (
             f"everyone compared was {'exposed' if labels and labels[0] else 'not exposed'} "
@@ -214,14 +210,14 @@ def compare_columns(
         raise TooFewGroups(
             f"comparing by {grouping.description} needs two groups, but {what}",
             what,
-            {label: len(by_key[_label_key(label)]) for label in labels},
+            {label: len(by_key[json_key(label)]) for label in labels},
         )
     if reference is None:
         reference = labels[0]
-    if _label_key(reference) not in by_key or _label_key(reference) not in map(_label_key, labels):
+    if json_key(reference) not in by_key or json_key(reference) not in map(json_key, labels):
         raise AnalysisError(f"reference={reference!r} is not one of the groups {labels!r}")
-    reference = label_of[_label_key(reference)]
-    keys = [_label_key(label) for label in labels]
+    reference = label_of[json_key(reference)]
+    keys = [json_key(label) for label in labels]
     members = {key: columns.take(by_key[key]) for key in keys}
     cells = {key: members[key].cells() for key in keys}
     test, not_testable = _logrank(keys, cells)
@@ -232,13 +228,13 @@ def compare_columns(
         )
         for key in keys
     }
-    ref = dists[_label_key(reference)]
+    ref = dists[json_key(reference)]
     horizon = within.total_seconds()
     z = NormalDist().inv_cdf(1 - alpha / 2)
     results = []
     for label, key in zip(labels, keys, strict=True):
         d = dists[key]
-        if key == _label_key(reference):
+        if key == json_key(reference):
             results.append(GroupResult(label, d))
             continue
         med_diff = None

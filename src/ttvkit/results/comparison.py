@@ -23,6 +23,7 @@ from ttvkit._format import (
     signed_share,
     within_text,
 )
+from ttvkit._json import json_key
 from ttvkit.errors import InvalidArgumentError
 from ttvkit.milestones import Milestone
 from ttvkit.observations import Observation, Per
@@ -109,15 +110,15 @@ class Comparison(Display):
     def group(self, label: GroupLabel) -> GroupResult:
         """The group with this label."""
         for g in self.groups:
-            if g.label == label and type(g.label) is type(label):
+            if json_key(g.label) == json_key(label):
                 return g
         raise InvalidArgumentError(
             f"no group {label!r}; the groups are {[g.label for g in self.groups]!r}"
         )
 
     def is_reference(self, label: GroupLabel) -> bool:
-        """Whether *label* is the reference group's (``True`` is not ``1``)."""
-        return label == self.reference and type(label) is type(self.reference)
+        """Whether *label* is the reference group's (``True`` is not ``1``; ``1`` is ``1.0``)."""
+        return json_key(label) == json_key(self.reference)
 
     @property
     def p_value(self) -> float:

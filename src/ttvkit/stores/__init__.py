@@ -26,7 +26,15 @@ from typing import TypeAlias
 from urllib.parse import unquote, urlsplit
 
 from ttvkit.errors import ConfigurationError
-from ttvkit.stores._base import BaseSource, BaseStore, Source, Store, event_names_of
+from ttvkit.stores._base import (
+    BaseSource,
+    BaseStore,
+    Source,
+    Store,
+    appended_batch,
+    event_filter,
+    event_names_of,
+)
 from ttvkit.stores.memory import MemoryStore
 
 __all__ = [
@@ -36,6 +44,8 @@ __all__ = [
     "Source",
     "Store",
     "StoreFactory",
+    "appended_batch",
+    "event_filter",
     "event_names_of",
     "open_store",
     "register_store",

@@ -4,12 +4,13 @@ shared parts."""
 from __future__ import annotations
 
 import abc
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
 
 from ttvkit.conditions import Condition
+from ttvkit.errors import InvalidArgumentError, InvalidEventError
 from ttvkit.events import ValueEvent
 from ttvkit.milestones import Milestone
 from ttvkit.observations import (
@@ -26,7 +27,16 @@ from ttvkit.observations import (
     observe_ordered,
 )
 
-__all__ = ["BaseSource", "BaseStore", "Source", "Store", "event_names_of", "needed_event_names"]
+__all__ = [
+    "BaseSource",
+    "BaseStore",
+    "Source",
+    "Store",
+    "appended_batch",
+    "event_filter",
+    "event_names_of",
+    "needed_event_names",
+]
 
 
 @runtime_checkable
@@ -241,3 +251,37 @@ class BaseStore(BaseSource):
 
     @abc.abstractmethod
     def count(self) -> int: ...
+
+
+def event_filter(values: Collection[str] | None, what: str) -> list[str] | None:
+    """The ``names=`` or ``users=`` of ``events()``, checked alike on every store.
+
+    None (no filter) stays None; a collection gives its items as ``str``. One
+    ``str`` is refused: it is a collection of its characters, which would
+    silently match nothing.
+    """
+    if values is None:
+        return None
+    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+        raise InvalidArgumentError(
+            f"{what}={values!r}: pass a collection of str (e.g. [{values!r}]), not one value"
+        )
+    return [str(v) for v in values]
+
+
+def appended_batch(events: Iterable[ValueEvent]) -> list[ValueEvent]:
+    """The events given to ``append()`` as a list, every one checked a ``ValueEvent``
+    before any is stored (all or nothing), alike on every store."""
+    if isinstance(events, ValueEvent) or not isinstance(events, Iterable):
+        raise InvalidEventError(
+            f"append() takes a list of ValueEvent objects, not {type(events).__name__}: "
+            "pass [event] for one event"
+        )
+    batch = list(events)
+    for e in batch:
+        if not isinstance(e, ValueEvent):
+            raise InvalidEventError(
+                f"append() takes ValueEvent objects, not {type(e).__name__}; build them "
+                "with ValueEvent(...) or ValueEvent.from_mapping(row)"
+            )
+    return batch

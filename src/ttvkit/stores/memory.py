@@ -10,11 +10,11 @@ from datetime import datetime
 
 from ttvkit._fork import at_fork
 from ttvkit._gc import paused_gc
-from ttvkit.errors import ConfigurationError, InvalidEventError, StoreError
+from ttvkit.errors import ConfigurationError, StoreError
 from ttvkit.events import ValueEvent
 from ttvkit.milestones import Milestone
 from ttvkit.observations import DurationCells, Per, check_aware, check_question, settle, to_micros
-from ttvkit.stores._base import BaseStore
+from ttvkit.stores._base import BaseStore, appended_batch, event_filter
 from ttvkit.stores.sql.plan import (
     Earliest,
     FirstMatch,
@@ -47,7 +47,7 @@ class MemoryStore(BaseStore):
         self._firsts: dict[Per, dict[str, dict[str, datetime]]] = {"user": {}, "account": {}}
         self._closed = False
         _open_stores.add(self)
-        self.append(list(events))
+        self.append(appended_batch(events))
 
     @classmethod
     def from_url(cls, url: str) -> MemoryStore:
@@ -66,13 +66,7 @@ class MemoryStore(BaseStore):
             raise StoreError("this MemoryStore is closed; open a new one")
 
     def append(self, events: Sequence[ValueEvent]) -> int:
-        events = list(events)
-        for e in events:  # all or nothing: check the whole batch before storing any of it
-            if not isinstance(e, ValueEvent):
-                raise InvalidEventError(
-                    f"append() takes ValueEvent objects, not {type(e).__name__}: "
-                    "build them with ttvkit.ValueEvent(...) or ValueEvent.from_mapping(row)"
-                )
+        events = appended_batch(events)
         with self._lock:
             self._check_open()
             new = 0
@@ -108,6 +102,8 @@ class MemoryStore(BaseStore):
         since: datetime | None = None,
         until: datetime | None = None,
     ) -> Iterator[ValueEvent]:
+        name_list = event_filter(names, "names")
+        user_list = event_filter(users, "users")
         if since is not None:
             check_aware(since, "since")
         if until is not None:
@@ -122,8 +118,8 @@ class MemoryStore(BaseStore):
                 while hi < len(self._keys) and self._keys[hi][0] <= until:
                     hi += 1
             snapshot = self._events[lo:hi]
-        name_set = None if names is None else frozenset(names)
-        user_set = None if users is None else frozenset(users)
+        name_set = None if name_list is None else frozenset(name_list)
+        user_set = None if user_list is None else frozenset(user_list)
         for e in snapshot:
             if name_set is not None and e.name not in name_set:
                 continue

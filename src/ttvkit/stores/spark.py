@@ -47,6 +47,7 @@ from ttvkit.observations import (
     from_micros,
     to_micros,
 )
+from ttvkit.stores._base import event_filter
 from ttvkit.stores._spark_view import (
     canonical_view,
     first_bad_row,
@@ -270,7 +271,8 @@ class SparkSource(PlanQueries):
         self._ready()
         where = ["TRUE"]
         args: dict[str, object] = {}
-        for label, values in (("name", names), ("user_id", users)):
+        name_list, user_list = event_filter(names, "names"), event_filter(users, "users")
+        for label, values in (("name", name_list), ("user_id", user_list)):
             if values is not None:
                 marks = []
                 for value in values:

@@ -26,12 +26,12 @@ import duckdb
 
 from ttvkit.errors import (
     ConfigurationError,
-    InvalidArgumentError,
     StoreError,
     StoreUnavailableError,
 )
 from ttvkit.events import ValueEvent, trusted_event
 from ttvkit.observations import check_aware, from_micros, to_micros
+from ttvkit.stores._base import event_filter
 
 __all__ = [
     "CANONICAL_COLUMNS",
@@ -259,10 +259,10 @@ class DuckDBEngine:
         params: list[object] = []
         if names is not None:
             terms.append("list_contains(?::VARCHAR[], name)")
-            params.append(_str_list(names, "names"))
+            params.append(event_filter(names, "names"))
         if users is not None:
             terms.append("list_contains(?::VARCHAR[], user_id)")
-            params.append(_str_list(users, "users"))
+            params.append(event_filter(users, "users"))
         if since is not None:
             terms.append("ts >= ?")
             params.append(_aware_micros(since, "since"))
@@ -402,9 +402,3 @@ def _int_column(numpy: ModuleType, name: str, column: Any) -> array[int]:
 def close_quietly(cursor: duckdb.DuckDBPyConnection) -> None:
     with contextlib.suppress(duckdb.Error):
         cursor.close()
-
-
-def _str_list(values: Collection[str], what: str) -> list[str]:
-    if isinstance(values, str):
-        raise InvalidArgumentError(f"{what}={values!r}: pass a collection of str, not one str")
-    return [str(v) for v in values]

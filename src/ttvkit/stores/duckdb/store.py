@@ -12,10 +12,10 @@ from urllib.parse import unquote
 import duckdb
 
 from ttvkit._json import compact
-from ttvkit.errors import ConfigurationError, InvalidEventError
+from ttvkit.errors import ConfigurationError
 from ttvkit.events import JSONValue, ValueEvent
 from ttvkit.observations import to_micros
-from ttvkit.stores._base import BaseStore
+from ttvkit.stores._base import BaseStore, appended_batch
 from ttvkit.stores.duckdb.engine import DuckDBEngine
 from ttvkit.stores.duckdb.schema import prepare, recorded_version, rollback
 from ttvkit.stores.sql.source import DuckDBQueries
@@ -134,13 +134,7 @@ class DuckDBStore(DuckDBQueries, DuckDBEngine, BaseStore):
     # -- the Store protocol ---------------------------------------------------------------
 
     def append(self, events: Sequence[ValueEvent]) -> int:
-        batch = list(events)
-        for e in batch:
-            if not isinstance(e, ValueEvent):
-                raise InvalidEventError(
-                    f"append() takes ValueEvent objects, not {type(e).__name__}; build them "
-                    "with ValueEvent(...) or ValueEvent.from_mapping(row)"
-                )
+        batch = appended_batch(events)
         self._check_open()
         if not batch:
             return 0

@@ -19,10 +19,10 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.pq import TransactionStatus
 
 from ttvkit._fork import at_fork
-from ttvkit.errors import ConfigurationError, InvalidEventError, StoreError, StoreUnavailableError
+from ttvkit.errors import ConfigurationError, StoreError, StoreUnavailableError
 from ttvkit.events import ValueEvent, trusted_event
 from ttvkit.observations import check_aware, to_micros
-from ttvkit.stores._base import BaseStore
+from ttvkit.stores._base import BaseStore, appended_batch, event_filter
 from ttvkit.stores.deadline import current_limit
 from ttvkit.stores.postgres.adapters import (
     COPY_STAGING,
@@ -373,12 +373,7 @@ class PostgresStore(PlanQueries, BaseStore):
         """
         self._check_open()
         batch: dict[str, ValueEvent] = {}
-        for e in events:
-            if not isinstance(e, ValueEvent):
-                raise InvalidEventError(
-                    f"append() takes ValueEvent objects, got {type(e).__name__}; "
-                    "build them with ValueEvent(...) or ValueEvent.from_mapping(row)"
-                )
+        for e in appended_batch(events):
             batch.setdefault(e.event_id, e)  # the first occurrence wins
         if not batch:
             return 0
@@ -428,14 +423,15 @@ class PostgresStore(PlanQueries, BaseStore):
         no lock; events appended meanwhile may or may not be seen.
         """
         self._check_open()
+        names, users = event_filter(names, "names"), event_filter(users, "users")
         where: list[str] = []
         params: dict[str, object] = {}
         if names is not None:
             where.append("name = ANY(%(names)s::text[])")
-            params["names"] = list(names)
+            params["names"] = names
         if users is not None:
             where.append("user_id = ANY(%(users)s::text[])")
-            params["users"] = list(users)
+            params["users"] = users
         if since is not None:
             where.append("ts >= %(since)s::timestamptz")
             params["since"] = _aware(since, "since")

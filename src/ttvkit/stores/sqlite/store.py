@@ -24,11 +24,11 @@ from typing import Any, Final, Literal, TypeVar
 from urllib.parse import quote
 
 from ttvkit._json import compact
-from ttvkit.errors import ConfigurationError, InvalidEventError, StoreError
+from ttvkit.errors import ConfigurationError, StoreError
 from ttvkit.events import ValueEvent
 from ttvkit.observations import EPOCH as _EPOCH
 from ttvkit.observations import check_aware, from_micros, to_micros
-from ttvkit.stores._base import BaseStore
+from ttvkit.stores._base import BaseStore, appended_batch, event_filter
 from ttvkit.stores.sql import ObservationPlan
 from ttvkit.stores.sql.engines import SQLiteDialect
 from ttvkit.stores.sql.rows import paused_gc
@@ -353,13 +353,7 @@ class SQLiteStore(PlanQueries, BaseStore):
     # -- writing -----------------------------------------------------------------------
 
     def append(self, events: Sequence[ValueEvent]) -> int:
-        batch = list(events)
-        for e in batch:
-            if not isinstance(e, ValueEvent):
-                raise InvalidEventError(
-                    f"append() takes ValueEvent objects, not {type(e).__name__}; build them "
-                    "with ValueEvent(...) or ValueEvent.from_mapping(row)"
-                )
+        batch = appended_batch(events)
         if not batch:
             self._check_open()
             return 0
@@ -429,6 +423,7 @@ class SQLiteStore(PlanQueries, BaseStore):
         until: datetime | None = None,
     ) -> Iterator[ValueEvent]:
         self._check_open()
+        names, users = event_filter(names, "names"), event_filter(users, "users")
         terms: list[str] = []
         params: list[object] = []
         if names is not None:
