@@ -459,3 +459,22 @@ def test_impact_keeps_the_given_order_for_its_customer_table() -> None:
     a = frame.set_index("customer_id").loc["a"]
     assert a["tutorial_completed"] == T0 + 2 * H
     assert report.to_dict()["interventions"] == ["support_ticket", "tutorial_completed"]
+
+
+def test_satisfaction_means_of_scores_near_the_float_range() -> None:
+    """Finite scores are valid properties; their mean is finite even when their sum is not."""
+    log = EventLog(FrozenClock(T0))
+    for i in range(6):
+        log.add(f"u{i}", "signup", at=T0)
+        log.add(f"u{i}", "done", at=T0 + timedelta(hours=i + 1))
+        log.add(f"u{i}", "csat", {"score": 1.7e308}, at=T0 + timedelta(hours=i + 2))
+    bands = SpeedBands(immediate=timedelta(minutes=5), short=timedelta(days=7))
+    result = ttv.satisfaction(
+        log.store(), Milestone("m", "done"), survey="csat", score="score", bands=bands
+    )
+    group = next(g for g in result.groups if g.n)
+    assert group.mean == pytest.approx(1.7e308) and group.median == 1.7e308
+    shown = str(result).splitlines()
+    assert any(line.split()[-2:] == ["1.7e+308", "1.7e+308"] for line in shown), shown
+    assert max(map(len, shown)) < 80
+    assert [g["mean"] for g in result.to_dict()["groups"] if g["n"]] == [group.mean]

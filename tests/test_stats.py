@@ -751,6 +751,12 @@ def test_all_censored_never_reaches_any_quantile() -> None:
     assert curve.median_ci == (math.inf, math.inf)
     assert curve.n_reached == 0
     assert curve.to_dict()["median"] is None
+    # However small the share asked for: nobody reached, so no time reaches it.
+    for q in (0.01, 1e-9, 1e-12, 5e-324):
+        assert curve.quantile(q) == math.inf
+        assert curve.quantile_ci(q) == (math.inf, math.inf)
+    # One customer of three reached: any q up to a third is reached at that time.
+    assert kaplan_meier([1.0, 2.0, 3.0], [False, True, False]).quantile(1e-12) == 2.0
 
 
 def test_zero_durations_reach_at_the_start() -> None:
@@ -797,6 +803,7 @@ BAD_KAPLAN_MEIER: list[tuple[str, Call, str]] = [
     ("alpha nan", lambda: kaplan_meier([1.0], [True], alpha=math.nan), "alpha"),
     ("alpha text", lambda: kaplan_meier([1.0], [True], alpha="0.05"), "alpha"),  # type: ignore[arg-type]
     ("alpha bool", lambda: kaplan_meier([1.0], [True], alpha=True), "alpha"),
+    ("alpha tiny", lambda: kaplan_meier([1.0], [True], alpha=1e-17), "too small for a float"),
     ("unknown ci", lambda: kaplan_meier([1.0], [True], ci="plain"), "ci"),  # type: ignore[arg-type]
 ]
 

@@ -79,6 +79,12 @@ def format_share(value: float | None) -> str:
     return "-" if value is None else f"{value:.1%}"
 
 
+def format_score(value: float) -> str:
+    """A mean score: two decimals (``4.25``), or three significant digits where two
+    decimals would run to dozens of digits (``1.7e+308``)."""
+    return f"{value:.2f}" if abs(value) < 1e9 else f"{value:.3g}"
+
+
 def format_p(value: float) -> str:
     """A p-value the way papers print it."""
     return "<0.0001" if value < 1e-4 else f"{value:.4f}"

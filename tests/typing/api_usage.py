@@ -82,6 +82,9 @@ def analyses(store: ttv.Store) -> list[object]:
         first,
         {"tutorial_completed": timedelta(hours=3), ttv.event("csm_assigned"): timedelta(days=1)},
     )
+    # A dict of names alone, as docs/analysis.md writes it (Mapping is invariant in its keys).
+    levers = {"tutorial_completed": timedelta(hours=3), "csm_assigned": timedelta(hours=12)}
+    by_name: ttv.ImpactReport = ttv.impact(store, first, levers, bootstrap=0)
     table: ttv.CohortTable = ttv.cohorts(store, first, "week")
     stages: ttv.JourneyReport = ttv.journey(store, ttv.Journey([milestones.onboarding(), first]))
     happy: ttv.SatisfactionReport = ttv.satisfaction(store, first, bands=bands)
@@ -93,6 +96,7 @@ def analyses(store: ttv.Store) -> list[object]:
         by_plan,
         exposed,
         ranking,
+        by_name,
         table,
         stages,
         happy,

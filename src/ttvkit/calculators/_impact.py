@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any, overload
 
 from ttvkit import stats
 from ttvkit.calculators._arguments import (
@@ -27,10 +28,45 @@ from ttvkit.observations import Per, check_per
 from ttvkit.results import Comparison, ImpactReport, ImpactRow
 
 
+# Mapping is invariant in its keys: a dict of names alone (``dict[str, timedelta]``)
+# is not a ``Mapping[Condition | str, timedelta]``, and a union of the three mappings
+# makes mypy give up on a mixed dict literal. Hence two signatures.
+@overload
 def impact(
     source: Source,
     milestone: Milestone,
     interventions: Sequence[Condition | str] | Mapping[Condition | str, timedelta],
+    *,
+    as_of: datetime | str | None = ...,
+    per: Per = ...,
+    landmark: timedelta = ...,
+    within: timedelta = ...,
+    alpha: float = ...,
+    bootstrap: int = ...,
+    seed: int = ...,
+) -> ImpactReport: ...
+
+
+@overload
+def impact(
+    source: Source,
+    milestone: Milestone,
+    interventions: Mapping[str, timedelta] | Mapping[Condition, timedelta],
+    *,
+    as_of: datetime | str | None = ...,
+    per: Per = ...,
+    landmark: timedelta = ...,
+    within: timedelta = ...,
+    alpha: float = ...,
+    bootstrap: int = ...,
+    seed: int = ...,
+) -> ImpactReport: ...
+
+
+def impact(
+    source: Source,
+    milestone: Milestone,
+    interventions: Sequence[Condition | str] | Mapping[Any, timedelta],
     *,
     as_of: datetime | str | None = None,
     per: Per = "user",

@@ -7,7 +7,7 @@ import math
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from ttvkit._format import NOT_REACHED, format_duration, format_p
+from ttvkit._format import NOT_REACHED, format_duration, format_p, format_score
 from ttvkit.milestones import Speed
 from ttvkit.plotting._axes import (
     GUIDE,
@@ -332,7 +332,7 @@ def plot_satisfaction(result: SatisfactionReport, ax: Axes, *, title: str | None
         ax.text(
             x,
             g.mean + (-span if below else span) * 0.02,
-            f"{g.mean:.2f}\nn {g.n}",
+            f"{format_score(g.mean)}\nn {g.n}",
             ha="center",
             va="top" if below else "bottom",
             fontsize="small",

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from ttvkit._format import Table, format_p, plural
+from ttvkit._format import Table, format_p, format_score, plural
 from ttvkit.errors import InvalidArgumentError
 from ttvkit.milestones import Milestone, Speed, SpeedBands
 from ttvkit.observations import Observation, ObservationColumns, Per
@@ -52,7 +52,13 @@ class SpeedGroup:
 
     @property
     def mean(self) -> float | None:
-        return math.fsum(self.scores) / len(self.scores) if self.scores else None
+        if not self.scores:
+            return None
+        n = len(self.scores)
+        try:
+            return math.fsum(self.scores) / n
+        except OverflowError:  # scores near the float range: their sum is past it
+            return math.fsum(score / n for score in self.scores)
 
     @property
     def median(self) -> float | None:
@@ -60,7 +66,12 @@ class SpeedGroup:
             return None
         ordered = sorted(self.scores)
         mid = len(ordered) // 2
-        return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+        if len(ordered) % 2:
+            return ordered[mid]
+        low, high = ordered[mid - 1], ordered[mid]
+        middle = (low + high) / 2
+        # Past the float range only when both are near it: halve them first then.
+        return middle if math.isfinite(middle) else low / 2 + high / 2
 
     @property
     def counts(self) -> dict[float, int]:
@@ -133,7 +144,7 @@ class SatisfactionReport(Display):
             [
                 g.speed.value,
                 str(g.n),
-                "-" if g.mean is None else f"{g.mean:.2f}",
+                "-" if g.mean is None else format_score(g.mean),
                 "-" if g.median is None else f"{g.median:g}",
             ]
             for g in self.groups

@@ -191,6 +191,11 @@ def check_alpha(alpha: object) -> float:
         raise InvalidStatisticsInputError(
             f"alpha is {alpha!r}; use a number strictly between 0 and 1 (0.05 for 95% bands)"
         )
+    if not 1.0 - float(alpha) / 2.0 < 1.0:  # the band's quantile 1 - alpha/2 rounds to 1
+        raise InvalidStatisticsInputError(
+            f"alpha is {alpha!r}, too small for a float to tell 1 - alpha/2 from 1; use "
+            "alpha of at least 1e-15 (0.05 for 95% bands)"
+        )
     return float(alpha)
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Sequence
 from itertools import accumulate, compress, islice, repeat
 from operator import add, eq, le, lt, mul, ne, neg, sub, truediv, truth
 from statistics import NormalDist
-from typing import Any, Literal, NamedTuple
+from typing import Any, Final, Literal, NamedTuple
 
 import attrs
 
@@ -36,6 +36,8 @@ _CONFIDENCE_METHODS: tuple[ConfidenceMethod, ...] = ("log-log", "linear")
 # Survival values within this of 1 - q count as reaching it: products such as
 # 5/6 * 4/5 * 3/4 come out as 0.5000000000000001 and must give the median.
 _SURVIVAL_TOLERANCE = 1e-9
+#: The largest float below 1.
+_BELOW_ONE: Final = math.nextafter(1.0, 0.0)
 
 # exp(700) is near the top of the float range; S ** exp(700) is 0 for every
 # S < 1 that a float can hold, so larger exponents need not be computed.
@@ -629,7 +631,9 @@ def _survival_threshold(q: float) -> float:
         raise InvalidStatisticsInputError(
             f"q is {q!r}; a quantile needs a share strictly between 0 and 1 (0.5 is the median)"
         )
-    return 1.0 - q + _SURVIVAL_TOLERANCE
+    # Below 1 whatever q: for a tiny q the tolerance would otherwise let S = 1
+    # (nobody reached yet) count as share q reached.
+    return min(1.0 - q + _SURVIVAL_TOLERANCE, _BELOW_ONE)
 
 
 def _first_time_at_or_below(times: Sequence[float], band: Sequence[float], level: float) -> float:
