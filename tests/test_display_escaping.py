@@ -252,3 +252,18 @@ def test_text_report_measures_wide_names_in_terminal_cells(store: ttv.MemoryStor
     rows = overview._rows()
     _assert_aligned(lines[start : start + 1 + len(rows)], rows)
     assert any("初回レポート" in line for line in lines[start:])
+
+
+def test_report_headings_escape_tabs_rather_than_fold_them(store: ttv.MemoryStore) -> None:
+    """Two milestones named "a\\tb" and "a b" get two headings, in every format."""
+    config = parse_config({"milestones": {"a\tb": {"reached": DONE}, "a b": {"reached": DONE}}})
+    report = build_report(store, config, bootstrap=0, as_of=T0 + timedelta(days=3), period=None)
+    text = render(report, "text").splitlines()
+    assert "Time to basic value: a\\tb" in text and "Time to basic value: a b" in text
+    markdown = render(report, "markdown").splitlines()
+    assert "## Time to basic value: a\\\\tb" in markdown
+    assert "## Time to basic value: a b" in markdown
+    page = render(report, "html")
+    assert "\t" not in page
+    assert "<h2>Time to basic value: a\\tb</h2>" in page
+    assert "<h2>Time to basic value: a b</h2>" in page

@@ -280,6 +280,12 @@ def one_line(text: str) -> str:
     return " ".join(shown(text).split())
 
 
+def html_in_line(text: str) -> str:
+    """:func:`shown_in_line` *text*, HTML-escaped: for a heading, a title or a table
+    cell, where a browser would fold a tab or a newline into a space."""
+    return html.escape(shown_in_line(text), quote=True)
+
+
 def html_text(text: str) -> str:
     """:func:`shown` *text*, HTML-escaped (quotes too)."""
     return html.escape(shown(text), quote=True)

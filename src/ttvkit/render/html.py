@@ -17,12 +17,11 @@ The figures are the ones ``str()`` prints, formatted by the same helpers.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 # The rows, wording and sign conventions of str(): one source for both.
-from ttvkit._format import Table, plural, shown_in_line
+from ttvkit._format import Table, html_in_line, plural
 
 if TYPE_CHECKING:
     from ttvkit.results import (
@@ -66,7 +65,7 @@ STYLE = (
 
 
 def _e(value: object) -> str:
-    return html.escape(shown_in_line(str(value)), quote=True)
+    return html_in_line(str(value))
 
 
 def _fragment(title: str, *parts: str) -> str:

@@ -9,7 +9,7 @@ from typing import Any, Final, Literal, Protocol, TypeAlias, runtime_checkable
 
 import attrs
 
-from ttvkit._format import format_duration, html_text, median_text, text_table, within_text
+from ttvkit._format import format_duration, html_in_line, median_text, text_table, within_text
 from ttvkit.calculators import (
     DEFAULT_WITHIN,
 )
@@ -122,7 +122,7 @@ class Overview:
 
     def _repr_html_(self) -> str:
         def row(tag: str, cells: list[str]) -> str:
-            return "<tr>" + "".join(f"<{tag}>{html_text(c)}</{tag}>" for c in cells) + "</tr>"
+            return "<tr>" + "".join(f"<{tag}>{html_in_line(c)}</{tag}>" for c in cells) + "</tr>"
 
         body = "".join(row("td", r) for r in self._rows())
         return (

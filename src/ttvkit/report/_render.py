@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Final
 
 from ttvkit import __version__
-from ttvkit._format import display_width, html_text, one_line, padded, shown
+from ttvkit._format import display_width, html_in_line, html_text, padded, shown, shown_in_line
 from ttvkit._json import pretty
 from ttvkit.errors import ConfigurationError, TTVError
 from ttvkit.report._model import (
@@ -35,7 +35,7 @@ _MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]<>#|~!&])")
 
 
 def _md_inline(text: str) -> str:
-    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", one_line(text))
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", shown_in_line(text))
 
 
 def render(report: Report, format: Format = "text") -> str:
@@ -60,16 +60,16 @@ def render(report: Report, format: Format = "text") -> str:
 
 def _text(report: Report) -> str:
     # Widths in terminal cells: a wide (CJK) character takes two, a combining mark none.
-    title = one_line(report.title)
+    title = shown_in_line(report.title)
     lines = [title, "=" * display_width(title)]
-    keys = [one_line(k) for k, _ in report.facts]
+    keys = [shown_in_line(k) for k, _ in report.facts]
     width = max(map(display_width, keys), default=0)
     lines += [
-        f"{padded(k, width)}  {one_line(fact_text(v))}"
+        f"{padded(k, width)}  {shown_in_line(fact_text(v))}"
         for k, (_, v) in zip(keys, report.facts, strict=True)
     ]
     for section in report.sections:
-        heading = one_line(section.heading)
+        heading = shown_in_line(section.heading)
         lines += ["", heading, "-" * display_width(heading), shown(str(section.result))]
     return "\n".join(lines) + "\n"
 
@@ -165,7 +165,7 @@ def _figure(to_png: Callable[[object], object] | None, section: Section) -> str:
     if not isinstance(png, bytes | bytearray) or not png:
         return ""
     data = base64.b64encode(png).decode("ascii")
-    alt = html_text(f"chart: {section.heading}")
+    alt = html_in_line(f"chart: {section.heading}")
     return f'<figure><img alt="{alt}" src="data:image/png;base64,{data}"></figure>'
 
 
@@ -185,7 +185,7 @@ def _section_body(section: Section) -> str:
 
 def _html(report: Report) -> str:
     to_png = _png_renderer()
-    title = html_text(report.title)
+    title = html_in_line(report.title)
     parts = [
         "<!doctype html>",
         '<html lang="en">',
@@ -201,7 +201,7 @@ def _html(report: Report) -> str:
     ]
     if report.facts:
         rows = "".join(
-            f"<tr><th>{html_text(k)}</th><td>{html_text(fact_text(v))}</td></tr>"
+            f"<tr><th>{html_in_line(k)}</th><td>{html_in_line(fact_text(v))}</td></tr>"
             for k, v in report.facts
         )
         parts.append(f'<table class="facts"><tbody>{rows}</tbody></table>')
@@ -209,14 +209,14 @@ def _html(report: Report) -> str:
         parts.append(f'<p class="skipped">{html_text(CHARTS_LEFT_OUT)}</p>')
     if report.sections:
         items = "".join(
-            f'<li><a href="#section-{i}">{html_text(s.heading)}</a></li>'
+            f'<li><a href="#section-{i}">{html_in_line(s.heading)}</a></li>'
             for i, s in enumerate(report.sections, start=1)
         )
         parts.append(f"<nav><ol>{items}</ol></nav>")
     for i, section in enumerate(report.sections, start=1):
         parts.append(
             f'<section id="section-{i}" class="{html.escape(section.kind, quote=True)}">'
-            f"<h2>{html_text(section.heading)}</h2>"
+            f"<h2>{html_in_line(section.heading)}</h2>"
             f"{_section_body(section)}{_figure(to_png, section)}</section>"
         )
     parts += [
