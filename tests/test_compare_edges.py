@@ -245,3 +245,30 @@ def test_a_group_is_found_by_any_spelling_of_its_number() -> None:
     assert result.is_reference(1) and result.is_reference(1.0) and not result.is_reference(True)
     with pytest.raises(ttv.InvalidArgumentError, match="no group True"):
         result.group(True)
+
+
+def test_groups_that_would_read_alike_are_named_apart() -> None:
+    """Mixed exports give ``True`` beside ``"yes"``, ``1`` beside ``"1"``: their rows,
+    legend entries and verdict must not read alike."""
+    labels: list[object] = [True, "yes", None, "(missing)", 1, "1", "pro"]
+    events = []
+    for i in range(len(labels) * 4):
+        events.append(ev(f"u{i:02d}", "signup", T0 + i * H, tier=labels[i % len(labels)]))
+        events.append(ev(f"u{i:02d}", "report", T0 + i * H + (1 + i % 5) * H))
+    result = ttv.compare(ttv.MemoryStore(events), REPORT, by="tier", bootstrap=0)
+    names = dict(zip([repr(g.label) for g in result.groups], result.group_names(), strict=True))
+    assert names == {
+        "True": "true",
+        "'yes'": '"yes"',
+        "None": "null",
+        "'(missing)'": '"(missing)"',
+        "1": "1",
+        "'1'": '"1"',
+        "'pro'": "pro",
+    }
+    rows = [row[0].removesuffix(" (reference)") for row in result.table().rows]
+    assert sorted(rows) == sorted(names.values())
+    kept = {e.user_id for e in events if repr(e.properties.get("tier")) in ("True", "'pro'")}
+    some = ttv.MemoryStore([e for e in events if e.user_id in kept])
+    alone = ttv.compare(some, REPORT, by="tier", bootstrap=0)
+    assert sorted(alone.group_names()) == ["pro", "yes"]  # nothing alike: the usual words

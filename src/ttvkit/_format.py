@@ -9,9 +9,12 @@ result shows; the text and HTML renderers lay the same rows out.
 from __future__ import annotations
 
 import html
+import json
 import math
 import re
 import unicodedata
+from collections import Counter
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Final
 
@@ -198,6 +201,18 @@ def label_text(label: object) -> str:
     if isinstance(label, bool):
         return "yes" if label else "no"
     return str(label)
+
+
+def labels_text(labels: Sequence[object]) -> list[str]:
+    """:func:`label_text` of each label; where two would read alike (``True`` and
+    ``"yes"``, ``None`` and ``"(missing)"``, ``1`` and ``"1"``), those are written
+    as JSON instead (``true``, ``"yes"``, ``null``, ``"(missing)"``, ``1``, ``"1"``)."""
+    words = [label_text(label) for label in labels]
+    alike = {w for w, n in Counter(words).items() if n > 1}
+    return [
+        json.dumps(label, ensure_ascii=False) if w in alike else w
+        for label, w in zip(labels, words, strict=True)
+    ]
 
 
 # --------------------------------------------------------------------------- numbers

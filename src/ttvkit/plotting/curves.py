@@ -11,7 +11,6 @@ from ttvkit._format import (
     ci_name,
     format_duration,
     format_p,
-    label_text,
     median_text,
     plural,
 )
@@ -147,14 +146,14 @@ def plot_comparison(
     tidy_axes(ax)
     ax.axhline(0.5, linestyle=":", linewidth=1, color=GUIDE)
     at_risk_rows: list[tuple[str, SurvivalCurve, str | None]] = []
-    for g in result.groups:
+    for g, words in zip(result.groups, result.group_names(), strict=True):
         d = g.distribution
         reference = " (reference)" if result.is_reference(g.label) else ""
-        name = literal_text(label_text(g.label), 32) + reference
+        name = literal_text(words, 32) + reference
         median = d.median
         label = f"{name}: n {d.n}, median {median_text(median)}"
         drawn = draw_curve(ax, d.curve, scale, ci=ci, color=None, label=label, view_end=view_end)
-        at_risk_rows.append((literal_text(label_text(g.label), 16), d.curve, drawn))
+        at_risk_rows.append((literal_text(words, 16), d.curve, drawn))
         if median is not None:
             ax.plot([median.total_seconds() / scale], [0.5], "o", markersize=4, color=drawn)
     if result.landmark is not None:

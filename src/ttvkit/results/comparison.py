@@ -15,6 +15,7 @@ from ttvkit._format import (
     format_duration,
     format_p,
     label_text,
+    labels_text,
     median_text,
     plural,
     seconds_or_none,
@@ -116,6 +117,15 @@ class Comparison(Display):
             f"no group {label!r}; the groups are {[g.label for g in self.groups]!r}"
         )
 
+    def group_names(self) -> list[str]:
+        """Each group's label as shown in words, one per group, never two alike
+        (``yes`` for ``True``; ``true`` and ``"yes"`` where both are groups)."""
+        return labels_text([g.label for g in self.groups])
+
+    def _group_name(self, label: GroupLabel) -> str:
+        names = {json_key(g.label): n for g, n in zip(self.groups, self.group_names(), strict=True)}
+        return names.get(json_key(label), label_text(label))
+
     def is_reference(self, label: GroupLabel) -> bool:
         """Whether *label* is the reference group's (``True`` is not ``1``; ``1`` is ``1.0``)."""
         return json_key(label) == json_key(self.reference)
@@ -167,13 +177,13 @@ class Comparison(Display):
         ci = ci_name(self.alpha)
         rows = []
         strong = []
-        for g in self.groups:
+        for g, name in zip(self.groups, self.group_names(), strict=True):
             d = g.distribution
             ref = self.is_reference(g.label)
             strong.append(ref)
             rows.append(
                 [
-                    label_text(g.label) + (" (reference)" if ref else ""),
+                    name + (" (reference)" if ref else ""),
                     str(d.n),
                     str(d.n_reached),
                     median_text(d.median),
@@ -211,7 +221,7 @@ class Comparison(Display):
         """The log-rank line."""
         dropped = (
             " (left out of the test, nobody at risk when others reached: "
-            + ", ".join(label_text(label) for label in self.dropped_from_test)
+            + ", ".join(map(self._group_name, self.dropped_from_test))
             + ")"
             if self.dropped_from_test
             else ""
