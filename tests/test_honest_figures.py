@@ -14,6 +14,7 @@ from dateutil.relativedelta import relativedelta
 
 import ttvkit as ttv
 from ttvkit import AnalysisError, Milestone, Speed, SpeedBands, event
+from ttvkit._format import format_duration
 from ttvkit.milestones import BeforeStart
 from ttvkit.observations import observe
 from ttvkit.testing import EventLog, FrozenClock
@@ -228,6 +229,30 @@ def test_journey_stall_ranks_by_the_kaplan_meier_share_within_a_horizon() -> Non
     assert first.reached_within(7 * D) == pytest.approx(0.5)
     assert report.stall_by_share is first
     assert report.to_dict()["stall_by_share"] == "first_report"
+    assert report.stall_horizon == 7 * D
+
+
+def test_journey_stall_compares_stages_at_a_horizon_every_stage_was_watched() -> None:
+    """Everyone completes stage a in 10 minutes; b and c were watched about a day, less
+    than the week's horizon. a (100 %) is not the stall because the others' week is
+    unknown: all three are compared at the longest time every stage was watched."""
+    lg = EventLog(FrozenClock(T0))
+    for i in range(30):
+        lg.add(f"u{i}", "signup", at=T0 + i * H)
+        lg.add(f"u{i}", "a", at=T0 + i * H + H / 6)
+        if i % 2:
+            lg.add(f"u{i}", "b", at=T0 + i * H + H)
+    lg.add("u1", "c", at=T0 + 20 * H)
+    report = ttv.journey(lg, [Milestone(n, n) for n in "abc"], within=7 * D)
+    a, b, c = report.stages
+    assert a.reached_within(7 * D) == 1.0
+    assert b.reached_within(7 * D) is None and c.reached_within(7 * D) is None
+    horizon = report.stall_horizon
+    assert horizon == min(b.distribution.follow_up, c.distribution.follow_up)  # type: ignore[union-attr]
+    assert H < horizon < 7 * D
+    assert report.stall_by_share is c  # 1 of 15 completed c
+    assert f"lowest share within {format_duration(horizon)}" in str(report)
+    assert report.to_dict()["stall_horizon_seconds"] == horizon.total_seconds()
 
 
 # --------------------------------------------------------------------------- compare

@@ -121,21 +121,34 @@ class JourneyReport(Display):
     @property
     def stall_by_share(self) -> StageResult:
         """The stage the smallest Kaplan–Meier share of its entrants completes within
-        :attr:`within` of the previous stage (customers still on the way count for as
-        long as they were watched). Stages whose follow-up is shorter than the horizon
-        rank after the others, by their share at the end of their follow-up."""
-        entered = [s for s in self.stages if s.distribution is not None] or list(self.stages)
+        :attr:`stall_horizon` of the previous stage (customers still on the way count
+        for as long as they were watched). Stages nobody entered, or watched for no
+        time at all, rank last."""
+        horizon = self.stall_horizon
 
         def key(s: StageResult) -> tuple[int, float]:
-            if s.distribution is None:
-                return (2, 1.0)
-            share = s.reached_within(self.within)
-            if share is not None:
-                return (0, share)
-            survival = s.distribution.curve.survival
-            return (1, 1.0 - survival[-1] if survival else 0.0)
+            if s.distribution is None or not s.distribution.follow_up:
+                return (1, 1.0)
+            share = s.reached_within(horizon)
+            return (0, 1.0 if share is None else share)
 
-        return min(entered, key=key)
+        return min(self.stages, key=key)
+
+    @property
+    def stall_horizon(self) -> timedelta:
+        """The horizon :attr:`stall_by_share` compares the stages at: :attr:`within`,
+        or the longest time every stage's entrants were watched if shorter. Each stage's
+        share is then known: a stage watched for two days is not ranked after one that
+        everyone completed within the week, nor before it, on a guess."""
+        # Only a stage whose share within the horizon is unknown shortens it.
+        watched = [
+            s.distribution.follow_up
+            for s in self.stages
+            if s.distribution is not None
+            and s.distribution.follow_up
+            and s.reached_within(self.within) is None
+        ]
+        return min([self.within, *watched])
 
     @property
     def stall_by_time(self) -> StageResult:
@@ -162,6 +175,7 @@ class JourneyReport(Display):
             "stages": [s.to_dict() for s in self.stages],
             "within_seconds": self.within.total_seconds(),
             "stall_by_share": self.stall_by_share.milestone.name,
+            "stall_horizon_seconds": self.stall_horizon.total_seconds(),
             "stall_by_time": self.stall_by_time.milestone.name,
         }
 
@@ -196,8 +210,14 @@ class JourneyReport(Display):
                 for s in excluded
             ),
             f"stalls most: {self.stall_by_share.milestone.name} (lowest share within "
-            f"{format_duration(self.within)}), {self.stall_by_time.milestone.name} (longest wait)",
+            f"{format_duration(self.stall_horizon)}{self._horizon_note()}), "
+            f"{self.stall_by_time.milestone.name} (longest wait)",
         ]
+
+    def _horizon_note(self) -> str:
+        if self.stall_horizon == self.within:
+            return ""
+        return ", the longest every stage was watched"
 
     def title(self) -> str:
         return (
