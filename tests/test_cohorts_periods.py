@@ -100,3 +100,38 @@ def test_cohorts_are_the_periods_counted_one_by_one(hours: list[int], step: rela
     for row in table.rows:
         k = next(k for k in range(10**6) if anchor + step * k >= row.start)
         assert row.end == anchor + step * (k + 1)
+
+
+def test_cohorts_within_a_day_are_labelled_with_their_time() -> None:
+    """Hourly cohorts all start on one date: the table, HTML and chart say the hour."""
+    day = datetime(2025, 1, 1, tzinfo=UTC)
+    events = []
+    for i in range(24):
+        start = day + timedelta(minutes=20 * i)
+        events += [
+            ValueEvent(f"u{i}", "signup", start),
+            ValueEvent(f"u{i}", "done", start + timedelta(minutes=30)),
+        ]
+    table = ttv.cohorts(ttv.MemoryStore(events), Milestone("m", "done"), relativedelta(hours=1))
+    labels = table.labels()
+    assert labels == [f"2025-01-01 {h:02d}:00" for h in range(8)]
+    assert [row[0].removesuffix(" *") for row in table.table().rows] == labels
+    daily = ttv.cohorts(ttv.MemoryStore(events), Milestone("m", "done"), "day")
+    assert daily.labels() == ["2025-01-01"]
+
+
+def test_hourly_cohort_labels_reach_the_chart() -> None:
+    pytest.importorskip("matplotlib", reason="the chart needs ttvkit[plot]")
+    from matplotlib.figure import Figure
+
+    day = datetime(2025, 1, 1, tzinfo=UTC)
+    events = [
+        ValueEvent(f"u{i}", name, day + timedelta(hours=i, minutes=m))
+        for i in range(3)
+        for name, m in (("signup", 0), ("done", 30))
+    ]
+    table = ttv.cohorts(ttv.MemoryStore(events), Milestone("m", "done"), relativedelta(hours=1))
+    ax = Figure().add_subplot()
+    table.plot(ax)
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert ticks == ["2025-01-01 00:00", "2025-01-01 01:00", "2025-01-01 02:00"]

@@ -4,7 +4,6 @@ the score per speed class."""
 from __future__ import annotations
 
 import math
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ttvkit._format import NOT_REACHED, format_duration, format_p, format_score
@@ -34,14 +33,15 @@ __all__ = ["plot_cohorts", "plot_impact", "plot_journey", "plot_satisfaction"]
 # --------------------------------------------------------------------------- cohorts
 
 
-def _cohort_label(start: datetime, period: str) -> str:
+def _cohort_labels(result: CohortTable) -> list[str]:
+    period = result.period
     if period == "year":
-        return f"{start.year}"
+        return [f"{r.start.year}" for r in result.rows]
     if period == "quarter":
-        return f"{start.year} Q{(start.month - 1) // 3 + 1}"
+        return [f"{r.start.year} Q{(r.start.month - 1) // 3 + 1}" for r in result.rows]
     if period == "month":
-        return start.strftime("%Y-%m")
-    return start.date().isoformat()
+        return [r.start.strftime("%Y-%m") for r in result.rows]
+    return result.labels()  # as the table says them: with the time for periods of hours
 
 
 def plot_cohorts(
@@ -127,7 +127,7 @@ def plot_cohorts(
     shares.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     shares.set_ylabel(f"reached within {within}", color=share_color)
     shares.spines["top"].set_visible(False)
-    labels = [_cohort_label(r.start, result.period) for r in rows]
+    labels = _cohort_labels(result)
     step = max(1, math.ceil(len(rows) / 14))  # at most ~14 tick labels
     slanted = len(rows) > 6
     ax.set_xticks(

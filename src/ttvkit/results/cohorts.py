@@ -3,7 +3,7 @@ its :class:`CohortRow` per cohort."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any, ClassVar
 
 import attrs
@@ -127,12 +127,22 @@ class CohortTable(Display):
 
     # --- the view: what str(), HTML and reports show, in words
 
+    def labels(self) -> list[str]:
+        """Each cohort's start in words: its date (UTC), with the time where cohorts
+        start within a day (a period of hours), so that no two rows read alike."""
+        starts = [r.start for r in self.rows]
+        if all(s.time() == time(0) for s in starts):
+            return [s.date().isoformat() for s in starts]
+        if all(s.second == 0 and s.microsecond == 0 for s in starts):
+            return [s.strftime("%Y-%m-%d %H:%M") for s in starts]
+        return [s.replace(tzinfo=None).isoformat(sep=" ") for s in starts]
+
     def table(self) -> Table:
         """One row per cohort; young cohorts marked with an asterisk."""
         within = format_duration(self.within)
         rows = [
             [
-                r.start.date().isoformat() + (" *" if r.young else ""),
+                label + (" *" if r.young else ""),
                 str(r.n),
                 str(r.n_reached),
                 str(r.n_censored),
@@ -140,7 +150,7 @@ class CohortTable(Display):
                 ci_text(r.distribution.median_ci),
                 within_text(r.share_within),
             ]
-            for r in self.rows
+            for r, label in zip(self.rows, self.labels(), strict=True)
         ]
         ci = ci_name(self.rows[0].distribution.curve.alpha) if self.rows else "CI"
         headers = ["cohort", "n", "reached", "on the way", "median", ci, f"within {within}"]
