@@ -135,3 +135,15 @@ def test_hourly_cohort_labels_reach_the_chart() -> None:
     table.plot(ax)
     ticks = [t.get_text() for t in ax.get_xticklabels()]
     assert ticks == ["2025-01-01 00:00", "2025-01-01 01:00", "2025-01-01 02:00"]
+
+
+def test_a_horizon_past_year_9999_is_no_overflow() -> None:
+    events = [
+        ValueEvent("u1", "signup", T0),
+        ValueEvent("u1", "done", T0 + timedelta(hours=1)),
+        ValueEvent("u2", "signup", T0 + timedelta(days=40)),
+    ]
+    table = ttv.cohorts(
+        ttv.MemoryStore(events), Milestone("m", "done"), "month", within=timedelta(days=3_000_000)
+    )
+    assert [row.young for row in table.rows] == [True, True]

@@ -113,6 +113,15 @@ def test_full_example(tmp_path: Path) -> None:
         ("[analysis]\njourney = ['nope', 'never']", "'nope' is not a milestone"),
         ("per = 'team'", "per"),
         ("colour = 'blue'", "unknown key(s) colour"),
+        ("[analysis]\nlandmark = { hours = -3 }", "analysis.landmark: {'hours': -3} must be"),
+        ("[analysis]\nwithin = '0s'", "analysis.within: '0s' must be a duration longer than 0"),
+        (
+            "[bands]\nimmediate = '5m'\nshort = '7d'\n[milestones.m]\nreached = 'a'\n"
+            "[satisfaction]\nmilestone = ['m']",
+            "satisfaction.milestone: ['m']: expected a name",
+        ),
+        ("[satisfaction]\nsurvey = 5", "satisfaction.survey: 5: expected a name"),
+        ("[satisfaction]\nscore = ''", "satisfaction.score: '': expected a name"),
         ("this is = not toml", "not valid TOML"),
     ],
 )
@@ -144,3 +153,10 @@ def test_missing_file_and_unknown_milestone(tmp_path: Path) -> None:
 )
 def test_durations(text: object, expected: timedelta) -> None:
     assert parse_duration(text) == expected
+
+
+def test_equal_configurations_hash_alike(tmp_path: Path) -> None:
+    text = "[milestones.x]\nreached = 'a'\n[analysis]\nwithin = '3d'"
+    one, two = load_config(write(tmp_path, text)), load_config(write(tmp_path, text))
+    assert one == two and hash(one) == hash(two)
+    assert {one: "cached"}[two] == "cached"

@@ -112,7 +112,8 @@ _PREDICATES = {"one_of": None, "gt": gt, "ge": ge, "lt": lt, "le": le}
 class Config:
     """What a configuration file defines."""
 
-    milestones: Mapping[str, Milestone]
+    milestones: Mapping[str, Milestone] = attrs.field(hash=False)
+    """(Left out of ``hash()``, which equal configurations still share: a mapping has none.)"""
     store: str | None = None
     per: Per = "user"
     bands: SpeedBands | None = None
@@ -164,6 +165,13 @@ def parse_duration(value: object, where: str = "duration") -> timedelta:
         f"{where}: {value!r} is not a duration; write e.g. '90s', '5m', '12h', '7d', '2w' "
         "or { days = 7 }"
     )
+
+
+def _positive_duration(value: object, where: str) -> timedelta:
+    duration = parse_duration(value, where)
+    if duration <= timedelta(0):
+        raise ConfigurationError(f"{where}: {value!r} must be a duration longer than 0")
+    return duration
 
 
 _OFFSET = re.compile(r"[+-]\d{2}(:?\d{2})?")
@@ -398,6 +406,9 @@ def _parse(data: Mapping[str, Any]) -> Config:
             raise _fail("analysis.journey", f"{name!r} is listed twice; list each stage once")
     sat = _table(data.get("satisfaction", {}), "satisfaction")
     _check_keys(sat, {"milestone", "survey", "score"}, "satisfaction")
+    for key in ("milestone", "survey", "score"):
+        if key in sat and (not isinstance(sat[key], str) or not sat[key].strip()):
+            raise _fail(f"satisfaction.{key}", f"{sat[key]!r}: expected a name (a string)")
     if "milestone" in sat and sat["milestone"] not in milestones:
         raise _fail("satisfaction.milestone", f"{sat['milestone']!r} is not a defined milestone")
     if "milestone" in sat and bands is None:
@@ -421,10 +432,10 @@ def _parse(data: Mapping[str, Any]) -> Config:
         if "interventions" in analysis
         else (),
         journey=journey,
-        landmark=parse_duration(analysis["landmark"], "analysis.landmark")
+        landmark=_positive_duration(analysis["landmark"], "analysis.landmark")
         if "landmark" in analysis
         else None,
-        within=parse_duration(analysis["within"], "analysis.within")
+        within=_positive_duration(analysis["within"], "analysis.within")
         if "within" in analysis
         else None,
         satisfaction_milestone=sat.get("milestone"),

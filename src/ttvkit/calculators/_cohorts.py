@@ -153,7 +153,7 @@ def cohorts(
                 end=ends[start],
                 distribution=columns_distribution(milestone, columns.take(members), when, per),
                 within=within,
-                young=youngest + within > when,
+                young=when - youngest < within,  # (youngest + within may pass year 9999)
             )
         )
     return CohortTable(milestone, when, per, label, within, tuple(table))
