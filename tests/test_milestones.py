@@ -129,3 +129,19 @@ class TestPresets:
         m = presets.roi("invoice_paid", "amount", 1000, window=timedelta(days=90))
         assert m.reached.describe() == "total amount of invoice_paid >= 1000"
         assert m.window == timedelta(days=90)
+
+
+def test_default_roi_names_and_descriptions_keep_every_digit() -> None:
+    """``:g`` wrote 1000000 and 1000001 both as ``1e+06``: two milestones, one name."""
+    from ttvkit import milestones
+
+    a = milestones.roi("invoice_paid", "amount", 1_000_000)
+    b = milestones.roi("invoice_paid", "amount", 1_000_001)
+    assert (a.name, b.name) == ("amount 1000000", "amount 1000001")
+    assert a.to_dict() != b.to_dict()
+    assert milestones.roi("invoice_paid", "amount", 2.5).name == "amount 2.5"
+    assert milestones.roi("invoice_paid", "amount", 1e6).name == "amount 1000000"
+    assert (
+        "total amount of invoice_paid >= 0.1"
+        in milestones.roi("invoice_paid", "amount", 0.1).to_dict()["reached"]
+    )

@@ -108,6 +108,14 @@ def _check_scalar(value: object, what: str) -> JSONScalar:
     )
 
 
+def number_text(value: float) -> str:
+    """A number as a name or a description says it, exactly: ``1000000``, ``2.5``,
+    ``0.1`` (``:g`` would write 1000000 and 1000001 both as ``1e+06``)."""
+    if isinstance(value, int) or (value.is_integer() and abs(value) < 2**53):
+        return str(int(value))
+    return repr(value)
+
+
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -360,7 +368,9 @@ class Total(Condition):
         return self.event.event_names()
 
     def describe(self) -> str:
-        return f"total {self.property_name} of {self.event.describe()} >= {self.at_least:g}"
+        return (
+            f"total {self.property_name} of {self.event.describe()} >= {number_text(self.at_least)}"
+        )
 
 
 def total(

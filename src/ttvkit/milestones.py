@@ -21,7 +21,7 @@ from typing import Literal, TypeAlias
 import attrs
 
 from ttvkit._format import format_duration
-from ttvkit.conditions import Condition, EventCondition, all_of, event, total
+from ttvkit.conditions import Condition, EventCondition, all_of, event, number_text, total
 from ttvkit.errors import InvalidEventError, InvalidMilestoneError
 from ttvkit.events import parse_timestamp
 
@@ -397,7 +397,7 @@ def roi(
 ) -> Milestone:
     """Time to a preferred ROI: the running sum of *property* reaches *target*."""
     return Milestone(
-        name or f"{property} {target:g}",
+        name or f"{property} {number_text(target)}",
         total(event_name, property, at_least=target),
         start,
         MilestoneKind.ROI,
