@@ -177,3 +177,31 @@ def test_plot_names_what_it_can_draw_for_anything_else() -> None:
 
     with pytest.raises(AnalysisError, match="cannot plot a Milestone: pass one of TTVDistribution"):
         plotting.to_png(REPORT)
+
+
+def test_every_result_pickles_with_the_customers_behind_it() -> None:
+    """A worker process sends results back pickled; the drill-down travels as rows."""
+    import pickle
+
+    import ttvkit as ttv
+    from ttvkit import datasets as ds
+    from ttvkit import milestones
+
+    store = ttv.MemoryStore(ds.saas_events(120, seed=7))
+    first = milestones.first_value(ds.REPORT_CREATED)
+    bands = ttv.SpeedBands(immediate=timedelta(minutes=5), short=timedelta(days=7))
+    results = [
+        ttv.time_to_value(store, first, bands=bands),
+        ttv.compare(store, first, by="plan", bootstrap=0),
+        ttv.impact(store, first, [ds.TUTORIAL_COMPLETED], bootstrap=0),
+        ttv.cohorts(store, first, "week"),
+        ttv.journey(store, [milestones.onboarding(list(ds.ONBOARDING_STEPS)), first]),
+        ttv.satisfaction(store, first, survey="csat_submitted", bands=bands),
+    ]
+    rows = results[0].observations()
+    copies = [pickle.loads(pickle.dumps(r)) for r in results]  # noqa: S301 - our own bytes
+    store.close()  # the copies need the source no more
+    for result, copy in zip(results, copies, strict=True):
+        assert copy == result and copy.to_dict() == result.to_dict()
+    assert copies[0].observations() == rows and len(rows) == copies[0].n
+    assert copies[4].stages[1].distribution.observations()  # type: ignore[union-attr]

@@ -136,6 +136,12 @@ class TTVDistribution(Display):
         """The customers behind every figure, one row each (loaded now, from the source)."""
         return tuple(self.drilldown())
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The drill-down reads the source, which cannot travel to another process:
+        # a pickled distribution carries its customers, loaded when it is pickled.
+        fields = (self.milestone, self.as_of, self.per, self.curve, self.cells, self.bands)
+        return (_unpickled, (*fields, self.observations()))
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: counts, percentiles, shares, the curve, durations in seconds."""
         lo, hi = self.curve.median_ci
@@ -198,3 +204,25 @@ class TTVDistribution(Display):
             return None
         counts = self.speed_counts()
         return Table(["speed", "customers"], [[k.value, str(v)] for k, v in counts.items()])
+
+
+@attrs.frozen
+class _Loaded:
+    """A drill-down that returns rows already loaded (picklable, unlike a closure)."""
+
+    rows: tuple[Observation, ...]
+
+    def __call__(self) -> tuple[Observation, ...]:
+        return self.rows
+
+
+def _unpickled(
+    milestone: Milestone,
+    as_of: datetime,
+    per: Per,
+    curve: SurvivalCurve,
+    cells: DurationCells,
+    bands: SpeedBands | None,
+    rows: tuple[Observation, ...],
+) -> TTVDistribution:
+    return TTVDistribution(milestone, as_of, per, curve, cells, bands, drilldown=_Loaded(rows))
