@@ -267,3 +267,22 @@ def test_report_headings_escape_tabs_rather_than_fold_them(store: ttv.MemoryStor
     assert "\t" not in page
     assert "<h2>Time to basic value: a\\tb</h2>" in page
     assert "<h2>Time to basic value: a b</h2>" in page
+
+
+@pytest.mark.parametrize(
+    ("duration", "words"),
+    [
+        (timedelta(microseconds=5), "5µs"),
+        (timedelta(microseconds=999), "999µs"),
+        (timedelta(milliseconds=250), "0.25s"),
+        (timedelta(0), "0s"),
+        (timedelta(seconds=45), "45s"),
+        (timedelta(minutes=12, seconds=5), "12m 5s"),
+        (timedelta(days=4, hours=6), "4d 6h"),
+        (-timedelta(hours=3), "-3h"),
+    ],
+)
+def test_durations_in_words_never_in_scientific_notation(duration: timedelta, words: str) -> None:
+    from ttvkit._format import format_duration
+
+    assert format_duration(duration) == words

@@ -706,3 +706,21 @@ class TestPlotsOfAwkwardData:
         assert sorted(heights) == [-2.0, 1.0]
         assert bottom < -2.0 and top > 1.0  # every bar inside the view
         assert "-2.00\nn 10" in all_text(ax)
+
+
+def test_a_report_shows_in_a_notebook_as_its_page() -> None:
+    import html as html_module
+
+    from ttvkit.config import parse_config
+    from ttvkit.report import build_report, render
+
+    config = parse_config({"milestones": {"first <report>": {"reached": ds.REPORT_CREATED}}})
+    report = build_report(ttv.MemoryStore(ds.saas_events(60, seed=1)), config, period=None)
+    assert repr(report) == "Report(title='Time to Value report')"  # not every section
+    shown = report._repr_html_()
+    assert shown.startswith("<iframe ") and shown.endswith("</iframe>")
+    tags = _Strict()
+    tags.feed(shown)
+    assert tags.tags == ["iframe"]  # the page's tags stay inside srcdoc
+    srcdoc = shown.split('srcdoc="', 1)[1].split('" style=', 1)[0]
+    assert html_module.unescape(srcdoc) == render(report, "html")

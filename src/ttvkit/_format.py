@@ -51,7 +51,7 @@ __all__ = [
 
 
 def format_duration(value: timedelta | None) -> str:
-    """A short human form: ``45s``, ``12m 5s``, ``3h``, ``3h 20m``, ``7d``, ``4d 6h``.
+    """A short human form: ``5µs``, ``0.25s``, ``45s``, ``12m 5s``, ``3h``, ``3h 20m``, ``7d``.
 
     Two units at most, the second left out when it is zero; ``None`` is ``never``.
     A negative duration gets a leading minus sign.
@@ -61,6 +61,8 @@ def format_duration(value: timedelta | None) -> str:
     seconds = value.total_seconds()
     if seconds < 0:
         return "-" + format_duration(-value)
+    if 0 < seconds < 0.001:  # .3g would write 5e-06s
+        return f"{seconds * 1e6:.3g}µs"
     if seconds < 60:
         return f"{seconds:.3g}s"
     minutes, sec = divmod(round(seconds), 60)

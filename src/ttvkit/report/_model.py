@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import textwrap
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
@@ -212,8 +213,8 @@ class Report:
     """A titled, ordered list of sections, with facts about where the figures come from."""
 
     title: str
-    sections: tuple[Section, ...] = attrs.field(converter=_sections)
-    facts: tuple[tuple[str, FactValue], ...] = attrs.field(default=(), converter=_facts)
+    sections: tuple[Section, ...] = attrs.field(converter=_sections, repr=False)
+    facts: tuple[tuple[str, FactValue], ...] = attrs.field(default=(), converter=_facts, repr=False)
     """(name, value) pairs; numbers (counts) stay numbers in ``to_dict()``."""
 
     @property
@@ -233,3 +234,15 @@ class Report:
         from ttvkit.report._render import render
 
         return render(self, "text")
+
+    def _repr_html_(self) -> str:
+        """The HTML page (charts included when matplotlib is installed) in an
+        ``<iframe>``: a report left as the last line of a notebook cell shows as
+        the page would, its styles kept away from the notebook's."""
+        from ttvkit.report._render import render
+
+        page = html.escape(render(self, "html"), quote=True)
+        return (
+            f'<iframe title="{html_in_line(self.title)}" srcdoc="{page}" '
+            'style="width: 100%; height: 80vh; border: 1px solid #ddd"></iframe>'
+        )
