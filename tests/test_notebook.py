@@ -724,3 +724,28 @@ def test_a_report_shows_in_a_notebook_as_its_page() -> None:
     assert tags.tags == ["iframe"]  # the page's tags stay inside srcdoc
     srcdoc = shown.split('srcdoc="', 1)[1].split('" style=', 1)[0]
     assert html_module.unescape(srcdoc) == render(report, "html")
+
+
+class TestPlotOptions:
+    def test_a_colour_matplotlib_does_not_know_and_a_ci_that_is_not_a_flag(
+        self, results: dict[str, Any]
+    ) -> None:
+        d, c = results["distribution"], results["comparison"]
+        with pytest.raises(ttv.InvalidArgumentError, match="color='notacolor'"):
+            d.plot(figure_axes(), color="notacolor")
+        for result in (d, c):
+            with pytest.raises(ttv.InvalidArgumentError, match="ci='no'"):
+                result.plot(figure_axes(), ci="no")
+        d.plot(figure_axes(), color="tab:green", ci=False)  # what is valid still draws
+
+    def test_a_crowded_comparison_renders_without_a_warning(self) -> None:
+        import warnings
+
+        log = EventLog(FrozenClock(T0))
+        for i in range(60):
+            log.add(f"u{i}", "signup", {"plan": f"plan {i}"}, at=T0)
+            log.add(f"u{i}", "done", at=T0 + timedelta(hours=1 + i % 7))
+        c = ttv.compare(log.store(), Milestone("m", "done"), by="plan", bootstrap=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert plotting.to_png(c).startswith(PNG_SIGNATURE)

@@ -124,6 +124,9 @@ def to_png(
         # a box; that is the expected rendering of hostile or foreign data, not
         # something a report should stop or warn about.
         warnings.filterwarnings("ignore", r"Glyph \d+ .* missing from font", UserWarning)
+        # A crowded chart (hundreds of groups) is drawn without the layout's
+        # margins; that is no fault of the data either.
+        warnings.filterwarnings("ignore", "constrained_layout not applied", UserWarning)
         fig = Figure(figsize=(width, height), dpi=dpi, layout="constrained")
         draw(result, fig.add_subplot(), **options)
         # No "Software" chunk (matplotlib's version): with no timestamp either,

@@ -95,6 +95,26 @@ def legend_above(ax: Axes, handles: Sequence[Any]) -> None:
     )
 
 
+def check_ci(ci: object) -> bool:
+    """The ``ci=`` option: ``True`` or ``False`` (``"no"`` would read as true)."""
+    if not isinstance(ci, bool):
+        raise InvalidArgumentError(f"ci={ci!r}: pass True (draw the band) or False")
+    return ci
+
+
+def check_color(color: object) -> str | None:
+    """The ``color=`` option: ``None`` or a colour matplotlib knows (``"C1"``, ``"#1f77b4"``)."""
+    from matplotlib.colors import is_color_like
+
+    if color is None:
+        return None
+    if not isinstance(color, str) or not is_color_like(color):
+        raise InvalidArgumentError(
+            f"color={color!r}: pass a matplotlib colour such as 'C1', 'tab:blue' or '#1f77b4'"
+        )
+    return color
+
+
 def check_unit(unit: object) -> Unit | None:
     """The ``unit=`` option as given (``None``: choose from the data), or an error."""
     if unit is None or unit in UNIT_SECONDS:

@@ -19,6 +19,8 @@ from ttvkit.plotting._axes import (
     UNIT_SECONDS,
     Unit,
     auto_unit,
+    check_ci,
+    check_color,
     check_unit,
     draw_curve,
     legend_handles,
@@ -53,6 +55,7 @@ def plot_distribution(
     label: str | None = None,
     title: str | None = None,
 ) -> None:
+    ci, color = check_ci(ci), check_color(color)
     curve = dist.curve
     view_end = time_view_end([curve], xmax)
     unit = check_unit(unit) or auto_unit(view_end)
@@ -139,6 +142,7 @@ def plot_comparison(
     ci: bool = True,
     title: str | None = None,
 ) -> None:
+    ci = check_ci(ci)
     curves = [g.distribution.curve for g in result.groups]
     view_end = time_view_end(curves, xmax)
     unit = check_unit(unit) or auto_unit(view_end)
