@@ -672,3 +672,28 @@ def test_build_report_in_process_matches_the_calculators() -> None:
     assert config.within == journey.within == timedelta(days=3)
     assert str(report) == render(report, "text")
     assert re.search(r"^as of\s+2025-12-31T", str(report), re.MULTILINE)
+
+
+def test_a_misspelt_by_event_is_named_before_the_error_it_causes(tmp_path: Path) -> None:
+    log = [
+        ttv.ValueEvent(f"u{i}", name, datetime(2025, 1, 1, tzinfo=UTC) + timedelta(hours=i + h))
+        for i in range(6)
+        for name, h in (("signup", 0), ("tutorial_completed", 1), ("report_created", 2))
+    ]
+    write_csv(log, tmp_path / "log.csv")
+    result = ttvkit(
+        "report",
+        "log.csv",
+        "--reached",
+        "report_created",
+        "--start",
+        "signup",
+        "--by",
+        "event:tutorial_complete",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    warning, error = result.stderr.splitlines()
+    assert warning.startswith("ttvkit: warning: ") and "'tutorial_complete'" in warning
+    assert "did you mean 'tutorial_completed'?" in warning
+    assert error.startswith("ttvkit: error: comparing by tutorial_complete needs two groups")

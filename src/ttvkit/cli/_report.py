@@ -34,7 +34,7 @@ from ttvkit.cli._output import (
 from ttvkit.cli._reading import reading_defaults
 from ttvkit.conditions import Condition, all_of, event, total
 from ttvkit.config import Config, load_config
-from ttvkit.errors import ConfigurationError, UnknownEventWarning
+from ttvkit.errors import ConfigurationError, TTVError, UnknownEventWarning
 from ttvkit.io import format_of_name
 from ttvkit.milestones import Milestone, MilestoneKind
 from ttvkit.report import Report, build_report
@@ -219,9 +219,13 @@ def build(
     source: Source, config: Config, facts: list[tuple[str, str | int]], options: dict[str, Any]
 ) -> Report:
     """build_report, with a warning on stderr (and a fact) for every name that matches nothing."""
+    failure: TTVError | None = None
     with warnings.catch_warnings(record=True) as caught, SectionProgress() as progress:
         warnings.simplefilter("always", UnknownEventWarning)
-        report = build_report(source, config, facts=facts, progress=progress, **options)
+        try:
+            report = build_report(source, config, facts=facts, progress=progress, **options)
+        except TTVError as exc:
+            failure = exc
     seen: set[str] = set()
     for w in caught:
         if not issubclass(w.category, UnknownEventWarning):
@@ -231,6 +235,10 @@ def build(
         if text not in seen:
             seen.add(text)
             warn(text)
+    if failure is not None:
+        # Said after the warnings: a name that matches no event ("did you mean
+        # ...?") is often why the report could not be made.
+        raise failure
     extra: list[tuple[str, str | int]] = []
     if seen:
         extra.append(("names that match no event", "; ".join(sorted(seen))))
