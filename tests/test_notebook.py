@@ -749,3 +749,29 @@ class TestPlotOptions:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             assert plotting.to_png(c).startswith(PNG_SIGNATURE)
+
+
+def test_distributions_overlaid_on_one_axes(results: dict[str, Any]) -> None:
+    """notebooks.md: ``label`` overlays several distributions on one axes."""
+    from ttvkit.plotting._axes import AT_RISK_GID
+
+    first, other = results["distribution"], results["not_reached"]
+    ax = figure_axes()
+    first.plot(ax, label="first")
+    unit = ax.get_xlabel()
+    end = ax.get_xlim()[1]
+    other.plot(ax, label="other")
+    assert ax.get_xlabel().split(" (")[1].split(")")[0] == unit.split(" (")[1].split(")")[0]
+    assert ax.get_xlim()[1] >= end
+    rows = [
+        t.get_text() for t in ax.texts if t.get_gid() == AT_RISK_GID and "at risk" in t.get_text()
+    ]
+    assert rows == ["at risk · first", "at risk · other"]  # one row per curve, not two on one line
+    title = ax.get_title()
+    assert f"first: n {first.n}" in title and f"other: n {other.n}" in title
+    medians = [t.get_text() for t in ax.texts if "median" in t.get_text()]
+    assert any(m.startswith("first: median") for m in medians)
+    assert "other: median not reached" in medians
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["first", "other"]
+    with pytest.raises(ttv.InvalidArgumentError, match="already show a curve in"):
+        other.plot(ax, label="third", unit="seconds")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import weakref
 from datetime import timedelta
 from typing import TYPE_CHECKING
+
+import attrs
 
 from ttvkit._format import (
     NOT_REACHED,
@@ -14,7 +17,9 @@ from ttvkit._format import (
     median_text,
     plural,
 )
+from ttvkit.errors import InvalidArgumentError
 from ttvkit.plotting._axes import (
+    AT_RISK_GID,
     GUIDE,
     UNIT_SECONDS,
     Unit,
@@ -57,8 +62,17 @@ def plot_distribution(
 ) -> None:
     ci, color = check_ci(ci), check_color(color)
     curve = dist.curve
-    view_end = time_view_end([curve], xmax)
-    unit = check_unit(unit) or auto_unit(view_end)
+    # Several distributions on one axes (each with its label): one time scale,
+    # the axis long enough for all, one row at risk per curve, one title.
+    overlay = _OVERLAYS.get(ax)
+    shown = [*(overlay.curves if overlay else ()), curve]
+    view_end = time_view_end(shown, xmax)
+    unit = check_unit(unit) or (overlay.unit if overlay else auto_unit(view_end))
+    if overlay is not None and unit != overlay.unit:
+        raise InvalidArgumentError(
+            f"unit={unit!r}: these axes already show a curve in {overlay.unit}; "
+            "overlay distributions in one unit"
+        )
     scale = UNIT_SECONDS[unit]
     tidy_axes(ax)
     drawn = draw_curve(
@@ -76,7 +90,9 @@ def plot_distribution(
         ax.text(
             0.98,
             0.52,
-            f"median {NOT_REACHED}",
+            f"median {NOT_REACHED}"
+            if label is None
+            else f"{literal_text(label, 32)}: median {NOT_REACHED}",
             transform=ax.get_yaxis_transform(),
             ha="right",
             va="bottom",
@@ -88,6 +104,8 @@ def plot_distribution(
         ax.plot([0.0, x, x], [0.5, 0.5, 0.0], linestyle="--", linewidth=1, color=GUIDE)
         lo, hi = dist.median_ci
         text = f"median {format_duration(median)}"
+        if label is not None:  # which curve's median, where several share the axes
+            text = f"{literal_text(label, 32)}: {text}"
         if ci and lo is not None:
             # An unbounded interval runs to the view's end, which may come before
             # the median itself (a short xmax, or a curve that rises early and then
@@ -116,18 +134,52 @@ def plot_distribution(
             fontsize="small",
         )
     share_axis(ax, "share reached")
-    time_axis(ax, unit, view_end, [curve])
-    numbers_at_risk(ax, [("", curve, None)], scale)
+    time_axis(ax, unit, view_end, shown)
+    entries = [*(overlay.entries if overlay else ()), (label, dist, drawn)]
+    _OVERLAYS[ax] = _Overlay(unit, entries)
+    if overlay is None:
+        numbers_at_risk(ax, [("", curve, None)], scale)
+        default_title = (
+            f"Time to value: {literal_text(dist.milestone.name)}\n"
+            f"{plural(dist.n, 'customer')}, {dist.n_reached} reached, "
+            f"{dist.n_censored} still on the way"
+        )
+    else:
+        for artist in [t for t in ax.texts if t.get_gid() == AT_RISK_GID]:
+            artist.remove()  # drawn again, one row per curve, at the ticks of the new axis
+        names = [
+            literal_text(name if name is not None else d.milestone.name, 16)
+            for name, d, _ in entries
+        ]
+        numbers_at_risk(
+            ax, [(name, d.curve, c) for name, (_, d, c) in zip(names, entries, strict=True)], scale
+        )
+        milestones = dict.fromkeys(literal_text(d.milestone.name) for _, d, _ in entries)
+        default_title = f"Time to value: {', '.join(milestones)}\n" + "; ".join(
+            f"{name}: n {d.n}, {d.n_reached} reached"
+            for name, (_, d, _) in zip(names, entries, strict=True)
+        )
     ax.set_title(
-        literal_text(title, 120)
-        if title is not None
-        else f"Time to value: {literal_text(dist.milestone.name)}\n"
-        f"{plural(dist.n, 'customer')}, {dist.n_reached} reached, "
-        f"{dist.n_censored} still on the way",
-        fontsize="medium",
+        literal_text(title, 120) if title is not None else default_title, fontsize="medium"
     )
     if label is not None:
         ax.legend(handles=legend_handles(ax), loc="lower right", fontsize="small", frameon=False)
+
+
+@attrs.frozen
+class _Overlay:
+    """What ``plot_distribution`` has drawn on one axes: its unit, and per curve the
+    label, the distribution and the colour drawn."""
+
+    unit: Unit
+    entries: list[tuple[str | None, TTVDistribution, str]]
+
+    @property
+    def curves(self) -> list[SurvivalCurve]:
+        return [d.curve for _, d, _ in self.entries]
+
+
+_OVERLAYS: weakref.WeakKeyDictionary[Axes, _Overlay] = weakref.WeakKeyDictionary()
 
 
 # --------------------------------------------------------------------------- comparison
