@@ -749,6 +749,12 @@ class TestPlotOptions:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             assert plotting.to_png(c).startswith(PNG_SIGNATURE)
+        # The chart draws the reference group and the largest others; the table has all.
+        ax = figure_axes()
+        c.plot(ax)
+        assert len(ax.get_legend().get_texts()) == 12
+        assert "(12 of 60 groups drawn: the reference and the largest)" in ax.get_title()
+        assert len(c.table().rows) == 60
 
 
 def test_distributions_overlaid_on_one_axes(results: dict[str, Any]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import weakref
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 import attrs
 
@@ -166,6 +166,11 @@ def plot_distribution(
         ax.legend(handles=legend_handles(ax), loc="lower right", fontsize="small", frameon=False)
 
 
+#: The most group curves a comparison chart draws (the reference group and the
+#: largest others); the table shows every group.
+MAX_CURVES: Final = 12
+
+
 @attrs.frozen
 class _Overlay:
     """What ``plot_distribution`` has drawn on one axes: its unit, and per curve the
@@ -195,14 +200,25 @@ def plot_comparison(
     title: str | None = None,
 ) -> None:
     ci = check_ci(ci)
-    curves = [g.distribution.curve for g in result.groups]
+    # Beyond a dozen curves a chart is a tangle: the reference group and the largest
+    # others are drawn, and the title says how many are left to the table.
+    named = list(zip(result.groups, result.group_names(), strict=True))
+    if len(named) > MAX_CURVES:
+        largest = sorted(
+            (pair for pair in named if not result.is_reference(pair[0].label)),
+            key=lambda pair: -pair[0].distribution.n,
+        )
+        keep = {id(g) for g, _ in largest[: MAX_CURVES - 1]}
+        named = [(g, w) for g, w in named if result.is_reference(g.label) or id(g) in keep]
+    left_out = len(result.groups) - len(named)
+    curves = [g.distribution.curve for g, _ in named]
     view_end = time_view_end(curves, xmax)
     unit = check_unit(unit) or auto_unit(view_end)
     scale = UNIT_SECONDS[unit]
     tidy_axes(ax)
     ax.axhline(0.5, linestyle=":", linewidth=1, color=GUIDE)
     at_risk_rows: list[tuple[str, SurvivalCurve, str | None]] = []
-    for g, words in zip(result.groups, result.group_names(), strict=True):
+    for g, words in named:
         d = g.distribution
         reference = " (reference)" if result.is_reference(g.label) else ""
         name = literal_text(words, 32) + reference
@@ -229,7 +245,12 @@ def plot_comparison(
     ax.set_title(
         literal_text(title, 120)
         if title is not None
-        else f"{literal_text(result.milestone.name)} by {literal_text(result.by)}\n"
-        f"log-rank p {format_p(result.p_value)}: {verdict} (α {result.alpha:g})",
+        else f"{literal_text(result.milestone.name)} by {literal_text(result.by)}"
+        + (
+            f" ({len(named)} of {len(result.groups)} groups drawn: the reference and the largest)"
+            if left_out
+            else ""
+        )
+        + f"\nlog-rank p {format_p(result.p_value)}: {verdict} (α {result.alpha:g})",
         fontsize="medium",
     )
