@@ -260,6 +260,13 @@ def test_demo_html_page_parses_and_keeps_the_database(tmp_path: Path) -> None:
         ttvkit("demo", "--users", str(USERS), "--seed", "1", "--db", str(db), cwd=tmp_path),
         "not this demo's log",
     )
+    # Another --users starts with the same first event: refused too, before any write.
+    assert_user_error(
+        ttvkit("demo", "--users", str(USERS + 50), "--db", str(db), cwd=tmp_path),
+        "not this demo's log",
+    )
+    with ttv.open_store(url) as store:
+        assert store.count() == len(datasets.saas_events(USERS))
 
 
 def test_demo_markdown(tmp_path: Path) -> None:
