@@ -781,3 +781,13 @@ def test_distributions_overlaid_on_one_axes(results: dict[str, Any]) -> None:
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["first", "other"]
     with pytest.raises(ttv.InvalidArgumentError, match="already show a curve in"):
         other.plot(ax, label="third", unit="seconds")
+
+
+def test_a_title_keeps_the_lines_it_was_given(results: dict[str, Any]) -> None:
+    for name in ALL:
+        ax = figure_axes()
+        results[name].plot(ax, title="Onboarding\nQ3 cohort $5")
+        assert ax.get_title() == "Onboarding\nQ3 cohort \\$5"  # lines kept, no math mode
+    ax = figure_axes()
+    results["distribution"].plot(ax, title="a\x1b[31m\u202eb")
+    assert ax.get_title() == "a [31mb"  # a control becomes a space, a bidi control goes

@@ -51,6 +51,13 @@ def literal_text(value: object, limit: int = LABEL_LIMIT) -> str:
     return text.replace("$", r"\$")
 
 
+def literal_title(value: object) -> str:
+    """A ``title=`` as literal text: :func:`literal_text` per line, so the lines the
+    caller wrote (at most three) stay lines, as the default titles' two do."""
+    lines = str(value).splitlines() or [""]
+    return "\n".join(literal_text(line, 120) for line in lines[:3])
+
+
 def _literal_character(c: str) -> str:
     category = unicodedata.category(c)
     if category in ("Cc", "Zl", "Zp"):

@@ -19,6 +19,7 @@ from ttvkit.plotting._axes import (
     check_unit,
     legend_above,
     literal_text,
+    literal_title,
     tidy_axes,
 )
 
@@ -167,7 +168,7 @@ def plot_cohorts(
         )
     legend_above(ax, handles)
     ax.set_title(
-        literal_text(title, 120)
+        literal_title(title)
         if title is not None
         else f"Time to value by {literal_text(result.period)} cohort: "
         f"{literal_text(result.milestone.name)}",
@@ -234,7 +235,7 @@ def plot_journey(result: JourneyReport, ax: Axes, *, title: str | None = None) -
         ],
     )
     ax.set_title(
-        literal_text(title, 120)
+        literal_title(title)
         if title is not None
         else literal_text("Journey: " + " → ".join(s.name for s in result.journey.stages), 90),
         fontsize="medium",
@@ -293,7 +294,7 @@ def plot_impact(result: ImpactReport, ax: Axes, *, title: str | None = None) -> 
         ],
     )
     ax.set_title(
-        literal_text(title, 120)
+        literal_title(title)
         if title is not None
         else f"What shortens time to value: {literal_text(result.milestone.name)}",
         fontsize="medium",
@@ -350,7 +351,7 @@ def plot_satisfaction(result: SatisfactionReport, ax: Axes, *, title: str | None
         else f"Spearman ρ(TTV, score) {c.rho:+.2f}, n {c.n}, p {format_p(c.p_value)}"
     )
     ax.set_title(
-        literal_text(title, 120)
+        literal_title(title)
         if title is not None
         else f"Satisfaction by speed to {literal_text(result.milestone.name)}\n{subtitle}",
         fontsize="medium",

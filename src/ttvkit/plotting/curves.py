@@ -30,6 +30,7 @@ from ttvkit.plotting._axes import (
     draw_curve,
     legend_handles,
     literal_text,
+    literal_title,
     numbers_at_risk,
     share_axis,
     tidy_axes,
@@ -159,9 +160,7 @@ def plot_distribution(
             f"{name}: n {d.n}, {d.n_reached} reached"
             for name, (_, d, _) in zip(names, entries, strict=True)
         )
-    ax.set_title(
-        literal_text(title, 120) if title is not None else default_title, fontsize="medium"
-    )
+    ax.set_title(literal_title(title) if title is not None else default_title, fontsize="medium")
     if label is not None:
         ax.legend(handles=legend_handles(ax), loc="lower right", fontsize="small", frameon=False)
 
@@ -243,7 +242,7 @@ def plot_comparison(
     ax.legend(handles=handles, loc="lower right", fontsize="small", frameon=True, framealpha=0.9)
     verdict = "the groups differ" if result.significant else "no clear difference"
     ax.set_title(
-        literal_text(title, 120)
+        literal_title(title)
         if title is not None
         else f"{literal_text(result.milestone.name)} by {literal_text(result.by)}"
         + (
