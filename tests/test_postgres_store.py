@@ -824,3 +824,77 @@ def test_importing_ttvkit_does_not_import_psycopg() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert result.stdout.strip() == "False"
+
+
+# ---------------------------------------------------------------- secrets
+
+SECRET = "hunter2SECRET"  # noqa: S105 - a made-up password the outputs must not show
+
+
+def _with_password(postgres_url: str) -> str:
+    scheme, rest = postgres_url.split("://", 1)
+    userinfo, at, host = rest.partition("@")
+    if not at or ":" in userinfo:
+        pytest.fail(f"this test adds a password to a URL with a user and none: {postgres_url}")
+    return f"{scheme}://{userinfo}:{SECRET}@{host}"  # trust auth: the password is not checked
+
+
+def test_no_message_or_output_shows_the_password(
+    postgres_url: str, schema: str, tmp_path: os.PathLike[str]
+) -> None:
+    from pathlib import Path
+
+    url = f"{_with_password(postgres_url)}?schema={schema}"
+    work = Path(tmp_path)
+    log = work / "events.csv"
+    log.write_text(
+        "event_id,user_id,name,timestamp\n"
+        "e1,u1,signup,2026-01-01T00:00:00Z\ne2,u1,report,2026-01-01T01:00:00Z\n"
+        "e3,u2,signup,2026-01-01T02:00:00Z\n",
+        encoding="utf-8",
+    )
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "ttvkit", *args],
+            cwd=work,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    runs = [
+        cli("import", str(log), url),
+        cli(
+            "report",
+            url,
+            "--reached",
+            "report",
+            "--start",
+            "signup",
+            "--format",
+            "json",
+            "-o",
+            "report.json",
+        ),
+        cli("check", url),
+        cli("report", url, "--timezone", "UTC", "--reached", "report"),
+    ]
+    assert [r.returncode for r in runs] == [0, 0, 0, 2], [r.stderr for r in runs]
+    assert "postgres:***@" in runs[0].stdout and "postgres:***@" in runs[2].stdout
+    for run in runs:
+        assert SECRET not in run.stdout + run.stderr
+    assert SECRET not in (work / "report.json").read_text(encoding="utf-8")
+    # The store URL in open_store()'s and libpq's messages, however it is wrong.
+    bad = [
+        url.replace("postgresql://", "postgresq://", 1),
+        url.replace(SECRET, "hunter%SECRET"),
+        url.replace("@127.0.0.1", "@[::1]x"),
+        f"{url}%00",
+        f"{postgres_url}?password={SECRET}&sslmode=bogus&schema=@",
+    ]
+    for wrong in bad:
+        with pytest.raises(ConfigurationError) as info:
+            open_store(wrong).count()
+        assert SECRET not in str(info.value) and "hunter%SECRET" not in str(info.value)

@@ -39,7 +39,7 @@ from ttvkit.io import format_of_name
 from ttvkit.milestones import Milestone, MilestoneKind
 from ttvkit.report import Report, build_report
 from ttvkit.results import TTVDistribution
-from ttvkit.stores import MemoryStore, Source, open_store
+from ttvkit.stores import MemoryStore, Source, open_store, shown_url
 
 __all__ = ["build", "cmd_report"]
 
@@ -163,7 +163,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     }
     config_path = args.config or (DEFAULT_CONFIG if os.path.exists(DEFAULT_CONFIG) else None)
     inputs = [] if config_path is None else [("configuration", config_path)]
-    facts: list[tuple[str, str | int]] = [("source", source)]
+    # A store URL is shown without its password: the report may be published.
+    shown = shown_url(source) if is_url(source) else source
+    facts: list[tuple[str, str | int]] = [("source", shown)]
     if args.engine == "spark":
         _check_parquet(source, args.input_format)
         from ttvkit.stores.spark import SparkSource, spark_session
@@ -189,7 +191,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             facts += [("engine", "spark"), ("events", store.count())]
             report = build(store, config, facts, options)
     elif is_url(source):
-        _refuse(_given(args, reading_defaults()), f"{source} is a store, not a file of events")
+        _refuse(_given(args, reading_defaults()), f"{shown} is a store, not a file of events")
         check_output(args.output, [*inputs, *sqlite_files(source)])
         check_sqlite_exists(source)
         with open_store(source) as store:

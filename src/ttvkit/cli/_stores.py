@@ -19,7 +19,7 @@ from ttvkit.cli._output import EXIT_OK, TIMEZONE_HINT, Progress, error_text, nee
 from ttvkit.errors import StoreError, TTVError
 from ttvkit.events import ValueEvent
 from ttvkit.io import EventReader, ReadError
-from ttvkit.stores import Store, open_store
+from ttvkit.stores import Store, open_store, shown_url
 from ttvkit.stores.scan import ScanSource
 
 __all__ = ["DEFAULT_BATCH_SIZE", "cmd_check", "cmd_import"]
@@ -84,7 +84,7 @@ def _import_events(
     )
     print(
         f"read {read:,}, new {new:,}, duplicates {read - new:,}, skipped {reader.skipped:,}"
-        f"{ignored} ({args.file} -> {args.store})"
+        f"{ignored} ({args.file} -> {shown_url(args.store)})"
     )
     return EXIT_OK
 
@@ -109,8 +109,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     if problems:
         shown = "; ".join(problems[:3])
         more = f" (and {len(problems) - 3:,} more problems)" if len(problems) > 3 else ""
-        raise StoreError(f"{args.store} is damaged: {shown}{more}")
-    print(f"{args.store}: ok, {summary}")
+        raise StoreError(f"{shown_url(args.store)} is damaged: {shown}{more}")
+    print(f"{shown_url(args.store)}: ok, {summary}")
     return EXIT_OK
 
 

@@ -20,6 +20,7 @@ name is the scheme, its value a callable taking the URL and returning a
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import TypeAlias
@@ -49,6 +50,7 @@ __all__ = [
     "event_names_of",
     "open_store",
     "register_store",
+    "shown_url",
 ]
 
 StoreFactory: TypeAlias = Callable[[str], Store]
@@ -92,24 +94,50 @@ def _factory(scheme: str) -> StoreFactory | None:
     return None
 
 
+_QUERY_SECRET = re.compile(r"(?i)([?&](?:password|sslpassword)=)[^&#]*")
+
+
+def shown_url(url: str) -> str:
+    """*url* with its password (``user:PASSWORD@host``, ``?password=...``) replaced by
+    ``***``: what messages and outputs show of a store URL.
+
+    Made for URLs that may be malformed (the message is often about that), so it
+    works on the text, not on a parse: the secret is what lies between the first
+    ``:`` of the part before the last ``@`` of the authority and that ``@``.
+    """
+    head, sep, rest = url.partition("://")
+    if sep:
+        authority_end = min((i for i in map(rest.find, "/?#") if i >= 0), default=len(rest))
+        at = rest.rfind("@", 0, authority_end)
+        if at < 0 < authority_end:  # a raw '/' or '#' in a password ends the authority early
+            at = rest.rfind("@", 0, rest.find("?") if "?" in rest else len(rest))
+        if at >= 0 and ":" in rest[:at]:
+            user = rest[:at].split(":", 1)[0]
+            rest = f"{user}:***{rest[at:]}"
+        url = f"{head}{sep}{rest}"
+    return _QUERY_SECRET.sub(r"\1***", url)
+
+
 def _check_url_text(url: str) -> None:
     """Refuse what no backend can open: a NUL (raw or ``%00``) or text that is not Unicode."""
     try:
         url.encode("utf-8")
     except UnicodeEncodeError:
         raise ConfigurationError(
-            f"store URL {url!r}: contains a lone surrogate (bytes that are not UTF-8); "
+            f"store URL {shown_url(url)!r}: contains a lone surrogate (bytes that are not UTF-8); "
             "percent-encode the file name as UTF-8, or rename the file"
         ) from None
     if "\x00" in url or "\x00" in unquote(url):
         raise ConfigurationError(
-            f"store URL {url!r}: contains a NUL character (or %00), which no file name, "
+            f"store URL {shown_url(url)!r}: contains a NUL character (or %00), which no file name, "
             "host or database name can hold; remove it"
         )
     try:
         urlsplit(url)
     except ValueError as exc:  # an unclosed IPv6 bracket, say
-        raise ConfigurationError(f"store URL {url!r}: is not a valid URL ({exc})") from None
+        raise ConfigurationError(
+            f"store URL {shown_url(url)!r}: is not a valid URL ({exc})"
+        ) from None
 
 
 def open_store(url: str) -> Store:
@@ -121,7 +149,8 @@ def open_store(url: str) -> Store:
     """
     if not isinstance(url, str) or "://" not in url:
         raise ConfigurationError(
-            f"store URL {url!r}: expected SCHEME://..., e.g. 'sqlite:///ttv.db', "
+            f"store URL {shown_url(url) if isinstance(url, str) else url!r}: expected "
+            "SCHEME://..., e.g. 'sqlite:///ttv.db', "
             "'memory://' or 'postgresql://user@host/db'"
         )
     _check_url_text(url)
@@ -132,6 +161,7 @@ def open_store(url: str) -> Store:
             {*_BUILTIN, *_registered, *(ep.name for ep in entry_points(group="ttvkit.stores"))}
         )
         raise ConfigurationError(
-            f"store URL {url!r}: unknown scheme {scheme!r}; known schemes: {', '.join(known)}"
+            f"store URL {shown_url(url)!r}: unknown scheme {scheme!r}; "
+            f"known schemes: {', '.join(known)}"
         )
     return factory(url)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import math
 import operator
+import re
 import threading
 import time
 import weakref
@@ -22,6 +23,7 @@ from ttvkit._fork import at_fork
 from ttvkit.errors import ConfigurationError, StoreError, StoreUnavailableError
 from ttvkit.events import ValueEvent, trusted_event
 from ttvkit.observations import check_aware, to_micros
+from ttvkit.stores import shown_url
 from ttvkit.stores._base import BaseStore, appended_batch, event_filter
 from ttvkit.stores.deadline import current_limit
 from ttvkit.stores.postgres.adapters import (
@@ -140,8 +142,8 @@ class PostgresStore(PlanQueries, BaseStore):
             )
         except psycopg.Error as exc:
             raise ConfigurationError(
-                f"PostgreSQL connection string: {first_line(exc)}; see "
-                "https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-CONNSTRING"
+                f"PostgreSQL connection string: {_without_secrets(first_line(exc), conninfo)}; "
+                "see https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-CONNSTRING"
             ) from None
         user = params.get("user") or ""
         self._where = (
@@ -178,11 +180,11 @@ class PostgresStore(PlanQueries, BaseStore):
         written (``sslmode=require``, ``application_name=...``).
         """
         if not isinstance(url, str):
-            raise ConfigurationError(f"store URL {url!r}: must be a str")
+            raise ConfigurationError(f"store URL of type {type(url).__name__}: must be a str")
         parts = urlsplit(url)
         if parts.scheme.lower() not in ("postgresql", "postgres"):
             raise ConfigurationError(
-                f"store URL {url!r}: expected postgresql://user@host:port/dbname"
+                f"store URL {shown_url(url)!r}: expected postgresql://user@host:port/dbname"
             )
         own: dict[str, str] = {}
         passed: list[str] = []
@@ -550,3 +552,19 @@ def _forget_connections_in_child() -> None:
 
 
 at_fork(after_in_child=_forget_connections_in_child)
+
+
+def _without_secrets(text: str, conninfo: str) -> str:
+    """*text* (libpq's words about *conninfo*, which may quote it) with the password of
+    *conninfo* replaced by ``***``, as written and percent-decoded."""
+    secrets = set()
+    try:
+        password = urlsplit(conninfo).password
+    except ValueError:
+        password = None
+    if password:
+        secrets |= {password, unquote(password)}
+    secrets |= set(re.findall(r"(?i)\bpassword\s*=\s*'?([^'\s&]+)", conninfo))
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return shown_url(text)
