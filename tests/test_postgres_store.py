@@ -898,3 +898,49 @@ def test_no_message_or_output_shows_the_password(
         with pytest.raises(ConfigurationError) as info:
             open_store(wrong).count()
         assert SECRET not in str(info.value) and "hunter%SECRET" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("option", "words"),
+    [
+        ("sslmode=bogus", 'invalid sslmode value: "bogus"'),
+        ("keepalives_idle=abc", 'invalid integer value "abc" for connection option'),
+    ],
+)
+def test_a_bad_value_of_a_libpq_option_is_configuration_not_an_outage(
+    postgres_url: str, option: str, words: str
+) -> None:
+    """A Tracker retries a StoreUnavailableError: a typo in the URL must not be one."""
+    store = open_store(f"{postgres_url}?{option}")
+    with pytest.raises(ConfigurationError, match=words) as info:
+        store.count()
+    assert not isinstance(info.value, StoreUnavailableError)
+    store.close()
+
+
+def test_a_refused_privilege_is_permanent_not_an_outage(
+    postgres_url: str, schema: str, admin: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    """A role without USAGE on the schema: retrying will not help, so no StoreUnavailableError."""
+    role = f"ttvtest_ro_{uuid.uuid4().hex[:8]}"
+    admin.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+    admin.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+    try:
+        scheme, rest = postgres_url.split("://", 1)
+        url = f"{scheme}://{role}@{rest.split('@', 1)[-1]}?schema={schema}"
+        with open_store(url) as store, pytest.raises(StoreError) as info:
+            store.count()
+        assert not isinstance(info.value, StoreUnavailableError)
+        assert "permission denied" in str(info.value) and "USAGE on the schema" in str(info.value)
+        # A table ttvkit did not create, in the way: permanent too, and said so.
+        admin.execute(
+            sql.SQL("CREATE TABLE {} (v int)").format(sql.Identifier(schema, "ttv_schema_version"))
+        )
+        with (
+            open_store(f"{postgres_url}?schema={schema}") as store,
+            pytest.raises(StoreError, match="ttvkit did not create may be in the way") as info,
+        ):
+            store.count()
+        assert not isinstance(info.value, StoreUnavailableError)
+    finally:
+        admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))

@@ -251,6 +251,13 @@ class PostgresStore(PlanQueries, BaseStore):
         except Deadline as exc:
             raise self._too_slow() from exc
         except psycopg.Error as exc:
+            if _BAD_OPTION_VALUE.search(str(exc)):
+                # libpq checks option values when it connects: a wrong one is a
+                # mistake in the URL, which no retry mends.
+                raise ConfigurationError(
+                    f"PostgreSQL connection string: {_without_secrets(str(exc), self._conninfo)}"
+                    " (an option libpq knows, with a value it does not take)"
+                ) from exc
             raise self._unavailable(exc) from exc
         if self._closed:  # close() ran while this thread was connecting
             conn.close()
@@ -261,16 +268,25 @@ class PostgresStore(PlanQueries, BaseStore):
                 self._migrate(conn)
                 self._ready = True
         except BaseException as exc:
+            lost = conn.broken or conn.closed  # before close(), after which it is always closed
             conn.close()
             if isinstance(exc, psycopg.Error):
                 if isinstance(exc, Deadline) or isinstance(exc.__context__, Deadline):
                     raise self._too_slow() from exc
-                if conn.broken or conn.closed:
+                if lost:
                     raise self._unavailable(exc) from exc
+                # Refused by the server (a privilege, a table in the way): permanent,
+                # retrying will not help.
+                why = (
+                    "The first connection creates them; it needs the CREATE privilege on the "
+                    "database (or on the schema), and USAGE on the schema"
+                    if isinstance(exc, psycopg.errors.InsufficientPrivilege)
+                    else "A table of that name that ttvkit did not create may be in the way: "
+                    "use another schema or table_prefix"
+                )
                 raise StoreError(
                     f"cannot set up ttvkit's tables in schema {self._schema!r} at "
-                    f"{self._where}: {first_line(exc)}. The first connection creates them; "
-                    "it needs the CREATE privilege on the database (or on the schema)"
+                    f"{self._where}: {first_line(exc)}. {why}"
                 ) from exc
             raise
         self._conn = conn
@@ -552,6 +568,12 @@ def _forget_connections_in_child() -> None:
 
 
 at_fork(after_in_child=_forget_connections_in_child)
+
+
+#: libpq's words for an option it knows given a value it does not take.
+_BAD_OPTION_VALUE: Final = re.compile(
+    r'invalid (?:integer )?value "[^"]*" for connection option|invalid \w+ value: "'
+)
 
 
 def _without_secrets(text: str, conninfo: str) -> str:
