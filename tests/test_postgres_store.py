@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 import attrs
 import psycopg
@@ -494,6 +495,14 @@ def test_url_options_are_ttvkits_and_the_rest_go_to_libpq(
     postgres_scheme = postgres_url.replace("postgresql://", "postgres://", 1)
     with open_store(f"{postgres_scheme}?schema={schema}") as other_prefix:
         assert other_prefix.count() == 0  # ttv_ tables, separate from app_
+    # An empty host (libpq's local-socket form), the host and user as options instead.
+    parts = urlsplit(postgres_url)
+    local = (
+        f"postgresql:///{parts.path.lstrip('/')}?host={parts.hostname}&port={parts.port or 5432}"
+        f"&user={parts.username}&schema={schema}&table_prefix=app_"
+    )
+    with open_store(local) as by_options:
+        assert by_options.count() == 1
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ import weakref
 from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime
 from typing import Any, Final, TypeVar, cast
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 import psycopg
 from psycopg import sql
@@ -207,8 +207,12 @@ class PostgresStore(PlanQueries, BaseStore):
                     raise ConfigurationError(
                         f"store URL: {key}={own[key]!r} is not a number of seconds"
                     ) from None
+        # Rebuilt as text: urlunsplit() turns postgresql:///db (a local socket) into
+        # postgresql:/db, which libpq no longer reads as a URI.
+        base = url.split("?", 1)[0].split("#", 1)[0]
+        query = f"?{'&'.join(passed)}" if passed else ""
         return cls(
-            urlunsplit(parts._replace(query="&".join(passed))),
+            f"{base}{query}{'#' + parts.fragment if parts.fragment else ''}",
             schema=own.get("schema", "public"),
             table_prefix=own.get("table_prefix", "ttv_"),
             connect_timeout=timeouts.get("connect_timeout", 10),
