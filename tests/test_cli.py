@@ -704,3 +704,34 @@ def test_a_misspelt_by_event_is_named_before_the_error_it_causes(tmp_path: Path)
     assert warning.startswith("ttvkit: warning: ") and "'tutorial_complete'" in warning
     assert "did you mean 'tutorial_completed'?" in warning
     assert error.startswith("ttvkit: error: comparing by tutorial_complete needs two groups")
+
+
+def test_report_and_check_never_create_a_missing_duckdb_file(tmp_path: Path) -> None:
+    pytest.importorskip("duckdb", reason="the DuckDB store needs ttvkit[duckdb]")
+    for command in (
+        ("report", "duckdb:///typo.duckdb", "--reached", "x"),
+        ("check", "duckdb:///typo.duckdb"),
+    ):
+        result = ttvkit(*command, cwd=tmp_path)
+        assert result.returncode == 2
+        assert result.stderr == "ttvkit: error: typo.duckdb: no such DuckDB database\n"
+    assert not (tmp_path / "typo.duckdb").exists()
+
+
+def test_by_a_property_one_milestone_fixes_skips_that_milestone_only(tmp_path: Path) -> None:
+    """The demo's `upgraded` starts at signups where plan = 'free': by plan, it has one
+    group. Named with -m it must be answerable; otherwise it is a skipped section."""
+    ok(ttvkit("demo", "--users", "300", "--db", "demo.db", "--format", "json", cwd=tmp_path))
+    (tmp_path / "ttv.toml").write_text(demo_config_text(), encoding="utf-8")
+    result = ok(
+        ttvkit("report", "sqlite:///demo.db", "--by", "plan", "--format", "json", cwd=tmp_path)
+    )
+    kinds = {s["heading"]: s["kind"] for s in json.loads(result.stdout)["sections"]}
+    by_plan = {h: k for h, k in kinds.items() if h.endswith(", by plan")}
+    assert [h for h, k in by_plan.items() if k == "skipped"] == [
+        "Time to upgrade: upgraded (from signup where plan = 'free' to upgraded), by plan"
+    ]
+    assert sum(k == "comparison" for k in by_plan.values()) == len(by_plan) - 1
+    assert "every customer has plan='free'" in result.stderr
+    named = ttvkit("report", "sqlite:///demo.db", "--by", "plan", "-m", "upgraded", cwd=tmp_path)
+    assert named.returncode == 2 and "every customer has plan='free'" in named.stderr

@@ -19,7 +19,7 @@ import attrs
 from ttvkit._ids import content_id, made_up_here
 from ttvkit.cli._output import Progress, note, plural, warn
 from ttvkit.config import Config
-from ttvkit.errors import ConfigurationError, StoreError
+from ttvkit.errors import ConfigurationError, MissingDependencyError, StoreError
 from ttvkit.events import ValueEvent, trusted_event
 from ttvkit.io import FORMATS as INPUT_FORMATS
 from ttvkit.io import (
@@ -37,7 +37,7 @@ from ttvkit.stores.scan import ScanSource, scan
 __all__ = [
     "Counts",
     "Reading",
-    "check_sqlite_exists",
+    "check_store_exists",
     "columns_option",
     "file_format",
     "guess_columns",
@@ -342,11 +342,20 @@ def sqlite_path(url: str) -> str | None:
     return path if path and path != ":memory:" and "\x00" not in path else None
 
 
-def check_sqlite_exists(url: str) -> None:
-    """Reporting on a SQLite file that does not exist is a typo, not a wish to create it."""
+def check_store_exists(url: str) -> None:
+    """Reporting on (or checking) a SQLite or DuckDB file that does not exist is a typo,
+    not a wish to create it: opening it would create an empty database."""
     path = sqlite_path(url)
     if path is not None and not os.path.exists(path):
         raise FileNotFoundError(2, "no such SQLite database", path)
+    if url.partition("://")[0].lower() == "duckdb":
+        try:
+            from ttvkit.stores.duckdb.store import parse_url
+        except MissingDependencyError:
+            return  # opening the store says which extra to install
+        location = parse_url(url)
+        if location and location != ":memory:" and not os.path.exists(location):
+            raise FileNotFoundError(2, "no such DuckDB database", location)
 
 
 def sqlite_files(url: str) -> list[tuple[str, str]]:

@@ -11,7 +11,7 @@ from typing import Any
 import attrs
 
 from ttvkit.cli._files import (
-    check_sqlite_exists,
+    check_store_exists,
     file_format,
     is_url,
     open_reader,
@@ -193,7 +193,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     elif is_url(source):
         _refuse(_given(args, reading_defaults()), f"{shown} is a store, not a file of events")
         check_output(args.output, [*inputs, *sqlite_files(source)])
-        check_sqlite_exists(source)
+        check_store_exists(source)
         with open_store(source) as store:
             facts.append(("events", store.count()))
             report = build(store, config, facts, options)

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from ttvkit.cli._files import (
     Counts,
-    check_sqlite_exists,
+    check_store_exists,
     file_format,
     ingest,
     open_reader,
@@ -96,7 +96,7 @@ class _ImportFailed(TTVError):
 def cmd_check(args: argparse.Namespace) -> int:
     from ttvkit.stores.sqlite import SQLiteStore
 
-    check_sqlite_exists(args.store)
+    check_store_exists(args.store)
     with open_store(args.store) as store:
         if isinstance(store, SQLiteStore):
             problems = store.check()

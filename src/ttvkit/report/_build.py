@@ -35,7 +35,7 @@ from ttvkit.report._model import (
     Section,
     _facts,
 )
-from ttvkit.results import TTVDistribution
+from ttvkit.results import Comparison, TTVDistribution
 
 # --------------------------------------------------------------------------- building
 
@@ -162,20 +162,28 @@ def build_report(
                 if isinstance(result, TTVDistribution):
                     distributions.append(result)
         if by is not None:
+            by_text = by if isinstance(by, str) else by.describe()
             for m in selected:
-                step(f"{_heading(m)}, by {by if isinstance(by, str) else by.describe()}")
-                comparison = compare(
-                    store,
-                    m,
-                    by,
-                    as_of=when,
-                    per=per,
-                    landmark=landmark,
-                    within=within,
-                    bootstrap=bootstrap,
-                    seed=seed,
-                )
-                sections.append(Section(f"{_heading(m)}, by {comparison.by}", comparison))
+
+                def compared(m: Milestone = m) -> Comparison:
+                    return compare(
+                        store,
+                        m,
+                        by,
+                        as_of=when,
+                        per=per,
+                        landmark=landmark,
+                        within=within,
+                        bootstrap=bootstrap,
+                        seed=seed,
+                    )
+
+                heading = f"{_heading(m)}, by {by_text}"
+                if explicit:  # the milestones named: each must be answerable
+                    step(heading)
+                    sections.append(Section(heading, compared()))
+                else:  # one milestone's start may fix the property (plan = 'free'): skipped
+                    lenient(heading, compared)
         if config.interventions:
             lenient(
                 f"What shortens {MEASURES[primary.kind].lower()}: {primary.name}",
