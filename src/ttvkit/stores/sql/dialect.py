@@ -75,6 +75,13 @@ class Dialect(abc.ABC):
     #: where grouping builds a B-tree and durations in µs barely repeat (SQLite).
     groups_cells: bool = True
 
+    #: How the first (or last) row per customer is picked, for a start event's or a
+    #: first/last event's properties: ``ROW_NUMBER() OVER (PARTITION BY ...)`` (True),
+    #: or a ``GROUP BY`` whose ``MIN()``/``MAX()`` gives the row its other columns come
+    #: from (False: SQLite's "bare column" rule). SQLite cannot index a window
+    #: function's result when joining it, so each customer scanned every row: quadratic.
+    first_row_by_window: bool = True
+
     def __init__(self, relation: str) -> None:
         self.relation = relation
 

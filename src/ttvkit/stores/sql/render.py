@@ -212,28 +212,21 @@ class _Renderer:
             reached_column = "reach.rc"
         if any(isinstance(a, StartPropertyColumn) for a in plan.attributes):
             if start_flag is None:  # a fixed start: the customer's first event
-                chosen = (
-                    "SELECT c, properties, ROW_NUMBER() OVER "
-                    "(PARTITION BY c ORDER BY ts, event_id) AS rn FROM base"
-                )
+                chosen = self._first_rows("base", "TRUE", first=True)
             else:  # the first matching event at the start time
-                chosen = (
-                    "SELECT base.c, base.properties, ROW_NUMBER() OVER "
-                    "(PARTITION BY base.c ORDER BY base.event_id) AS rn "
-                    f"FROM base JOIN cand ON cand.c = base.c "
-                    f"WHERE base.ts = cand.st AND base.{start_flag}"
+                chosen = self._first_rows(
+                    "(SELECT base.* FROM base JOIN cand ON cand.c = base.c "
+                    f"WHERE base.ts = cand.st AND base.{start_flag})",
+                    "TRUE",
+                    first=True,
                 )
-            self.ctes.append(f"sev AS (SELECT c, properties FROM ({chosen}) AS s WHERE rn = 1)")
+            self.ctes.append(f"sev AS ({chosen})")
             joins.append("LEFT JOIN sev ON sev.c = cand.c")
         for i, flag in property_flags.items():
             spec = plan.attributes[i]
             assert isinstance(spec, PropertyColumn)
-            order = "ts, event_id" if spec.which == "first" else "ts DESC, event_id DESC"
-            self.ctes.append(
-                f"po{i} AS (SELECT c, properties FROM (SELECT c, properties, ROW_NUMBER() "
-                f"OVER (PARTITION BY c ORDER BY {order}) AS rn FROM base WHERE {flag}) AS s "
-                "WHERE rn = 1)"
-            )
+            picked = self._first_rows("base", flag, first=spec.which == "first")
+            self.ctes.append(f"po{i} AS ({picked})")
             joins.append(f"LEFT JOIN po{i} ON po{i}.c = cand.c")
 
         columns = ["cand.c AS c", "cand.st AS st", f"{reached_column} AS rc"]
@@ -247,6 +240,26 @@ class _Renderer:
         self.ctes.append(f"obs AS (SELECT {', '.join(columns)} FROM cand {' '.join(joins)})")
         self.ctes.append(self._settled())
         return "WITH " + ", ".join(self.ctes)
+
+    def _first_rows(self, rows: str, flag: str, *, first: bool) -> str:
+        """``c, properties`` of each customer's first (or last) row of *rows* where *flag*
+        holds, by time then ``event_id``: the one rule, in the dialect's way
+        (:attr:`Dialect.first_row_by_window`)."""
+        if self.dialect.first_row_by_window:
+            order = "ts, event_id" if first else "ts DESC, event_id DESC"
+            return (
+                "SELECT c, properties FROM (SELECT c, properties, ROW_NUMBER() OVER "
+                f"(PARTITION BY c ORDER BY {order}) AS rn FROM {rows} AS r WHERE {flag}) AS s "
+                "WHERE rn = 1"
+            )
+        # The customer's earliest (latest) time, then at that time the row with the
+        # least (greatest) event_id: properties is the bare column MIN()/MAX() picks.
+        pick = "MIN" if first else "MAX"
+        return (
+            f"SELECT r.c AS c, r.properties AS properties, {pick}(r.event_id) AS e "
+            f"FROM {rows} AS r JOIN (SELECT c, {pick}(ts) AS t FROM {rows} AS r0 WHERE {flag} "
+            f"GROUP BY c) AS f ON f.c = r.c AND r.ts = f.t WHERE {flag} GROUP BY r.c"
+        )
 
     def _settled(self) -> str:
         """``fin``: :func:`ttvkit.observations.settle` in SQL, one row per observation."""
