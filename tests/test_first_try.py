@@ -595,3 +595,21 @@ def test_an_analysis_of_a_misspelt_store_file_creates_nothing(
     assert ttv.time_to_value(f"{scheme}:///events.db", milestone).n_reached == 1
     with pytest.raises(ttv.AnalysisError, match="holds no events"):  # in memory: no file
         ttv.time_to_value(f"{scheme}://", milestone)
+
+
+def test_init_asks_for_an_nth_time_only_of_events_users_repeat(tmp_path: Path) -> None:
+    """Events each user does once get a first-time milestone: "the 3rd time" of one
+    would be a milestone nobody can reach."""
+    rows = ["user_id,name,timestamp"]
+    for i in range(20):
+        rows += [f"u{i},signup,2026-01-01T00:{i:02d}:00Z"]
+        rows += [f"u{i},report,2026-01-02T0{k}:{i:02d}:00Z" for k in range(4)]  # 4 each
+        rows += [f"u{i},imported,2026-01-03T00:{i:02d}:00Z"] if i < 18 else []  # once each
+        rows += [f"u{i},shared,2026-01-04T0{k}:{i:02d}:00Z" for k in range(2)] if i < 15 else []
+    (tmp_path / "log.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    printed = ok(ttvkit("init", "log.csv", "--print", cwd=tmp_path)).stdout
+    config = parse_config(tomllib.loads(printed))
+    reached = {name: m.reached.describe() for name, m in config.milestones.items()}
+    assert reached == {"report": "report", "imported": "imported", "shared": "shared (#2)"}
+    assert {m.kind.value for n, m in config.milestones.items() if n != "shared"} == {"basic"}
+    assert config.milestones["shared"].kind.value == "exceed"

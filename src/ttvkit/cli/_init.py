@@ -10,6 +10,7 @@ import tomllib
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Final
 
 import attrs
 
@@ -134,12 +135,17 @@ def _init_text(
         candidates = ["report_created"]
     for i, name in enumerate(candidates):
         events, users = names.get(name, (0, 0))
+        # "Exceed" (the nth time) only where users repeat the event that often on
+        # average: an event done once each would give a milestone nobody can reach.
+        nth = 0
+        if i > 0 and users:
+            nth = 3 if events >= 3 * users else 2 if events >= 2 * users else 0
         lines += [""]
         if names:
             lines.append(f"# {_comment(name)}: {events:,} events by {users:,} users")
         lines += [
             f"[milestones.{_toml_key(_slug(name))}]",
-            f'kind = "{"basic" if i == 0 else "exceed"}"'
+            f'kind = "{"exceed" if nth else "basic"}"'
             + (
                 "                # basic, exceed, onboarding, upgrade, feature_adoption, roi"
                 if i == 0
@@ -147,9 +153,10 @@ def _init_text(
             ),
             f"start = {_toml_string(start)}"
             + ("   # the start event: what the most users do first" if i == 0 else ""),
-            f"reached = {_toml_string(name)}"
-            if i == 0
-            else f"reached = {{ event = {_toml_string(name)}, nth = 3 }}   # the 3rd time",
+            f"reached = {{ event = {_toml_string(name)}, nth = {nth} }}"
+            f"   # the {_ORDINALS[nth]} time"
+            if nth
+            else f"reached = {_toml_string(name)}",
         ]
         if i == 0:
             lines.append('# window = "30d"            # count only reaching within 30 days')
@@ -228,3 +235,6 @@ def cmd_init(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return EXIT_OK
+
+
+_ORDINALS: Final = {2: "2nd", 3: "3rd"}
