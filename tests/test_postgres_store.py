@@ -953,3 +953,17 @@ def test_a_refused_privilege_is_permanent_not_an_outage(
         assert not isinstance(info.value, StoreUnavailableError)
     finally:
         admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
+def test_check_of_a_store_it_cannot_reach_does_not_call_it_damaged(postgres_url: str) -> None:
+    missing = postgres_url.rsplit("/", 1)[0] + f"/ttvtest_missing_{uuid.uuid4().hex[:8]}"
+    result = subprocess.run(
+        [sys.executable, "-m", "ttvkit", "check", missing],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "is unavailable" in result.stderr and "does not exist" in result.stderr
+    assert "damaged" not in result.stderr

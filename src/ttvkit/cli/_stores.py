@@ -16,7 +16,7 @@ from ttvkit.cli._files import (
     with_stable_ids,
 )
 from ttvkit.cli._output import EXIT_OK, TIMEZONE_HINT, Progress, error_text, needs_timezone
-from ttvkit.errors import StoreError, TTVError
+from ttvkit.errors import StoreError, StoreUnavailableError, TTVError
 from ttvkit.events import ValueEvent
 from ttvkit.io import EventReader, ReadError
 from ttvkit.stores import Store, open_store, shown_url
@@ -120,6 +120,8 @@ def _read_every_event(store: Store) -> tuple[str, list[str]]:
     try:
         for _ in store.events():
             events += 1
+    except StoreUnavailableError:
+        raise  # not reached is not damaged: said as it is
     except TTVError as exc:
         return "", [f"after {events:,} events: {exc}"]
     return f"{events:,} events, every one readable", []
