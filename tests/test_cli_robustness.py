@@ -318,3 +318,31 @@ def test_redrawn_progress_lines_fit_the_terminal(monkeypatch: pytest.MonkeyPatch
     assert len(update) <= 39 and update.endswith("..."), update
     assert len(computing) <= 39 and computing.startswith("ttvkit: computing Time"), computing
     assert finish.endswith(", 206,000 events\n")  # the last line is whole: never redrawn
+
+
+def test_sigterm_stops_the_demo_and_removes_its_temporary_database(tmp_path: Path) -> None:
+    """timeout(1) and a cancelled CI job send SIGTERM: the demo's temporary files go."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ttvkit", "demo", "--users", "200000"],
+        cwd=tmp_path,
+        env={**os.environ, "TMPDIR": str(scratch)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not any(scratch.glob("ttvkit-demo-*/demo.db")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert any(scratch.glob("ttvkit-demo-*/demo.db")), "the demo never started writing"
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert stderr.endswith("ttvkit: interrupted\n")
+    assert list(scratch.iterdir()) == []

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from typing import NoReturn
 
 from ttvkit import __version__
@@ -273,11 +276,31 @@ def _utf8_stdio() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``ttvkit`` command with *argv* (default: ``sys.argv[1:]``); return the exit code."""
+    with _terminated_as_interrupted():
+        try:
+            return _main(argv)
+        except KeyboardInterrupt:  # also while parsing, or while a command reports an error
+            print("ttvkit: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
+
+
+@contextlib.contextmanager
+def _terminated_as_interrupted() -> Iterator[None]:
+    """SIGTERM (``timeout``, a CI job cancelled, ``kill``) stops a command as Ctrl-C does:
+    its temporary files (the demo's database) are removed on the way out. The signal's
+    default is restored after, so a process embedding :func:`main` keeps its own."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers belong to the main thread
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
     try:
-        return _main(argv)
-    except KeyboardInterrupt:  # also while parsing, or while a command reports an error
-        print("ttvkit: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _main(argv: Sequence[str] | None) -> int:
