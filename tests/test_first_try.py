@@ -159,6 +159,8 @@ def test_unmapped_columns_say_the_cli_option_not_python(mixpanel: Path, tmp_path
         f"--columns {COLUMNS}",
     )
     assert "ColumnMapping" not in line
+    # distinct_id alone (Mixpanel's, here) is no PostHog export: no hint the reader refuses.
+    assert "--input-format posthog" not in line
 
 
 def test_columns_table_in_the_toml(mixpanel: Path, tmp_path: Path) -> None:
@@ -613,3 +615,18 @@ def test_init_asks_for_an_nth_time_only_of_events_users_repeat(tmp_path: Path) -
     assert reached == {"report": "report", "imported": "imported", "shared": "shared (#2)"}
     assert {m.kind.value for n, m in config.milestones.items() if n != "shared"} == {"basic"}
     assert config.milestones["shared"].kind.value == "exceed"
+
+
+def test_epoch_milliseconds_are_answered_with_the_cli_option(tmp_path: Path) -> None:
+    (tmp_path / "ms.csv").write_text("user_id,name,timestamp\nu1,signup,1767000000000\n")
+    (tmp_path / "ms.jsonl").write_text(
+        '{"user_id": "u1", "name": "signup", "timestamp": 1767000000000}\n'
+    )
+    csv_line = assert_user_error(
+        ttvkit("report", "ms.csv", "--reached", "x", cwd=tmp_path), "needs --timestamp-unit"
+    )
+    jsonl_line = assert_user_error(
+        ttvkit("report", "ms.jsonl", "--reached", "x", cwd=tmp_path), "pass --timestamp-unit ms"
+    )
+    assert "timestamp_unit=" not in csv_line + jsonl_line
+    ok(ttvkit("report", "ms.jsonl", "--reached", "signup", "--timestamp-unit", "ms", cwd=tmp_path))

@@ -237,7 +237,9 @@ def _check_columns(path: str, fields: Sequence[str], mapping: ColumnMapping) -> 
     guess = guess_columns(fields)
     option = "--columns user=COL,name=COL,timestamp=COL" if guess is None else columns_option(guess)
     hint = f"{option} (or a [columns] table in the TOML)"
-    if "distinct_id" in have:
+    if {"distinct_id", "event"} <= have and have & {"uuid", "properties", "timestamp"}:
+        # PostHog's other fields too: a Mixpanel-style CSV (distinct_id, event, time)
+        # is no PostHog export, and the PostHog reader would refuse it.
         hint += ", or --input-format posthog"
     elif have & {"userId", "anonymousId"}:
         hint += ", or --input-format segment"

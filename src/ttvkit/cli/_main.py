@@ -23,6 +23,7 @@ from ttvkit.cli._output import (
     EXIT_USAGE,
     TIMEZONE_HINT,
     error_text,
+    in_cli_words,
     needs_timezone,
     one_line,
 )
@@ -326,7 +327,7 @@ def _main(argv: Sequence[str] | None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return 1
     except (TTVError, OSError) as exc:
-        text = error_text(exc)
+        text = in_cli_words(error_text(exc))
         if needs_timezone(exc):
             text += f"; {TIMEZONE_HINT}"
         print(f"ttvkit: error: {one_line(text)}", file=sys.stderr)

@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TextIO
+from typing import Final, TextIO
 
 from ttvkit._format import one_line
 from ttvkit.errors import ConfigurationError, InvalidEventError
@@ -32,6 +32,7 @@ __all__ = [
     "SectionProgress",
     "check_output",
     "error_text",
+    "in_cli_words",
     "needs_timezone",
     "note",
     "one_line",
@@ -66,6 +67,32 @@ _NO_OFFSET = "has no UTC offset; add one, e.g. 'Z' or '+02:00', instead of guess
 TIMEZONE_HINT = (
     "if all the file's times are in one zone, say which with --timezone (e.g. --timezone UTC)"
 )
+
+
+#: The readers' advice in Python words, and the same in the command line's options.
+_IN_CLI_WORDS: Final = (
+    ("pass timestamp_unit='ms'", "pass --timestamp-unit ms"),
+    ("check timestamp_unit", "check --timestamp-unit"),
+    (
+        "Pass mapping=ColumnMapping(...) naming yours, e.g. "
+        "ColumnMapping(user='distinct_id', name='event')",
+        "Map yours with --columns, e.g. --columns user=distinct_id,name=event",
+    ),
+)
+#: A CSV cell of digits where a time should be (an epoch number, which CSV reads as
+#: text unless told the unit).
+_DIGITS_FOR_A_TIME: Final = re.compile(r"'-?\d+(\.\d+)?' is not an ISO-8601 timestamp")
+
+
+def in_cli_words(text: str) -> str:
+    """*text* (an error of ttvkit's Python API) with its advice in command-line options."""
+    for python, cli in _IN_CLI_WORDS:
+        text = text.replace(python, cli)
+    if _DIGITS_FOR_A_TIME.search(text):
+        text += (
+            "; a number of seconds (or ms, us) since the epoch needs --timestamp-unit s (ms, us)"
+        )
+    return text
 
 
 def needs_timezone(exc: BaseException) -> bool:
