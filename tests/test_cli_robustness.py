@@ -315,9 +315,31 @@ def test_redrawn_progress_lines_fit_the_terminal(monkeypatch: pytest.MonkeyPatch
     with SectionProgress(stream) as section:
         section("Time to first report: the distribution of the primary milestone")
     update, finish, computing = [p for p in stream.getvalue().split("\r\x1b[K") if p]
-    assert len(update) <= 39 and update.endswith("..."), update
+    # The label gives way before the figures: the count is what a narrow terminal shows.
+    assert len(update) <= 39 and update.endswith(" 25.0% 5,000/20,000 users"), update
     assert len(computing) <= 39 and computing.startswith("ttvkit: computing Time"), computing
     assert finish.endswith(", 206,000 events\n")  # the last line is whole: never redrawn
+
+
+@pytest.mark.parametrize("columns", [80, 100, 60])
+def test_a_progress_line_narrows_its_bar_before_cutting_its_figures(
+    monkeypatch: pytest.MonkeyPatch, columns: int
+) -> None:
+    from ttvkit.cli._output import Progress
+
+    monkeypatch.setenv("COLUMNS", str(columns))
+    stream = _Terminal()
+    with Progress(
+        "loading the demo log into SQLite", total=20_000, unit="users", stream=stream
+    ) as p:
+        time.sleep(0.15)
+        p.update(19_448)
+    (update,) = [part.rstrip("\n") for part in stream.getvalue().split("\r\x1b[K") if part]
+    assert len(update) <= columns - 1
+    assert update.startswith("loading the demo log into SQLite") and update.endswith(
+        " 97.2% 19,448/20,000 users"
+    ), update
+    assert ("[" in update) == (columns >= 80)  # a bar where it fits
 
 
 def test_sigterm_stops_the_demo_and_removes_its_temporary_database(tmp_path: Path) -> None:

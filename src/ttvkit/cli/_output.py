@@ -145,23 +145,32 @@ class Progress:
             self._stream.flush()
             self._drawn = False
 
-    def _line(self, done: int) -> str:
+    def _line(self, done: int, width: int | None = None) -> str:
+        """The progress so far; within *width* columns (a terminal's), the bar narrows
+        and then the label shortens before the figures are cut."""
         elapsed = max(time.monotonic() - self._started, 1e-9)
-        if self._total:
-            share = min(done / self._total, 1.0)
-            filled = round(share * 24)
-            return (
-                f"{self._label} [{'#' * filled}{'.' * (24 - filled)}] "
-                f"{share:6.1%} {done:,}/{self._total:,} {self._unit}"
-            )
-        return f"{self._label}: {done:,} {self._unit} ({done / elapsed:,.0f}/s)"
+        if not self._total:
+            return f"{self._label}: {done:,} {self._unit} ({done / elapsed:,.0f}/s)"
+        share = min(done / self._total, 1.0)
+        figures = f"{share:6.1%} {done:,}/{self._total:,} {self._unit}"
+        room = _BAR if width is None else width - len(self._label) - len(figures) - 4
+        if room >= _MIN_BAR:
+            bar = min(room, _BAR)
+            filled = round(share * bar)
+            return f"{self._label} [{'#' * filled}{'.' * (bar - filled)}] {figures}"
+        label_room = (width or 0) - len(figures) - 1  # the label, then a space
+        if len(self._label) <= label_room:
+            return f"{self._label} {figures}"
+        if label_room >= _MIN_BAR:
+            return f"{self._label[: label_room - 3]}... {figures}"
+        return figures
 
     def update(self, done: int) -> None:
         now = time.monotonic()
         if now - self._last < self._interval:
             return
         self._last = now
-        self._write(self._line(done))
+        self._write(self._line(done, _terminal_width() if self._tty else None))
 
     def finish(self, done: int, note: str = "") -> None:
         """The last line: where it ended, and how long it took (whole, even if it wraps:
@@ -210,9 +219,19 @@ class SectionProgress:
             self._stream.flush()
 
 
+#: The progress bar's cells, and the fewest worth drawing on a narrow terminal.
+_BAR: Final = 24
+_MIN_BAR: Final = 6
+
+
+def _terminal_width() -> int:
+    """The terminal's width, less one column (where some terminals wrap)."""
+    return shutil.get_terminal_size(fallback=(80, 24)).columns - 1
+
+
 def fitted(line: str) -> str:
     """*line* cut to the terminal's width (less one column, where some terminals wrap)."""
-    width = shutil.get_terminal_size(fallback=(80, 24)).columns - 1
+    width = _terminal_width()
     return line if len(line) <= width else line[: max(width - 3, 0)] + "..."
 
 
