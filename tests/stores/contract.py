@@ -223,6 +223,9 @@ def test_events_filter_like_the_memory_store_on_any_log(
     filters: dict[str, Any] = {"names": names, "users": users, "since": since, "until": until}
     assert typed(list(store.events(**filters))) == typed(list(reference.events(**filters)))
     assert store.latest_timestamp() == reference.latest_timestamp()
+    names_of = getattr(store, "event_names", None)
+    if names_of is not None:  # hostile names, case and unicode: every one, each once
+        assert names_of() == {e.name for e in reference.events()}
 
 
 def test_extreme_timestamps_and_json_values_round_trip_with_their_types(

@@ -485,10 +485,23 @@ class PostgresStore(PlanQueries, BaseStore):
             params = {**params, "last_ts": rows[-1][4], "last_id": rows[-1][0]}
 
     def event_names(self) -> frozenset[str]:
-        """The distinct stored event names (an index-only scan of the name index)."""
+        """The distinct stored event names: one seek of the ``(name, ts)`` index per name.
+
+        PostgreSQL has no skip scan: ``SELECT DISTINCT name`` reads every row
+        (0.8 s for 4.6 million events), and every analysis asks. The recursive
+        query jumps from each name to the next one up, so it reads as many index
+        entries as there are names.
+        """
 
         def fetch(conn: Conn) -> frozenset[str]:
-            rows = conn.execute(self._sql("SELECT DISTINCT name FROM {events}")).fetchall()
+            query = self._sql(
+                "WITH RECURSIVE names(name) AS ("
+                "(SELECT name FROM {events} ORDER BY name LIMIT 1) "
+                "UNION ALL SELECT (SELECT e.name FROM {events} AS e WHERE e.name > n.name "
+                "ORDER BY e.name LIMIT 1) FROM names AS n WHERE n.name IS NOT NULL) "
+                "SELECT name FROM names WHERE name IS NOT NULL"
+            )
+            rows = conn.execute(query).fetchall()
             return frozenset(str(r[0]) for r in rows)
 
         return self._run(fetch)
