@@ -53,7 +53,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="ttvkit",
         description="Measure Time to Value: how long customers take to reach the moments "
         "where your product pays off, and what shortens it.",
-        epilog="Exit codes: 0 success, 2 user error (one line on stderr), 130 interrupted. "
+        epilog="Exit codes: 0 success, 2 user error (one line on stderr), 130 interrupted; "
+        "1 is a bug in ttvkit (please report it). "
         f"Docs: {DOCS_URL}cli/",
     )
     parser.add_argument("--version", action="version", version=f"ttvkit {__version__}")
@@ -198,7 +199,9 @@ def _parser() -> argparse.ArgumentParser:
         "--kind",
         choices=[k.value for k in MilestoneKind],
         metavar="KIND",
-        help="basic (default), exceed, onboarding, upgrade, feature_adoption or roi",
+        help="basic, exceed, onboarding, upgrade, feature_adoption or roi (default: from "
+        "the other options: several --reached onboarding, --total roi, --nth N>1 exceed, "
+        "else basic)",
     )
     inline.add_argument(
         "--name", metavar="NAME", help="the milestone's name (default: the reached event's)"
