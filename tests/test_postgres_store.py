@@ -967,25 +967,3 @@ def test_check_of_a_store_it_cannot_reach_does_not_call_it_damaged(postgres_url:
     assert result.returncode == 2
     assert "is unavailable" in result.stderr and "does not exist" in result.stderr
     assert "damaged" not in result.stderr
-
-
-def test_a_statement_given_up_on_is_cancelled_on_the_server(
-    postgres_url: str, schema: str, admin: psycopg.Connection[tuple[object, ...]]
-) -> None:
-    """A call past query_timeout closes its socket; the server would go on waiting (on a
-    lock here) with one more backend per retry unless the statement is cancelled."""
-    application = f"ttvtest_{uuid.uuid4().hex[:8]}"
-    url = with_application_name(f"{postgres_url}?schema={schema}&query_timeout=1", application)
-    with open_store(url) as store:
-        store.append([ev(1)])
-        with psycopg.connect(postgres_url) as locker:  # a migration, a VACUUM FULL
-            locker.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(table(schema)))
-            for _ in range(3):
-                with pytest.raises(StoreUnavailableError):
-                    store.count()
-            deadline = time.monotonic() + 10
-            while backend_pids(admin, application) and time.monotonic() < deadline:
-                time.sleep(0.1)
-            assert backend_pids(admin, application) == set()  # none left waiting on the lock
-            locker.rollback()
-        assert store.count() == 1

@@ -10,7 +10,6 @@ connecting included (:meth:`BoundedConnection.connect_until`).
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Final
@@ -23,7 +22,6 @@ from psycopg.conninfo import (
     make_conninfo,
     timeout_from_conninfo,
 )
-from psycopg.pq import TransactionStatus
 
 __all__ = ["NETWORK_DEFAULTS", "WAIT_SLICE", "BoundedConnection", "Deadline", "first_line"]
 
@@ -128,26 +126,9 @@ class BoundedConnection(psycopg.Connection[tuple[Any, ...]]):
                 continue  # the generator is resumable: look at the deadline again
 
     def _abandon(self) -> None:
-        # A statement still running on the server would go on (waiting on a lock, say)
-        # after the socket is closed: each retry would leave one more backend behind.
-        # Its cancel request goes from a thread of its own, so that a server that
-        # does not answer cannot hold the caller past its deadline.
-        if self.pgconn.transaction_status == TransactionStatus.ACTIVE:
-            with contextlib.suppress(Exception):
-                request = self.pgconn.get_cancel()
-                threading.Thread(
-                    target=_cancel_quietly, args=(request,), name="ttvkit-pg-cancel", daemon=True
-                ).start()
         # The protocol state is unknown: close the socket, never send more.
         with contextlib.suppress(Exception):
             self.pgconn.finish()
-
-
-def _cancel_quietly(request: Any) -> None:
-    """Ask the server to cancel an abandoned statement (a ``PGcancel`` outlives its
-    connection); no answer, or an error, changes nothing for the caller."""
-    with contextlib.suppress(Exception):
-        request.cancel()
 
 
 def _connect_once(
