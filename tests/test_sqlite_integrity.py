@@ -239,3 +239,9 @@ def test_a_wal_database_on_a_read_only_file_system(read_only_mount: Path) -> Non
         open_store(f"sqlite:///{path}?mode=ro")
     with open_store(f"sqlite:///{path}?mode=ro&immutable=1") as store:
         assert store.count() == 10
+    # A new file there: read-only options cannot help, another place can.
+    with pytest.raises(StoreError) as caught:
+        open_store(f"sqlite:///{read_only_mount / 'new.db'}")
+    message = str(caught.value)
+    assert message.startswith(f"cannot create the SQLite database {read_only_mount / 'new.db'}")
+    assert "choose a path in a directory you can write" in message and "mode=ro" not in message

@@ -160,6 +160,15 @@ def _cannot_open(exc: sqlite3.Error, opened: Opened) -> str:
                 "is on a read-only file system, add immutable=1: "
                 f"{url_of(path)}?mode=ro&immutable=1"
             )
+    if not os.path.exists(path) and (
+        _on_read_only_file_system(directory) or not os.access(directory, os.W_OK)
+    ):
+        # Nothing to read there yet: only another place to create it helps.
+        return (
+            f"cannot create the SQLite database {path} ({exc}): the directory "
+            f"{directory} is on a read-only file system or one you cannot write; "
+            "choose a path in a directory you can write"
+        )
     if _on_read_only_file_system(directory) or not os.access(directory, os.W_OK):
         return (
             f"cannot open the SQLite database {path} ({exc}): it is on a read-only "
