@@ -630,3 +630,12 @@ def test_epoch_milliseconds_are_answered_with_the_cli_option(tmp_path: Path) -> 
     )
     assert "timestamp_unit=" not in csv_line + jsonl_line
     ok(ttvkit("report", "ms.jsonl", "--reached", "signup", "--timestamp-unit", "ms", cwd=tmp_path))
+
+
+def test_a_database_file_given_as_a_file_of_events_is_named_as_a_store(tmp_path: Path) -> None:
+    with open_store(f"sqlite:///{tmp_path / 'demo.db'}") as store:
+        store.append([ttv.ValueEvent("u1", "signup", datetime(2026, 1, 1, tzinfo=UTC))])
+    assert_user_error(
+        ttvkit("report", "demo.db", "--reached", "x", cwd=tmp_path),
+        "demo.db is a database file, not a file of events; name it as a store: sqlite:///demo.db",
+    )

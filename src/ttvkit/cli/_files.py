@@ -11,7 +11,7 @@ import importlib.util
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import tzinfo
-from typing import Literal, cast
+from typing import Final, Literal, cast
 from urllib.parse import unquote
 
 import attrs
@@ -186,6 +186,11 @@ def file_format(path: str, reading: Reading, facts: list[tuple[str, str | int]])
         facts.append(("format", f"{vendor} export (recognised from its fields)"))
         return sniffed.format
     if fmt is None:
+        if _starts_with(path, _DATABASE_HEADERS):  # a store's file given as a file of events
+            raise ConfigurationError(
+                f"{path} is a database file, not a file of events; name it as a store: "
+                f"{'duckdb' if _starts_with(path, (_DUCKDB_HEADER,)) else 'sqlite'}:///{path}"
+            )
         raise ConfigurationError(
             f"cannot tell the format of {path} from its name or content; pass --input-format "
             f"one of {', '.join(INPUT_FORMATS)}"
@@ -371,3 +376,22 @@ def sqlite_files(url: str) -> list[tuple[str, str]]:
         ("store's shared-memory file", path + "-shm"),
         ("store's journal", path + "-journal"),
     ]
+
+
+#: How a SQLite database file starts, and a DuckDB one (its magic at byte 8).
+_SQLITE_HEADER: Final = b"SQLite format 3\x00"
+_DUCKDB_HEADER: Final = b"DUCK"
+_DATABASE_HEADERS: Final = (_SQLITE_HEADER, _DUCKDB_HEADER)
+
+
+def _starts_with(path: str, headers: Sequence[bytes]) -> bool:
+    """Whether the file at *path* begins with one of *headers* (DuckDB's at byte 8)."""
+    try:
+        with open(path, "rb") as file:
+            head = file.read(16)
+    except OSError:
+        return False
+    return any(
+        head[8:12] == header if header == _DUCKDB_HEADER else head.startswith(header)
+        for header in headers
+    )
