@@ -37,6 +37,7 @@ from ttvkit.calculators._source import (
     duration_cells,
     load_columns,
     load_observations,
+    missing_store_file,
     resolve_as_of,
 )
 
@@ -59,6 +60,7 @@ __all__ = [
     "journey",
     "load_columns",
     "load_observations",
+    "missing_store_file",
     "resolve_as_of",
     "satisfaction",
     "time_to_value",

@@ -114,9 +114,9 @@ def _as_event(item: object) -> ValueEvent:
     )
 
 
-def _check_store_file(url: str) -> None:
-    """A ``sqlite:///`` or ``duckdb:///`` URL naming no file is a typo: opening it would
-    create an empty database, and the question would find no events."""
+def missing_store_file(url: str) -> str | None:
+    """The file a ``sqlite:///`` or ``duckdb:///`` URL names, if it does not exist (None
+    otherwise, and for other schemes): opening it would create an empty database."""
     scheme = url.partition("://")[0].lower()
     if scheme == "sqlite":
         path = parse_sqlite_url(url).path
@@ -126,8 +126,14 @@ def _check_store_file(url: str) -> None:
 
         path = parse_duckdb_url(url)
     else:
-        return
-    if path and path != ":memory:" and not os.path.exists(path):
+        return None
+    return path if path and path != ":memory:" and not os.path.exists(path) else None
+
+
+def _check_store_file(url: str) -> None:
+    """A URL naming no file is a typo: the question would find no events."""
+    path = missing_store_file(url)
+    if path is not None:
         raise ConfigurationError(
             f"store URL {url!r}: there is no database file {path!r} (from "
             f"{os.getcwd()!r}); an analysis does not create one: check the path, "

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import tzinfo
 from typing import Final, Literal, cast
@@ -17,6 +16,7 @@ from urllib.parse import unquote
 import attrs
 
 from ttvkit._ids import content_id, made_up_here
+from ttvkit.calculators import missing_store_file
 from ttvkit.cli._output import Progress, note, plural, warn
 from ttvkit.config import Config
 from ttvkit.errors import ConfigurationError, MissingDependencyError, StoreError
@@ -352,17 +352,13 @@ def sqlite_path(url: str) -> str | None:
 def check_store_exists(url: str) -> None:
     """Reporting on (or checking) a SQLite or DuckDB file that does not exist is a typo,
     not a wish to create it: opening it would create an empty database."""
-    path = sqlite_path(url)
-    if path is not None and not os.path.exists(path):
-        raise FileNotFoundError(2, "no such SQLite database", path)
-    if url.partition("://")[0].lower() == "duckdb":
-        try:
-            from ttvkit.stores.duckdb.store import parse_url
-        except MissingDependencyError:
-            return  # opening the store says which extra to install
-        location = parse_url(url)
-        if location and location != ":memory:" and not os.path.exists(location):
-            raise FileNotFoundError(2, "no such DuckDB database", location)
+    try:
+        path = missing_store_file(url)
+    except MissingDependencyError:
+        return  # opening the store says which extra to install
+    if path is not None:
+        kind = "DuckDB" if url.partition("://")[0].lower() == "duckdb" else "SQLite"
+        raise FileNotFoundError(2, f"no such {kind} database", path)
 
 
 def sqlite_files(url: str) -> list[tuple[str, str]]:
