@@ -150,3 +150,36 @@ def test_query_timeout_is_a_url_option_and_checked(postgres_url: str) -> None:
         PostgresStore(postgres_url, query_timeout=0)
     with pytest.raises(ttv.ConfigurationError, match="query_timeout"):
         PostgresStore.from_url(f"{postgres_url}?query_timeout=soon")
+
+
+def _ttvkit_backends_waiting(postgres_url: str, schema: str) -> int:
+    """Backends still running a statement on *schema*'s tables for ttvkit."""
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'ttvkit' "
+            "AND state = 'active' AND query LIKE %s",
+            (f'%"{schema}"%',),
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_a_statement_given_up_on_is_cancelled_on_the_server(postgres_url: str, schema: str) -> None:
+    # A statement that waits for a lock past query_timeout: the call gives up, and
+    # the server must not keep running it (one more stuck backend per retry
+    # would use up max_connections).
+    url = f"{postgres_url}?schema={schema}&query_timeout=1"
+    with ttv.open_store(url) as store:
+        assert store.count() == 0
+        with psycopg.connect(postgres_url) as locker:
+            locker.execute(f'LOCK TABLE "{schema}".ttv_events IN ACCESS EXCLUSIVE MODE')
+            for _ in range(3):
+                took, result = timed(store.count)
+                assert isinstance(result, StoreUnavailableError)
+                assert took < 1 + SLACK
+            deadline = time.monotonic() + 5
+            while _ttvkit_backends_waiting(postgres_url, schema) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert _ttvkit_backends_waiting(postgres_url, schema) == 0
+            locker.rollback()
+        assert store.count() == 0  # the store reconnects once the lock is gone

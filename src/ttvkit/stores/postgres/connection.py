@@ -10,23 +10,28 @@ connecting included (:meth:`BoundedConnection.connect_until`).
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 import psycopg
-from psycopg import waiting
+from psycopg import generators, pq, waiting
 from psycopg.conninfo import (
     conninfo_attempts,
     conninfo_to_dict,
     make_conninfo,
     timeout_from_conninfo,
 )
+from psycopg.pq.abc import PGcancelConn, PGconn
 
 __all__ = ["NETWORK_DEFAULTS", "WAIT_SLICE", "BoundedConnection", "Deadline", "first_line"]
 
 #: How often a call waiting for the server checks its deadline and close().
 WAIT_SLICE: Final = 0.1
+
+#: How long a cancel request for an abandoned statement may take, in the background.
+CANCEL_TIMEOUT: Final = 10.0
 
 _WaitTimeout: Final[type[Exception]] = getattr(psycopg.errors, "_WaitTimeout", TimeoutError)
 
@@ -126,9 +131,47 @@ class BoundedConnection(psycopg.Connection[tuple[Any, ...]]):
                 continue  # the generator is resumable: look at the deadline again
 
     def _abandon(self) -> None:
-        # The protocol state is unknown: close the socket, never send more.
+        # The protocol state is unknown: close the socket, never send more. A
+        # statement still running is cancelled first: closing the socket alone
+        # leaves it running on the server (waiting on a lock, it holds a
+        # backend until the lock is released).
+        cancel = _start_cancel(self.pgconn)
         with contextlib.suppress(Exception):
             self.pgconn.finish()
+        if cancel is not None:
+            threading.Thread(
+                target=_finish_cancel, args=(cancel,), name="ttvkit-pg-cancel", daemon=True
+            ).start()
+
+
+def _start_cancel(pgconn: PGconn) -> PGcancelConn | None:
+    """A cancel request for *pgconn*'s running statement, started, or None.
+
+    Only with libpq 17 or later, whose cancel requests never block: the
+    older ``PQcancel`` waits for the server holding the interpreter's lock,
+    so against a server that stopped answering it would freeze the whole
+    process. Without it the statement is left to the server (``?options=-c
+    statement_timeout=...`` in the URL bounds it there).
+    """
+    if pq.version() < 170000:
+        return None
+    try:
+        if pgconn.transaction_status != pq.TransactionStatus.ACTIVE:
+            return None  # nothing running: idle, or connecting
+        cancel = pgconn.cancel_conn()
+        cancel.start()  # PQcancelStart: begins connecting, does not wait
+    except Exception:  # a broken connection has nothing to cancel
+        return None
+    return cancel
+
+
+def _finish_cancel(cancel: PGcancelConn) -> None:
+    """Send the started cancel request, waiting (without the GIL) at most CANCEL_TIMEOUT."""
+    # The server gone or silent: nothing more to do (the error is not the caller's).
+    with contextlib.suppress(Exception):
+        waiting.wait_conn(generators.cancel(cancel), interval=WAIT_SLICE, timeout=CANCEL_TIMEOUT)
+    with contextlib.suppress(Exception):
+        cancel.finish()
 
 
 def _connect_once(
