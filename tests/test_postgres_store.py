@@ -967,3 +967,18 @@ def test_check_of_a_store_it_cannot_reach_does_not_call_it_damaged(postgres_url:
     assert result.returncode == 2
     assert "is unavailable" in result.stderr and "does not exist" in result.stderr
     assert "damaged" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "where"),
+    [
+        ("postgresql://ana@db1,db2:5433/app", "ana@db1:5432,db2:5433/app"),
+        ("postgresql://db1:6000,db2:6001/app", "db1:6000,db2:6001/app"),
+        ("postgresql:///app?host=db1,db2&port=6000", "db1:6000,db2:6000/app"),
+        ("postgresql:///app", "localhost:5432/app"),
+    ],
+)
+def test_repr_names_each_host_with_its_port(url: str, where: str) -> None:
+    # Opening does not connect: no server is needed to show where the store points.
+    with PostgresStore(url) as s:
+        assert f"<PostgresStore {where} " in repr(s)

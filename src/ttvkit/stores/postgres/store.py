@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 import operator
 import re
 import threading
 import time
 import weakref
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final, TypeVar, cast
 from urllib.parse import unquote, urlsplit
@@ -86,6 +87,20 @@ def _aware(value: object, what: str) -> datetime:
     return check_aware(value, what)
 
 
+def _hosts_text(params: Mapping[str, object]) -> str:
+    """``host:port`` of each host libpq may try, comma-separated (libpq's defaults filled in).
+
+    libpq lists several hosts as ``host=a,b`` and their ports as ``port=5432,5433``,
+    one port for all, or an empty entry for the default.
+    """
+    hosts = str(params.get("host") or "").split(",")
+    ports = str(params.get("port") or "").split(",")
+    if len(ports) == 1:
+        ports *= len(hosts)
+    pairs = itertools.zip_longest(hosts, ports, fillvalue="")
+    return ",".join(f"{host or 'localhost'}:{port or 5432}" for host, port in pairs)
+
+
 class PostgresStore(PlanQueries, BaseStore):
     """Value events in PostgreSQL; observations computed by the server.
 
@@ -147,8 +162,7 @@ class PostgresStore(PlanQueries, BaseStore):
             ) from None
         user = params.get("user") or ""
         self._where = (
-            f"{user}{'@' if user else ''}{params.get('host') or 'localhost'}"
-            f":{params.get('port') or 5432}/{params.get('dbname') or user}"
+            f"{user}{'@' if user else ''}{_hosts_text(params)}/{params.get('dbname') or user}"
         )
         self._names = table_names(self._schema, self._prefix)
         self._latest_micros = self._sql(
