@@ -205,3 +205,70 @@ def test_every_result_pickles_with_the_customers_behind_it() -> None:
         assert copy == result and copy.to_dict() == result.to_dict()
     assert copies[0].observations() == rows and len(rows) == copies[0].n
     assert copies[4].stages[1].distribution.observations()  # type: ignore[union-attr]
+
+
+def _many_durations_store() -> ttv.MemoryStore:
+    """3,000 customers: 2,700 reach, each at a time of its own (2,701 curve rows); the
+    1,500 on "free" give 1,201 rows (300 still on the way), the 1,500 on "pro" 1,500."""
+    events = []
+    for i in range(3000):
+        plan = "pro" if i % 2 else "free"
+        events.append(ttv.ValueEvent(f"u{i}", "signup", T0, properties={"plan": plan}))
+        if i % 10:
+            events.append(ttv.ValueEvent(f"u{i}", "report", T0 + timedelta(seconds=i + 1)))
+    events.append(ttv.ValueEvent("late", "other", T0 + timedelta(days=2)))
+    return ttv.MemoryStore(events)
+
+
+def _curves(value: object) -> list[dict[str, object]]:
+    """Every survival curve (a dict with ``rows_total``) inside a ``to_dict()``."""
+    if isinstance(value, dict):
+        here = [value] if "rows_total" in value else []
+        return here + [c for v in value.values() for c in _curves(v)]
+    if isinstance(value, list):
+        return [c for v in value for c in _curves(v)]
+    return []
+
+
+def test_curve_rows_limit_bounds_every_curve_of_a_result_within_its_block() -> None:
+    from ttvkit.results import curve_rows_limit
+
+    store = _many_durations_store()
+    milestone = Milestone("first_report", start="signup", reached="report")
+    comparison = ttv.compare(store, milestone, by="plan")
+    full = _curves(comparison.to_dict())
+    assert len(full) == 2
+    assert [(len(c["rows"]), c["rows_total"]) for c in full] == [(1201, 1201), (1500, 1500)]  # type: ignore[arg-type]
+    with curve_rows_limit(50):
+        small = _curves(comparison.to_dict())
+        with curve_rows_limit(None):  # nested: every row again
+            assert _curves(comparison.to_dict()) == full
+        assert _curves(comparison.to_dict()) == small
+    assert [c["rows_total"] for c in small] == [1201, 1500]
+    assert all(3 < len(c["rows"]) <= 50 for c in small)  # type: ignore[arg-type]
+    assert _curves(comparison.to_dict()) == full  # the limit ends with its block
+    for bad in (2, 10.5, True):
+        with pytest.raises(ttv.InvalidArgumentError, match="max_rows"):
+            curve_rows_limit(bad).__enter__()  # type: ignore[arg-type]
+
+
+def test_a_report_keeps_its_size_whatever_the_number_of_customers() -> None:
+    import json
+
+    from ttvkit.report import Report, Section, render
+
+    store = _many_durations_store()
+    milestone = Milestone("first_report", start="signup", reached="report")
+    report = Report(
+        "big",
+        [
+            Section("ttv", ttv.time_to_value(store, milestone)),
+            Section("by plan", ttv.compare(store, milestone, by="plan")),
+        ],
+    )
+    curves = _curves(json.loads(render(report, "json")))
+    assert [c["rows_total"] for c in curves] == [2701, 1201, 1500]
+    assert all(len(c["rows"]) <= 1002 and len(c["rows"]) < c["rows_total"] for c in curves)  # type: ignore[arg-type,operator]
+    assert _curves(report.to_dict()) == curves
+    every_row = _curves(report.to_dict(curve_rows=None))
+    assert [len(c["rows"]) for c in every_row] == [2701, 1201, 1500]  # type: ignore[arg-type]

@@ -231,6 +231,48 @@ def test_rows_columns_and_to_dict_agree() -> None:
     assert (as_dict["n"], as_dict["alpha"], as_dict["ci"]) == (10, 0.05, "log-log")
 
 
+@settings(max_examples=150)
+@given(samples(), st.integers(3, 40))
+def test_drawn_rows_draw_the_curve_within_one_step(
+    sample: tuple[list[float], list[bool]], max_rows: int
+) -> None:
+    curve = kaplan_meier(sample[0], sample[1])
+    kept = curve.drawn_rows(max_rows)
+    size = len(curve.times)
+    assert len(kept) <= max_rows
+    assert kept == sorted(set(kept))
+    if size <= max_rows:
+        assert kept == list(range(size))
+        return
+    assert (kept[0], kept[-1]) == (0, size - 1)
+    step = 1.0 / (max_rows - 2)
+    for before, after in itertools.pairwise(kept):
+        # Left out: only rows less than a step below the row kept before them.
+        assert all(
+            curve.survival[j] > curve.survival[before] - step for j in range(before + 1, after)
+        )
+        if after != size - 1:
+            assert curve.survival[after] <= curve.survival[before] - step
+
+
+def test_to_dict_with_max_rows_keeps_drawn_rows_as_they_are() -> None:
+    durations = [float(t) for t in range(1, 501)]
+    curve = kaplan_meier(durations, [t % 3 != 0 for t in range(500)])
+    full = curve.to_dict()
+    assert full["rows_total"] == len(full["rows"]) == 500
+    small = curve.to_dict(max_rows=12)
+    kept = curve.drawn_rows(12)
+    assert small["rows_total"] == 500
+    assert small["rows"] == [full["rows"][i] for i in kept]
+    assert 2 < len(small["rows"]) <= 12
+    assert {k: v for k, v in small.items() if k != "rows"} == {
+        k: v for k, v in full.items() if k != "rows"
+    }
+    for bad in (2, 0, 2.5, True, "10"):
+        with pytest.raises(InvalidStatisticsInputError, match="max_rows"):
+            curve.to_dict(max_rows=bad)  # type: ignore[arg-type]
+
+
 def test_curve_is_immutable_and_compares_by_value() -> None:
     curve = kaplan_meier(REFERENCE_DURATIONS, REFERENCE_OBSERVED)
     with pytest.raises(attrs.exceptions.FrozenInstanceError):

@@ -23,6 +23,7 @@ from ttvkit._format import UNBOUNDED as UNBOUNDED
 from ttvkit._format import Table as Table
 from ttvkit._format import plural as plural
 from ttvkit.results._common import GroupLabel as GroupLabel
+from ttvkit.results._common import curve_rows_limit
 from ttvkit.results._common import durations_and_flags as durations_and_flags
 from ttvkit.results._display import Display
 from ttvkit.results.cohorts import CohortRow, CohortTable
@@ -46,4 +47,5 @@ __all__ = [
     "SpeedGroup",
     "StageResult",
     "TTVDistribution",
+    "curve_rows_limit",
 ]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
 from datetime import timedelta
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 from ttvkit.errors import InvalidArgumentError
 from ttvkit.events import JSONScalar
@@ -16,6 +18,8 @@ __all__ = [
     "GroupLabel",
     "check_q",
     "checked_seconds",
+    "curve_dict",
+    "curve_rows_limit",
     "durations_and_flags",
     "share_within",
     "warn_renamed",
@@ -56,3 +60,37 @@ def durations_and_flags(rows: Sequence[Observation]) -> tuple[list[float], list[
 def warn_renamed(old: str, new: str) -> None:
     """Warn that the public name *old* is now *new* (the caller's caller is to blame)."""
     warnings.warn(f"{old} is deprecated: use {new}", DeprecationWarning, stacklevel=3)
+
+
+_CURVE_ROWS: ContextVar[int | None] = ContextVar("ttvkit_curve_rows", default=None)
+
+
+@contextlib.contextmanager
+def curve_rows_limit(max_rows: int | None) -> Iterator[None]:
+    """Within the block, ``to_dict()`` of every result gives each curve in at most *max_rows* rows.
+
+    The rows kept are those of :meth:`~ttvkit.stats.SurvivalCurve.drawn_rows`
+    (enough to draw the curve within 1/(max_rows - 2)); ``rows_total`` says
+    how many the curve has. ``None``: every row (the default outside such a
+    block). A report's ``to_dict()`` (and so its JSON) uses 1,000: a curve
+    of a million customers would otherwise take hundreds of megabytes::
+
+        with curve_rows_limit(200):
+            small = comparison.to_dict()
+    """
+    if max_rows is not None and (
+        isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 3
+    ):
+        raise InvalidArgumentError(
+            f"max_rows={max_rows!r}: pass a whole number of rows of at least 3, or None for all"
+        )
+    token = _CURVE_ROWS.set(max_rows)
+    try:
+        yield
+    finally:
+        _CURVE_ROWS.reset(token)
+
+
+def curve_dict(curve: SurvivalCurve) -> dict[str, Any]:
+    """*curve*'s ``to_dict()``, in at most the rows :func:`curve_rows_limit` allows."""
+    return curve.to_dict(max_rows=_CURVE_ROWS.get())

@@ -22,7 +22,7 @@ from ttvkit._format import (
 from ttvkit.errors import InvalidArgumentError
 from ttvkit.milestones import Milestone, Speed, SpeedBands
 from ttvkit.observations import DurationCells, Observation, Per
-from ttvkit.results._common import check_q, checked_seconds, share_within
+from ttvkit.results._common import check_q, checked_seconds, curve_dict, share_within
 from ttvkit.results._display import Display
 from ttvkit.stats import SurvivalCurve
 
@@ -161,7 +161,7 @@ class TTVDistribution(Display):
             "reached_within": {
                 str(int(d.total_seconds())): self.reached_within(d) for d in SUMMARY_WITHIN
             },
-            "curve": self.curve.to_dict(),
+            "curve": curve_dict(self.curve),
         }
         if self.bands is not None:
             out["bands"] = self.bands.to_dict()

@@ -14,7 +14,6 @@ from typing import Any, Final, Literal, NamedTuple
 
 import attrs
 
-from ttvkit._gc import paused_gc
 from ttvkit.errors import InvalidStatisticsInputError
 from ttvkit.stats._checks import (
     as_list,
@@ -121,10 +120,9 @@ class SurvivalCurve:
 
     @functools.cached_property
     def _bands(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
-        with paused_gc():  # as while the curve was computed (see _curve)
-            return _confidence_bands(
-                self.at_risk, self.reached, self.survival, self.alpha, self.ci, self.squared_weights
-            )
+        return _confidence_bands(
+            self.at_risk, self.reached, self.survival, self.alpha, self.ci, self.squared_weights
+        )
 
     @functools.cached_property
     def rows(self) -> tuple[SurvivalRow, ...]:
@@ -219,9 +217,60 @@ class SurvivalCurve:
         heights = [1.0, *self.survival[:rows_at_or_before]]
         return math.fsum(map(mul, heights, map(sub, edges[1:], edges)))
 
-    def to_dict(self) -> dict[str, Any]:
-        """The curve as plain JSON-ready values; an unreached median is ``None``."""
+    def drawn_rows(self, max_rows: int) -> list[int]:
+        """The positions of at most *max_rows* rows that draw the curve within 1/(max_rows - 2).
+
+        The first row, every row at which S is at least ``1 / (max_rows - 2)``
+        below the S of the row kept before it, and the last row: drawn as
+        steps, they stay within that much of the whole curve (S falls from
+        at most 1 to at least 0, so no more than ``max_rows`` rows are kept).
+        Every row, if there are no more than *max_rows*. ``max_rows`` is at
+        least 3.
+        """
+        if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 3:
+            raise InvalidStatisticsInputError(
+                f"max_rows is {max_rows!r}; pass a whole number of rows of at least 3"
+            )
+        size = len(self.times)
+        if size <= max_rows:
+            return list(range(size))
+        step = 1.0 / (max_rows - 2)
+        kept = [0]
+        # S never increases: the next row at least one step lower is found by bisection.
+        while (
+            following := bisect.bisect_left(
+                self.survival, step - self.survival[kept[-1]], kept[-1] + 1, size - 1, key=neg
+            )
+        ) < size - 1:
+            kept.append(following)
+        kept.append(size - 1)
+        return kept
+
+    def to_dict(self, *, max_rows: int | None = None) -> dict[str, Any]:
+        """The curve as plain JSON-ready values; an unreached median is ``None``.
+
+        ``rows`` holds every row, or with ``max_rows`` only those of
+        :meth:`drawn_rows` (each as it is in the curve: its counts are that
+        time's, not added up over the rows left out); ``rows_total`` is the
+        number of rows of the curve either way.
+        """
         median_low, median_high = self.median_ci
+        if max_rows is None:
+            rows = [row._asdict() for row in self.rows]
+        else:
+            columns = (
+                self.times,
+                self.at_risk,
+                self.reached,
+                self.censored,
+                self.survival,
+                self.lower,
+                self.upper,
+            )
+            rows = [
+                SurvivalRow(*(column[i] for column in columns))._asdict()
+                for i in self.drawn_rows(max_rows)
+            ]
         return {
             "alpha": self.alpha,
             "ci": self.ci,
@@ -230,7 +279,8 @@ class SurvivalCurve:
             "n_censored": self.n_censored,
             "median": _finite_or_none(self.median),
             "median_ci": [_finite_or_none(median_low), _finite_or_none(median_high)],
-            "rows": [row._asdict() for row in self.rows],
+            "rows_total": len(self.times),
+            "rows": rows,
         }
 
 
@@ -272,22 +322,21 @@ def kaplan_meier(
     >>> curve.median
     2.0
     """
+    values = durations_of(durations)
+    flags = observed_flags(observed, len(values))
     _check_curve_options(alpha, ci)
     if variance not in ("robust", "frequency"):
         raise InvalidStatisticsInputError(
             f"variance is {variance!r}; use 'robust' (sampling weights) or 'frequency' "
             "(a weight counts identical customers)"
         )
-    with paused_gc():  # see _curve
-        values = durations_of(durations)
-        flags = observed_flags(observed, len(values))
-        if weights is None:
-            table = _count_customers(values, flags)
-            return _curve(table, alpha, ci)
-        checked = positive_weights(weights, len(values))
-        table = _sum_weighted_customers(values, flags, checked)
-        squared = _squared_weights(values, flags, checked) if variance == "robust" else None
-        return _curve(table, alpha, ci, squared)
+    if weights is None:
+        table = _count_customers(values, flags)
+        return _curve(table, alpha, ci)
+    checked = positive_weights(weights, len(values))
+    table = _sum_weighted_customers(values, flags, checked)
+    squared = _squared_weights(values, flags, checked) if variance == "robust" else None
+    return _curve(table, alpha, ci, squared)
 
 
 def kaplan_meier_counts(
@@ -322,12 +371,8 @@ def kaplan_meier_counts(
     True
     """
     _check_curve_options(alpha, ci)
-    with paused_gc():  # see _curve
-        cells = _cells(times, reached, censored)
-        table = _life_table(
-            cells.times, cells.reached, cells.censored, cells.exact, removed=cells.removed
-        )
-        return _curve(table, alpha, ci)
+    cells = _cells(times, reached, censored)
+    return _curve(_life_table(cells.times, cells.reached, cells.censored, cells.exact), alpha, ci)
 
 
 class _LifeTable(NamedTuple):
@@ -348,21 +393,19 @@ def _life_table(
     exact: bool,
     *,
     one_each: bool = False,
-    removed: list[float] | None = None,
 ) -> _LifeTable:
     """The one rule for n: everything removed (reached or censored) at t or later.
 
     n is added up from the last time backwards: subtracting from the total
     instead would lose small at-risk weights at late times to rounding.
     ``one_each`` says that each time removes exactly one customer (distinct
-    unweighted durations), so the sums are simply len(times), ..., 2, 1;
-    ``removed``, if given, is reached + censored per time, already added.
+    unweighted durations), so the sums are simply len(times), ..., 2, 1.
     """
     if one_each:
         return _LifeTable(times, range(len(times), 0, -1), reached, censored, exact)
-    if removed is None:
-        removed = list(map(add, reached, censored))
-    return _LifeTable(times, at_risk_per_time(removed), reached, censored, exact)
+    return _LifeTable(
+        times, at_risk_per_time(list(map(add, reached, censored))), reached, censored, exact
+    )
 
 
 def _curve(
@@ -371,14 +414,7 @@ def _curve(
     ci: ConfidenceMethod,
     squared_weights: tuple[tuple[float, ...], tuple[float, ...]] | None = None,
 ) -> SurvivalCurve:
-    """The Kaplan–Meier curve of a life table: S is the running product of (n - d) / n.
-
-    Its callers pause the cyclic garbage collector: a curve of a million
-    times makes millions of numbers and a few lists of a million items,
-    which would otherwise set off collections that walk those lists again
-    and again (a third of the time of :func:`kaplan_meier_counts` on a
-    million cells). Nothing here makes a reference cycle.
-    """
+    """The Kaplan–Meier curve of a life table: S is the running product of (n - d) / n."""
     at_risk, reached = table.at_risk, table.reached
     survival = accumulate(map(truediv, map(sub, at_risk, reached), at_risk), mul)
     total: Callable[[Iterable[float]], float] = sum if table.exact else math.fsum
@@ -475,18 +511,14 @@ class _Cells(NamedTuple):
     reached: list[float]
     censored: list[float]
     exact: bool
-    removed: list[float]
-    """reached + censored per time."""
 
 
 def _cells(times: Iterable[float], reached: Iterable[float], censored: Iterable[float]) -> _Cells:
     """Check counts per time, sort them by time and add up repeated times."""
     time_values = finite_floats(non_empty(as_list(times, "times"), "times"), "times")
-    increasing = all(map(lt, time_values, islice(time_values, 1, None)))
-    # Increasing times are not negative if the first is not: no pass over them all.
-    check_not_negative(time_values[:1] if increasing else time_values, "times")
+    check_not_negative(time_values, "times")
     reached_items, censored_items, exact = both_counts(reached, censored, len(time_values))
-    if increasing:  # as from GROUP BY ... ORDER BY
+    if all(map(lt, time_values, islice(time_values, 1, None))):  # as from GROUP BY ... ORDER BY
         return _someone_in_each(time_values, reached_items, censored_items, exact)
     if all(map(le, time_values, islice(time_values, 1, None))):  # as from ORDER BY
         sorted_times, sorted_reached, sorted_censored = time_values, reached_items, censored_items
@@ -509,20 +541,18 @@ def _someone_in_each(
     times: list[float], reached: list[float], censored: list[float], exact: bool
 ) -> _Cells:
     """The cells (distinct times, increasing) but those at which nobody reached or left."""
-    removed = list(map(add, reached, censored))
-    if not all(removed):
+    if not all(map(add, reached, censored)):
         # A time at which nobody reached and nobody was censored is no time of the curve.
-        someone = list(map(truth, removed))
+        someone = list(map(truth, map(add, reached, censored)))
         times = list(compress(times, someone))
         reached = list(compress(reached, someone))
         censored = list(compress(censored, someone))
-        removed = list(compress(removed, someone))
     if not times:
         raise InvalidStatisticsInputError(
             "every count is 0; pass at least one time at which someone reached the "
             "milestone or was censored"
         )
-    return _Cells(times, reached, censored, exact, removed)
+    return _Cells(times, reached, censored, exact)
 
 
 def run_starts(sorted_values: list[float]) -> list[int]:
