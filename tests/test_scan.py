@@ -20,7 +20,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import ttvkit
@@ -1064,6 +1064,15 @@ def duck() -> Any:
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(_OBJECT_TEXTS)
+# A key twice among two, three (each pair) and more keys: the cheap test compares
+# two or three keys with each other and counts longer lists.
+@example('{"a":1,"a":2}')
+@example('{"a":1,"b":2,"a":3}')
+@example('{"a":1,"b":2,"b":3}')
+@example('{"b":1,"a":2,"a":3}')
+@example('{"a":1,"b":2,"c":3}')
+@example('{"a":1,"b":2,"c":3,"a":4}')
+@example('{"a,":1}')
 def test_the_cheap_property_check_agrees_with_the_full_one(duck: Any, text: str) -> None:
     from ttvkit.stores.scan._checks import object_ok, risky_json
 

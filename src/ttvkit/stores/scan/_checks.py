@@ -85,16 +85,33 @@ def object_ok(text: str, checked: str) -> str:
 
     *checked* is the full test. Most objects are plain (see PLAIN_OBJECT)
     and take a cheaper one: a CASE evaluates a branch only for the rows that
-    reach it. A plain object without ',"' has at most one key; with more,
-    its keys are compared.
+    reach it (an ``OR`` evaluates both sides for every row: the keys of every
+    plain object were read, 1.8 s of the check at 1e7 events against 0.6 s).
+    A plain object without ',"' has at most one key; with more, its keys are
+    compared (see :func:`distinct_keys`).
     """
-    keys = f"json_keys({text})"
     return (
         f"CASE WHEN {text} = '{{}}' THEN TRUE "
         f"WHEN strlen({text}) <= {MAX_PROPERTIES_TEXT} "
         f"AND regexp_full_match({text}, {lit(PLAIN_OBJECT)}) "
-        f"THEN (NOT contains({text}, ',\"') OR list_unique({keys}) = len({keys})) "
+        f"THEN CASE WHEN contains({text}, ',\"') THEN {distinct_keys(f'json_keys({text})')} "
+        "ELSE TRUE END "
         f"ELSE {checked} END"
+    )
+
+
+def distinct_keys(keys: str) -> str:
+    """SQL: whether the list *keys* holds no key twice.
+
+    Two or three keys are compared with each other: DuckDB's ``list_unique``
+    hashes every list and costs several times as much, and most objects have
+    that few keys. Longer lists are counted.
+    """
+    first, second, third = (f"{keys}[{i}]" for i in (1, 2, 3))
+    return (
+        f"CASE len({keys}) WHEN 2 THEN {first} <> {second} "
+        f"WHEN 3 THEN {first} <> {second} AND {first} <> {third} AND {second} <> {third} "
+        f"ELSE list_unique({keys}) = len({keys}) END"
     )
 
 
