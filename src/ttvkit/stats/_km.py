@@ -127,17 +127,18 @@ class SurvivalCurve:
     @functools.cached_property
     def rows(self) -> tuple[SurvivalRow, ...]:
         """The curve as one :class:`SurvivalRow` per distinct time."""
-        return tuple(
-            map(
-                SurvivalRow,
-                self.times,
-                self.at_risk,
-                self.reached,
-                self.censored,
-                self.survival,
-                self.lower,
-                self.upper,
-            )
+        return tuple(map(SurvivalRow, *self._columns()))
+
+    def _columns(self) -> tuple[Sequence[float], ...]:
+        """The columns of :class:`SurvivalRow`, in its order."""
+        return (
+            self.times,
+            self.at_risk,
+            self.reached,
+            self.censored,
+            self.survival,
+            self.lower,
+            self.upper,
         )
 
     def survival_at(self, t: float) -> float:
@@ -258,15 +259,7 @@ class SurvivalCurve:
         if max_rows is None:
             rows = [row._asdict() for row in self.rows]
         else:
-            columns = (
-                self.times,
-                self.at_risk,
-                self.reached,
-                self.censored,
-                self.survival,
-                self.lower,
-                self.upper,
-            )
+            columns = self._columns()
             rows = [
                 SurvivalRow(*(column[i] for column in columns))._asdict()
                 for i in self.drawn_rows(max_rows)
