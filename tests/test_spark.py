@@ -1183,3 +1183,23 @@ def test_columns_named_twice_or_alike_but_for_case_are_refused_before_any_job(
     twice = one.join(plans, "user_id")  # two columns named Plan
     with pytest.raises(ReadError, match='names column "Plan" twice'):
         ttv.time_to_value(twice, FIRST)
+
+
+def test_a_session_ttvkit_starts_draws_no_progress_bars(spark_classic: Any) -> None:
+    """``ttvkit report --engine spark`` starts its own session: Spark's progress bars
+    would mix with the command's output (or fill a log stderr goes to)."""
+    import subprocess
+    import sys
+
+    del spark_classic  # only to skip, or fail in CI, where Spark cannot run
+    script = (
+        "from ttvkit.stores.spark import spark_session\n"
+        "with spark_session('local[1]') as s:\n"
+        "    get = s.conf.get\n"
+        "    print(get('spark.ui.showConsoleProgress'), get('spark.sql.session.timeZone'))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["false", "UTC"]

@@ -80,8 +80,10 @@ def _version(text: str) -> tuple[int, int]:
 def spark_session(master: str = "local[*]", app_name: str = "ttvkit") -> Iterator[Any]:
     """The active Spark session, or a new one on *master* (stopped on exit).
 
-    A new session uses the UTC session time zone. Inside ``spark-submit`` or a
-    notebook the session that already runs is used as it is, and kept.
+    A new session uses the UTC session time zone and draws no progress bars
+    (they would mix with ttvkit's own output, or fill a log that stderr goes
+    to). Inside ``spark-submit`` or a notebook the session that already runs
+    is used as it is, and kept.
     """
     sql = require("pyspark.sql", "spark", "the Spark engine")
     active = sql.SparkSession.getActiveSession()
@@ -92,6 +94,7 @@ def spark_session(master: str = "local[*]", app_name: str = "ttvkit") -> Iterato
         sql.SparkSession.builder.master(master)
         .appName(app_name)
         .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.showConsoleProgress", "false")
         .getOrCreate()
     )
     try:
