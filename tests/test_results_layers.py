@@ -248,7 +248,7 @@ def test_curve_rows_limit_bounds_every_curve_of_a_result_within_its_block() -> N
     assert all(3 < len(c["rows"]) <= 50 for c in small)  # type: ignore[arg-type]
     assert _curves(comparison.to_dict()) == full  # the limit ends with its block
     for bad in (2, 10.5, True):
-        with pytest.raises(ttv.InvalidArgumentError, match="max_rows"):
+        with pytest.raises(ttv.InvalidArgumentError, match="rows of at least 3"):
             curve_rows_limit(bad).__enter__()  # type: ignore[arg-type]
 
 
@@ -270,5 +270,7 @@ def test_a_report_keeps_its_size_whatever_the_number_of_customers() -> None:
     assert [c["rows_total"] for c in curves] == [2701, 1201, 1500]
     assert all(len(c["rows"]) <= 1002 and len(c["rows"]) < c["rows_total"] for c in curves)  # type: ignore[arg-type,operator]
     assert _curves(report.to_dict()) == curves
+    with pytest.raises(ttv.InvalidArgumentError, match=r"limited to 2: .* at least 3"):
+        report.to_dict(curve_rows=2)
     every_row = _curves(report.to_dict(curve_rows=None))
     assert [len(c["rows"]) for c in every_row] == [2701, 1201, 1500]  # type: ignore[arg-type]

@@ -82,7 +82,8 @@ def curve_rows_limit(max_rows: int | None) -> Iterator[None]:
         isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 3
     ):
         raise InvalidArgumentError(
-            f"max_rows={max_rows!r}: pass a whole number of rows of at least 3, or None for all"
+            f"a curve's rows limited to {max_rows!r}: pass a whole number of rows of at "
+            "least 3, or None for every row"
         )
     token = _CURVE_ROWS.set(max_rows)
     try:
