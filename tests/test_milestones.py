@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ttvkit import InvalidMilestoneError, Milestone, MilestoneKind, Speed, SpeedBands, event
 from ttvkit import milestones as presets
@@ -32,6 +34,31 @@ class TestSpeedBands:
     )
     def test_classify(self, duration: timedelta, reached: bool, speed: Speed) -> None:
         assert BANDS.classify(duration, reached=reached) is speed
+
+    @given(
+        bounds=st.lists(st.integers(1, 10**7), min_size=2, max_size=2, unique=True).map(sorted),
+        cells=st.dictionaries(
+            st.integers(0, 2 * 10**7), st.tuples(st.integers(0, 3), st.integers(0, 3))
+        ),
+    )
+    def test_count_cells_classes_each_customer_as_classify(
+        self, bounds: list[int], cells: dict[int, tuple[int, int]]
+    ) -> None:
+        # Bounds and durations a microsecond apart: the runs' edges are exact.
+        bands = SpeedBands(
+            immediate=timedelta(microseconds=bounds[0]), short=timedelta(microseconds=bounds[1])
+        )
+        durations = sorted({*cells, *bounds, bounds[0] + 1, bounds[1] - 1, bounds[1] + 1})
+        counts = [cells.get(d, (1, 1)) for d in durations]
+        want = dict.fromkeys(Speed, 0)
+        for micros, (reached, censored) in zip(durations, counts, strict=True):
+            duration = timedelta(microseconds=micros)
+            want[bands.classify(duration, reached=True)] += reached
+            want[bands.classify(duration, reached=False)] += censored
+        got = bands.count_cells(durations, [r for r, _ in counts], [c for _, c in counts])
+        assert set(got) == {Speed.IMMEDIATE, Speed.SHORT, Speed.LONG, Speed.UNDETERMINED}
+        assert got == {speed: want[speed] for speed in got}
+        assert sum(got.values()) == sum(r + c for r, c in counts)
 
     @pytest.mark.parametrize(
         ("immediate", "short", "fragment"),

@@ -13,6 +13,7 @@ of the right kind for each measure of the TTV literature.
 
 from __future__ import annotations
 
+import bisect
 import enum
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
@@ -85,6 +86,9 @@ class Speed(enum.StrEnum):
     without value yet (``classify`` never returns it)."""
 
 
+_MICROSECOND = timedelta(microseconds=1)
+
+
 def _positive_timedelta(value: object, what: str) -> timedelta:
     if not isinstance(value, timedelta):
         raise InvalidMilestoneError(f"{what}={value!r}: must be a datetime.timedelta")
@@ -130,6 +134,27 @@ class SpeedBands:
         if duration <= self.short:
             return Speed.SHORT
         return Speed.LONG
+
+    def count_cells(
+        self, durations: Sequence[int], reached: Sequence[int], censored: Sequence[int]
+    ) -> dict[Speed, int]:
+        """Customers per class from counts per duration, as :meth:`classify` classes each.
+
+        ``durations`` are distinct and ascending, in microseconds (as
+        :class:`~ttvkit.observations.DurationCells` holds them); ``reached[i]``
+        and ``censored[i]`` customers took ``durations[i]``. The bounds are
+        whole microseconds, so each class is a run of durations, found by
+        bisection: no step per duration.
+        """
+        immediate = bisect.bisect_right(durations, self.immediate // _MICROSECOND)
+        short = bisect.bisect_right(durations, self.short // _MICROSECOND)
+        watched_long = bisect.bisect_left(durations, self.short // _MICROSECOND)
+        return {
+            Speed.IMMEDIATE: sum(reached[:immediate]),
+            Speed.SHORT: sum(reached[immediate:short]),
+            Speed.LONG: sum(reached[short:]) + sum(censored[watched_long:]),
+            Speed.UNDETERMINED: sum(censored[:watched_long]),
+        }
 
     def to_dict(self) -> dict[str, float]:
         """Bounds in seconds."""

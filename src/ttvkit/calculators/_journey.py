@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 import attrs
 
 from ttvkit.calculators._arguments import DEFAULT_WITHIN, check_timedelta
-from ttvkit.calculators._distribution import distribution
+from ttvkit.calculators._distribution import columns_distribution
 from ttvkit.calculators._source import (
     Source,
     as_store,
@@ -20,8 +20,8 @@ from ttvkit.calculators._source import (
     required_as_of,
 )
 from ttvkit.milestones import Journey, Milestone
-from ttvkit.observations import Observation, Per, check_per, from_micros
-from ttvkit.results import JourneyReport, JourneyRow, StageResult
+from ttvkit.observations import ObservationColumns, Per, check_per
+from ttvkit.results import JourneyPaths, JourneyReport, StageResult
 
 
 def journey(
@@ -83,52 +83,79 @@ def journey(
         }
         for cols in per_stage_columns
     ]
-    journey_rows: list[JourneyRow] = []
-    per_stage: list[list[Observation]] = [[] for _ in plan.stages]
+    # Each stage's customers as columns (starts and ends in microseconds): its
+    # distribution is computed from them, and Observation objects are made only on
+    # drill-down.
+    entered: list[_StageColumns] = [_StageColumns() for _ in plan.stages]
+    stage_times: list[list[int | None]] = [[] for _ in plan.stages]
     out_of_order = [0] * len(plan.stages)
     excluded = [0] * len(plan.stages)
     for customer, start_us in zip(started.customer_ids, started.starts, strict=True):
-        completed: list[datetime | None] = []
         previous: int | None = start_us
         for i, stage_settled in enumerate(settled):
             if previous is None:
-                completed.append(None)
+                stage_times[i].append(None)
                 continue
             mine = stage_settled.get(customer)
             if mine is None:  # before_start="exclude": out of the journey from here
                 excluded[i] += 1
                 previous = None
-                completed.append(None)
+                stage_times[i].append(None)
                 continue
             reached, censor, before = mine
             if reached is not None and i > 0 and reached < previous:
                 out_of_order[i] += 1
             done = None if reached is None else max(reached, previous)
-            end = done if done is not None else max(censor, previous)
-            per_stage[i].append(
-                Observation(
-                    customer_id=customer,
-                    start=from_micros(previous),
-                    reached_at=None if done is None else from_micros(done),
-                    end=from_micros(end),
-                    reached_before_start=before,
-                )
+            entered[i].add(
+                customer,
+                previous,
+                done if done is not None else max(censor, previous),
+                done is not None,
+                before,
             )
-            completed.append(None if done is None else from_micros(done))
+            stage_times[i].append(done)
             previous = done
-        journey_rows.append(JourneyRow(customer, from_micros(start_us), tuple(completed), when))
     results = []
-    for stage, obs, n_ooo, n_out in zip(
-        plan.stages, per_stage, out_of_order, excluded, strict=True
+    for stage, stage_columns, n_ooo, n_out in zip(
+        plan.stages, entered, out_of_order, excluded, strict=True
     ):
+        columns = stage_columns.columns()
         results.append(
             StageResult(
                 milestone=stage,
-                n_entered=len(obs),
-                n_reached=sum(1 for x in obs if x.observed),
-                distribution=distribution(stage, obs, when, per) if obs else None,
+                n_entered=len(columns),
+                n_reached=sum(columns.observed),
+                distribution=columns_distribution(stage, columns, when, per) if columns else None,
                 n_out_of_order=n_ooo,
                 n_excluded=n_out,
             )
         )
-    return JourneyReport(plan, when, per, tuple(results), tuple(journey_rows), within=within)
+    paths = JourneyPaths(started.customer_ids, started.starts, tuple(map(tuple, stage_times)), when)
+    return JourneyReport(plan, when, per, tuple(results), paths, within=within)
+
+
+@attrs.define
+class _StageColumns:
+    """The customers entering one stage, gathered column by column."""
+
+    customer_ids: list[str] = attrs.Factory(list)
+    starts: list[int] = attrs.Factory(list)
+    ends: list[int] = attrs.Factory(list)
+    observed: list[bool] = attrs.Factory(list)
+    reached_before_start: list[bool] = attrs.Factory(list)
+
+    def add(self, customer: str, start: int, end: int, observed: bool, before: bool) -> None:
+        self.customer_ids.append(customer)
+        self.starts.append(start)
+        self.ends.append(end)
+        self.observed.append(observed)
+        self.reached_before_start.append(before)
+
+    def columns(self) -> ObservationColumns:
+        return ObservationColumns(
+            tuple(self.customer_ids),
+            tuple(self.starts),
+            tuple(self.ends),
+            tuple(self.observed),
+            tuple(self.reached_before_start),
+        )

@@ -30,7 +30,7 @@ from ttvkit.results.cohorts import CohortRow, CohortTable
 from ttvkit.results.comparison import Comparison, GroupResult
 from ttvkit.results.distribution import TTVDistribution
 from ttvkit.results.impact import ImpactReport, ImpactRow
-from ttvkit.results.journey import JourneyReport, JourneyRow, StageResult
+from ttvkit.results.journey import JourneyPaths, JourneyReport, JourneyRow, StageResult
 from ttvkit.results.satisfaction import SatisfactionReport, SpeedGroup
 
 __all__ = [
@@ -41,6 +41,7 @@ __all__ = [
     "GroupResult",
     "ImpactReport",
     "ImpactRow",
+    "JourneyPaths",
     "JourneyReport",
     "JourneyRow",
     "SatisfactionReport",

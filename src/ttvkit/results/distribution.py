@@ -120,17 +120,8 @@ class TTVDistribution(Display):
             raise InvalidArgumentError(
                 "speed_counts() needs SpeedBands: pass bands=SpeedBands(immediate=..., short=...)"
             )
-        counts = dict.fromkeys(_CLASSIFIED, 0)
-        cells = self.cells
-        for micros, reached, censored in zip(
-            cells.durations, cells.reached, cells.censored, strict=True
-        ):
-            duration = timedelta(microseconds=micros)
-            if reached:
-                counts[bands.classify(duration, reached=True)] += reached
-            if censored:
-                counts[bands.classify(duration, reached=False)] += censored
-        return counts
+        counts = bands.count_cells(self.cells.durations, self.cells.reached, self.cells.censored)
+        return {speed: counts[speed] for speed in _CLASSIFIED}
 
     def observations(self) -> tuple[Observation, ...]:
         """The customers behind every figure, one row each (loaded now, from the source)."""

@@ -1,5 +1,5 @@
 """Value in stages: :class:`JourneyReport`, its :class:`StageResult` per stage and
-:class:`JourneyRow` per customer."""
+:class:`JourneyRow` per customer (kept as :class:`JourneyPaths` columns)."""
 
 from __future__ import annotations
 
@@ -19,11 +19,11 @@ from ttvkit._format import (
     within_text,
 )
 from ttvkit.milestones import Journey, Milestone
-from ttvkit.observations import Per
+from ttvkit.observations import Per, from_micros
 from ttvkit.results._display import Display
 from ttvkit.results.distribution import TTVDistribution
 
-__all__ = ["JourneyReport", "JourneyRow", "StageResult"]
+__all__ = ["JourneyPaths", "JourneyReport", "JourneyRow", "StageResult"]
 
 _JOURNEY_WITHIN = timedelta(days=7)
 
@@ -44,6 +44,40 @@ class JourneyRow:
             "stage_times": [None if t is None else t.isoformat() for t in self.stage_times],
             "censored_at": self.censored_at.isoformat(),
         }
+
+
+@attrs.frozen
+class JourneyPaths:
+    """Every customer's way through a journey, as columns: what :class:`JourneyReport` keeps.
+
+    ``customer_ids`` and ``starts`` have one entry per customer who started;
+    ``stage_times`` one column per stage, each the time that customer
+    completed the stage or ``None``. Times are integer microseconds since
+    the Unix epoch (UTC). :meth:`rows` makes the :class:`JourneyRow` objects.
+    """
+
+    customer_ids: tuple[str, ...]
+    starts: tuple[int, ...]
+    stage_times: tuple[tuple[int | None, ...], ...]
+    as_of: datetime
+
+    def __len__(self) -> int:
+        return len(self.customer_ids)
+
+    def rows(self) -> tuple[JourneyRow, ...]:
+        """One :class:`JourneyRow` per customer (built now, not stored)."""
+        per_customer = zip(*self.stage_times, strict=True) if self.stage_times else None
+        return tuple(
+            JourneyRow(
+                customer,
+                from_micros(start),
+                ()
+                if per_customer is None
+                else tuple(None if t is None else from_micros(t) for t in next(per_customer)),
+                self.as_of,
+            )
+            for customer, start in zip(self.customer_ids, self.starts, strict=True)
+        )
 
 
 @attrs.frozen
@@ -110,13 +144,18 @@ class JourneyReport(Display):
     as_of: datetime
     per: Per
     stages: tuple[StageResult, ...]
-    rows: tuple[JourneyRow, ...] = attrs.field(repr=False)
+    paths: JourneyPaths = attrs.field(repr=False)
     within: timedelta = _JOURNEY_WITHIN
     """The horizon of :attr:`stall_by_share`: each stage's share completing within it."""
 
     @property
     def n_started(self) -> int:
-        return len(self.rows)
+        return len(self.paths)
+
+    @property
+    def rows(self) -> tuple[JourneyRow, ...]:
+        """Per customer, when each stage was completed (built from :attr:`paths` when asked)."""
+        return self.paths.rows()
 
     @property
     def stall_by_share(self) -> StageResult:
