@@ -35,7 +35,9 @@ from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Final, Literal, NamedTuple, TypeAlias
+from itertools import compress
+from operator import not_, sub
+from typing import Final, Literal, NamedTuple, TypeAlias, TypeVar
 
 import attrs
 
@@ -506,21 +508,32 @@ class ObservationColumns:
 
     def cells(self) -> DurationCells:
         """The same customers grouped by duration (what a curve needs)."""
-        return DurationCells.from_pairs(
-            ((e - s, o) for s, e, o in zip(self.starts, self.ends, self.observed, strict=True)),
+        if not len(self.starts) == len(self.ends) == len(self.observed):
+            raise ValueError("ObservationColumns: starts, ends and observed differ in length")
+        durations = list(map(sub, self.ends, self.starts))
+        return DurationCells.from_split(
+            list(compress(durations, self.observed)),
+            list(compress(durations, map(not_, self.observed))),
             sum(self.reached_before_start),
         )
 
     def take(self, positions: Sequence[int]) -> ObservationColumns:
         """The customers at *positions*, in that order."""
+
+        def taken(column: Sequence[_T]) -> tuple[_T, ...]:
+            return tuple(map(column.__getitem__, positions))
+
         return ObservationColumns(
-            tuple(self.customer_ids[i] for i in positions),
-            tuple(self.starts[i] for i in positions),
-            tuple(self.ends[i] for i in positions),
-            tuple(self.observed[i] for i in positions),
-            tuple(self.reached_before_start[i] for i in positions),
-            tuple(tuple(column[i] for i in positions) for column in self.attributes),
+            taken(self.customer_ids),
+            taken(self.starts),
+            taken(self.ends),
+            taken(self.observed),
+            taken(self.reached_before_start),
+            tuple(map(taken, self.attributes)),
         )
+
+
+_T = TypeVar("_T")
 
 
 def _int_column(values: Iterable[int]) -> array[int]:
@@ -557,6 +570,14 @@ class DurationCells:
         with paused_gc():  # no object per cell: ints and two lists, counted in C
             for duration, observed in pairs:
                 (reached_at if observed else censored_at).append(duration)
+        return cls.from_split(reached_at, censored_at, before)
+
+    @classmethod
+    def from_split(
+        cls, reached_at: Iterable[int], censored_at: Iterable[int], before: int = 0
+    ) -> DurationCells:
+        """Cells of the durations (µs) of those who reached and of those censored."""
+        with paused_gc():
             reached = Counter(reached_at)
             censored = Counter(censored_at)
             order = sorted(reached.keys() | censored.keys())
