@@ -274,3 +274,37 @@ def test_a_report_keeps_its_size_whatever_the_number_of_customers() -> None:
         report.to_dict(curve_rows=2)
     every_row = _curves(report.to_dict(curve_rows=None))
     assert [len(c["rows"]) for c in every_row] == [2701, 1201, 1500]  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- drill-down of parts
+
+
+def _weekly_log() -> EventLog:
+    lg = EventLog(FrozenClock(T0 + timedelta(days=30)))
+    for i in range(30):
+        user, start = f"u{i:02d}", T0 + i * 17 * H
+        lg.add(user, "signup", {"plan": ("free", "pro", "team")[i % 3]}, at=start)
+        if i % 4:
+            lg.add(user, "report", at=start + (i % 7) * 5 * H)
+    return lg
+
+
+def test_each_group_and_cohort_drills_down_to_its_own_customers() -> None:
+    from attrs import evolve
+
+    from ttvkit.observations import ObservationColumns
+
+    lg = _weekly_log()
+    everyone = {o.customer_id: o for o in ttv.time_to_value(lg, REPORT).observations()}
+    by_plan = ttv.compare(lg, REPORT, by="plan")
+    parts = [g.distribution for g in by_plan.groups]
+    parts += [row.distribution for row in ttv.cohorts(lg, REPORT, period="week").rows]
+    seen: list[str] = []
+    for part in parts:
+        rows = part.observations()
+        # A group's rows carry the grouping attribute; otherwise they are the same.
+        assert rows and all(everyone[o.customer_id] == evolve(o, attributes=()) for o in rows)
+        assert ObservationColumns.from_rows(rows).cells() == part.cells
+        seen += [o.customer_id for o in rows]
+    # Every customer once among the groups, and once among the cohorts.
+    assert sorted(seen) == sorted([*everyone, *everyone])

@@ -151,7 +151,7 @@ def cohorts(
             CohortRow(
                 start=start,
                 end=ends[start],
-                distribution=columns_distribution(milestone, columns.take(members), when, per),
+                distribution=columns_distribution(milestone, columns, when, per, positions=members),
                 within=within,
                 young=when - youngest < within,  # (youngest + within may pass year 9999)
             )

@@ -25,7 +25,7 @@ from ttvkit.calculators._arguments import (
     check_milestone,
     check_timedelta,
 )
-from ttvkit.calculators._distribution import distribution_of_cells
+from ttvkit.calculators._distribution import columns_distribution
 from ttvkit.calculators._source import Source, as_store, checked_as_of, load_columns, required_as_of
 from ttvkit.conditions import Condition
 from ttvkit.errors import AnalysisError, InvalidArgumentError, SingularVarianceError
@@ -218,16 +218,15 @@ def compare_columns(
         raise AnalysisError(f"reference={reference!r} is not one of the groups {labels!r}")
     reference = label_of[json_key(reference)]
     keys = [json_key(label) for label in labels]
-    members = {key: columns.take(by_key[key]) for key in keys}
-    cells = {key: members[key].cells() for key in keys}
-    test, not_testable = _logrank(keys, cells)
-    test = attrs.evolve(test, dropped=tuple(labels[int(i)] for i in test.dropped))  # type: ignore[call-overload]
     dists = {
-        key: distribution_of_cells(
-            milestone, cells[key], as_of, per, None, members[key].rows, alpha=alpha
+        key: columns_distribution(
+            milestone, columns, as_of, per, positions=by_key[key], alpha=alpha
         )
         for key in keys
     }
+    cells = {key: dists[key].cells for key in keys}
+    test, not_testable = _logrank(keys, cells)
+    test = attrs.evolve(test, dropped=tuple(labels[int(i)] for i in test.dropped))  # type: ignore[call-overload]
     ref = dists[json_key(reference)]
     horizon = within.total_seconds()
     z = NormalDist().inv_cdf(1 - alpha / 2)

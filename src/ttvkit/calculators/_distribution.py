@@ -27,9 +27,25 @@ def columns_distribution(
     as_of: datetime,
     per: Per,
     bands: SpeedBands | None = None,
+    *,
+    positions: Sequence[int] | None = None,
+    alpha: float = 0.05,
 ) -> TTVDistribution:
-    """A :class:`TTVDistribution` over the customers of *columns* (not empty)."""
-    return distribution_of_cells(milestone, columns.cells(), as_of, per, bands, columns.rows)
+    """A :class:`TTVDistribution` over the customers of *columns* (not empty).
+
+    With *positions*, over the customers at those positions only: they are
+    copied out of the columns only if the distribution's rows are asked for.
+    """
+    if positions is None:
+        drilldown = columns.rows
+    else:
+        kept = positions
+
+        def drilldown() -> list[Observation]:
+            return columns.take(kept).rows()
+
+    cells = columns.cells(positions)
+    return distribution_of_cells(milestone, cells, as_of, per, bands, drilldown, alpha=alpha)
 
 
 def distribution(
