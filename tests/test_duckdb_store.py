@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -528,6 +529,63 @@ def test_query_int_columns_hands_back_64_bit_integer_arrays(store: DuckDBStore) 
             store.query_int_columns(f"SELECT {value} AS x", [])
     with pytest.raises(StoreError, match="DuckDB failed"):
         store.query_int_columns("SELECT no_such_column FROM ttv_events", [])
+
+
+def test_query_columns_hands_back_the_rows_as_lists(store: DuckDBStore) -> None:
+    store.append(
+        [
+            ev("u'x;\u00e9", "signup", 0, {"plan": "pro", "n": 1}),
+            ev("u2", "signup", 1),
+            ev("u3", "report_created", 2, {"n": True}),
+        ]
+    )
+    sql = (
+        f"SELECT user_id, ts, name, properties, CAST(properties AS JSON) AS j, ts > ? AS late, "
+        f"CAST(ts > ? AS INTEGER) AS flag, account_id FROM {store.relation_sql} ORDER BY ts"
+    )
+    params = [60_000_000, 60_000_000]
+    columns = store.query_columns(sql, params)
+    assert columns is not None and all(type(c) is list for c in columns)
+    rows = store.query(sql, params)
+    assert columns == [list(c) for c in zip(*rows, strict=True)]
+    assert columns[-1] == [None, None, None]  # NULLs are None
+    empty = store.query_columns(f"SELECT user_id, ts FROM {store.relation_sql} WHERE ts < 0", [])
+    assert empty == [[], []]
+    # A type NumPy would change (round, or make an array of) is refused, never read.
+    for value, kind in (
+        ("1.5::DOUBLE", "DOUBLE"),
+        ("1::HUGEINT", "HUGEINT"),
+        ("[1, 2]", "INTEGER[]"),
+        ("TIMESTAMP '2026-01-01'", "TIMESTAMP"),
+    ):
+        with pytest.raises(StoreError, match=f"values of type {re.escape(kind)} in column 'x'"):
+            store.query_columns(f"SELECT {value} AS x", [])
+
+
+def test_observation_columns_are_the_same_read_as_rows_without_numpy(
+    store: DuckDBStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ttvkit.datasets import saas_events
+    from ttvkit.observations import FirstTime, StartProperty
+    from ttvkit.stores.duckdb import engine
+
+    events = [
+        *saas_events(60, seed=7),
+        ev("b1", "report_created", 0),
+        ev("b1", "signup", 3, {"plan": "1"}),
+        ev("p1", "signup", 0, {"plan": True}),
+    ]
+    store.append(events)
+    milestone = Milestone("first_report", event("report_created"), start=event("signup"))
+    attributes = [StartProperty("plan"), FirstTime(event("tutorial_completed"))]
+    as_columns = store.observation_columns(milestone, attributes=attributes)
+    assert len(as_columns) > 60 and any(as_columns.reached_before_start)
+    assert {True, "1"} <= set(as_columns.attributes[0])
+    monkeypatch.setattr(engine, "_numpy", lambda: None)
+    assert store.query_columns("SELECT 1", []) is None
+    assert store.observation_columns(milestone, attributes=attributes) == as_columns
+    with MemoryStore(events) as memory:
+        assert memory.observation_columns(milestone, attributes=attributes) == as_columns
 
 
 def test_duration_cells_are_the_same_read_as_rows_without_numpy(

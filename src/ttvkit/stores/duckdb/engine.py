@@ -347,6 +347,36 @@ class DuckDBEngine:
 
         return self._run(work)
 
+    def query_columns(self, sql: str, params: Sequence[object]) -> list[list[Any]] | None:
+        """:meth:`query`'s result as one list per column, or None without NumPy.
+
+        DuckDB hands the columns over as NumPy arrays (``fetchnumpy()``), made
+        into lists in C (``tolist()``; a NULL is ``None``): no tuple per row,
+        where :meth:`query_batches` makes one and transposing them takes a
+        Python step per value. Columns must be integers, booleans or Python
+        objects (text): a float column could have been a wider integer that
+        NumPy rounded, and a list would be a NumPy array, so columns of other
+        SQL types are refused (see ``LISTED_TYPES``). Without NumPy this
+        returns None and the caller reads rows instead.
+        """
+        numpy = _numpy()
+        if numpy is None:
+            return None
+
+        def work(cursor: duckdb.DuckDBPyConnection) -> list[list[Any]]:
+            result = cursor.execute(sql, list(params))
+            for name, kind, *_ in result.description or ():
+                if str(kind) not in LISTED_TYPES:
+                    raise StoreError(
+                        f"DuckDB returned values of type {kind} in column {name!r}, where "
+                        "ttvkit's statement expects integers, booleans or text; this is a "
+                        "bug in ttvkit, please report it"
+                    )
+            # A list per column, made in C; a NULL (a masked value) is None.
+            return [column.tolist() for column in result.fetchnumpy().values()]
+
+        return self._run(work)
+
     def _event_names(self) -> frozenset[str]:
         rows = self.query(f"SELECT DISTINCT name FROM {self.relation_sql}", ())
         return frozenset(str(r[0]) for r in rows if r[0] is not None)
@@ -397,6 +427,13 @@ def _int_column(numpy: ModuleType, name: str, column: Any) -> array[int]:
     values = array("q")
     values.frombytes(memoryview(numpy.ascontiguousarray(column, dtype=numpy.int64)).cast("B"))
     return values
+
+
+#: The SQL types :meth:`DuckDBEngine.query_columns` hands back: those NumPy holds
+#: exactly and lists as the values a row fetch gives.
+LISTED_TYPES: Final = frozenset(
+    {"BIGINT", "INTEGER", "SMALLINT", "TINYINT", "BOOLEAN", "VARCHAR", "JSON"}
+)
 
 
 def close_quietly(cursor: duckdb.DuckDBPyConnection) -> None:

@@ -77,6 +77,11 @@ class ScanSource(DuckDBQueries, BaseSource):
         (see :meth:`DuckDBEngine.query_int_columns`)."""
         return self._engine.query_int_columns(sql, params)
 
+    def query_columns(self, sql: str, params: Sequence[object]) -> list[list[Any]] | None:
+        """:meth:`query`'s columns as lists, or None without NumPy
+        (see :meth:`DuckDBEngine.query_columns`)."""
+        return self._engine.query_columns(sql, params)
+
     @property
     def skipped(self) -> int:
         """Bad rows skipped (only with ``on_error="skip"``)."""

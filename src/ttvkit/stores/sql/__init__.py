@@ -10,8 +10,8 @@ The interface for engine authors:
   per question, for any dialect;
 * :func:`read_columns` and :func:`read_cells`: the rows those statements
   return, as :class:`~ttvkit.observations.ObservationColumns` and
-  :class:`DurationCells` (:func:`read_cell_columns`: the cells statement's
-  result from an engine that hands back columns).
+  :class:`DurationCells` (:func:`read_column_lists` and
+  :func:`read_cell_columns`: the same from an engine that hands back columns).
 
 ``docs/architecture.md`` shows how to add an engine.
 """
@@ -19,7 +19,13 @@ The interface for engine authors:
 from ttvkit.stores.sql.dialect import Binder, BindKind, Dialect
 from ttvkit.stores.sql.plan import ObservationPlan, UnsupportedConditionError, build_plan
 from ttvkit.stores.sql.render import Statement, cells_statement, observations_statement
-from ttvkit.stores.sql.rows import DurationCells, read_cell_columns, read_cells, read_columns
+from ttvkit.stores.sql.rows import (
+    DurationCells,
+    read_cell_columns,
+    read_cells,
+    read_column_lists,
+    read_columns,
+)
 
 __all__ = [
     "BindKind",
@@ -34,5 +40,6 @@ __all__ = [
     "observations_statement",
     "read_cell_columns",
     "read_cells",
+    "read_column_lists",
     "read_columns",
 ]

@@ -13,7 +13,14 @@ from ttvkit.observations import AttributeValue, DurationCells, ObservationColumn
 from ttvkit.stores.sql.dialect import Dialect
 from ttvkit.stores.sql.plan import FirstTimeColumn, ObservationPlan
 
-__all__ = ["DurationCells", "paused_gc", "read_cell_columns", "read_cells", "read_columns"]
+__all__ = [
+    "DurationCells",
+    "paused_gc",
+    "read_cell_columns",
+    "read_cells",
+    "read_column_lists",
+    "read_columns",
+]
 
 
 def read_columns(
@@ -24,7 +31,20 @@ def read_columns(
         listed = rows if isinstance(rows, Sequence) else list(rows)
         if not listed:
             return ObservationColumns((), (), (), (), (), tuple(() for _ in plan.attributes))
-        customers, starts, ends, observed, before, *values = zip(*listed, strict=True)
+        return read_column_lists(list(zip(*listed, strict=True)), plan, dialect)
+
+
+def read_column_lists(
+    columns: Sequence[Sequence[Any]], plan: ObservationPlan, dialect: Dialect
+) -> ObservationColumns:
+    """:func:`read_columns` of the statement's columns rather than its rows.
+
+    *columns* are the statement's columns in its order, as an engine that
+    hands back columns gives them (see
+    :meth:`~ttvkit.stores.duckdb.DuckDBEngine.query_columns`).
+    """
+    with paused_gc():
+        customers, starts, ends, observed, before, *values = columns
         attributes: list[tuple[AttributeValue, ...]] = []
         for spec, column in zip(plan.attributes, values, strict=True):
             if isinstance(spec, FirstTimeColumn):
@@ -32,12 +52,13 @@ def read_columns(
             else:
                 key = spec.key
                 attributes.append(tuple(dialect.read(v, key) for v in column))
+        # map() rather than a generator: a C step per value, not a Python frame.
         return ObservationColumns(
             tuple(customers),
-            tuple(int(s) for s in starts),
-            tuple(int(e) for e in ends),
-            tuple(bool(o) for o in observed),
-            tuple(bool(b) for b in before),
+            tuple(map(int, starts)),
+            tuple(map(int, ends)),
+            tuple(map(bool, observed)),
+            tuple(map(bool, before)),
             tuple(attributes),
         )
 

@@ -33,7 +33,13 @@ from ttvkit.stores.sql.dialect import Dialect
 from ttvkit.stores.sql.engines import DuckDBDialect
 from ttvkit.stores.sql.plan import ObservationPlan, UnsupportedConditionError, build_plan
 from ttvkit.stores.sql.render import Statement, cells_statement, observations_statement
-from ttvkit.stores.sql.rows import BATCH_ROWS, read_cell_columns, read_cells, read_columns
+from ttvkit.stores.sql.rows import (
+    BATCH_ROWS,
+    read_cell_columns,
+    read_cells,
+    read_column_lists,
+    read_columns,
+)
 
 __all__ = ["DuckDBQueries", "PlanQueries", "StatementOf"]
 
@@ -91,11 +97,7 @@ class PlanQueries(BaseSource):
         except UnsupportedConditionError:
             rows = self.generic_observations(milestone, as_of=as_of, per=per, attributes=checked)
             return ObservationColumns.from_rows(rows, len(checked))
-        result = self.run_plan(plan, as_of, observations_statement)
-        if result is None:
-            return ObservationColumns((), (), (), (), (), tuple(() for _ in checked))
-        rows_, dialect = result
-        return read_columns(rows_, plan, dialect)
+        return self.plan_columns(plan, as_of)
 
     def duration_cells(
         self, milestone: Milestone, *, as_of: datetime | None = None, per: Per = "user"
@@ -110,6 +112,17 @@ class PlanQueries(BaseSource):
             rows = self.generic_observations(milestone, as_of=as_of, per=per)
             return ObservationColumns.from_rows(rows).cells()
         return self.plan_cells(plan, as_of)
+
+    def plan_columns(self, plan: ObservationPlan, as_of: datetime | None) -> ObservationColumns:
+        """The plan's customers at *as_of* (None: the latest event), by :meth:`run_plan`.
+
+        An engine that can hand back columns rather than rows overrides this.
+        """
+        result = self.run_plan(plan, as_of, observations_statement)
+        if result is None:
+            return ObservationColumns((), (), (), (), (), tuple(() for _ in plan.attributes))
+        rows, dialect = result
+        return read_columns(rows, plan, dialect)
 
     def plan_cells(self, plan: ObservationPlan, as_of: datetime | None) -> DurationCells:
         """The plan's duration cells at *as_of* (None: the latest event), by :meth:`run_plan`.
@@ -126,7 +139,8 @@ class DuckDBQueries(PlanQueries):
     Mixed into :class:`~ttvkit.stores.duckdb.DuckDBStore` and the sources of
     :func:`ttvkit.scan`, which supply the engine interface: ``relation_sql``
     (the canonical relation), ``query(sql, params)``,
-    ``query_batches(sql, params, size)`` and ``query_int_columns(sql, params)``.
+    ``query_batches(sql, params, size)``, ``query_int_columns(sql, params)`` and
+    ``query_columns(sql, params)``.
     The plan is rendered with :class:`~ttvkit.stores.sql.engines.DuckDBDialect`;
     only per-customer columns or duration cells come back to Python, the cells
     as columns of integers when NumPy is installed.
@@ -144,6 +158,20 @@ class DuckDBQueries(PlanQueries):
         # cell never exists for all of them at once.
         batches = engine.query_batches(query.sql, list(query.params.values()), BATCH_ROWS)
         return itertools.chain.from_iterable(batches), dialect
+
+    def plan_columns(self, plan: ObservationPlan, as_of: datetime | None) -> ObservationColumns:
+        """The customers as columns (``query_columns``), or from rows without NumPy."""
+        engine: Any = self  # the class this is mixed into has query_columns()
+        rendered = self._render(plan, as_of, observations_statement)
+        if rendered is None:
+            return ObservationColumns((), (), (), (), (), tuple(() for _ in plan.attributes))
+        query, dialect = rendered
+        params = list(query.params.values())
+        columns = engine.query_columns(query.sql, params)
+        if columns is None:  # no NumPy: the rows, a batch at a time
+            batches = engine.query_batches(query.sql, params, BATCH_ROWS)
+            return read_columns(itertools.chain.from_iterable(batches), plan, dialect)
+        return read_column_lists(columns, plan, dialect)
 
     def plan_cells(self, plan: ObservationPlan, as_of: datetime | None) -> DurationCells:
         """The cells as columns (``query_int_columns``), or as rows without NumPy."""
