@@ -43,6 +43,9 @@ def _period_floor(t: datetime, period: str) -> datetime:
     return day.replace(day=1, month=1)
 
 
+#: A UTC day in microseconds (UTC has no leap seconds in Python's datetimes).
+_DAY_US = 86_400_000_000
+
 #: The end of a period that would end past the last time a datetime holds.
 _END_OF_TIME = datetime.max.replace(tzinfo=UTC)
 
@@ -132,21 +135,28 @@ def cohorts(
     with as_store(source) as store:
         when = required_as_of(store, as_of)
         columns = load_columns(store, milestone, when, per)
-    starts = [from_micros(s) for s in columns.starts]
+    starts = columns.starts  # microseconds
     buckets: dict[datetime, list[int]] = {}
     ends: dict[datetime, datetime] = {}
     if step is None:
-        for i, start in enumerate(starts):
-            buckets.setdefault(_period_floor(start, period), []).append(i)  # type: ignore[arg-type]
+        # Every calendar period is a run of whole UTC days: each day's period is
+        # found once, and a customer's day is integer arithmetic on its start.
+        period_of_day: dict[int, datetime] = {}
+        for i, start_us in enumerate(starts):
+            day = start_us - start_us % _DAY_US
+            cohort = period_of_day.get(day)
+            if cohort is None:
+                cohort = period_of_day[day] = _period_floor(from_micros(day), period)  # type: ignore[arg-type]
+            buckets.setdefault(cohort, []).append(i)
         fixed_step = _PERIOD_STEPS[period]  # type: ignore[index]
         for start in buckets:
             ends[start] = _boundary(start, fixed_step, 1)
     elif starts:
-        buckets, ends = _relative_buckets(starts, step)
+        buckets, ends = _relative_buckets([from_micros(s) for s in starts], step)
     table = []
     for start in sorted(buckets):
         members = buckets[start]
-        youngest = max(starts[i] for i in members)
+        youngest = from_micros(max(map(starts.__getitem__, members)))
         table.append(
             CohortRow(
                 start=start,
