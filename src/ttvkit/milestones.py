@@ -144,7 +144,8 @@ class SpeedBands:
         :class:`~ttvkit.observations.DurationCells` holds them); ``reached[i]``
         and ``censored[i]`` customers took ``durations[i]``. The bounds are
         whole microseconds, so each class is a run of durations, found by
-        bisection: no step per duration.
+        bisection: no step per duration. The classes come in the order
+        IMMEDIATE, SHORT, LONG, UNDETERMINED.
         """
         immediate = bisect.bisect_right(durations, self.immediate // _MICROSECOND)
         short = bisect.bisect_right(durations, self.short // _MICROSECOND)

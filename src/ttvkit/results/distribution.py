@@ -31,7 +31,6 @@ __all__ = ["TTVDistribution"]
 SUMMARY_QUANTILES = (0.25, 0.5, 0.75, 0.9)
 SUMMARY_WITHIN = (timedelta(days=1), timedelta(days=7), timedelta(days=30))
 # The classes SpeedBands.classify gives, in the order speed_counts() lists them.
-_CLASSIFIED = (Speed.IMMEDIATE, Speed.SHORT, Speed.LONG, Speed.UNDETERMINED)
 
 
 @attrs.frozen
@@ -120,8 +119,7 @@ class TTVDistribution(Display):
             raise InvalidArgumentError(
                 "speed_counts() needs SpeedBands: pass bands=SpeedBands(immediate=..., short=...)"
             )
-        counts = bands.count_cells(self.cells.durations, self.cells.reached, self.cells.censored)
-        return {speed: counts[speed] for speed in _CLASSIFIED}
+        return bands.count_cells(self.cells.durations, self.cells.reached, self.cells.censored)
 
     def observations(self) -> tuple[Observation, ...]:
         """The customers behind every figure, one row each (loaded now, from the source)."""

@@ -66,17 +66,21 @@ class JourneyPaths:
 
     def rows(self) -> tuple[JourneyRow, ...]:
         """One :class:`JourneyRow` per customer (built now, not stored)."""
-        per_customer = zip(*self.stage_times, strict=True) if self.stage_times else None
+        per_customer = (
+            zip(*self.stage_times, strict=True)
+            if self.stage_times
+            else [()] * len(self.customer_ids)
+        )
         return tuple(
             JourneyRow(
                 customer,
                 from_micros(start),
-                ()
-                if per_customer is None
-                else tuple(None if t is None else from_micros(t) for t in next(per_customer)),
+                tuple(None if t is None else from_micros(t) for t in times),
                 self.as_of,
             )
-            for customer, start in zip(self.customer_ids, self.starts, strict=True)
+            for customer, start, times in zip(
+                self.customer_ids, self.starts, per_customer, strict=True
+            )
         )
 
 

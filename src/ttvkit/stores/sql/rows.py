@@ -30,7 +30,7 @@ def read_columns(
     with paused_gc():
         listed = rows if isinstance(rows, Sequence) else list(rows)
         if not listed:
-            return ObservationColumns((), (), (), (), (), tuple(() for _ in plan.attributes))
+            return ObservationColumns.from_rows((), len(plan.attributes))
         return read_column_lists(list(zip(*listed, strict=True)), plan, dialect)
 
 

@@ -120,7 +120,7 @@ class PlanQueries(BaseSource):
         """
         result = self.run_plan(plan, as_of, observations_statement)
         if result is None:
-            return ObservationColumns((), (), (), (), (), tuple(() for _ in plan.attributes))
+            return ObservationColumns.from_rows((), len(plan.attributes))
         rows, dialect = result
         return read_columns(rows, plan, dialect)
 
@@ -164,7 +164,7 @@ class DuckDBQueries(PlanQueries):
         engine: Any = self  # the class this is mixed into has query_columns()
         rendered = self._render(plan, as_of, observations_statement)
         if rendered is None:
-            return ObservationColumns((), (), (), (), (), tuple(() for _ in plan.attributes))
+            return ObservationColumns.from_rows((), len(plan.attributes))
         query, dialect = rendered
         params = list(query.params.values())
         columns = engine.query_columns(query.sql, params)
