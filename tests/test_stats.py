@@ -817,6 +817,60 @@ def test_median_never_reached_but_lower_band_crosses() -> None:
     assert curve.median_ci == (first_low, math.inf)  # the lower band alone falls past 1/2
 
 
+def first_time_at_or_below(times: Sequence[float], band: Sequence[float], level: float) -> float:
+    """The first time whose band value is at most *level* (``math.inf`` if none)."""
+    return next((t for t, value in zip(times, band, strict=True) if value <= level), math.inf)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    samples(max_size=120),
+    st.sampled_from(["linear", "log-log"]),
+    st.sampled_from([0.05, 0.2, 0.5, 1e-6]),
+    st.lists(st.floats(1e-6, 1.0, exclude_max=True), min_size=1, max_size=4),
+    st.sampled_from([1, 2, 3, 256]),
+)
+def test_quantile_intervals_are_the_first_crossings_of_the_whole_bands(
+    sample: tuple[list[float], list[bool]],
+    method: str,
+    alpha: float,
+    shares: list[float],
+    first_chunk: int,
+) -> None:
+    # quantile_ci computes the bands chunk by chunk and only as far as it must
+    # (from small first chunks here, to cross chunk edges); the answer is the
+    # rule applied to the whole bands, which the oracle tests check.
+    durations, observed = sample
+    whole = kaplan_meier(durations, observed, alpha=alpha, ci=method)  # type: ignore[arg-type]
+    chunk = ttvkit.stats._km._BandSearch.FIRST_CHUNK
+    ttvkit.stats._km._BandSearch.FIRST_CHUNK = first_chunk
+    try:
+        for q in [0.5, *shares]:
+            level = min(1.0 - q + 1e-9, math.nextafter(1.0, 0.0))
+            curve = kaplan_meier(durations, observed, alpha=alpha, ci=method)  # type: ignore[arg-type]
+            assert curve.quantile_ci(q) == (
+                first_time_at_or_below(whole.times, whole.lower, level),
+                first_time_at_or_below(whole.times, whole.upper, level),
+            )
+    finally:
+        ttvkit.stats._km._BandSearch.FIRST_CHUNK = chunk
+
+
+@pytest.mark.parametrize("method", ["linear", "log-log"])
+def test_median_interval_of_a_large_curve_is_that_of_the_whole_bands(method: str) -> None:
+    # 20,000 customers: the search runs over several doubling chunks.
+    rng = np.random.default_rng(8)
+    durations = rng.exponential(86_400.0, 20_000).round(0).tolist()
+    observed = (rng.random(20_000) < 0.7).tolist()
+    curve = kaplan_meier(durations, observed, ci=method)  # type: ignore[arg-type]
+    interval = curve.median_ci
+    assert interval == (
+        first_time_at_or_below(curve.times, curve.lower, 0.5 + 1e-9),
+        first_time_at_or_below(curve.times, curve.upper, 0.5 + 1e-9),
+    )
+    assert interval[0] < curve.median < interval[1]
+
+
 # --- invalid input ----------------------------------------------------------
 
 Call = Callable[[], Any]

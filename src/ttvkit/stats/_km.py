@@ -187,17 +187,19 @@ class SurvivalCurve:
         gives the lower bound, and the upper band gives the upper bound.
         """
         threshold = _survival_threshold(q)
-        return (
-            _first_time_at_or_below(self.times, self.lower, threshold),
-            _first_time_at_or_below(self.times, self.upper, threshold),
-        )
+        if self.squared_weights is not None:
+            return (
+                _first_time_at_or_below(self.times, self.lower, threshold),
+                _first_time_at_or_below(self.times, self.upper, threshold),
+            )
+        return _BandSearch(self).interval(threshold)
 
     @property
     def median(self) -> float:
         """The median TTV: :meth:`quantile` at 0.5 (``math.inf`` if not reached)."""
         return self.quantile(0.5)
 
-    @property
+    @functools.cached_property
     def median_ci(self) -> tuple[float, float]:
         """The confidence interval of :attr:`median`: :meth:`quantile_ci` at 0.5."""
         return self.quantile_ci(0.5)
@@ -588,7 +590,7 @@ def _confidence_bands(
     else:
         variance = _robust_variance(at_risk, reached, terms, squared_weights)[first_below_one:]
     between = survival[first_below_one:first_zero]
-    z = NormalDist().inv_cdf(1.0 - alpha / 2.0)
+    z = _z(alpha)
     bands = _log_log_bands if ci == "log-log" else _linear_bands
     lower, upper = bands(between, variance, z)
 
@@ -597,14 +599,97 @@ def _confidence_bands(
     return (*ones, *lower, *zeros), (*ones, *upper, *zeros)
 
 
-def _greenwood_terms(at_risk: Sequence[float], reached: Sequence[float], rows: int) -> list[float]:
-    """Greenwood's terms d / (n (n - d)) of the first *rows* rows, where n > d.
+def _z(alpha: float) -> float:
+    """The standard normal quantile the bands of a ``1 - alpha`` interval reach out to."""
+    return NormalDist().inv_cdf(1.0 - alpha / 2.0)
+
+
+def _greenwood_terms(
+    at_risk: Sequence[float], reached: Sequence[float], rows: int, start: int = 0
+) -> list[float]:
+    """Greenwood's terms d / (n (n - d)) of rows *start* to *rows*, where n > d.
 
     The one place Greenwood's formula is written: the bands add them up per
     time, :meth:`SurvivalCurve.greenwood_variance` up to one time. Dividing
     by n first keeps n (n - d) from overflowing.
     """
-    return [d / n / (n - d) for n, d in zip(at_risk[:rows], reached[:rows], strict=True)]
+    return [d / n / (n - d) for n, d in zip(at_risk[start:rows], reached[start:rows], strict=True)]
+
+
+class _BandSearch:
+    """Where a Greenwood band first falls to a level, computing only the rows it must.
+
+    A quantile's interval needs the first row of each band at or below the
+    level, not the whole bands: the variance is added up and the band
+    computed chunk by chunk (doubling), with the same operations in the same
+    order as :func:`_confidence_bands`, so every value looked at is the one
+    the full band holds, bit for bit. The lower band is searched from the
+    first row below S = 1. The upper band is never below S, so it is
+    searched from the first row whose S is at most the level (with a margin
+    far above a rounding error of ``pow``): every row before has a band
+    above the level. Rows from the first S = 0 have the band 0.
+    """
+
+    #: Rows of the first chunk; each next chunk is twice as long.
+    FIRST_CHUNK = 256
+
+    def __init__(self, curve: SurvivalCurve) -> None:
+        self._curve = curve
+        survival = curve.survival
+        self._first_below_one = bisect.bisect_right(survival, -1.0, key=neg)
+        self._first_zero = bisect.bisect_left(survival, 0.0, key=neg)
+        self._z = _z(curve.alpha)
+        #: Greenwood's variance (without S²) of the rows so far, added up from row 0.
+        self._variance: list[float] = []
+
+    def interval(self, level: float) -> tuple[float, float]:
+        """The first times at which the lower and the upper band are at most *level*."""
+        survival = self._curve.survival
+        # Rows before this one have S above the level by more than pow's rounding error.
+        candidates = bisect.bisect_left(survival, -(level + 1e-12), key=neg)
+        return (
+            self._first_time(self._first_below_one, level, lower=True),
+            self._first_time(max(candidates, self._first_below_one), level, lower=False),
+        )
+
+    def _first_time(self, start: int, level: float, *, lower: bool) -> float:
+        stop = self._first_zero
+        size = self.FIRST_CHUNK
+        while start < stop:
+            end = min(stop, start + size)
+            band = self._band(start, end, lower=lower)
+            hits = compress(range(start, end), map(le, band, repeat(level)))
+            hit = next(hits, None)
+            if hit is not None:
+                return self._curve.times[hit]
+            start, size = end, size * 2
+        times = self._curve.times
+        return times[stop] if stop < len(times) else math.inf
+
+    def _band(self, start: int, end: int, *, lower: bool) -> list[float]:
+        """One band on rows *start* to *end* (all with 0 < S < 1)."""
+        survival = self._curve.survival[start:end]
+        variance = self._variance_to(end)[start:end]
+        if self._curve.ci == "log-log":
+            exponents = _log_log_exponents(survival, variance, self._z)
+            if lower:
+                return _log_log_lower(survival, exponents)
+            return _log_log_upper(survival, exponents)
+        half_width = _linear_half_width(survival, variance, self._z)
+        return _linear_lower(survival, half_width) if lower else _linear_upper(survival, half_width)
+
+    def _variance_to(self, end: int) -> list[float]:
+        """The added-up variance of rows 0 to *end* at least, extended as far as needed."""
+        variance = self._variance
+        done = len(variance)
+        if done < end:
+            curve = self._curve
+            terms = _greenwood_terms(curve.at_risk, curve.reached, end, done)
+            # Carried on from the last sum: the same additions, in the same order,
+            # as adding up every term at once.
+            sums = accumulate(terms, initial=variance[-1]) if done else accumulate(terms)
+            variance.extend(islice(sums, 1, None) if done else sums)
+        return variance
 
 
 def _robust_variance(
@@ -646,6 +731,14 @@ def _log_log_bands(
     θ = z σ / log S (negative): one ``pow`` instead of four transcendental
     calls, and the lower bound cannot round above S.
     """
+    exponents = _log_log_exponents(survival, variance, z)
+    return _log_log_lower(survival, exponents), _log_log_upper(survival, exponents)
+
+
+def _log_log_exponents(
+    survival: Sequence[float], variance: Sequence[float], z: float
+) -> list[float]:
+    """exp(θ) per row, θ = z σ / log S: the upper band is S ** exp(θ), the lower S ** exp(-θ)."""
     theta = list(
         map(truediv, map(mul, repeat(z), map(math.sqrt, variance)), map(math.log, survival))
     )
@@ -653,20 +746,37 @@ def _log_log_bands(
         # Only tiny weights make θ this negative. The lower bound is 0 and the
         # upper bound 1 there anyway, and exp(-θ) would overflow.
         theta = [max(value, -_MAX_EXPONENT) for value in theta]
-    exponents = list(map(math.exp, theta))
-    lower = list(map(pow, survival, map(truediv, repeat(1.0), exponents)))
-    upper = list(map(pow, survival, exponents))
-    return lower, upper
+    return list(map(math.exp, theta))
+
+
+def _log_log_lower(survival: Sequence[float], exponents: Sequence[float]) -> list[float]:
+    return list(map(pow, survival, map(truediv, repeat(1.0), exponents)))
+
+
+def _log_log_upper(survival: Sequence[float], exponents: Sequence[float]) -> list[float]:
+    return list(map(pow, survival, exponents))
 
 
 def _linear_bands(
     survival: Sequence[float], variance: Sequence[float], z: float
 ) -> tuple[list[float], list[float]]:
     """The linear bands S ∓ z S σ, clipped to [0, 1], where 0 < S < 1."""
-    half_width = list(map(mul, map(mul, repeat(z), survival), map(math.sqrt, variance)))
-    lower = [s - h if s > h else 0.0 for s, h in zip(survival, half_width, strict=True)]
-    upper = [s + h if s + h < 1.0 else 1.0 for s, h in zip(survival, half_width, strict=True)]
-    return lower, upper
+    half_width = _linear_half_width(survival, variance, z)
+    return _linear_lower(survival, half_width), _linear_upper(survival, half_width)
+
+
+def _linear_half_width(
+    survival: Sequence[float], variance: Sequence[float], z: float
+) -> list[float]:
+    return list(map(mul, map(mul, repeat(z), survival), map(math.sqrt, variance)))
+
+
+def _linear_lower(survival: Sequence[float], half_width: Sequence[float]) -> list[float]:
+    return [s - h if s > h else 0.0 for s, h in zip(survival, half_width, strict=True)]
+
+
+def _linear_upper(survival: Sequence[float], half_width: Sequence[float]) -> list[float]:
+    return [s + h if s + h < 1.0 else 1.0 for s, h in zip(survival, half_width, strict=True)]
 
 
 def _survival_threshold(q: float) -> float:
