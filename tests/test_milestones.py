@@ -60,6 +60,23 @@ class TestSpeedBands:
         assert got == {speed: want[speed] for speed in got}
         assert sum(got.values()) == sum(r + c for r, c in counts)
 
+    @given(
+        bounds=st.lists(st.integers(1, 10**7), min_size=2, max_size=2, unique=True).map(sorted),
+        durations=st.lists(st.integers(0, 2 * 10**7)),
+    )
+    def test_classify_reached_classes_each_duration_as_classify(
+        self, bounds: list[int], durations: list[int]
+    ) -> None:
+        bands = SpeedBands(
+            immediate=timedelta(microseconds=bounds[0]), short=timedelta(microseconds=bounds[1])
+        )
+        # Each bound and its neighbours a microsecond away: the inclusive edges.
+        edges = [b + delta for b in bounds for delta in (-1, 0, 1)]
+        micros = [*durations, *edges]
+        want = [bands.classify(timedelta(microseconds=m)) for m in micros]
+        assert bands.classify_reached(micros) == want
+        assert bands.classify_reached(iter(micros)) == want
+
     @pytest.mark.parametrize(
         ("immediate", "short", "fragment"),
         [

@@ -17,7 +17,8 @@ import bisect
 import enum
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Literal, TypeAlias
+from itertools import repeat
+from typing import Final, Literal, TypeAlias
 
 import attrs
 
@@ -88,6 +89,9 @@ class Speed(enum.StrEnum):
 
 _MICROSECOND = timedelta(microseconds=1)
 
+#: The class of a customer who reached, by how many of the bounds lie below the duration.
+_REACHED_SPEEDS: Final = (Speed.IMMEDIATE, Speed.SHORT, Speed.LONG)
+
 
 def _positive_timedelta(value: object, what: str) -> timedelta:
     if not isinstance(value, timedelta):
@@ -129,11 +133,20 @@ class SpeedBands:
         """The speed class of a customer who took *duration* (or is still on the way)."""
         if not reached:
             return Speed.LONG if duration >= self.short else Speed.UNDETERMINED
-        if duration <= self.immediate:
-            return Speed.IMMEDIATE
-        if duration <= self.short:
-            return Speed.SHORT
-        return Speed.LONG
+        # Both bounds inclusive: bisect_left counts the bounds strictly below duration.
+        return _REACHED_SPEEDS[bisect.bisect_left((self.immediate, self.short), duration)]
+
+    def classify_reached(self, durations: Iterable[int]) -> list[Speed]:
+        """The classes of customers who reached the milestone after *durations*.
+
+        ``durations`` are in microseconds (as :class:`~ttvkit.observations.
+        ObservationColumns` holds them); each class is the one :meth:`classify`
+        gives ``timedelta(microseconds=d)``, by the same bisection over the
+        bounds, without a ``timedelta`` per customer.
+        """
+        bounds = (self.immediate // _MICROSECOND, self.short // _MICROSECOND)
+        positions = map(bisect.bisect_left, repeat(bounds), durations)
+        return list(map(_REACHED_SPEEDS.__getitem__, positions))
 
     def count_cells(
         self, durations: Sequence[int], reached: Sequence[int], censored: Sequence[int]

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Literal
 
 from ttvkit import stats
@@ -67,19 +67,15 @@ def satisfaction(
             f"no {survey_condition.describe()!r} event carries a numeric {score!r} property; "
             "check the survey event's name and the score property"
         )
+    observed, starts, ends = columns.observed, columns.starts, columns.ends
+    reached = [i for i in scored if observed[i]]
+    micros = [ends[i] - starts[i] for i in reached]
+    speed_of = dict(zip(reached, bands.classify_reached(micros), strict=True))
     by_speed: dict[Speed, list[float]] = {s: [] for s in SATISFACTION_SPEEDS}
-    ttv_seconds: list[float] = []
-    ttv_scores: list[float] = []
     for i in scored:
-        value = float(scores[i])  # type: ignore[arg-type]
-        if columns.observed[i]:
-            micros = columns.ends[i] - columns.starts[i]
-            speed = bands.classify(timedelta(microseconds=micros))
-            ttv_seconds.append(micros / 1_000_000)
-            ttv_scores.append(value)
-        else:
-            speed = Speed.NOT_YET
-        by_speed[speed].append(value)
+        by_speed[speed_of.get(i, Speed.NOT_YET)].append(float(scores[i]))  # type: ignore[arg-type]
+    ttv_seconds = [m / 1_000_000 for m in micros]
+    ttv_scores = [float(scores[i]) for i in reached]  # type: ignore[arg-type]
     # No rank correlation without at least three pairs and variation in both.
     correlation = (
         stats.spearman(ttv_seconds, ttv_scores)
