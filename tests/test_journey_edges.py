@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import warnings
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,6 +28,7 @@ from tests.strategies import event_logs
 from ttvkit.errors import AnalysisError, UnknownEventWarning
 from ttvkit.milestones import BeforeStart, Milestone
 from ttvkit.observations import observe
+from ttvkit.results import StageResult
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -183,7 +185,10 @@ def expected_counts(
     leaves out of stage i (before_start="exclude") leaves the journey there."""
     started = observe(events, attrs.evolve(plan[0], before_start="zero"), as_of=as_of)
     per_stage = [{o.customer_id: o for o in observe(events, s, as_of=as_of)} for s in plan]
-    entered, reached, excluded, before = ([0] * len(plan) for _ in range(4))
+    entered, reached, excluded, before, out_of_order = ([0] * len(plan) for _ in range(5))
+    # Per stage, each entering customer's (time from the previous stage, reached):
+    # watched from the previous stage's time, never censored before it.
+    cells: list[Counter[tuple[timedelta, bool]]] = [Counter() for _ in plan]
     rows = {}
     for customer in started:
         done: datetime | None = customer.start
@@ -196,11 +201,15 @@ def expected_counts(
             elif done is not None and mine is not None:
                 entered[i] += 1
                 before[i] += mine.reached_before_start
+                previous = done
                 if mine.reached_at is None:
+                    cells[i][max(mine.end, previous) - previous, False] += 1
                     done = None
                 else:
                     reached[i] += 1
-                    done = max(done, mine.reached_at)
+                    out_of_order[i] += i > 0 and mine.reached_at < previous
+                    done = max(previous, mine.reached_at)
+                    cells[i][done - previous, True] += 1
             times.append(done)
         rows[customer.customer_id] = tuple(times)
     return {
@@ -209,7 +218,58 @@ def expected_counts(
         "reached": reached,
         "excluded": excluded,
         "before": before,
+        "out_of_order": out_of_order,
+        "cells": cells,
     }
+
+
+def stage_cells(stage: StageResult) -> Counter[tuple[timedelta, bool]]:
+    """A stage's customers as (time from the previous stage, reached), counted."""
+    counted: Counter[tuple[timedelta, bool]] = Counter()
+    if stage.distribution is None:
+        return counted
+    cells = stage.distribution.cells
+    for micros, n_reached, n_censored in zip(
+        cells.durations, cells.reached, cells.censored, strict=True
+    ):
+        duration = timedelta(microseconds=micros)
+        counted[duration, True] += n_reached
+        counted[duration, False] += n_censored
+    return +counted  # without the zero counts
+
+
+@pytest.mark.parametrize("kind", ENGINES)
+def test_a_stage_censored_before_the_previous_one_is_watched_from_it(
+    kind: str, tmp_path: Path
+) -> None:
+    # u1 completes 'a' 10 h after signing up; 'b' has a 5 h window from the start,
+    # so u1 is censored for 'b' at 5 h, before entering it: watched from 10 h, for 0.
+    # u2 reaches 'a' and 'b' at the same time (in order); u3 reaches 'b' before 'a'
+    # (out of order: completes 'b' when it completes 'a'); u4 never reaches 'a'.
+    events = [
+        at("u1", "signup", 0),
+        at("u1", "a", 10),
+        at("u2", "signup", 0),
+        at("u2", "a", 1),
+        at("u2", "b", 1),
+        at("u3", "signup", 0),
+        at("u3", "b", 1),
+        at("u3", "a", 2),
+        at("u4", "signup", 0),
+        at("u9", "heartbeat", 20),
+    ]
+    plan = [Milestone("a", "a"), Milestone("b", "b", window=5 * H)]
+    with engine(kind, events, tmp_path) as store:
+        report = ttv.journey(store, plan)
+    first, second = report.stages
+    assert second.n_out_of_order == 1  # u3 only: reaching at the same time is in order
+    assert stage_cells(second) == Counter({(timedelta(0), True): 2, (timedelta(0), False): 1})
+    assert stage_cells(first) == Counter(
+        {(10 * H, True): 1, (1 * H, True): 1, (2 * H, True): 1, (20 * H, False): 1}
+    )
+    want = expected_counts(events, plan, report.as_of)
+    assert [stage_cells(s) for s in report.stages] == want["cells"]
+    assert [s.n_out_of_order for s in report.stages] == want["out_of_order"]
 
 
 #: Few customers and names over two days, so stages before the start are common.
@@ -262,6 +322,8 @@ def test_journey_follows_observe_on_every_engine(
     assert [s.n_entered for s in report.stages] == want["entered"]
     assert [s.n_reached for s in report.stages] == want["reached"]
     assert [s.n_excluded for s in report.stages] == want["excluded"]
+    assert [s.n_out_of_order for s in report.stages] == want["out_of_order"]
+    assert [stage_cells(s) for s in report.stages] == want["cells"]
     assert [
         0 if s.distribution is None else s.distribution.n_reached_before_start
         for s in report.stages

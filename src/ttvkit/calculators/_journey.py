@@ -3,8 +3,10 @@ the previous one, and where customers stall."""
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import NamedTuple, cast
 
 import attrs
 
@@ -72,54 +74,27 @@ def journey(
             check_event_names(store, stage)
             columns = observation_columns(store, stage, when, per)
             per_stage_columns.append(columns)
-    # Per stage and customer: (time reached or None, censoring time, reached before
-    # the start), as the store settled it.
-    settled: list[dict[str, tuple[int | None, int, bool]]] = [
-        {
-            c: (e if o else None, e, b)
-            for c, e, o, b in zip(
-                cols.customer_ids, cols.ends, cols.observed, cols.reached_before_start, strict=True
-            )
-        }
-        for cols in per_stage_columns
-    ]
-    # Each stage's customers as columns (starts and ends in microseconds): its
-    # distribution is computed from them, and Observation objects are made only on
-    # drill-down.
-    entered: list[_StageColumns] = [_StageColumns() for _ in plan.stages]
-    stage_times: list[list[int | None]] = [[] for _ in plan.stages]
-    out_of_order = [0] * len(plan.stages)
-    excluded = [0] * len(plan.stages)
-    for customer, start_us in zip(started.customer_ids, started.starts, strict=True):
-        previous: int | None = start_us
-        for i, stage_settled in enumerate(settled):
-            if previous is None:
-                stage_times[i].append(None)
-                continue
-            mine = stage_settled.get(customer)
-            if mine is None:  # before_start="exclude": out of the journey from here
-                excluded[i] += 1
-                previous = None
-                stage_times[i].append(None)
-                continue
-            reached, censor, before = mine
-            if reached is not None and i > 0 and reached < previous:
-                out_of_order[i] += 1
-            done = None if reached is None else max(reached, previous)
-            entered[i].add(
-                customer,
-                previous,
-                done if done is not None else max(censor, previous),
-                done is not None,
-                before,
-            )
-            stage_times[i].append(done)
-            previous = done
+    # Stage by stage, every started customer's position: the time they completed
+    # the previous stage (their start before the first), or None once out of the
+    # journey. Each stage's customers become columns (starts and ends in
+    # microseconds): its distribution is computed from them, and Observation
+    # objects are made only on drill-down.
+    previous: list[int | None] = list(started.starts)
+    entered: list[ObservationColumns] = []
+    stage_times: list[list[int | None]] = []
+    out_of_order: list[int] = []
+    excluded: list[int] = []
+    for i, columns in enumerate(per_stage_columns):
+        settled = _enter_stage(started.customer_ids, previous, columns, later=i > 0)
+        entered.append(settled.columns)
+        stage_times.append(settled.completed)
+        out_of_order.append(settled.out_of_order)
+        excluded.append(settled.excluded)
+        previous = settled.completed
     results = []
-    for stage, stage_columns, n_ooo, n_out in zip(
+    for stage, columns, n_ooo, n_out in zip(
         plan.stages, entered, out_of_order, excluded, strict=True
     ):
-        columns = stage_columns.columns()
         results.append(
             StageResult(
                 milestone=stage,
@@ -134,28 +109,70 @@ def journey(
     return JourneyReport(plan, when, per, tuple(results), paths, within=within)
 
 
-@attrs.define
-class _StageColumns:
-    """The customers entering one stage, gathered column by column."""
+class _Stage(NamedTuple):
+    """One stage of the journey, as :func:`_enter_stage` settles it."""
 
-    customer_ids: list[str] = attrs.Factory(list)
-    starts: list[int] = attrs.Factory(list)
-    ends: list[int] = attrs.Factory(list)
-    observed: list[bool] = attrs.Factory(list)
-    reached_before_start: list[bool] = attrs.Factory(list)
+    columns: ObservationColumns
+    """The customers who entered the stage: from the previous stage's time on."""
+    completed: list[int | None]
+    """Per started customer, the time they completed this stage, or None."""
+    out_of_order: int
+    """Customers who reached this stage before completing the previous one."""
+    excluded: int
+    """Customers the stage's ``before_start="exclude"`` left out of the journey."""
 
-    def add(self, customer: str, start: int, end: int, observed: bool, before: bool) -> None:
-        self.customer_ids.append(customer)
-        self.starts.append(start)
-        self.ends.append(end)
-        self.observed.append(observed)
-        self.reached_before_start.append(before)
 
-    def columns(self) -> ObservationColumns:
-        return ObservationColumns(
-            tuple(self.customer_ids),
-            tuple(self.starts),
-            tuple(self.ends),
-            tuple(self.observed),
-            tuple(self.reached_before_start),
-        )
+def _enter_stage(
+    customer_ids: Sequence[str],
+    previous: Sequence[int | None],
+    stage: ObservationColumns,
+    *,
+    later: bool,
+) -> _Stage:
+    """Settle one stage for every started customer, column by column.
+
+    *previous* holds, per started customer (in *customer_ids*' order), the
+    time the previous stage was completed, or None for those out of the
+    journey. A customer who entered and whom the stage's question has not
+    (``before_start="exclude"``) is out from here; the others complete the
+    stage at ``max(reached, previous)``, or are watched from *previous* to
+    their censoring time (never before *previous*). A *later* stage reached
+    before the previous one was completed counts as out of order.
+    """
+    entering = [k for k, p in enumerate(previous) if p is not None]
+    if stage.customer_ids == customer_ids:  # the same customers, in the same order
+        positions = rows = entering
+    else:
+        position = dict(zip(stage.customer_ids, range(len(stage)), strict=True))
+        found = list(map(position.get, customer_ids))
+        inside = [
+            (k, j)
+            for k, j in zip(entering, map(found.__getitem__, entering), strict=True)
+            if j is not None
+        ]
+        positions = [k for k, _ in inside]
+        rows = [j for _, j in inside]
+    # Customers who entered the stage have the time they completed the previous one.
+    starts = cast("list[int]", list(map(previous.__getitem__, positions)))
+    ends = list(map(stage.ends.__getitem__, rows))
+    reached = [
+        e if o else None for e, o in zip(ends, map(stage.observed.__getitem__, rows), strict=True)
+    ]
+    done = [None if r is None else r if r > p else p for r, p in zip(reached, starts, strict=True)]
+    completed: list[int | None] = [None] * len(customer_ids)
+    deque(map(completed.__setitem__, positions, done), maxlen=0)
+    watched = [
+        d if d is not None else e if e > p else p
+        for d, e, p in zip(done, ends, starts, strict=True)
+    ]
+    columns = ObservationColumns(
+        tuple(map(customer_ids.__getitem__, positions)),
+        tuple(starts),
+        tuple(watched),
+        tuple([d is not None for d in done]),
+        tuple(map(stage.reached_before_start.__getitem__, rows)),
+    )
+    out_of_order = (
+        sum(r is not None and r < p for r, p in zip(reached, starts, strict=True)) if later else 0
+    )
+    return _Stage(columns, completed, out_of_order, len(entering) - len(positions))
