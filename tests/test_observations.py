@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,7 +11,7 @@ from hypothesis import strategies as st
 
 from ttvkit import AnalysisError, InvalidMilestoneError, Milestone, event, total
 from ttvkit.conditions import all_of
-from ttvkit.observations import FirstTime, PropertyOf, StartProperty, observe
+from ttvkit.observations import DurationCells, FirstTime, PropertyOf, StartProperty, observe
 from ttvkit.testing import EventLog, FrozenClock
 
 from .strategies import event_logs, milestones
@@ -241,3 +242,34 @@ def test_an_enormous_window_is_no_window() -> None:
     m = Milestone("r", "report", window=timedelta(days=999_999_999))
     (alice,) = observe(lg, m)
     assert alice.censored and alice.end == T0 + D
+
+
+# Durations in microseconds: a few values (ties within and across the two kinds),
+# spread out (no ties) up to the longest a datetime difference can be,
+# or spread out with some repeated (ties, but mostly distinct durations).
+cell_durations = st.one_of(
+    st.lists(st.integers(0, 5)),
+    st.lists(st.integers(0, 5), min_size=20, max_size=60),
+    st.lists(st.integers(0, 316_000_000_000_000_000)),
+    st.lists(st.integers(0, 10**12), min_size=3).map(lambda xs: xs + xs[: len(xs) // 4]),
+)
+
+
+@given(cell_durations, cell_durations, st.integers(0, 3))
+def test_cells_count_each_duration_of_each_kind(
+    reached_at: list[int], censored_at: list[int], before: int
+) -> None:
+    reached, censored = Counter(reached_at), Counter(censored_at)
+    order = sorted({*reached_at, *censored_at})
+    for cells in (
+        DurationCells.from_split(reached_at, censored_at, before),
+        DurationCells.from_split(iter(reached_at), iter(censored_at), before),
+        DurationCells.from_pairs(
+            [*((d, True) for d in reached_at), *((d, False) for d in censored_at)], before
+        ),
+    ):
+        assert list(cells.durations) == order
+        assert list(cells.reached) == [reached[d] for d in order]
+        assert list(cells.censored) == [censored[d] for d in order]
+        assert cells.reached_before_start == before
+        assert cells.n == len(reached_at) + len(censored_at)

@@ -35,8 +35,8 @@ from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from itertools import compress
-from operator import not_, sub
+from itertools import accumulate, compress, islice, repeat
+from operator import add, and_, mul, ne, not_, rshift, sub, xor
 from typing import Final, Literal, NamedTuple, TypeAlias, TypeVar
 
 import attrs
@@ -591,15 +591,53 @@ class DurationCells:
     ) -> DurationCells:
         """Cells of the durations (µs) of those who reached and of those censored."""
         with paused_gc():
-            reached = Counter(reached_at)
-            censored = Counter(censored_at)
+            reached_list = list(reached_at)
+            censored_list = list(censored_at)
+            reached = Counter(reached_list)
+            censored = Counter(censored_list)
+            if 2 * (len(reached) + len(censored)) > len(reached_list) + len(censored_list):
+                # Mostly distinct durations, as in microseconds: sort them all.
+                return cls._sorted(reached_list, censored_list, before)
+            # Durations repeat (whole days, seconds): count per distinct duration.
             order = sorted(reached.keys() | censored.keys())
             return cls(
                 order,
-                map(reached.__getitem__, order),
-                map(censored.__getitem__, order),
+                map(reached.get, order, repeat(0)),
+                map(censored.get, order, repeat(0)),
                 before,
             )
+
+    @classmethod
+    def _sorted(cls, reached_at: list[int], censored_at: list[int], before: int) -> DurationCells:
+        """:meth:`from_split` where most durations are distinct, as in microseconds.
+
+        Each duration is doubled, plus 1 for a censored customer: one sort of
+        integers brings each duration's customers together and keeps which are
+        censored (the low bit), with no dictionary lookup per customer (for a
+        million customers, in sorted order, those lookups miss the CPU's caches).
+        """
+        keys = list(map(mul, reached_at, repeat(2)))
+        keys.extend(map(add, map(mul, censored_at, repeat(2)), repeat(1)))
+        keys.sort()
+        durations = list(map(rshift, keys, repeat(1)))
+        censored = list(map(and_, keys, repeat(1)))
+        size = len(keys)
+        # Where each run of one duration starts (every row, without ties).
+        runs = compress(range(1, size), map(ne, durations, islice(durations, 1, None)))
+        starts = [0, *runs] if size else []
+        if len(starts) == size:
+            return cls(durations, map(xor, censored, repeat(1)), censored, before)
+        ends = [*starts[1:], size]
+        # Censored per run: the running count of censored rows at its end, less at its start.
+        censored_before = list(accumulate(censored, initial=0))
+        at_end = map(censored_before.__getitem__, ends)
+        censored_per = list(map(sub, at_end, map(censored_before.__getitem__, starts)))
+        return cls(
+            map(durations.__getitem__, starts),
+            map(sub, map(sub, ends, starts), censored_per),
+            censored_per,
+            before,
+        )
 
     @property
     def n(self) -> int:
