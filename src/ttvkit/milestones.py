@@ -139,10 +139,11 @@ class SpeedBands:
     def classify_reached(self, durations: Iterable[int]) -> list[Speed]:
         """The classes of customers who reached the milestone after *durations*.
 
-        ``durations`` are in microseconds (as :class:`~ttvkit.observations.
-        ObservationColumns` holds them); each class is the one :meth:`classify`
-        gives ``timedelta(microseconds=d)``, by the same bisection over the
-        bounds, without a ``timedelta`` per customer.
+        ``durations`` are in microseconds, as
+        :class:`~ttvkit.observations.ObservationColumns` holds them; each class
+        is the one :meth:`classify` gives ``timedelta(microseconds=d)``, by
+        the same bisection over the bounds, without a ``timedelta`` per
+        customer.
         """
         bounds = (self.immediate // _MICROSECOND, self.short // _MICROSECOND)
         positions = map(bisect.bisect_left, repeat(bounds), durations)
