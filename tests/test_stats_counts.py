@@ -10,6 +10,7 @@ and, by simulation, for its coverage.
 from __future__ import annotations
 
 import math
+import operator
 import random
 import warnings
 from collections import Counter
@@ -18,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from lifelines.statistics import multivariate_logrank_test
 
@@ -400,3 +401,31 @@ def test_median_difference_ci_contains_the_estimate_and_mirrors(
         assert low <= a.median - b.median <= high
     mirrored = median_difference_ci(b, a, alpha=alpha)
     assert mirrored == (-high, -low)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(samples(max_size=40), censored_samples), st.data())
+def test_logrank_adds_up_the_rows_of_a_repeated_time_and_group(
+    sample: Sample, data: st.DataObject
+) -> None:
+    # Each row of counts split in two (the parts far apart in the input) is the same
+    # test: the repeated (time, group) rows are added up before anything else.
+    durations, observed = sample
+    labels: list[Hashable] = data.draw(
+        st.lists(st.sampled_from(["a", "b"]), min_size=len(durations), max_size=len(durations))
+    )
+    assume(len(set(labels)) == 2)
+    times, reached, censored, groups = group_count_rows(durations, observed, labels)
+    try:
+        expected = logrank_test_counts(times, reached, censored, groups)
+    except InvalidStatisticsInputError:
+        return
+    first_reached = [data.draw(st.integers(0, r)) for r in reached]
+    first_censored = [data.draw(st.integers(0, c)) for c in censored]
+    split = logrank_test_counts(
+        [*times, *times],
+        [*first_reached, *map(operator.sub, reached, first_reached)],
+        [*first_censored, *map(operator.sub, censored, first_censored)],
+        [*groups, *groups],
+    )
+    assert split == expected
