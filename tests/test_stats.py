@@ -842,8 +842,8 @@ def test_quantile_intervals_are_the_first_crossings_of_the_whole_bands(
     # rule applied to the whole bands, which the oracle tests check.
     durations, observed = sample
     whole = kaplan_meier(durations, observed, alpha=alpha, ci=method)  # type: ignore[arg-type]
-    chunk = ttvkit.stats._km._BandSearch.FIRST_CHUNK
-    ttvkit.stats._km._BandSearch.FIRST_CHUNK = first_chunk
+    chunk = ttvkit.stats._bands.BandSearch.FIRST_CHUNK
+    ttvkit.stats._bands.BandSearch.FIRST_CHUNK = first_chunk
     try:
         for q in [0.5, *shares]:
             level = min(1.0 - q + 1e-9, math.nextafter(1.0, 0.0))
@@ -853,7 +853,7 @@ def test_quantile_intervals_are_the_first_crossings_of_the_whole_bands(
                 first_time_at_or_below(whole.times, whole.upper, level),
             )
     finally:
-        ttvkit.stats._km._BandSearch.FIRST_CHUNK = chunk
+        ttvkit.stats._bands.BandSearch.FIRST_CHUNK = chunk
 
 
 @pytest.mark.parametrize("method", ["linear", "log-log"])

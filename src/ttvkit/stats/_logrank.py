@@ -22,7 +22,7 @@ from ttvkit.stats._checks import (
     non_empty,
     observed_flags,
 )
-from ttvkit.stats._km import at_risk_per_time, run_starts
+from ttvkit.stats._lifetable import at_risk_per_time, run_starts
 from ttvkit.stats._special import chi2_sf
 
 
