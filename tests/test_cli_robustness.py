@@ -160,6 +160,25 @@ def test_json_on_an_ascii_stdout_is_still_json(tmp_path: Path) -> None:
     assert name in json.dumps(report, ensure_ascii=False)
 
 
+def test_text_report_on_an_ascii_stdout_keeps_its_columns(tmp_path: Path) -> None:
+    """stdout writes Δ as \\u0394 (six columns): the report is laid out for that, so
+    the levers' table still lines up under its header."""
+    result = ttvkit("demo", "--users", "300", cwd=tmp_path, env={"PYTHONIOENCODING": "ascii"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.isascii()
+    lines = result.stdout.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("  intervention "))
+    assert "\\u0394 within" in lines[header]
+    table = [lines[header]]
+    for line in lines[header + 1 :]:
+        if not line.startswith("  "):
+            break
+        table.append(line)
+    assert len(table) >= 3, table  # the header and the three levers
+    # The last column ("significant": yes/no) is right-aligned: every line ends together.
+    assert len({len(line) for line in table}) == 1, table
+
+
 # -- 3. init with control characters -----------------------------------------------------
 
 

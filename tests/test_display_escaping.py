@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 import ttvkit as ttv
-from ttvkit._format import display_width, shown, shown_in_line, text_table
+from ttvkit._format import display_width, escaped_for, shown, shown_in_line, text_table
 from ttvkit.config import parse_config
 from ttvkit.report import build_report, render
 
@@ -139,6 +139,32 @@ def test_text_table_escapes_each_cell_before_measuring_columns() -> None:
     assert not any(RAW.search(line) for line in lines)
     assert "\t" not in "".join(lines)
     assert len({display_width(line) for line in lines}) == 1, lines
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1", "cp1252"])
+def test_tables_laid_out_for_a_stream_that_escapes_what_it_cannot_encode(encoding: str) -> None:
+    """On a stdout in *encoding* written with ``errors="backslashreplace"``, ``Δ`` comes
+    out as ``\\u0394`` (six columns): laid out within ``escaped_for``, the columns
+    line up once the stream has escaped the characters."""
+    rows = [["café Δ", "1"], ["漢字", "22"], ["plain", "333"], ["🎉 x", "4"]]
+    plain = text_table(["Δ group", "n"], rows)
+    with escaped_for(encoding):
+        laid_out = text_table(["Δ group", "n"], rows)
+    assert text_table(["Δ group", "n"], rows) == plain  # the block ended: as before
+    written = laid_out.encode(encoding, "backslashreplace").decode(encoding).split("\n")
+    assert "\\u0394" in written[0]
+    assert len({len(line) for line in written}) == 1, written
+    # Without the block, the escapes push the cells out of their columns.
+    shifted = plain.encode(encoding, "backslashreplace").decode(encoding).split("\n")
+    assert len({len(line) for line in shifted}) > 1, shifted
+
+
+def test_escaped_for_utf8_or_none_changes_nothing() -> None:
+    rows = [["café Δ 漢字 e\u0301", "1"]]
+    plain = text_table(["Δ", "n"], rows)
+    for encoding in ("utf-8", None):
+        with escaped_for(encoding):
+            assert text_table(["Δ", "n"], rows) == plain
 
 
 # --------------------------------------------------------------------------- results

@@ -8,13 +8,16 @@ result shows; the text and HTML renderers lay the same rows out.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import html
 import json
 import math
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
 from datetime import timedelta
 from typing import Final
 
@@ -29,6 +32,7 @@ __all__ = [
     "ci_text",
     "display_width",
     "duration_ci",
+    "escaped_for",
     "finite_or_none",
     "format_duration",
     "format_p",
@@ -276,13 +280,46 @@ def shown_in_line(text: str) -> str:
     return _UNSAFE_IN_A_LINE.sub(_escape, text)
 
 
+#: The encoding of the stream text is being laid out for, when that stream writes
+#: the characters it cannot encode as backslash escapes (see :func:`escaped_for`).
+_ESCAPED_BY: ContextVar[str | None] = ContextVar("ttvkit_escaped_by", default=None)
+
+
+@contextlib.contextmanager
+def escaped_for(encoding: str | None) -> Iterator[None]:
+    """Lay text out, within the block, for a stream in *encoding* whose
+    ``errors="backslashreplace"`` writes ``Δ`` as ``\\u0394``.
+
+    :func:`display_width` then counts such a character as the escape's
+    columns, so tables and underlines stay aligned once the stream has
+    escaped them. ``None`` (or an encoding that encodes everything) changes
+    nothing.
+    """
+    token = _ESCAPED_BY.set(encoding)
+    try:
+        yield
+    finally:
+        _ESCAPED_BY.reset(token)
+
+
+@functools.lru_cache(maxsize=4096)
+def _cells(character: str, encoding: str | None) -> int:
+    if encoding is not None:
+        try:
+            character.encode(encoding)
+        except UnicodeEncodeError:
+            return len(character.encode(encoding, "backslashreplace").decode(encoding))
+    if unicodedata.combining(character):
+        return 0
+    return 2 if unicodedata.east_asian_width(character) in ("W", "F") else 1
+
+
 def display_width(text: str) -> int:
     """The columns *text* takes in a terminal: wide (East Asian) characters take
-    two, combining marks none."""
-    return sum(
-        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in ("W", "F") else 1
-        for c in text
-    )
+    two, combining marks none; within :func:`escaped_for`, a character the
+    stream cannot encode takes its escape's."""
+    encoding = _ESCAPED_BY.get()
+    return sum(_cells(c, encoding) for c in text)
 
 
 def padded(text: str, width: int, *, left: bool = True) -> str:

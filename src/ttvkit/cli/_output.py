@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Final, TextIO
 
-from ttvkit._format import one_line
+from ttvkit._format import escaped_for, one_line
 from ttvkit.errors import ConfigurationError, InvalidEventError
 from ttvkit.report import CHARTS_LEFT_OUT, Report, charts_left_out, render
 
@@ -314,8 +314,26 @@ def _json_escape(match: re.Match[str]) -> str:
     return f"\\u{code:04x}"
 
 
+def _stdout_lacks(text: str) -> str | None:
+    """The encoding of stdout when it cannot encode *text* (it then writes escapes), or None."""
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError:
+        return encoding
+    except LookupError:
+        return None
+    return None
+
+
 def write_report(report: Report, args: argparse.Namespace) -> None:
     text = render(report, args.format)
+    if args.format == "text" and to_stdout(args.output):
+        lacking = _stdout_lacks(text)
+        if lacking is not None:
+            # Laid out again with each escape's width (stdout writes "\u0394" for "Δ").
+            with escaped_for(lacking):
+                text = render(report, args.format)
     for section in report.skipped:
         warn(f"{section.heading}: {section.result}")
     if args.format == "html" and charts_left_out(report):
