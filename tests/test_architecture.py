@@ -24,6 +24,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "ttvkit._json",
         "ttvkit._format",
         "ttvkit._gc",
+        "ttvkit._lazy",
     ),
     ("ttvkit.stats",),
     ("ttvkit.events", "ttvkit._ids"),

@@ -137,6 +137,29 @@ def test_duckdb_interrupts_are_keyboard_interrupts() -> None:
         raise duckdb.CatalogException("no such table")
 
 
+@pytest.mark.parametrize("module", ["ttvkit.cli._main", "ttvkit.calculators", "ttvkit.report"])
+def test_ctrl_c_while_the_command_is_importing_exits_130(tmp_path: Path, module: str) -> None:
+    """A Ctrl-C in the half second the command's modules take to import: a finder raises
+    KeyboardInterrupt when *module* is imported, as the signal would at that moment."""
+    code = (
+        "import sys\n"
+        "class Interrupt:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        f"        if name == {module!r}:\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Interrupt())\n"
+        "from ttvkit.cli import main\n"  # what the console script does
+        "sys.exit(main(['demo', '--users', '20']))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120
+    )
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.splitlines() == ["ttvkit: interrupted"], result.stderr
+    assert result.returncode == 130
+    assert result.stdout == ""
+
+
 # -- 2. JSON on a stdout that is not UTF-8 -----------------------------------------------
 
 

@@ -24,18 +24,48 @@ The content id that ``import`` and ``report`` give rows without an
 
 from __future__ import annotations
 
-from ttvkit._ids import content_id
-from ttvkit.cli._demo import DEMO_BOOTSTRAP, DEMO_USERS, demo_config, demo_config_text
-from ttvkit.cli._main import main
-from ttvkit.cli._output import (
-    DEFAULT_CONFIG,
-    DOCS_URL,
-    EXIT_INTERRUPTED,
-    EXIT_OK,
-    EXIT_USAGE,
-    Progress,
-)
-from ttvkit.cli._stores import DEFAULT_BATCH_SIZE
+import typing as _typing
+
+from ttvkit._lazy import lazy_names as _lazy_names
+from ttvkit.cli._exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from ttvkit.cli._exits import interrupted as _interrupted
+
+if _typing.TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from ttvkit._ids import content_id
+    from ttvkit.cli._demo import DEMO_BOOTSTRAP, DEMO_USERS, demo_config, demo_config_text
+    from ttvkit.cli._output import DEFAULT_CONFIG, DOCS_URL, Progress
+    from ttvkit.cli._stores import DEFAULT_BATCH_SIZE
+
+#: Where each public name but :func:`main` and the exit codes lives, imported on
+#: first use (``ttvkit._lazy``); the ``TYPE_CHECKING`` imports say the same.
+_LAZY: _typing.Final = {
+    "content_id": "ttvkit._ids",
+    **dict.fromkeys(
+        ["DEMO_BOOTSTRAP", "DEMO_USERS", "demo_config", "demo_config_text"], "ttvkit.cli._demo"
+    ),
+    **dict.fromkeys(["DEFAULT_CONFIG", "DOCS_URL", "Progress"], "ttvkit.cli._output"),
+    "DEFAULT_BATCH_SIZE": "ttvkit.cli._stores",
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``ttvkit`` command with *argv* (default: ``sys.argv[1:]``); return the exit code.
+
+    The command's modules are imported here, so a Ctrl-C in the half second
+    that takes ends as any other (``ttvkit: interrupted``, exit 130) instead
+    of with a traceback from the middle of an import.
+    """
+    try:
+        from ttvkit.cli._main import main as run
+    except KeyboardInterrupt:
+        return _interrupted()
+    return run(argv)
+
+
+if not _typing.TYPE_CHECKING:
+    __getattr__, __dir__ = _lazy_names(__name__, _LAZY, globals())
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",

@@ -15,11 +15,11 @@ from typing import NoReturn
 from ttvkit import __version__
 from ttvkit.cli import _args
 from ttvkit.cli._demo import DEMO_USERS, cmd_demo
+from ttvkit.cli._exits import interrupted
 from ttvkit.cli._init import cmd_init
 from ttvkit.cli._output import (
     DEFAULT_CONFIG,
     DOCS_URL,
-    EXIT_INTERRUPTED,
     EXIT_USAGE,
     TIMEZONE_HINT,
     error_text,
@@ -284,8 +284,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             return _main(argv)
         except KeyboardInterrupt:  # also while parsing, or while a command reports an error
-            print("ttvkit: interrupted", file=sys.stderr)
-            return EXIT_INTERRUPTED
+            return interrupted()
 
 
 @contextlib.contextmanager

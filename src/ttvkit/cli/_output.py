@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Final, TextIO
 
 from ttvkit._format import escaped_for, one_line
+from ttvkit.cli._exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from ttvkit.errors import ConfigurationError, InvalidEventError
 from ttvkit.report import CHARTS_LEFT_OUT, Report, charts_left_out, render
 
@@ -50,10 +51,6 @@ DEFAULT_CONFIG = "ttv.toml"
 DEFAULT_BATCH_SIZE = 5_000
 DEMO_USERS = 2_000
 DEMO_BOOTSTRAP = 200
-
-EXIT_OK = 0
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
 
 
 def error_text(exc: BaseException) -> str:
