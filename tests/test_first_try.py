@@ -18,9 +18,10 @@ import pytest
 import ttvkit as ttv
 from tests.test_cli import assert_user_error, ok, ttvkit
 from ttvkit import datasets
+from ttvkit.cli._files import with_stable_ids
 from ttvkit.config import load_config, parse_config
 from ttvkit.errors import ConfigurationError, TTVWarning, UnknownEventWarning
-from ttvkit.io import read_posthog, read_segment
+from ttvkit.io import read_file, read_posthog, read_segment
 from ttvkit.report import Report, build_report, render
 from ttvkit.stores import MemoryStore, event_names_of, open_store
 from ttvkit.tracker import DeliveryFailure
@@ -209,6 +210,89 @@ def test_init_without_a_file_is_a_valid_template(tmp_path: Path) -> None:
 
 def test_init_on_a_missing_file_is_one_line(tmp_path: Path) -> None:
     assert_user_error(ttvkit("init", "nope.csv", cwd=tmp_path), "nope.csv")
+
+
+def _init_log() -> list[dict[str, str]]:
+    """A log that tells the two ways of reading apart if they disagree: a row sent twice,
+    an id sent twice, two events tied at a user's first instant, repeats."""
+
+    def row(event_id: str, user: str, name: str, at: str) -> dict[str, str]:
+        return {"event_id": event_id, "user_id": user, "name": name, "timestamp": at}
+
+    rows = []
+    for i in range(12):
+        user, day = f"u{i}", f"2026-01-0{1 + i % 3}"
+        rows += [
+            row(f"s{i}", user, "signup", f"{day}T09:00:00Z"),
+            row(f"r{i}a", user, "report", f"{day}T10:00:00Z"),
+            row(f"r{i}b", user, "report", f"{day}T11:00:00Z"),
+        ]
+    # u20 starts with two events at one instant: the least name, "b_tie", counts first.
+    rows += [
+        row("t1", "u20", "c_tie", "2026-01-05T00:00:00Z"),
+        row("t2", "u20", "b_tie", "2026-01-05T00:00:00Z"),
+    ]
+    rows.append(dict(rows[1]))  # the same row twice: one event
+    rows.append(dict(rows[4]))
+    return rows
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
+def test_init_reads_a_file_in_the_engine_with_the_readers_answers(
+    fmt: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With duckdb, ``init`` counts a file's events in DuckDB (no event per row in
+    Python); without it, the reader's events: the same starter either way."""
+    pytest.importorskip("duckdb")
+    import pandas as pd
+
+    from ttvkit.cli import _init, main
+
+    rows = _init_log()
+    path = tmp_path / f"log.{fmt}"
+    frame = pd.DataFrame(rows)
+    if fmt == "csv":
+        frame.to_csv(path, index=False)
+    elif fmt == "jsonl":
+        frame.to_json(path, orient="records", lines=True)
+    else:
+        frame.to_parquet(path)
+
+    def no_reader(*args: object, **kwargs: object) -> None:
+        raise AssertionError("init read the file row by row in Python")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(_init, "open_reader", no_reader)
+        assert main(["init", str(path), "--print"]) == 0
+    in_engine = capsys.readouterr().out
+    monkeypatch.setattr(_init, "scan_file", lambda *args, **kwargs: None)
+    assert main(["init", str(path), "--print"]) == 0
+    assert capsys.readouterr().out == in_engine
+    assert "# report: 24 events by 12 users" in in_engine  # the row sent twice counts once
+    assert "# b_tie: 1 events by 1 users" in in_engine
+    config = parse_config(tomllib.loads(in_engine))
+    assert {m.start.describe() for m in config.milestones.values()} == {"signup"}  # type: ignore[union-attr]
+    # Each user's first event, tie broken by the least name, the same both ways.
+    with ttv.scan(str(path), event_ids="content") as scanned:
+        names, firsts = _init._names_in_engine(scanned)
+    assert firsts == {"signup": 12, "b_tie": 1}
+    assert (names, firsts) == _init._names_read(with_stable_ids(read_file(str(path))))
+
+
+def test_init_counts_each_user_s_first_event_with_ties_to_the_least_name() -> None:
+    from ttvkit.cli._init import _names_read
+
+    t = datetime(2026, 1, 1, tzinfo=UTC)
+    events = [
+        ttv.ValueEvent("u1", "zeta", t, event_id="1"),
+        ttv.ValueEvent("u1", "alpha", t, event_id="2"),
+        ttv.ValueEvent("u2", "zeta", t, event_id="3"),
+        ttv.ValueEvent("u2", "alpha", t + timedelta(seconds=1), event_id="4"),
+        ttv.ValueEvent("u2", "alpha", t - timedelta(seconds=1), event_id="4"),  # a second copy
+    ]
+    names, firsts = _names_read(events)
+    assert firsts == {"alpha": 1, "zeta": 1}
+    assert names == {"zeta": (2, 2), "alpha": (2, 2)}
 
 
 # --------------------------------------------------------------------------- vendor exports

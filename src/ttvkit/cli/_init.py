@@ -7,7 +7,7 @@ import os
 import shlex
 import sys
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Final
@@ -23,11 +23,15 @@ from ttvkit.cli._files import (
     open_reader,
     reader_facts,
     reading_of,
+    scan_file,
+    with_stable_ids,
 )
 from ttvkit.cli._output import DOCS_URL, EXIT_OK, note, write_stdout
 from ttvkit.config import parse_config, timezone_name
 from ttvkit.errors import ConfigurationError
+from ttvkit.events import ValueEvent
 from ttvkit.io import ColumnMapping, format_of_name, sniff
+from ttvkit.stores.scan import ScanSource
 
 __all__ = ["cmd_init"]
 
@@ -184,9 +188,57 @@ def _init_text(
     return "\n".join(lines)
 
 
+#: Per event name: (events, users). The events are counted once each, as a report
+#: counts them (rows identical in every field, or sharing an id, are one event).
+_Names = dict[str, tuple[int, int]]
+#: Per event name: the users whose first event it is (earliest; at a tie, the least name).
+_Firsts = dict[str, int]
+
+
+def _names_in_engine(scanned: ScanSource) -> tuple[_Names, _Firsts]:
+    """What init says of a file, computed by DuckDB: no Python object per row."""
+    relation = scanned.relation_sql
+    names = {
+        str(name): (int(events), int(users))
+        for name, events, users in scanned.query(
+            f"SELECT name, count(*), count(DISTINCT user_id) FROM {relation} GROUP BY name", []
+        )
+    }
+    firsts = {
+        str(name): int(users)
+        for name, users in scanned.query(
+            "SELECT first_name, count(*) FROM (SELECT arg_min(name, (ts, name)) AS first_name "
+            f"FROM {relation} GROUP BY user_id) GROUP BY first_name",
+            [],
+        )
+    }
+    return names, firsts
+
+
+def _names_read(events: Iterable[ValueEvent]) -> tuple[_Names, _Firsts]:
+    """:func:`_names_in_engine` of events read in Python (without duckdb, or a vendor's
+    export); an id met again is the same event (the first copy counts, as stores keep)."""
+    seen: set[str] = set()
+    counts: dict[str, int] = {}
+    users: dict[str, set[str]] = {}
+    first: dict[str, tuple[datetime, str]] = {}
+    for e in events:
+        if e.event_id in seen:
+            continue
+        seen.add(e.event_id)
+        counts[e.name] = counts.get(e.name, 0) + 1
+        users.setdefault(e.name, set()).add(e.user_id)
+        if e.user_id not in first or (e.timestamp, e.name) < first[e.user_id]:
+            first[e.user_id] = (e.timestamp, e.name)
+    firsts: _Firsts = {}
+    for _, name in first.values():
+        firsts[name] = firsts.get(name, 0) + 1
+    return {n: (counts[n], len(users[n])) for n in counts}, firsts
+
+
 def cmd_init(args: argparse.Namespace) -> int:
-    names: dict[str, tuple[int, int]] = {}
-    firsts: dict[str, int] = {}
+    names: _Names = {}
+    firsts: _Firsts = {}
     fields: Sequence[str] = ()
     fmt = None
     if not args.print and os.path.exists(args.output):
@@ -207,21 +259,17 @@ def cmd_init(args: argparse.Namespace) -> int:
     if args.file is not None:
         fmt = file_format(args.file, reading, [])
         fields = sniff(args.file, fmt).fields
-        reader = open_reader(args.file, fmt, reading)
-        counts: dict[str, int] = {}
-        users: dict[str, set[str]] = {}
-        first: dict[str, tuple[datetime, str]] = {}
-        for e in reader:
-            counts[e.name] = counts.get(e.name, 0) + 1
-            users.setdefault(e.name, set()).add(e.user_id)
-            if e.user_id not in first or e.timestamp < first[e.user_id][0]:
-                first[e.user_id] = (e.timestamp, e.name)
-        reader_facts(reader, [])
-        if not counts:
+        scanned = scan_file(args.file, fmt, reading, event_ids="content")
+        if scanned is not None:
+            with scanned:
+                names, firsts = _names_in_engine(scanned)
+                reader_facts(scanned, [])
+        else:
+            reader = open_reader(args.file, fmt, reading)
+            names, firsts = _names_read(with_stable_ids(reader))
+            reader_facts(reader, [])
+        if not names:
             raise ConfigurationError(f"{args.file} holds no events to start from")
-        names = {n: (counts[n], len(users[n])) for n in counts}
-        for _, name in first.values():
-            firsts[name] = firsts.get(name, 0) + 1
     text = _init_text(args.file, names, firsts, fields, fmt, reading)
     parse_config(tomllib.loads(text), source="the starter configuration")  # valid by construction
     if args.print:
