@@ -262,7 +262,7 @@ def scan(
         raise
     made_up.stop()
     return ScanSource(
-        store, description, in_engine=False, generated=made_up, skipped=skipped, errors=errors
+        store, description, in_engine=False, generated=made_up.made, skipped=skipped, errors=errors
     )
 
 

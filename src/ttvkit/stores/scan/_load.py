@@ -38,6 +38,8 @@ class MadeUpSince:
         self._prefix = first[:20]
         self._after = int(first[20:], 16)
         self._before: int | None = None
+        #: The ids from content that replaced made-up ones (see :func:`load_events`).
+        self.from_content: set[str] = set()
 
     def stop(self) -> None:
         """From now on, ids made later are not counted."""
@@ -52,6 +54,11 @@ class MadeUpSince:
             return False
         return self._after < counter and (self._before is None or counter < self._before)
 
+    def made(self, event_id: str) -> bool:
+        """Whether *event_id* was made here: by the readers, or from a row's content
+        in place of one they made."""
+        return event_id in self.from_content or self(event_id)
+
 
 def content_event(event: ValueEvent) -> ValueEvent:
     """*event* with the id of its content (:func:`ttvkit._ids.content_id`)."""
@@ -63,7 +70,8 @@ def load_events(
 ) -> tuple[int, tuple[ReadError, ...]]:
     """Read every reader into *store*; return the rows skipped and the first errors.
 
-    With *content_ids*, an event whose id the reader made up gets one from its content.
+    With *content_ids*, an event whose id the reader made up gets one from its content,
+    which *content_ids* remembers.
     """
     skipped = 0
     errors: list[ReadError] = []
@@ -72,6 +80,7 @@ def load_events(
         for event in reader:
             if content_ids is not None and content_ids(event.event_id):
                 event = content_event(event)
+                content_ids.from_content.add(event.event_id)
             batch.append(event)
             if len(batch) >= _CHUNK:
                 store.append(batch)

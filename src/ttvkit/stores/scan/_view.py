@@ -169,32 +169,40 @@ def _renamed(columns: Iterable[str]) -> bool:
     )
 
 
-def _same_but_for_text(connection: Any) -> bool:
-    """Whether two rows without an id hold the same event, their properties written
-    differently.
+def _rows_without_id(connection: Any) -> tuple[bool, bool]:
+    """Of the rows without an id: (whether two hold the same event with their
+    properties written differently, whether two are alike in every field).
 
     The engine's ids from content hash the text as written; the readers' hash
     the values, so ``{"a":1,"b":2}`` and ``{"b":2,"a":1}`` (or ``600.0`` and
     ``600.00`` in a CSV) are one event to them. One pass sorts two 64-bit
     hashes a row (the content but the properties, and the properties' text),
     as the duplicate-id check does, to find rows alike in all but that text;
-    only those texts are read into Python and compared by value.
+    only those texts are read into Python and compared by value. Rows whose
+    two hashes are both those of the row before are (but for a collision,
+    which only costs time) the same row sent twice: only then do the ids from
+    content need the view to keep one row per id.
     """
     rows = connection.execute(
         "WITH r AS (SELECT hash(user_id, account_id, name, ts) AS k, "
         "COALESCE(properties, '') AS t FROM ttv_rows WHERE event_id IS NULL), "
-        "alike AS (SELECT DISTINCT k FROM (SELECT k, hash(t) AS h, lag(k) OVER w AS pk, "
-        "lag(hash(t)) OVER w AS ph FROM r WINDOW w AS (ORDER BY k, hash(t))) "
-        "WHERE k = pk AND h <> ph) "
-        "SELECT DISTINCT k, t FROM r WHERE k IN (SELECT k FROM alike)"
+        "s AS MATERIALIZED (SELECT k, k = lag(k) OVER w AS same_k, h = lag(h) OVER w AS same_h "
+        "FROM (SELECT k, hash(t) AS h FROM r) WINDOW w AS (ORDER BY k, h)) "
+        "SELECT DISTINCT k, t, false FROM r "
+        "WHERE k IN (SELECT k FROM s WHERE same_k AND NOT same_h) "
+        "UNION ALL SELECT NULL, NULL, true FROM (SELECT 1 FROM s WHERE same_k AND same_h LIMIT 1)"
     ).fetchall()
+    repeated = False
     values: dict[object, set[str]] = {}
-    for key, text in rows:
+    for key, text, twice in rows:
+        if twice:
+            repeated = True
+            continue
         read = canonical(json_object(text or None))
         if read in values.setdefault(key, set()):
-            return True
+            return True, repeated
         values[key].add(read)
-    return False
+    return False, repeated
 
 
 def define_view(
@@ -337,8 +345,11 @@ def define_view(
             ).fetchone() or (1,)
             if conflicting:
                 return None
-        if event_ids == "content" and _same_but_for_text(connection):
-            return None
+        repeated = False  # rows without an id, sent twice: their ids from content repeat
+        if event_ids == "content":
+            alike, repeated = _rows_without_id(connection)
+            if alike:
+                return None
         # Ids for rows without one: unique in this scan, stable within a query.
         if event_ids == "content":
             content = (
@@ -360,7 +371,7 @@ def define_view(
             f"SELECT {identified} AS event_id, user_id, account_id, name, ts, "
             f"properties::JSON AS properties FROM ttv_rows"
         )
-        if duplicates or event_ids == "content":
+        if duplicates or repeated:
             body = f"SELECT DISTINCT ON (event_id) * FROM ({body})"
         connection.execute(f"CREATE VIEW ttv_scan AS {body}")
 
