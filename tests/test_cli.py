@@ -460,6 +460,65 @@ def test_import_derives_stable_ids_for_rows_without_one(tmp_path: Path) -> None:
     assert [e.event_id for e in stored] == sorted(set(expected))
 
 
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
+def test_import_reads_a_file_in_the_engine_and_stores_what_the_reader_stores(
+    fmt: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With duckdb, ``import`` reads a CSV, JSON-lines or Parquet file in DuckDB (no
+    reader per row); the store gets the same events, with the same ids, as from the
+    reader, and importing again stores nothing twice."""
+    pytest.importorskip("duckdb")
+    import pandas as pd
+
+    from ttvkit.cli import _stores, main
+
+    columns = ("event_id", "user_id", "name", "timestamp", "amount")
+    day1, day2 = "2025-01-01T00:00:00Z", "2025-01-02T00:00:00Z"
+    rows = [
+        dict(zip(columns, values, strict=True))
+        for values in [
+            ("e1", "u1", "signup", day1, None),
+            (None, "u1", "paid", day2, 600.5),
+            (None, "u2", "signup", day1, None),
+            (None, "u2", "signup", day1, None),  # sent twice: one event
+            ("e1", "u1", "signup", day1, None),  # the same id again: one event
+        ]
+    ]
+    source = tmp_path / f"events.{fmt}"
+    frame = pd.DataFrame(rows)
+    if fmt == "csv":
+        frame.to_csv(source, index=False)
+    elif fmt == "jsonl":
+        frame.to_json(source, orient="records", lines=True)
+    else:
+        frame.to_parquet(source)
+
+    def no_reader(*args: object, **kwargs: object) -> None:
+        raise AssertionError("import read the file row by row in Python")
+
+    def imported(url: str) -> list[tuple[object, ...]]:
+        assert main(["import", str(source), url]) == 0
+        with ttv.open_store(url) as store:
+            return sorted(
+                (e.event_id, e.user_id, e.name, e.timestamp, sorted(e.properties.items()))
+                for e in store.events()
+            )
+
+    with monkeypatch.context() as patched:
+        patched.setattr(_stores, "open_reader", no_reader)
+        in_engine = imported(f"sqlite:///{tmp_path / 'engine.db'}")
+        assert capsys.readouterr().out.startswith("read 5, new 3, duplicates 2, skipped 0 ")
+        again = main(["import", str(source), f"sqlite:///{tmp_path / 'engine.db'}"])
+        assert again == 0
+        assert capsys.readouterr().out.startswith("read 5, new 0, duplicates 5, skipped 0 ")
+    monkeypatch.setattr(_stores, "scan_file", lambda *args, **kwargs: None)
+    read = imported(f"sqlite:///{tmp_path / 'reader.db'}")
+    assert capsys.readouterr().out.startswith("read 5, new 3, duplicates 2, skipped 0 ")
+    assert in_engine == read
+    assert {event_id for event_id, *_ in in_engine} >= {"e1"}
+    assert len(in_engine) == 3
+
+
 def test_content_id_depends_on_every_field() -> None:
     base = ttv.ValueEvent("u1", "x", "2025-01-01T00:00:00Z", {"a": 1}, account_id="a1")
     assert content_id(base) == content_id(

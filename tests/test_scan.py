@@ -810,6 +810,21 @@ def test_skipped_rows_are_counted_and_kept_as_errors(tmp_path: Path) -> None:
         assert str(scanned.errors[0]).startswith(f'{path} line 7, column "timestamp"')
 
 
+def test_rows_counts_every_row_read_as_an_event(tmp_path: Path) -> None:
+    """``rows`` counts the rows read as events before the copies of an id count once,
+    in the engine and on the reader's path (where skipped rows are not events)."""
+    header = "event_id,user_id,name,timestamp\n"
+    row = "e1,u1,signup,2026-01-01T00:00:00Z\n"
+    path = write(tmp_path / "copies.csv", header + row + row + "e2,u2,x,2026-01-01T00:00:00Z\n")
+    with scan(path) as scanned:
+        assert scanned.read_in_engine
+        assert (scanned.rows, scanned.count()) == (3, 2)
+    bad = write(tmp_path / "bad.csv", header + row + row + "e3,u3,x,not a time\n")
+    with scan(bad, on_error="skip") as scanned:
+        assert not scanned.read_in_engine
+        assert (scanned.rows, scanned.count(), scanned.skipped) == (2, 1, 1)
+
+
 def test_event_ids_from_content_count_identical_rows_once(tmp_path: Path) -> None:
     row = "u1,signup,2026-01-01T00:00:00Z,pro"
     path = write(

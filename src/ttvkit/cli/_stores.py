@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from ttvkit.cli._files import (
     Counts,
@@ -13,6 +13,7 @@ from ttvkit.cli._files import (
     open_reader,
     reader_facts,
     reading_of,
+    scan_file,
     with_stable_ids,
 )
 from ttvkit.cli._output import EXIT_OK, TIMEZONE_HINT, Progress, error_text, needs_timezone
@@ -35,13 +36,36 @@ def _stored_so_far(counts: Counts) -> str:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    # Import streams the file through the io reader whatever is installed: every
-    # event becomes a ValueEvent for the store anyway, and streaming stores the
-    # rows before a bad one (and says how many) instead of nothing.
     reading = reading_of(args)
     fmt = file_format(args.file, reading, [])
+    try:
+        # With duckdb, DuckDB reads and checks a CSV, JSON-lines or Parquet file (about
+        # four times faster than the reader); each row is an event, whose id, if it has
+        # none, is then made from its content as the reader's path makes it.
+        scanned = scan_file(args.file, fmt, reading, event_ids="row")
+    except ReadError:
+        # A bad row, with --on-error raise: the reader streams the file instead, which
+        # stores the rows before the bad one and says how many, as without duckdb.
+        scanned = None
+    if scanned is not None:
+        with scanned:
+            return _import_events(args, scanned, _scanned_events(scanned, args.file))
     reader = open_reader(args.file, fmt, reading)
     return _import_events(args, reader, with_stable_ids(reader))
+
+
+def _scanned_events(scanned: ScanSource, path: str) -> Iterator[ValueEvent]:
+    """The events of a scan, ids made from content where the file has none; DuckDB
+    failing to read the file part way (a damaged Parquet page the check did not
+    need) is said as the reader says it."""
+    try:
+        yield from with_stable_ids(scanned.events(), scanned.is_generated_id)
+    except StoreError as exc:
+        if "out of memory" in str(exc):
+            raise
+        raise ReadError(
+            f"{path} is damaged: DuckDB could not read it to the end ({exc})", source=path
+        ) from None
 
 
 def _import_events(
@@ -76,6 +100,10 @@ def _import_events(
                 # The store failed (a full disk, a lost server): say what is kept.
                 raise _ImportFailed(f"{error_text(exc)} ({_stored_so_far(counts)})") from None
             progress.finish(read)
+    if isinstance(reader, ScanSource):
+        # DuckDB's view holds one of the identical copies of an id: count every row read,
+        # as the reader does (the copies are duplicates).
+        read = reader.rows
     reader_facts(reader, [])
     ignored = (
         f", ignored {reader.ignored:,}"

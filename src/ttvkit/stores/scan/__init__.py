@@ -241,12 +241,13 @@ def scan(
             memory_limit=memory_limit,
         )
         if generated is not None:
-            prefix = generated
+            prefix, rows = generated
             return ScanSource(
                 duck,
                 description,
                 in_engine=True,
                 generated=lambda event_id: event_id.startswith(prefix),
+                rows=rows,
                 files=files,
             )
     except BaseException:
@@ -256,13 +257,21 @@ def scan(
     store = DuckDBStore(":memory:")
     made_up = MadeUpSince()
     try:
-        skipped, errors = load_events(store, readers(), made_up if event_ids == "content" else None)
+        rows, skipped, errors = load_events(
+            store, readers(), made_up if event_ids == "content" else None
+        )
     except BaseException:
         store.close()
         raise
     made_up.stop()
     return ScanSource(
-        store, description, in_engine=False, generated=made_up.made, skipped=skipped, errors=errors
+        store,
+        description,
+        in_engine=False,
+        generated=made_up.made,
+        rows=rows,
+        skipped=skipped,
+        errors=errors,
     )
 
 

@@ -67,13 +67,14 @@ def content_event(event: ValueEvent) -> ValueEvent:
 
 def load_events(
     store: DuckDBStore, readers: Iterable[EventReader], content_ids: MadeUpSince | None
-) -> tuple[int, tuple[ReadError, ...]]:
-    """Read every reader into *store*; return the rows skipped and the first errors.
+) -> tuple[int, int, tuple[ReadError, ...]]:
+    """Read every reader into *store*; return the rows read as events, the rows
+    skipped and the first errors.
 
     With *content_ids*, an event whose id the reader made up gets one from its content,
     which *content_ids* remembers.
     """
-    skipped = 0
+    rows = skipped = 0
     errors: list[ReadError] = []
     for reader in readers:
         batch: list[ValueEvent] = []
@@ -82,6 +83,7 @@ def load_events(
                 event = content_event(event)
                 content_ids.from_content.add(event.event_id)
             batch.append(event)
+            rows += 1
             if len(batch) >= _CHUNK:
                 store.append(batch)
                 batch = []
@@ -89,4 +91,4 @@ def load_events(
             store.append(batch)
         skipped += reader.skipped
         errors.extend(reader.errors)
-    return skipped, tuple(errors[:MAX_REPORTED_ERRORS])
+    return rows, skipped, tuple(errors[:MAX_REPORTED_ERRORS])

@@ -43,6 +43,7 @@ class ScanSource(DuckDBQueries, BaseSource):
         *,
         in_engine: bool,
         generated: Callable[[str], bool],
+        rows: int,
         skipped: int = 0,
         errors: tuple[ReadError, ...] = (),
         files: Sequence[str] = (),
@@ -52,6 +53,7 @@ class ScanSource(DuckDBQueries, BaseSource):
         self._remembered: dict[str, tuple[object, Any]] = {}
         self._generated = generated
         self._description = description
+        self._rows = rows
         self._skipped = skipped
         self._errors = errors
         self._in_engine = in_engine
@@ -81,6 +83,12 @@ class ScanSource(DuckDBQueries, BaseSource):
         """:meth:`query`'s columns as lists, or None without NumPy
         (see :meth:`DuckDBEngine.query_columns`)."""
         return self._engine.query_columns(sql, params)
+
+    @property
+    def rows(self) -> int:
+        """The rows read as events (every row but those skipped), counted before the
+        copies of an id count once: :meth:`count` may be fewer."""
+        return self._rows
 
     @property
     def skipped(self) -> int:

@@ -29,8 +29,8 @@ if TYPE_CHECKING:
 ID_KEY: str = "CASE WHEN event_id IS NULL THEN NULL ELSE hash(event_id) END"
 
 
-def _check_rows(connection: Any) -> tuple[int, int]:
-    """(bad rows, ids held by more than one row) of ``ttv_checked``, in one pass.
+def _check_rows(connection: Any) -> tuple[int, int, int]:
+    """(bad rows, ids held by more than one row, rows) of ``ttv_checked``, in one pass.
 
     The pass sorts the hash of every row's id and compares each with the one
     before it. A sort holds about 9 bytes a row and spills to disk past the
@@ -42,18 +42,18 @@ def _check_rows(connection: Any) -> tuple[int, int]:
     Only when two rows share a hash are the ids grouped, to count the ones
     held by more than one row. The first count is 0 or more bad rows.
     """
-    bad, shared = connection.execute(
-        "SELECT count(*) FILTER (WHERE k = 0), count(*) FILTER (WHERE k = p AND k <> 0) "
-        "FROM (SELECT k, lag(k) OVER (ORDER BY k) AS p "
+    bad, shared, rows = connection.execute(
+        "SELECT count(*) FILTER (WHERE k = 0), count(*) FILTER (WHERE k = p AND k <> 0), "
+        "count(*) FROM (SELECT k, lag(k) OVER (ORDER BY k) AS p "
         f"FROM (SELECT CASE WHEN ttv_ok THEN {ID_KEY} ELSE 0 END AS k FROM ttv_checked))"
-    ).fetchone() or (1, 0)
+    ).fetchone() or (1, 0, 0)
     if bad or not shared:
-        return int(bad), 0
+        return int(bad), 0, int(rows)
     (duplicates,) = connection.execute(
         "SELECT count(*) FROM (SELECT event_id FROM ttv_checked WHERE event_id IS NOT NULL "
         "GROUP BY event_id HAVING count(*) > 1)"
     ).fetchone() or (1,)
-    return 0, int(duplicates)
+    return 0, int(duplicates), int(rows)
 
 
 def _described(connection: Any, relation: str) -> dict[str, str]:
@@ -217,11 +217,11 @@ def define_view(
     infer_types: bool,
     event_ids: str,
     memory_limit: str | None,
-) -> str | None:
+) -> tuple[str, int] | None:
     """Define the canonical view over *source* when the engine vouches for every row.
 
-    Returns the prefix of the ids it makes up for rows without one, or None
-    when the input needs the reader's path.
+    Returns the prefix of the ids it makes up for rows without one and the
+    number of rows, or None when the input needs the reader's path.
     """
     import duckdb
 
@@ -334,7 +334,7 @@ def define_view(
         # check's expressions, which DuckDB would otherwise bind (and compile their
         # regular expressions) again for every query.
         connection.execute(f"CREATE VIEW ttv_rows AS SELECT {located} FROM {raw}")
-        bad, duplicates = _check_rows(connection)
+        bad, duplicates, rows = _check_rows(connection)
         if bad:
             return None
         if duplicates:  # only then: do the copies of an id differ?
@@ -388,4 +388,4 @@ def define_view(
         # DuckDB could not read the input as the fast path needs (a ragged CSV,
         # an encoding): the reader reads it, and says what is wrong if anything.
         return None
-    return prefix + "-"
+    return prefix + "-", rows
