@@ -460,6 +460,20 @@ def test_import_derives_stable_ids_for_rows_without_one(tmp_path: Path) -> None:
     assert [e.event_id for e in stored] == sorted(set(expected))
 
 
+def write_rows(rows: list[dict[str, object]], path: Path) -> Path:
+    """*rows* as a CSV, JSON-lines or Parquet file, by *path*'s suffix (through pandas)."""
+    import pandas as pd
+
+    frame = pd.DataFrame(rows)
+    if path.suffix == ".csv":
+        frame.to_csv(path, index=False)
+    elif path.suffix == ".jsonl":
+        frame.to_json(path, orient="records", lines=True)
+    else:
+        frame.to_parquet(path)
+    return path
+
+
 @pytest.mark.parametrize("fmt", ["csv", "jsonl", "parquet"])
 def test_import_reads_a_file_in_the_engine_and_stores_what_the_reader_stores(
     fmt: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
@@ -468,7 +482,6 @@ def test_import_reads_a_file_in_the_engine_and_stores_what_the_reader_stores(
     reader per row); the store gets the same events, with the same ids, as from the
     reader, and importing again stores nothing twice."""
     pytest.importorskip("duckdb")
-    import pandas as pd
 
     from ttvkit.cli import _stores, main
 
@@ -484,14 +497,7 @@ def test_import_reads_a_file_in_the_engine_and_stores_what_the_reader_stores(
             ("e1", "u1", "signup", day1, None),  # the same id again: one event
         ]
     ]
-    source = tmp_path / f"events.{fmt}"
-    frame = pd.DataFrame(rows)
-    if fmt == "csv":
-        frame.to_csv(source, index=False)
-    elif fmt == "jsonl":
-        frame.to_json(source, orient="records", lines=True)
-    else:
-        frame.to_parquet(source)
+    source = write_rows(rows, tmp_path / f"events.{fmt}")
 
     def no_reader(*args: object, **kwargs: object) -> None:
         raise AssertionError("import read the file row by row in Python")

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import ttvkit as ttv
-from tests.test_cli import assert_user_error, ok, ttvkit
+from tests.test_cli import assert_user_error, ok, ttvkit, write_rows
 from ttvkit import datasets
 from ttvkit.cli._files import with_stable_ids
 from ttvkit.config import load_config, parse_config
@@ -244,19 +244,10 @@ def test_init_reads_a_file_in_the_engine_with_the_readers_answers(
     """With duckdb, ``init`` counts a file's events in DuckDB (no event per row in
     Python); without it, the reader's events: the same starter either way."""
     pytest.importorskip("duckdb")
-    import pandas as pd
 
     from ttvkit.cli import _init, main
 
-    rows = _init_log()
-    path = tmp_path / f"log.{fmt}"
-    frame = pd.DataFrame(rows)
-    if fmt == "csv":
-        frame.to_csv(path, index=False)
-    elif fmt == "jsonl":
-        frame.to_json(path, orient="records", lines=True)
-    else:
-        frame.to_parquet(path)
+    path = write_rows(list(_init_log()), tmp_path / f"log.{fmt}")
 
     def no_reader(*args: object, **kwargs: object) -> None:
         raise AssertionError("init read the file row by row in Python")
