@@ -11,9 +11,11 @@ import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from unittest import mock
 
 import duckdb
 import pytest
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import ttvkit
@@ -37,7 +39,7 @@ from ttvkit.stores.duckdb import SCHEMA_VERSION, DuckDBStore
 from ttvkit.stores.duckdb.engine import is_disk_full
 
 from .file_limit import past_the_file_size_limit
-from .strategies import BASE, HOSTILE
+from .strategies import BASE, HOSTILE, event_logs
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 SRC = str(Path(ttvkit.__file__).resolve().parents[1])
@@ -224,6 +226,22 @@ def test_timestamps_and_properties_round_trip_exactly(db: Path) -> None:
     assert type(back[0].properties["whole_float"]) is float
     assert type(back[0].properties["true"]) is bool
     assert str(back[0].properties["minus_zero"]) == "-0.0"
+
+
+@settings(max_examples=60, deadline=None)
+@given(events=event_logs(hostile=True))
+def test_appends_store_the_same_with_numpy_arrays_or_lists(events: list[ValueEvent]) -> None:
+    """With NumPy (``ttvkit[duckdb]``) a batch is registered as arrays; without it, bound
+    as lists: the same events either way, and what the memory store keeps."""
+    with DuckDBStore(":memory:") as arrays:
+        new = arrays.append(events)
+        with_numpy = exact(list(arrays.events()))
+    without_numpy = mock.patch("ttvkit.stores.duckdb.store.numpy_or_none", return_value=None)
+    with without_numpy, DuckDBStore(":memory:") as lists:
+        assert lists.append(events) == new
+        assert exact(list(lists.events())) == with_numpy
+    with MemoryStore(events) as memory:
+        assert exact(list(memory.events())) == with_numpy
 
 
 def test_hostile_strings_are_data_and_the_tables_survive(db: Path) -> None:
@@ -581,7 +599,7 @@ def test_observation_columns_are_the_same_read_as_rows_without_numpy(
     as_columns = store.observation_columns(milestone, attributes=attributes)
     assert len(as_columns) > 60 and any(as_columns.reached_before_start)
     assert {True, "1"} <= set(as_columns.attributes[0])
-    monkeypatch.setattr(engine, "_numpy", lambda: None)
+    monkeypatch.setattr(engine, "numpy_or_none", lambda: None)
     assert store.query_columns("SELECT 1", []) is None
     assert store.observation_columns(milestone, attributes=attributes) == as_columns
     with MemoryStore(events) as memory:
@@ -608,7 +626,7 @@ def test_duration_cells_are_the_same_read_as_rows_without_numpy(
     milestone = Milestone("first_report", event("report_created"), start=event("signup"))
     as_columns = store.duration_cells(milestone)
     assert as_columns.reached_before_start >= 1 and 2 in as_columns.reached
-    monkeypatch.setattr(engine, "_numpy", lambda: None)
+    monkeypatch.setattr(engine, "numpy_or_none", lambda: None)
     assert store.query_int_columns("SELECT 1", []) is None
     assert store.duration_cells(milestone) == as_columns
     with MemoryStore(events) as memory:

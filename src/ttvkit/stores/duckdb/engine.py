@@ -40,6 +40,7 @@ __all__ = [
     "is_disk_full",
     "is_interrupt",
     "keyboard_interrupts",
+    "numpy_or_none",
     "quote_identifier",
     "quote_literal",
 ]
@@ -337,7 +338,7 @@ class DuckDBEngine:
         ``ttvkit[duckdb]``; without it this returns None and the caller reads
         rows instead.
         """
-        numpy = _numpy()
+        numpy = numpy_or_none()
         if numpy is None:
             return None
 
@@ -359,7 +360,7 @@ class DuckDBEngine:
         SQL types are refused (see ``LISTED_TYPES``). Without NumPy this
         returns None and the caller reads rows instead.
         """
-        numpy = _numpy()
+        numpy = numpy_or_none()
         if numpy is None:
             return None
 
@@ -407,7 +408,7 @@ class DuckDBEngine:
 
 
 @functools.cache
-def _numpy() -> ModuleType | None:
+def numpy_or_none() -> ModuleType | None:
     """NumPy, or None when it is not installed (it is optional, as DuckDB's own use of it)."""
     try:
         import numpy

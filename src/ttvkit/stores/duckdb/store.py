@@ -16,14 +16,22 @@ from ttvkit.errors import ConfigurationError
 from ttvkit.events import JSONValue, ValueEvent
 from ttvkit.observations import to_micros
 from ttvkit.stores._base import BaseStore, appended_batch
-from ttvkit.stores.duckdb.engine import DuckDBEngine
+from ttvkit.stores.duckdb.engine import DuckDBEngine, numpy_or_none
 from ttvkit.stores.duckdb.schema import prepare, recorded_version, rollback
 from ttvkit.stores.sql.source import DuckDBQueries
 
 __all__ = ["DuckDBStore", "parse_url"]
 
-# Appends arrive as one list per column and are unnested in the engine: one
-# statement per batch, no per-row round trip and no temporary table.
+# Appends arrive as one column per field, one statement per batch, no per-row
+# round trip and no temporary table: NumPy arrays registered as a relation (DuckDB
+# reads them in about half the time it takes to bind lists), or, without NumPy,
+# lists unnested in the engine.
+_INSERT_REGISTERED: Final = (
+    "INSERT INTO ttv_events (event_id, user_id, account_id, name, ts, properties) "
+    "SELECT event_id::VARCHAR, user_id::VARCHAR, account_id::VARCHAR, name::VARCHAR, ts, "
+    "properties::VARCHAR::JSON FROM ttv_append ON CONFLICT (event_id) DO NOTHING"
+)
+_COLUMN_NAMES: Final = ("event_id", "user_id", "account_id", "name", "ts", "properties")
 _INSERT_EVENTS: Final = (
     "INSERT INTO ttv_events (event_id, user_id, account_id, name, ts, properties) "
     "SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), "
@@ -154,10 +162,22 @@ class DuckDBStore(DuckDBQueries, DuckDBEngine, BaseStore):
             stamps.append(to_micros(e.timestamp))
             properties.append(_dump_properties(e.properties))
 
+        numpy = numpy_or_none()
+
         def write(cursor: duckdb.DuckDBPyConnection) -> int:
+            if numpy is not None:
+                # Visible to this cursor only, which is closed after the write.
+                arrays = {
+                    name: numpy.array(column, dtype=numpy.int64 if name == "ts" else object)
+                    for name, column in zip(_COLUMN_NAMES, columns, strict=True)
+                }
+                cursor.register("ttv_append", arrays)
             cursor.execute("BEGIN TRANSACTION")
             try:
-                row = cursor.execute(_INSERT_EVENTS, list(columns)).fetchone()
+                if numpy is None:
+                    row = cursor.execute(_INSERT_EVENTS, list(columns)).fetchone()
+                else:
+                    row = cursor.execute(_INSERT_REGISTERED).fetchone()
                 cursor.execute("COMMIT")
             except BaseException:
                 rollback(cursor)
