@@ -810,6 +810,31 @@ def test_skipped_rows_are_counted_and_kept_as_errors(tmp_path: Path) -> None:
         assert str(scanned.errors[0]).startswith(f'{path} line 7, column "timestamp"')
 
 
+def test_scan_in_engine_is_the_scan_of_a_clean_input_and_none_for_a_dirty_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``scan_in_engine`` never reads an input into memory with the reader: a clean
+    file gives the scan ``scan()`` gives, a file with a bad row None."""
+    from ttvkit.stores import scan as scan_package
+    from ttvkit.stores.scan import scan_in_engine
+
+    header = "event_id,user_id,name,timestamp\n"
+    good = write(tmp_path / "good.csv", header + "e1,u1,signup,2026-01-01T00:00:00Z\n" * 2)
+    bad = write(tmp_path / "bad.csv", header + "e1,u1,signup,2026-01-01T00:00:00Z\ne2,u2,x,no\n")
+
+    def no_readers(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the input was read by the reader")
+
+    monkeypatch.setattr(scan_package, "load_events", no_readers)
+    with scan_in_engine(good) as clean, scan(good) as scanned:  # type: ignore[union-attr]
+        assert clean.read_in_engine
+        assert (clean.rows, clean.count()) == (scanned.rows, scanned.count()) == (2, 1)
+        assert [e.event_id for e in clean.events()] == ["e1"]
+    assert scan_in_engine(bad) is None
+    with pytest.raises(ConfigurationError, match="event_ids"):
+        scan_in_engine(good, event_ids="random")  # type: ignore[arg-type]
+
+
 def test_rows_counts_every_row_read_as_an_event(tmp_path: Path) -> None:
     """``rows`` counts the rows read as events before the copies of an id count once,
     in the engine and on the reader's path (where skipped rows are not events)."""

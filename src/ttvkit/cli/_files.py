@@ -32,7 +32,7 @@ from ttvkit.io import (
     sniff,
 )
 from ttvkit.stores import Store
-from ttvkit.stores.scan import ScanSource, scan
+from ttvkit.stores.scan import ScanSource, scan, scan_in_engine
 
 __all__ = [
     "Counts",
@@ -286,17 +286,31 @@ def open_reader(path: str, fmt: str, reading: Reading) -> EventReader:
     return read_file(path, format=fmt, **options)
 
 
-def scan_file(path: str, fmt: str, reading: Reading, *, event_ids: str) -> ScanSource | None:
+def scan_file(
+    path: str, fmt: str, reading: Reading, *, event_ids: str, in_engine_only: bool = False
+) -> ScanSource | None:
     """*path* read by :func:`ttvkit.scan` in DuckDB, or None to use the io reader.
 
     DuckDB reads a file without a Python object per row; without duckdb
-    installed, or for a vendor format, the ``ttvkit.io`` reader does.
+    installed, or for a vendor format, the ``ttvkit.io`` reader does. With
+    *in_engine_only*, also None when DuckDB cannot vouch for every row
+    (:func:`~ttvkit.stores.scan.scan_in_engine`): the caller streams it.
     """
     if fmt not in ("csv", "jsonl", "parquet"):
         return None
     if importlib.util.find_spec("duckdb") is None:
         return None
+    ids = cast(Literal["row", "content"], event_ids)
     try:
+        if in_engine_only:
+            return scan_in_engine(
+                path,
+                format=fmt,
+                mapping=reading.mapping,
+                assume_timezone=reading.timezone,
+                timestamp_unit=reading.timestamp_unit,
+                event_ids=ids,
+            )
         return scan(
             path,
             format=fmt,
@@ -304,7 +318,7 @@ def scan_file(path: str, fmt: str, reading: Reading, *, event_ids: str) -> ScanS
             assume_timezone=reading.timezone,
             timestamp_unit=reading.timestamp_unit,
             on_error=cast(Literal["raise", "skip"], reading.on_error),  # argparse's choices
-            event_ids=cast(Literal["row", "content"], event_ids),
+            event_ids=ids,
         )
     except StoreError:
         # DuckDB could not read the file (a damaged Parquet page, a truncated

@@ -38,15 +38,12 @@ def _stored_so_far(counts: Counts) -> str:
 def cmd_import(args: argparse.Namespace) -> int:
     reading = reading_of(args)
     fmt = file_format(args.file, reading, [])
-    try:
-        # With duckdb, DuckDB reads and checks a CSV, JSON-lines or Parquet file (about
-        # four times faster than the reader); each row is an event, whose id, if it has
-        # none, is then made from its content as the reader's path makes it.
-        scanned = scan_file(args.file, fmt, reading, event_ids="row")
-    except ReadError:
-        # A bad row, with --on-error raise: the reader streams the file instead, which
-        # stores the rows before the bad one and says how many, as without duckdb.
-        scanned = None
+    # With duckdb, DuckDB reads and checks a CSV, JSON-lines or Parquet file (about
+    # four times faster than the reader); each row is an event, whose id, if it has
+    # none, is then made from its content as the reader's path makes it. A file with a
+    # bad row is streamed by the reader instead, in constant memory, which stores the
+    # rows before the bad one (and says how many) or skips it, as without duckdb.
+    scanned = scan_file(args.file, fmt, reading, event_ids="row", in_engine_only=True)
     if scanned is not None:
         with scanned:
             return _import_events(args, scanned, _scanned_events(scanned, args.file))

@@ -65,6 +65,7 @@ __all__ = [
     "ScanSource",
     "is_frame",
     "scan",
+    "scan_in_engine",
 ]
 
 #: How much memory :func:`scan` lets DuckDB take by default before it spills to disk.
@@ -174,6 +175,76 @@ def scan(
         )
     if engine not in (None, "duckdb"):
         raise ConfigurationError(f"engine={engine!r}: pass 'duckdb' or 'spark'")
+    found = _scan_duckdb(
+        source,
+        mapping=mapping,
+        format=format,
+        on_error=on_error,
+        assume_timezone=assume_timezone,
+        timestamp_unit=timestamp_unit,
+        delimiter=delimiter,
+        infer_types=infer_types,
+        event_ids=event_ids,
+        memory_limit=memory_limit,
+        readers_path=True,
+    )
+    assert found is not None  # the readers' path always gives a source
+    return found
+
+
+def scan_in_engine(
+    source: ScanInput,
+    *,
+    mapping: ColumnMapping | None = None,
+    format: str | None = None,
+    assume_timezone: tzinfo | None = None,
+    timestamp_unit: TimestampUnit | None = None,
+    delimiter: str = ",",
+    infer_types: bool = True,
+    event_ids: Literal["row", "content"] = "row",
+    memory_limit: str | None = DEFAULT_MEMORY_LIMIT,
+) -> ScanSource | None:
+    """:func:`scan` when DuckDB vouches for every row of *source*, else None.
+
+    Where :func:`scan` would read the input again with the ``ttvkit.io``
+    reader into memory (a bad row, a layout DuckDB reads otherwise), this
+    reads nothing more and returns None, for a caller that streams such an
+    input through the reader itself (``ttvkit import`` does: it stores the
+    rows before a bad one, in constant memory). A misspelt option or a
+    missing file is still an error.
+    """
+    return _scan_duckdb(
+        source,
+        mapping=mapping,
+        format=format,
+        on_error="raise",
+        assume_timezone=assume_timezone,
+        timestamp_unit=timestamp_unit,
+        delimiter=delimiter,
+        infer_types=infer_types,
+        event_ids=event_ids,
+        memory_limit=memory_limit,
+        readers_path=False,
+    )
+
+
+def _scan_duckdb(
+    source: Any,
+    *,
+    mapping: ColumnMapping | None,
+    format: str | None,
+    on_error: Literal["raise", "skip"],
+    assume_timezone: tzinfo | None,
+    timestamp_unit: TimestampUnit | None,
+    delimiter: str,
+    infer_types: bool,
+    event_ids: Literal["row", "content"],
+    memory_limit: str | None,
+    readers_path: bool,
+) -> ScanSource | None:
+    """The DuckDB scan: the checked view, or (with *readers_path*) the readers'
+    events in an in-memory DuckDB table; None without *readers_path* when the
+    input would need the readers."""
     from ttvkit.stores.duckdb import DuckDBEngine, DuckDBStore
 
     mapping = ColumnMapping() if mapping is None else mapping
@@ -254,6 +325,8 @@ def scan(
         duck._close()
         raise
     duck._close()
+    if not readers_path:
+        return None
     store = DuckDBStore(":memory:")
     made_up = MadeUpSince()
     try:
