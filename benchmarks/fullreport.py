@@ -11,6 +11,10 @@ in this process (no interpreter start-up).
   at every size of ``--report-sizes``; interleaved with A1's single distribution
   (``time_to_value(scan(path), first milestone)``) on the same file, so the
   report's cost is also given in A1 units of the same run.
+* **The command**: ``ttvkit report FILE --config demo.toml --format json`` over the
+  same file, run as a user runs it (a new interpreter each time, so its start-up and
+  imports count; the file read with ``event_ids="content"``, as the command does),
+  interleaved with the two above; its peak RSS is noted per size.
 * **SQLite**: the source is ttvkit's SQLite store file, up to 2e5 events;
   interleaved with the *unit*: ``pandas.read_sql`` + lifelines for the first
   milestone alone, on the naive SQLite file of the same log (A3's peer).
@@ -21,6 +25,12 @@ A1's answers.
 
 from __future__ import annotations
 
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -35,6 +45,7 @@ from ttvkit.results import TTVDistribution
 from ttvkit.stores.sqlite import SQLiteStore
 
 REPORT_REST = "ttvkit full report, scan(path)"
+REPORT_COMMAND = "ttvkit report FILE, the command (a new process)"
 REPORT_SQLITE = "ttvkit full report, SQLiteStore file"
 UNIT = "unit: pandas.read_sql + lifelines, first milestone"
 A1_UNIT = "A1: ttvkit time_to_value(scan(path))"
@@ -72,6 +83,51 @@ def report_rest(path: Path) -> Answer:
         return _report(events)
 
 
+#: The command's peak resident memory (bytes) per file, the largest of its runs.
+COMMAND_PEAK: dict[Path, int] = {}
+
+
+def _seconds_or_inf(value: Any) -> float:
+    return math.inf if value is None else float(value)
+
+
+def report_command(path: Path) -> Answer:
+    """``ttvkit report FILE`` with the demo's configuration, in a new interpreter."""
+    from ttvkit.cli import demo_config_text
+
+    with tempfile.TemporaryDirectory(prefix="ttvkit-r1-") as folder:
+        config = Path(folder, "ttv.toml")
+        config.write_text(demo_config_text(), encoding="utf-8")
+        output = Path(folder, "report.json")
+        command = [sys.executable, "-m", "ttvkit", "report", str(path)]
+        command += ["--config", str(config), "--format", "json", "--output", str(output)]
+        with subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        ) as process:
+            assert process.stderr is not None
+            errors = process.stderr.read()
+            _, status, usage = os.wait4(process.pid, 0)
+            process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode != 0:
+            raise RuntimeError(
+                f"{' '.join(command)} exited {process.returncode}: {errors[-2000:]!r}"
+            )
+        COMMAND_PEAK[path] = max(COMMAND_PEAK.get(path, 0), usage.ru_maxrss * 1024)
+        report = json.loads(output.read_text(encoding="utf-8"))
+    for section in report["sections"]:
+        result = section["result"]
+        if section["kind"] == "time_to_value" and result["milestone"]["name"] == "first_report":
+            quartiles = result["percentiles_seconds"]
+            return (
+                result["n"],
+                result["n_reached"],
+                _seconds_or_inf(result["median_seconds"]),
+                _seconds_or_inf(quartiles["0.25"]),
+                _seconds_or_inf(quartiles["0.75"]),
+            )
+    raise AssertionError("the command's report has no distribution of first_report")
+
+
 def report_sqlite(path: Path) -> Answer:
     with SQLiteStore(path) as store:
         return _report(store)
@@ -96,6 +152,7 @@ def run(ctx: Context) -> Scenario:
     rest: dict[int, float] = {}
     sqlite: dict[int, float] = {}
     a1_ratio: dict[int, float] = {}
+    command: dict[int, tuple[float, int]] = {}
     units: dict[int, float] = {}
     for size in ctx.report_sizes:
         path = data.scaled_parquet(size, ctx.seed, ctx.log)
@@ -104,6 +161,7 @@ def run(ctx: Context) -> Scenario:
         contenders: dict[str, Callable[[], Answer]] = {
             REPORT_REST: lambda p=path: report_rest(p),
             A1_UNIT: lambda p=path: analysis.ttvkit_scan(p),
+            REPORT_COMMAND: lambda p=path: report_command(p),
         }
         measured = analysis.measure(
             ctx, "R1", size, n, contenders, REPORT_REST, where=", at rest (Parquet)"
@@ -113,6 +171,8 @@ def run(ctx: Context) -> Scenario:
             rest[size] = value
         if (ratio := measured.ratio(A1_UNIT)) is not None:
             a1_ratio[size] = ratio
+        if (ratio := measured.ratio(REPORT_COMMAND)) is not None and path in COMMAND_PEAK:
+            command[size] = (1 / ratio, COMMAND_PEAK[path])
         if size <= SQLITE_MAX:
             ttv_path = data.scaled_ttvkit_sqlite(size, ctx.seed, ctx.log)
             naive_path = data.scaled_naive_sqlite(size, ctx.seed, ctx.log)
@@ -164,6 +224,15 @@ def run(ctx: Context) -> Scenario:
     if a1_ratio:
         cells = ", ".join(f"{fmt_size(s)}: {r:.1f}×" for s, r in sorted(a1_ratio.items()))
         scenario.notes.append(f"The report at rest in A1 units of the same run: {cells}.")
+    if command:
+        cells = ", ".join(
+            f"{fmt_size(s)}: {r:.2f}× the API, {peak / 2**20:,.0f} MiB"
+            for s, (r, peak) in sorted(command.items())
+        )
+        scenario.notes.append(
+            "`ttvkit report FILE` (the command, JSON to a file, in a new process) against the "
+            f"report through the API on the same file, and the command's peak RSS: {cells}."
+        )
     if units:
         cells = ", ".join(f"{fmt_size(s)}: {r:.1f}" for s, r in sorted(units.items()))
         scenario.notes.append(f"The report in SQLite in units: {cells}.")

@@ -7,6 +7,7 @@ emoji): HTML must escape them, plots must draw them literally.
 
 from __future__ import annotations
 
+import bisect
 import html
 import io
 import math
@@ -532,6 +533,29 @@ class TestPlot:
         assert "days" in ax.get_xlabel() and "axis cut at" in ax.get_xlabel()
         assert ax.get_ylim() == (0.0, 1.02)
         assert f"{d.n} customers" in ax.get_title()
+
+    def test_a_long_curve_is_drawn_in_its_drawn_rows_within_a_step(self) -> None:
+        from ttvkit.plotting._axes import DRAWN_ROWS, draw_curve
+        from ttvkit.stats import kaplan_meier
+
+        durations = [float(t) for t in range(1, 10_001)]
+        curve = kaplan_meier(durations, [t % 5 != 0 for t in range(10_000)])
+        ax = figure_axes()
+        draw_curve(ax, curve, 1.0, ci=True, color=None, label=None, view_end=20_000.0)
+        xs, ys = ax.lines[0].get_data()
+        kept = curve.drawn_rows(DRAWN_ROWS)
+        assert len(kept) <= DRAWN_ROWS < len(curve.times)
+        # (0, 0), the kept rows, then the last level held to the view's end.
+        assert list(xs) == [0.0, *(curve.times[i] for i in kept), 20_000.0]
+        assert list(ys[1:-1]) == [1.0 - curve.survival[i] for i in kept]
+        # Drawn as steps, the kept rows stay within one step of every row.
+        for t, s in zip(curve.times, curve.survival, strict=True):
+            drawn = ys[bisect.bisect_right(list(xs), t) - 1]
+            assert abs((1.0 - s) - drawn) < 1.0 / (DRAWN_ROWS - 2)
+        (band,) = ax.collections
+        rows = curve.rows_at(kept)
+        top = max(path.vertices[:, 1].max() for path in band.get_paths())
+        assert top == pytest.approx(max(1.0 - row.lower for row in rows))
 
     def test_distribution_options(self, results: dict[str, Any]) -> None:
         d = results["distribution"]

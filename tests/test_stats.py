@@ -33,9 +33,11 @@ from scipy import stats as scipy_stats
 import ttvkit.stats
 from ttvkit.errors import InvalidStatisticsInputError, TTVError
 from ttvkit.stats import (
+    ConfidenceMethod,
     LogRankResult,
     SurvivalCurve,
     SurvivalRow,
+    VarianceMethod,
     chi2_sf,
     kaplan_meier,
     logrank_test,
@@ -271,6 +273,73 @@ def test_to_dict_with_max_rows_keeps_drawn_rows_as_they_are() -> None:
     for bad in (2, 0, 2.5, True, "10"):
         with pytest.raises(InvalidStatisticsInputError, match="max_rows"):
             curve.to_dict(max_rows=bad)  # type: ignore[arg-type]
+
+
+def _bands_computed(curve: SurvivalCurve) -> bool:
+    """Whether the curve holds its bands for every row (its cached ``_bands`` slot is set)."""
+    try:
+        SurvivalCurve.__dict__["_bands"].__get__(curve)
+    except AttributeError:
+        return False
+    return True
+
+
+@settings(max_examples=150)
+@given(
+    samples(),
+    st.sampled_from(["log-log", "linear"]),
+    st.sampled_from([None, "robust", "frequency"]),
+    st.data(),
+)
+def test_rows_at_gives_the_rows_bit_for_bit_without_every_band(
+    sample: tuple[list[float], list[bool]],
+    ci: ConfidenceMethod,
+    variance: VarianceMethod | None,
+    data: st.DataObject,
+) -> None:
+    durations, observed = sample
+    weights = None
+    if variance is not None:
+        weights = data.draw(
+            st.lists(st.floats(0.01, 5.0), min_size=len(durations), max_size=len(durations))
+        )
+    options: dict[str, Any] = {"ci": ci, "weights": weights, "variance": variance or "robust"}
+    curve = kaplan_meier(durations, observed, **options)
+    size = len(curve.times)
+    positions = sorted(data.draw(st.sets(st.integers(0, size - 1))))
+    picked = curve.rows_at(positions)
+    assert not _bands_computed(curve)
+    every = kaplan_meier(durations, observed, **options).rows
+    assert picked == tuple(every[i] for i in positions)
+    # Bit for bit: equal floats could still differ in sign or be NaN.
+    assert [list(map(math.copysign, map(abs, row), row)) for row in picked] == [
+        list(map(math.copysign, map(abs, every[i]), every[i])) for i in positions
+    ]
+    assert curve.rows_at(range(size)) == every
+
+
+def test_rows_at_refuses_positions_out_of_order_or_range() -> None:
+    curve = kaplan_meier([1.0, 2.0, 3.0], [True, False, True])
+    assert curve.rows_at([]) == ()
+    for bad, match in (
+        ([2, 1], "increasing"),
+        ([1, 1], "increasing"),
+        ([0.0], "whole"),
+        ([True], "whole"),
+        ([0, 3], "rows 0 to 2"),
+        ([-1], "rows 0 to 2"),
+    ):
+        with pytest.raises(InvalidStatisticsInputError, match=match):
+            curve.rows_at(bad)  # type: ignore[arg-type]
+
+
+def test_to_dict_with_max_rows_leaves_the_bands_uncomputed() -> None:
+    durations = [float(t) for t in range(1, 5001)]
+    curve = kaplan_meier(durations, [t % 3 != 0 for t in range(5000)])
+    small = curve.to_dict(max_rows=20)
+    assert not _bands_computed(curve)
+    assert small["rows"] == [curve.rows[i]._asdict() for i in curve.drawn_rows(20)]
+    assert _bands_computed(curve)
 
 
 def test_curve_is_immutable_and_compares_by_value() -> None:

@@ -9,7 +9,7 @@ import unicodedata
 import weakref
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias
 
 from ttvkit._format import format_duration
 from ttvkit.errors import InvalidArgumentError
@@ -18,6 +18,11 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
     from ttvkit.stats import SurvivalCurve
+
+#: The most rows of a curve a chart draws (:meth:`SurvivalCurve.drawn_rows`): the
+#: step curve stays within 1/2000 of every row, far below a pixel, and a curve of
+#: a million customers draws as fast as one of a thousand.
+DRAWN_ROWS: Final = 2002
 
 Unit: TypeAlias = Literal["seconds", "minutes", "hours", "days", "weeks"]
 """The time unit of an axis; chosen from the data when not given."""
@@ -195,9 +200,13 @@ def draw_curve(
     label: str | None,
     view_end: float,
 ) -> str:
-    """The share reached, 1 − S(t), as a step curve from (0, 0); returns its colour."""
-    xs = [0.0, *(t / scale for t in curve.times)]
-    ys = [0.0, *(1.0 - s for s in curve.survival)]
+    """The share reached, 1 − S(t), as a step curve from (0, 0); returns its colour.
+
+    At most :data:`DRAWN_ROWS` rows are drawn, and the band is computed at them only.
+    """
+    kept = curve.drawn_rows(DRAWN_ROWS)
+    xs = [0.0, *(curve.times[i] / scale for i in kept)]
+    ys = [0.0, *(1.0 - curve.survival[i] for i in kept)]
     # Hold the last level to the edge of the view, as Kaplan–Meier does.
     if xs[-1] < view_end / scale:
         xs.append(view_end / scale)
@@ -209,8 +218,9 @@ def draw_curve(
 
     drawn = to_hex(line.get_color())
     if ci:
-        lows = [0.0, *(1.0 - u for u in curve.upper)]
-        highs = [0.0, *(1.0 - lo for lo in curve.lower)]
+        rows = curve.rows_at(kept)
+        lows = [0.0, *(1.0 - row.upper for row in rows)]
+        highs = [0.0, *(1.0 - row.lower for row in rows)]
         if len(lows) < len(xs):
             lows.append(lows[-1])
             highs.append(highs[-1])

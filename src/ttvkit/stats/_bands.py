@@ -28,29 +28,47 @@ def confidence_bands(
     alpha: float,
     ci: ConfidenceMethod,
     squared_weights: tuple[tuple[float, ...], tuple[float, ...]] | None = None,
+    rows: Sequence[int] | None = None,
 ) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """The lower and upper confidence bands of a Kaplan–Meier curve, per time."""
+    """The lower and upper confidence bands of a Kaplan–Meier curve, per time.
+
+    With *rows* (increasing positions), the bands at those rows only: the
+    variance is added up as far as the last of them, and the band computed
+    at them alone, with the same operations in the same order as for every
+    row, so each value is the one the whole band holds, bit for bit.
+    """
     # S never increases, so the rows split into three runs: S = 1 (nobody has
     # reached yet), 0 < S < 1, and S = 0 (everyone left at risk reached).
     # Where S is 1 or 0 the band is (S, S).
     first_below_one = bisect.bisect_right(survival, -1.0, key=neg)
     first_zero = bisect.bisect_left(survival, 0.0, key=neg)
+    if rows is None:
+        ones, zeros, added_up_to = first_below_one, len(survival) - first_zero, first_zero
+    else:
+        ones = bisect.bisect_left(rows, first_below_one)
+        inside_end = bisect.bisect_left(rows, first_zero)
+        zeros = len(rows) - inside_end
+        inside = rows[ones:inside_end]
+        added_up_to = inside[-1] + 1 if inside else first_below_one
 
     # Greenwood: sigma² = Σ d / (n (n - d)). Before S reaches 0, n > d on
     # every row; dividing by n first keeps n (n - d) from overflowing.
-    terms = greenwood_terms(at_risk, reached, first_zero)
+    terms = greenwood_terms(at_risk, reached, added_up_to)
     if squared_weights is None:
-        variance = list(accumulate(terms))[first_below_one:]
+        added_up = list(accumulate(terms))
     else:
-        variance = _robust_variance(at_risk, reached, terms, squared_weights)[first_below_one:]
-    between = survival[first_below_one:first_zero]
+        added_up = _robust_variance(at_risk, reached, terms, squared_weights)
+    if rows is None:
+        variance = added_up[first_below_one:]
+        between: Sequence[float] = survival[first_below_one:first_zero]
+    else:
+        variance = list(map(added_up.__getitem__, inside))
+        between = list(map(survival.__getitem__, inside))
     z = _z(alpha)
     bands = _log_log_bands if ci == "log-log" else _linear_bands
     lower, upper = bands(between, variance, z)
-
-    ones = (1.0,) * first_below_one
-    zeros = (0.0,) * (len(survival) - first_zero)
-    return (*ones, *lower, *zeros), (*ones, *upper, *zeros)
+    before, after = (1.0,) * ones, (0.0,) * zeros
+    return (*before, *lower, *after), (*before, *upper, *after)
 
 
 def _z(alpha: float) -> float:

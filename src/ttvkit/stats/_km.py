@@ -129,19 +129,44 @@ class SurvivalCurve:
     @functools.cached_property
     def rows(self) -> tuple[SurvivalRow, ...]:
         """The curve as one :class:`SurvivalRow` per distinct time."""
-        return tuple(map(SurvivalRow, *self._columns()))
+        return tuple(map(SurvivalRow, *self._columns(), self.lower, self.upper))
 
-    def _columns(self) -> tuple[Sequence[float], ...]:
-        """The columns of :class:`SurvivalRow`, in its order."""
-        return (
-            self.times,
+    def rows_at(self, positions: Iterable[int]) -> tuple[SurvivalRow, ...]:
+        """The rows at *positions* (increasing row numbers), such as :meth:`drawn_rows` gives.
+
+        Each row is the one :attr:`rows` holds at that position, bit for bit,
+        but the confidence bands are computed at these rows only (and the
+        variance added up as far as the last of them), not held for every
+        row: a thousand rows of a curve of a million cost a thousandth of the
+        bands' time and none of their memory.
+        """
+        wanted = list(positions)
+        size = len(self.times)
+        if not all(map(_is_row_number, wanted)) or not all(map(lt, wanted, wanted[1:])):
+            raise InvalidStatisticsInputError(
+                "positions must be increasing whole row numbers; got "
+                f"{wanted[:5]!r}{' ...' if len(wanted) > 5 else ''}"
+            )
+        if wanted and not 0 <= wanted[0] <= wanted[-1] < size:
+            raise InvalidStatisticsInputError(
+                f"positions run from {wanted[0]} to {wanted[-1]}; this curve has rows 0 to "
+                f"{size - 1}"
+            )
+        lower, upper = confidence_bands(
             self.at_risk,
             self.reached,
-            self.censored,
             self.survival,
-            self.lower,
-            self.upper,
+            self.alpha,
+            self.ci,
+            self.squared_weights,
+            rows=wanted,
         )
+        picked = (list(map(column.__getitem__, wanted)) for column in self._columns())
+        return tuple(map(SurvivalRow, *picked, lower, upper))
+
+    def _columns(self) -> tuple[Sequence[float], ...]:
+        """The columns of :class:`SurvivalRow` before the bands, in its order."""
+        return (self.times, self.at_risk, self.reached, self.censored, self.survival)
 
     def survival_at(self, t: float) -> float:
         """S(t), the share not yet reached at ``t``; reaching at exactly ``t`` counts."""
@@ -260,14 +285,8 @@ class SurvivalCurve:
         number of rows of the curve either way.
         """
         median_low, median_high = self.median_ci
-        if max_rows is None:
-            rows = [row._asdict() for row in self.rows]
-        else:
-            columns = self._columns()
-            rows = [
-                SurvivalRow(*(column[i] for column in columns))._asdict()
-                for i in self.drawn_rows(max_rows)
-            ]
+        kept = self.rows if max_rows is None else self.rows_at(self.drawn_rows(max_rows))
+        rows = [row._asdict() for row in kept]
         return {
             "alpha": self.alpha,
             "ci": self.ci,
@@ -279,6 +298,10 @@ class SurvivalCurve:
             "rows_total": len(self.times),
             "rows": rows,
         }
+
+
+def _is_row_number(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def kaplan_meier(
