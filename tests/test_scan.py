@@ -10,6 +10,7 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -617,6 +618,66 @@ def test_globs_and_directories_read_every_file_once(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     with pytest.raises(ConfigurationError, match="holds no"):
         scan(tmp_path / "empty")
+    # A partitioned export: every file one level down; the error names the glob to pass.
+    for day in ("dt=2026-01-01", "dt=2026-01-02"):
+        (tmp_path / "hive" / day).mkdir(parents=True)
+        write_jsonl(events[:half], tmp_path / "hive" / day / "part-0.jsonl.gz")
+    (tmp_path / "hive" / "_SUCCESS").write_text("")
+    pattern = str(tmp_path / "hive" / "**" / "*.jsonl.gz")
+    with pytest.raises(ConfigurationError) as raised:
+        scan(tmp_path / "hive")
+    assert "subdirectories hold 2 .jsonl.gz files" in str(raised.value)
+    assert repr(pattern) in str(raised.value)
+    with scan(pattern) as scanned:
+        assert scanned.count() == half  # the same events twice, ids and all
+
+
+@pytest.mark.parametrize("kind", sorted(WRITERS))
+def test_key_value_directory_names_are_not_read_as_columns(tmp_path: Path, kind: str) -> None:
+    # Hive-style folders (as Spark and pyarrow write them) name columns the file also
+    # has: DuckDB would read them as columns, over the file's own values; the readers
+    # read the file as it is.
+    events = saas_events(30, seed=3)
+    half = len(events) // 2
+    first = tmp_path / "user_id=42" / "plan=legacy" / "name=signup"
+    second = tmp_path / "user_id=7" / "plan=legacy" / "name=signup"
+    first.mkdir(parents=True)
+    second.mkdir(parents=True)
+    WRITERS[kind](events[:half], first / f"part-0.{kind}")
+    WRITERS[kind](events[half:], second / f"part-0.{kind}")
+    agree(first / f"part-0.{kind}", in_engine=True)
+    with scan(tmp_path / "*" / "*" / "*" / f"*.{kind}") as scanned:
+        assert scanned.read_in_engine
+        assert sorted(map(exact, scanned.events(), repeat(False))) == sorted(
+            map(exact, events, repeat(False))
+        )
+
+
+@pytest.mark.parametrize("column", ["timestamp", "user_id", "name", "properties"])
+def test_a_damaged_column_of_a_parquet_file_is_the_readers_error(
+    tmp_path: Path, column: str
+) -> None:
+    # DuckDB answers the check's range test on the time from the column's statistics:
+    # a damaged page of it (unreadable, or values out of range) must still be found by
+    # the scan, as the reader finds it, not by a later question or not at all.
+    intact = tmp_path / "intact.parquet"
+    write_parquet(saas_events(300, seed=4), intact)
+    chunk = next(
+        chunk
+        for chunk in (pq.ParquetFile(intact).metadata.row_group(0).column(i) for i in range(6))
+        if chunk.path_in_schema == column
+    )
+    data = bytearray(intact.read_bytes())
+    start = chunk.dictionary_page_offset if chunk.has_dictionary_page else chunk.data_page_offset
+    middle = start + chunk.total_compressed_size // 2
+    data[middle : middle + 64] = bytes(b ^ 0xFF for b in data[middle : middle + 64])
+    damaged = tmp_path / "damaged.parquet"
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(ReadError) as raised:
+        list(read_file(damaged))
+    with pytest.raises(ReadError) as scanned:
+        scan(damaged)
+    assert str(scanned.value) == str(raised.value)
 
 
 def test_files_with_different_columns_read_like_each_file_alone(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ import gzip
 import importlib
 import io
 import os
+from collections import Counter
 from typing import Any, Final, Protocol, TypeAlias
 
 from ttvkit.errors import ConfigurationError
@@ -85,10 +86,7 @@ def input_files(source: str | os.PathLike[str], format: str | None) -> tuple[lis
             and (format is not None or format_of_name(n) is not None)
         )
         if not found:
-            raise ConfigurationError(
-                f"directory {path!r} holds no .parquet, .csv or .jsonl files; pass a file "
-                "or a glob such as 'exports/*.parquet'"
-            )
+            raise ConfigurationError(_nothing_in_directory(path))
     elif glob.has_magic(path):
         found = sorted(p for p in glob.glob(path, recursive=True) if os.path.isfile(p))
         if not found:
@@ -104,6 +102,34 @@ def input_files(source: str | os.PathLike[str], format: str | None) -> tuple[lis
             "or pass format="
         )
     return found, kinds.pop()
+
+
+def _nothing_in_directory(path: str) -> str:
+    """Why a directory gives no files: none at all, or only in its subdirectories (such
+    as the ``dt=2026-01-05/`` folders of a partitioned export), with the glob to pass."""
+    below: Counter[str] = Counter()
+    for folder, _, names in os.walk(path):
+        if folder != path:
+            below.update(_extension(n) for n in names if format_of_name(n) is not None)
+    if not below:
+        return (
+            f"directory {path!r} holds no .parquet, .csv or .jsonl files; pass a file or a "
+            "glob such as 'exports/*.parquet'"
+        )
+    extension, count = below.most_common(1)[0]
+    pattern = os.path.join(path, "**", f"*{extension}")
+    return (
+        f"directory {path!r} holds no .parquet, .csv or .jsonl files of its own, but its "
+        f"subdirectories hold {count:,} {extension} file{'s' if count != 1 else ''}; a "
+        f"directory is read without its subdirectories: pass the glob {pattern!r} to read "
+        "them all"
+    )
+
+
+def _extension(name: str) -> str:
+    """``.parquet``, or ``.jsonl.gz`` for a compressed file."""
+    stem, extension = os.path.splitext(name.lower())
+    return os.path.splitext(stem)[1] + extension if extension == ".gz" else extension
 
 
 def csv_header(path: str, delimiter: str) -> list[str] | None:

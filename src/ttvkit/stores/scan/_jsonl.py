@@ -29,7 +29,7 @@ from ttvkit.stores.scan._checks import (
 def jsonl_raw(files: Sequence[str], mapping: ColumnMapping) -> str:
     """One row per JSON line: the line ``j``, the mapped keys' values ``v``, its keys ``k``
     and its type ``t``, each parsed once."""
-    read = f"read_ndjson_objects([{', '.join(map(lit, files))}])"
+    read = f"read_ndjson_objects([{', '.join(map(lit, files))}], hive_partitioning = false)"
     pointers = ", ".join(pointer(key) for key in _jsonl_keys(mapping))
     return (
         f"(SELECT json AS j, json_extract(json, [{pointers}]) AS v, json_keys(json) AS k, "
