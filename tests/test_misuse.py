@@ -21,6 +21,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from importlib.metadata import EntryPoint
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +29,15 @@ import pytest
 from dateutil.relativedelta import relativedelta
 
 import ttvkit as ttv
+import ttvkit.stores
 from ttvkit import datasets
-from ttvkit.errors import AnalysisError, InvalidArgumentError, InvalidMilestoneError, TTVError
+from ttvkit.errors import (
+    AnalysisError,
+    ConfigurationError,
+    InvalidArgumentError,
+    InvalidMilestoneError,
+    TTVError,
+)
 from ttvkit.events import ValueEvent
 from ttvkit.io import write_parquet
 from ttvkit.observations import FirstTime, PropertyOf, StartProperty
@@ -385,3 +393,93 @@ def test_a_missing_group_or_speed_class_is_an_invalid_argument() -> None:
     report = ttv.satisfaction(EVENTS, CSAT, "csat", bands=BANDS)
     with pytest.raises(InvalidArgumentError, match="speed class"):
         report.group("fastest")
+
+
+# -- a source or store of someone else's, misbehaving ----------------------------------------
+
+
+def _entry_points_of(*points: tuple[str, str]) -> Callable[..., list[EntryPoint]]:
+    found = [EntryPoint(name=name, value=value, group="ttvkit.stores") for name, value in points]
+    return lambda group: found if group == "ttvkit.stores" else []
+
+
+@pytest.mark.parametrize(
+    ("value", "fragments"),
+    [
+        ("no_such_module_for_ttvkit:Store", ["could not be loaded", "ModuleNotFoundError"]),
+        ("ttvkit:NoSuchStore", ["could not be loaded", "AttributeError"]),
+        ("ttvkit.stores:_BUILTIN", ["is a dict, not a factory that takes the URL"]),
+    ],
+)
+def test_a_broken_store_entry_point_is_a_configuration_error_naming_it(
+    monkeypatch: pytest.MonkeyPatch, value: str, fragments: list[str]
+) -> None:
+    monkeypatch.setattr(ttvkit.stores, "entry_points", _entry_points_of(("mystore", value)))
+    with pytest.raises(ConfigurationError) as raised:
+        ttv.open_store("mystore://x")
+    message = str(raised.value)
+    assert f"'ttvkit.stores' entry point mystore = {value!r}" in message
+    assert all(fragment in message for fragment in fragments), message
+
+
+def test_a_store_factory_that_returns_no_store_is_a_configuration_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(ttvkit.stores._registered, "nothing", lambda url: None)
+    with pytest.raises(ConfigurationError, match=r"returned NoneType, not a store \(no obs"):
+        ttv.open_store("nothing://x")
+    with pytest.raises(ConfigurationError, match="returned NoneType"):
+        ttv.time_to_value("nothing://x", M)
+
+
+class _Misbehaving:
+    """A source of the protocol over a memory store, with one hook answering wrongly."""
+
+    def __init__(self, events: list[ValueEvent], **wrong: Any) -> None:
+        self._store = ttv.MemoryStore()
+        self._store.append(events)
+        self._wrong = wrong
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._wrong:
+            return self._wrong[name]
+        return getattr(self._store, name)
+
+    def __enter__(self) -> _Misbehaving:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._store.close()
+
+
+def _events() -> list[ValueEvent]:
+    return [
+        ValueEvent(user_id="u1", name="signup", timestamp=BASE),
+        ValueEvent(user_id="u1", name="report", timestamp=BASE + H),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("wrong", "method"),
+    [
+        ({"duration_cells": lambda *a, **k: []}, "duration_cells"),
+        ({"observation_columns": lambda *a, **k: []}, "observation_columns"),
+    ],
+)
+def test_a_source_hook_returning_the_wrong_type_is_a_store_error_naming_it(
+    wrong: dict[str, Any], method: str
+) -> None:
+    source = _Misbehaving(_events(), **wrong)
+    analysis = ttv.time_to_value if method == "duration_cells" else ttv.compare
+    arguments: dict[str, Any] = {} if method == "duration_cells" else {"by": "plan"}
+    with pytest.raises(ttv.StoreError) as raised:
+        analysis(source, M, **arguments)  # type: ignore[operator]
+    assert f"_Misbehaving.{method}() returned list" in str(raised.value)
+    assert "ttvkit.observations." in str(raised.value)
+
+
+def test_a_naive_latest_timestamp_is_the_sources_error_not_the_callers() -> None:
+    source = _Misbehaving(_events(), latest_timestamp=lambda: BASE.replace(tzinfo=None) + H)
+    with pytest.raises(ttv.StoreError, match=r"_Misbehaving\.latest_timestamp\(\) returned"):
+        ttv.time_to_value(source, M)
+    assert ttv.time_to_value(source, M, as_of=BASE + H).n == 1

@@ -16,12 +16,13 @@ import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, NoReturn, TypeAlias
+from typing import Any, NoReturn, TypeAlias, TypeVar
 
 from ttvkit.errors import (
     AnalysisError,
     ConfigurationError,
     InvalidArgumentError,
+    StoreError,
     UnknownEventWarning,
 )
 from ttvkit.events import ValueEvent, parse_timestamp
@@ -42,6 +43,8 @@ from ttvkit.stores import Source as EventSource
 from ttvkit.stores.scan import DataFrameLike, is_frame, scan
 from ttvkit.stores.sqlite.url import parse_url as parse_sqlite_url
 from ttvkit.tracker import Tracker
+
+_T = TypeVar("_T")
 
 Source: TypeAlias = (
     EventSource
@@ -148,7 +151,14 @@ def resolve_as_of(store: EventSource, as_of: datetime | str | None) -> datetime 
     one); a string is an ISO-8601 timestamp.
     """
     if as_of is None:
-        return store.latest_timestamp()
+        latest = store.latest_timestamp()
+        if latest is not None and (not isinstance(latest, datetime) or latest.utcoffset() is None):
+            raise StoreError(
+                f"{type(store).__name__}.latest_timestamp() returned {latest!r}; a source must "
+                "return an aware datetime (or None when it holds no events): fix the source, "
+                "or pass as_of="
+            )
+        return latest
     return checked_as_of(as_of)
 
 
@@ -264,8 +274,7 @@ def observation_columns(
     columns_of = getattr(store, "observation_columns", None)
     if columns_of is not None:
         columns = columns_of(milestone, as_of=as_of, per=per, attributes=attributes)
-        assert isinstance(columns, ObservationColumns)
-        return columns
+        return _returned(store, "observation_columns", columns, ObservationColumns)
     # a Store of the protocol only
     rows = store.observations(milestone, as_of=as_of, per=per, attributes=attributes)
     return ObservationColumns.from_rows(rows, len(attributes))
@@ -286,6 +295,17 @@ def load_columns(
     return columns
 
 
+def _returned(store: EventSource, method: str, value: object, kind: type[_T]) -> _T:
+    """*value*, what ``store.method()`` returned, if it is a *kind* as the protocol says."""
+    if not isinstance(value, kind):
+        raise StoreError(
+            f"{type(store).__name__}.{method}() returned {type(value).__name__}; a source's "
+            f"{method}() must return {kind.__module__}.{kind.__name__} (or the source must "
+            "leave the method out, and the calculators group its observations())"
+        )
+    return value
+
+
 def duration_cells(
     store: EventSource, milestone: Milestone, as_of: datetime, per: Per
 ) -> DurationCells:
@@ -293,8 +313,9 @@ def duration_cells(
     check_event_names(store, milestone)
     cells_of = getattr(store, "duration_cells", None)
     if cells_of is not None:
-        cells = cells_of(milestone, as_of=as_of, per=per)
-        assert isinstance(cells, DurationCells)
+        cells = _returned(
+            store, "duration_cells", cells_of(milestone, as_of=as_of, per=per), DurationCells
+        )
     else:  # a Store of the protocol only: group its observations here
         rows = store.observations(milestone, as_of=as_of, per=per)
         cells = ObservationColumns.from_rows(rows).cells()

@@ -22,7 +22,7 @@ from __future__ import annotations
 import importlib
 import re
 from collections.abc import Callable
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from typing import TypeAlias
 from urllib.parse import unquote, urlsplit
 
@@ -90,8 +90,28 @@ def _factory(scheme: str) -> StoreFactory | None:
         return _resolve(_BUILTIN[scheme])
     for ep in entry_points(group="ttvkit.stores"):
         if ep.name.lower() == scheme:
-            return ep.load()  # type: ignore[no-any-return]  # entry points are untyped
+            return _loaded(ep)
     return None
+
+
+def _loaded(ep: EntryPoint) -> StoreFactory:
+    """The factory a ``ttvkit.stores`` entry point names, or a ConfigurationError naming it."""
+    where = f"the 'ttvkit.stores' entry point {ep.name} = {ep.value!r}"
+    if ep.dist is not None:
+        where += f" of the package {ep.dist.name}"
+    try:
+        loaded = ep.load()
+    except Exception as exc:
+        raise ConfigurationError(
+            f"{where} could not be loaded ({type(exc).__name__}: {exc}); reinstall or fix "
+            "that package, or uninstall it"
+        ) from exc
+    if not callable(loaded):
+        raise ConfigurationError(
+            f"{where} is a {type(loaded).__name__}, not a factory that takes the URL; "
+            "fix that package"
+        )
+    return loaded  # type: ignore[no-any-return]  # entry points are untyped
 
 
 _QUERY_SECRET = re.compile(r"(?i)([?&](?:password|sslpassword)=)[^&#]*")
@@ -164,4 +184,17 @@ def open_store(url: str) -> Store:
             f"store URL {shown_url(url)!r}: unknown scheme {scheme!r}; "
             f"known schemes: {', '.join(known)}"
         )
-    return factory(url)
+    store = factory(url)
+    if not isinstance(store, Source):
+        raise ConfigurationError(
+            f"store URL {shown_url(url)!r}: the factory of scheme {scheme!r} returned "
+            f"{type(store).__name__}, not a store (no {', '.join(_missing(store))}); fix "
+            "the factory registered for it"
+        )
+    return store
+
+
+def _missing(value: object) -> list[str]:
+    """The methods of the :class:`Source` protocol that *value* lacks."""
+    names = ("observations", "latest_timestamp", "close", "__enter__", "__exit__")
+    return [f"{name}()" for name in names if not callable(getattr(value, name, None))]
