@@ -217,3 +217,41 @@ def test_an_offset_is_written_as_it_is_read(minutes: int) -> None:
 @pytest.mark.parametrize("name", ["Europe/Berlin", "America/Sao_Paulo", "Australia/Lord_Howe"])
 def test_an_iana_zone_is_written_by_its_name(name: str) -> None:
     assert timezone_name(parse_timezone(name)) == name
+
+
+@pytest.mark.parametrize("kind", ["parquet", "pandas"])
+def test_times_without_a_zone_in_a_typed_column_name_the_option_that_reads_them(
+    tmp_path: Path, kind: str
+) -> None:
+    # Parquet and DataFrames hold naive datetimes, not text: the advice is the same as
+    # for text without an offset, in the API's words and in the command line's.
+    import pandas as pd
+
+    import ttvkit as ttv
+    from ttvkit.io import ReadError
+
+    frame = pd.DataFrame(
+        {
+            "user_id": ["u1", "u1"],
+            "name": ["Sign Up", "Report Created"],
+            "timestamp": [datetime(2026, 1, 13, 8, 0), datetime(2026, 1, 13, 9, 30)],
+        }
+    )
+    source: object = frame
+    if kind == "parquet":
+        source = tmp_path / "naive.parquet"
+        frame.to_parquet(source)
+    milestone = ttv.Milestone("report", start="Sign Up", reached="Report Created")
+    with pytest.raises(ReadError) as raised:
+        ttv.time_to_value(source, milestone)  # type: ignore[arg-type]
+    message = str(raised.value)
+    assert "is a naive datetime" in message
+    assert "say which with assume_timezone= (e.g. assume_timezone=datetime.UTC)" in message
+    with ttv.scan(source, assume_timezone=UTC) as events:  # type: ignore[arg-type]
+        assert ttv.time_to_value(events, milestone).median == timedelta(hours=1, minutes=30)
+    if kind == "parquet":
+        for command in (["report", str(source), *INLINE], ["import", str(source), "memory://"]):
+            error = assert_user_error(ttvkit(*command, cwd=tmp_path))
+            assert "say which with --timezone (e.g. --timezone UTC)" in error
+            assert "assume_timezone" not in error and "--on-error" not in error
+        assert ok(ttvkit("report", str(source), *INLINE, "--timezone", "UTC", cwd=tmp_path))

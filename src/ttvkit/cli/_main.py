@@ -21,10 +21,8 @@ from ttvkit.cli._output import (
     DEFAULT_CONFIG,
     DOCS_URL,
     EXIT_USAGE,
-    TIMEZONE_HINT,
     error_text,
     in_cli_words,
-    needs_timezone,
     one_line,
 )
 from ttvkit.cli._reading import add_reading_options
@@ -330,8 +328,6 @@ def _main(argv: Sequence[str] | None) -> int:
         return 1
     except (TTVError, OSError) as exc:
         text = in_cli_words(error_text(exc))
-        if needs_timezone(exc):
-            text += f"; {TIMEZONE_HINT}"
         print(f"ttvkit: error: {one_line(text)}", file=sys.stderr)
         return EXIT_USAGE
     return result

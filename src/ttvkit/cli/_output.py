@@ -19,7 +19,8 @@ from typing import Final, TextIO
 
 from ttvkit._format import escaped_for, one_line
 from ttvkit.cli._exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
-from ttvkit.errors import ConfigurationError, InvalidEventError
+from ttvkit.errors import ConfigurationError
+from ttvkit.io.values import ZONE_ADVICE
 from ttvkit.report import CHARTS_LEFT_OUT, Report, charts_left_out, render
 
 __all__ = [
@@ -28,13 +29,11 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_USAGE",
-    "TIMEZONE_HINT",
     "Progress",
     "SectionProgress",
     "check_output",
     "error_text",
     "in_cli_words",
-    "needs_timezone",
     "note",
     "one_line",
     "plural",
@@ -59,17 +58,14 @@ def error_text(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-#: How the readers' message for a timestamp without an offset ends (ttvkit.events).
-_NO_OFFSET = "has no UTC offset; add one, e.g. 'Z' or '+02:00', instead of guessing"
-TIMEZONE_HINT = (
-    "if all the file's times are in one zone, say which with --timezone (e.g. --timezone UTC)"
-)
-
-
 #: The readers' advice in Python words, and the same in the command line's options.
 _IN_CLI_WORDS: Final = (
     ("pass timestamp_unit='ms'", "pass --timestamp-unit ms"),
     ("check timestamp_unit", "check --timestamp-unit"),
+    (
+        ZONE_ADVICE,
+        "if all the file's times are in one zone, say which with --timezone (e.g. --timezone UTC)",
+    ),
     (
         "Pass mapping=ColumnMapping(...) naming yours, e.g. "
         "ColumnMapping(user='distinct_id', name='event')",
@@ -90,11 +86,6 @@ def in_cli_words(text: str) -> str:
             "; a number of seconds (or ms, us) since the epoch needs --timestamp-unit s (ms, us)"
         )
     return text
-
-
-def needs_timezone(exc: BaseException) -> bool:
-    """Whether *exc* is a reader's error for a timestamp written without an offset."""
-    return isinstance(exc, InvalidEventError) and str(exc).endswith(_NO_OFFSET)
 
 
 def warn(message: str) -> None:

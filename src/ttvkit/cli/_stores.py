@@ -16,10 +16,11 @@ from ttvkit.cli._files import (
     scan_file,
     with_stable_ids,
 )
-from ttvkit.cli._output import EXIT_OK, TIMEZONE_HINT, Progress, error_text, needs_timezone
+from ttvkit.cli._output import EXIT_OK, Progress, error_text
 from ttvkit.errors import StoreError, StoreUnavailableError, TTVError
 from ttvkit.events import ValueEvent
 from ttvkit.io import EventReader, ReadError
+from ttvkit.io.values import ZONE_ADVICE
 from ttvkit.stores import Store, open_store, shown_url
 from ttvkit.stores.scan import ScanSource
 
@@ -81,9 +82,9 @@ def _import_events(
                 )
             except ReadError as exc:
                 hint = ""
-                if needs_timezone(exc):
-                    hint = f"; {TIMEZONE_HINT}"
-                elif exc.skippable and args.on_error == "raise":
+                # A time without a zone: every row is likely alike, and the message
+                # already says --timezone; skipping them would skip the file.
+                if exc.skippable and args.on_error == "raise" and ZONE_ADVICE not in str(exc):
                     hint = "; fix the row, or skip bad rows with --on-error skip"
                 raise ReadError(
                     f"{exc} ({_stored_so_far(counts)}{hint})",

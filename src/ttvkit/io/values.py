@@ -32,6 +32,7 @@ __all__ = [
     "NOT_SPACE",
     "PLAIN_OBJECT",
     "RISKY_NUMBERS",
+    "ZONE_ADVICE",
     "TimestampUnit",
     "check_unit",
     "check_zone",
@@ -55,6 +56,13 @@ TimestampUnit: TypeAlias = Literal["s", "ms", "us"]
 NOT_SPACE: Final = r"[^\t\n\x0b\f\r \x{1c}-\x{1f}\x{85}\p{Z}]"
 """A character that is not white space, as a regular expression (RE2 and
 ``java.util.regex``): ids and names without one are blank and refused."""
+
+ZONE_ADVICE: Final = (
+    "if all the input's times are in one zone, say which with assume_timezone= "
+    "(e.g. assume_timezone=datetime.UTC)"
+)
+"""How a reader's error for a time without a zone ends (the command line says the same
+with ``--timezone``)."""
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -339,8 +347,17 @@ def to_utc(value: object, unit: TimestampUnit | None, zone: tzinfo | None) -> da
             pass  # parse_timestamp below says what is wrong with the text (or reads 24:00)
         if parsed is not None and (parsed.tzinfo is not None or zone is not None):
             value = parsed
-    if isinstance(value, datetime):
+        elif parsed is not None and parsed.tzinfo is None:
+            raise _fail(
+                given,
+                "has no UTC offset; add one, e.g. 'Z' or '+02:00', instead of guessing, "
+                f"or {ZONE_ADVICE}",
+            )
+    elif isinstance(value, datetime):
         value = _plain_datetime(value)
+        if zone is None and (value.tzinfo is None or value.utcoffset() is None):
+            raise _fail(given, f"is a naive datetime (a time without a zone); {ZONE_ADVICE}")
+    if isinstance(value, datetime):
         if zone is not None and (value.tzinfo is None or value.utcoffset() is None):
             value = value.replace(tzinfo=zone)
         if value.tzinfo is not None and value.utcoffset() is not None:
