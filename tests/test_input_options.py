@@ -255,3 +255,77 @@ def test_times_without_a_zone_in_a_typed_column_name_the_option_that_reads_them(
             assert "say which with --timezone (e.g. --timezone UTC)" in error
             assert "assume_timezone" not in error and "--on-error" not in error
         assert ok(ttvkit("report", str(source), *INLINE, "--timezone", "UTC", cwd=tmp_path))
+
+
+def test_encoding_reads_a_latin1_file_in_report_import_and_init(tmp_path: Path) -> None:
+    text = (
+        "user_id,name,timestamp,city\r\n"
+        "u1,signup,2026-03-01T09:00:00Z,Zürich\r\n"
+        "u1,report,2026-03-01T10:00:00Z,Zürich\r\n"
+    )
+    (tmp_path / "latin.csv").write_bytes(text.encode("latin-1"))
+    inline = ["--start", "signup", "--reached", "report"]
+    error = assert_user_error(ttvkit("report", "latin.csv", *inline, cwd=tmp_path))
+    assert "line 2: is not valid utf-8-sig" in error and "e.g. --encoding latin-1" in error
+    assert "encoding='" not in error
+    reported = ok(ttvkit("report", "latin.csv", *inline, "--encoding", "latin-1", cwd=tmp_path))
+    assert "1h" in reported.stdout
+    url = f"duckdb:///{tmp_path / 'events.duckdb'}"
+    ok(ttvkit("import", "latin.csv", url, "--encoding", "cp1252", cwd=tmp_path))
+    with open_store(url) as store:
+        assert {e.properties["city"] for e in store.events()} == {"Zürich"}
+    printed = ok(ttvkit("init", "latin.csv", "--encoding", "latin-1", "--print", cwd=tmp_path))
+    assert parse_config(tomllib.loads(printed.stdout)).encoding == "latin-1"
+    (tmp_path / "ttv.toml").write_text(printed.stdout, encoding="utf-8")
+    assert ok(ttvkit("report", "latin.csv", cwd=tmp_path)).stdout  # the encoding from [input]
+    bad = assert_user_error(
+        ttvkit("report", "latin.csv", *inline, "--encoding", "nope", cwd=tmp_path)
+    )
+    assert "argument --encoding: not a text encoding Python knows" in bad
+    (tmp_path / "e.parquet").write_bytes(b"")
+    for command in (["report", "e.parquet", *inline], ["import", "e.parquet", url]):
+        refused = assert_user_error(ttvkit(*command, "--encoding", "latin-1", cwd=tmp_path))
+        assert "--encoding is for csv and jsonl files" in refused
+
+
+def test_a_config_encoding_python_does_not_know_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match=r"input\.encoding: 'nope': not a text encoding"):
+        parse_config(
+            {"milestones": {"m": {"start": "a", "reached": "b"}}, "input": {"encoding": "nope"}}
+        )
+
+
+def test_report_reads_a_directory_or_a_glob_of_files_as_one_log(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from ttvkit.datasets import saas_events
+    from ttvkit.io import write_parquet
+
+    events = saas_events(60, seed=8)
+    half = len(events) // 2
+    for day, part in (("dt=2026-01-01", events[:half]), ("dt=2026-01-02", events[half:])):
+        (tmp_path / "lake" / day).mkdir(parents=True)
+        write_parquet(part, tmp_path / "lake" / day / "part-0.parquet")
+    (tmp_path / "lake" / "_SUCCESS").write_text("")
+    write_parquet(events, tmp_path / "all.parquet")
+    inline = ["--start", "signup", "--reached", "report_created", "--format", "json"]
+    whole = json.loads(ok(ttvkit("report", "all.parquet", *inline, cwd=tmp_path)).stdout)
+    pattern = str(Path("lake", "**", "*.parquet"))
+    parts = json.loads(ok(ttvkit("report", pattern, *inline, cwd=tmp_path)).stdout)
+    assert parts["sections"] == whole["sections"]
+    assert parts["facts"]["files"] == 2 and parts["facts"]["events"] == len(events)
+    # The directory's own files: none here, and the error names the glob to pass.
+    error = assert_user_error(ttvkit("report", "lake", *inline, cwd=tmp_path))
+    assert "subdirectories hold 2 .parquet files" in error and "lake/**/*.parquet" in error
+    # The report may not replace a file it reads.
+    target = str(Path("lake", "dt=2026-01-01", "part-0.parquet"))
+    refused = assert_user_error(ttvkit("report", pattern, *inline, "-o", target, cwd=tmp_path))
+    assert "is the source" in refused
+    assert pd.read_parquet(tmp_path / target).shape[0] == half
+    for command in (["import", pattern, "memory://"], ["init", pattern, "--print"]):
+        one = assert_user_error(ttvkit(*command, cwd=tmp_path))
+        assert "names several files" in one or "reads one file" in one
+    vendor = assert_user_error(
+        ttvkit("report", pattern, *inline, "--group-type", "c", cwd=tmp_path)
+    )
+    assert "--group-type" in vendor

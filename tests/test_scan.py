@@ -1366,3 +1366,68 @@ def test_cli_import_of_a_file_without_ids_is_idempotent(
         back = list(store.events())
     assert stored == {cli.content_id(e) for e in back}
     assert len(back) == len(events)
+
+
+@pytest.mark.parametrize(("suffix", "encoding"), [("csv", "latin-1"), ("jsonl", "utf-16")])
+def test_a_text_file_in_another_encoding_is_read_with_encoding(
+    tmp_path: Path, suffix: str, encoding: str
+) -> None:
+    events = [
+        ValueEvent(user_id="Zoë", name="signup", timestamp=T, properties={"city": "Zürich"}),
+        ValueEvent(user_id="Zoë", name="report", timestamp=T + timedelta(hours=1)),
+    ]
+    written = tmp_path / f"utf8.{suffix}"
+    WRITERS[suffix](events, written)
+    path = tmp_path / f"e.{suffix}"
+    path.write_bytes(written.read_text(encoding="utf-8").encode(encoding))
+    agree(path)  # without encoding=: the reader's error, word for word
+    with pytest.raises(ReadError, match="pass the file's encoding"):
+        scan(path)
+    agree(path, encoding=encoding, in_engine=False)
+    with scan(path, encoding=encoding) as scanned:
+        assert [e.user_id for e in scanned.events()] == ["Zoë", "Zoë"]
+    with scan(written, encoding="UTF-8-SIG" if suffix == "csv" else "utf8") as scanned:
+        assert scanned.read_in_engine  # the readers' default, by another name
+    for bad in ("no-such-codec", "base64", 8):
+        with pytest.raises(ConfigurationError, match="not a text encoding Python knows"):
+            scan(path, encoding=bad)  # type: ignore[arg-type]
+        with pytest.raises(ConfigurationError, match="not a text encoding Python knows"):
+            read_file(path, encoding=bad)
+
+
+def test_encoding_is_refused_for_what_holds_no_text_file(tmp_path: Path) -> None:
+    events = saas_events(5, seed=1)
+    write_parquet(events, tmp_path / "e.parquet")
+    with pytest.raises(ConfigurationError, match="parquet files store their text as UTF-8"):
+        scan(tmp_path / "e.parquet", encoding="latin-1")
+    frame = pd.DataFrame([e.to_dict() for e in events])
+    with pytest.raises(ConfigurationError, match="a pandas table holds text already"):
+        scan(frame, encoding="latin-1")
+
+
+def test_a_parquet_map_column_is_read_as_a_json_object(tmp_path: Path) -> None:
+    # Spark and pyarrow write string maps for properties: they are objects, not arrays
+    # of pairs; a key twice in one map is a bad row, as in JSON text.
+    stamps = pa.array([T, T + timedelta(hours=1), T], type=pa.timestamp("us", tz="UTC"))
+    pairs = pa.map_(pa.string(), pa.string())
+    table = pa.table(
+        {
+            "user_id": ["u1", "u1", "u2"],
+            "name": ["signup", "report", "signup"],
+            "timestamp": stamps,
+            "properties": pa.array([[("plan", "pro")], [], [("a", "1"), ("a", "2")]], pairs),
+            "tags": pa.array([[("k", "v")], None, []], pairs),
+        }
+    )
+    path = tmp_path / "maps.parquet"
+    pq.write_table(table, path)
+    agree(path)
+    agree(path, on_error="skip")
+    with scan(path, on_error="skip") as scanned:
+        assert [dict(e.properties) for e in scanned.events()] == [
+            {"plan": "pro", "tags": {"k": "v"}},
+            {},
+        ]
+        assert scanned.skipped == 1
+    with pytest.raises(ReadError, match=r"row 2: cannot be read: .*duplicate key was 'a'"):
+        scan(path)

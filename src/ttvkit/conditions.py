@@ -1,7 +1,10 @@
 """Conditions: what counts as a customer reaching something.
 
-Public factories build private, immutable condition classes (the attrs
-pattern): :func:`event` matches events by name and properties, ``.nth(k)``
+Factories build immutable condition classes (the attrs pattern), which
+users build through the factories and engines read as the nodes of a
+milestone (``EventCondition``, ``Nth``, ``Total``, ``AllOf``, ``AnyOf``, with
+``Predicate`` for a ``where`` value; see docs/architecture.md): :func:`event`
+matches events by name and properties, ``.nth(k)``
 asks for the k-th such event, :func:`total` for a running sum of a numeric
 property reaching a target, and :func:`all_of` / :func:`any_of` combine
 conditions. Every condition answers one question for one customer: *when

@@ -52,6 +52,7 @@ with :func:`load_config`. A complete example::
     [input]                             # how a file's values are read
     timezone = "UTC"                    # the zone of timestamps written without an offset
     timestamp_unit = "ms"               # numbers are epoch milliseconds (or "s", "us")
+    encoding = "cp1252"                 # a CSV or JSON-lines file's text (default: UTF-8)
 
 Durations are strings such as ``"90s"``, ``"5m"``, ``"12h"``, ``"7d"``, ``"2w"``
 or tables such as ``{ days = 7 }``. A condition is an event name or a table
@@ -90,6 +91,7 @@ from ttvkit.conditions import (
 from ttvkit.errors import ConfigurationError, InvalidMilestoneError
 from ttvkit.events import JSONScalar
 from ttvkit.io import ColumnMapping, TimestampUnit
+from ttvkit.io.values import check_encoding
 from ttvkit.milestones import Milestone, MilestoneKind, SpeedBands
 from ttvkit.observations import Per
 
@@ -133,6 +135,9 @@ class Config:
     """What a number in a file's timestamp column counts (``[input] timestamp_unit``):
     ``"s"``, ``"ms"`` or ``"us"`` since the epoch; ``None`` reads numbers as seconds
     (and numeric text in CSV as an error)."""
+    encoding: str | None = None
+    """The text encoding of a CSV or JSON-lines file (``[input] encoding``), such as
+    ``"latin-1"``; ``None`` reads UTF-8."""
 
     def milestone(self, name: str) -> Milestone:
         """The milestone called *name*, or a clear error listing the defined ones."""
@@ -221,9 +226,9 @@ def timezone_name(zone: tzinfo) -> str:
     return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
-def _input(value: object) -> tuple[tzinfo | None, TimestampUnit | None]:
+def _input(value: object) -> tuple[tzinfo | None, TimestampUnit | None, str | None]:
     table = _table(value, "input")
-    _check_keys(table, {"timezone", "timestamp_unit"}, "input")
+    _check_keys(table, {"timezone", "timestamp_unit", "encoding"}, "input")
     zone = parse_timezone(table["timezone"], "input.timezone") if "timezone" in table else None
     unit = table.get("timestamp_unit")
     if unit is not None and unit not in ("s", "ms", "us"):
@@ -231,7 +236,13 @@ def _input(value: object) -> tuple[tzinfo | None, TimestampUnit | None]:
             "input.timestamp_unit",
             f"{unit!r}: write 's', 'ms' or 'us' (epoch seconds, milliseconds or microseconds)",
         )
-    return zone, unit
+    encoding = table.get("encoding")
+    if encoding is not None:
+        try:
+            check_encoding(encoding)
+        except ConfigurationError as exc:
+            raise _fail("input.encoding", str(exc).removeprefix("encoding=")) from None
+    return zone, unit, encoding
 
 
 def _fail(where: str, message: str) -> ConfigurationError:
@@ -422,7 +433,7 @@ def _parse(data: Mapping[str, Any]) -> Config:
     store = data.get("store")
     if store is not None and not isinstance(store, str):
         raise _fail("store", "expected a store URL string")
-    zone, unit = _input(data["input"]) if "input" in data else (None, None)
+    zone, unit, encoding = _input(data["input"]) if "input" in data else (None, None, None)
     return Config(
         milestones=milestones,
         store=store,
@@ -444,6 +455,7 @@ def _parse(data: Mapping[str, Any]) -> Config:
         columns=parse_columns(_table(data["columns"], "columns")) if "columns" in data else None,
         timezone=zone,
         timestamp_unit=unit,
+        encoding=encoding,
     )
 
 

@@ -13,7 +13,7 @@ from ttvkit.conditions import Condition, event
 from ttvkit.config import parse_columns, parse_duration, parse_timezone
 from ttvkit.errors import ConfigurationError, InvalidEventError
 from ttvkit.io import ColumnMapping
-from ttvkit.io.values import to_utc
+from ttvkit.io.values import check_encoding, to_utc
 
 __all__ = [
     "PERIODS",
@@ -122,6 +122,13 @@ def timezone(value: str) -> tzinfo:
         return parse_timezone(value, "--timezone")
     except ConfigurationError as exc:
         raise argparse.ArgumentTypeError(str(exc).removeprefix("--timezone: ")) from None
+
+
+def encoding(value: str) -> str:
+    try:
+        return check_encoding(value)
+    except ConfigurationError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix(f"encoding={value!r}: ")) from None
 
 
 def names(value: str) -> tuple[str, ...]:

@@ -7,7 +7,9 @@ content ids that make importing a file twice store nothing twice.
 from __future__ import annotations
 
 import argparse
+import glob
 import importlib.util
+import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import tzinfo
 from typing import Final, Literal, cast
@@ -35,6 +37,7 @@ from ttvkit.stores import Store
 from ttvkit.stores.scan import ScanSource, scan, scan_in_engine
 
 __all__ = [
+    "VENDOR_OPTIONS",
     "Counts",
     "Reading",
     "check_store_exists",
@@ -43,10 +46,12 @@ __all__ = [
     "guess_columns",
     "ingest",
     "is_url",
+    "many_files",
     "open_reader",
     "reader_facts",
     "reading_of",
     "scan_file",
+    "scan_files",
     "sqlite_files",
     "sqlite_path",
     "with_stable_ids",
@@ -131,16 +136,18 @@ class Reading:
     person_properties: bool = True
     timezone: tzinfo | None = None
     timestamp_unit: TimestampUnit | None = None
+    encoding: str | None = None
 
 
 def reading_of(args: argparse.Namespace, config: Config | None = None) -> Reading:
     """How to read the file: the command line's options, else the configuration's."""
     mapping = args.columns if args.columns is not None else None
-    zone, unit = args.timezone, args.timestamp_unit
+    zone, unit, encoding = args.timezone, args.timestamp_unit, args.encoding
     if config is not None:
         mapping = config.columns if mapping is None else mapping
         zone = config.timezone if zone is None else zone
         unit = config.timestamp_unit if unit is None else unit
+        encoding = config.encoding if encoding is None else encoding
     return Reading(
         input_format=args.input_format,
         on_error=args.on_error,
@@ -151,6 +158,7 @@ def reading_of(args: argparse.Namespace, config: Config | None = None) -> Readin
         person_properties=not args.no_person_properties,
         timezone=zone,
         timestamp_unit=unit,
+        encoding=encoding,
     )
 
 
@@ -161,6 +169,11 @@ def file_format(path: str, reading: Reading, facts: list[tuple[str, str | int]])
     stderr and in *facts*). Fields that the column mapping does not find are an
     error naming the fields there are and the options that would read them.
     """
+    if many_files(path):
+        raise ConfigurationError(
+            f"{path} is a {'directory' if os.path.isdir(path) else 'glob'}, and this command "
+            "reads one file: pass one of its files"
+        )
     with open(path, "rb"):  # a missing or unreadable file fails now, before anything else
         pass
     fmt = reading.input_format
@@ -257,8 +270,60 @@ def _check_columns(path: str, fields: Sequence[str], mapping: ColumnMapping) -> 
     )
 
 
+def _encoding_for(fmt: str, reading: Reading) -> str | None:
+    """The ``--encoding`` to read a *fmt* file with, refused for a format that is not text."""
+    if reading.encoding is not None and fmt not in ("csv", "jsonl"):
+        raise ConfigurationError(
+            f"--encoding is for csv and jsonl files; {_VENDOR_NAMES.get(fmt, fmt)} files "
+            "are read as UTF-8, as they are written"
+        )
+    return reading.encoding
+
+
+def many_files(source: str) -> bool:
+    """Whether *source* names several files: a directory, or a glob (not a file so named)."""
+    return not os.path.isfile(source) and (os.path.isdir(source) or glob.has_magic(source))
+
+
+#: The options of vendor exports, which are read one file at a time.
+VENDOR_OPTIONS: Final = (
+    "group_type",
+    "keep_properties",
+    "no_merge_identities",
+    "no_person_properties",
+)
+
+
+def scan_files(source: str, reading: Reading, *, event_ids: str) -> ScanSource:
+    """A directory or glob of CSV, JSON-lines or Parquet files, read by :func:`ttvkit.scan`
+    as one log (the readers' rules; rows DuckDB cannot vouch for read by the reader)."""
+    if reading.input_format not in (None, "csv", "jsonl", "parquet"):
+        vendor = _VENDOR_NAMES.get(reading.input_format, reading.input_format)
+        raise ConfigurationError(
+            f"--input-format {reading.input_format}: a {vendor} export is read one file at a "
+            f"time, and {source} names several; pass one file"
+        )
+    if importlib.util.find_spec("duckdb") is None:
+        raise ConfigurationError(
+            f"{source} names several files, which are read together with DuckDB: "
+            "pip install 'ttvkit[duckdb]', or pass one file"
+        )
+    return scan(
+        source,
+        format=reading.input_format,
+        mapping=reading.mapping,
+        assume_timezone=reading.timezone,
+        timestamp_unit=reading.timestamp_unit,
+        on_error=cast(Literal["raise", "skip"], reading.on_error),  # argparse's choices
+        encoding=reading.encoding,
+        event_ids=cast(Literal["row", "content"], event_ids),
+    )
+
+
 def open_reader(path: str, fmt: str, reading: Reading) -> EventReader:
     options: dict[str, object] = {"on_error": reading.on_error}
+    if _encoding_for(fmt, reading) is not None:
+        options["encoding"] = reading.encoding
     if fmt in ("csv", "jsonl", "parquet"):
         if reading.mapping is not None:
             options["mapping"] = reading.mapping
@@ -296,6 +361,7 @@ def scan_file(
     *in_engine_only*, also None when DuckDB cannot vouch for every row
     (:func:`~ttvkit.stores.scan.scan_in_engine`): the caller streams it.
     """
+    encoding = _encoding_for(fmt, reading)
     if fmt not in ("csv", "jsonl", "parquet"):
         return None
     if importlib.util.find_spec("duckdb") is None:
@@ -309,6 +375,7 @@ def scan_file(
                 mapping=reading.mapping,
                 assume_timezone=reading.timezone,
                 timestamp_unit=reading.timestamp_unit,
+                encoding=encoding,
                 event_ids=ids,
             )
         return scan(
@@ -318,6 +385,7 @@ def scan_file(
             assume_timezone=reading.timezone,
             timestamp_unit=reading.timestamp_unit,
             on_error=cast(Literal["raise", "skip"], reading.on_error),  # argparse's choices
+            encoding=encoding,
             event_ids=ids,
         )
     except StoreError:

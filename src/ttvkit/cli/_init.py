@@ -117,12 +117,14 @@ def _init_text(
             column = getattr(mapping, field)
             if column != getattr(default, field):
                 lines.append(f"{field} = {_toml_string(column or '')}")
-    if reading.timezone is not None or reading.timestamp_unit is not None:
+    if (reading.timezone, reading.timestamp_unit, reading.encoding) != (None, None, None):
         lines += ["", "[input]                      # how the file's values are read"]
         if reading.timezone is not None:
             lines.append(f"timezone = {_toml_string(timezone_name(reading.timezone))}")
         if reading.timestamp_unit is not None:
             lines.append(f"timestamp_unit = {_toml_string(reading.timestamp_unit)}")
+        if reading.encoding is not None:
+            lines.append(f"encoding = {_toml_string(reading.encoding)}")
     by_users = sorted(names, key=lambda n: (-names[n][1], n))
     start = next((n for n in by_users if n.lower() in _START_HINTS), None)
     if start is None and firsts:

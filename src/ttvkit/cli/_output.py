@@ -62,6 +62,7 @@ def error_text(exc: BaseException) -> str:
 _IN_CLI_WORDS: Final = (
     ("pass timestamp_unit='ms'", "pass --timestamp-unit ms"),
     ("check timestamp_unit", "check --timestamp-unit"),
+    ("e.g. encoding='latin-1'", "e.g. --encoding latin-1"),
     (
         ZONE_ADVICE,
         "if all the file's times are in one zone, say which with --timezone (e.g. --timezone UTC)",

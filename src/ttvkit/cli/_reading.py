@@ -50,6 +50,13 @@ def add_reading_options(parser: argparse.ArgumentParser) -> None:
         "(default: seconds; in CSV, numbers need this option)",
     )
     files.add_argument(
+        "--encoding",
+        type=_args.encoding,
+        metavar="NAME",
+        help="the text encoding of a csv or jsonl file, e.g. latin-1, cp1252 or utf-16 "
+        "(default: UTF-8, a byte-order mark skipped in CSV)",
+    )
+    files.add_argument(
         "--group-type",
         metavar="TYPE",
         help="the account: PostHog's $groups[TYPE], Amplitude's groups[TYPE] (e.g. company), "

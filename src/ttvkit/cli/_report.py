@@ -11,13 +11,16 @@ from typing import Any
 import attrs
 
 from ttvkit.cli._files import (
+    VENDOR_OPTIONS,
     check_store_exists,
     file_format,
     is_url,
+    many_files,
     open_reader,
     reader_facts,
     reading_of,
     scan_file,
+    scan_files,
     sqlite_files,
     with_stable_ids,
 )
@@ -48,6 +51,7 @@ _SPARK_SCHEMES = ("s3a://", "gs://", "abfss://", "hdfs://")
 # Those that Spark cannot honour: it checks no row (nothing to skip) and reads no vendor export.
 _SPARK_CANNOT = (
     "on_error",
+    "encoding",
     "group_type",
     "keep_properties",
     "no_merge_identities",
@@ -197,6 +201,18 @@ def cmd_report(args: argparse.Namespace) -> int:
         with open_store(source) as store:
             facts.append(("events", store.count()))
             report = build(store, config, facts, options)
+    elif many_files(source):
+        _refuse(
+            _given(args, VENDOR_OPTIONS), f"{source} is read as plain events, not a vendor export"
+        )
+        check_output(args.output, inputs)
+        reading = reading_of(args, config)
+        with scan_files(source, reading, event_ids="content") as together:
+            # Checked before anything is written: the report must not replace a file it read.
+            check_output(args.output, [("source", path) for path in together.files])
+            facts += [("files", len(together.files)), ("events", together.count())]
+            reader_facts(together, facts)
+            report = build(together, config, facts, options)
     else:
         check_output(args.output, [*inputs, ("source", source)])
         reading = reading_of(args, config)

@@ -10,6 +10,7 @@ from ttvkit.cli._files import (
     check_store_exists,
     file_format,
     ingest,
+    many_files,
     open_reader,
     reader_facts,
     reading_of,
@@ -17,7 +18,7 @@ from ttvkit.cli._files import (
     with_stable_ids,
 )
 from ttvkit.cli._output import EXIT_OK, Progress, error_text
-from ttvkit.errors import StoreError, StoreUnavailableError, TTVError
+from ttvkit.errors import ConfigurationError, StoreError, StoreUnavailableError, TTVError
 from ttvkit.events import ValueEvent
 from ttvkit.io import EventReader, ReadError
 from ttvkit.io.values import ZONE_ADVICE
@@ -37,6 +38,12 @@ def _stored_so_far(counts: Counts) -> str:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    if many_files(args.file):
+        raise ConfigurationError(
+            f"{args.file} names several files, and ttvkit import reads one: import them one "
+            "after another (an event imported twice is stored once, so a shell loop over the "
+            "files is safe)"
+        )
     reading = reading_of(args)
     fmt = file_format(args.file, reading, [])
     # With duckdb, DuckDB reads and checks a CSV, JSON-lines or Parquet file (about

@@ -51,8 +51,9 @@ def read_parquet(
     *mapping* as in :func:`~ttvkit.io.read_csv`; only the columns it uses are read.
     Timestamp columns may be Arrow timestamps (nanoseconds are truncated to
     microseconds; without a time zone they need *assume_timezone*), ISO-8601 text, or
-    epoch numbers. The ``properties`` column holds JSON text or a struct. Rows are
-    numbered from 0 in messages.
+    epoch numbers. The ``properties`` column holds JSON text, a struct or a map (a key
+    twice in one map is a bad row), and a map in any column reads as a JSON object.
+    Rows are numbered from 0 in messages.
     """
     require("pyarrow.parquet", "parquet", "read_parquet")
     options = Options.build(mapping, assume_timezone=assume_timezone, timestamp_unit=timestamp_unit)
@@ -115,15 +116,15 @@ def _python_rows(batch: Any, pa: Any) -> list[dict[str, Any] | Exception]:
     """The rows of *batch* as dicts; a row Python cannot hold (a date after year 9999)
     as the exception converting it raised."""
     try:
-        rows: list[dict[str, Any] | Exception] = batch.to_pylist()
+        rows: list[dict[str, Any] | Exception] = batch.to_pylist(maps_as_pydicts="strict")
         return rows
-    except (pa.ArrowException, ValueError, OverflowError):
+    except (pa.ArrowException, ValueError, OverflowError, KeyError):
         pass
     out: list[dict[str, Any] | Exception] = []
     for index in range(batch.num_rows):
         try:
-            out.extend(batch.slice(index, 1).to_pylist())
-        except (pa.ArrowException, ValueError, OverflowError) as exc:
+            out.extend(batch.slice(index, 1).to_pylist(maps_as_pydicts="strict"))
+        except (pa.ArrowException, ValueError, OverflowError, KeyError) as exc:
             out.append(exc)
     return out
 

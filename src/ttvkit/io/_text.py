@@ -25,7 +25,7 @@ from ttvkit.events import ValueEvent
 from ttvkit.io._convert import Options, RowConverter
 from ttvkit.io._mapping import ColumnMapping
 from ttvkit.io._reader import EventReader, Item, Location, OnError, ReadError, source_name
-from ttvkit.io.values import TimestampUnit, json_kind, json_problem
+from ttvkit.io.values import TimestampUnit, check_encoding, json_kind, json_problem
 
 __all__ = ["read_csv", "read_jsonl", "write_csv", "write_jsonl"]
 
@@ -158,6 +158,7 @@ def read_csv(
     )
     name = source_name(source)
     delimiter = _check_delimiter(delimiter)
+    encoding = check_encoding(encoding)
 
     def items() -> Iterator[Item]:
         with open_text(source, "r", encoding=encoding, newline="") as file:
@@ -234,6 +235,7 @@ def read_jsonl(
     """
     options = Options.build(mapping, assume_timezone=assume_timezone, timestamp_unit=timestamp_unit)
     name = source_name(source)
+    encoding = check_encoding(encoding)
 
     def items() -> Iterator[Item]:
         with open_text(source, "r", encoding=encoding, newline=None) as file:

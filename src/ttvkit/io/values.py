@@ -8,11 +8,13 @@ values with them accepts and refuses what the built-in ones do, in the same
 words: :func:`to_utc` for a timestamp in Python, :func:`unit_micros`,
 :func:`range_problem` and :data:`NOT_SPACE` for the same checks written in an
 engine's SQL, :func:`shown` for a value in a message, :func:`check_unit` and
-:func:`check_zone` for the ``timestamp_unit`` and ``assume_timezone`` arguments.
+:func:`check_zone` for the ``timestamp_unit`` and ``assume_timezone`` arguments
+(:func:`check_encoding` for ``encoding``).
 """
 
 from __future__ import annotations
 
+import codecs
 import json
 import math
 import re
@@ -34,6 +36,7 @@ __all__ = [
     "RISKY_NUMBERS",
     "ZONE_ADVICE",
     "TimestampUnit",
+    "check_encoding",
     "check_unit",
     "check_zone",
     "infer_scalar",
@@ -42,6 +45,7 @@ __all__ = [
     "json_problem",
     "jsonable",
     "range_problem",
+    "same_encoding",
     "shown",
     "to_utc",
     "unit_micros",
@@ -127,6 +131,25 @@ def check_unit(value: object) -> TimestampUnit | None:
         f"timestamp_unit={value!r}: pass 's', 'ms' or 'us' (epoch seconds, milliseconds "
         "or microseconds), or None for ISO-8601 text and epoch seconds"
     )
+
+
+def check_encoding(value: object) -> str:
+    """*value* as the ``encoding`` of a text file, or :class:`~ttvkit.errors.ConfigurationError`."""
+    try:
+        known = isinstance(value, str) and codecs.lookup(value)._is_text_encoding
+    except LookupError:
+        known = False
+    if known:
+        return value  # type: ignore[return-value]
+    raise ConfigurationError(
+        f"encoding={value!r}: not a text encoding Python knows; pass the file's encoding, "
+        "such as 'utf-8', 'latin-1', 'cp1252' or 'utf-16'"
+    )
+
+
+def same_encoding(first: str, second: str) -> bool:
+    """Whether two encoding names are one codec (``'UTF8'`` and ``'utf-8'`` are)."""
+    return codecs.lookup(first).name == codecs.lookup(second).name
 
 
 def check_zone(value: object) -> tzinfo | None:

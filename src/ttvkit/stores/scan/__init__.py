@@ -34,6 +34,7 @@ input takes the reader's path.
 
 from __future__ import annotations
 
+import inspect
 import io
 import os
 import re
@@ -42,7 +43,8 @@ from typing import Any, Final, Literal, overload
 
 from ttvkit._optional import require
 from ttvkit.errors import ConfigurationError
-from ttvkit.io import ColumnMapping, EventReader, TimestampUnit, read_file, read_jsonl
+from ttvkit.io import ColumnMapping, EventReader, TimestampUnit, read_csv, read_file, read_jsonl
+from ttvkit.io.values import check_encoding, same_encoding
 from ttvkit.stores.scan._inputs import (
     DataFrameLike,
     Format,
@@ -73,6 +75,14 @@ DEFAULT_MEMORY_LIMIT: Final = "1GB"
 _MEMORY_SIZE: Final = re.compile(r"[0-9]+(\.[0-9]+)? ?(B|[KMGT]i?B)", re.IGNORECASE)
 
 
+#: The encoding each text reader reads by default, which DuckDB reads too (UTF-8, and
+#: for CSV a byte-order mark skipped): another one is the readers' to decode.
+_DEFAULT_ENCODING: Final = {
+    "csv": inspect.signature(read_csv).parameters["encoding"].default,
+    "jsonl": inspect.signature(read_jsonl).parameters["encoding"].default,
+}
+
+
 @overload
 def scan(
     source: ScanInput,
@@ -84,6 +94,7 @@ def scan(
     timestamp_unit: TimestampUnit | None = None,
     delimiter: str = ",",
     infer_types: bool = True,
+    encoding: str | None = None,
     event_ids: Literal["row", "content"] = "row",
     memory_limit: str | None = DEFAULT_MEMORY_LIMIT,
     engine: Literal["duckdb"] | None = None,
@@ -102,6 +113,7 @@ def scan(
     timestamp_unit: TimestampUnit | None = None,
     delimiter: str = ",",
     infer_types: bool = True,
+    encoding: str | None = None,
     event_ids: Literal["row", "content"] = "row",
     memory_limit: str | None = DEFAULT_MEMORY_LIMIT,
     engine: Literal["spark"],
@@ -119,6 +131,7 @@ def scan(
     timestamp_unit: TimestampUnit | None = None,
     delimiter: str = ",",
     infer_types: bool = True,
+    encoding: str | None = None,
     event_ids: Literal["row", "content"] = "row",
     memory_limit: str | None = DEFAULT_MEMORY_LIMIT,
     engine: Literal["duckdb", "spark"] | None = None,
@@ -131,8 +144,10 @@ def scan(
     files, or a pandas or polars DataFrame or a pyarrow Table. *format*
     (``"parquet"``, ``"csv"``, ``"jsonl"``) is taken from the file names when
     not given. *mapping*, *on_error*, *assume_timezone*, *timestamp_unit*,
-    *delimiter* and *infer_types* mean what they mean for the
-    :mod:`ttvkit.io` readers, with the same validation and messages.
+    *delimiter*, *infer_types* and *encoding* mean what they mean for the
+    :mod:`ttvkit.io` readers, with the same validation and messages; a CSV or
+    JSON-lines file in an encoding other than the readers' default (UTF-8)
+    is decoded by the reader, into an in-memory table.
     *event_ids* says what id a row without one gets: ``"row"`` a new one per
     row (every row is an event), ``"content"`` one made from its content (rows
     identical in every field are one event sent twice, and count once).
@@ -158,6 +173,11 @@ def scan(
     ...     ttv.time_to_value(events, first_report)
     """
     if engine == "spark" or (engine is None and is_spark_dataframe(source)):
+        if encoding is not None:
+            raise ConfigurationError(
+                f"encoding={encoding!r}: is for CSV and JSON-lines files, which scan() reads "
+                "with DuckDB; Spark reads Parquet and tables"
+            )
         if on_error != "raise":
             raise ConfigurationError(
                 f"on_error={on_error!r}: Spark cannot skip bad rows (it checks the columns' "
@@ -184,6 +204,7 @@ def scan(
         timestamp_unit=timestamp_unit,
         delimiter=delimiter,
         infer_types=infer_types,
+        encoding=encoding,
         event_ids=event_ids,
         memory_limit=memory_limit,
         readers_path=True,
@@ -201,6 +222,7 @@ def scan_in_engine(
     timestamp_unit: TimestampUnit | None = None,
     delimiter: str = ",",
     infer_types: bool = True,
+    encoding: str | None = None,
     event_ids: Literal["row", "content"] = "row",
     memory_limit: str | None = DEFAULT_MEMORY_LIMIT,
 ) -> ScanSource | None:
@@ -222,6 +244,7 @@ def scan_in_engine(
         timestamp_unit=timestamp_unit,
         delimiter=delimiter,
         infer_types=infer_types,
+        encoding=encoding,
         event_ids=event_ids,
         memory_limit=memory_limit,
         readers_path=False,
@@ -238,6 +261,7 @@ def _scan_duckdb(
     timestamp_unit: TimestampUnit | None,
     delimiter: str,
     infer_types: bool,
+    encoding: str | None,
     event_ids: Literal["row", "content"],
     memory_limit: str | None,
     readers_path: bool,
@@ -270,8 +294,15 @@ def _scan_duckdb(
         "assume_timezone": assume_timezone,
         "timestamp_unit": timestamp_unit,
     }
+    if encoding is not None:
+        encoding = check_encoding(encoding)
     kind = frame_kind(source)
     if kind is not None:
+        if encoding is not None:
+            raise ConfigurationError(
+                f"encoding={encoding!r}: is for CSV and JSON-lines files; a {kind} table "
+                "holds text already"
+            )
         description = f"{kind} table of {frame_rows(source):,} rows"
         frame: Any = source
         table_kind: str = kind
@@ -284,11 +315,19 @@ def _scan_duckdb(
     elif isinstance(source, str | os.PathLike):
         files, fmt = input_files(source, format)
         description = repr(os.fspath(source))
-        csv_options = {"delimiter": delimiter, "infer_types": infer_types}
+        text_options: dict[str, Any] = {}
+        if fmt == "csv":
+            text_options = {"delimiter": delimiter, "infer_types": infer_types}
+        if encoding is not None:
+            if fmt not in ("csv", "jsonl"):
+                raise ConfigurationError(
+                    f"encoding={encoding!r}: is for CSV and JSON-lines files; {fmt} files "
+                    "store their text as UTF-8"
+                )
+            text_options["encoding"] = encoding
 
         def readers() -> list[EventReader]:
-            extra = csv_options if fmt == "csv" else {}
-            return [read_file(p, format=fmt, **options, **extra) for p in files]
+            return [read_file(p, format=fmt, **options, **text_options) for p in files]
     else:
         raise ConfigurationError(
             f"scan() takes a path, a glob, a directory, or a pandas/polars DataFrame or "
@@ -299,18 +338,20 @@ def _scan_duckdb(
 
     duck = DuckDBEngine(":memory:", what=f"scan of {description}", relation="ttv_scan")
     try:
-        generated = define_view(
-            duck,
-            source if kind is not None else files,
-            kind or fmt,
-            mapping,
-            assume_timezone=assume_timezone,
-            timestamp_unit=timestamp_unit,
-            delimiter=delimiter,
-            infer_types=infer_types,
-            event_ids=event_ids,
-            memory_limit=memory_limit,
-        )
+        generated = None
+        if encoding is None or same_encoding(encoding, _DEFAULT_ENCODING[fmt or "jsonl"]):
+            generated = define_view(
+                duck,
+                source if kind is not None else files,
+                kind or fmt,
+                mapping,
+                assume_timezone=assume_timezone,
+                timestamp_unit=timestamp_unit,
+                delimiter=delimiter,
+                infer_types=infer_types,
+                event_ids=event_ids,
+                memory_limit=memory_limit,
+            )
         if generated is not None:
             prefix, rows = generated
             return ScanSource(
@@ -345,6 +386,7 @@ def _scan_duckdb(
         rows=rows,
         skipped=skipped,
         errors=errors,
+        files=files,
     )
 
 

@@ -91,6 +91,11 @@ class ScanSource(DuckDBQueries, BaseSource):
         return self._rows
 
     @property
+    def files(self) -> tuple[str, ...]:
+        """The files read, in name order (empty for a DataFrame)."""
+        return self._files
+
+    @property
     def skipped(self) -> int:
         """Bad rows skipped (only with ``on_error="skip"``)."""
         return self._skipped
