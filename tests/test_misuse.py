@@ -483,3 +483,13 @@ def test_a_naive_latest_timestamp_is_the_sources_error_not_the_callers() -> None
     with pytest.raises(ttv.StoreError, match=r"_Misbehaving\.latest_timestamp\(\) returned"):
         ttv.time_to_value(source, M)
     assert ttv.time_to_value(source, M, as_of=BASE + H).n == 1
+
+
+def test_an_entry_point_whose_name_is_no_scheme_is_not_listed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    points = _entry_points_of(("my_store", "ttvkit.stores:MemoryStore.from_url"))
+    monkeypatch.setattr(ttvkit.stores, "entry_points", points)
+    with pytest.raises(ConfigurationError, match="unknown scheme 'other'") as raised:
+        ttv.open_store("other://x")
+    assert "my_store" not in str(raised.value)

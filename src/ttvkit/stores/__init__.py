@@ -68,9 +68,20 @@ _registered: dict[str, StoreFactory] = {}
 
 def register_store(scheme: str, factory: StoreFactory) -> None:
     """Make ``open_store("SCHEME://...")`` call *factory* with the URL."""
-    if not scheme or not scheme.replace("+", "").replace("-", "").isalnum():
+    if not _is_scheme(scheme):
         raise ConfigurationError(f"scheme {scheme!r}: use letters, digits, '+' or '-'")
     _registered[scheme.lower()] = factory
+
+
+def _is_scheme(name: str) -> bool:
+    """Whether *name* can be a store URL's scheme: letters, digits, '+' and '-'."""
+    return bool(name) and name.replace("+", "").replace("-", "").isalnum()
+
+
+def _entry_points() -> list[EntryPoint]:
+    """The ``ttvkit.stores`` entry points whose names can be a scheme (others are never
+    asked for: a URL's scheme cannot be ``my_store``)."""
+    return [ep for ep in entry_points(group="ttvkit.stores") if _is_scheme(ep.name)]
 
 
 def _resolve(target: str) -> StoreFactory:
@@ -88,7 +99,7 @@ def _factory(scheme: str) -> StoreFactory | None:
         return _registered[scheme]
     if scheme in _BUILTIN:
         return _resolve(_BUILTIN[scheme])
-    for ep in entry_points(group="ttvkit.stores"):
+    for ep in _entry_points():
         if ep.name.lower() == scheme:
             return _loaded(ep)
     return None
@@ -177,9 +188,7 @@ def open_store(url: str) -> Store:
     scheme = url.split("://", 1)[0].lower()
     factory = _factory(scheme)
     if factory is None:
-        known = sorted(
-            {*_BUILTIN, *_registered, *(ep.name for ep in entry_points(group="ttvkit.stores"))}
-        )
+        known = sorted({*_BUILTIN, *_registered, *(ep.name.lower() for ep in _entry_points())})
         raise ConfigurationError(
             f"store URL {shown_url(url)!r}: unknown scheme {scheme!r}; "
             f"known schemes: {', '.join(known)}"
