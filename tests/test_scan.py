@@ -1431,3 +1431,22 @@ def test_a_parquet_map_column_is_read_as_a_json_object(tmp_path: Path) -> None:
         assert scanned.skipped == 1
     with pytest.raises(ReadError, match=r"row 2: cannot be read: .*duplicate key was 'a'"):
         scan(path)
+
+
+@pytest.mark.parametrize("units", [("ms", "us"), ("us", "ns"), ("ms", "ns")])
+def test_files_whose_times_differ_only_in_unit_are_read_in_the_engine(
+    tmp_path: Path, units: tuple[str, str]
+) -> None:
+    times = [T + timedelta(milliseconds=1234), T + timedelta(hours=2, milliseconds=5)]
+    for unit, user in zip(units, ("u1", "u2"), strict=True):
+        frame = pd.DataFrame(
+            {
+                "user_id": [user, user],
+                "name": ["signup", "report"],
+                "timestamp": pd.Series(times).astype(f"datetime64[{unit}, UTC]"),
+                "seen": pd.Series(times).dt.tz_localize(None).astype(f"datetime64[{unit}]"),
+            }
+        )
+        frame.to_parquet(tmp_path / f"{user}.parquet")
+    # Naive times in a property column are read as text without an offset, by both.
+    assert agree_directory(tmp_path)

@@ -148,6 +148,12 @@ def _kind(schema: list[tuple[Any, ...]], at: int) -> tuple[str, int]:
         # the logical type decides too: an INT64 may hold times, decimals...
         numeric = logical is None or str(logical).startswith("IntType(")
         plain = _SAME_VALUES.get((physical, converted)) if numeric else None
+        if str(logical).startswith("TimestampType("):
+            # Milli-, micro- and nanoseconds widen to a finer unit exactly (or fail,
+            # past the year 2262 in nanoseconds, and the reader reads the files), and
+            # the finer unit is truncated to microseconds as the readers truncate it.
+            utc = "isAdjustedToUTC=1" in str(logical) or "isAdjustedToUTC=true" in str(logical)
+            plain = f"timestamp/{'utc' if utc else 'naive'}"
         return plain or f"{physical}/{converted}/{logical}/{repeated}", at + 1
     fields, after = [], at + 1
     for _ in range(int(children)):
