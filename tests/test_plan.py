@@ -407,3 +407,37 @@ def test_cells_of_sorted_rows_with_repeated_durations_add_up(
         for i in range(0, len(ints), batch)
     ]
     assert read_cell_columns(column_batches) == cells
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.floats(allow_nan=False, allow_infinity=False, min_value=-1e300, max_value=1e300),
+            st.integers(-(2**63), 2**63 - 1),
+        ),
+        max_size=30,
+    ),
+    st.integers(0, 5),
+)
+def test_sqlite_ttv_fsum_is_math_fsum_of_every_frame(values: list[float], width: int) -> None:
+    import math
+    import sqlite3
+
+    from ttvkit.stores.sql.engines import add_sqlite_functions
+
+    connection = sqlite3.connect(":memory:")
+    add_sqlite_functions(connection)
+    connection.execute("CREATE TABLE t (i INTEGER, v)")
+    connection.executemany("INSERT INTO t VALUES (?, ?)", list(enumerate(values)))
+    running = [row[0] for row in connection.execute("SELECT ttv_fsum(v) OVER (ORDER BY i) FROM t")]
+    assert running == [math.fsum(values[: i + 1]) for i in range(len(values))]
+    # A sliding frame removes rows (inverse): still the exact sum of the frame.
+    sliding = [
+        row[0]
+        for row in connection.execute(
+            f"SELECT ttv_fsum(v) OVER (ORDER BY i ROWS BETWEEN {width} PRECEDING AND CURRENT ROW) "
+            "FROM t"
+        )
+    ]
+    assert sliding == [math.fsum(values[max(0, i - width) : i + 1]) for i in range(len(values))]
+    connection.close()

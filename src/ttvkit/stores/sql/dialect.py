@@ -147,7 +147,16 @@ class Dialect(abc.ABC):
 
     # -- aggregates ------------------------------------------------------------------
 
+    def summand(self, binder: Binder, key: str) -> str:
+        """SQL for the number :meth:`running_sum` adds up for property *key* (0 for a
+        missing or non-numeric value): :meth:`number` unless the engine sums another
+        type more exactly."""
+        return self.number(binder, key)
+
     def running_sum(self, expression: str) -> str:
+        """The running sum of :meth:`summand` values behind ``total()``. The reference
+        adds them up exactly (``math.fsum``): an engine that can should too, or the
+        sum of values that cancel (``1e16``, ``2.5``, ``-1e16``) loses the small ones."""
         return f"SUM({expression})"
 
     def greater(self, a: str, b: str) -> str:

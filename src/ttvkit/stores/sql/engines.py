@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from typing import Final, TypeAlias
 
@@ -37,7 +38,7 @@ from ttvkit.stores.sql.dialect import (
     present_values,
 )
 
-__all__ = ["DuckDBDialect", "PostgresDialect", "SQLiteDialect"]
+__all__ = ["DuckDBDialect", "ExactSum", "PostgresDialect", "SQLiteDialect", "add_sqlite_functions"]
 
 _INT64_MIN: Final = -(2**63)
 _INT64_MAX: Final = 2**63 - 1
@@ -70,7 +71,11 @@ _NEVER: Final = 2**63 - 1
 
 
 class SQLiteDialect(Dialect):
-    """SQLite: ``ttv_events`` with ``name_id``; *name_ids* maps stored names to ids."""
+    """SQLite: ``ttv_events`` with ``name_id``; *name_ids* maps stored names to ids.
+
+    ``total()`` adds up with ``ttv_fsum``, a window function of the connection
+    (:func:`add_sqlite_functions`): SQLite's own sums round each addition.
+    """
 
     name = "sqlite"
     # SQLite groups through a temporary B-tree: on a million customers sorting them and
@@ -130,7 +135,8 @@ class SQLiteDialect(Dialect):
         return _property_of_text(cell, key)
 
     def running_sum(self, expression: str) -> str:
-        return f"TOTAL({expression})"
+        # TOTAL() rounds each addition (before SQLite 3.43); ttv_fsum adds up exactly.
+        return f"ttv_fsum({expression})"
 
     def greater(self, a: str, b: str) -> str:
         return f"MAX({a}, {b})"
@@ -204,9 +210,17 @@ _PG_CASTS: Final[Mapping[BindKind, str]] = {
 
 
 class PostgresDialect(Dialect):
-    """PostgreSQL: ``timestamptz`` times and ``jsonb`` properties (``%(name)s`` parameters)."""
+    """PostgreSQL: ``timestamptz`` times and ``jsonb`` properties (``%(name)s`` parameters).
+
+    ``total()`` adds up ``numeric`` values (the JSON numbers' own digits), exactly, and
+    compares the sum as ``float8``: the rounding of an exact sum, as ``math.fsum``.
+    """
 
     name = "postgresql"
+
+    def summand(self, binder: Binder, key: str) -> str:
+        value = f"(properties -> {binder.bind(key, 'text')})"
+        return f"(CASE WHEN jsonb_typeof({value}) = 'number' THEN ({value})::numeric ELSE 0 END)"
 
     def placeholder(self, name: str, kind: BindKind) -> str:
         return f"%({name})s::{_PG_CASTS[kind]}"
@@ -387,4 +401,50 @@ class DuckDBDialect(Dialect):
         return _property_of_text(cell, key)
 
     def running_sum(self, expression: str) -> str:
-        return f"SUM(CAST({expression} AS DOUBLE))"
+        # Kahan–Babuška–Neumaier summation: the small values survive a large one that
+        # cancels (a plain SUM of 2.5, -2**63, 2**63 is 0.0).
+        return f"fsum(CAST({expression} AS DOUBLE))"
+
+
+class ExactSum:
+    """``ttv_fsum``: SQLite's window aggregate of the exact sum, rounded once (``math.fsum``).
+
+    It keeps Shewchuk's non-overlapping partials (what ``math.fsum`` keeps), so a
+    running sum costs a few float additions a row, and removing a row (a sliding
+    frame) is exact too.
+    """
+
+    def __init__(self) -> None:
+        self._partials: list[float] = []
+
+    def _add(self, x: float) -> None:
+        partials, i = self._partials, 0
+        for y in partials:
+            if abs(x) < abs(y):
+                x, y = y, x
+            high = x + y
+            low = y - (high - x)
+            if low:
+                partials[i] = low
+                i += 1
+            x = high
+        partials[i:] = [x]
+
+    def step(self, value: float | None) -> None:
+        if value is not None:
+            self._add(float(value))
+
+    def inverse(self, value: float | None) -> None:
+        if value is not None:
+            self._add(-float(value))
+
+    def value(self) -> float:
+        return math.fsum(self._partials)
+
+    def finalize(self) -> float:
+        return math.fsum(self._partials)
+
+
+def add_sqlite_functions(connection: sqlite3.Connection) -> None:
+    """Make the functions :class:`SQLiteDialect`'s statements call known to *connection*."""
+    connection.create_window_function("ttv_fsum", 1, ExactSum)

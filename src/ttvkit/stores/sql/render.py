@@ -100,13 +100,14 @@ class _Renderer:
             return f"MIN(ts) FILTER (WHERE {seen} >= {self.binder.bind(node.k, 'int')})"
         if isinstance(node, TotalReached):
             flag = self.flag(node.match)
-            running = self._window(
-                layer,
-                node,
-                lambda: self.dialect.running_sum(
-                    f"CASE WHEN {flag} THEN {self.dialect.number(self.binder, node.key)} ELSE 0 END"
-                ),
-            )
+            key = node.key
+
+            def running_sum() -> str:
+                # Bound only when the window is made: a window already made binds nothing.
+                summand = self.dialect.summand(self.binder, key)
+                return self.dialect.running_sum(f"CASE WHEN {flag} THEN {summand} ELSE 0 END")
+
+            running = self._window(layer, node, running_sum)
             threshold = self.binder.bind(node.threshold, "float")
             return f"MIN(ts) FILTER (WHERE {flag} AND {running} >= {threshold})"
         parts = [self.first_time(part, layer, seek) for part in node.parts]

@@ -30,7 +30,7 @@ from ttvkit.observations import EPOCH as _EPOCH
 from ttvkit.observations import check_aware, from_micros, to_micros
 from ttvkit.stores._base import BaseStore, appended_batch, event_filter
 from ttvkit.stores.sql import ObservationPlan
-from ttvkit.stores.sql.engines import SQLiteDialect
+from ttvkit.stores.sql.engines import SQLiteDialect, add_sqlite_functions
 from ttvkit.stores.sql.rows import paused_gc
 from ttvkit.stores.sql.source import PlanQueries, StatementOf
 from ttvkit.stores.sqlite.connection import (
@@ -235,6 +235,7 @@ class SQLiteStore(PlanQueries, BaseStore):
             raise self._failure(exc) from exc
         try:
             connection.execute(f"PRAGMA synchronous = {self._synchronous}")
+            add_sqlite_functions(connection)
         except sqlite3.Error as exc:
             close_connection(connection)
             raise self._failure(exc) from exc
