@@ -493,3 +493,17 @@ def test_an_entry_point_whose_name_is_no_scheme_is_not_listed(
     with pytest.raises(ConfigurationError, match="unknown scheme 'other'") as raised:
         ttv.open_store("other://x")
     assert "my_store" not in str(raised.value)
+
+
+def test_a_source_of_ones_own_without_every_method_is_told_which_it_lacks() -> None:
+    class NoContext:
+        def observations(self, *args: Any, **kwargs: Any) -> list[Any]:
+            return []
+
+        def latest_timestamp(self) -> datetime:
+            return BASE
+
+    with pytest.raises(InvalidArgumentError, match=r"no close\(\), __enter__\(\), __exit__\(\)"):
+        ttv.time_to_value(NoContext(), M)  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgumentError, match="pass a Store, a store URL"):
+        ttv.time_to_value(42, M)  # type: ignore[arg-type]

@@ -38,7 +38,7 @@ from ttvkit.observations import (
     PropertyOf,
     check_aware,
 )
-from ttvkit.stores import MemoryStore, event_names_of, open_store
+from ttvkit.stores import MemoryStore, event_names_of, missing_methods, open_store
 from ttvkit.stores import Source as EventSource
 from ttvkit.stores.scan import DataFrameLike, is_frame, scan
 from ttvkit.stores.sqlite.url import parse_url as parse_sqlite_url
@@ -94,6 +94,13 @@ def as_store(source: Source) -> Iterator[EventSource]:
         with MemoryStore(events) as store:
             yield store
         return
+    missing = missing_methods(source)
+    if len(missing) < 5:  # some of a source's methods: a source of its own, unfinished
+        raise InvalidArgumentError(
+            f"source {type(source).__name__}: has not every method of a ttvkit.Source "
+            f"(no {', '.join(missing)}); a source needs observations(), "
+            "latest_timestamp(), close(), __enter__() and __exit__()"
+        )
     raise InvalidArgumentError(
         f"source {type(source).__name__}: pass a Store, a store URL, a Tracker, a file "
         "path, a DataFrame (pandas, polars, pyarrow or pyspark), or an iterable of "

@@ -48,6 +48,7 @@ __all__ = [
     "appended_batch",
     "event_filter",
     "event_names_of",
+    "missing_methods",
     "open_store",
     "register_store",
     "shown_url",
@@ -197,13 +198,13 @@ def open_store(url: str) -> Store:
     if not isinstance(store, Source):
         raise ConfigurationError(
             f"store URL {shown_url(url)!r}: the factory of scheme {scheme!r} returned "
-            f"{type(store).__name__}, not a store (no {', '.join(_missing(store))}); fix "
+            f"{type(store).__name__}, not a store (no {', '.join(missing_methods(store))}); fix "
             "the factory registered for it"
         )
     return store
 
 
-def _missing(value: object) -> list[str]:
-    """The methods of the :class:`Source` protocol that *value* lacks."""
+def missing_methods(value: object) -> list[str]:
+    """The methods of the :class:`Source` protocol that *value* lacks, as ``"name()"``."""
     names = ("observations", "latest_timestamp", "close", "__enter__", "__exit__")
     return [f"{name}()" for name in names if not callable(getattr(value, name, None))]
