@@ -623,6 +623,14 @@ def test_globs_and_directories_read_every_file_once(tmp_path: Path) -> None:
         (tmp_path / "hive" / day).mkdir(parents=True)
         write_jsonl(events[:half], tmp_path / "hive" / day / "part-0.jsonl.gz")
     (tmp_path / "hive" / "_SUCCESS").write_text("")
+    (tmp_path / "hive" / "dt=2026-01-01" / ".part-0.jsonl.gz.crc").write_text("crc")
+    with scan(tmp_path / "hive" / "**" / "*") as scanned:  # bookkeeping files skipped
+        assert scanned.files == tuple(
+            str(tmp_path / "hive" / day / "part-0.jsonl.gz")
+            for day in ("dt=2026-01-01", "dt=2026-01-02")
+        )
+    with pytest.raises(ConfigurationError, match="only files whose names start with '_'"):
+        scan(tmp_path / "hive" / "_*")
     pattern = str(tmp_path / "hive" / "**" / "*.jsonl.gz")
     with pytest.raises(ConfigurationError) as raised:
         scan(tmp_path / "hive")

@@ -88,7 +88,15 @@ def input_files(source: str | os.PathLike[str], format: str | None) -> tuple[lis
         if not found:
             raise ConfigurationError(_nothing_in_directory(path))
     elif glob.has_magic(path):
-        found = sorted(p for p in glob.glob(path, recursive=True) if os.path.isfile(p))
+        # Hadoop's and Spark's bookkeeping files (_SUCCESS, .part-0.parquet.crc) are not
+        # data: skipped, as pyarrow's datasets skip them.
+        matched = sorted(p for p in glob.glob(path, recursive=True) if os.path.isfile(p))
+        found = [p for p in matched if not os.path.basename(p).startswith(("_", "."))]
+        if matched and not found:
+            raise ConfigurationError(
+                f"only files whose names start with '_' or '.' match {path!r}, and those are "
+                "skipped as bookkeeping (_SUCCESS, .crc); rename the files to read them"
+            )
         if not found:
             raise ConfigurationError(f"no file matches {path!r}; check the pattern")
     else:
