@@ -256,23 +256,35 @@ def test_time_to_value_and_cohorts_of_any_log_are_the_same_on_every_source(
             assert typed(answer(question, source)) == typed(expected[name]), (kind, name)
 
 
+@pytest.mark.parametrize(
+    ("amounts", "target", "hours"),
+    [
+        # A plain float SUM loses the small amounts beside -2**62 and gets 0 after +2**62;
+        # the reference adds up exactly and reaches 10 at the fifth invoice.
+        ([6, 2.5, -(2**62), 1.5, 2**62, -(2**62), 0.25], 10, 5),
+        # Past the float range: reached at the first; a statement must not fail later on.
+        ([1.7e308, 1.7e308, 5], 5, 1),
+    ],
+)
 @pytest.mark.parametrize("kind", SOURCES)
 def test_a_total_whose_values_cancel_is_reached_on_every_source(
-    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+    kind: str,
+    amounts: list[float],
+    target: float,
+    hours: int,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> None:
-    # A plain float SUM loses the small amounts beside -2**62 and gets 0 after +2**62;
-    # the reference adds up exactly (math.fsum) and reaches 10 at the last invoice.
     # (Spark sums doubles plainly: docs/spark.md says so.)
     url = request.getfixturevalue("postgres_url") if kind == "postgres" else ""
-    amounts: list[int | float] = [6, 2.5, -(2**62), 1.5, 2**62, -(2**62), 0.25]
     events = [ValueEvent("u1", "signup", BASE, event_id="s")] + [
         ValueEvent("u1", "invoice", BASE + timedelta(hours=i + 1), properties={"amount": a})
         for i, a in enumerate(amounts)
     ]
     milestone = ttv.Milestone(
-        "roi", start="signup", reached=ttv.total("invoice", "amount", at_least=10)
+        "roi", start="signup", reached=ttv.total("invoice", "amount", at_least=target)
     )
     expected = ttv.time_to_value(events, milestone).to_dict()
-    assert expected["median_seconds"] == 5 * 3600  # math.fsum: 10 at the fifth invoice
+    assert expected["median_seconds"] == hours * 3600
     with open_source(kind, events, tmp_path, url) as source:
         assert typed(ttv.time_to_value(source, milestone).to_dict()) == typed(expected)

@@ -310,7 +310,7 @@ def test_a_decode_error_names_the_line_of_the_byte(tmp_path: Path) -> None:
     lines = [b"user_id,name,timestamp", *[b"u1,signup,2026-01-01T00:00:00Z"] * 2]
     source.write_bytes(b"\n".join([*lines, b"u\xff,signup,2026-01-01T00:00:00Z", b""]))
     code, out, err = run("import", str(source), f"sqlite:///{tmp_path / 'ttv.db'}")
-    one_error_line(code, out, err, f"{source} line 4", "not valid utf-8")
+    one_error_line(code, out, err, f"{source} line 4", "not valid UTF-8")
 
 
 def test_a_layout_error_has_no_skip_hint(tmp_path: Path) -> None:

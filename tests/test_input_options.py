@@ -246,7 +246,7 @@ def test_times_without_a_zone_in_a_typed_column_name_the_option_that_reads_them(
         ttv.time_to_value(source, milestone)  # type: ignore[arg-type]
     message = str(raised.value)
     assert "is a naive datetime" in message
-    assert "say which with assume_timezone= (e.g. assume_timezone=datetime.UTC)" in message
+    assert "assume_timezone= when reading it (e.g. ttvkit.scan(path, assume_timezone=" in message
     with ttv.scan(source, assume_timezone=UTC) as events:  # type: ignore[arg-type]
         assert ttv.time_to_value(events, milestone).median == timedelta(hours=1, minutes=30)
     if kind == "parquet":
@@ -266,7 +266,7 @@ def test_encoding_reads_a_latin1_file_in_report_import_and_init(tmp_path: Path) 
     (tmp_path / "latin.csv").write_bytes(text.encode("latin-1"))
     inline = ["--start", "signup", "--reached", "report"]
     error = assert_user_error(ttvkit("report", "latin.csv", *inline, cwd=tmp_path))
-    assert "line 2: is not valid utf-8-sig" in error and "e.g. --encoding latin-1" in error
+    assert "line 2: is not valid UTF-8" in error and "e.g. --encoding latin-1" in error
     assert "encoding='" not in error
     reported = ok(ttvkit("report", "latin.csv", *inline, "--encoding", "latin-1", cwd=tmp_path))
     assert "1h" in reported.stdout
@@ -285,7 +285,7 @@ def test_encoding_reads_a_latin1_file_in_report_import_and_init(tmp_path: Path) 
     (tmp_path / "e.parquet").write_bytes(b"")
     for command in (["report", "e.parquet", *inline], ["import", "e.parquet", url]):
         refused = assert_user_error(ttvkit(*command, "--encoding", "latin-1", cwd=tmp_path))
-        assert "--encoding is for csv and jsonl files" in refused
+        assert "--encoding (or the configuration's [input] encoding) is for csv" in refused
 
 
 def test_a_config_encoding_python_does_not_know_is_refused() -> None:
@@ -322,10 +322,44 @@ def test_report_reads_a_directory_or_a_glob_of_files_as_one_log(tmp_path: Path) 
     refused = assert_user_error(ttvkit("report", pattern, *inline, "-o", target, cwd=tmp_path))
     assert "is the source" in refused
     assert pd.read_parquet(tmp_path / target).shape[0] == half
-    for command in (["import", pattern, "memory://"], ["init", pattern, "--print"]):
+    one_match = str(Path("lake", "dt=2026-01-01", "*.parquet"))
+    for command in (["import", one_match, "memory://"], ["init", one_match, "--print"]):
         one = assert_user_error(ttvkit(*command, cwd=tmp_path))
-        assert "names several files" in one or "reads one file" in one
+        assert f"{one_match} is a glob, and" in one and "reads one file" in one
+    assert "lake is a directory" in assert_user_error(
+        ttvkit("import", "lake", "memory://", cwd=tmp_path)
+    )
     vendor = assert_user_error(
         ttvkit("report", pattern, *inline, "--group-type", "c", cwd=tmp_path)
     )
     assert "--group-type" in vendor
+
+
+def test_encoding_errors_are_said_in_the_command_lines_words(tmp_path: Path) -> None:
+    from ttvkit.datasets import saas_events
+    from ttvkit.io import write_parquet
+
+    inline = ["--start", "signup", "--reached", "report_created"]
+    (tmp_path / "lake").mkdir()
+    write_parquet(saas_events(5, seed=1), tmp_path / "lake" / "a.parquet")
+    glob_error = assert_user_error(
+        ttvkit("report", "lake/*.parquet", *inline, "--encoding", "latin-1", cwd=tmp_path)
+    )
+    assert glob_error.startswith("ttvkit: error: --encoding latin-1: is for CSV and JSON-lines")
+    (tmp_path / "ttv.toml").write_text(
+        '[input]\nencoding = "latin-1"\n[milestones.m]\nstart = "signup"\n'
+        'reached = "report_created"\n',
+        encoding="utf-8",
+    )
+    config_error = assert_user_error(ttvkit("report", "lake/a.parquet", cwd=tmp_path))
+    assert "--encoding (or the configuration's [input] encoding) is for csv" in config_error
+    (tmp_path / "ttv.toml").unlink()
+    text = "user_id,name,timestamp\nu1,signup,2026-03-01T09:00:00Z\n"
+    (tmp_path / "wide.csv").write_bytes(text.encode("utf-16-le"))
+    wide = assert_user_error(ttvkit("report", "wide.csv", *inline, cwd=tmp_path))
+    assert "UTF-16 text, not UTF-8" in wide and "--encoding utf-16-le" in wide
+    bom_less = assert_user_error(
+        ttvkit("import", "wide.csv", "memory://", "--encoding", "utf-16", cwd=tmp_path)
+    )
+    assert "UTF-16 stream does not start with BOM" in bom_less
+    assert "--encoding utf-16-le" in bom_less

@@ -478,7 +478,7 @@ def test_skipped_rows_are_all_counted_but_only_some_kept(tmp_path: Path) -> None
 def test_undecodable_bytes_say_so(tmp_path: Path) -> None:
     path = tmp_path / "e.csv"
     path.write_bytes(b"user_id,name,timestamp\nu\xe9,a,2026-03-01T12:00Z\n")
-    with pytest.raises(ReadError, match=r"is not valid utf-8-sig .*encoding='latin-1'"):
+    with pytest.raises(ReadError, match=r"is not valid UTF-8 .*encoding='latin-1'"):
         list(read_csv(path, on_error="skip"))
     (e,) = read_csv(path, encoding="latin-1")
     assert e.user_id == "ué"

@@ -412,17 +412,18 @@ def test_cells_of_sorted_rows_with_repeated_durations_add_up(
 @given(
     st.lists(
         st.one_of(
-            st.floats(allow_nan=False, allow_infinity=False, min_value=-1e300, max_value=1e300),
+            st.floats(allow_nan=False, allow_infinity=False),
+            st.sampled_from([1.7e308, -1.7e308, 1e16, -1e16, 2.5]),
             st.integers(-(2**63), 2**63 - 1),
         ),
         max_size=30,
     ),
     st.integers(0, 5),
 )
-def test_sqlite_ttv_fsum_is_math_fsum_of_every_frame(values: list[float], width: int) -> None:
-    import math
+def test_sqlite_ttv_fsum_is_the_exact_sum_of_every_frame(values: list[float], width: int) -> None:
     import sqlite3
 
+    from ttvkit.conditions import exact_sum
     from ttvkit.stores.sql.engines import add_sqlite_functions
 
     connection = sqlite3.connect(":memory:")
@@ -430,7 +431,7 @@ def test_sqlite_ttv_fsum_is_math_fsum_of_every_frame(values: list[float], width:
     connection.execute("CREATE TABLE t (i INTEGER, v)")
     connection.executemany("INSERT INTO t VALUES (?, ?)", list(enumerate(values)))
     running = [row[0] for row in connection.execute("SELECT ttv_fsum(v) OVER (ORDER BY i) FROM t")]
-    assert running == [math.fsum(values[: i + 1]) for i in range(len(values))]
+    assert running == [exact_sum(values[: i + 1]) for i in range(len(values))]
     # A sliding frame removes rows (inverse): still the exact sum of the frame.
     sliding = [
         row[0]
@@ -439,5 +440,17 @@ def test_sqlite_ttv_fsum_is_math_fsum_of_every_frame(values: list[float], width:
             "FROM t"
         )
     ]
-    assert sliding == [math.fsum(values[max(0, i - width) : i + 1]) for i in range(len(values))]
+    assert sliding == [exact_sum(values[max(0, i - width) : i + 1]) for i in range(len(values))]
     connection.close()
+
+
+def test_exact_sum_is_fsum_and_infinite_past_the_float_range() -> None:
+    import math
+
+    from ttvkit.conditions import exact_sum
+
+    assert exact_sum([6, 2.5, -(2**62), 1.5, 2**62]) == 10.0 == math.fsum([6, 2.5, 1.5])
+    assert exact_sum([1.7e308, 1.7e308]) == math.inf
+    assert exact_sum([-1.7e308, -1.7e308, 5]) == -math.inf
+    # math.fsum raises on an overflowing partial sum whose total is in range.
+    assert exact_sum([-1.7e308, -1.7e308, 1.7e308, 1.7e308, 5]) == 5.0

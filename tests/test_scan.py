@@ -1437,7 +1437,7 @@ def test_a_parquet_map_column_is_read_as_a_json_object(tmp_path: Path) -> None:
             {},
         ]
         assert scanned.skipped == 1
-    with pytest.raises(ReadError, match=r"row 2: cannot be read: .*duplicate key was 'a'"):
+    with pytest.raises(ReadError, match=r"row 2: holds a map with the key 'a' twice"):
         scan(path)
 
 
@@ -1458,3 +1458,45 @@ def test_files_whose_times_differ_only_in_unit_are_read_in_the_engine(
         frame.to_parquet(tmp_path / f"{user}.parquet")
     # Naive times in a property column are read as text without an offset, by both.
     assert agree_directory(tmp_path)
+
+
+def test_utf16_without_a_byte_order_mark_is_named_with_the_encoding_to_pass(
+    tmp_path: Path,
+) -> None:
+    text = "user_id,name,timestamp\nu1,signup,2026-03-01T09:00:00Z\n"
+    path = tmp_path / "wide.csv"
+    path.write_bytes(text.encode("utf-16-le"))
+    # Read as UTF-8 it decodes, with a NUL after every letter of the header.
+    with pytest.raises(ReadError, match=r"line 1: .* UTF-16 text, not UTF-8; .*'utf-16-le'"):
+        scan(path)
+    # Read as UTF-16, whose decoder wants a byte-order mark: a ReadError, not UnicodeError.
+    with pytest.raises(ReadError, match=r"is not valid utf-16 .*encoding='utf-16-le'"):
+        scan(path, encoding="utf-16")
+    with scan(path, encoding="utf-16-le") as scanned:
+        assert [e.user_id for e in scanned.events()] == ["u1"]
+    # UTF-8 said aloud is the default: a byte-order mark is skipped, in the engine.
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    with scan(bom, encoding="utf-8") as scanned:
+        assert scanned.read_in_engine and scanned.count() == 1
+    assert len(list(read_file(bom, encoding="utf-8"))) == 1
+
+
+def test_a_file_named_like_a_glob_is_read_as_the_file(tmp_path: Path) -> None:
+    events = saas_events(5, seed=2)
+    path = tmp_path / "events[2026].csv"
+    write_csv(events, path)
+    agree(path, in_engine=True)
+    with scan(tmp_path / "events[2026].csv") as scanned:
+        assert scanned.files == (str(path),)
+
+
+def test_a_directory_skips_bookkeeping_files_whatever_the_format(tmp_path: Path) -> None:
+    events = saas_events(5, seed=2)
+    write_csv(events, tmp_path / "data.csv")
+    write_csv(events, tmp_path / "_temporary.csv")
+    (tmp_path / ".data.csv.crc").write_bytes(b"\x00\x01crc")
+    for fmt in (None, "csv"):
+        with scan(tmp_path, format=fmt) as scanned:
+            assert scanned.files == (str(tmp_path / "data.csv"),)
+            assert scanned.count() == len(events)

@@ -31,6 +31,7 @@ import abc
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from fractions import Fraction
 from typing import Final, Literal, TypeAlias
 
 import attrs
@@ -51,6 +52,7 @@ __all__ = [
     "all_of",
     "any_of",
     "event",
+    "exact_sum",
     "ge",
     "gt",
     "le",
@@ -61,6 +63,22 @@ __all__ = [
 
 #: Relative tolerance of the :func:`total` comparison.
 TOTAL_TOLERANCE: Final = 1e-9
+
+
+def exact_sum(values: Iterable[float | Fraction]) -> float:
+    """The sum :func:`total` compares: the exact sum of *values*, rounded once to a float
+    (``math.fsum``), and infinite, with its sign, beyond the float range (where
+    ``math.fsum`` raises, also when only a partial sum overflows)."""
+    parts = list(values)
+    try:
+        return math.fsum(parts)
+    except OverflowError:
+        exact = sum((Fraction(part) for part in parts), Fraction(0))
+        try:
+            return float(exact)
+        except OverflowError:
+            return math.inf if exact > 0 else -math.inf
+
 
 CompareOp: TypeAlias = Literal["gt", "ge", "lt", "le"]
 
@@ -356,14 +374,14 @@ class Total(Condition):
         for e in events:
             if not self.event.matches(e):
                 continue
-            if pending is not None and e.timestamp != pending and math.fsum(parts) >= threshold:
+            if pending is not None and e.timestamp != pending and exact_sum(parts) >= threshold:
                 return pending
             pending = e.timestamp
             value = e.properties.get(self.property_name)
             if _is_number(value):
                 assert isinstance(value, int | float)
                 parts.append(float(value))
-        if pending is not None and math.fsum(parts) >= threshold:
+        if pending is not None and exact_sum(parts) >= threshold:
             return pending
         return None
 

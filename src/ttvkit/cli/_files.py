@@ -33,6 +33,7 @@ from ttvkit.io import (
     read_file,
     sniff,
 )
+from ttvkit.io.values import wide_text_problem
 from ttvkit.stores import Store
 from ttvkit.stores.scan import ScanSource, scan, scan_in_engine
 
@@ -187,7 +188,7 @@ def file_format(path: str, reading: Reading, facts: list[tuple[str, str | int]])
         facts.append(("format", "Amplitude export (a zip archive)"))
         return "amplitude"
     fmt = format_of_name(path)
-    sniffed = sniff(path, fmt or "jsonl")
+    sniffed = sniff(path, fmt or "jsonl", encoding=reading.encoding or "utf-8-sig")
     if reading.mapping is None and sniffed.format is not None:
         vendor = _VENDOR_NAMES[sniffed.format]
         note(
@@ -209,7 +210,7 @@ def file_format(path: str, reading: Reading, facts: list[tuple[str, str | int]])
             f"one of {', '.join(INPUT_FORMATS)}"
         )
     if sniffed.fields:
-        _check_columns(path, sniffed.fields, reading.mapping or ColumnMapping())
+        _check_columns(path, sniffed.fields, reading)
     return fmt
 
 
@@ -238,7 +239,11 @@ def columns_option(mapping: ColumnMapping) -> str:
     return f"--columns user={mapping.user},name={mapping.name},timestamp={mapping.timestamp}"
 
 
-def _check_columns(path: str, fields: Sequence[str], mapping: ColumnMapping) -> None:
+def _check_columns(path: str, fields: Sequence[str], reading: Reading) -> None:
+    wide = wide_text_problem("".join(fields), reading.encoding or "UTF-8")
+    if wide is not None:
+        raise ConfigurationError(f"{path}: {wide}")
+    mapping = reading.mapping or ColumnMapping()
     have = set(fields)
     missing = [
         f"{field} (column {column!r})"
@@ -274,8 +279,8 @@ def _encoding_for(fmt: str, reading: Reading) -> str | None:
     """The ``--encoding`` to read a *fmt* file with, refused for a format that is not text."""
     if reading.encoding is not None and fmt not in ("csv", "jsonl"):
         raise ConfigurationError(
-            f"--encoding is for csv and jsonl files; {_VENDOR_NAMES.get(fmt, fmt)} files "
-            "are read as UTF-8, as they are written"
+            f"--encoding (or the configuration's [input] encoding) is for csv and jsonl "
+            f"files; {_VENDOR_NAMES.get(fmt, fmt)} files are read as UTF-8, as they are written"
         )
     return reading.encoding
 

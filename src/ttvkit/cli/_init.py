@@ -250,7 +250,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     reading = reading_of(args)
     if args.file is not None and reading.input_format is None and reading.mapping is None:
         named = format_of_name(args.file)
-        sniffed = sniff(args.file, named or "jsonl")
+        sniffed = sniff(args.file, named or "jsonl", encoding=reading.encoding or "utf-8-sig")
         default = ColumnMapping()
         defaults = {default.user, default.name, default.timestamp}
         if sniffed.format is None and sniffed.fields and not defaults <= set(sniffed.fields):
@@ -260,7 +260,7 @@ def cmd_init(args: argparse.Namespace) -> int:
                 reading = attrs.evolve(reading, mapping=guess)
     if args.file is not None:
         fmt = file_format(args.file, reading, [])
-        fields = sniff(args.file, fmt).fields
+        fields = sniff(args.file, fmt, encoding=reading.encoding or "utf-8-sig").fields
         scanned = scan_file(args.file, fmt, reading, event_ids="content")
         if scanned is not None:
             with scanned:

@@ -62,7 +62,7 @@ def error_text(exc: BaseException) -> str:
 _IN_CLI_WORDS: Final = (
     ("pass timestamp_unit='ms'", "pass --timestamp-unit ms"),
     ("check timestamp_unit", "check --timestamp-unit"),
-    ("e.g. encoding='latin-1'", "e.g. --encoding latin-1"),
+    ("or pass format=", "or pass --input-format"),
     (
         ZONE_ADVICE,
         "if all the file's times are in one zone, say which with --timezone (e.g. --timezone UTC)",
@@ -73,6 +73,8 @@ _IN_CLI_WORDS: Final = (
         "Map yours with --columns, e.g. --columns user=distinct_id,name=event",
     ),
 )
+#: ``encoding='utf-16-le'`` in the readers' advice: ``--encoding utf-16-le``.
+_ENCODING_ARGUMENT: Final = re.compile(r"\bencoding='([^']*)'")
 #: A CSV cell of digits where a time should be (an epoch number, which CSV reads as
 #: text unless told the unit).
 _DIGITS_FOR_A_TIME: Final = re.compile(r"'-?\d+(\.\d+)?' is not an ISO-8601 timestamp")
@@ -82,6 +84,7 @@ def in_cli_words(text: str) -> str:
     """*text* (an error of ttvkit's Python API) with its advice in command-line options."""
     for python, cli in _IN_CLI_WORDS:
         text = text.replace(python, cli)
+    text = _ENCODING_ARGUMENT.sub(r"--encoding \1", text)
     if _DIGITS_FOR_A_TIME.search(text):
         text += (
             "; a number of seconds (or ms, us) since the epoch needs --timestamp-unit s (ms, us)"

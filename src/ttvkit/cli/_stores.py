@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Iterable, Iterator
 
 from ttvkit.cli._files import (
@@ -40,9 +41,9 @@ def _stored_so_far(counts: Counts) -> str:
 def cmd_import(args: argparse.Namespace) -> int:
     if many_files(args.file):
         raise ConfigurationError(
-            f"{args.file} names several files, and ttvkit import reads one: import them one "
-            "after another (an event imported twice is stored once, so a shell loop over the "
-            "files is safe)"
+            f"{args.file} is a {'directory' if os.path.isdir(args.file) else 'glob'}, and "
+            "ttvkit import reads one file: import its files one after another (an event "
+            "imported twice is stored once, so a shell loop over the files is safe)"
         )
     reading = reading_of(args)
     fmt = file_format(args.file, reading, [])

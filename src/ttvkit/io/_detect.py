@@ -100,26 +100,28 @@ def _start(file: IO[str]) -> str:
     return "".join(pieces)
 
 
-def sniff(path: str | os.PathLike[str], format: str | None) -> Sniffed:
+def sniff(
+    path: str | os.PathLike[str], format: str | None, *, encoding: str = "utf-8-sig"
+) -> Sniffed:
     """Look at the header (CSV) or the first record (JSON) of *path*.
 
     *format* is the format the file is about to be read as (``"csv"`` or
     ``"jsonl"``; anything else is not looked at). Reads at most the first
     megabyte for JSON, one line for CSV; unreadable files give no fields (the
     reader then says what is wrong), and a truncated ``.gz`` is judged by what can
-    be read before the damage.
+    be read before the damage. *encoding* is the file's, as the reader will read it.
     """
     if format not in ("csv", "jsonl"):
         return Sniffed(None, ())
     record: dict[str, object] | None = None
     try:
-        with open_text(os.fspath(path), "r", encoding="utf-8-sig", newline="") as file:
+        with open_text(os.fspath(path), "r", encoding=encoding, newline="") as file:
             if format == "csv":
                 header = next(csv.reader(file), [])
                 fields: tuple[str, ...] = tuple(header)
             else:
                 record = _first_json_record(_start(file))
                 fields = () if record is None else tuple(str(k) for k in record)
-    except (OSError, UnicodeDecodeError, EOFError, csv.Error):
+    except (OSError, UnicodeError, LookupError, EOFError, csv.Error):
         return Sniffed(None, ())
     return Sniffed(_vendor(fields, record), fields)

@@ -105,7 +105,14 @@ def parquet_items(
             if batch is None:
                 return
             for values in _python_rows(_microseconds(batch, pa), pa):
-                if isinstance(values, Exception):
+                if isinstance(values, KeyError) and "duplicate key" in str(values):
+                    # pyarrow's words for a map that holds a key twice (a JSON object cannot)
+                    key = str(values).rpartition("duplicate key was ")[2].rstrip(").'\"")
+                    yield Location(name, row=row).error(
+                        f"holds a map with the key {key}' twice; a map is read as a JSON "
+                        "object, whose keys are distinct"
+                    )
+                elif isinstance(values, Exception):
                     yield Location(name, row=row).error(f"cannot be read: {value_problem(values)}")
                 else:
                     yield converter.convert(values, row=row)

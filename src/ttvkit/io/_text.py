@@ -25,7 +25,14 @@ from ttvkit.events import ValueEvent
 from ttvkit.io._convert import Options, RowConverter
 from ttvkit.io._mapping import ColumnMapping
 from ttvkit.io._reader import EventReader, Item, Location, OnError, ReadError, source_name
-from ttvkit.io.values import TimestampUnit, check_encoding, json_kind, json_problem
+from ttvkit.io.values import (
+    TimestampUnit,
+    check_encoding,
+    json_kind,
+    json_problem,
+    same_encoding,
+    wide_text_problem,
+)
 
 __all__ = ["read_csv", "read_jsonl", "write_csv", "write_jsonl"]
 
@@ -70,10 +77,23 @@ class _DecodeError(ReadError):
     """Bytes that are not valid in the encoding; :func:`guarded` finds their line."""
 
 
-def _decode_error(location: Location, exc: UnicodeDecodeError, encoding: str) -> ReadError:
-    error = location.error(
-        f"is not valid {encoding} ({exc.reason}); pass the file's encoding, e.g. encoding='latin-1'"
+_ENCODING_HINT: Final = "pass the file's encoding, e.g. encoding='latin-1'"
+#: For bytes with NULs between the letters: UTF-16 (or UTF-32) text, not latin-1.
+_WIDE_HINT: Final = "pass the file's encoding, e.g. encoding='utf-16'"
+
+
+def _shown_encoding(encoding: str) -> str:
+    """How a message names *encoding*: the readers' default ``utf-8-sig`` is UTF-8."""
+    return (
+        "UTF-8"
+        if same_encoding(encoding, "utf-8-sig") or same_encoding(encoding, "utf-8")
+        else encoding
     )
+
+
+def _decode_error(location: Location, exc: UnicodeDecodeError, encoding: str) -> ReadError:
+    hint = _WIDE_HINT if b"\x00" in exc.object else _ENCODING_HINT
+    error = location.error(f"is not valid {_shown_encoding(encoding)} ({exc.reason}); {hint}")
     return _DecodeError(str(error), source=error.source, line=error.line)
 
 
@@ -92,9 +112,10 @@ def _locate_decode_error(path: str, name: str, encoding: str) -> ReadError | Non
                 try:
                     decoder.decode(line)
                 except UnicodeDecodeError as exc:
+                    hint = _WIDE_HINT if b"\x00" in line else _ENCODING_HINT
                     return Location(name, line=number).error(
-                        f"is not valid {encoding} ({exc.reason} at byte {exc.start + 1} of "
-                        "the line); pass the file's encoding, e.g. encoding='latin-1'"
+                        f"is not valid {_shown_encoding(encoding)} ({exc.reason} at byte "
+                        f"{exc.start + 1} of the line); {hint}"
                     )
     except (LookupError, OSError, EOFError, zlib.error):
         return None
@@ -119,6 +140,16 @@ def guarded(source: TextSource, name: str, encoding: str, items: Iterator[Item])
         raise ReadError(
             f"{name}: is not a complete gzip file ({exc}); the file is truncated or damaged",
             source=name,
+        ) from None
+    except UnicodeError as exc:  # not a decoding error of some bytes: UTF-16 without a BOM
+        wide = "utf-16" in encoding.lower().replace("_", "-")
+        hint = (
+            "pass encoding='utf-16-le' (or 'utf-16-be') for UTF-16 without a byte-order mark"
+            if wide
+            else _ENCODING_HINT
+        )
+        raise ReadError(
+            f"{name}: is not valid {_shown_encoding(encoding)} ({exc}); {hint}", source=name
         ) from None
     except OSError as exc:
         if exc.filename is not None:
@@ -159,6 +190,8 @@ def read_csv(
     name = source_name(source)
     delimiter = _check_delimiter(delimiter)
     encoding = check_encoding(encoding)
+    if same_encoding(encoding, "utf-8"):
+        encoding = "utf-8-sig"  # a byte-order mark is never part of a CSV's first column name
 
     def items() -> Iterator[Item]:
         with open_text(source, "r", encoding=encoding, newline="") as file:
@@ -190,6 +223,9 @@ def csv_items(
         raise _decode_error(header_location, exc, encoding) from None
     except csv.Error as exc:
         raise header_location.error(f"is not valid CSV: {exc}") from None
+    wide = wide_text_problem("".join(header), _shown_encoding(encoding))
+    if wide is not None:
+        raise header_location.error(wide)
     converter = RowConverter(options, header_location, header, strict_optional=strict_optional)
     width = len(header)
     while True:

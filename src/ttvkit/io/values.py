@@ -50,6 +50,7 @@ __all__ = [
     "to_utc",
     "unit_micros",
     "value_problem",
+    "wide_text_problem",
 ]
 
 TimestampUnit: TypeAlias = Literal["s", "ms", "us"]
@@ -62,8 +63,8 @@ NOT_SPACE: Final = r"[^\t\n\x0b\f\r \x{1c}-\x{1f}\x{85}\p{Z}]"
 ``java.util.regex``): ids and names without one are blank and refused."""
 
 ZONE_ADVICE: Final = (
-    "if all the input's times are in one zone, say which with assume_timezone= "
-    "(e.g. assume_timezone=datetime.UTC)"
+    "if all the input's times are in one zone, say which with assume_timezone= when "
+    "reading it (e.g. ttvkit.scan(path, assume_timezone=datetime.UTC))"
 )
 """How a reader's error for a time without a zone ends (the command line says the same
 with ``--timezone``)."""
@@ -150,6 +151,19 @@ def check_encoding(value: object) -> str:
 def same_encoding(first: str, second: str) -> bool:
     """Whether two encoding names are one codec (``'UTF8'`` and ``'utf-8'`` are)."""
     return codecs.lookup(first).name == codecs.lookup(second).name
+
+
+def wide_text_problem(letters: str, encoding: str) -> str | None:
+    """What is wrong with a file whose header decoded as *letters*, if it is UTF-16 read
+    as *encoding*: ASCII in UTF-16 without a byte-order mark decodes as "valid" UTF-8,
+    with a NUL after every letter (little-endian) or before it (big-endian)."""
+    if not letters or letters.count("\x00") * 3 < len(letters):
+        return None
+    order = "le" if letters[1:2] == "\x00" else "be"
+    return (
+        f"has a NUL character between its letters: the file is UTF-16 text, not {encoding}; "
+        f"pass the file's encoding, e.g. encoding='utf-16-{order}'"
+    )
 
 
 def check_zone(value: object) -> tzinfo | None:

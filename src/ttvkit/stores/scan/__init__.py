@@ -34,7 +34,6 @@ input takes the reader's path.
 
 from __future__ import annotations
 
-import inspect
 import io
 import os
 import re
@@ -43,7 +42,7 @@ from typing import Any, Final, Literal, overload
 
 from ttvkit._optional import require
 from ttvkit.errors import ConfigurationError
-from ttvkit.io import ColumnMapping, EventReader, TimestampUnit, read_csv, read_file, read_jsonl
+from ttvkit.io import ColumnMapping, EventReader, TimestampUnit, read_file, read_jsonl
 from ttvkit.io.values import check_encoding, same_encoding
 from ttvkit.stores.scan._inputs import (
     DataFrameLike,
@@ -73,14 +72,6 @@ __all__ = [
 #: How much memory :func:`scan` lets DuckDB take by default before it spills to disk.
 DEFAULT_MEMORY_LIMIT: Final = "1GB"
 _MEMORY_SIZE: Final = re.compile(r"[0-9]+(\.[0-9]+)? ?(B|[KMGT]i?B)", re.IGNORECASE)
-
-
-#: The encoding each text reader reads by default, which DuckDB reads too (UTF-8, and
-#: for CSV a byte-order mark skipped): another one is the readers' to decode.
-_DEFAULT_ENCODING: Final = {
-    "csv": inspect.signature(read_csv).parameters["encoding"].default,
-    "jsonl": inspect.signature(read_jsonl).parameters["encoding"].default,
-}
 
 
 @overload
@@ -339,7 +330,13 @@ def _scan_duckdb(
     duck = DuckDBEngine(":memory:", what=f"scan of {description}", relation="ttv_scan")
     try:
         generated = None
-        if encoding is None or same_encoding(encoding, _DEFAULT_ENCODING[fmt or "jsonl"]):
+        # DuckDB reads text as UTF-8 (a byte-order mark skipped), as the readers read
+        # it by default; another encoding is the readers' to decode.
+        if (
+            encoding is None
+            or same_encoding(encoding, "utf-8-sig")
+            or same_encoding(encoding, "utf-8")
+        ):
             generated = define_view(
                 duck,
                 source if kind is not None else files,

@@ -83,15 +83,18 @@ def input_files(source: str | os.PathLike[str], format: str | None) -> tuple[lis
             os.path.join(path, n)
             for n in os.listdir(path)
             if os.path.isfile(os.path.join(path, n))
+            and not _bookkeeping(n)
             and (format is not None or format_of_name(n) is not None)
         )
         if not found:
             raise ConfigurationError(_nothing_in_directory(path))
+    elif os.path.isfile(path):  # a file named like a glob ('events[2026].csv') too
+        found = [path]
     elif glob.has_magic(path):
         # Hadoop's and Spark's bookkeeping files (_SUCCESS, .part-0.parquet.crc) are not
         # data: skipped, as pyarrow's datasets skip them.
         matched = sorted(p for p in glob.glob(path, recursive=True) if os.path.isfile(p))
-        found = [p for p in matched if not os.path.basename(p).startswith(("_", "."))]
+        found = [p for p in matched if not _bookkeeping(os.path.basename(p))]
         if matched and not found:
             raise ConfigurationError(
                 f"only files whose names start with '_' or '.' match {path!r}, and those are "
@@ -110,6 +113,12 @@ def input_files(source: str | os.PathLike[str], format: str | None) -> tuple[lis
             "or pass format="
         )
     return found, kinds.pop()
+
+
+def _bookkeeping(name: str) -> bool:
+    """Whether a file is Hadoop's or Spark's bookkeeping (``_SUCCESS``, ``.part-0.crc``),
+    not data: pyarrow's datasets skip these names too."""
+    return name.startswith(("_", "."))
 
 
 def _nothing_in_directory(path: str) -> str:

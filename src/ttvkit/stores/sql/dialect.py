@@ -159,6 +159,11 @@ class Dialect(abc.ABC):
         sum of values that cancel (``1e16``, ``2.5``, ``-1e16``) loses the small ones."""
         return f"SUM({expression})"
 
+    def reaches(self, running: str, target: str) -> str:
+        """Whether the running sum (a column of :meth:`running_sum`) has reached the
+        target (a bound float, already less its tolerance)."""
+        return f"{running} >= {target}"
+
     def greater(self, a: str, b: str) -> str:
         """The larger of two non-NULL values."""
         return f"GREATEST({a}, {b})"

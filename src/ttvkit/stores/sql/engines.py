@@ -20,11 +20,13 @@ import json
 import math
 import re
 import sqlite3
+import sys
 from collections.abc import Callable, Mapping, Sequence
+from fractions import Fraction
 from typing import Final, TypeAlias
 
 from ttvkit._json import exact_json_text
-from ttvkit.conditions import Predicate
+from ttvkit.conditions import Predicate, exact_sum
 from ttvkit.events import JSONScalar, JSONValue
 from ttvkit.observations import AttributeValue, Per, from_micros
 from ttvkit.stores.sql.dialect import (
@@ -222,6 +224,12 @@ class PostgresDialect(Dialect):
         value = f"(properties -> {binder.bind(key, 'text')})"
         return f"(CASE WHEN jsonb_typeof({value}) = 'number' THEN ({value})::numeric ELSE 0 END)"
 
+    def reaches(self, running: str, target: str) -> str:
+        # An exact sum beyond the float range would fail the whole statement when it is
+        # compared as float8: held to the largest float instead (infinite elsewhere).
+        largest = repr(sys.float_info.max)
+        return f"LEAST(GREATEST({running}, -{largest}), {largest}) >= {target}"
+
     def placeholder(self, name: str, kind: BindKind) -> str:
         return f"%({name})s::{_PG_CASTS[kind]}"
 
@@ -407,22 +415,31 @@ class DuckDBDialect(Dialect):
 
 
 class ExactSum:
-    """``ttv_fsum``: SQLite's window aggregate of the exact sum, rounded once (``math.fsum``).
+    """``ttv_fsum``: SQLite's window aggregate of :func:`ttvkit.conditions.exact_sum`.
 
     It keeps Shewchuk's non-overlapping partials (what ``math.fsum`` keeps), so a
     running sum costs a few float additions a row, and removing a row (a sliding
-    frame) is exact too.
+    frame) is exact too. Past the float range it carries on in exact fractions.
     """
 
     def __init__(self) -> None:
         self._partials: list[float] = []
+        self._exact: Fraction | None = None
 
     def _add(self, x: float) -> None:
+        if self._exact is not None:
+            self._exact += Fraction(x)
+            return
         partials, i = self._partials, 0
-        for y in partials:
+        for j, y in enumerate(partials):
             if abs(x) < abs(y):
                 x, y = y, x
             high = x + y
+            if math.isinf(high):  # beyond the float range: exact fractions from here
+                # x and y, the lows kept so far (before i), the partials not yet met.
+                rest = [*partials[:i], *partials[j + 1 :]]
+                self._exact = sum(map(Fraction, rest), Fraction(x) + Fraction(y))
+                return
             low = y - (high - x)
             if low:
                 partials[i] = low
@@ -439,10 +456,12 @@ class ExactSum:
             self._add(-float(value))
 
     def value(self) -> float:
-        return math.fsum(self._partials)
+        if self._exact is None:
+            return exact_sum(self._partials)
+        return exact_sum([self._exact])
 
     def finalize(self) -> float:
-        return math.fsum(self._partials)
+        return self.value()
 
 
 def add_sqlite_functions(connection: sqlite3.Connection) -> None:

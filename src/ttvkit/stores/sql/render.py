@@ -109,7 +109,8 @@ class _Renderer:
 
             running = self._window(layer, node, running_sum)
             threshold = self.binder.bind(node.threshold, "float")
-            return f"MIN(ts) FILTER (WHERE {flag} AND {running} >= {threshold})"
+            reached = self.dialect.reaches(running, threshold)
+            return f"MIN(ts) FILTER (WHERE {flag} AND {reached})"
         parts = [self.first_time(part, layer, seek) for part in node.parts]
         if len(parts) == 1:
             return parts[0]
