@@ -532,7 +532,7 @@ class TestPlot:
         assert f"95% CI {format_duration(lo)} to {format_duration(hi)}" in text
         assert "days" in ax.get_xlabel() and "axis cut at" in ax.get_xlabel()
         assert ax.get_ylim() == (0.0, 1.02)
-        assert f"{d.n} customers" in ax.get_title()
+        assert f"{d.n:,} customers" in ax.get_title()
 
     def test_a_long_curve_is_drawn_in_its_drawn_rows_within_a_step(self) -> None:
         from ttvkit.plotting._axes import DRAWN_ROWS, draw_curve
@@ -577,7 +577,7 @@ class TestPlot:
         c.plot(ax)
         legend = [t.get_text() for t in ax.get_legend().get_texts()]
         assert legend == [
-            f"{g.label}{' (reference)' if g.label == c.reference else ''}: n {g.n}, "
+            f"{g.label}{' (reference)' if g.label == c.reference else ''}: n {g.n:,}, "
             f"median {format_duration(g.distribution.median).removesuffix(' 0h')}"
             for g in c.groups
         ]
@@ -585,6 +585,17 @@ class TestPlot:
         ax = figure_axes()
         results["landmark"].plot(ax)
         assert any("landmark 1d" in t.get_text() for t in ax.get_legend().get_texts())
+
+    def test_cohorts_without_a_reached_median_say_so(self) -> None:
+        log = EventLog()
+        for i in range(12):  # three a day; one of the first day's reaches
+            log.add(f"u{i}", "signup", at=datetime(2026, 1, 1 + i // 3, tzinfo=UTC))
+        log.add("u0", "report", at=datetime(2026, 1, 1, 5, tzinfo=UTC))
+        table = ttv.cohorts(log.events, Milestone("m", start="signup", reached="report"), "day")
+        assert all(r.median is None for r in table.rows)
+        ax = figure_axes()
+        table.plot(ax)
+        assert "no cohort has reached its median yet" in all_text(ax)
 
     def test_cohorts_hollow_markers_for_young_cohorts(self, results: dict[str, Any]) -> None:
         t = results["cohorts"]
@@ -623,7 +634,7 @@ class TestPlot:
         sat.plot(ax)
         text = all_text(ax)
         for g in sat.groups:
-            assert f"{g.mean:.2f}\nn {g.n}" in text
+            assert f"{g.mean:.2f}\nn {g.n:,}" in text
 
     def test_without_axes_it_draws_on_a_new_pyplot_figure(self, results: dict[str, Any]) -> None:
         import matplotlib.pyplot as plt

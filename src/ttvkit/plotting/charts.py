@@ -103,6 +103,17 @@ def plot_cohorts(
             beyond = True
     ax.set_ylim(0.0, ceiling * 1.03)
     ax.set_ylabel(f"median time to value ({unit})", color=median_color)
+    if not medians_s:  # the axis has no height to show: say why it is empty
+        ax.text(
+            0.5,
+            0.5,
+            "no cohort has reached its median yet",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            color=median_color,
+            fontsize="small",
+        )
     shares = ax.twinx()
     shares.plot(
         xs,
@@ -224,7 +235,7 @@ def plot_journey(result: JourneyReport, ax: Axes, *, title: str | None = None) -
     ax.set_xlabel(
         "share of the customer who started"
         if result.n_started == 1
-        else f"share of the {result.n_started} customers who started"
+        else f"share of the {result.n_started:,} customers who started"
     )
     legend_above(
         ax,
@@ -333,7 +344,7 @@ def plot_satisfaction(result: SatisfactionReport, ax: Axes, *, title: str | None
         ax.text(
             x,
             g.mean + (-span if below else span) * 0.02,
-            f"{format_score(g.mean)}\nn {g.n}",
+            f"{format_score(g.mean)}\nn {g.n:,}",
             ha="center",
             va="top" if below else "bottom",
             fontsize="small",
@@ -348,7 +359,7 @@ def plot_satisfaction(result: SatisfactionReport, ax: Axes, *, title: str | None
     subtitle = (
         "too few customers for a rank correlation"
         if c is None
-        else f"Spearman ρ(TTV, score) {c.rho:+.2f}, n {c.n}, p {format_p(c.p_value)}"
+        else f"Spearman ρ(TTV, score) {c.rho:+.2f}, n {c.n:,}, p {format_p(c.p_value)}"
     )
     ax.set_title(
         literal_title(title)

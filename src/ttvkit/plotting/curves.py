@@ -15,7 +15,6 @@ from ttvkit._format import (
     format_duration,
     format_p,
     median_text,
-    plural,
 )
 from ttvkit.errors import InvalidArgumentError
 from ttvkit.plotting._axes import (
@@ -142,8 +141,8 @@ def plot_distribution(
         numbers_at_risk(ax, [("", curve, None)], scale)
         default_title = (
             f"Time to value: {literal_text(dist.milestone.name)}\n"
-            f"{plural(dist.n, 'customer')}, {dist.n_reached} reached, "
-            f"{dist.n_censored} still on the way"
+            f"{dist.n:,} {'customer' if dist.n == 1 else 'customers'}, "
+            f"{dist.n_reached:,} reached, {dist.n_censored:,} still on the way"
         )
     else:
         for artist in [t for t in ax.texts if t.get_gid() == AT_RISK_GID]:
@@ -157,7 +156,7 @@ def plot_distribution(
         )
         milestones = dict.fromkeys(literal_text(d.milestone.name) for _, d, _ in entries)
         default_title = f"Time to value: {', '.join(milestones)}\n" + "; ".join(
-            f"{name}: n {d.n}, {d.n_reached} reached"
+            f"{name}: n {d.n:,}, {d.n_reached:,} reached"
             for name, (_, d, _) in zip(names, entries, strict=True)
         )
     ax.set_title(literal_title(title) if title is not None else default_title, fontsize="medium")
@@ -222,7 +221,7 @@ def plot_comparison(
         reference = " (reference)" if result.is_reference(g.label) else ""
         name = literal_text(words, 32) + reference
         median = d.median
-        label = f"{name}: n {d.n}, median {median_text(median)}"
+        label = f"{name}: n {d.n:,}, median {median_text(median)}"
         drawn = draw_curve(ax, d.curve, scale, ci=ci, color=None, label=label, view_end=view_end)
         at_risk_rows.append((literal_text(words, 16), d.curve, drawn))
         if median is not None:
@@ -239,7 +238,10 @@ def plot_comparison(
     time_axis(ax, unit, view_end, curves)
     numbers_at_risk(ax, at_risk_rows, scale)
     handles = legend_handles(ax)
-    ax.legend(handles=handles, loc="lower right", fontsize="small", frameon=True, framealpha=0.9)
+    # Where it covers the fewest curves ("best": the curves are drawn in at most
+    # DRAWN_ROWS points each, so the search is quick); the lower right covered the
+    # middle of rising curves.
+    ax.legend(handles=handles, loc="best", fontsize="small", frameon=True, framealpha=0.9)
     verdict = "the groups differ" if result.significant else "no clear difference"
     ax.set_title(
         literal_title(title)
