@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Iterable, Iterator
 
 from ttvkit.cli._files import (
     Counts,
+    Reading,
     check_store_exists,
     file_format,
     ingest,
@@ -18,13 +18,13 @@ from ttvkit.cli._files import (
     scan_file,
     with_stable_ids,
 )
-from ttvkit.cli._output import EXIT_OK, Progress, error_text
+from ttvkit.cli._output import EXIT_OK, Progress, error_text, note, plural
 from ttvkit.errors import ConfigurationError, StoreError, StoreUnavailableError, TTVError
 from ttvkit.events import ValueEvent
 from ttvkit.io import EventReader, ReadError
 from ttvkit.io.values import ZONE_ADVICE
 from ttvkit.stores import Store, open_store, shown_url
-from ttvkit.stores.scan import ScanSource
+from ttvkit.stores.scan import ScanSource, files_of
 
 __all__ = ["DEFAULT_BATCH_SIZE", "cmd_check", "cmd_import"]
 
@@ -39,25 +39,44 @@ def _stored_so_far(counts: Counts) -> str:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    if many_files(args.file):
-        raise ConfigurationError(
-            f"{args.file} is a {'directory' if os.path.isdir(args.file) else 'glob'}, and "
-            "ttvkit import reads one file: import its files one after another (an event "
-            "imported twice is stored once, so a shell loop over the files is safe)"
-        )
     reading = reading_of(args)
-    fmt = file_format(args.file, reading, [])
+    if not many_files(args.file):
+        return _import_file(args, args.file, reading)
+    if reading.input_format not in (None, "csv", "jsonl", "parquet"):
+        raise ConfigurationError(
+            f"--input-format {reading.input_format}: a vendor export is imported one file at "
+            f"a time, and {args.file} names several; pass one file"
+        )
+    # The files scan() would read, each imported in turn: a file's failure says what
+    # of it was stored, and the files before it are kept (importing again stores
+    # nothing twice).
+    paths = files_of(args.file, format=reading.input_format)
+    for done, path in enumerate(paths):
+        try:
+            _import_file(args, path, reading)
+        except TTVError:
+            if done:
+                were = "was" if done == 1 else "were"
+                note(f"{plural(done, 'file')} before {path} {were} imported")
+            raise
+    if len(paths) > 1:
+        print(f"imported {plural(len(paths), 'file')} ({args.file} -> {shown_url(args.store)})")
+    return EXIT_OK
+
+
+def _import_file(args: argparse.Namespace, path: str, reading: Reading) -> int:
+    fmt = file_format(path, reading, [])
     # With duckdb, DuckDB reads and checks a CSV, JSON-lines or Parquet file (about
     # four times faster than the reader); each row is an event, whose id, if it has
     # none, is then made from its content as the reader's path makes it. A file with a
     # bad row is streamed by the reader instead, in constant memory, which stores the
     # rows before the bad one (and says how many) or skips it, as without duckdb.
-    scanned = scan_file(args.file, fmt, reading, event_ids="row", in_engine_only=True)
+    scanned = scan_file(path, fmt, reading, event_ids="row", in_engine_only=True)
     if scanned is not None:
         with scanned:
-            return _import_events(args, scanned, _scanned_events(scanned, args.file))
-    reader = open_reader(args.file, fmt, reading)
-    return _import_events(args, reader, with_stable_ids(reader))
+            return _import_events(args, path, scanned, _scanned_events(scanned, path))
+    reader = open_reader(path, fmt, reading)
+    return _import_events(args, path, reader, with_stable_ids(reader))
 
 
 def _scanned_events(scanned: ScanSource, path: str) -> Iterator[ValueEvent]:
@@ -75,11 +94,14 @@ def _scanned_events(scanned: ScanSource, path: str) -> Iterator[ValueEvent]:
 
 
 def _import_events(
-    args: argparse.Namespace, reader: EventReader | ScanSource, events: Iterable[ValueEvent]
+    args: argparse.Namespace,
+    path: str,
+    reader: EventReader | ScanSource,
+    events: Iterable[ValueEvent],
 ) -> int:
     with open_store(args.store) as store:
         counts = Counts()
-        with Progress(f"importing {args.file}") as progress:
+        with Progress(f"importing {path}") as progress:
             try:
                 read, new = ingest(
                     store,
@@ -118,7 +140,7 @@ def _import_events(
     )
     print(
         f"read {read:,}, new {new:,}, duplicates {read - new:,}, skipped {reader.skipped:,}"
-        f"{ignored} ({args.file} -> {shown_url(args.store)})"
+        f"{ignored} ({path} -> {shown_url(args.store)})"
     )
     return EXIT_OK
 

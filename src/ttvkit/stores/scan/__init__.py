@@ -64,6 +64,7 @@ __all__ = [
     "DataFrameLike",
     "ScanInput",
     "ScanSource",
+    "files_of",
     "is_frame",
     "scan",
     "scan_in_engine",
@@ -72,6 +73,17 @@ __all__ = [
 #: How much memory :func:`scan` lets DuckDB take by default before it spills to disk.
 DEFAULT_MEMORY_LIMIT: Final = "1GB"
 _MEMORY_SIZE: Final = re.compile(r"[0-9]+(\.[0-9]+)? ?(B|[KMGT]i?B)", re.IGNORECASE)
+
+
+def files_of(source: str | os.PathLike[str], *, format: str | None = None) -> list[str]:
+    """The files :func:`scan` reads for *source*, in name order: the file itself, a
+    directory's own files, or a glob's matches, without bookkeeping files (names
+    starting with ``_`` or ``.``), of one format (*format*, or their names').
+
+    A misspelt path, a glob that matches nothing or a mix of formats is a
+    :class:`~ttvkit.errors.ConfigurationError`, as for :func:`scan`.
+    """
+    return input_files(source, format)[0]
 
 
 @overload
