@@ -20,10 +20,12 @@ from ttvkit.cli._files import (
     columns_option,
     file_format,
     guess_columns,
+    many_files,
     open_reader,
     reader_facts,
     reading_of,
     scan_file,
+    scan_files,
     with_stable_ids,
 )
 from ttvkit.cli._output import DOCS_URL, EXIT_OK, note, write_stdout
@@ -31,7 +33,7 @@ from ttvkit.config import parse_config, timezone_name
 from ttvkit.errors import ConfigurationError
 from ttvkit.events import ValueEvent
 from ttvkit.io import ColumnMapping, format_of_name, sniff
-from ttvkit.stores.scan import ScanSource
+from ttvkit.stores.scan import ScanSource, files_of
 
 __all__ = ["cmd_init"]
 
@@ -248,9 +250,18 @@ def cmd_init(args: argparse.Namespace) -> int:
             f"{args.output} exists; pass another --output PATH, or --print to see the starter"
         )
     reading = reading_of(args)
-    if args.file is not None and reading.input_format is None and reading.mapping is None:
-        named = format_of_name(args.file)
-        sniffed = sniff(args.file, named or "jsonl", encoding=reading.encoding or "utf-8-sig")
+    # A directory or glob: its first file shows the columns, and every file is counted.
+    first = args.file
+    if args.file is not None and many_files(args.file):
+        if reading.input_format not in (None, "csv", "jsonl", "parquet"):
+            raise ConfigurationError(
+                f"--input-format {reading.input_format}: a vendor export is read one file at "
+                f"a time, and {args.file} names several; pass one file"
+            )
+        first = files_of(args.file, format=reading.input_format)[0]
+    if first is not None and reading.input_format is None and reading.mapping is None:
+        named = format_of_name(first)
+        sniffed = sniff(first, named or "jsonl", encoding=reading.encoding or "utf-8-sig")
         default = ColumnMapping()
         defaults = {default.user, default.name, default.timestamp}
         if sniffed.format is None and sniffed.fields and not defaults <= set(sniffed.fields):
@@ -258,7 +269,20 @@ def cmd_init(args: argparse.Namespace) -> int:
             if guess is not None:
                 note(f"{args.file}: reading it with {columns_option(guess)} (written to [columns])")
                 reading = attrs.evolve(reading, mapping=guess)
-    if args.file is not None:
+    if args.file is not None and first != args.file:
+        fmt = file_format(first, reading, [])
+        if fmt not in ("csv", "jsonl", "parquet"):
+            raise ConfigurationError(
+                f"{first} is a vendor export, read one file at a time, and {args.file} names "
+                "several; pass one file"
+            )
+        fields = sniff(first, fmt, encoding=reading.encoding or "utf-8-sig").fields
+        with scan_files(args.file, reading, event_ids="content") as together:
+            names, firsts = _names_in_engine(together)
+            reader_facts(together, [])
+        if not names:
+            raise ConfigurationError(f"{args.file} holds no events to start from")
+    elif args.file is not None:
         fmt = file_format(args.file, reading, [])
         fields = sniff(args.file, fmt, encoding=reading.encoding or "utf-8-sig").fields
         scanned = scan_file(args.file, fmt, reading, event_ids="content")
