@@ -332,7 +332,7 @@ def test_report_reads_a_directory_or_a_glob_of_files_as_one_log(tmp_path: Path) 
     vendor = assert_user_error(
         ttvkit("init", pattern, "--input-format", "posthog", "--print", cwd=tmp_path)
     )
-    assert "a vendor export is read one file at a time" in vendor
+    assert "a PostHog export is read one file at a time" in vendor
     # import takes each file of a glob in turn (the same files scan() reads).
     url = f"sqlite:///{tmp_path / 'lake.db'}"
     imported = ok(ttvkit("import", pattern, url, cwd=tmp_path)).stdout.splitlines()

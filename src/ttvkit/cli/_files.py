@@ -12,7 +12,7 @@ import importlib.util
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import tzinfo
-from typing import Final, Literal, cast
+from typing import Final, Literal, TypedDict, cast
 from urllib.parse import unquote
 
 import attrs
@@ -35,7 +35,7 @@ from ttvkit.io import (
 )
 from ttvkit.io.values import wide_text_problem
 from ttvkit.stores import Store
-from ttvkit.stores.scan import ScanSource, scan, scan_in_engine
+from ttvkit.stores.scan import ScanSource, files_of, scan, scan_in_engine
 
 __all__ = [
     "VENDOR_OPTIONS",
@@ -44,6 +44,7 @@ __all__ = [
     "check_store_exists",
     "columns_option",
     "file_format",
+    "files_in",
     "guess_columns",
     "ingest",
     "is_url",
@@ -299,15 +300,41 @@ VENDOR_OPTIONS: Final = (
 )
 
 
-def scan_files(source: str, reading: Reading, *, event_ids: str) -> ScanSource:
-    """A directory or glob of CSV, JSON-lines or Parquet files, read by :func:`ttvkit.scan`
-    as one log (the readers' rules; rows DuckDB cannot vouch for read by the reader)."""
+def files_in(source: str, reading: Reading) -> list[str]:
+    """The files a directory or glob names, as :func:`ttvkit.scan` reads them; a vendor
+    export is read one file at a time."""
     if reading.input_format not in (None, "csv", "jsonl", "parquet"):
         vendor = _VENDOR_NAMES.get(reading.input_format, reading.input_format)
         raise ConfigurationError(
             f"--input-format {reading.input_format}: a {vendor} export is read one file at a "
             f"time, and {source} names several; pass one file"
         )
+    return files_of(source, format=reading.input_format)
+
+
+class _ScanOptions(TypedDict):
+    format: str | None
+    mapping: ColumnMapping | None
+    assume_timezone: tzinfo | None
+    timestamp_unit: TimestampUnit | None
+    encoding: str | None
+
+
+def _scan_options(reading: Reading, fmt: str | None, encoding: str | None) -> _ScanOptions:
+    """What :func:`ttvkit.scan` (and ``scan_in_engine``) take from the command line."""
+    return {
+        "format": fmt,
+        "mapping": reading.mapping,
+        "assume_timezone": reading.timezone,
+        "timestamp_unit": reading.timestamp_unit,
+        "encoding": encoding,
+    }
+
+
+def scan_files(source: str, reading: Reading, *, event_ids: str) -> ScanSource:
+    """A directory or glob of CSV, JSON-lines or Parquet files, read by :func:`ttvkit.scan`
+    as one log (the readers' rules; rows DuckDB cannot vouch for read by the reader)."""
+    files_in(source, reading)
     if importlib.util.find_spec("duckdb") is None:
         raise ConfigurationError(
             f"{source} names several files, which are read together with DuckDB: "
@@ -315,12 +342,8 @@ def scan_files(source: str, reading: Reading, *, event_ids: str) -> ScanSource:
         )
     return scan(
         source,
-        format=reading.input_format,
-        mapping=reading.mapping,
-        assume_timezone=reading.timezone,
-        timestamp_unit=reading.timestamp_unit,
+        **_scan_options(reading, reading.input_format, reading.encoding),
         on_error=cast(Literal["raise", "skip"], reading.on_error),  # argparse's choices
-        encoding=reading.encoding,
         event_ids=cast(Literal["row", "content"], event_ids),
     )
 
@@ -373,26 +396,11 @@ def scan_file(
         return None
     ids = cast(Literal["row", "content"], event_ids)
     try:
+        options = _scan_options(reading, fmt, encoding)
         if in_engine_only:
-            return scan_in_engine(
-                path,
-                format=fmt,
-                mapping=reading.mapping,
-                assume_timezone=reading.timezone,
-                timestamp_unit=reading.timestamp_unit,
-                encoding=encoding,
-                event_ids=ids,
-            )
-        return scan(
-            path,
-            format=fmt,
-            mapping=reading.mapping,
-            assume_timezone=reading.timezone,
-            timestamp_unit=reading.timestamp_unit,
-            on_error=cast(Literal["raise", "skip"], reading.on_error),  # argparse's choices
-            encoding=encoding,
-            event_ids=ids,
-        )
+            return scan_in_engine(path, **options, event_ids=ids)
+        on_error = cast(Literal["raise", "skip"], reading.on_error)  # argparse's choices
+        return scan(path, **options, on_error=on_error, event_ids=ids)
     except StoreError:
         # DuckDB could not read the file (a damaged Parquet page, a truncated
         # .gz): the reader says what is wrong with it, and where.

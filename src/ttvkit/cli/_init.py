@@ -19,6 +19,7 @@ from ttvkit.cli._files import (
     Reading,
     columns_option,
     file_format,
+    files_in,
     guess_columns,
     many_files,
     open_reader,
@@ -33,7 +34,7 @@ from ttvkit.config import parse_config, timezone_name
 from ttvkit.errors import ConfigurationError
 from ttvkit.events import ValueEvent
 from ttvkit.io import ColumnMapping, format_of_name, sniff
-from ttvkit.stores.scan import ScanSource, files_of
+from ttvkit.stores.scan import ScanSource
 
 __all__ = ["cmd_init"]
 
@@ -253,12 +254,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     # A directory or glob: its first file shows the columns, and every file is counted.
     first = args.file
     if args.file is not None and many_files(args.file):
-        if reading.input_format not in (None, "csv", "jsonl", "parquet"):
-            raise ConfigurationError(
-                f"--input-format {reading.input_format}: a vendor export is read one file at "
-                f"a time, and {args.file} names several; pass one file"
-            )
-        first = files_of(args.file, format=reading.input_format)[0]
+        first = files_in(args.file, reading)[0]
     if first is not None and reading.input_format is None and reading.mapping is None:
         named = format_of_name(first)
         sniffed = sniff(first, named or "jsonl", encoding=reading.encoding or "utf-8-sig")

@@ -10,6 +10,7 @@ from ttvkit.cli._files import (
     Reading,
     check_store_exists,
     file_format,
+    files_in,
     ingest,
     many_files,
     open_reader,
@@ -19,12 +20,12 @@ from ttvkit.cli._files import (
     with_stable_ids,
 )
 from ttvkit.cli._output import EXIT_OK, Progress, error_text, note, plural
-from ttvkit.errors import ConfigurationError, StoreError, StoreUnavailableError, TTVError
+from ttvkit.errors import StoreError, StoreUnavailableError, TTVError
 from ttvkit.events import ValueEvent
 from ttvkit.io import EventReader, ReadError
 from ttvkit.io.values import ZONE_ADVICE
 from ttvkit.stores import Store, open_store, shown_url
-from ttvkit.stores.scan import ScanSource, files_of
+from ttvkit.stores.scan import ScanSource
 
 __all__ = ["DEFAULT_BATCH_SIZE", "cmd_check", "cmd_import"]
 
@@ -42,15 +43,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     reading = reading_of(args)
     if not many_files(args.file):
         return _import_file(args, args.file, reading)
-    if reading.input_format not in (None, "csv", "jsonl", "parquet"):
-        raise ConfigurationError(
-            f"--input-format {reading.input_format}: a vendor export is imported one file at "
-            f"a time, and {args.file} names several; pass one file"
-        )
     # The files scan() would read, each imported in turn: a file's failure says what
     # of it was stored, and the files before it are kept (importing again stores
     # nothing twice).
-    paths = files_of(args.file, format=reading.input_format)
+    paths = files_in(args.file, reading)
     for done, path in enumerate(paths):
         try:
             _import_file(args, path, reading)

@@ -28,9 +28,9 @@ from ttvkit.io._reader import EventReader, Item, Location, OnError, ReadError, s
 from ttvkit.io.values import (
     TimestampUnit,
     check_encoding,
+    is_utf8,
     json_kind,
     json_problem,
-    same_encoding,
     wide_text_problem,
 )
 
@@ -84,11 +84,7 @@ _WIDE_HINT: Final = "pass the file's encoding, e.g. encoding='utf-16'"
 
 def _shown_encoding(encoding: str) -> str:
     """How a message names *encoding*: the readers' default ``utf-8-sig`` is UTF-8."""
-    return (
-        "UTF-8"
-        if same_encoding(encoding, "utf-8-sig") or same_encoding(encoding, "utf-8")
-        else encoding
-    )
+    return "UTF-8" if is_utf8(encoding) else encoding
 
 
 def _decode_error(location: Location, exc: UnicodeDecodeError, encoding: str) -> ReadError:
@@ -190,7 +186,7 @@ def read_csv(
     name = source_name(source)
     delimiter = _check_delimiter(delimiter)
     encoding = check_encoding(encoding)
-    if same_encoding(encoding, "utf-8"):
+    if is_utf8(encoding):
         encoding = "utf-8-sig"  # a byte-order mark is never part of a CSV's first column name
 
     def items() -> Iterator[Item]:

@@ -40,12 +40,12 @@ __all__ = [
     "check_unit",
     "check_zone",
     "infer_scalar",
+    "is_utf8",
     "json_kind",
     "json_object",
     "json_problem",
     "jsonable",
     "range_problem",
-    "same_encoding",
     "shown",
     "to_utc",
     "unit_micros",
@@ -148,9 +148,10 @@ def check_encoding(value: object) -> str:
     )
 
 
-def same_encoding(first: str, second: str) -> bool:
-    """Whether two encoding names are one codec (``'UTF8'`` and ``'utf-8'`` are)."""
-    return codecs.lookup(first).name == codecs.lookup(second).name
+def is_utf8(encoding: str) -> bool:
+    """Whether *encoding* is UTF-8 by any name (``'UTF8'``, ``'utf-8-sig'``): the readers'
+    default, which skips a byte-order mark, as DuckDB does."""
+    return codecs.lookup(encoding).name in ("utf-8", "utf-8-sig")
 
 
 def wide_text_problem(letters: str, encoding: str) -> str | None:

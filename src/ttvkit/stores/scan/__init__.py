@@ -43,7 +43,7 @@ from typing import Any, Final, Literal, overload
 from ttvkit._optional import require
 from ttvkit.errors import ConfigurationError
 from ttvkit.io import ColumnMapping, EventReader, TimestampUnit, read_file, read_jsonl
-from ttvkit.io.values import check_encoding, same_encoding
+from ttvkit.io.values import check_encoding, is_utf8
 from ttvkit.stores.scan._inputs import (
     DataFrameLike,
     Format,
@@ -344,11 +344,7 @@ def _scan_duckdb(
         generated = None
         # DuckDB reads text as UTF-8 (a byte-order mark skipped), as the readers read
         # it by default; another encoding is the readers' to decode.
-        if (
-            encoding is None
-            or same_encoding(encoding, "utf-8-sig")
-            or same_encoding(encoding, "utf-8")
-        ):
+        if encoding is None or is_utf8(encoding):
             generated = define_view(
                 duck,
                 source if kind is not None else files,
