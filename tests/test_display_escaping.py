@@ -14,9 +14,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import ttvkit as ttv
-from ttvkit._format import display_width, escaped_for, shown, shown_in_line, text_table
+from ttvkit._format import (
+    display_width,
+    escaped_for,
+    one_line,
+    shown,
+    shown_in_line,
+    text_table,
+)
 from ttvkit.config import parse_config
 from ttvkit.report import build_report, render
 
@@ -130,6 +139,23 @@ def test_shown_in_line_escapes_newlines_and_tabs_and_shown_keeps_them() -> None:
     # Idempotent on its own output: a report may show a result's text again.
     once = shown_in_line(DONE + PRO)
     assert shown_in_line(once) == once == shown(once)
+
+
+def test_one_line_folds_line_breaks_and_keeps_the_spaces_of_a_line() -> None:
+    # A message quoting a user id of three spaces must show three spaces: folding
+    # every run of white space showed it as one, a different id.
+    assert one_line("user_id '   ' is blank") == "user_id '   ' is blank"
+    assert one_line("  first\n    second\u2028third\tfourth\n\n") == "first second third fourth"
+    assert one_line("a\x1b[2Jb\r\nc") == "a\\x1b[2Jb\\r c"
+
+
+@given(st.text())
+def test_one_line_is_one_line_of_shown_text(text: str) -> None:
+    line = one_line(text)
+    assert not re.search(r"[\n\t\u2028\u2029]", line)
+    assert line == line.strip()
+    # Nothing but white space is added or taken away.
+    assert "".join(line.split()) == "".join(shown(text).split())
 
 
 def test_text_table_escapes_each_cell_before_measuring_columns() -> None:

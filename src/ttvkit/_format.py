@@ -329,9 +329,19 @@ def padded(text: str, width: int, *, left: bool = True) -> str:
     return text + space if left else space + text
 
 
+#: A line break (newline, or a Unicode line or paragraph separator) with the tabs
+#: and spaces around it: what :func:`one_line` folds into one space.
+_LINE_BREAK: Final = re.compile(r"[ \t]*[\n\u2028\u2029][\s]*")
+
+
 def one_line(text: str) -> str:
-    """:func:`shown` *text* on one line (runs of whitespace become one space)."""
-    return " ".join(shown(text).split())
+    """:func:`shown` *text* on one line: each line break, with the white space
+    around it, becomes one space, and tabs become spaces.
+
+    Spaces within a line are kept, so a quoted value keeps its own (a user id
+    of three spaces is shown as three, not one).
+    """
+    return _LINE_BREAK.sub(" ", shown(text)).replace("\t", " ").strip()
 
 
 def html_in_line(text: str) -> str:
