@@ -22,7 +22,7 @@ import ttvkit as ttv
 from ttvkit import datasets
 from ttvkit.cli import demo_config_text, main
 from ttvkit.errors import ConfigurationError, StoreError
-from ttvkit.io import ReadError, read_csv, read_jsonl, write_csv, write_parquet
+from ttvkit.io import ReadError, read_csv, read_file, read_jsonl, write_csv, write_parquet
 from ttvkit.stores import _registered, open_store
 from ttvkit.stores.sqlite import SQLiteStore
 
@@ -284,6 +284,66 @@ def test_a_file_that_is_not_gzip_is_named(tmp_path: Path) -> None:
     source.write_text("user_id,name,timestamp\n", encoding="utf-8")
     code, out, err = run("import", str(source), f"sqlite:///{tmp_path / 'ttv.db'}")
     one_error_line(code, out, err, f"{source}: is not a complete gzip file")
+
+
+def _gzipped(events: list[ttv.ValueEvent], name: str) -> bytes:
+    if ".csv" in name.lower():
+        return gzip.compress(_csv_text(events).encode())
+    return gzip.compress("".join(json.dumps(e.to_dict()) + "\n" for e in events).encode())
+
+
+@pytest.mark.parametrize("name", ["events.csv.gz", "events.jsonl.gz"])
+def test_an_empty_gzip_file_is_named_not_read_as_no_events(tmp_path: Path, name: str) -> None:
+    # gzip reads a file of 0 bytes as no data: the log was read as empty ("the source
+    # holds no events"), where a gzip file of no events is 20 bytes: this one was cut.
+    source = tmp_path / name
+    source.write_bytes(b"")
+    message = f"{source}: is empty (0 bytes), so not a gzip file; the file is truncated"
+    with pytest.raises(ReadError, match=re.escape(message)) as raised:
+        list(read_file(source, on_error="skip"))
+    assert not raised.value.skippable
+    code, out, err = run("import", str(source), f"sqlite:///{tmp_path / 'ttv.db'}")
+    one_error_line(code, out, err, message)
+
+
+@pytest.mark.parametrize("name", ["events.csv.gz", "events.jsonl.gz"])
+def test_scan_names_an_empty_gzip_file_alone_or_in_a_glob(
+    tmp_path: Path, many_events: list[ttv.ValueEvent], name: str
+) -> None:
+    pytest.importorskip("duckdb")
+    source = tmp_path / name
+    source.write_bytes(b"")
+    (tmp_path / f"good{name[6:]}").write_bytes(_gzipped(many_events[:10], name))
+    message = f"{source}: is empty (0 bytes), so not a gzip file"
+    for given in (source, tmp_path / f"*{name[6:]}"):
+        with pytest.raises(ReadError, match=re.escape(message)):
+            ttv.scan(given)
+
+
+@pytest.mark.parametrize("name", ["EVENTS.CSV.GZ", "Events.JSONL.Gz"])
+def test_a_gzip_file_named_in_capitals_is_read_through_gzip(
+    tmp_path: Path, many_events: list[ttv.ValueEvent], name: str
+) -> None:
+    # The format came from the name in any case, but the file was opened as plain
+    # text: "is not valid UTF-8 ... pass the file's encoding, e.g. encoding='utf-16'".
+    events = many_events[:50]
+    source = tmp_path / name
+    source.write_bytes(_gzipped(events, name))
+    assert list(read_file(source)) == events
+
+
+@pytest.mark.parametrize("name", ["EVENTS.CSV.GZ", "Events.JSONL.Gz"])
+def test_scan_reads_a_gzip_file_named_in_capitals(
+    tmp_path: Path, many_events: list[ttv.ValueEvent], name: str
+) -> None:
+    pytest.importorskip("duckdb")
+    events = many_events[:50]
+    source = tmp_path / name
+    source.write_bytes(_gzipped(events, name))
+    with ttv.scan(source) as scanned:
+        assert sorted(scanned.events(), key=lambda e: str(e.event_id)) == sorted(
+            events, key=lambda e: str(e.event_id)
+        )
 
 
 @pytest.mark.parametrize("on_error", ["raise", "skip"])

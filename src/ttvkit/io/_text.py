@@ -28,6 +28,7 @@ from ttvkit.io._reader import EventReader, Item, Location, OnError, ReadError, s
 from ttvkit.io.values import (
     TimestampUnit,
     check_encoding,
+    is_gzipped,
     is_utf8,
     json_kind,
     json_problem,
@@ -56,7 +57,15 @@ def open_text(
         yield source  # type: ignore[misc]
         return
     path = os.fspath(source)  # type: ignore[arg-type]
-    if path.endswith(".gz"):
+    if is_gzipped(path):
+        if "r" in mode and os.path.getsize(path) == 0:
+            # gzip reads an empty file as no data; a gzip file holds at least its header
+            # (a compressed empty log is 20 bytes), so this one was cut off.
+            name = source_name(path)
+            raise ReadError(
+                f"{name}: is empty (0 bytes), so not a gzip file; the file is truncated or damaged",
+                source=name,
+            )
         with gzip.open(path, mode + "t", encoding=encoding, newline=newline) as file:
             yield cast(IO[str], file)
     else:
@@ -102,7 +111,7 @@ def _locate_decode_error(path: str, name: str, encoding: str) -> ReadError | Non
     """
     try:
         decoder = codecs.getincrementaldecoder(encoding)()
-        opener = gzip.open if path.endswith(".gz") else open
+        opener = gzip.open if is_gzipped(path) else open
         with opener(path, "rb") as file:
             for number, line in enumerate(file, 1):
                 try:

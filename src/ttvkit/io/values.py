@@ -40,6 +40,7 @@ __all__ = [
     "check_unit",
     "check_zone",
     "infer_scalar",
+    "is_gzipped",
     "is_utf8",
     "json_kind",
     "json_object",
@@ -146,6 +147,12 @@ def check_encoding(value: object) -> str:
         f"encoding={value!r}: not a text encoding Python knows; pass the file's encoding, "
         "such as 'utf-8', 'latin-1', 'cp1252' or 'utf-16'"
     )
+
+
+def is_gzipped(path: str) -> bool:
+    """Whether the file at *path* is read and written through gzip: its name ends in
+    ``.gz``, in any case (``EVENTS.CSV.GZ``, as some exports name it)."""
+    return path.lower().endswith(".gz")
 
 
 def is_utf8(encoding: str) -> bool:

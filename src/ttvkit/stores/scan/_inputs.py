@@ -20,6 +20,7 @@ from ttvkit.io import (
     from_polars,
     read_file,
 )
+from ttvkit.io.values import is_gzipped
 
 
 class DataFrameLike(Protocol):
@@ -150,7 +151,7 @@ def _extension(name: str) -> str:
 
 
 def csv_header(path: str, delimiter: str) -> list[str] | None:
-    opener: Any = gzip.open if path.lower().endswith(".gz") else open
+    opener: Any = gzip.open if is_gzipped(path) else open
     try:
         with opener(path, "rt", encoding="utf-8-sig", newline="") as file:
             return next(csv.reader(file, delimiter=delimiter), [])
