@@ -77,6 +77,21 @@ class TestTimestamps:
             make(timestamp=value)
         assert fragment in str(info.value)
 
+    @pytest.mark.parametrize(
+        ("value", "shown"),
+        [
+            (datetime(2026, 3, 1, 12), "timestamp=2026-03-01T12:00:00: "),
+            (date(2026, 3, 1), "timestamp=2026-03-01: "),
+            (datetime(1969, 12, 31, 23, tzinfo=UTC), "timestamp=1969-12-31T23:00:00+00:00: "),
+        ],
+    )
+    def test_dates_and_times_are_shown_in_iso_8601(self, value: object, shown: str) -> None:
+        # Not as datetime.datetime(1969, 12, 31, 23, 0, tzinfo=datetime.timezone.utc),
+        # which is what a command line user was shown.
+        with pytest.raises(InvalidEventError) as info:
+            make(timestamp=value)
+        assert str(info.value).startswith(shown)
+
     def test_error_is_a_value_error_too(self) -> None:
         with pytest.raises(ValueError, match="naive"):
             parse_timestamp(datetime(2026, 1, 1))

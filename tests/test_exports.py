@@ -46,6 +46,21 @@ def amplitude(event: str, user: str | None, when: datetime, **fields: Any) -> di
 # --------------------------------------------------------------------------- Mixpanel
 
 
+def test_a_mixpanel_time_out_of_range_is_shown_as_the_time_it_was_read_as(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "mixpanel.jsonl"
+    row = mixpanel("signup", "u1", 0)
+    row["properties"]["time"] = 99_999_999_999_999  # epoch milliseconds, year 5138
+    path.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    with pytest.raises(ReadError) as info:
+        list(read_mixpanel(path))
+    assert str(info.value) == (
+        f'{path} line 1, key "properties.time": 5138-11-16T09:46:39.999000+00:00 is outside '
+        "the supported range 1970-01-01T00:00:00+00:00 to 2200-01-01T00:00:00+00:00"
+    )
+
+
 def test_mixpanel_fields(tmp_path: Path) -> None:
     path = jsonl(
         tmp_path / "export.jsonl",

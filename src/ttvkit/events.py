@@ -97,18 +97,24 @@ def new_event_id() -> str:
     return f"{_id_prefix}{next(_id_counter):012x}"
 
 
-def _fail(field: str, value: object, problem: str) -> InvalidEventError:
+def shown_value(value: object) -> str:
+    """*value* as an error message shows it: a date or time in ISO 8601
+    (``5138-11-16T09:46:39+00:00``), anything else as its repr, cut to 80 characters."""
+    if isinstance(value, date):  # a datetime too
+        return value.isoformat()
     try:
-        shown = repr(value)
+        text = repr(value)
     except (ValueError, RecursionError):
         # An int over sys.get_int_max_str_digits() digits, or a structure
         # too deep for repr(): name the type instead of showing the value.
-        shown = f"<{type(value).__name__} too large to show>"
-    if len(shown) > 80:
-        shown = shown[:77] + "..."
+        return f"<{type(value).__name__} too large to show>"
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _fail(field: str, value: object, problem: str) -> InvalidEventError:
     if len(field) > 120:  # the path into a deeply nested property
         field = f"{field[:60]}...{field[-57:]}"
-    return InvalidEventError(f"{field}={shown}: {problem}")
+    return InvalidEventError(f"{field}={shown_value(value)}: {problem}")
 
 
 def check_text(field: str, value: object, limit: int) -> str:

@@ -26,7 +26,7 @@ from dateutil.parser import isoparse
 
 from ttvkit._json import compact, load_json
 from ttvkit.errors import ConfigurationError, InvalidEventError
-from ttvkit.events import MAX_TIMESTAMP, MIN_TIMESTAMP, JSONValue, parse_timestamp
+from ttvkit.events import MAX_TIMESTAMP, MIN_TIMESTAMP, JSONValue, parse_timestamp, shown_value
 
 __all__ = [
     "JSON_STRING",
@@ -184,13 +184,10 @@ def check_zone(value: object) -> tzinfo | None:
     )
 
 
-def shown(value: object) -> str:
-    """*value* as a message shows it: its repr, cut to 80 characters."""
-    try:
-        text = repr(value)
-    except ValueError:  # an int too long to convert to text
-        return "<an integer too long to show>"
-    return text if len(text) <= 80 else text[:77] + "..."
+#: *value* as a message shows it: a date or time in ISO 8601, anything else as its
+#: repr, cut to 80 characters (the rule of :mod:`ttvkit.events`' own errors, so that a
+#: reader can reword them).
+shown: Final = shown_value
 
 
 def json_problem(exc: BaseException) -> str:
