@@ -52,6 +52,7 @@ __all__ = [
     "checked_event",
     "new_event_id",
     "parse_timestamp",
+    "shown_value",
     "trusted_event",
     "validate_properties",
 ]
