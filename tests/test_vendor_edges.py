@@ -3,10 +3,12 @@ gzip files, person properties in every format, merge counts and group lists."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import io
 import json
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ import pytest
 from ttvkit.io import (
     ReadError,
     read_amplitude,
+    read_file,
     read_mixpanel,
     read_posthog,
     read_segment,
@@ -359,3 +362,96 @@ def test_a_key_a_mixpanel_record_lacks_is_missing_not_empty(tmp_path: Path) -> N
         "is missing; every event needs a timestamp",
         "is empty; every event needs a user_id",  # null: there, but empty
     ]
+
+
+# --------------------------------------------------------------------------- read as plain events
+
+
+def _vendor_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
+    """A file of each vendor's export, named as plain events, with its format."""
+    posthog_csv = tmp_path / "posthog.csv"
+    with posthog_csv.open("w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(["uuid", "event", "distinct_id", "timestamp"])
+        writer.writerow(["a", "signup", "u1", "2026-03-01T09:00:00Z"])
+    segment = {
+        "type": "track",
+        "event": "signup",
+        "userId": "u1",
+        "messageId": "m1",
+        "timestamp": "2026-03-01T09:00:00Z",
+    }
+    amplitude = {
+        "event_type": "signup",
+        "event_time": "2026-03-01 09:00:00.000000",
+        "user_id": "u1",
+        "device_id": "d1",
+    }
+    return {
+        "PostHog CSV": (posthog_csv, "posthog"),
+        "PostHog": (
+            jsonl(tmp_path / "posthog.jsonl", [posthog("a", "signup", "u1", 0)]),
+            "posthog",
+        ),
+        "Mixpanel": (
+            jsonl(tmp_path / "mixpanel.jsonl", [mixpanel("signup", "u1", EPOCH)]),
+            "mixpanel",
+        ),
+        "Segment": (jsonl(tmp_path / "segment.jsonl", [segment]), "segment"),
+        "Amplitude": (jsonl(tmp_path / "amplitude.jsonl", [amplitude]), "amplitude"),
+    }
+
+
+VENDORS = ["PostHog CSV", "PostHog", "Mixpanel", "Segment", "Amplitude"]
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_a_vendor_export_read_as_plain_events_is_told_its_format(
+    tmp_path: Path, vendor: str
+) -> None:
+    # A new user's export, read by its name: "key 'user_id' is missing" said nothing of
+    # the format= that reads it.
+    path, fmt = _vendor_files(tmp_path)[vendor]
+    name = vendor.split()[0]
+    with pytest.raises(ReadError) as raised:
+        list(read_file(path))
+    message = str(raised.value)
+    assert f"are those of {'an' if name[0] in 'AEIOU' else 'a'} {name} export: " in message
+    assert message.count(f"read it with format={fmt!r}") == 1
+    # ... and that format reads it.
+    assert [e.name for e in read_file(path, format=fmt)] == ["signup"]
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_scan_tells_a_vendor_export_its_format_too(tmp_path: Path, vendor: str) -> None:
+    pytest.importorskip("duckdb")
+    from ttvkit.stores.scan import scan
+
+    path, fmt = _vendor_files(tmp_path)[vendor]
+    with pytest.raises(ReadError, match=re.escape(f"read it with format={fmt!r}")):
+        scan(path)
+
+
+def test_plain_events_missing_a_column_get_no_vendor_advice(tmp_path: Path) -> None:
+    path = jsonl(tmp_path / "e.jsonl", [{"user": "u1", "name": "a", "timestamp": "2026-03-01"}])
+    with pytest.raises(ReadError) as raised:
+        list(read_file(path))
+    assert str(raised.value).endswith('key "user_id": is missing; every event needs a user_id')
+
+
+def test_the_command_line_says_the_vendor_format_as_its_option(tmp_path: Path) -> None:
+    from ttvkit.cli import main
+
+    path, _ = _vendor_files(tmp_path)["PostHog CSV"]
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        code = main(["report", str(path), "--reached", "signup", "--input-format", "csv"])
+    assert code == 2
+    assert (
+        err.getvalue()
+        .rstrip()
+        .endswith(
+            "These columns are those of a PostHog export: read it with --input-format posthog, "
+            "or map yours with --columns"
+        )
+    )

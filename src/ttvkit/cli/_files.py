@@ -25,6 +25,7 @@ from ttvkit.errors import ConfigurationError, MissingDependencyError, StoreError
 from ttvkit.events import ValueEvent, trusted_event
 from ttvkit.io import FORMATS as INPUT_FORMATS
 from ttvkit.io import (
+    VENDOR_NAMES,
     ColumnMapping,
     EventReader,
     ReadError,
@@ -117,14 +118,6 @@ def with_stable_ids(
             yield e
 
 
-_VENDOR_NAMES = {
-    "posthog": "PostHog",
-    "segment": "Segment",
-    "mixpanel": "Mixpanel",
-    "amplitude": "Amplitude",
-}
-
-
 @attrs.frozen
 class Reading:
     """How to read a file of events, from the command line (and the configuration)."""
@@ -191,7 +184,7 @@ def file_format(path: str, reading: Reading, facts: list[tuple[str, str | int]])
     fmt = format_of_name(path)
     sniffed = sniff(path, fmt or "jsonl", encoding=reading.encoding or "utf-8-sig")
     if reading.mapping is None and sniffed.format is not None:
-        vendor = _VENDOR_NAMES[sniffed.format]
+        vendor = VENDOR_NAMES[sniffed.format]
         note(
             f"{path} has the fields of {'an' if vendor[0] in 'AEIOU' else 'a'} {vendor} export; "
             "reading it as one "
@@ -281,7 +274,7 @@ def _encoding_for(fmt: str, reading: Reading) -> str | None:
     if reading.encoding is not None and fmt not in ("csv", "jsonl"):
         raise ConfigurationError(
             f"--encoding (or the configuration's [input] encoding) is for csv and jsonl "
-            f"files; {_VENDOR_NAMES.get(fmt, fmt)} files are read as UTF-8, as they are written"
+            f"files; {VENDOR_NAMES.get(fmt, fmt)} files are read as UTF-8, as they are written"
         )
     return reading.encoding
 
@@ -304,7 +297,7 @@ def files_in(source: str, reading: Reading) -> list[str]:
     """The files a directory or glob names, as :func:`ttvkit.scan` reads them; a vendor
     export is read one file at a time."""
     if reading.input_format not in (None, "csv", "jsonl", "parquet"):
-        vendor = _VENDOR_NAMES.get(reading.input_format, reading.input_format)
+        vendor = VENDOR_NAMES.get(reading.input_format, reading.input_format)
         raise ConfigurationError(
             f"--input-format {reading.input_format}: a {vendor} export is read one file at a "
             f"time, and {source} names several; pass one file"
@@ -361,7 +354,7 @@ def open_reader(path: str, fmt: str, reading: Reading) -> EventReader:
         if reading.timestamp_unit is not None:
             raise ConfigurationError(
                 f"--timestamp-unit is for csv, jsonl and parquet files; the times of a "
-                f"{_VENDOR_NAMES.get(fmt, fmt)} export are read as the vendor writes them"
+                f"{VENDOR_NAMES.get(fmt, fmt)} export are read as the vendor writes them"
             )
         if reading.timezone is not None:  # else the vendor's documented UTC
             zone = "project_timezone" if fmt == "mixpanel" else "assume_timezone"

@@ -72,9 +72,12 @@ _IN_CLI_WORDS: Final = (
         "ColumnMapping(user='distinct_id', name='event')",
         "Map yours with --columns, e.g. --columns user=distinct_id,name=event",
     ),
+    ("or pass mapping=ColumnMapping(...)", "or map yours with --columns"),
 )
 #: ``encoding='utf-16-le'`` in the readers' advice: ``--encoding utf-16-le``.
 _ENCODING_ARGUMENT: Final = re.compile(r"\bencoding='([^']*)'")
+#: ``format='posthog'`` in the readers' advice: ``--input-format posthog``.
+_FORMAT_ARGUMENT: Final = re.compile(r"\bformat='([a-z]+)'")
 #: A CSV cell of digits where a time should be (an epoch number, which CSV reads as
 #: text unless told the unit).
 _DIGITS_FOR_A_TIME: Final = re.compile(r"'-?\d+(\.\d+)?' is not an ISO-8601 timestamp")
@@ -85,6 +88,7 @@ def in_cli_words(text: str) -> str:
     for python, cli in _IN_CLI_WORDS:
         text = text.replace(python, cli)
     text = _ENCODING_ARGUMENT.sub(r"--encoding \1", text)
+    text = _FORMAT_ARGUMENT.sub(r"--input-format \1", text)
     if _DIGITS_FOR_A_TIME.search(text):
         text += (
             "; a number of seconds (or ms, us) since the epoch needs --timestamp-unit s (ms, us)"

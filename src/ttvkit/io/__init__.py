@@ -43,6 +43,7 @@ from ttvkit.io._mapping import ALL_OTHER_COLUMNS, ColumnMapping
 from ttvkit.io._reader import MAX_REPORTED_ERRORS, EventReader, ReadError
 from ttvkit.io._tables import from_pandas, from_polars, read_parquet, write_parquet
 from ttvkit.io._text import CSV_COLUMNS, read_csv, read_jsonl, write_csv, write_jsonl
+from ttvkit.io._vendor_fields import VENDOR_NAMES
 from ttvkit.io._vendors import read_posthog, read_segment
 from ttvkit.io.values import TimestampUnit
 
@@ -52,6 +53,7 @@ __all__ = [
     "FORMATS",
     "MAX_REPORTED_ERRORS",
     "NAME_FORMATS",
+    "VENDOR_NAMES",
     "ColumnMapping",
     "EventReader",
     "FileFormat",

@@ -30,6 +30,7 @@ from ttvkit.events import (
 )
 from ttvkit.io._mapping import ALL_OTHER_COLUMNS, OPTIONAL_DEFAULTS, ColumnMapping, check_mapping
 from ttvkit.io._reader import Location, ReadError
+from ttvkit.io._vendor_fields import vendor_advice
 from ttvkit.io.values import (
     TimestampUnit,
     check_unit,
@@ -151,10 +152,16 @@ class RowConverter:
         if missing:
             field, column = missing[0]
             shown = ", ".join(repr(c) for c in columns) or "none"
+            advice = vendor_advice(columns, noun=location.noun)
             raise location.error(
                 f"there is no {location.noun} {column!r}, which the mapping reads {field} from; "
-                f"the {location.noun}s are: {shown}. Pass mapping=ColumnMapping(...) naming "
-                "yours, e.g. ColumnMapping(user='distinct_id', name='event')"
+                f"the {location.noun}s are: {shown}. "
+                + (
+                    f"{advice[0].upper()}{advice[1:]}, or pass mapping=ColumnMapping(...)"
+                    if advice
+                    else "Pass mapping=ColumnMapping(...) naming yours, e.g. "
+                    "ColumnMapping(user='distinct_id', name='event')"
+                )
             )
         if self._account not in present:
             self._account = None
@@ -254,8 +261,20 @@ class RowConverter:
     ) -> str:
         value = values.get(column, _ABSENT)
         if self._missing(value):
-            raise _Problem(column, f"is {_absent_or_empty(value)}; every event needs a {field}")
+            raise self._lacking(values, column, value, field)
         return self._text_of(value, column, field, limit)
+
+    def _lacking(
+        self, values: Mapping[str, object], column: str, value: object, field: str
+    ) -> _Problem:
+        """The problem of a row without the *field* every event needs; where the row's
+        keys are a vendor's export's, what reads it."""
+        problem = f"is {_absent_or_empty(value)}; every event needs a {field}"
+        if value is _ABSENT:
+            advice = vendor_advice(values.keys(), values, noun=self._location.noun)
+            if advice is not None:
+                problem = f"{problem}; {advice}"
+        return _Problem(column, problem)
 
     def _optional_text(self, value: object, column: str, field: str) -> str | None:
         if self._missing(value):
@@ -266,7 +285,7 @@ class RowConverter:
         column = self._timestamp
         value = values.get(column, _ABSENT)
         if self._missing(value):
-            raise _Problem(column, f"is {_absent_or_empty(value)}; every event needs a timestamp")
+            raise self._lacking(values, column, value, "timestamp")
         try:
             return to_utc(value, self._options.timestamp_unit, self._options.assume_timezone)
         except InvalidEventError as exc:

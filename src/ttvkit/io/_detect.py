@@ -8,17 +8,14 @@ import gzip
 import json
 import os
 import zlib
-from collections.abc import Collection
 from typing import IO, Final
 
 import attrs
 
 from ttvkit.io._text import open_text
+from ttvkit.io._vendor_fields import vendor_of
 
 __all__ = ["Sniffed", "sniff"]
-
-_POSTHOG: Final = frozenset({"distinct_id", "uuid", "event"})
-_SEGMENT_IDS: Final = frozenset({"userId", "anonymousId"})
 
 
 @attrs.frozen
@@ -32,24 +29,6 @@ class Sniffed:
 
     format: str | None
     fields: tuple[str, ...]
-
-
-def _vendor(fields: Collection[str], record: dict[str, object] | None = None) -> str | None:
-    keys = set(fields)
-    if record is None:  # a CSV header: PostHog only
-        pass
-    elif keys >= {"event_type", "event_time"} and keys & {"user_id", "device_id"}:
-        if keys & {"amplitude_id", "device_id", "event_properties"}:
-            return "amplitude"
-    elif keys <= {"event", "properties"} and "event" in keys:
-        properties = record.get("properties")
-        if isinstance(properties, dict) and {"distinct_id", "time"} <= properties.keys():
-            return "mixpanel"
-    if keys >= _POSTHOG or ({"distinct_id", "event", "properties", "id"} <= keys):
-        return "posthog"
-    if "type" in keys and keys & _SEGMENT_IDS and record is not None:
-        return "segment"  # JSON only: the Segment reader reads no CSV
-    return None
 
 
 def _first_json_record(text: str) -> dict[str, object] | None:
@@ -124,4 +103,4 @@ def sniff(
                 fields = () if record is None else tuple(str(k) for k in record)
     except (OSError, UnicodeError, LookupError, EOFError, csv.Error):
         return Sniffed(None, ())
-    return Sniffed(_vendor(fields, record), fields)
+    return Sniffed(vendor_of(fields, record), fields)
