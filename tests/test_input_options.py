@@ -8,6 +8,7 @@ into a store), ``init`` (which writes the options it was given into the starter)
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -379,3 +380,105 @@ def test_encoding_errors_are_said_in_the_command_lines_words(tmp_path: Path) -> 
     )
     assert "UTF-16 stream does not start with BOM" in bom_less
     assert "--encoding utf-16-le" in bom_less
+
+
+# --------------------------------------------------------------------------- delimiters
+
+# A spreadsheet's CSV where the comma is the decimal sign: columns separated by ';'.
+SEMICOLONS = (
+    "user_id;name;timestamp;amount\n"
+    "u1;signup;2026-03-01T09:00:00Z;\n"
+    'u1;report;2026-03-01T10:00:00Z;"1,5"\n'
+    "u2;signup;2026-03-01T09:00:00Z;\n"
+)
+
+
+@pytest.mark.parametrize(("delimiter", "said"), [(";", "';'"), ("\t", "tab"), ("|", "'|'")])
+def test_report_import_and_init_read_a_header_split_by_another_delimiter(
+    tmp_path: Path, delimiter: str, said: str
+) -> None:
+    # Every command refused such a file with "map them with --columns", and the
+    # command line had no way to name the delimiter.
+    (tmp_path / "e.csv").write_text(SEMICOLONS.replace(";", delimiter), encoding="utf-8")
+    inline = ["--start", "signup", "--reached", "report"]
+    told = f"e.csv has its columns separated by {said}; reading it so (--delimiter {said})"
+    reported = ok(ttvkit("report", "e.csv", *inline, "--format", "json", cwd=tmp_path))
+    assert reported.stderr.splitlines() == [f"ttvkit: note: {told}"]
+    report = json.loads(reported.stdout)
+    first = report["sections"][1]["result"]
+    assert (first["n"], first["n_reached"]) == (2, 1)
+    assert report["facts"]["delimiter"] == ("tab" if delimiter == "\t" else delimiter)
+    url = f"sqlite:///{tmp_path / 'ttv.db'}"
+    imported = ok(ttvkit("import", "e.csv", url, cwd=tmp_path))
+    assert told in imported.stderr
+    with open_store(url) as store:
+        assert [e.properties.get("amount") for e in store.events(names=["report"])] == ["1,5"]
+    printed = ok(ttvkit("init", "e.csv", "--print", cwd=tmp_path)).stdout
+    assert parse_config(tomllib.loads(printed)).delimiter == delimiter
+    (tmp_path / "ttv.toml").write_text(printed, encoding="utf-8")
+    from_config = ok(ttvkit("report", "e.csv", "--format", "json", cwd=tmp_path))
+    assert from_config.stderr == ""  # read with the configuration's delimiter, no guess
+    # The option, spelt as a shell passes it, gives the same report.
+    spelt = "tab" if delimiter == "\t" else delimiter
+    given = ok(ttvkit("report", "e.csv", *inline, "--delimiter", spelt, cwd=tmp_path))
+    assert given.stderr == ""
+    assert ok(ttvkit("report", "e.csv", *inline, cwd=tmp_path)).stdout == given.stdout
+
+
+def test_a_wrong_delimiter_is_an_error_that_names_the_right_one(tmp_path: Path) -> None:
+    (tmp_path / "e.csv").write_text(SEMICOLONS, encoding="utf-8")
+    inline = ["--start", "signup", "--reached", "report"]
+    assert_user_error(
+        ttvkit("report", "e.csv", *inline, "--delimiter", "|", cwd=tmp_path),
+        "its header is one column, 'user_id;name;timestamp;amount', which holds ';': if "
+        "that separates its columns, pass --delimiter ';'",
+    )
+    (tmp_path / "c.csv").write_text(SEMICOLONS.replace(";", ","), encoding="utf-8")
+    # A glob is read by scan(): the readers' advice, in the command line's words.
+    assert_user_error(
+        ttvkit("report", "*.csv", *inline, "--delimiter", ";", cwd=tmp_path),
+        "The header is one column, which holds ',': if that separates the file's columns, "
+        "pass --delimiter ','",
+    )
+    (tmp_path / "e.jsonl").write_text("", encoding="utf-8")
+    assert_user_error(
+        ttvkit("report", "e.jsonl", *inline, "--delimiter", ";", cwd=tmp_path),
+        "--delimiter (or the configuration's [input] delimiter) is for csv files",
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        ("", "pass one character other than a quote or a newline"),
+        (";;", "pass one character"),
+        ('"', "pass one character other than a quote"),
+    ],
+)
+def test_bad_delimiters_are_refused_on_the_command_line_and_in_the_toml(
+    naive: Path, tmp_path: Path, value: str, fragment: str
+) -> None:
+    url = f"sqlite:///{tmp_path / 'ttv.db'}"
+    assert_user_error(
+        ttvkit("import", str(naive), url, "--delimiter", value, cwd=tmp_path),
+        f"argument --delimiter: {fragment}",
+    )
+    with pytest.raises(ConfigurationError, match=re.escape(f"input.delimiter: {value!r}: ")):
+        parse_config(
+            {"milestones": {"m": {"start": "a", "reached": "b"}}, "input": {"delimiter": value}}
+        )
+
+
+def test_the_readers_name_the_delimiter_a_one_column_header_holds(tmp_path: Path) -> None:
+    from ttvkit.io import ReadError, read_csv
+
+    semicolons = tmp_path / "e.csv"
+    semicolons.write_text(SEMICOLONS, encoding="utf-8")
+    advice = "which holds ';': if that separates the file's columns, pass delimiter=';'"
+    with pytest.raises(ReadError, match=re.escape(advice)):
+        list(read_csv(semicolons))
+    assert [e.name for e in read_csv(semicolons, delimiter=";")] == ["signup", "report", "signup"]
+    commas = tmp_path / "c.csv"
+    commas.write_text(SEMICOLONS.replace(";", ","), encoding="utf-8")
+    with pytest.raises(ReadError, match=re.escape("pass delimiter=','")):
+        list(read_csv(commas, delimiter=";"))

@@ -53,6 +53,7 @@ with :func:`load_config`. A complete example::
     timezone = "UTC"                    # the zone of timestamps written without an offset
     timestamp_unit = "ms"               # numbers are epoch milliseconds (or "s", "us")
     encoding = "cp1252"                 # a CSV or JSON-lines file's text (default: UTF-8)
+    delimiter = ";"                     # what separates a CSV file's columns (default: ",")
 
 Durations are strings such as ``"90s"``, ``"5m"``, ``"12h"``, ``"7d"``, ``"2w"``
 or tables such as ``{ days = 7 }``. A condition is an event name or a table
@@ -69,7 +70,7 @@ import tomllib
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
@@ -91,7 +92,7 @@ from ttvkit.conditions import (
 from ttvkit.errors import ConfigurationError, InvalidMilestoneError
 from ttvkit.events import JSONScalar
 from ttvkit.io import ColumnMapping, TimestampUnit
-from ttvkit.io.values import check_encoding
+from ttvkit.io.values import check_delimiter, check_encoding
 from ttvkit.milestones import Milestone, MilestoneKind, SpeedBands
 from ttvkit.observations import Per
 
@@ -138,6 +139,9 @@ class Config:
     encoding: str | None = None
     """The text encoding of a CSV or JSON-lines file (``[input] encoding``), such as
     ``"latin-1"``; ``None`` reads UTF-8."""
+    delimiter: str | None = None
+    """What separates a CSV file's columns (``[input] delimiter``), such as ``";"`` or
+    ``"\\t"``; ``None`` reads commas."""
 
     def milestone(self, name: str) -> Milestone:
         """The milestone called *name*, or a clear error listing the defined ones."""
@@ -226,9 +230,16 @@ def timezone_name(zone: tzinfo) -> str:
     return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
-def _input(value: object) -> tuple[tzinfo | None, TimestampUnit | None, str | None]:
+class _Input(NamedTuple):
+    timezone: tzinfo | None = None
+    timestamp_unit: TimestampUnit | None = None
+    encoding: str | None = None
+    delimiter: str | None = None
+
+
+def _input(value: object) -> _Input:
     table = _table(value, "input")
-    _check_keys(table, {"timezone", "timestamp_unit", "encoding"}, "input")
+    _check_keys(table, {"timezone", "timestamp_unit", "encoding", "delimiter"}, "input")
     zone = parse_timezone(table["timezone"], "input.timezone") if "timezone" in table else None
     unit = table.get("timestamp_unit")
     if unit is not None and unit not in ("s", "ms", "us"):
@@ -242,7 +253,13 @@ def _input(value: object) -> tuple[tzinfo | None, TimestampUnit | None, str | No
             check_encoding(encoding)
         except ConfigurationError as exc:
             raise _fail("input.encoding", str(exc).removeprefix("encoding=")) from None
-    return zone, unit, encoding
+    delimiter = table.get("delimiter")
+    if delimiter is not None:
+        try:
+            check_delimiter(delimiter)
+        except ConfigurationError as exc:
+            raise _fail("input.delimiter", str(exc).removeprefix("delimiter=")) from None
+    return _Input(zone, unit, encoding, delimiter)
 
 
 def _fail(where: str, message: str) -> ConfigurationError:
@@ -433,7 +450,7 @@ def _parse(data: Mapping[str, Any]) -> Config:
     store = data.get("store")
     if store is not None and not isinstance(store, str):
         raise _fail("store", "expected a store URL string")
-    zone, unit, encoding = _input(data["input"]) if "input" in data else (None, None, None)
+    reading = _input(data["input"]) if "input" in data else _Input()
     return Config(
         milestones=milestones,
         store=store,
@@ -453,9 +470,10 @@ def _parse(data: Mapping[str, Any]) -> Config:
         survey=sat.get("survey", "csat_submitted"),
         score=sat.get("score", "score"),
         columns=parse_columns(_table(data["columns"], "columns")) if "columns" in data else None,
-        timezone=zone,
-        timestamp_unit=unit,
-        encoding=encoding,
+        timezone=reading.timezone,
+        timestamp_unit=reading.timestamp_unit,
+        encoding=reading.encoding,
+        delimiter=reading.delimiter,
     )
 
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import argparse
 from datetime import datetime, timedelta, tzinfo
+from typing import Final
 
 from ttvkit.conditions import Condition, event
 from ttvkit.config import parse_columns, parse_duration, parse_timezone
 from ttvkit.errors import ConfigurationError, InvalidEventError
 from ttvkit.io import ColumnMapping
-from ttvkit.io.values import check_encoding, to_utc
+from ttvkit.io.values import check_delimiter, check_encoding, to_utc
 
 __all__ = [
     "PERIODS",
@@ -129,6 +130,21 @@ def encoding(value: str) -> str:
         return check_encoding(value)
     except ConfigurationError as exc:
         raise argparse.ArgumentTypeError(str(exc).removeprefix(f"encoding={value!r}: ")) from None
+
+
+#: How a tab can be written on a command line, where typing one is awkward.
+_TAB_SPELLINGS: Final = ("\\t", "tab", "TAB")
+
+
+def delimiter(value: str) -> str:
+    """One character; a tab also as ``\\t`` or ``tab``."""
+    value = "\t" if value in _TAB_SPELLINGS else value
+    try:
+        return check_delimiter(value)
+    except ConfigurationError as exc:
+        raise argparse.ArgumentTypeError(
+            str(exc).removeprefix(f"delimiter={value!r}: ").replace("'\\t'", "'\\t' (or tab)")
+        ) from None
 
 
 def names(value: str) -> tuple[str, ...]:

@@ -29,12 +29,13 @@ from ttvkit.io import (
     ColumnMapping,
     EventReader,
     ReadError,
+    Sniffed,
     TimestampUnit,
     format_of_name,
     read_file,
     sniff,
 )
-from ttvkit.io.values import wide_text_problem
+from ttvkit.io.values import delimiter_in, wide_text_problem
 from ttvkit.stores import Store
 from ttvkit.stores.scan import ScanSource, files_of, scan, scan_in_engine
 
@@ -132,17 +133,20 @@ class Reading:
     timezone: tzinfo | None = None
     timestamp_unit: TimestampUnit | None = None
     encoding: str | None = None
+    delimiter: str | None = None
 
 
 def reading_of(args: argparse.Namespace, config: Config | None = None) -> Reading:
     """How to read the file: the command line's options, else the configuration's."""
     mapping = args.columns if args.columns is not None else None
     zone, unit, encoding = args.timezone, args.timestamp_unit, args.encoding
+    delimiter = args.delimiter
     if config is not None:
         mapping = config.columns if mapping is None else mapping
         zone = config.timezone if zone is None else zone
         unit = config.timestamp_unit if unit is None else unit
         encoding = config.encoding if encoding is None else encoding
+        delimiter = config.delimiter if delimiter is None else delimiter
     return Reading(
         input_format=args.input_format,
         on_error=args.on_error,
@@ -154,15 +158,20 @@ def reading_of(args: argparse.Namespace, config: Config | None = None) -> Readin
         timezone=zone,
         timestamp_unit=unit,
         encoding=encoding,
+        delimiter=delimiter,
     )
 
 
-def file_format(path: str, reading: Reading, facts: list[tuple[str, str | int]]) -> str:
-    """The format to read *path* as: given, or from its name, or from its content.
+def file_format(
+    path: str, reading: Reading, facts: list[tuple[str, str | int]]
+) -> tuple[str, Reading]:
+    """The format to read *path* as: given, or from its name, or from its content; and
+    *reading*, with the delimiter a CSV file's header shows where none was given.
 
     A file whose fields are a PostHog or Segment export's is read as one (said on
-    stderr and in *facts*). Fields that the column mapping does not find are an
-    error naming the fields there are and the options that would read them.
+    stderr and in *facts*), and so is a CSV file whose header is one column that a
+    semicolon, a tab or ``|`` splits. Fields that the column mapping does not find
+    are an error naming the fields there are and the options that would read them.
     """
     if many_files(path):
         raise ConfigurationError(
@@ -173,16 +182,18 @@ def file_format(path: str, reading: Reading, facts: list[tuple[str, str | int]])
         pass
     fmt = reading.input_format
     if fmt is not None:
-        return fmt
+        _delimiter_for(fmt, reading)
+        return fmt, reading
     lowered = path.lower().removesuffix(".gz")
     if lowered.endswith(".zip"):
         note(
             f"{path} is a zip archive; reading it as an Amplitude export (--input-format amplitude)"
         )
         facts.append(("format", "Amplitude export (a zip archive)"))
-        return "amplitude"
+        _delimiter_for("amplitude", reading)
+        return "amplitude", reading
     fmt = format_of_name(path)
-    sniffed = sniff(path, fmt or "jsonl", encoding=reading.encoding or "utf-8-sig")
+    reading, sniffed = looked_at(path, fmt, reading, facts)
     if reading.mapping is None and sniffed.format is not None:
         vendor = VENDOR_NAMES[sniffed.format]
         note(
@@ -192,7 +203,8 @@ def file_format(path: str, reading: Reading, facts: list[tuple[str, str | int]])
             "it as plain events)"
         )
         facts.append(("format", f"{vendor} export (recognised from its fields)"))
-        return sniffed.format
+        _delimiter_for(sniffed.format, reading)
+        return sniffed.format, reading
     if fmt is None:
         if _starts_with(path, _DATABASE_HEADERS):  # a store's file given as a file of events
             raise ConfigurationError(
@@ -205,7 +217,8 @@ def file_format(path: str, reading: Reading, facts: list[tuple[str, str | int]])
         )
     if sniffed.fields:
         _check_columns(path, sniffed.fields, reading)
-    return fmt
+    _delimiter_for(fmt, reading)
+    return fmt, reading
 
 
 _COLUMN_GUESSES = {
@@ -251,6 +264,13 @@ def _check_columns(path: str, fields: Sequence[str], reading: Reading) -> None:
     if not missing:
         return
     shown = ", ".join(fields[:12]) + (", ..." if len(fields) > 12 else "")
+    other = delimiter_in(fields, reading.delimiter or ",")
+    if other is not None:
+        option = "tab" if other == "\t" else repr(other)
+        raise ConfigurationError(
+            f"{path} has no {' or '.join(missing)}; its header is one column, {shown!r}, "
+            f"which holds {option}: if that separates its columns, pass --delimiter {option}"
+        )
     guess = guess_columns(fields)
     option = "--columns user=COL,name=COL,timestamp=COL" if guess is None else columns_option(guess)
     hint = f"{option} (or a [columns] table in the TOML)"
@@ -277,6 +297,36 @@ def _encoding_for(fmt: str, reading: Reading) -> str | None:
             f"files; {VENDOR_NAMES.get(fmt, fmt)} files are read as UTF-8, as they are written"
         )
     return reading.encoding
+
+
+def looked_at(
+    path: str, fmt: str | None, reading: Reading, facts: list[tuple[str, str | int]]
+) -> tuple[Reading, Sniffed]:
+    """What the start of *path* (read as *fmt*, from its name) shows: its fields, and
+    for a CSV file whose header is one column that a semicolon, a tab or ``|`` splits,
+    that delimiter, in the *reading* returned (said on stderr and in *facts*) when
+    none was given."""
+    encoding = reading.encoding or "utf-8-sig"
+    sniffed = sniff(path, fmt or "jsonl", encoding=encoding, delimiter=reading.delimiter or ",")
+    other = delimiter_in(sniffed.fields) if fmt == "csv" and reading.delimiter is None else None
+    if other is None:
+        return reading, sniffed
+    shown = "tab" if other == "\t" else repr(other)
+    note(f"{path} has its columns separated by {shown}; reading it so (--delimiter {shown})")
+    facts.append(("delimiter", "tab" if other == "\t" else other))
+    reading = attrs.evolve(reading, delimiter=other)
+    return reading, sniff(path, fmt, encoding=encoding, delimiter=other)
+
+
+def _delimiter_for(fmt: str | None, reading: Reading) -> str | None:
+    """The ``--delimiter`` to read a *fmt* file with, refused for a format that is not CSV
+    (a glob's format None: its files' names say)."""
+    if reading.delimiter is not None and fmt not in (None, "csv"):
+        raise ConfigurationError(
+            f"--delimiter (or the configuration's [input] delimiter) is for csv files; "
+            f"{VENDOR_NAMES.get(fmt, fmt)} files have no delimiter to choose"
+        )
+    return reading.delimiter
 
 
 def many_files(source: str) -> bool:
@@ -311,6 +361,7 @@ class _ScanOptions(TypedDict):
     assume_timezone: tzinfo | None
     timestamp_unit: TimestampUnit | None
     encoding: str | None
+    delimiter: str
 
 
 def _scan_options(reading: Reading, fmt: str | None, encoding: str | None) -> _ScanOptions:
@@ -321,6 +372,7 @@ def _scan_options(reading: Reading, fmt: str | None, encoding: str | None) -> _S
         "assume_timezone": reading.timezone,
         "timestamp_unit": reading.timestamp_unit,
         "encoding": encoding,
+        "delimiter": _delimiter_for(fmt, reading) or ",",
     }
 
 
@@ -345,6 +397,8 @@ def open_reader(path: str, fmt: str, reading: Reading) -> EventReader:
     options: dict[str, object] = {"on_error": reading.on_error}
     if _encoding_for(fmt, reading) is not None:
         options["encoding"] = reading.encoding
+    if _delimiter_for(fmt, reading) is not None:
+        options["delimiter"] = reading.delimiter
     if fmt in ("csv", "jsonl", "parquet"):
         if reading.mapping is not None:
             options["mapping"] = reading.mapping

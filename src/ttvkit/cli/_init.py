@@ -21,6 +21,7 @@ from ttvkit.cli._files import (
     file_format,
     files_in,
     guess_columns,
+    looked_at,
     many_files,
     open_reader,
     reader_facts,
@@ -33,7 +34,7 @@ from ttvkit.cli._output import DOCS_URL, EXIT_OK, note, write_stdout
 from ttvkit.config import parse_config, timezone_name
 from ttvkit.errors import ConfigurationError
 from ttvkit.events import ValueEvent
-from ttvkit.io import ColumnMapping, format_of_name, sniff
+from ttvkit.io import ColumnMapping, format_of_name
 from ttvkit.stores.scan import ScanSource
 
 __all__ = ["cmd_init"]
@@ -120,7 +121,7 @@ def _init_text(
             column = getattr(mapping, field)
             if column != getattr(default, field):
                 lines.append(f"{field} = {_toml_string(column or '')}")
-    if (reading.timezone, reading.timestamp_unit, reading.encoding) != (None, None, None):
+    if any((reading.timezone, reading.timestamp_unit, reading.encoding, reading.delimiter)):
         lines += ["", "[input]                      # how the file's values are read"]
         if reading.timezone is not None:
             lines.append(f"timezone = {_toml_string(timezone_name(reading.timezone))}")
@@ -128,6 +129,8 @@ def _init_text(
             lines.append(f"timestamp_unit = {_toml_string(reading.timestamp_unit)}")
         if reading.encoding is not None:
             lines.append(f"encoding = {_toml_string(reading.encoding)}")
+        if reading.delimiter is not None:
+            lines.append(f"delimiter = {_toml_string(reading.delimiter)}")
     by_users = sorted(names, key=lambda n: (-names[n][1], n))
     start = next((n for n in by_users if n.lower() in _START_HINTS), None)
     if start is None and firsts:
@@ -256,8 +259,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     if args.file is not None and many_files(args.file):
         first = files_in(args.file, reading)[0]
     if first is not None and reading.input_format is None and reading.mapping is None:
-        named = format_of_name(first)
-        sniffed = sniff(first, named or "jsonl", encoding=reading.encoding or "utf-8-sig")
+        reading, sniffed = looked_at(first, format_of_name(first), reading, [])
         default = ColumnMapping()
         defaults = {default.user, default.name, default.timestamp}
         if sniffed.format is None and sniffed.fields and not defaults <= set(sniffed.fields):
@@ -266,21 +268,21 @@ def cmd_init(args: argparse.Namespace) -> int:
                 note(f"{args.file}: reading it with {columns_option(guess)} (written to [columns])")
                 reading = attrs.evolve(reading, mapping=guess)
     if args.file is not None and first != args.file:
-        fmt = file_format(first, reading, [])
+        fmt, reading = file_format(first, reading, [])
         if fmt not in ("csv", "jsonl", "parquet"):
             raise ConfigurationError(
                 f"{first} is a vendor export, read one file at a time, and {args.file} names "
                 "several; pass one file"
             )
-        fields = sniff(first, fmt, encoding=reading.encoding or "utf-8-sig").fields
+        fields = looked_at(first, fmt, reading, [])[1].fields
         with scan_files(args.file, reading, event_ids="content") as together:
             names, firsts = _names_in_engine(together)
             reader_facts(together, [])
         if not names:
             raise ConfigurationError(f"{args.file} holds no events to start from")
     elif args.file is not None:
-        fmt = file_format(args.file, reading, [])
-        fields = sniff(args.file, fmt, encoding=reading.encoding or "utf-8-sig").fields
+        fmt, reading = file_format(args.file, reading, [])
+        fields = looked_at(args.file, fmt, reading, [])[1].fields
         scanned = scan_file(args.file, fmt, reading, event_ids="content")
         if scanned is not None:
             with scanned:

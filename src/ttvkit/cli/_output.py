@@ -76,6 +76,8 @@ _IN_CLI_WORDS: Final = (
 )
 #: ``encoding='utf-16-le'`` in the readers' advice: ``--encoding utf-16-le``.
 _ENCODING_ARGUMENT: Final = re.compile(r"\bencoding='([^']*)'")
+#: ``delimiter=';'`` in the readers' advice: ``--delimiter ';'`` (a tab: ``--delimiter tab``).
+_DELIMITER_ARGUMENT: Final = re.compile(r"\bdelimiter='(\\t|[^'])'")
 #: ``format='posthog'`` in the readers' advice: ``--input-format posthog``.
 _FORMAT_ARGUMENT: Final = re.compile(r"\bformat='([a-z]+)'")
 #: A CSV cell of digits where a time should be (an epoch number, which CSV reads as
@@ -89,6 +91,9 @@ def in_cli_words(text: str) -> str:
         text = text.replace(python, cli)
     text = _ENCODING_ARGUMENT.sub(r"--encoding \1", text)
     text = _FORMAT_ARGUMENT.sub(r"--input-format \1", text)
+    text = _DELIMITER_ARGUMENT.sub(
+        lambda m: "--delimiter tab" if m[1] == "\\t" else f"--delimiter '{m[1]}'", text
+    )
     if _DIGITS_FOR_A_TIME.search(text):
         text += (
             "; a number of seconds (or ms, us) since the epoch needs --timestamp-unit s (ms, us)"

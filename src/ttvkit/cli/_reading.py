@@ -57,6 +57,13 @@ def add_reading_options(parser: argparse.ArgumentParser) -> None:
         "(default: UTF-8, a byte-order mark skipped in CSV)",
     )
     files.add_argument(
+        "--delimiter",
+        type=_args.delimiter,
+        metavar="CHAR",
+        help="what separates a csv file's columns, e.g. ';' or tab (default: a comma; a header "
+        "that is one column holding ';', a tab or '|' is read with it, and said so)",
+    )
+    files.add_argument(
         "--group-type",
         metavar="TYPE",
         help="the account: PostHog's $groups[TYPE], Amplitude's groups[TYPE] (e.g. company), "

@@ -52,6 +52,7 @@ _SPARK_SCHEMES = ("s3a://", "gs://", "abfss://", "hdfs://")
 _SPARK_CANNOT = (
     "on_error",
     "encoding",
+    "delimiter",
     "group_type",
     "keep_properties",
     "no_merge_identities",
@@ -216,7 +217,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     else:
         check_output(args.output, [*inputs, ("source", source)])
         reading = reading_of(args, config)
-        fmt = file_format(source, reading, facts)
+        fmt, reading = file_format(source, reading, facts)
         scanned = scan_file(source, fmt, reading, event_ids="content")
         if scanned is not None:
             with scanned:

@@ -61,7 +61,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def _import_file(args: argparse.Namespace, path: str, reading: Reading) -> int:
-    fmt = file_format(path, reading, [])
+    fmt, reading = file_format(path, reading, [])
     # With duckdb, DuckDB reads and checks a CSV, JSON-lines or Parquet file (about
     # four times faster than the reader); each row is an event, whose id, if it has
     # none, is then made from its content as the reader's path makes it. A file with a

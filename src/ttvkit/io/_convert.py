@@ -35,6 +35,7 @@ from ttvkit.io.values import (
     TimestampUnit,
     check_unit,
     check_zone,
+    delimiter_in,
     infer_scalar,
     json_object,
     jsonable,
@@ -67,6 +68,8 @@ class Options:
     #: every value is text (CSV): "" is missing, numbers and booleans are inferred
     text: bool = False
     infer_types: bool = True
+    #: what separates the columns of a CSV file
+    delimiter: str = ","
     #: where to take an account from when no account column has one (PostHog groups)
     account_from: Callable[[Mapping[str, Any]], tuple[str, object]] | None = None
     keep_properties: frozenset[str] | None = None
@@ -153,6 +156,12 @@ class RowConverter:
             field, column = missing[0]
             shown = ", ".join(repr(c) for c in columns) or "none"
             advice = vendor_advice(columns, noun=location.noun)
+            other = delimiter_in(columns, options.delimiter) if options.text else None
+            if other is not None:
+                advice = (
+                    f"the header is one column, which holds {other!r}: if that separates "
+                    f"the file's columns, pass delimiter={other!r}"
+                )
             raise location.error(
                 f"there is no {location.noun} {column!r}, which the mapping reads {field} from; "
                 f"the {location.noun}s are: {shown}. "

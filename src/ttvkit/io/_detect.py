@@ -80,7 +80,11 @@ def _start(file: IO[str]) -> str:
 
 
 def sniff(
-    path: str | os.PathLike[str], format: str | None, *, encoding: str = "utf-8-sig"
+    path: str | os.PathLike[str],
+    format: str | None,
+    *,
+    encoding: str = "utf-8-sig",
+    delimiter: str = ",",
 ) -> Sniffed:
     """Look at the header (CSV) or the first record (JSON) of *path*.
 
@@ -88,7 +92,8 @@ def sniff(
     ``"jsonl"``; anything else is not looked at). Reads at most the first
     megabyte for JSON, one line for CSV; unreadable files give no fields (the
     reader then says what is wrong), and a truncated ``.gz`` is judged by what can
-    be read before the damage. *encoding* is the file's, as the reader will read it.
+    be read before the damage. *encoding* is the file's, as the reader will read it,
+    and *delimiter* what separates a CSV file's columns.
     """
     if format not in ("csv", "jsonl"):
         return Sniffed(None, ())
@@ -96,7 +101,7 @@ def sniff(
     try:
         with open_text(os.fspath(path), "r", encoding=encoding, newline="") as file:
             if format == "csv":
-                header = next(csv.reader(file), [])
+                header = next(csv.reader(file, delimiter=delimiter), [])
                 fields: tuple[str, ...] = tuple(header)
             else:
                 record = _first_json_record(_start(file))

@@ -20,13 +20,14 @@ from datetime import tzinfo
 from typing import IO, Final, TypeAlias, cast
 
 from ttvkit._json import compact, load_json
-from ttvkit.errors import ConfigurationError, InvalidEventError
+from ttvkit.errors import InvalidEventError
 from ttvkit.events import ValueEvent
 from ttvkit.io._convert import Options, RowConverter
 from ttvkit.io._mapping import ColumnMapping
 from ttvkit.io._reader import EventReader, Item, Location, OnError, ReadError, source_name
 from ttvkit.io.values import (
     TimestampUnit,
+    check_delimiter,
     check_encoding,
     is_gzipped,
     is_utf8,
@@ -71,15 +72,6 @@ def open_text(
     else:
         with open(path, mode, encoding=encoding, newline=newline) as file:
             yield file
-
-
-def _check_delimiter(delimiter: object) -> str:
-    if isinstance(delimiter, str) and len(delimiter) == 1 and delimiter not in '"\r\n':
-        return delimiter
-    raise ConfigurationError(
-        f"delimiter={delimiter!r}: pass one character other than a quote or a newline, "
-        "e.g. ',' or ';' or '\\t'"
-    )
 
 
 class _DecodeError(ReadError):
@@ -185,15 +177,16 @@ def read_csv(
 
     Returns an :class:`EventReader`; see it for ``on_error`` and the counts.
     """
+    delimiter = check_delimiter(delimiter)
     options = Options.build(
         mapping,
         assume_timezone=assume_timezone,
         timestamp_unit=timestamp_unit,
         text=True,
         infer_types=bool(infer_types),
+        delimiter=delimiter,
     )
     name = source_name(source)
-    delimiter = _check_delimiter(delimiter)
     encoding = check_encoding(encoding)
     if is_utf8(encoding):
         encoding = "utf-8-sig"  # a byte-order mark is never part of a CSV's first column name
@@ -434,7 +427,7 @@ def write_csv(
     object per cell, and a missing account an empty cell. :func:`read_csv` with the
     default mapping reads the file back to equal events. UTF-8, no byte-order mark.
     """
-    delimiter = _check_delimiter(delimiter)
+    delimiter = check_delimiter(delimiter)
     written = 0
     with open_text(destination, "w", encoding="utf-8", newline="") as file:
         writer = csv.writer(file, delimiter=delimiter)

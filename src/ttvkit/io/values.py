@@ -18,7 +18,7 @@ import codecs
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any, Final, Literal, TypeAlias
 
@@ -29,6 +29,7 @@ from ttvkit.errors import ConfigurationError, InvalidEventError
 from ttvkit.events import MAX_TIMESTAMP, MIN_TIMESTAMP, JSONValue, parse_timestamp, shown_value
 
 __all__ = [
+    "DELIMITERS",
     "JSON_STRING",
     "MAX_PROPERTIES_TEXT",
     "NOT_SPACE",
@@ -36,9 +37,11 @@ __all__ = [
     "RISKY_NUMBERS",
     "ZONE_ADVICE",
     "TimestampUnit",
+    "check_delimiter",
     "check_encoding",
     "check_unit",
     "check_zone",
+    "delimiter_in",
     "infer_scalar",
     "is_gzipped",
     "is_utf8",
@@ -133,6 +136,32 @@ def check_unit(value: object) -> TimestampUnit | None:
         f"timestamp_unit={value!r}: pass 's', 'ms' or 'us' (epoch seconds, milliseconds "
         "or microseconds), or None for ISO-8601 text and epoch seconds"
     )
+
+
+def check_delimiter(value: object) -> str:
+    """*value* as a CSV delimiter (one character other than a quote or a newline), or a
+    ConfigurationError saying so."""
+    if isinstance(value, str) and len(value) == 1 and value not in '"\r\n':
+        return value
+    raise ConfigurationError(
+        f"delimiter={value!r}: pass one character other than a quote or a newline, "
+        "e.g. ',' or ';' or '\\t'"
+    )
+
+
+#: The delimiters a CSV file's header is looked at for, when read with another one.
+DELIMITERS: Final = (",", ";", "\t", "|")
+
+
+def delimiter_in(header: Sequence[str], used: str = ",") -> str | None:
+    """The delimiter a CSV header read with *used* seems to have instead: a header of
+    one cell (``'user_id;name;timestamp'``) that another of :data:`DELIMITERS` splits
+    (the one that splits it most). None otherwise."""
+    if len(header) != 1:
+        return None
+    counts = {d: header[0].count(d) for d in DELIMITERS if d != used}
+    best = max(counts, key=counts.__getitem__)
+    return best if counts[best] else None
 
 
 def check_encoding(value: object) -> str:
