@@ -86,6 +86,23 @@ def report_rest(path: Path) -> Answer:
 #: The command's peak resident memory (bytes) per file, the largest of its runs.
 COMMAND_PEAK: dict[Path, int] = {}
 
+#: ``python -m ttvkit ARGS``, writing the process's own peak RSS (``VmHWM``, in bytes) to
+#: the file named by ``TTVKIT_BENCH_PEAK`` as it exits. ``wait4``'s ``ru_maxrss`` is no
+#: measure of the command: Linux counts in it the parent's resident memory at the
+#: ``exec`` (2.7 GB for every size in a full run, the harness's own), while ``VmHWM``
+#: is the new program's alone.
+_WITH_PEAK = """
+import os, runpy, sys
+def peak():
+    with open("/proc/self/status", encoding="ascii") as status:
+        return next(int(l.split()[1]) * 1024 for l in status if l.startswith("VmHWM:"))
+try:
+    runpy.run_module("ttvkit", run_name="__main__", alter_sys=True)
+finally:
+    with open(os.environ["TTVKIT_BENCH_PEAK"], "w", encoding="ascii") as out:
+        out.write(str(peak()))
+"""
+
 
 def _seconds_or_inf(value: Any) -> float:
     return math.inf if value is None else float(value)
@@ -99,20 +116,23 @@ def report_command(path: Path) -> Answer:
         config = Path(folder, "ttv.toml")
         config.write_text(demo_config_text(), encoding="utf-8")
         output = Path(folder, "report.json")
-        command = [sys.executable, "-m", "ttvkit", "report", str(path)]
+        peak = Path(folder, "peak")
+        command = [sys.executable, "-c", _WITH_PEAK, "report", str(path)]
         command += ["--config", str(config), "--format", "json", "--output", str(output)]
-        with subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        ) as process:
-            assert process.stderr is not None
-            errors = process.stderr.read()
-            _, status, usage = os.wait4(process.pid, 0)
-            process.returncode = os.waitstatus_to_exitcode(status)
-        if process.returncode != 0:
+        finished = subprocess.run(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "TTVKIT_BENCH_PEAK": str(peak)},
+            check=False,
+        )
+        if finished.returncode != 0:
             raise RuntimeError(
-                f"{' '.join(command)} exited {process.returncode}: {errors[-2000:]!r}"
+                f"ttvkit {' '.join(command[3:])} exited {finished.returncode}: "
+                f"{finished.stderr[-2000:]!r}"
             )
-        COMMAND_PEAK[path] = max(COMMAND_PEAK.get(path, 0), usage.ru_maxrss * 1024)
+        COMMAND_PEAK[path] = max(COMMAND_PEAK.get(path, 0), int(peak.read_text("ascii")))
         report = json.loads(output.read_text(encoding="utf-8"))
     for section in report["sections"]:
         result = section["result"]
