@@ -67,7 +67,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -247,19 +247,21 @@ def _input(value: object) -> _Input:
             "input.timestamp_unit",
             f"{unit!r}: write 's', 'ms' or 'us' (epoch seconds, milliseconds or microseconds)",
         )
-    encoding = table.get("encoding")
-    if encoding is not None:
-        try:
-            check_encoding(encoding)
-        except ConfigurationError as exc:
-            raise _fail("input.encoding", str(exc).removeprefix("encoding=")) from None
-    delimiter = table.get("delimiter")
-    if delimiter is not None:
-        try:
-            check_delimiter(delimiter)
-        except ConfigurationError as exc:
-            raise _fail("input.delimiter", str(exc).removeprefix("delimiter=")) from None
+    encoding = _checked(table, "encoding", check_encoding)
+    delimiter = _checked(table, "delimiter", check_delimiter)
     return _Input(zone, unit, encoding, delimiter)
+
+
+def _checked(table: Mapping[str, Any], key: str, check: Callable[[object], str]) -> str | None:
+    """``[input] key``, checked by the readers' rule for the ``key=`` argument (None if
+    absent); its error names the key."""
+    value = table.get(key)
+    if value is None:
+        return None
+    try:
+        return check(value)
+    except ConfigurationError as exc:
+        raise _fail(f"input.{key}", str(exc).removeprefix(f"{key}=")) from None
 
 
 def _fail(where: str, message: str) -> ConfigurationError:
