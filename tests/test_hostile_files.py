@@ -9,6 +9,7 @@ escapes it fails the test with its traceback.
 from __future__ import annotations
 
 import gzip
+import importlib.util
 import io
 import json
 import os
@@ -320,6 +321,62 @@ def test_scan_names_an_empty_gzip_file_alone_or_in_a_glob(
             ttv.scan(given)
 
 
+def _damaged(data: bytes, how: str) -> bytes:
+    if how == "cut":
+        return data[: len(data) // 2]
+    if how == "flipped":  # inside the deflate stream
+        middle = len(data) // 2
+        return data[:middle] + bytes([data[middle] ^ 0xFF]) + data[middle + 1 :]
+    # "stored": no compression, so a changed byte is still valid deflate: only the CRC
+    # in the trailer tells (DuckDB read such a file as different events)
+    return data.replace(b"signup", b"signuq", 1)
+
+
+@pytest.mark.parametrize("how", ["cut", "flipped", "stored"])
+@pytest.mark.parametrize("suffix", [".csv.gz", ".jsonl.gz"])
+def test_a_damaged_gzip_file_is_one_error_in_every_path(
+    tmp_path: Path, many_events: list[ttv.ValueEvent], how: str, suffix: str
+) -> None:
+    # DuckDB checks no CRC and stops quietly at a cut: the command line read such
+    # files as fewer or different events, or crashed with zlib.error.
+    events = many_events[:200]
+    plain = (
+        _csv_text(events)
+        if suffix == ".csv.gz"
+        else "".join(json.dumps(e.to_dict()) + "\n" for e in events)
+    )
+    data = gzip.compress(plain.encode(), compresslevel=0 if how == "stored" else 9)
+    source = tmp_path / f"events{suffix}"
+    source.write_bytes(_damaged(data, how))
+    assert source.read_bytes() != data
+    # The reader streams: a flipped byte may garble a row before the CRC is reached.
+    with pytest.raises(ReadError, match=re.escape(str(source))):
+        list(read_file(source))
+    damaged = f"{source}: is not a complete gzip file"
+    for command in (
+        ["report", str(source), "--reached", "signup"],
+        ["init", str(source), "--print"],
+    ):
+        code, out, err = run(*command)
+        if importlib.util.find_spec("duckdb") is not None or how != "flipped":
+            one_error_line(code, out, err, damaged)
+        else:
+            one_error_line(code, out, err, str(source))
+
+
+@pytest.mark.parametrize("how", ["cut", "flipped", "stored"])
+def test_scan_refuses_a_damaged_gzip_file_as_the_readers_do(
+    tmp_path: Path, many_events: list[ttv.ValueEvent], how: str
+) -> None:
+    pytest.importorskip("duckdb")
+    level = 0 if how == "stored" else 9
+    data = gzip.compress(_csv_text(many_events[:200]).encode(), compresslevel=level)
+    source = tmp_path / "events.csv.gz"
+    source.write_bytes(_damaged(data, how))
+    with pytest.raises(ReadError, match=f"{re.escape(str(source))}: is not a complete gzip file"):
+        ttv.scan(source)
+
+
 @pytest.mark.parametrize("name", ["EVENTS.CSV.GZ", "Events.JSONL.Gz"])
 def test_a_gzip_file_named_in_capitals_is_read_through_gzip(
     tmp_path: Path, many_events: list[ttv.ValueEvent], name: str
@@ -553,3 +610,36 @@ def test_a_first_record_nested_too_deep_is_a_bad_row_not_a_crash(
     assert code == 0, capsys.readouterr().err
     with SQLiteStore(db) as store:
         assert [e.user_id for e in store.events()] == ["u1"]
+
+
+@pytest.mark.parametrize(
+    ("row", "problem"),
+    [
+        # The quote is never closed: the cell took in every later line as its text,
+        # and the file read as one event (the report: "1 customer, 0 reached").
+        (
+            'u1,signup,2026-03-01T09:00:00Z,"open quote',
+            "line 3: starts a quoted cell that is never closed: the file ends inside it",
+        ),
+        (
+            'u1,signup,2026-03-01T09:00:00Z,"x"y',
+            "line 3: has text after a quoted cell's closing quote, before the next ','",
+        ),
+    ],
+)
+def test_broken_csv_quoting_stops_the_reading_at_its_line(
+    tmp_path: Path, row: str, problem: str
+) -> None:
+    lines = ["user_id,name,timestamp,note", "u0,signup,2026-03-01T08:00:00Z,ok", row]
+    lines += [f"u{i},signup,2026-03-01T09:00:00Z,ok" for i in range(2, 22)]
+    source = tmp_path / "events.csv"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for on_error in ("raise", "skip"):  # skipping cannot help: where the rows end is lost
+        with pytest.raises(ReadError, match=re.escape(f"{source} {problem}")) as raised:
+            list(read_csv(source, on_error=on_error))
+        assert not raised.value.skippable
+    code, out, err = run("report", str(source), "--reached", "signup")
+    one_error_line(code, out, err, f"{source} {problem}")
+    if importlib.util.find_spec("duckdb") is not None:
+        with pytest.raises(ReadError, match=re.escape(problem)):
+            ttv.scan(source)

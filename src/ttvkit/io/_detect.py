@@ -106,6 +106,6 @@ def sniff(
             else:
                 record = _first_json_record(_start(file))
                 fields = () if record is None else tuple(str(k) for k in record)
-    except (OSError, UnicodeError, LookupError, EOFError, csv.Error):
+    except (OSError, UnicodeError, LookupError, EOFError, zlib.error, csv.Error):
         return Sniffed(None, ())
     return Sniffed(vendor_of(fields, record), fields)

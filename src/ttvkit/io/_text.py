@@ -29,6 +29,7 @@ from ttvkit.io.values import (
     TimestampUnit,
     check_delimiter,
     check_encoding,
+    gzip_problem,
     is_gzipped,
     is_utf8,
     json_kind,
@@ -135,7 +136,7 @@ def guarded(source: TextSource, name: str, encoding: str, items: Iterator[Item])
         raise (located or exc) from None
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise ReadError(
-            f"{name}: is not a complete gzip file ({exc}); the file is truncated or damaged",
+            f"{name}: {gzip_problem(exc)}",
             source=name,
         ) from None
     except UnicodeError as exc:  # not a decoding error of some bytes: UTF-16 without a BOM
@@ -212,15 +213,20 @@ def csv_items(
     encoding: str = "utf-8",
     strict_optional: bool = True,
 ) -> Iterator[Item]:
-    """Events (or errors) from an open CSV file; the header is line 1."""
-    reader = csv.reader(file, delimiter=delimiter)
+    """Events (or errors) from an open CSV file; the header is line 1.
+
+    Quoting is read strictly: a quoted cell never closed (which would take in the
+    rest of the file as its text) or text after a cell's closing quote stops the
+    reading with an error naming the line.
+    """
+    reader = csv.reader(file, delimiter=delimiter, strict=True)
     header_location = Location(name, line=1)
     try:
         header = next(reader, [])
     except UnicodeDecodeError as exc:
         raise _decode_error(header_location, exc, encoding) from None
     except csv.Error as exc:
-        raise header_location.error(f"is not valid CSV: {exc}") from None
+        raise header_location.error(_csv_problem(exc, delimiter)) from None
     wide = wide_text_problem("".join(header), _shown_encoding(encoding))
     if wide is not None:
         raise header_location.error(wide)
@@ -236,7 +242,7 @@ def csv_items(
         except UnicodeDecodeError as exc:
             raise _decode_error(Location(name, line=line), exc, encoding) from None
         except csv.Error as exc:
-            raise Location(name, line=line).error(f"is not valid CSV: {exc}") from None
+            raise Location(name, line=line).error(_csv_problem(exc, delimiter)) from None
         if not cells:
             continue  # a blank line
         if len(cells) > width:
@@ -246,6 +252,22 @@ def csv_items(
             )
             continue
         yield converter.convert(dict(zip(header, cells, strict=False)), line=line)
+
+
+def _csv_problem(exc: csv.Error, delimiter: str) -> str:
+    """What the csv module's *exc* means, in words."""
+    text = str(exc)
+    if text == "unexpected end of data":
+        return (
+            "starts a quoted cell that is never closed: the file ends inside it (a quote "
+            'missing, or one that should be written twice, "", inside the cell)'
+        )
+    if text.endswith("expected after '\"'"):
+        return (
+            f"has text after a quoted cell's closing quote, before the next {delimiter!r}; "
+            'a quote inside a quoted cell is written twice ("")'
+        )
+    return f"is not valid CSV: {text}"
 
 
 def read_jsonl(

@@ -388,7 +388,7 @@ def _has_column(source: object, kind: str, column: str) -> bool:
             return column in pq.read_schema(source).names
         finally:
             seek(start)
-    except (OSError, ValueError, EOFError, csv.Error):
+    except (OSError, ValueError, EOFError, zlib.error, csv.Error, ReadError):
         return False  # the reader says what is wrong with the file
 
 

@@ -42,6 +42,7 @@ __all__ = [
     "check_unit",
     "check_zone",
     "delimiter_in",
+    "gzip_problem",
     "infer_scalar",
     "is_gzipped",
     "is_utf8",
@@ -176,6 +177,12 @@ def check_encoding(value: object) -> str:
         f"encoding={value!r}: not a text encoding Python knows; pass the file's encoding, "
         "such as 'utf-8', 'latin-1', 'cp1252' or 'utf-16'"
     )
+
+
+def gzip_problem(exc: BaseException) -> str:
+    """What is wrong with a gzip file whose reading raised *exc* (cut short, damaged, or
+    not gzip at all)."""
+    return f"is not a complete gzip file ({exc}); the file is truncated or damaged"
 
 
 def is_gzipped(path: str) -> bool:

@@ -43,7 +43,7 @@ from typing import Any, Final, Literal, overload
 from ttvkit._optional import require
 from ttvkit.errors import ConfigurationError
 from ttvkit.io import ColumnMapping, EventReader, TimestampUnit, read_file, read_jsonl
-from ttvkit.io.values import check_encoding, is_utf8
+from ttvkit.io.values import check_encoding, is_gzipped, is_utf8
 from ttvkit.stores.scan._inputs import (
     DataFrameLike,
     Format,
@@ -51,6 +51,7 @@ from ttvkit.stores.scan._inputs import (
     frame_kind,
     frame_reader,
     frame_rows,
+    gzip_damage,
     input_files,
     is_frame,
 )
@@ -338,6 +339,14 @@ def _scan_duckdb(
         )
     # The readers' checks of the options, with their messages (a bad unit or zone).
     read_jsonl(io.StringIO(""), **options)
+    # DuckDB checks no gzip CRC and stops quietly where a file is cut: a damaged file is
+    # refused whole here, or (scan_in_engine) left to the reader, which streams the
+    # events before the damage and then says what is wrong.
+    damage = next(filter(None, map(gzip_damage, filter(is_gzipped, files))), None)
+    if damage is not None:
+        if readers_path:
+            raise damage
+        return None
 
     duck = DuckDBEngine(":memory:", what=f"scan of {description}", relation="ttv_scan")
     try:

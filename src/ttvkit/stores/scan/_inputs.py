@@ -8,6 +8,7 @@ import gzip
 import importlib
 import io
 import os
+import zlib
 from collections import Counter
 from typing import Any, Final, Protocol, TypeAlias
 
@@ -15,12 +16,13 @@ from ttvkit.errors import ConfigurationError
 from ttvkit.io import (
     EventReader,
     FileFormat,
+    ReadError,
     format_of_name,
     from_pandas,
     from_polars,
     read_file,
 )
-from ttvkit.io.values import is_gzipped
+from ttvkit.io.values import gzip_problem, is_gzipped
 
 
 class DataFrameLike(Protocol):
@@ -154,9 +156,23 @@ def csv_header(path: str, delimiter: str) -> list[str] | None:
     opener: Any = gzip.open if is_gzipped(path) else open
     try:
         with opener(path, "rt", encoding="utf-8-sig", newline="") as file:
-            return next(csv.reader(file, delimiter=delimiter), [])
-    except (OSError, UnicodeDecodeError, csv.Error):
+            return next(csv.reader(file, delimiter=delimiter, strict=True), [])
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError, csv.Error):
         return None
+
+
+def gzip_damage(path: str) -> ReadError | None:
+    """What is wrong with the gzip file at *path* (None if it decompresses whole, each
+    member's CRC and length as its trailer says). DuckDB checks neither: a damaged file
+    was read as far as it went, or with a flipped byte as different events, where the
+    readers refuse it. One pass of zlib over the file, in C."""
+    try:
+        with gzip.open(path, "rb") as file:
+            while file.read(1 << 20):
+                pass
+    except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+        return ReadError(f"{path}: {gzip_problem(exc)}", source=path)
+    return None
 
 
 def frame_rows(source: Any) -> int:

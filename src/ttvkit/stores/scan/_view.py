@@ -24,7 +24,12 @@ from ttvkit.stores.scan._checks import (
     lit,
     resolve_columns,
 )
-from ttvkit.stores.scan._inputs import FILE_COLUMN, ROW_COLUMN, as_arrow, csv_header
+from ttvkit.stores.scan._inputs import (
+    FILE_COLUMN,
+    ROW_COLUMN,
+    as_arrow,
+    csv_header,
+)
 from ttvkit.stores.scan._jsonl import jsonl_raw, jsonl_select
 
 if TYPE_CHECKING:
