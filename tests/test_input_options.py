@@ -430,15 +430,15 @@ def test_a_wrong_delimiter_is_an_error_that_names_the_right_one(tmp_path: Path) 
     inline = ["--start", "signup", "--reached", "report"]
     assert_user_error(
         ttvkit("report", "e.csv", *inline, "--delimiter", "|", cwd=tmp_path),
-        "its header is one column, 'user_id;name;timestamp;amount', which holds ';': if "
+        "its header, 'user_id;name;timestamp;amount', splits into more columns at ';': if "
         "that separates its columns, pass --delimiter ';'",
     )
     (tmp_path / "c.csv").write_text(SEMICOLONS.replace(";", ","), encoding="utf-8")
     # A glob is read by scan(): the readers' advice, in the command line's words.
     assert_user_error(
         ttvkit("report", "*.csv", *inline, "--delimiter", ";", cwd=tmp_path),
-        "The header is one column, which holds ',': if that separates the file's columns, "
-        "pass --delimiter ','",
+        "The header splits into more columns at ',': if that separates the file's columns, "
+        "pass --delimiter ',', or map yours with --columns",
     )
     (tmp_path / "e.jsonl").write_text("", encoding="utf-8")
     assert_user_error(
@@ -474,7 +474,9 @@ def test_the_readers_name_the_delimiter_a_one_column_header_holds(tmp_path: Path
 
     semicolons = tmp_path / "e.csv"
     semicolons.write_text(SEMICOLONS, encoding="utf-8")
-    advice = "which holds ';': if that separates the file's columns, pass delimiter=';'"
+    advice = (
+        "splits into more columns at ';': if that separates the file's columns, pass delimiter=';'"
+    )
     with pytest.raises(ReadError, match=re.escape(advice)):
         list(read_csv(semicolons))
     assert [e.name for e in read_csv(semicolons, delimiter=";")] == ["signup", "report", "signup"]
@@ -482,3 +484,56 @@ def test_the_readers_name_the_delimiter_a_one_column_header_holds(tmp_path: Path
     commas.write_text(SEMICOLONS.replace(";", ","), encoding="utf-8")
     with pytest.raises(ReadError, match=re.escape("pass delimiter=','")):
         list(read_csv(commas, delimiter=";"))
+
+
+def test_a_tsv_file_is_read_with_tabs_by_its_name(tmp_path: Path) -> None:
+    # ".tsv" was "cannot tell the format", even with --delimiter tab.
+    from ttvkit.io import read_csv, read_file
+    from ttvkit.stores.scan import scan
+
+    (tmp_path / "e.tsv").write_text(SEMICOLONS.replace(";", "\t"), encoding="utf-8")
+    inline = ["--start", "signup", "--reached", "report"]
+    reported = ok(ttvkit("report", "e.tsv", *inline, "--format", "json", cwd=tmp_path))
+    assert reported.stderr == ""  # no guess: the name says it
+    first = json.loads(reported.stdout)["sections"][1]["result"]
+    assert (first["n"], first["n_reached"]) == (2, 1)
+    names = ["signup", "report", "signup"]
+    assert [e.name for e in read_file(tmp_path / "e.tsv")] == names
+    assert [e.name for e in read_csv(tmp_path / "e.tsv")] == names
+    with scan(tmp_path / "e.tsv") as scanned:
+        assert sorted(e.name for e in scanned.events()) == sorted(names)
+    url = f"sqlite:///{tmp_path / 'ttv.db'}"
+    assert ok(ttvkit("import", "e.tsv", url, cwd=tmp_path)).stdout.startswith("read 3, new 3")
+
+
+def test_an_explicit_csv_format_still_finds_the_delimiter(tmp_path: Path) -> None:
+    (tmp_path / "e.txt").write_text(SEMICOLONS, encoding="utf-8")
+    inline = ["--start", "signup", "--reached", "report", "--input-format", "csv"]
+    reported = ok(ttvkit("report", "e.txt", *inline, cwd=tmp_path))
+    assert "e.txt has its columns separated by ';'" in reported.stderr
+    printed = ok(ttvkit("init", "e.txt", "--input-format", "csv", "--print", cwd=tmp_path))
+    assert parse_config(tomllib.loads(printed.stdout)).delimiter == ";"
+
+
+def test_a_quoted_header_cell_holding_a_semicolon_is_no_delimiter(tmp_path: Path) -> None:
+    (tmp_path / "q.csv").write_text('"user_id;name;timestamp"\nu1\n', encoding="utf-8")
+    result = assert_user_error(ttvkit("report", "q.csv", "--reached", "x", cwd=tmp_path))
+    assert "separated by" not in result  # no note that it was read with ';'
+
+
+def test_a_comma_inside_a_header_name_does_not_hide_the_delimiter(tmp_path: Path) -> None:
+    text = SEMICOLONS.replace("amount", '"price, EUR"')
+    (tmp_path / "e.csv").write_text(text, encoding="utf-8")
+    inline = ["--start", "signup", "--reached", "report"]
+    assert_user_error(
+        ttvkit("report", "e.csv", *inline, "--delimiter", ",", cwd=tmp_path),
+        "splits into more columns at ';': if that separates its columns, pass --delimiter ';'",
+    )
+
+
+@pytest.mark.parametrize("value", ["tab", "\\t", "\t"])
+def test_the_toml_names_a_tab_as_the_command_line_does(value: str) -> None:
+    config = parse_config(
+        {"milestones": {"m": {"start": "a", "reached": "b"}}, "input": {"delimiter": value}}
+    )
+    assert config.delimiter == "\t"

@@ -417,7 +417,7 @@ def test_a_vendor_export_read_as_plain_events_is_told_its_format(
         list(read_file(path))
     message = str(raised.value)
     assert f"are those of {'an' if name[0] in 'AEIOU' else 'a'} {name} export: " in message
-    assert message.count(f"read it with format={fmt!r}") == 1
+    assert message.count(f"read it with read_file(path, format={fmt!r})") == 1
     # ... and that format reads it.
     assert [e.name for e in read_file(path, format=fmt)] == ["signup"]
 
@@ -428,7 +428,7 @@ def test_scan_tells_a_vendor_export_its_format_too(tmp_path: Path, vendor: str) 
     from ttvkit.stores.scan import scan
 
     path, fmt = _vendor_files(tmp_path)[vendor]
-    with pytest.raises(ReadError, match=re.escape(f"read it with format={fmt!r}")):
+    with pytest.raises(ReadError, match=re.escape(f"read it with read_file(path, format={fmt!r})")):
         scan(path)
 
 
@@ -454,4 +454,48 @@ def test_the_command_line_says_the_vendor_format_as_its_option(tmp_path: Path) -
             "These columns are those of a PostHog export: read it with --input-format posthog, "
             "or map yours with --columns"
         )
+    )
+
+
+def test_an_anonymous_first_amplitude_row_is_told_its_format(tmp_path: Path) -> None:
+    # Amplitude's anonymous events have "user_id": null: the advice was given only for an
+    # absent key.
+    row = {"event_type": "signup", "event_time": "2026-03-01 09:00:00.000000", "user_id": None}
+    path = jsonl(tmp_path / "amplitude.jsonl", [{**row, "device_id": "d1"}])
+    with pytest.raises(ReadError) as raised:
+        list(read_file(path))
+    assert str(raised.value).endswith(
+        "is empty; every event needs a user_id; these keys are those of an Amplitude "
+        "export: read it with read_file(path, format='amplitude')"
+    )
+
+
+def test_read_file_of_a_directory_says_so(tmp_path: Path) -> None:
+    from ttvkit.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="is a directory: read_file reads one file"):
+        read_file(tmp_path)
+
+
+def test_columns_are_refused_for_a_vendor_export(tmp_path: Path) -> None:
+    from ttvkit.cli import main
+
+    path, _ = _vendor_files(tmp_path)["Mixpanel"]
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        code = main(
+            [
+                "report",
+                str(path),
+                "--reached",
+                "signup",
+                "--input-format",
+                "mixpanel",
+                "--columns",
+                "user=zzz,name=yyy",
+            ]
+        )
+    assert code == 2
+    assert "--columns (or the configuration's [columns]) is for csv, jsonl and parquet" in (
+        err.getvalue()
     )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 from datetime import datetime, timedelta, tzinfo
-from typing import Final
 
 from ttvkit.conditions import Condition, event
 from ttvkit.config import parse_columns, parse_duration, parse_timezone
@@ -132,19 +131,12 @@ def encoding(value: str) -> str:
         raise argparse.ArgumentTypeError(str(exc).removeprefix(f"encoding={value!r}: ")) from None
 
 
-#: How a tab can be written on a command line, where typing one is awkward.
-_TAB_SPELLINGS: Final = ("\\t", "tab", "TAB")
-
-
 def delimiter(value: str) -> str:
     """One character; a tab also as ``\\t`` or ``tab``."""
-    value = "\t" if value in _TAB_SPELLINGS else value
     try:
         return check_delimiter(value)
     except ConfigurationError as exc:
-        raise argparse.ArgumentTypeError(
-            str(exc).removeprefix(f"delimiter={value!r}: ").replace("'\\t'", "'\\t' (or tab)")
-        ) from None
+        raise argparse.ArgumentTypeError(str(exc).removeprefix(f"delimiter={value!r}: ")) from None
 
 
 def names(value: str) -> tuple[str, ...]:

@@ -35,7 +35,7 @@ from ttvkit.io import (
     read_file,
     sniff,
 )
-from ttvkit.io.values import delimiter_in, wide_text_problem
+from ttvkit.io.values import delimiter_in, delimiter_of_name, wide_text_problem
 from ttvkit.stores import Store
 from ttvkit.stores.scan import ScanSource, files_of, scan, scan_in_engine
 
@@ -182,6 +182,8 @@ def file_format(
         pass
     fmt = reading.input_format
     if fmt is not None:
+        if fmt == "csv":
+            reading, _ = looked_at(path, fmt, reading, facts)
         _delimiter_for(fmt, reading)
         return fmt, reading
     lowered = path.lower().removesuffix(".gz")
@@ -193,9 +195,18 @@ def file_format(
         _delimiter_for("amplitude", reading)
         return "amplitude", reading
     fmt = format_of_name(path)
+    given = reading.delimiter
     reading, sniffed = looked_at(path, fmt, reading, facts)
     if reading.mapping is None and sniffed.format is not None:
         vendor = VENDOR_NAMES[sniffed.format]
+        if given is None and reading.delimiter is not None:
+            shown = "tab" if reading.delimiter == "\t" else repr(reading.delimiter)
+            raise ConfigurationError(
+                f"{path} has the fields of {'an' if vendor[0] in 'AEIOU' else 'a'} {vendor} "
+                f"export with its columns separated by {shown}, and the {vendor} reader reads "
+                f"commas: save it with commas, or read it as plain events with --input-format "
+                f"csv --delimiter {shown} --columns user=COL,name=COL,timestamp=COL"
+            )
         note(
             f"{path} has the fields of {'an' if vendor[0] in 'AEIOU' else 'a'} {vendor} export; "
             "reading it as one "
@@ -264,12 +275,12 @@ def _check_columns(path: str, fields: Sequence[str], reading: Reading) -> None:
     if not missing:
         return
     shown = ", ".join(fields[:12]) + (", ..." if len(fields) > 12 else "")
-    other = delimiter_in(fields, reading.delimiter or ",")
+    other = delimiter_in(fields, reading.delimiter or delimiter_of_name(path), one_column=False)
     if other is not None:
         option = "tab" if other == "\t" else repr(other)
         raise ConfigurationError(
-            f"{path} has no {' or '.join(missing)}; its header is one column, {shown!r}, "
-            f"which holds {option}: if that separates its columns, pass --delimiter {option}"
+            f"{path} has no {' or '.join(missing)}; its header, {shown!r}, splits into more "
+            f"columns at {option}: if that separates its columns, pass --delimiter {option}"
         )
     guess = guess_columns(fields)
     option = "--columns user=COL,name=COL,timestamp=COL" if guess is None else columns_option(guess)
@@ -307,15 +318,19 @@ def looked_at(
     that delimiter, in the *reading* returned (said on stderr and in *facts*) when
     none was given."""
     encoding = reading.encoding or "utf-8-sig"
-    sniffed = sniff(path, fmt or "jsonl", encoding=encoding, delimiter=reading.delimiter or ",")
-    other = delimiter_in(sniffed.fields) if fmt == "csv" and reading.delimiter is None else None
+    named = delimiter_of_name(path)
+    used = reading.delimiter or named
+    sniffed = sniff(path, fmt or "jsonl", encoding=encoding, delimiter=used)
+    other = delimiter_in(sniffed.fields, used) if fmt == "csv" and not reading.delimiter else None
     if other is None:
+        return reading, sniffed
+    split = sniff(path, fmt, encoding=encoding, delimiter=other)
+    if len(split.fields) < 2:  # one quoted cell holding the delimiter: not the file's
         return reading, sniffed
     shown = "tab" if other == "\t" else repr(other)
     note(f"{path} has its columns separated by {shown}; reading it so (--delimiter {shown})")
     facts.append(("delimiter", "tab" if other == "\t" else other))
-    reading = attrs.evolve(reading, delimiter=other)
-    return reading, sniff(path, fmt, encoding=encoding, delimiter=other)
+    return attrs.evolve(reading, delimiter=other), split
 
 
 def _delimiter_for(fmt: str | None, reading: Reading) -> str | None:
@@ -350,7 +365,8 @@ def files_in(source: str, reading: Reading) -> list[str]:
         vendor = VENDOR_NAMES.get(reading.input_format, reading.input_format)
         raise ConfigurationError(
             f"--input-format {reading.input_format}: a {vendor} export is read one file at a "
-            f"time, and {source} names several; pass one file"
+            f"time, and {source} names several; pass one file, or join the parts into one "
+            "first (JSON lines: cat the parts > export.jsonl)"
         )
     return files_of(source, format=reading.input_format)
 
@@ -361,7 +377,7 @@ class _ScanOptions(TypedDict):
     assume_timezone: tzinfo | None
     timestamp_unit: TimestampUnit | None
     encoding: str | None
-    delimiter: str
+    delimiter: str | None
 
 
 def _scan_options(reading: Reading, fmt: str | None, encoding: str | None) -> _ScanOptions:
@@ -372,14 +388,16 @@ def _scan_options(reading: Reading, fmt: str | None, encoding: str | None) -> _S
         "assume_timezone": reading.timezone,
         "timestamp_unit": reading.timestamp_unit,
         "encoding": encoding,
-        "delimiter": _delimiter_for(fmt, reading) or ",",
+        "delimiter": _delimiter_for(fmt, reading),  # None: by the file's name
     }
 
 
 def scan_files(source: str, reading: Reading, *, event_ids: str) -> ScanSource:
     """A directory or glob of CSV, JSON-lines or Parquet files, read by :func:`ttvkit.scan`
     as one log (the readers' rules; rows DuckDB cannot vouch for read by the reader)."""
-    files_in(source, reading)
+    files = files_in(source, reading)
+    if files and reading.delimiter is None and format_of_name(files[0]) == "csv":
+        reading, _ = looked_at(files[0], "csv", reading, [])  # the first file's delimiter
     if importlib.util.find_spec("duckdb") is None:
         raise ConfigurationError(
             f"{source} names several files, which are read together with DuckDB: "
@@ -409,6 +427,12 @@ def open_reader(path: str, fmt: str, reading: Reading) -> EventReader:
             raise ConfigurationError(
                 f"--timestamp-unit is for csv, jsonl and parquet files; the times of a "
                 f"{VENDOR_NAMES.get(fmt, fmt)} export are read as the vendor writes them"
+            )
+        if reading.mapping is not None:
+            raise ConfigurationError(
+                f"--columns (or the configuration's [columns]) is for csv, jsonl and parquet "
+                f"files; the fields of a {VENDOR_NAMES.get(fmt, fmt)} export are read as the "
+                f"vendor writes them (pass --input-format csv or jsonl to map them yourself)"
             )
         if reading.timezone is not None:  # else the vendor's documented UTC
             zone = "project_timezone" if fmt == "mixpanel" else "assume_timezone"

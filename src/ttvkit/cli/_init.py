@@ -274,7 +274,8 @@ def cmd_init(args: argparse.Namespace) -> int:
                 f"{first} is a vendor export, read one file at a time, and {args.file} names "
                 "several; pass one file"
             )
-        fields = looked_at(first, fmt, reading, [])[1].fields
+        reading, sniffed = looked_at(first, fmt, reading, [])
+        fields = sniffed.fields
         with scan_files(args.file, reading, event_ids="content") as together:
             names, firsts = _names_in_engine(together)
             reader_facts(together, [])
@@ -282,7 +283,8 @@ def cmd_init(args: argparse.Namespace) -> int:
             raise ConfigurationError(f"{args.file} holds no events to start from")
     elif args.file is not None:
         fmt, reading = file_format(args.file, reading, [])
-        fields = looked_at(args.file, fmt, reading, [])[1].fields
+        reading, sniffed = looked_at(args.file, fmt, reading, [])
+        fields = sniffed.fields
         scanned = scan_file(args.file, fmt, reading, event_ids="content")
         if scanned is not None:
             with scanned:

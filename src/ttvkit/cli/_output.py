@@ -73,13 +73,16 @@ _IN_CLI_WORDS: Final = (
         "Map yours with --columns, e.g. --columns user=distinct_id,name=event",
     ),
     ("or pass mapping=ColumnMapping(...)", "or map yours with --columns"),
+    ("pass format= one of", "pass --input-format, one of"),
 )
 #: ``encoding='utf-16-le'`` in the readers' advice: ``--encoding utf-16-le``.
 _ENCODING_ARGUMENT: Final = re.compile(r"\bencoding='([^']*)'")
 #: ``delimiter=';'`` in the readers' advice: ``--delimiter ';'`` (a tab: ``--delimiter tab``).
-_DELIMITER_ARGUMENT: Final = re.compile(r"\bdelimiter='(\\t|[^'])'")
-#: ``format='posthog'`` in the readers' advice: ``--input-format posthog``.
-_FORMAT_ARGUMENT: Final = re.compile(r"\bformat='([a-z]+)'")
+_DELIMITER_ARGUMENT: Final = re.compile(
+    r"\bdelimiter='(\\t|[^'])'(?: \(to read_csv, read_file or scan\))?"
+)
+#: ``read_file(path, format='posthog')`` in the readers' advice: ``--input-format posthog``.
+_FORMAT_ARGUMENT: Final = re.compile(r"\bread_file\(path, format='([a-z]+)'\)|\bformat='([a-z]+)'")
 #: A CSV cell of digits where a time should be (an epoch number, which CSV reads as
 #: text unless told the unit).
 _DIGITS_FOR_A_TIME: Final = re.compile(r"'-?\d+(\.\d+)?' is not an ISO-8601 timestamp")
@@ -90,7 +93,7 @@ def in_cli_words(text: str) -> str:
     for python, cli in _IN_CLI_WORDS:
         text = text.replace(python, cli)
     text = _ENCODING_ARGUMENT.sub(r"--encoding \1", text)
-    text = _FORMAT_ARGUMENT.sub(r"--input-format \1", text)
+    text = _FORMAT_ARGUMENT.sub(lambda m: f"--input-format {m[1] or m[2]}", text)
     text = _DELIMITER_ARGUMENT.sub(
         lambda m: "--delimiter tab" if m[1] == "\\t" else f"--delimiter '{m[1]}'", text
     )

@@ -136,6 +136,10 @@ class RowConverter:
             if m.property_columns != ALL_OTHER_COLUMNS:
                 self._property_columns = m.property_columns
             return
+        if not columns and options.text:
+            raise location.error(
+                "is empty: a CSV file starts with a header line naming its columns"
+            )
         present: set[str] = set()
         for column in columns:
             if column and column in present:
@@ -156,11 +160,14 @@ class RowConverter:
             field, column = missing[0]
             shown = ", ".join(repr(c) for c in columns) or "none"
             advice = vendor_advice(columns, noun=location.noun)
-            other = delimiter_in(columns, options.delimiter) if options.text else None
+            other = (
+                delimiter_in(columns, options.delimiter, one_column=False) if options.text else None
+            )
             if other is not None:
                 advice = (
-                    f"the header is one column, which holds {other!r}: if that separates "
-                    f"the file's columns, pass delimiter={other!r}"
+                    f"the header splits into more columns at {other!r}: if that separates "
+                    f"the file's columns, pass delimiter={other!r} (to read_csv, read_file "
+                    "or scan)"
                 )
             raise location.error(
                 f"there is no {location.noun} {column!r}, which the mapping reads {field} from; "
@@ -279,7 +286,7 @@ class RowConverter:
         """The problem of a row without the *field* every event needs; where the row's
         keys are a vendor's export's, what reads it."""
         problem = f"is {_absent_or_empty(value)}; every event needs a {field}"
-        if value is _ABSENT:
+        if value is _ABSENT or value is None:  # a key absent or null: JSON's row
             advice = vendor_advice(values.keys(), values, noun=self._location.noun)
             if advice is not None:
                 problem = f"{problem}; {advice}"

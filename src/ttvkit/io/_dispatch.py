@@ -23,6 +23,7 @@ FileFormat: TypeAlias = Literal["csv", "jsonl", "parquet"]
 
 NAME_FORMATS: Final[Mapping[str, FileFormat]] = {
     ".csv": "csv",
+    ".tsv": "csv",
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
     ".json": "jsonl",
@@ -51,11 +52,17 @@ def read_file(
 
     Formats: ``"csv"``, ``"jsonl"``, ``"parquet"``, ``"posthog"``, ``"segment"``,
     ``"mixpanel"``, ``"amplitude"``.
-    From the name (``.gz`` aside): ``.csv`` is CSV, ``.jsonl``, ``.ndjson`` and
+    From the name (``.gz`` aside): ``.csv`` is CSV (``.tsv`` too, its columns
+    separated by tabs), ``.jsonl``, ``.ndjson`` and
     ``.json`` are JSON lines, ``.parquet`` and ``.pq`` Parquet; vendor exports need
     *format*. Other keyword *options* go to that reader (``mapping``, ``on_error``,
     ...). This is what ``ttvkit import`` and ``ttvkit report`` call.
     """
+    if os.path.isdir(path):
+        raise ConfigurationError(
+            f"{os.fspath(path)!r} is a directory: read_file reads one file (ttvkit.scan reads "
+            "the files of a directory as one log)"
+        )
     if format is None:
         format = format_of_name(path)
         if format is None:

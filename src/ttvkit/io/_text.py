@@ -29,6 +29,7 @@ from ttvkit.io.values import (
     TimestampUnit,
     check_delimiter,
     check_encoding,
+    delimiter_of_name,
     gzip_problem,
     is_gzipped,
     is_utf8,
@@ -160,7 +161,7 @@ def read_csv(
     *,
     mapping: ColumnMapping = ColumnMapping(),  # noqa: B008 - frozen, so one shared default is safe
     on_error: OnError = "raise",
-    delimiter: str = ",",
+    delimiter: str | None = None,
     encoding: str = "utf-8-sig",
     assume_timezone: tzinfo | None = None,
     timestamp_unit: TimestampUnit | None = None,
@@ -178,6 +179,8 @@ def read_csv(
 
     Returns an :class:`EventReader`; see it for ``on_error`` and the counts.
     """
+    if delimiter is None:  # a tab for a path named .tsv, else a comma
+        delimiter = delimiter_of_name(os.fspath(source)) if is_path(source) else ","  # type: ignore[arg-type]
     delimiter = check_delimiter(delimiter)
     options = Options.build(
         mapping,

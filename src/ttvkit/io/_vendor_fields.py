@@ -50,5 +50,5 @@ def vendor_advice(
     name = VENDOR_NAMES[vendor]
     return (
         f"these {noun}s are those of {'an' if name[0] in 'AEIOU' else 'a'} {name} export: "
-        f"read it with format={vendor!r}"
+        f"read it with read_file(path, format={vendor!r})"
     )

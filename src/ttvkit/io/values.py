@@ -35,6 +35,7 @@ __all__ = [
     "NOT_SPACE",
     "PLAIN_OBJECT",
     "RISKY_NUMBERS",
+    "TAB_NAMES",
     "ZONE_ADVICE",
     "TimestampUnit",
     "check_delimiter",
@@ -42,6 +43,7 @@ __all__ = [
     "check_unit",
     "check_zone",
     "delimiter_in",
+    "delimiter_of_name",
     "gzip_problem",
     "infer_scalar",
     "is_gzipped",
@@ -139,14 +141,27 @@ def check_unit(value: object) -> TimestampUnit | None:
     )
 
 
+#: How a tab may be named where typing one is awkward (a command line, a TOML literal
+#: string): a backslash and ``t``, or the word.
+TAB_NAMES: Final = frozenset({"\\t", "tab", "TAB", "Tab"})
+
+
+def delimiter_of_name(path: str) -> str:
+    """The delimiter a CSV file's name implies: a tab for ``.tsv`` (``.tsv.gz``), else a
+    comma."""
+    return "\t" if path.lower().removesuffix(".gz").endswith(".tsv") else ","
+
+
 def check_delimiter(value: object) -> str:
-    """*value* as a CSV delimiter (one character other than a quote or a newline), or a
-    ConfigurationError saying so."""
+    """*value* as a CSV delimiter: one character other than a quote or a newline (a tab
+    also by one of :data:`TAB_NAMES`), or a ConfigurationError saying so."""
+    if isinstance(value, str) and value in TAB_NAMES:
+        return "\t"
     if isinstance(value, str) and len(value) == 1 and value not in '"\r\n':
         return value
     raise ConfigurationError(
         f"delimiter={value!r}: pass one character other than a quote or a newline, "
-        "e.g. ',' or ';' or '\\t'"
+        "e.g. ',' or ';' (a tab: '\\t' or 'tab')"
     )
 
 
@@ -154,15 +169,20 @@ def check_delimiter(value: object) -> str:
 DELIMITERS: Final = (",", ";", "\t", "|")
 
 
-def delimiter_in(header: Sequence[str], used: str = ",") -> str | None:
-    """The delimiter a CSV header read with *used* seems to have instead: a header of
-    one cell (``'user_id;name;timestamp'``) that another of :data:`DELIMITERS` splits
-    (the one that splits it most). None otherwise."""
-    if len(header) != 1:
+def delimiter_in(header: Sequence[str], used: str = ",", *, one_column: bool = True) -> str | None:
+    """The delimiter a CSV header read with *used* seems to have instead: another of
+    :data:`DELIMITERS` that splits it in more columns (the one that splits it most).
+
+    With *one_column*, only a header read as one cell (``'user_id;name;timestamp'``)
+    is looked at; otherwise also one that a cell holding *used* split (``user_id;name;
+    "price, EUR"`` read with commas). None when no other delimiter splits it more.
+    """
+    if one_column and len(header) != 1:
         return None
-    counts = {d: header[0].count(d) for d in DELIMITERS if d != used}
+    text = used.join(header)
+    counts = {d: text.count(d) for d in DELIMITERS if d != used}
     best = max(counts, key=counts.__getitem__)
-    return best if counts[best] else None
+    return best if counts[best] + 1 > len(header) else None
 
 
 def check_encoding(value: object) -> str:

@@ -43,7 +43,7 @@ from typing import Any, Final, Literal, overload
 from ttvkit._optional import require
 from ttvkit.errors import ConfigurationError
 from ttvkit.io import ColumnMapping, EventReader, TimestampUnit, read_file, read_jsonl
-from ttvkit.io.values import check_encoding, is_gzipped, is_utf8
+from ttvkit.io.values import check_encoding, delimiter_of_name, is_gzipped, is_utf8
 from ttvkit.stores.scan._inputs import (
     DataFrameLike,
     Format,
@@ -96,7 +96,7 @@ def scan(
     on_error: Literal["raise", "skip"] = "raise",
     assume_timezone: tzinfo | None = None,
     timestamp_unit: TimestampUnit | None = None,
-    delimiter: str = ",",
+    delimiter: str | None = None,
     infer_types: bool = True,
     encoding: str | None = None,
     event_ids: Literal["row", "content"] = "row",
@@ -115,7 +115,7 @@ def scan(
     on_error: Literal["raise", "skip"] = "raise",
     assume_timezone: tzinfo | None = None,
     timestamp_unit: TimestampUnit | None = None,
-    delimiter: str = ",",
+    delimiter: str | None = None,
     infer_types: bool = True,
     encoding: str | None = None,
     event_ids: Literal["row", "content"] = "row",
@@ -133,7 +133,7 @@ def scan(
     on_error: Literal["raise", "skip"] = "raise",
     assume_timezone: tzinfo | None = None,
     timestamp_unit: TimestampUnit | None = None,
-    delimiter: str = ",",
+    delimiter: str | None = None,
     infer_types: bool = True,
     encoding: str | None = None,
     event_ids: Literal["row", "content"] = "row",
@@ -149,7 +149,8 @@ def scan(
     (``"parquet"``, ``"csv"``, ``"jsonl"``) is taken from the file names when
     not given. *mapping*, *on_error*, *assume_timezone*, *timestamp_unit*,
     *delimiter*, *infer_types* and *encoding* mean what they mean for the
-    :mod:`ttvkit.io` readers, with the same validation and messages; a CSV or
+    :mod:`ttvkit.io` readers, with the same validation and messages (*delimiter*
+    None: a tab for ``.tsv`` files, else a comma); a CSV or
     JSON-lines file in an encoding other than the readers' default (UTF-8)
     is decoded by the reader, into an in-memory table.
     *event_ids* says what id a row without one gets: ``"row"`` a new one per
@@ -224,7 +225,7 @@ def scan_in_engine(
     format: str | None = None,
     assume_timezone: tzinfo | None = None,
     timestamp_unit: TimestampUnit | None = None,
-    delimiter: str = ",",
+    delimiter: str | None = None,
     infer_types: bool = True,
     encoding: str | None = None,
     event_ids: Literal["row", "content"] = "row",
@@ -263,7 +264,7 @@ def _scan_duckdb(
     on_error: Literal["raise", "skip"],
     assume_timezone: tzinfo | None,
     timestamp_unit: TimestampUnit | None,
-    delimiter: str,
+    delimiter: str | None,
     infer_types: bool,
     encoding: str | None,
     event_ids: Literal["row", "content"],
@@ -348,12 +349,19 @@ def _scan_duckdb(
             raise damage
         return None
 
+    # DuckDB reads the files with one delimiter: the given one, or their names' (a tab
+    # for .tsv); files whose names differ are the readers', each by its name.
+    view_delimiter = delimiter
+    if delimiter is None:
+        by_name = {delimiter_of_name(f) for f in files} or {","}
+        view_delimiter = by_name.pop() if len(by_name) == 1 else None
+
     duck = DuckDBEngine(":memory:", what=f"scan of {description}", relation="ttv_scan")
     try:
         generated = None
         # DuckDB reads text as UTF-8 (a byte-order mark skipped), as the readers read
         # it by default; another encoding is the readers' to decode.
-        if encoding is None or is_utf8(encoding):
+        if (encoding is None or is_utf8(encoding)) and view_delimiter is not None:
             generated = define_view(
                 duck,
                 source if kind is not None else files,
@@ -361,7 +369,7 @@ def _scan_duckdb(
                 mapping,
                 assume_timezone=assume_timezone,
                 timestamp_unit=timestamp_unit,
-                delimiter=delimiter,
+                delimiter=view_delimiter,
                 infer_types=infer_types,
                 event_ids=event_ids,
                 memory_limit=memory_limit,
