@@ -58,7 +58,7 @@ def read_file(
     *format*. Other keyword *options* go to that reader (``mapping``, ``on_error``,
     ...). This is what ``ttvkit import`` and ``ttvkit report`` call.
     """
-    if os.path.isdir(path):
+    if isinstance(path, str | os.PathLike) and os.path.isdir(path):
         raise ConfigurationError(
             f"{os.fspath(path)!r} is a directory: read_file reads one file (ttvkit.scan reads "
             "the files of a directory as one log)"
