@@ -537,3 +537,26 @@ def test_the_toml_names_a_tab_as_the_command_line_does(value: str) -> None:
         {"milestones": {"m": {"start": "a", "reached": "b"}}, "input": {"delimiter": value}}
     )
     assert config.delimiter == "\t"
+
+
+def test_a_header_with_spaces_after_its_delimiters_is_said_and_can_be_mapped(
+    tmp_path: Path,
+) -> None:
+    # "its fields are: user_id,  name,  timestamp" hid the spaces, and --columns
+    # stripped them from what it was given.
+    text = (
+        "user_id, name, timestamp\nu1,signup,2026-03-01T09:00:00Z\nu1,report,2026-03-01T10:00:00Z\n"
+    )
+    (tmp_path / "e.csv").write_text(text, encoding="utf-8")
+    inline = ["--start", "signup", "--reached", "report"]
+    assert_user_error(
+        ttvkit("report", "e.csv", *inline, cwd=tmp_path),
+        "its column names have spaces around them (' name', ' timestamp')",
+        "or quote the names in --columns",
+    )
+    columns = "user=user_id,name=\" name\",timestamp=' timestamp'"
+    reported = ok(
+        ttvkit("report", "e.csv", *inline, "--columns", columns, "--format", "json", cwd=tmp_path)
+    )
+    first = json.loads(reported.stdout)["sections"][1]["result"]
+    assert (first["n"], first["n_reached"]) == (1, 1)

@@ -74,7 +74,8 @@ def by(value: str) -> str | Condition:
 
 
 def columns(value: str) -> ColumnMapping:
-    """``user=distinct_id,name=event,timestamp=time`` as a column mapping."""
+    """``user=distinct_id,name=event,timestamp=time`` as a column mapping; a column
+    name in quotes (``name=" name"``) keeps the spaces inside them."""
     fields: dict[str, str] = {}
     for part in value.split(","):
         field, sep, column = part.partition("=")
@@ -83,7 +84,10 @@ def columns(value: str) -> ColumnMapping:
                 f"{part!r} is not FIELD=COLUMN; write e.g. user=distinct_id,name=event,"
                 "timestamp=time"
             )
-        fields[field.strip()] = column.strip()
+        column = column.strip()
+        if len(column) >= 2 and column[0] == column[-1] and column[0] in "'\"":
+            column = column[1:-1]  # quoted: its spaces kept (' name' after "a, name")
+        fields[field.strip()] = column
     try:
         return parse_columns(fields, "--columns")
     except ConfigurationError as exc:

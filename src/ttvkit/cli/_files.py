@@ -282,6 +282,15 @@ def _check_columns(path: str, fields: Sequence[str], reading: Reading) -> None:
             f"{path} has no {' or '.join(missing)}; its header, {shown!r}, splits into more "
             f"columns at {option}: if that separates its columns, pass --delimiter {option}"
         )
+    spaced = [f for f in fields if f != f.strip()]
+    if spaced:
+        raise ConfigurationError(
+            f"{path} has no {' or '.join(missing)}; its column names have spaces around them "
+            f"({', '.join(map(repr, spaced[:3]))}): the header has a space after each "
+            "delimiter, which CSV keeps as part of the name (and of every value): remove the "
+            "spaces from the file, or quote the names in --columns, e.g. --columns "
+            '\'user=user_id,name=" name",timestamp=" timestamp"\''
+        )
     guess = guess_columns(fields)
     option = "--columns user=COL,name=COL,timestamp=COL" if guess is None else columns_option(guess)
     hint = f"{option} (or a [columns] table in the TOML)"
