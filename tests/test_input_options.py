@@ -560,3 +560,82 @@ def test_a_header_with_spaces_after_its_delimiters_is_said_and_can_be_mapped(
     )
     first = json.loads(reported.stdout)["sections"][1]["result"]
     assert (first["n"], first["n_reached"]) == (1, 1)
+
+
+def test_a_vendor_export_with_another_delimiter_is_one_clear_error(tmp_path: Path) -> None:
+    # The PostHog reader reads commas: a .tsv said "line 1: is not valid JSON", and
+    # `init` of a ';' file refused a --delimiter nobody gave.
+    rows = ["uuid,event,distinct_id,timestamp", "a,signup,u1,2026-03-01T09:00:00Z"]
+    for name, delimiter, said in (("ph.tsv", "\t", "tab"), ("ph.csv", ";", "';'")):
+        (tmp_path / name).write_text(
+            "\n".join(r.replace(",", delimiter) for r in rows) + "\n", encoding="utf-8"
+        )
+        told = (
+            f"{name} has the fields of a PostHog export with its columns separated by {said}, "
+            "and the PostHog reader reads commas"
+        )
+        for command in (["report", name, "--reached", "signup"], ["init", name, "--print"]):
+            result = ttvkit(*command, cwd=tmp_path)
+            assert result.returncode == 2 and "Traceback" not in result.stderr
+            assert told in result.stderr.splitlines()[-1]
+
+
+def test_a_configuration_s_columns_do_not_stop_a_vendor_export(tmp_path: Path) -> None:
+    # [columns] may be another file's (ttvkit init writes it): only --columns is refused.
+    (tmp_path / "ttv.toml").write_text(
+        '[columns]\nuser = "uid"\nname = "event"\ntimestamp = "time"\n\n'
+        '[milestones.m]\nstart = "signup"\nreached = "report"\n',
+        encoding="utf-8",
+    )
+    rows = [
+        {"uuid": "a", "event": "signup", "distinct_id": "u1", "timestamp": "2026-03-01T09:00:00Z"},
+        {"uuid": "b", "event": "report", "distinct_id": "u1", "timestamp": "2026-03-01T10:00:00Z"},
+    ]
+    (tmp_path / "ph.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
+    reported = ok(ttvkit("report", "ph.jsonl", "--input-format", "posthog", cwd=tmp_path))
+    assert "1h" in reported.stdout
+    refused = assert_user_error(
+        ttvkit(
+            "report", "ph.jsonl", "--input-format", "posthog", "--columns", "user=x", cwd=tmp_path
+        )
+    )
+    assert (
+        "--columns is for csv, jsonl and parquet files; the fields of a PostHog export" in refused
+    )
+
+
+def test_write_csv_and_read_csv_agree_on_a_tsv_name(tmp_path: Path) -> None:
+    from ttvkit import datasets
+    from ttvkit.io import read_csv, write_csv
+
+    events = datasets.saas_events(20, seed=1)[:40]
+    write_csv(events, tmp_path / "out.tsv")
+    assert (tmp_path / "out.tsv").read_text("utf-8").startswith("event_id\tuser_id\t")
+    assert list(read_csv(tmp_path / "out.tsv")) == events
+
+
+def test_scan_checks_its_delimiter_as_the_readers_do(tmp_path: Path) -> None:
+    from ttvkit.stores.scan import scan, scan_in_engine
+
+    (tmp_path / "e.csv").write_text(SEMICOLONS.replace(";", "\t"), encoding="utf-8")
+    with scan(tmp_path / "e.csv", delimiter="tab") as scanned:
+        assert scanned.read_in_engine  # 'tab' is a tab, read by DuckDB
+    for bad in ("ab", "", 5):
+        with pytest.raises(ConfigurationError, match="pass one character"):
+            scan_in_engine(tmp_path / "e.csv", delimiter=bad)  # type: ignore[arg-type]
+
+
+def test_a_delimiter_inside_a_quoted_header_name_is_not_counted(tmp_path: Path) -> None:
+    text = 'user_id|name|timestamp|"note;a;b;c"\nu1|signup|2026-03-01T09:00:00Z|x\n'
+    (tmp_path / "e.csv").write_text(text, encoding="utf-8")
+    reported = ok(ttvkit("report", "e.csv", "--reached", "signup", cwd=tmp_path))
+    assert "separated by '|'" in reported.stderr
+
+
+def test_spaces_in_other_column_names_leave_the_usual_advice(tmp_path: Path) -> None:
+    text = 'distinct_id,event,time,"Notes "\nu1,signup,2026-03-01T09:00:00Z,x\n'
+    (tmp_path / "e.csv").write_text(text, encoding="utf-8")
+    assert_user_error(
+        ttvkit("report", "e.csv", "--reached", "signup", cwd=tmp_path),
+        "map them with --columns user=distinct_id,name=event,timestamp=time",
+    )

@@ -440,7 +440,7 @@ def test_a_missing_column_raises_before_any_row_even_when_skipping(tmp_path: Pat
 def test_an_empty_file_is_said_to_be_empty() -> None:
     # It was "there is no column 'user_id' ... the columns are: none. Map yours with
     # --columns", which cannot help.
-    with pytest.raises(ReadError, match="line 1: is empty: a CSV file starts with a header line"):
+    with pytest.raises(ReadError, match="line 1: has no header: a CSV file starts with a line"):
         list(read_csv(io.StringIO("")))
 
 

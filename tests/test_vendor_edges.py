@@ -496,6 +496,6 @@ def test_columns_are_refused_for_a_vendor_export(tmp_path: Path) -> None:
             ]
         )
     assert code == 2
-    assert "--columns (or the configuration's [columns]) is for csv, jsonl and parquet" in (
+    assert "--columns is for csv, jsonl and parquet files; the fields of a Mixpanel" in (
         err.getvalue()
     )

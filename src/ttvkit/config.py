@@ -141,7 +141,7 @@ class Config:
     ``"latin-1"``; ``None`` reads UTF-8."""
     delimiter: str | None = None
     """What separates a CSV file's columns (``[input] delimiter``), such as ``";"`` or
-    ``"\\t"``; ``None`` reads commas."""
+    ``"\\t"``; ``None`` reads a tab for a ``.tsv`` file's name, else commas."""
 
     def milestone(self, name: str) -> Milestone:
         """The milestone called *name*, or a clear error listing the defined ones."""

@@ -8,7 +8,7 @@ or mappings. Calculators never loop over raw events: they ask the store for
 observations (one row per customer) and hand durations to :mod:`ttvkit.stats`.
 
 Where things live: ``_source`` adapts sources and asks them (``as_store``,
-``checked_as_of``, ``resolve_as_of``, ``load_columns``, ``duration_cells``,
+``checked_as_of``, ``resolve_as_of``, ``no_events``, ``load_columns``, ``duration_cells``,
 ``check_event_names``); ``_arguments`` holds the defaults and the one check
 of each argument; then one module per analysis: ``_distribution``
 (:func:`time_to_value`), ``_compare``, ``_impact``, ``_cohorts``,
@@ -38,6 +38,7 @@ from ttvkit.calculators._source import (
     load_columns,
     load_observations,
     missing_store_file,
+    no_events,
     resolve_as_of,
 )
 
@@ -61,6 +62,7 @@ __all__ = [
     "load_columns",
     "load_observations",
     "missing_store_file",
+    "no_events",
     "resolve_as_of",
     "satisfaction",
     "time_to_value",

@@ -355,5 +355,21 @@ def required_as_of(store: EventSource, as_of: datetime | str | None) -> datetime
     """:func:`resolve_as_of`, or a clear error for a source without events."""
     when = resolve_as_of(store, as_of)
     if when is None:
-        raise AnalysisError("the source holds no events; track or import some first")
+        raise no_events(store)
     return when
+
+
+def no_events(store: EventSource) -> AnalysisError:
+    """The error for a *store* that holds no events: a file read empty is named (the
+    advice to track or import is for a store)."""
+    files: Sequence[str] = getattr(store, "files", ())
+    if not files:
+        return AnalysisError("the source holds no events; track or import some first")
+    named = files[0] if len(files) == 1 else f"the {len(files):,} files ({files[0]}, ...)"
+    skipped: int = getattr(store, "skipped", 0)
+    why = (
+        f"every row was bad, and skipped ({skipped:,}; on_error='skip')"
+        if skipped
+        else "it has no rows"
+    )
+    return AnalysisError(f"{named} holds no events: {why}")

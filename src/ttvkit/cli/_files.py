@@ -134,6 +134,8 @@ class Reading:
     timestamp_unit: TimestampUnit | None = None
     encoding: str | None = None
     delimiter: str | None = None
+    columns_given: bool = False
+    """Whether ``--columns`` was given (the mapping may come from the configuration)."""
 
 
 def reading_of(args: argparse.Namespace, config: Config | None = None) -> Reading:
@@ -159,6 +161,7 @@ def reading_of(args: argparse.Namespace, config: Config | None = None) -> Readin
         timestamp_unit=unit,
         encoding=encoding,
         delimiter=delimiter,
+        columns_given=args.columns is not None,
     )
 
 
@@ -195,21 +198,20 @@ def file_format(
         _delimiter_for("amplitude", reading)
         return "amplitude", reading
     fmt = format_of_name(path)
-    given = reading.delimiter
     reading, sniffed = looked_at(path, fmt, reading, facts)
     if reading.mapping is None and sniffed.format is not None:
         vendor = VENDOR_NAMES[sniffed.format]
-        if given is None and reading.delimiter is not None:
-            shown = "tab" if reading.delimiter == "\t" else repr(reading.delimiter)
+        used = reading.delimiter or delimiter_of_name(path)
+        if fmt == "csv" and used != ",":
+            shown = "tab" if used == "\t" else repr(used)
             raise ConfigurationError(
-                f"{path} has the fields of {'an' if vendor[0] in 'AEIOU' else 'a'} {vendor} "
-                f"export with its columns separated by {shown}, and the {vendor} reader reads "
-                f"commas: save it with commas, or read it as plain events with --input-format "
-                f"csv --delimiter {shown} --columns user=COL,name=COL,timestamp=COL"
+                f"{path} has the fields of {_a(vendor)} export with its columns separated by "
+                f"{shown}, and the {vendor} reader reads commas: save it with commas, or read "
+                f"it as plain events with --delimiter {shown} --columns "
+                "user=COL,name=COL,timestamp=COL"
             )
         note(
-            f"{path} has the fields of {'an' if vendor[0] in 'AEIOU' else 'a'} {vendor} export; "
-            "reading it as one "
+            f"{path} has the fields of {_a(vendor)} export; reading it as one "
             f"(--input-format {sniffed.format}; pass --input-format {fmt or 'jsonl'} to read "
             "it as plain events)"
         )
@@ -275,21 +277,23 @@ def _check_columns(path: str, fields: Sequence[str], reading: Reading) -> None:
     if not missing:
         return
     shown = ", ".join(fields[:12]) + (", ..." if len(fields) > 12 else "")
-    other = delimiter_in(fields, reading.delimiter or delimiter_of_name(path), one_column=False)
+    used = reading.delimiter or delimiter_of_name(path)
+    guess = guess_columns(fields)
+    other = delimiter_in(fields, used, one_column=False) if guess is None else None
     if other is not None:
         option = "tab" if other == "\t" else repr(other)
         raise ConfigurationError(
-            f"{path} has no {' or '.join(missing)}; its header, {shown!r}, splits into more "
-            f"columns at {option}: if that separates its columns, pass --delimiter {option}"
+            f"{path} has no {' or '.join(missing)}; its header, {used.join(fields)!r}, splits "
+            f"into more columns at {option}: if that separates its columns, pass --delimiter "
+            f"{option}"
         )
-    spaced = [f for f in fields if f != f.strip()]
-    if spaced:
+    spaced = _spaced_columns(fields, reading.mapping)
+    if spaced is not None:
         raise ConfigurationError(
             f"{path} has no {' or '.join(missing)}; its column names have spaces around them "
-            f"({', '.join(map(repr, spaced[:3]))}): the header has a space after each "
-            "delimiter, which CSV keeps as part of the name (and of every value): remove the "
-            "spaces from the file, or quote the names in --columns, e.g. --columns "
-            '\'user=user_id,name=" name",timestamp=" timestamp"\''
+            f"({', '.join(repr(f) for f in fields if f != f.strip())}), which CSV keeps as "
+            "part of a name (and of a value): remove them from the file, or quote the names "
+            f"in --columns, e.g. --columns '{spaced}'"
         )
     guess = guess_columns(fields)
     option = "--columns user=COL,name=COL,timestamp=COL" if guess is None else columns_option(guess)
@@ -306,6 +310,26 @@ def _check_columns(path: str, fields: Sequence[str], reading: Reading) -> None:
         hint += ", or --input-format mixpanel"
     raise ConfigurationError(
         f"{path} has no {' or '.join(missing)}; its fields are: {shown}; map them with {hint}"
+    )
+
+
+def _spaced_columns(fields: Sequence[str], mapping: ColumnMapping | None) -> str | None:
+    """The ``--columns`` value that reads *fields* whose names have spaces around them
+    (``user_id, name, timestamp``), the names quoted; None when stripping the spaces
+    would not give the mapping's (or the usual) user, name and time columns."""
+    named = {f.strip(): f for f in fields if f.strip()}
+    if all(f == f.strip() for f in fields):
+        return None
+    wanted = mapping or ColumnMapping()
+    columns = (wanted.user, wanted.name, wanted.timestamp)
+    if mapping is None and not all(c in named for c in columns):
+        guess = guess_columns(list(named))
+        columns = (guess.user, guess.name, guess.timestamp) if guess is not None else columns
+    if not all(c in named for c in columns) or all(named[c] == c for c in columns):
+        return None
+    return ",".join(
+        f"{field}={named[c]!r}".replace("'", '"') if named[c] != c else f"{field}={c}"
+        for field, c in zip(("user", "name", "timestamp"), columns, strict=True)
     )
 
 
@@ -342,6 +366,11 @@ def looked_at(
     return attrs.evolve(reading, delimiter=other), split
 
 
+def _a(vendor: str) -> str:
+    """*vendor* with its article: "a PostHog", "an Amplitude"."""
+    return f"{'an' if vendor[0] in 'AEIOU' else 'a'} {vendor}"
+
+
 def _delimiter_for(fmt: str | None, reading: Reading) -> str | None:
     """The ``--delimiter`` to read a *fmt* file with, refused for a format that is not CSV
     (a glob's format None: its files' names say)."""
@@ -375,7 +404,7 @@ def files_in(source: str, reading: Reading) -> list[str]:
         raise ConfigurationError(
             f"--input-format {reading.input_format}: a {vendor} export is read one file at a "
             f"time, and {source} names several; pass one file, or join the parts into one "
-            "first (JSON lines: cat the parts > export.jsonl)"
+            "first (JSON lines: cat the parts > export.jsonl; zcat for .gz parts)"
         )
     return files_of(source, format=reading.input_format)
 
@@ -405,7 +434,11 @@ def scan_files(source: str, reading: Reading, *, event_ids: str) -> ScanSource:
     """A directory or glob of CSV, JSON-lines or Parquet files, read by :func:`ttvkit.scan`
     as one log (the readers' rules; rows DuckDB cannot vouch for read by the reader)."""
     files = files_in(source, reading)
-    if files and reading.delimiter is None and format_of_name(files[0]) == "csv":
+    if (
+        files
+        and reading.delimiter is None
+        and (reading.input_format or format_of_name(files[0])) == "csv"
+    ):
         reading, _ = looked_at(files[0], "csv", reading, [])  # the first file's delimiter
     if importlib.util.find_spec("duckdb") is None:
         raise ConfigurationError(
@@ -437,11 +470,10 @@ def open_reader(path: str, fmt: str, reading: Reading) -> EventReader:
                 f"--timestamp-unit is for csv, jsonl and parquet files; the times of a "
                 f"{VENDOR_NAMES.get(fmt, fmt)} export are read as the vendor writes them"
             )
-        if reading.mapping is not None:
+        if reading.columns_given:  # a configuration's [columns] may be another file's
             raise ConfigurationError(
-                f"--columns (or the configuration's [columns]) is for csv, jsonl and parquet "
-                f"files; the fields of a {VENDOR_NAMES.get(fmt, fmt)} export are read as the "
-                f"vendor writes them (pass --input-format csv or jsonl to map them yourself)"
+                f"--columns is for csv, jsonl and parquet files; the fields of "
+                f"{_a(VENDOR_NAMES.get(fmt, fmt))} export are read as the vendor writes them"
             )
         if reading.timezone is not None:  # else the vendor's documented UTC
             zone = "project_timezone" if fmt == "mixpanel" else "assume_timezone"

@@ -74,6 +74,7 @@ _IN_CLI_WORDS: Final = (
     ),
     ("or pass mapping=ColumnMapping(...)", "or map yours with --columns"),
     ("pass format= one of", "pass --input-format, one of"),
+    ("; on_error='skip')", "; --on-error skip)"),
 )
 #: ``encoding='utf-16-le'`` in the readers' advice: ``--encoding utf-16-le``.
 _ENCODING_ARGUMENT: Final = re.compile(r"\bencoding='([^']*)'")

@@ -60,8 +60,9 @@ def add_reading_options(parser: argparse.ArgumentParser) -> None:
         "--delimiter",
         type=_args.delimiter,
         metavar="CHAR",
-        help="what separates a csv file's columns, e.g. ';' or tab (default: a comma; a header "
-        "that is one column holding ';', a tab or '|' is read with it, and said so)",
+        help="what separates a csv file's columns, e.g. ';' or tab (default: a tab for .tsv, "
+        "else a comma; a header that is one column holding ';', a tab or '|' is read with it, "
+        "and said so)",
     )
     files.add_argument(
         "--group-type",

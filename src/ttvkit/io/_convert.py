@@ -138,7 +138,8 @@ class RowConverter:
             return
         if not columns and options.text:
             raise location.error(
-                "is empty: a CSV file starts with a header line naming its columns"
+                "has no header: a CSV file starts with a line naming its columns (this file "
+                "is empty, or that line is blank)"
             )
         present: set[str] = set()
         for column in columns:
@@ -159,7 +160,10 @@ class RowConverter:
         if missing:
             field, column = missing[0]
             shown = ", ".join(repr(c) for c in columns) or "none"
-            advice = vendor_advice(columns, noun=location.noun)
+            # The vendors' readers read commas: no advice to use one on other columns.
+            advice = (
+                vendor_advice(columns, noun=location.noun) if options.delimiter == "," else None
+            )
             other = (
                 delimiter_in(columns, options.delimiter, one_column=False) if options.text else None
             )

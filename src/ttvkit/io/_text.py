@@ -179,9 +179,7 @@ def read_csv(
 
     Returns an :class:`EventReader`; see it for ``on_error`` and the counts.
     """
-    if delimiter is None:  # a tab for a path named .tsv, else a comma
-        delimiter = delimiter_of_name(os.fspath(source)) if is_path(source) else ","  # type: ignore[arg-type]
-    delimiter = check_delimiter(delimiter)
+    delimiter = check_delimiter(_delimiter_of(source, delimiter))
     options = Options.build(
         mapping,
         assume_timezone=assume_timezone,
@@ -207,6 +205,13 @@ def read_csv(
     return EventReader(name, items, on_error=on_error, once=not is_path(source))
 
 
+def _delimiter_of(source: TextSource, delimiter: str | None) -> str:
+    """*delimiter*, or when None the one *source*'s name implies (a tab for ``.tsv``)."""
+    if delimiter is not None:
+        return delimiter
+    return delimiter_of_name(os.fspath(source)) if is_path(source) else ","  # type: ignore[arg-type]
+
+
 def csv_items(
     file: IO[str],
     name: str,
@@ -218,18 +223,21 @@ def csv_items(
 ) -> Iterator[Item]:
     """Events (or errors) from an open CSV file; the header is line 1.
 
-    Quoting is read strictly: a quoted cell never closed (which would take in the
-    rest of the file as its text) or text after a cell's closing quote stops the
-    reading with an error naming the line.
+    Quoting is read as Python's csv module reads it (text after a closing quote is
+    kept, as in ``"signup" ,``), but a quoted cell never closed, which would take in
+    the rest of the file as its text, stops the reading with an error naming its line.
     """
-    reader = csv.reader(file, delimiter=delimiter, strict=True)
+    lines = _Lines(file)
+    reader = csv.reader(lines, delimiter=delimiter)
     header_location = Location(name, line=1)
     try:
         header = next(reader, [])
     except UnicodeDecodeError as exc:
         raise _decode_error(header_location, exc, encoding) from None
     except csv.Error as exc:
-        raise header_location.error(_csv_problem(exc, delimiter)) from None
+        raise header_location.error(_csv_problem(exc)) from None
+    if lines.unclosed():
+        raise header_location.error(_csv_problem(csv.Error(_UNCLOSED)))
     wide = wide_text_problem("".join(header), _shown_encoding(encoding))
     if wide is not None:
         raise header_location.error(wide)
@@ -245,7 +253,9 @@ def csv_items(
         except UnicodeDecodeError as exc:
             raise _decode_error(Location(name, line=line), exc, encoding) from None
         except csv.Error as exc:
-            raise Location(name, line=line).error(_csv_problem(exc, delimiter)) from None
+            raise Location(name, line=line).error(_csv_problem(exc)) from None
+        if lines.unclosed():
+            raise Location(name, line=line).error(_csv_problem(csv.Error(_UNCLOSED)))
         if not cells:
             continue  # a blank line
         if len(cells) > width:
@@ -257,18 +267,45 @@ def csv_items(
         yield converter.convert(dict(zip(header, cells, strict=False)), line=line)
 
 
-def _csv_problem(exc: csv.Error, delimiter: str) -> str:
+#: What the csv module says of a quoted cell still open at the end of the file.
+_UNCLOSED: Final = "unexpected end of data"
+
+
+class _Lines:
+    """The lines of a file, as the csv module reads them, remembering the quotes of
+    the record being read: the module (not strict) ends a quoted cell left open at
+    the end of the file without a word, so that one record takes in every line after
+    it. Such a record spans several lines with an odd number of quotes; a closed
+    quoted cell (its quotes inside doubled) has an even number."""
+
+    def __init__(self, file: Iterable[str]) -> None:
+        self._lines = iter(file)
+        self._quotes = 0
+        self._count = 0
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self._quotes += line.count('"')
+        self._count += 1
+        return line
+
+    def unclosed(self) -> bool:
+        """Whether the record just read left a quote open (and starts the next one)."""
+        unclosed = self._count > 1 and self._quotes % 2 == 1
+        self._quotes = self._count = 0
+        return unclosed
+
+
+def _csv_problem(exc: csv.Error) -> str:
     """What the csv module's *exc* means, in words."""
     text = str(exc)
-    if text == "unexpected end of data":
+    if text == _UNCLOSED:
         return (
             "starts a quoted cell that is never closed: the file ends inside it (a quote "
             'missing, or one that should be written twice, "", inside the cell)'
-        )
-    if text.endswith("expected after '\"'"):
-        return (
-            f"has text after a quoted cell's closing quote, before the next {delimiter!r}; "
-            'a quote inside a quoted cell is written twice ("")'
         )
     return f"is not valid CSV: {text}"
 
@@ -443,16 +480,18 @@ def properties_json(event: ValueEvent) -> str:
 
 
 def write_csv(
-    events: Iterable[ValueEvent], destination: TextSource, *, delimiter: str = ","
+    events: Iterable[ValueEvent], destination: TextSource, *, delimiter: str | None = None
 ) -> int:
     """Write *events* as CSV, one row each, and return how many were written.
 
     The columns are :data:`CSV_COLUMNS`: ``event_id, user_id, account_id, name,
     timestamp, properties``; timestamps are ISO-8601 in UTC, properties one JSON
     object per cell, and a missing account an empty cell. :func:`read_csv` with the
-    default mapping reads the file back to equal events. UTF-8, no byte-order mark.
+    default mapping reads the file back to equal events (*delimiter* None: a tab for a
+    path named ``.tsv``, else a comma, as :func:`read_csv` reads it). UTF-8, no
+    byte-order mark.
     """
-    delimiter = check_delimiter(delimiter)
+    delimiter = check_delimiter(_delimiter_of(destination, delimiter))
     written = 0
     with open_text(destination, "w", encoding="utf-8", newline="") as file:
         writer = csv.writer(file, delimiter=delimiter)

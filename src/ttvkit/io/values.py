@@ -169,6 +169,9 @@ def check_delimiter(value: object) -> str:
 DELIMITERS: Final = (",", ";", "\t", "|")
 
 
+_QUOTED: Final = re.compile(r'"[^"]*"')
+
+
 def delimiter_in(header: Sequence[str], used: str = ",", *, one_column: bool = True) -> str | None:
     """The delimiter a CSV header read with *used* seems to have instead: another of
     :data:`DELIMITERS` that splits it in more columns (the one that splits it most).
@@ -179,7 +182,8 @@ def delimiter_in(header: Sequence[str], used: str = ",", *, one_column: bool = T
     """
     if one_column and len(header) != 1:
         return None
-    text = used.join(header)
+    # Delimiters inside quotes (a column named "note;a;b") separate nothing.
+    text = _QUOTED.sub("", used.join(header))
     counts = {d: text.count(d) for d in DELIMITERS if d != used}
     best = max(counts, key=counts.__getitem__)
     return best if counts[best] + 1 > len(header) else None

@@ -16,6 +16,7 @@ from ttvkit.calculators import (
     compare,
     impact,
     journey,
+    no_events,
     resolve_as_of,
     satisfaction,
     time_to_value,
@@ -144,7 +145,7 @@ def build_report(
     with as_store(source) as store:
         when = resolve_as_of(store, as_of)
         if when is None:
-            raise AnalysisError("the source holds no events; track or import some first")
+            raise no_events(store)
 
         distributions: list[TTVDistribution] = []
         for m in selected:

@@ -43,7 +43,13 @@ from typing import Any, Final, Literal, overload
 from ttvkit._optional import require
 from ttvkit.errors import ConfigurationError
 from ttvkit.io import ColumnMapping, EventReader, TimestampUnit, read_file, read_jsonl
-from ttvkit.io.values import check_encoding, delimiter_of_name, is_gzipped, is_utf8
+from ttvkit.io.values import (
+    check_delimiter,
+    check_encoding,
+    delimiter_of_name,
+    is_gzipped,
+    is_utf8,
+)
 from ttvkit.stores.scan._inputs import (
     DataFrameLike,
     Format,
@@ -301,6 +307,8 @@ def _scan_duckdb(
     }
     if encoding is not None:
         encoding = check_encoding(encoding)
+    if delimiter is not None:
+        delimiter = check_delimiter(delimiter)  # the readers' rule: 'tab' is a tab
     kind = frame_kind(source)
     if kind is not None:
         if encoding is not None:

@@ -156,7 +156,7 @@ def csv_header(path: str, delimiter: str) -> list[str] | None:
     opener: Any = gzip.open if is_gzipped(path) else open
     try:
         with opener(path, "rt", encoding="utf-8-sig", newline="") as file:
-            return next(csv.reader(file, delimiter=delimiter, strict=True), [])
+            return next(csv.reader(file, delimiter=delimiter), [])
     except (OSError, EOFError, zlib.error, UnicodeDecodeError, csv.Error):
         return None
 
