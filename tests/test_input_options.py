@@ -639,3 +639,25 @@ def test_spaces_in_other_column_names_leave_the_usual_advice(tmp_path: Path) -> 
         ttvkit("report", "e.csv", "--reached", "signup", cwd=tmp_path),
         "map them with --columns user=distinct_id,name=event,timestamp=time",
     )
+
+
+def test_import_reads_the_file_as_the_configuration_of_init_says(tmp_path: Path) -> None:
+    # `ttvkit init FILE` then `ttvkit import FILE URL` failed on the columns init had
+    # found: import read no configuration, unlike report.
+    text = SEMICOLONS.replace("user_id", "distinct_id").replace(";name;", ";event;")
+    (tmp_path / "e.csv").write_text(text, encoding="utf-8")
+    ok(ttvkit("init", "e.csv", cwd=tmp_path))
+    config = parse_config(tomllib.loads((tmp_path / "ttv.toml").read_text("utf-8")))
+    assert (config.delimiter, config.columns is not None) == (";", True)
+    url = f"sqlite:///{tmp_path / 'ttv.db'}"
+    imported = ok(ttvkit("import", "e.csv", url, cwd=tmp_path))
+    assert "separated by" not in imported.stderr  # the configuration says it: no guess
+    with open_store(url) as store:
+        assert sorted(e.name for e in store.events()) == ["report", "signup", "signup"]
+    # --config names another; the command line's options win over it
+    (tmp_path / "ttv.toml").rename(tmp_path / "other.toml")
+    again = f"sqlite:///{tmp_path / 'again.db'}"
+    ok(ttvkit("import", "e.csv", again, "--config", "other.toml", cwd=tmp_path))
+    assert_user_error(
+        ttvkit("import", "e.csv", again, "--config", "other.toml", "--delimiter", "|", cwd=tmp_path)
+    )

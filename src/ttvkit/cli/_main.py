@@ -236,6 +236,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help=f"events per write (default {DEFAULT_BATCH_SIZE:,})",
     )
+    import_.add_argument(
+        "--config",
+        "-c",
+        metavar="FILE",
+        help="the TOML configuration whose [columns] and [input] say how to read the file, "
+        f"as for ttvkit report (default: ./{DEFAULT_CONFIG} if it exists)",
+    )
     import_.set_defaults(handler=cmd_import)
 
     init = commands.add_parser(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Iterable, Iterator
 
 from ttvkit.cli._files import (
@@ -19,7 +20,8 @@ from ttvkit.cli._files import (
     scan_file,
     with_stable_ids,
 )
-from ttvkit.cli._output import EXIT_OK, Progress, error_text, note, plural
+from ttvkit.cli._output import DEFAULT_CONFIG, EXIT_OK, Progress, error_text, note, plural
+from ttvkit.config import load_config
 from ttvkit.errors import StoreError, StoreUnavailableError, TTVError
 from ttvkit.events import ValueEvent
 from ttvkit.io import EventReader, ReadError
@@ -40,7 +42,12 @@ def _stored_so_far(counts: Counts) -> str:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    reading = reading_of(args)
+    path = args.config
+    if path is None and os.path.exists(DEFAULT_CONFIG):
+        path = DEFAULT_CONFIG
+    # How to read the file, as `ttvkit report` reads it: the options, else [columns]
+    # and [input] of the configuration `ttvkit init` wrote for it.
+    reading = reading_of(args, load_config(path) if path is not None else None)
     if not many_files(args.file):
         return _import_file(args, args.file, reading)
     # The files scan() would read, each imported in turn: a file's failure says what
