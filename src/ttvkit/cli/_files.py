@@ -377,7 +377,7 @@ def _delimiter_for(fmt: str | None, reading: Reading) -> str | None:
     if reading.delimiter is not None and fmt not in (None, "csv"):
         raise ConfigurationError(
             f"--delimiter (or the configuration's [input] delimiter) is for csv files; "
-            f"{VENDOR_NAMES.get(fmt, fmt)} files have no delimiter to choose"
+            f"{_a(VENDOR_NAMES.get(fmt, fmt))} export is read as the vendor writes it"
         )
     return reading.delimiter
 
