@@ -661,3 +661,34 @@ def test_import_reads_the_file_as_the_configuration_of_init_says(tmp_path: Path)
     assert_user_error(
         ttvkit("import", "e.csv", again, "--config", "other.toml", "--delimiter", "|", cwd=tmp_path)
     )
+
+
+def test_a_directory_is_read_with_its_files_delimiter_or_told_they_differ(tmp_path: Path) -> None:
+    # report used the first file's delimiter for all and blamed the second file.
+    inline = ["--start", "signup", "--reached", "report"]
+    alike = tmp_path / "alike"
+    alike.mkdir()
+    (alike / "a.csv").write_text(SEMICOLONS, encoding="utf-8")
+    (alike / "b.csv").write_text(SEMICOLONS.replace("u1", "u7").replace("u2", "u8"), "utf-8")
+    reported = ok(ttvkit("report", "alike", *inline, "--format", "json", cwd=tmp_path))
+    assert "reading the files so (--delimiter ';')" in reported.stderr
+    first = json.loads(reported.stdout)["sections"][1]["result"]
+    assert (first["n"], first["n_reached"]) == (4, 2)
+    differ = tmp_path / "differ"
+    differ.mkdir()
+    (differ / "a.csv").write_text(SEMICOLONS.replace(";", ","), encoding="utf-8")
+    (differ / "b.csv").write_text(SEMICOLONS, encoding="utf-8")
+    assert_user_error(
+        ttvkit("report", "differ", *inline, cwd=tmp_path),
+        "the files of differ have their columns separated differently: differ/a.csv by ',', "
+        "differ/b.csv by ';'",
+    )
+    # Files whose names say their delimiters (.csv and .tsv) are read each by its own.
+    named = tmp_path / "named"
+    named.mkdir()
+    (named / "a.csv").write_text(SEMICOLONS.replace(";", ","), encoding="utf-8")
+    (named / "b.tsv").write_text(
+        SEMICOLONS.replace(";", "\t").replace("u1", "u7").replace("u2", "u8"), "utf-8"
+    )
+    both = ok(ttvkit("report", "named", *inline, "--format", "json", cwd=tmp_path))
+    assert json.loads(both.stdout)["sections"][1]["result"]["n"] == 4

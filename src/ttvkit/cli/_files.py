@@ -350,20 +350,32 @@ def looked_at(
     for a CSV file whose header is one column that a semicolon, a tab or ``|`` splits,
     that delimiter, in the *reading* returned (said on stderr and in *facts*) when
     none was given."""
+    other, sniffed = _found_delimiter(path, fmt, reading)
+    if other is None:
+        return reading, sniffed
+    shown = _shown_delimiter(other)
+    note(f"{path} has its columns separated by {shown}; reading it so (--delimiter {shown})")
+    facts.append(("delimiter", "tab" if other == "\t" else other))
+    return attrs.evolve(reading, delimiter=other), sniffed
+
+
+def _found_delimiter(path: str, fmt: str | None, reading: Reading) -> tuple[str | None, Sniffed]:
+    """The delimiter *path*'s header shows (None: the given one, or its name's) and
+    its fields read with the delimiter it is to be read with."""
     encoding = reading.encoding or "utf-8-sig"
-    named = delimiter_of_name(path)
-    used = reading.delimiter or named
+    used = reading.delimiter or delimiter_of_name(path)
     sniffed = sniff(path, fmt or "jsonl", encoding=encoding, delimiter=used)
     other = delimiter_in(sniffed.fields, used) if fmt == "csv" and not reading.delimiter else None
     if other is None:
-        return reading, sniffed
+        return None, sniffed
     split = sniff(path, fmt, encoding=encoding, delimiter=other)
     if len(split.fields) < 2:  # one quoted cell holding the delimiter: not the file's
-        return reading, sniffed
-    shown = "tab" if other == "\t" else repr(other)
-    note(f"{path} has its columns separated by {shown}; reading it so (--delimiter {shown})")
-    facts.append(("delimiter", "tab" if other == "\t" else other))
-    return attrs.evolve(reading, delimiter=other), split
+        return None, sniffed
+    return other, split
+
+
+def _shown_delimiter(delimiter: str) -> str:
+    return "tab" if delimiter == "\t" else repr(delimiter)
 
 
 def _a(vendor: str) -> str:
@@ -434,12 +446,8 @@ def scan_files(source: str, reading: Reading, *, event_ids: str) -> ScanSource:
     """A directory or glob of CSV, JSON-lines or Parquet files, read by :func:`ttvkit.scan`
     as one log (the readers' rules; rows DuckDB cannot vouch for read by the reader)."""
     files = files_in(source, reading)
-    if (
-        files
-        and reading.delimiter is None
-        and (reading.input_format or format_of_name(files[0])) == "csv"
-    ):
-        reading, _ = looked_at(files[0], "csv", reading, [])  # the first file's delimiter
+    if reading.delimiter is None:
+        reading = _one_delimiter(source, files, reading)
     if importlib.util.find_spec("duckdb") is None:
         raise ConfigurationError(
             f"{source} names several files, which are read together with DuckDB: "
@@ -451,6 +459,35 @@ def scan_files(source: str, reading: Reading, *, event_ids: str) -> ScanSource:
         on_error=cast(Literal["raise", "skip"], reading.on_error),  # argparse's choices
         event_ids=cast(Literal["row", "content"], event_ids),
     )
+
+
+def _one_delimiter(source: str, files: Sequence[str], reading: Reading) -> Reading:
+    """*reading* with the delimiter the CSV *files*' headers show, when one other than
+    their names' (said in a note); files whose headers show different ones are an error
+    naming two of them, as no one delimiter reads them all."""
+    found: dict[str, str] = {}
+    detected = False
+    for path in files:
+        if (reading.input_format or format_of_name(path)) == "csv":
+            other, _ = _found_delimiter(path, "csv", reading)
+            detected = detected or other is not None
+            found.setdefault(other or delimiter_of_name(path), path)
+    if not detected:  # each file read with its name's delimiter (a tab for .tsv)
+        return reading
+    if len(found) > 1:
+        (a, first), (b, second) = list(found.items())[:2]
+        raise ConfigurationError(
+            f"the files of {source} have their columns separated differently: {first} by "
+            f"{_shown_delimiter(a)}, {second} by {_shown_delimiter(b)}; read them apart, or "
+            "save them alike"
+        )
+    ((delimiter, first),) = found.items()
+    shown = _shown_delimiter(delimiter)
+    note(
+        f"{source}: {first} has its columns separated by {shown}; reading the files so "
+        f"(--delimiter {shown})"
+    )
+    return attrs.evolve(reading, delimiter=delimiter)
 
 
 def open_reader(path: str, fmt: str, reading: Reading) -> EventReader:
