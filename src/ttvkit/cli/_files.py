@@ -203,7 +203,7 @@ def file_format(
         vendor = VENDOR_NAMES[sniffed.format]
         used = reading.delimiter or delimiter_of_name(path)
         if fmt == "csv" and used != ",":
-            shown = "tab" if used == "\t" else repr(used)
+            shown = _shown_delimiter(used)
             raise ConfigurationError(
                 f"{path} has the fields of {_a(vendor)} export with its columns separated by "
                 f"{shown}, and the {vendor} reader reads commas: save it with commas, or read "
@@ -281,7 +281,7 @@ def _check_columns(path: str, fields: Sequence[str], reading: Reading) -> None:
     guess = guess_columns(fields)
     other = delimiter_in(fields, used, one_column=False) if guess is None else None
     if other is not None:
-        option = "tab" if other == "\t" else repr(other)
+        option = _shown_delimiter(other)
         raise ConfigurationError(
             f"{path} has no {' or '.join(missing)}; its header, {used.join(fields)!r}, splits "
             f"into more columns at {option}: if that separates its columns, pass --delimiter "
@@ -375,6 +375,7 @@ def _found_delimiter(path: str, fmt: str | None, reading: Reading) -> tuple[str 
 
 
 def _shown_delimiter(delimiter: str) -> str:
+    """A delimiter as the command line takes it: ``';'``, or ``tab``."""
     return "tab" if delimiter == "\t" else repr(delimiter)
 
 

@@ -160,19 +160,18 @@ class RowConverter:
         if missing:
             field, column = missing[0]
             shown = ", ".join(repr(c) for c in columns) or "none"
-            # The vendors' readers read commas: no advice to use one on other columns.
-            advice = (
-                vendor_advice(columns, noun=location.noun) if options.delimiter == "," else None
-            )
             other = (
                 delimiter_in(columns, options.delimiter, one_column=False) if options.text else None
             )
+            advice: str | None = None
             if other is not None:
                 advice = (
                     f"the header splits into more columns at {other!r}: if that separates "
                     f"the file's columns, pass delimiter={other!r} (to read_csv, read_file "
                     "or scan)"
                 )
+            elif options.delimiter == ",":  # the vendors' readers read commas only
+                advice = vendor_advice(columns, noun=location.noun)
             raise location.error(
                 f"there is no {location.noun} {column!r}, which the mapping reads {field} from; "
                 f"the {location.noun}s are: {shown}. "
