@@ -663,6 +663,32 @@ def test_import_reads_the_file_as_the_configuration_of_init_says(tmp_path: Path)
     )
 
 
+def test_import_takes_its_store_from_the_configuration(tmp_path: Path) -> None:
+    # `report` took its source from the configuration's 'store', `import` required
+    # STORE_URL even so.
+    (tmp_path / "e.csv").write_text(SEMICOLONS, encoding="utf-8")
+    assert_user_error(
+        ttvkit("import", "e.csv", "--delimiter", ";", cwd=tmp_path),
+        "no STORE_URL: pass the store to import into",
+    )
+    url = f"sqlite:///{tmp_path / 'kept.db'}"
+    (tmp_path / "ttv.toml").write_text(f'store = "{url}"\n', encoding="utf-8")
+    imported = ok(ttvkit("import", "e.csv", "--delimiter", ";", cwd=tmp_path))
+    assert "kept.db" in imported.stdout
+    with open_store(url) as store:
+        assert sorted(e.name for e in store.events()) == ["report", "signup", "signup"]
+    # A store named on the command line wins; a file of events as 'store' is refused.
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    ok(ttvkit("import", "e.csv", other, "--delimiter", ";", cwd=tmp_path))
+    with open_store(other) as store:
+        assert store.count() == 3
+    (tmp_path / "ttv.toml").write_text('store = "e.csv"\n', encoding="utf-8")
+    assert_user_error(
+        ttvkit("import", "e.csv", "--delimiter", ";", cwd=tmp_path),
+        "the configuration's 'store' is 'e.csv', a file of events",
+    )
+
+
 def test_a_directory_is_read_with_its_files_delimiter_or_told_they_differ(tmp_path: Path) -> None:
     # report used the first file's delimiter for all and blamed the second file.
     inline = ["--start", "signup", "--reached", "report"]

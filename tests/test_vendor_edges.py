@@ -477,6 +477,29 @@ def test_read_file_of_a_directory_says_so(tmp_path: Path) -> None:
         read_file(tmp_path)
 
 
+@pytest.mark.parametrize(
+    ("name", "option", "taken"),
+    [
+        ("x.jsonl", "delimiter", "encoding="),
+        ("x.parquet", "encoding", "batch_size="),
+        ("x.csv", "batch_size", "delimiter="),
+    ],
+)
+def test_read_file_refuses_an_option_its_reader_does_not_take(
+    tmp_path: Path, name: str, option: str, taken: str
+) -> None:
+    # A JSON file given delimiter= was a TypeError from inside the JSON reader.
+    from ttvkit.errors import ConfigurationError
+
+    path = tmp_path / name
+    path.write_text("")
+    with pytest.raises(ConfigurationError) as raised:
+        read_file(path, **{option: ";"})
+    message = str(raised.value)
+    assert f"reader takes no {option}=; its options are mapping=" in message
+    assert taken in message
+
+
 def test_columns_are_refused_for_a_vendor_export(tmp_path: Path) -> None:
     from ttvkit.cli import main
 

@@ -228,7 +228,12 @@ def _parser() -> argparse.ArgumentParser:
         "from their content).",
     )
     import_.add_argument("file", metavar="FILE", help="the file of events")
-    import_.add_argument("store", metavar="STORE_URL", help="e.g. sqlite:///ttv.db")
+    import_.add_argument(
+        "store",
+        metavar="STORE_URL",
+        nargs="?",
+        help="e.g. sqlite:///ttv.db; default: the configuration's 'store'",
+    )
     import_.add_argument(
         "--batch-size",
         type=_args.positive_int,

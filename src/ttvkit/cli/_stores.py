@@ -13,6 +13,7 @@ from ttvkit.cli._files import (
     file_format,
     files_in,
     ingest,
+    is_url,
     many_files,
     open_reader,
     reader_facts,
@@ -22,7 +23,7 @@ from ttvkit.cli._files import (
 )
 from ttvkit.cli._output import DEFAULT_CONFIG, EXIT_OK, Progress, error_text, note, plural
 from ttvkit.config import load_config
-from ttvkit.errors import StoreError, StoreUnavailableError, TTVError
+from ttvkit.errors import ConfigurationError, StoreError, StoreUnavailableError, TTVError
 from ttvkit.events import ValueEvent
 from ttvkit.io import EventReader, ReadError
 from ttvkit.io.values import ZONE_ADVICE
@@ -47,7 +48,22 @@ def cmd_import(args: argparse.Namespace) -> int:
         path = DEFAULT_CONFIG
     # How to read the file, as `ttvkit report` reads it: the options, else [columns]
     # and [input] of the configuration `ttvkit init` wrote for it.
-    reading = reading_of(args, load_config(path) if path is not None else None)
+    config = load_config(path) if path is not None else None
+    reading = reading_of(args, config)
+    if args.store is None:
+        # As `ttvkit report` takes its source: the command line, else the configuration.
+        if config is None or config.store is None:
+            raise ConfigurationError(
+                "no STORE_URL: pass the store to import into (sqlite:///ttv.db, "
+                "postgresql://...) or set 'store' in the configuration"
+            )
+        if not is_url(config.store):
+            raise ConfigurationError(
+                f"the configuration's 'store' is {config.store!r}, a file of events; ttvkit "
+                "import writes into a store: pass STORE_URL (sqlite:///ttv.db, "
+                "postgresql://...)"
+            )
+        args.store = config.store
     if not many_files(args.file):
         return _import_file(args, args.file, reading)
     # The files scan() would read, each imported in turn: a file's failure says what

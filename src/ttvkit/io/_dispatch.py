@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Mapping
 from typing import Any, Final, Literal, TypeAlias
@@ -82,5 +83,21 @@ def read_file(
     if format not in readers:
         raise ConfigurationError(f"format={format!r}: pass one of {', '.join(FORMATS)}")
     reader: Any = readers[format]
+    _check_options(format, reader, options)
     result: EventReader = reader(path, **options)
     return result
+
+
+def _check_options(format: str, reader: Any, options: Mapping[str, object]) -> None:
+    """Refuse an option *reader* does not take, naming the ones it does."""
+    taken = [
+        name
+        for name, parameter in inspect.signature(reader).parameters.items()
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+    ]
+    unknown = sorted(set(options) - set(taken))
+    if unknown:
+        raise ConfigurationError(
+            f"the {format} reader takes no {', '.join(f'{n}=' for n in unknown)}; "
+            f"its options are {', '.join(f'{n}=' for n in taken)}"
+        )
