@@ -724,6 +724,18 @@ def test_unknown_conditions_fall_back_to_observe(db: Path) -> None:
         assert store.observations(milestone) == observe(events, milestone)
 
 
+def test_the_plan_refuses_an_unknown_condition_with_a_ttvkit_error() -> None:
+    # A store author calling build_plan on a user-defined condition gets one of
+    # ttvkit's errors (it was a plain Exception), naming the class.
+    from ttvkit.errors import TTVError
+    from ttvkit.stores.sql import UnsupportedConditionError, build_plan
+
+    with pytest.raises(UnsupportedConditionError, match="SecondEventOfAnyKind is not one") as e:
+        build_plan(Milestone("m", SecondEventOfAnyKind()), "user", ())
+    assert isinstance(e.value, TTVError)
+    assert isinstance(e.value, NotImplementedError)
+
+
 def test_observations_on_an_empty_store_and_bad_arguments() -> None:
     with SQLiteStore() as store:
         milestone = Milestone("m", "report")

@@ -33,6 +33,7 @@ from typing import Literal, TypeAlias
 import attrs
 
 from ttvkit.conditions import AllOf, AnyOf, Condition, EventCondition, Nth, Total
+from ttvkit.errors import TTVError
 from ttvkit.milestones import BeforeStart, Milestone
 from ttvkit.observations import (
     Attribute,
@@ -62,11 +63,12 @@ __all__ = [
 ]
 
 
-class UnsupportedConditionError(Exception):
+class UnsupportedConditionError(TTVError, NotImplementedError):
     """A condition class the plan does not know (a user-defined subclass).
 
     Stores then fall back to the generic path, which runs the condition's own
-    ``first_time()`` in Python over the streamed events.
+    ``first_time()`` in Python over the streamed events. A :class:`TTVError`, so a
+    store that lets it through still raises one of ttvkit's errors.
     """
 
 
