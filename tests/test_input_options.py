@@ -403,7 +403,10 @@ def test_report_import_and_init_read_a_header_split_by_another_delimiter(
     inline = ["--start", "signup", "--reached", "report"]
     told = f"e.csv has its columns separated by {said}; reading it so (--delimiter {said})"
     reported = ok(ttvkit("report", "e.csv", *inline, "--format", "json", cwd=tmp_path))
-    assert reported.stderr.splitlines() == [f"ttvkit: note: {told}"]
+    # "1,5" (quoted: a comma in a cell is no delimiter) is then a number, 1.5
+    decimals = "e.csv: column 'amount' holds numbers written with a decimal comma (3,5)"
+    assert reported.stderr.splitlines()[0] == f"ttvkit: note: {told}"
+    assert reported.stderr.splitlines()[1].startswith(f"ttvkit: note: {decimals}")
     report = json.loads(reported.stdout)
     first = report["sections"][1]["result"]
     assert (first["n"], first["n_reached"]) == (2, 1)
@@ -412,7 +415,7 @@ def test_report_import_and_init_read_a_header_split_by_another_delimiter(
     imported = ok(ttvkit("import", "e.csv", url, cwd=tmp_path))
     assert told in imported.stderr
     with open_store(url) as store:
-        assert [e.properties.get("amount") for e in store.events(names=["report"])] == ["1,5"]
+        assert [e.properties.get("amount") for e in store.events(names=["report"])] == [1.5]
     printed = ok(ttvkit("init", "e.csv", "--print", cwd=tmp_path)).stdout
     assert parse_config(tomllib.loads(printed)).delimiter == delimiter
     (tmp_path / "ttv.toml").write_text(printed, encoding="utf-8")
@@ -420,7 +423,9 @@ def test_report_import_and_init_read_a_header_split_by_another_delimiter(
     assert from_config.stderr == ""  # read with the configuration's delimiter, no guess
     # The option, spelt as a shell passes it, gives the same report.
     spelt = "tab" if delimiter == "\t" else delimiter
-    given = ok(ttvkit("report", "e.csv", *inline, "--delimiter", spelt, cwd=tmp_path))
+    given = ok(
+        ttvkit("report", "e.csv", *inline, "--delimiter", spelt, "--decimal", ",", cwd=tmp_path)
+    )
     assert given.stderr == ""
     assert ok(ttvkit("report", "e.csv", *inline, cwd=tmp_path)).stdout == given.stdout
 
@@ -494,7 +499,7 @@ def test_a_tsv_file_is_read_with_tabs_by_its_name(tmp_path: Path) -> None:
     (tmp_path / "e.tsv").write_text(SEMICOLONS.replace(";", "\t"), encoding="utf-8")
     inline = ["--start", "signup", "--reached", "report"]
     reported = ok(ttvkit("report", "e.tsv", *inline, "--format", "json", cwd=tmp_path))
-    assert reported.stderr == ""  # no guess: the name says it
+    assert "separated by" not in reported.stderr  # no guess: the name says it
     first = json.loads(reported.stdout)["sections"][1]["result"]
     assert (first["n"], first["n_reached"]) == (2, 1)
     names = ["signup", "report", "signup"]
@@ -660,6 +665,84 @@ def test_import_reads_the_file_as_the_configuration_of_init_says(tmp_path: Path)
     ok(ttvkit("import", "e.csv", again, "--config", "other.toml", cwd=tmp_path))
     assert_user_error(
         ttvkit("import", "e.csv", again, "--config", "other.toml", "--delimiter", "|", cwd=tmp_path)
+    )
+
+
+COMMA_DECIMALS = (
+    "user_id;name;timestamp;amount\n"
+    "u1;signup;2026-03-01T09:00:00Z;\n"
+    "u1;pay;2026-03-02T09:00:00Z;600,5\n"
+    "u1;pay;2026-03-03T09:00:00Z;399,5\n"
+    "u2;signup;2026-03-01T09:00:00Z;\n"
+    "u2;pay;2026-03-02T09:00:00Z;12\n"
+)
+ROI = (
+    '[milestones.roi]\nstart = "signup"\n'
+    'reached = { total = "pay", property = "amount", at_least = 1000 }\n'
+)
+
+
+def _roi_reached(result: object) -> int:
+    report = json.loads(result.stdout)  # type: ignore[attr-defined]
+    results = [s.get("result") or {} for s in report["sections"]]
+    first = next(r for r in results if "n_reached" in r and r["milestone"]["name"] == "roi")
+    return int(first["n_reached"])
+
+
+def test_numbers_with_a_decimal_comma_are_found_and_summed(tmp_path: Path) -> None:
+    # 600,5 + 399,5 reach 1000 only when read as numbers: they were text, and total()
+    # skipped them without a word (0 reached).
+    (tmp_path / "e.csv").write_text(COMMA_DECIMALS, encoding="utf-8")
+    (tmp_path / "ttv.toml").write_text(ROI, encoding="utf-8")
+    found = ok(ttvkit("report", "e.csv", "--format", "json", cwd=tmp_path))
+    assert "column 'amount' holds numbers written with a decimal comma (3,5); reading" in (
+        found.stderr
+    )
+    assert _roi_reached(found) == 1
+    kept = ok(ttvkit("report", "e.csv", "--decimal", ".", "--format", "json", cwd=tmp_path))
+    assert "decimal comma" not in kept.stderr
+    assert _roi_reached(kept) == 0
+    # init writes what it found, and report then reads it without a note
+    (tmp_path / "ttv.toml").unlink()
+    ok(ttvkit("init", "e.csv", cwd=tmp_path))
+    config = parse_config(tomllib.loads((tmp_path / "ttv.toml").read_text("utf-8")))
+    assert (config.delimiter, config.decimal) == (";", ",")
+    with (tmp_path / "ttv.toml").open("a", encoding="utf-8") as file:
+        file.write("\n" + ROI)
+    again = ok(ttvkit("report", "e.csv", "--format", "json", cwd=tmp_path))
+    assert "decimal comma" not in again.stderr
+    assert _roi_reached(again) == 1
+
+
+def test_a_decimal_comma_in_a_comma_separated_file_is_only_told(tmp_path: Path) -> None:
+    # With commas between columns "1,5" may be a number of another writing: no guess.
+    text = COMMA_DECIMALS.replace(";", ",").replace(",600,5", ',"600,5"')
+    text = text.replace(",399,5", ',"399,5"')
+    (tmp_path / "e.csv").write_text(text, encoding="utf-8")
+    (tmp_path / "ttv.toml").write_text(ROI, encoding="utf-8")
+    told = ok(ttvkit("report", "e.csv", "--format", "json", cwd=tmp_path))
+    assert "read as text (total() skips them); pass --decimal , to read them" in told.stderr
+    assert _roi_reached(told) == 0
+    given = ok(ttvkit("report", "e.csv", "--decimal", ",", "--format", "json", cwd=tmp_path))
+    assert _roi_reached(given) == 1
+    url = f"sqlite:///{tmp_path / 'ttv.db'}"
+    ok(ttvkit("import", "e.csv", url, "--decimal", ",", cwd=tmp_path))
+    with open_store(url) as store:
+        amounts = sorted(e.properties["amount"] for e in store.events() if e.name == "pay")
+    assert amounts == [12, 399.5, 600.5]
+
+
+def test_decimal_is_refused_for_files_whose_numbers_are_not_text(tmp_path: Path) -> None:
+    (tmp_path / "e.jsonl").write_text(
+        '{"user_id": "u1", "name": "signup", "timestamp": "2026-03-01T09:00:00Z"}\n', "utf-8"
+    )
+    assert_user_error(
+        ttvkit("report", "e.jsonl", "--reached", "signup", "--decimal", ",", cwd=tmp_path),
+        "--decimal (or the configuration's [input] decimal) is for csv files",
+    )
+    (tmp_path / "ttv.toml").write_text('[input]\ndecimal = ";"\n', encoding="utf-8")
+    assert_user_error(
+        ttvkit("report", "e.jsonl", "--reached", "signup", cwd=tmp_path), "input.decimal"
     )
 
 

@@ -920,3 +920,43 @@ def test_importing_ttvkit_io_imports_no_optional_library() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# -- numbers written with a decimal comma ------------------------------------------------
+
+
+@given(st.integers(-(10**12), 10**12), st.integers(0, 10**6))
+def test_a_decimal_comma_reads_as_the_point_reads(whole: int, fraction: int) -> None:
+    from ttvkit.io.values import infer_scalar
+
+    sign = "-" if whole < 0 else ""
+    pointed = f"{sign}{abs(whole)}.{fraction}"
+    assert infer_scalar(pointed.replace(".", ","), ",") == infer_scalar(pointed) == float(pointed)
+    # the other writing is text under each mark; whole numbers are numbers under both
+    assert infer_scalar(pointed, ",") == pointed
+    assert infer_scalar(pointed.replace(".", ",")) == pointed.replace(".", ",")
+    assert infer_scalar(str(whole), ",") == whole
+
+
+def test_read_csv_reads_a_decimal_comma_and_decimal_commas_finds_the_columns(
+    tmp_path: Path,
+) -> None:
+    from ttvkit.errors import ConfigurationError
+    from ttvkit.io import decimal_commas
+
+    path = tmp_path / "e.csv"
+    path.write_text(
+        "user_id;name;timestamp;amount;mixed;text\n"
+        "u1;pay;2026-01-01T00:00:00Z;3,5;1,5;a,b\n"
+        "u1;pay;2026-01-02T00:00:00Z;12;2.5;\n",
+        encoding="utf-8",
+    )
+    assert decimal_commas(path, delimiter=";") == ("amount",)
+    assert decimal_commas(path) == ()  # read with commas, no cell is such a number
+    assert decimal_commas(tmp_path / "missing.csv") == ()
+    read = [dict(e.properties) for e in read_csv(path, delimiter=";", decimal=",")]
+    assert read[0] == {"amount": 3.5, "mixed": 1.5, "text": "a,b"}
+    assert read[1] == {"amount": 12, "mixed": "2.5"}
+    assert next(iter(read_csv(path, delimiter=";"))).properties["amount"] == "3,5"
+    with pytest.raises(ConfigurationError, match=r"decimal='x': pass '\.'"):
+        read_csv(path, decimal="x")

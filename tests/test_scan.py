@@ -81,7 +81,9 @@ def readers_for(source: Any, options: dict[str, Any]) -> list[EventReader]:
         return [from_polars(source, **options)]
     if isinstance(source, pa.Table):
         return [from_polars(pl.from_arrow(source), **options)]  # type: ignore[arg-type]
-    reader_options = {k: v for k, v in options.items() if k not in ("delimiter", "infer_types")}
+    reader_options = {
+        k: v for k, v in options.items() if k not in ("delimiter", "infer_types", "decimal")
+    }
     if str(source).endswith((".csv", ".csv.gz")):
         reader_options = options
     return [read_file(source, **reader_options)]
@@ -298,6 +300,32 @@ TEXT_CASES: list[tuple[str, str, dict[str, Any], bool | None]] = [
         {"timestamp_unit": "ms"},
         True,
     ),
+    (
+        "comma.csv",
+        "user_id;name;timestamp;n;f;g;h;i;j\n"
+        'u1;pay;2026-01-01T00:00:00Z;3,5;-0,25;3.5;"7,0";1,234;00,5\n'
+        "u2;pay;2026-01-01T00:00:00Z;12;1.234,5;-0;,5;1,;1e3\n",
+        {"delimiter": ";", "decimal": ","},
+        True,
+    ),
+    (
+        "comma.csv",
+        'user_id,name,timestamp,n\nu1,pay,2026-01-01T00:00:00Z,"3,5"\n',
+        {"decimal": ","},
+        True,
+    ),
+    (
+        "comma.csv",
+        "user_id;name;timestamp;n\nu1;pay;2026-01-01T00:00:00Z;3,5\n",
+        {"delimiter": ";", "decimal": ",", "infer_types": False},
+        True,
+    ),
+    (
+        "comma.csv",
+        "user_id;name;timestamp;n\nu1;pay;2026-01-01T00:00:00Z;" + "9" * 320 + ",5\n",
+        {"delimiter": ";", "decimal": ","},
+        False,
+    ),
 ]
 
 
@@ -310,6 +338,35 @@ def test_text_files_read_as_the_readers_read_them(
     tmp_path: Path, name: str, text: str, options: dict[str, Any], in_engine: bool | None
 ) -> None:
     agree(write(tmp_path / name, text), in_engine=in_engine, **options)
+
+
+_NUMBERISH = st.text(alphabet="0123456789,.-e", max_size=7) | st.from_regex(
+    r"-?(0|[1-9][0-9]{0,4}),[0-9]{1,4}", fullmatch=True
+)
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cells=st.lists(_NUMBERISH, min_size=1, max_size=6))
+def test_cells_with_a_decimal_comma_scan_as_the_reader_reads_them(
+    tmp_path: Path, cells: list[str]
+) -> None:
+    # The engine's rule for decimal="," (COMMA_NUMBER_SQL and a replace) is the
+    # reader's (io.values.infer_scalar): 3,5 a number, 3.5 text, 1e3 text.
+    rows = "".join(f"u{i};pay;2026-01-01T00:00:00Z;{c}\n" for i, c in enumerate(cells))
+    path = write(tmp_path / "comma.csv", "user_id;name;timestamp;amount\n" + rows)
+    agree(path, in_engine=True, delimiter=";", decimal=",")
+
+
+def test_decimal_is_refused_where_numbers_are_not_text(tmp_path: Path) -> None:
+    from ttvkit.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match=r"decimal=';': pass '\.'"):
+        scan(write(tmp_path / "e.csv", "user_id,name,timestamp\n"), decimal=";")
+    with pytest.raises(ConfigurationError, match="is for CSV files, whose numbers are text; jsonl"):
+        scan(write(tmp_path / "e.jsonl", ""), decimal=",")
+    frame = pd.DataFrame({"user_id": ["u"], "name": ["a"], "timestamp": [NOW]})
+    with pytest.raises(ConfigurationError, match="a pandas table holds numbers already"):
+        scan(frame, decimal=",")
 
 
 NOW = pd.Timestamp("2026-01-01", tz="UTC")

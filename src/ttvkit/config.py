@@ -54,6 +54,7 @@ with :func:`load_config`. A complete example::
     timestamp_unit = "ms"               # numbers are epoch milliseconds (or "s", "us")
     encoding = "cp1252"                 # a CSV or JSON-lines file's text (default: UTF-8)
     delimiter = ";"                     # what separates a CSV file's columns (default: ",")
+    decimal = ","                       # a CSV file's numbers are written 3,5 (default: ".")
 
 Durations are strings such as ``"90s"``, ``"5m"``, ``"12h"``, ``"7d"``, ``"2w"``
 or tables such as ``{ days = 7 }``. A condition is an event name or a table
@@ -92,7 +93,7 @@ from ttvkit.conditions import (
 from ttvkit.errors import ConfigurationError, InvalidMilestoneError
 from ttvkit.events import JSONScalar
 from ttvkit.io import ColumnMapping, TimestampUnit
-from ttvkit.io.values import check_delimiter, check_encoding
+from ttvkit.io.values import check_decimal, check_delimiter, check_encoding
 from ttvkit.milestones import Milestone, MilestoneKind, SpeedBands
 from ttvkit.observations import Per
 
@@ -142,6 +143,9 @@ class Config:
     delimiter: str | None = None
     """What separates a CSV file's columns (``[input] delimiter``), such as ``";"`` or
     ``"\\t"``; ``None`` reads a tab for a ``.tsv`` file's name, else commas."""
+    decimal: str | None = None
+    """The decimal mark of a CSV file's numbers (``[input] decimal``): ``","`` reads
+    ``3,5`` as a number; ``None`` reads ``"."`` (the command line may find ``","``)."""
 
     def milestone(self, name: str) -> Milestone:
         """The milestone called *name*, or a clear error listing the defined ones."""
@@ -235,11 +239,12 @@ class _Input(NamedTuple):
     timestamp_unit: TimestampUnit | None = None
     encoding: str | None = None
     delimiter: str | None = None
+    decimal: str | None = None
 
 
 def _input(value: object) -> _Input:
     table = _table(value, "input")
-    _check_keys(table, {"timezone", "timestamp_unit", "encoding", "delimiter"}, "input")
+    _check_keys(table, {"timezone", "timestamp_unit", "encoding", "delimiter", "decimal"}, "input")
     zone = parse_timezone(table["timezone"], "input.timezone") if "timezone" in table else None
     unit = table.get("timestamp_unit")
     if unit is not None and unit not in ("s", "ms", "us"):
@@ -249,7 +254,8 @@ def _input(value: object) -> _Input:
         )
     encoding = _checked(table, "encoding", check_encoding)
     delimiter = _checked(table, "delimiter", check_delimiter)
-    return _Input(zone, unit, encoding, delimiter)
+    decimal = _checked(table, "decimal", check_decimal)
+    return _Input(zone, unit, encoding, delimiter, decimal)
 
 
 def _checked(table: Mapping[str, Any], key: str, check: Callable[[object], str]) -> str | None:
@@ -476,6 +482,7 @@ def _parse(data: Mapping[str, Any]) -> Config:
         timestamp_unit=reading.timestamp_unit,
         encoding=reading.encoding,
         delimiter=reading.delimiter,
+        decimal=reading.decimal,
     )
 
 

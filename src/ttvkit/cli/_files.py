@@ -31,6 +31,7 @@ from ttvkit.io import (
     ReadError,
     Sniffed,
     TimestampUnit,
+    decimal_commas,
     format_of_name,
     read_file,
     sniff,
@@ -134,6 +135,7 @@ class Reading:
     timestamp_unit: TimestampUnit | None = None
     encoding: str | None = None
     delimiter: str | None = None
+    decimal: str | None = None
     columns_given: bool = False
     """Whether ``--columns`` was given (the mapping may come from the configuration)."""
 
@@ -142,13 +144,14 @@ def reading_of(args: argparse.Namespace, config: Config | None = None) -> Readin
     """How to read the file: the command line's options, else the configuration's."""
     mapping = args.columns if args.columns is not None else None
     zone, unit, encoding = args.timezone, args.timestamp_unit, args.encoding
-    delimiter = args.delimiter
+    delimiter, decimal = args.delimiter, args.decimal
     if config is not None:
         mapping = config.columns if mapping is None else mapping
         zone = config.timezone if zone is None else zone
         unit = config.timestamp_unit if unit is None else unit
         encoding = config.encoding if encoding is None else encoding
         delimiter = config.delimiter if delimiter is None else delimiter
+        decimal = config.decimal if decimal is None else decimal
     return Reading(
         input_format=args.input_format,
         on_error=args.on_error,
@@ -161,6 +164,7 @@ def reading_of(args: argparse.Namespace, config: Config | None = None) -> Readin
         timestamp_unit=unit,
         encoding=encoding,
         delimiter=delimiter,
+        decimal=decimal,
         columns_given=args.columns is not None,
     )
 
@@ -333,6 +337,17 @@ def _spaced_columns(fields: Sequence[str], mapping: ColumnMapping | None) -> str
     )
 
 
+def _decimal_for(fmt: str | None, reading: Reading) -> str:
+    """The ``--decimal`` to read a *fmt* file with (``"."`` when not given), refused for a
+    format that is not CSV."""
+    if reading.decimal is not None and fmt not in (None, "csv"):
+        raise ConfigurationError(
+            f"--decimal (or the configuration's [input] decimal) is for csv files, whose "
+            f"numbers are text; {VENDOR_NAMES.get(fmt, fmt)} files hold numbers as numbers"
+        )
+    return reading.decimal or "."
+
+
 def _encoding_for(fmt: str, reading: Reading) -> str | None:
     """The ``--encoding`` to read a *fmt* file with, refused for a format that is not text."""
     if reading.encoding is not None and fmt not in ("csv", "jsonl"):
@@ -351,12 +366,39 @@ def looked_at(
     that delimiter, in the *reading* returned (said on stderr and in *facts*) when
     none was given."""
     other, sniffed = _found_delimiter(path, fmt, reading)
-    if other is None:
-        return reading, sniffed
-    shown = _shown_delimiter(other)
-    note(f"{path} has its columns separated by {shown}; reading it so (--delimiter {shown})")
-    facts.append(("delimiter", "tab" if other == "\t" else other))
-    return attrs.evolve(reading, delimiter=other), sniffed
+    if other is not None:
+        shown = _shown_delimiter(other)
+        note(f"{path} has its columns separated by {shown}; reading it so (--delimiter {shown})")
+        facts.append(("delimiter", "tab" if other == "\t" else other))
+        reading = attrs.evolve(reading, delimiter=other)
+    vendor = reading.mapping is None and sniffed.format is not None  # read as the vendor's
+    if fmt == "csv" and reading.decimal is None and not vendor:
+        reading = _looked_at_decimals(path, reading, facts)
+    return reading, sniffed
+
+
+def _looked_at_decimals(path: str, reading: Reading, facts: list[tuple[str, str | int]]) -> Reading:
+    """*reading* with ``decimal=","`` when *path*'s first rows hold numbers written with a
+    decimal comma and its columns are not separated by commas (said in a note); with
+    commas, only the note, as ``1,5`` there may be a number of another writing."""
+    used = reading.delimiter or delimiter_of_name(path)
+    columns = decimal_commas(path, encoding=reading.encoding or "utf-8-sig", delimiter=used)
+    if not columns:
+        return reading
+    named = ", ".join(repr(c) for c in columns[:3]) + (", ..." if len(columns) > 3 else "")
+    which = f"column {named} holds" if len(columns) == 1 else f"columns {named} hold"
+    if used == ",":
+        note(
+            f"{path}: {which} numbers written with a decimal comma (3,5), read "
+            "as text (total() skips them); pass --decimal , to read them as numbers"
+        )
+        return reading
+    note(
+        f"{path}: {which} numbers written with a decimal comma (3,5); reading "
+        "them as numbers (--decimal ,; pass --decimal . to keep them text)"
+    )
+    facts.append(("decimal mark", ","))
+    return attrs.evolve(reading, decimal=",")
 
 
 def _found_delimiter(path: str, fmt: str | None, reading: Reading) -> tuple[str | None, Sniffed]:
@@ -429,6 +471,7 @@ class _ScanOptions(TypedDict):
     timestamp_unit: TimestampUnit | None
     encoding: str | None
     delimiter: str | None
+    decimal: str
 
 
 def _scan_options(reading: Reading, fmt: str | None, encoding: str | None) -> _ScanOptions:
@@ -440,6 +483,7 @@ def _scan_options(reading: Reading, fmt: str | None, encoding: str | None) -> _S
         "timestamp_unit": reading.timestamp_unit,
         "encoding": encoding,
         "delimiter": _delimiter_for(fmt, reading),  # None: by the file's name
+        "decimal": _decimal_for(fmt, reading),
     }
 
 
@@ -497,6 +541,8 @@ def open_reader(path: str, fmt: str, reading: Reading) -> EventReader:
         options["encoding"] = reading.encoding
     if _delimiter_for(fmt, reading) is not None:
         options["delimiter"] = reading.delimiter
+    if _decimal_for(fmt, reading) != ".":
+        options["decimal"] = reading.decimal
     if fmt in ("csv", "jsonl", "parquet"):
         if reading.mapping is not None:
             options["mapping"] = reading.mapping

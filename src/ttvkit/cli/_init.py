@@ -121,7 +121,15 @@ def _init_text(
             column = getattr(mapping, field)
             if column != getattr(default, field):
                 lines.append(f"{field} = {_toml_string(column or '')}")
-    if any((reading.timezone, reading.timestamp_unit, reading.encoding, reading.delimiter)):
+    if any(
+        (
+            reading.timezone,
+            reading.timestamp_unit,
+            reading.encoding,
+            reading.delimiter,
+            reading.decimal,
+        )
+    ):
         lines += ["", "[input]                      # how the file's values are read"]
         if reading.timezone is not None:
             lines.append(f"timezone = {_toml_string(timezone_name(reading.timezone))}")
@@ -131,6 +139,8 @@ def _init_text(
             lines.append(f"encoding = {_toml_string(reading.encoding)}")
         if reading.delimiter is not None:
             lines.append(f"delimiter = {_toml_string(reading.delimiter)}")
+        if reading.decimal is not None:
+            lines.append(f"decimal = {_toml_string(reading.decimal)}")
     by_users = sorted(names, key=lambda n: (-names[n][1], n))
     start = next((n for n in by_users if n.lower() in _START_HINTS), None)
     if start is None and firsts:

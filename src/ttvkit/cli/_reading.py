@@ -65,6 +65,13 @@ def add_reading_options(parser: argparse.ArgumentParser) -> None:
         "and said so)",
     )
     files.add_argument(
+        "--decimal",
+        choices=(".", ","),
+        help="the decimal mark of a csv file's numbers: ',' reads 3,5 as 3.5 and 3.5 as text "
+        "(default: '.'; a file not separated by commas whose numbers are written 3,5 is read "
+        "with ',', and said so)",
+    )
+    files.add_argument(
         "--group-type",
         metavar="TYPE",
         help="the account: PostHog's $groups[TYPE], Amplitude's groups[TYPE] (e.g. company), "

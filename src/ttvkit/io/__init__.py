@@ -17,7 +17,8 @@ takes events, e.g. ``time_to_value(read_csv("events.csv"), milestone)``.
 * :data:`TimestampUnit`: the epoch units a ``timestamp_unit`` argument takes
   (``"s"``, ``"ms"``, ``"us"``);
 * :func:`sniff`: what the start of a file says about its layout (a vendor's
-  export, or which columns it has);
+  export, or which columns it has); :func:`decimal_commas`: which columns of a
+  CSV file hold numbers written with a decimal comma;
 * :mod:`ttvkit.io.values`: the rules every reader applies to a foreign value (a
   timestamp to UTC, the supported range, how a value is shown in a message),
   for the authors of a source of their own.
@@ -36,7 +37,7 @@ an export), ``_dispatch`` (:func:`read_file`).
 
 from __future__ import annotations
 
-from ttvkit.io._detect import Sniffed, sniff
+from ttvkit.io._detect import Sniffed, decimal_commas, sniff
 from ttvkit.io._dispatch import FORMATS, NAME_FORMATS, FileFormat, format_of_name, read_file
 from ttvkit.io._exports import read_amplitude, read_mixpanel
 from ttvkit.io._mapping import ALL_OTHER_COLUMNS, ColumnMapping
@@ -60,6 +61,7 @@ __all__ = [
     "ReadError",
     "Sniffed",
     "TimestampUnit",
+    "decimal_commas",
     "format_of_name",
     "from_pandas",
     "from_polars",

@@ -70,6 +70,8 @@ class Options:
     infer_types: bool = True
     #: what separates the columns of a CSV file
     delimiter: str = ","
+    #: the decimal mark of a CSV file's numbers ("." or ",")
+    decimal: str = "."
     #: where to take an account from when no account column has one (PostHog groups)
     account_from: Callable[[Mapping[str, Any]], tuple[str, object]] | None = None
     keep_properties: frozenset[str] | None = None
@@ -361,7 +363,9 @@ class RowConverter:
 
     def _cell(self, value: object) -> object:
         if isinstance(value, str):
-            return infer_scalar(value) if self._text and self._options.infer_types else value
+            if self._text and self._options.infer_types:
+                return infer_scalar(value, self._options.decimal)
+            return value
         return jsonable(value)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import itertools
 import json
 import os
 import zlib
@@ -14,8 +15,9 @@ import attrs
 
 from ttvkit.io._text import open_text
 from ttvkit.io._vendor_fields import vendor_of
+from ttvkit.io.values import comma_number, infer_scalar
 
-__all__ = ["Sniffed", "sniff"]
+__all__ = ["Sniffed", "decimal_commas", "sniff"]
 
 
 @attrs.frozen
@@ -109,3 +111,34 @@ def sniff(
     except (OSError, UnicodeError, LookupError, EOFError, zlib.error, csv.Error):
         return Sniffed(None, ())
     return Sniffed(vendor_of(fields, record), fields)
+
+
+def decimal_commas(
+    path: str | os.PathLike[str],
+    *,
+    encoding: str = "utf-8-sig",
+    delimiter: str = ",",
+    rows: int = 1_000,
+) -> tuple[str, ...]:
+    """The columns of CSV *path* that hold numbers written with a decimal comma.
+
+    Looks at the first *rows* rows: a column is named when some of its cells are
+    numbers such as ``3,5`` and none a number with a decimal point (``3.5``), the
+    columns :func:`read_csv` reads as numbers with ``decimal=","`` and as text by
+    default. Unreadable files name none (the reader then says what is wrong).
+    """
+    seen: dict[str, bool] = {}
+    pointed: set[str] = set()
+    try:
+        with open_text(os.fspath(path), "r", encoding=encoding, newline="") as file:
+            reader = csv.reader(file, delimiter=delimiter)
+            header = next(reader, [])
+            for row in itertools.islice(reader, rows):
+                for column, cell in zip(header, row, strict=False):
+                    if comma_number(cell):
+                        seen[column] = True
+                    elif "." in cell and isinstance(infer_scalar(cell), float):
+                        pointed.add(column)
+    except (OSError, UnicodeError, LookupError, EOFError, zlib.error, csv.Error):
+        return ()
+    return tuple(c for c in seen if c not in pointed)

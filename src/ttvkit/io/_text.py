@@ -27,6 +27,7 @@ from ttvkit.io._mapping import ColumnMapping
 from ttvkit.io._reader import EventReader, Item, Location, OnError, ReadError, source_name
 from ttvkit.io.values import (
     TimestampUnit,
+    check_decimal,
     check_delimiter,
     check_encoding,
     delimiter_of_name,
@@ -166,12 +167,15 @@ def read_csv(
     assume_timezone: tzinfo | None = None,
     timestamp_unit: TimestampUnit | None = None,
     infer_types: bool = True,
+    decimal: str = ".",
 ) -> EventReader:
     """Read value events from a CSV file with a header row.
 
     *mapping* says which column holds which field; by default every column it does
     not name becomes a property, its cells read as JSON numbers or ``true``/``false``
-    when they look like one (``infer_types=False`` keeps them text). Empty cells are
+    when they look like one (``infer_types=False`` keeps them text). With
+    *decimal* ``","`` numbers are written with a decimal comma (``3,5``; then
+    ``3.5`` is text, and no grouping of thousands is read). Empty cells are
     null. Timestamps are ISO-8601 with an offset, or epoch values when
     *timestamp_unit* is set; *assume_timezone* is the zone of timestamps written
     without an offset (by default they are an error). The default encoding skips a
@@ -187,6 +191,7 @@ def read_csv(
         text=True,
         infer_types=bool(infer_types),
         delimiter=delimiter,
+        decimal=check_decimal(decimal),
     )
     name = source_name(source)
     encoding = check_encoding(encoding)

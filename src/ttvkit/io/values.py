@@ -29,6 +29,8 @@ from ttvkit.errors import ConfigurationError, InvalidEventError
 from ttvkit.events import MAX_TIMESTAMP, MIN_TIMESTAMP, JSONValue, parse_timestamp, shown_value
 
 __all__ = [
+    "COMMA_NUMBER_SQL",
+    "DECIMALS",
     "DELIMITERS",
     "JSON_STRING",
     "MAX_PROPERTIES_TEXT",
@@ -38,10 +40,12 @@ __all__ = [
     "TAB_NAMES",
     "ZONE_ADVICE",
     "TimestampUnit",
+    "check_decimal",
     "check_delimiter",
     "check_encoding",
     "check_unit",
     "check_zone",
+    "comma_number",
     "delimiter_in",
     "delimiter_of_name",
     "gzip_problem",
@@ -313,25 +317,62 @@ def json_object(value: object) -> Mapping[str, Any]:
     )
 
 
-def infer_scalar(text: str) -> JSONValue:
+#: The decimal marks a CSV file's numbers may be written with.
+DECIMALS: Final = (".", ",")
+
+# A number written with a decimal comma, as spreadsheets of much of Europe write
+# them: digits, then perhaps a comma and digits (no exponent, no grouping).
+_COMMA_NUMBER: Final = re.compile(r"-?(?:0|[1-9][0-9]*)(,[0-9]+)?")
+COMMA_NUMBER_SQL: Final = "-?(0|[1-9][0-9]*),[0-9]+"
+"""A number with a decimal comma and a fraction, as a regular expression for SQL."""
+
+
+def check_decimal(value: object) -> str:
+    """*value* as a CSV file's decimal mark (one of :data:`DECIMALS`), or a
+    ConfigurationError saying so."""
+    if isinstance(value, str) and value in DECIMALS:
+        return value
+    raise ConfigurationError(
+        f"decimal={value!r}: pass '.' (numbers as 3.5, the default) or ',' (numbers as 3,5)"
+    )
+
+
+def comma_number(text: str) -> bool:
+    """Whether *text* is a number written with a decimal comma and a fraction (``3,5``)."""
+    match = _COMMA_NUMBER.fullmatch(text)
+    return match is not None and match.group(1) is not None
+
+
+def infer_scalar(text: str, decimal: str = ".") -> JSONValue:
     """A CSV cell as a JSON scalar: a JSON number or ``true``/``false``, else the text.
 
     Integers beyond 64 bits and numbers that overflow a float stay text, so a long
-    numeric id is kept rather than rejected.
+    numeric id is kept rather than rejected. With *decimal* ``","`` a number is
+    written ``3,5`` (no exponent, no grouping of thousands), and ``3.5`` is text,
+    as pandas reads ``decimal=","``.
     """
     if text == "true":
         return True
     if text == "false":
         return False
-    match = _NUMBER.fullmatch(text)
-    if match is None:
-        return text
-    if match.group(1) is None and match.group(2) is None:
+    if decimal == ",":
+        match = _COMMA_NUMBER.fullmatch(text)
+        if match is None:
+            return text
+        whole = match.group(1) is None
+        number_text = text.replace(",", ".")
+    else:
+        match = _NUMBER.fullmatch(text)
+        if match is None:
+            return text
+        whole = match.group(1) is None and match.group(2) is None
+        number_text = text
+    if whole:
         if len(text) > 20:  # beyond 64 bits (and perhaps beyond int()'s digit limit)
             return text
         number = int(text)
         return number if -_INT64 <= number < _INT64 else text
-    real = float(text)
+    real = float(number_text)
     return real if math.isfinite(real) else text
 
 

@@ -44,6 +44,7 @@ from ttvkit._optional import require
 from ttvkit.errors import ConfigurationError
 from ttvkit.io import ColumnMapping, EventReader, TimestampUnit, read_file, read_jsonl
 from ttvkit.io.values import (
+    check_decimal,
     check_delimiter,
     check_encoding,
     delimiter_of_name,
@@ -104,6 +105,7 @@ def scan(
     timestamp_unit: TimestampUnit | None = None,
     delimiter: str | None = None,
     infer_types: bool = True,
+    decimal: str = ".",
     encoding: str | None = None,
     event_ids: Literal["row", "content"] = "row",
     memory_limit: str | None = DEFAULT_MEMORY_LIMIT,
@@ -123,6 +125,7 @@ def scan(
     timestamp_unit: TimestampUnit | None = None,
     delimiter: str | None = None,
     infer_types: bool = True,
+    decimal: str = ".",
     encoding: str | None = None,
     event_ids: Literal["row", "content"] = "row",
     memory_limit: str | None = DEFAULT_MEMORY_LIMIT,
@@ -141,6 +144,7 @@ def scan(
     timestamp_unit: TimestampUnit | None = None,
     delimiter: str | None = None,
     infer_types: bool = True,
+    decimal: str = ".",
     encoding: str | None = None,
     event_ids: Literal["row", "content"] = "row",
     memory_limit: str | None = DEFAULT_MEMORY_LIMIT,
@@ -154,7 +158,7 @@ def scan(
     files, or a pandas or polars DataFrame or a pyarrow Table. *format*
     (``"parquet"``, ``"csv"``, ``"jsonl"``) is taken from the file names when
     not given. *mapping*, *on_error*, *assume_timezone*, *timestamp_unit*,
-    *delimiter*, *infer_types* and *encoding* mean what they mean for the
+    *delimiter*, *infer_types*, *decimal* and *encoding* mean what they mean for the
     :mod:`ttvkit.io` readers, with the same validation and messages (*delimiter*
     None: a tab for ``.tsv`` files, else a comma); a CSV or
     JSON-lines file in an encoding other than the readers' default (UTF-8)
@@ -189,6 +193,11 @@ def scan(
                 f"encoding={encoding!r}: is for CSV and JSON-lines files, which scan() reads "
                 "with DuckDB; Spark reads Parquet and tables"
             )
+        if decimal != ".":
+            raise ConfigurationError(
+                f"decimal={decimal!r}: is for CSV files, which scan() reads with DuckDB; "
+                "Spark reads Parquet and tables"
+            )
         if on_error != "raise":
             raise ConfigurationError(
                 f"on_error={on_error!r}: Spark cannot skip bad rows (it checks the columns' "
@@ -215,6 +224,7 @@ def scan(
         timestamp_unit=timestamp_unit,
         delimiter=delimiter,
         infer_types=infer_types,
+        decimal=decimal,
         encoding=encoding,
         event_ids=event_ids,
         memory_limit=memory_limit,
@@ -233,6 +243,7 @@ def scan_in_engine(
     timestamp_unit: TimestampUnit | None = None,
     delimiter: str | None = None,
     infer_types: bool = True,
+    decimal: str = ".",
     encoding: str | None = None,
     event_ids: Literal["row", "content"] = "row",
     memory_limit: str | None = DEFAULT_MEMORY_LIMIT,
@@ -255,6 +266,7 @@ def scan_in_engine(
         timestamp_unit=timestamp_unit,
         delimiter=delimiter,
         infer_types=infer_types,
+        decimal=decimal,
         encoding=encoding,
         event_ids=event_ids,
         memory_limit=memory_limit,
@@ -272,6 +284,7 @@ def _scan_duckdb(
     timestamp_unit: TimestampUnit | None,
     delimiter: str | None,
     infer_types: bool,
+    decimal: str,
     encoding: str | None,
     event_ids: Literal["row", "content"],
     memory_limit: str | None,
@@ -309,12 +322,18 @@ def _scan_duckdb(
         encoding = check_encoding(encoding)
     if delimiter is not None:
         delimiter = check_delimiter(delimiter)  # the readers' rule: 'tab' is a tab
+    decimal = check_decimal(decimal)
     kind = frame_kind(source)
     if kind is not None:
         if encoding is not None:
             raise ConfigurationError(
                 f"encoding={encoding!r}: is for CSV and JSON-lines files; a {kind} table "
                 "holds text already"
+            )
+        if decimal != ".":
+            raise ConfigurationError(
+                f"decimal={decimal!r}: is for CSV files, whose numbers are text; a {kind} "
+                "table holds numbers already"
             )
         description = f"{kind} table of {frame_rows(source):,} rows"
         frame: Any = source
@@ -331,6 +350,13 @@ def _scan_duckdb(
         text_options: dict[str, Any] = {}
         if fmt == "csv":
             text_options = {"delimiter": delimiter, "infer_types": infer_types}
+            if decimal != ".":
+                text_options["decimal"] = decimal
+        elif decimal != ".":
+            raise ConfigurationError(
+                f"decimal={decimal!r}: is for CSV files, whose numbers are text; {fmt} "
+                "files hold numbers as numbers"
+            )
         if encoding is not None:
             if fmt not in ("csv", "jsonl"):
                 raise ConfigurationError(
@@ -381,6 +407,7 @@ def _scan_duckdb(
                 infer_types=infer_types,
                 event_ids=event_ids,
                 memory_limit=memory_limit,
+                decimal=decimal,
             )
         if generated is not None:
             prefix, rows = generated

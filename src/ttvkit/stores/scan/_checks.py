@@ -18,6 +18,7 @@ from ttvkit.io import (
     ColumnMapping,
 )
 from ttvkit.io.values import (
+    COMMA_NUMBER_SQL,
     JSON_STRING,
     MAX_PROPERTIES_TEXT,
     NOT_SPACE,
@@ -192,11 +193,13 @@ class Plan:
         infer_types: bool,
         zone: tzinfo | None,
         unit: str | None,
+        decimal: str = ".",
     ) -> None:
         self.columns = columns
         self.mapping = mapping
         self.text = text
         self.infer_types = infer_types
+        self.decimal = decimal
         self.zone_is_utc = is_utc(zone)
         self.unit = unit
 
@@ -312,6 +315,20 @@ class Plan:
         kind = self.columns[column]
         if kind == "VARCHAR":
             plain = f"to_json({c})::VARCHAR"
+            if self.text and self.infer_types and self.decimal == ",":
+                # io.values.infer_scalar's rule for a decimal comma: 3,5 is the JSON
+                # number 3.5 and 3.5 is text; whole numbers as below.
+                value = (
+                    f"CASE WHEN {c} IN ('true', 'false') THEN {c} "
+                    f"WHEN regexp_full_match({c}, '-?(0|[1-9][0-9]*)') "
+                    f"THEN CASE WHEN TRY_CAST({c} AS BIGINT) IS NULL THEN {plain} ELSE {c} END "
+                    f"WHEN regexp_full_match({c}, {lit(COMMA_NUMBER_SQL)}) "
+                    f"THEN replace({c}, ',', '.') "
+                    f"ELSE {plain} END"
+                )
+                # A number of 300 digits or more may overflow a float: the reader decides.
+                ok = f"NOT regexp_full_match({c}, '-?[0-9]{{300,}},[0-9]+')"
+                return value, f"(NOT contains({c}, chr(0)) AND {ok})"
             if self.text and self.infer_types:
                 value = (
                     f"CASE WHEN {c} IN ('true', 'false') THEN {c} "

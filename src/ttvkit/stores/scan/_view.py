@@ -251,6 +251,7 @@ def define_view(
     infer_types: bool,
     event_ids: str,
     memory_limit: str | None,
+    decimal: str = ".",
 ) -> tuple[str, int] | None:
     """Define the canonical view over *source* when the engine vouches for every row.
 
@@ -357,6 +358,7 @@ def define_view(
                 infer_types=infer_types,
                 zone=assume_timezone,
                 unit=timestamp_unit,
+                decimal=decimal,
             )
             select = fixed_select(plan, resolved, mapping, list(columns))
         located = select.columns if where is None else f"{select.columns}, {where}"
