@@ -237,3 +237,44 @@ def test_size_limit_holds_for_flat_ascii_with_escapes() -> None:
         make(properties=props)
     small = {f"k{i}": "\x01" * 10 for i in range(10)}
     assert make(properties=small).properties == small
+
+
+def test_numpy_scalars_are_the_json_values_they_hold() -> None:
+    # df["seats"].max() is an np.int64: it was "is a int64, not a JSON value" in
+    # properties, and refused as a time, a bound, a where value, nth's k and a target.
+    import numpy as np
+
+    import ttvkit as ttv
+
+    e = make(
+        properties={
+            "n": np.int64(3),
+            "b": np.bool_(True),
+            "f": np.float32(1.5),
+            "nested": [np.uint8(2), {"x": np.int16(-1)}],
+        }
+    )
+    assert e.properties == {"n": 3, "b": True, "f": 1.5, "nested": [2, {"x": -1}]}
+    assert [type(v) for v in e.properties.values()][:3] == [int, bool, float]
+    assert make(timestamp=np.int64(1772355600)).timestamp == datetime(2026, 3, 1, 9, tzinfo=UTC)
+    assert ttv.gt(np.int64(3)) == ttv.gt(3)
+    assert ttv.event("x", where={"seats": np.int64(3)}) == ttv.event("x", where={"seats": 3})
+    assert ttv.event("x").nth(np.int64(3)) == ttv.event("x").nth(3)
+    assert ttv.total("x", "a", at_least=np.int64(10)) == ttv.total("x", "a", at_least=10)
+    assert ttv.one_of(np.int64(1), np.bool_(False)) == ttv.one_of(1, False)
+    with pytest.raises(InvalidEventError, match="is of type datetime64, not a JSON value"):
+        make(properties={"d": np.datetime64("2026-01-01")})
+
+
+def test_a_pandas_timestamp_is_a_plain_utc_datetime_cut_to_microseconds() -> None:
+    # Its nanoseconds were kept: a list of events gave a start after the end (and
+    # other answers than the same frame read by a reader or a store, which cut them).
+    import pandas as pd
+
+    stamp = pd.Timestamp("2026-03-01 10:00:00.0000005", tz="Europe/Berlin")
+    e = make(timestamp=stamp)
+    assert type(e.timestamp) is datetime
+    assert e.timestamp == datetime(2026, 3, 1, 9, tzinfo=UTC)
+    assert e.timestamp.tzinfo is UTC
+    with pytest.raises(InvalidEventError, match=r"timestamp=NaT: is missing \(NaT\)"):
+        make(timestamp=pd.NaT)

@@ -254,6 +254,8 @@ def test_a_mapped_field_can_be_ignored(tmp_path: Path) -> None:
         ({"user": "a", "name": "a"}, "mapped to both user and name"),
         ({"property_columns": "plan"}, "pass '*'"),
         ({"property_columns": ["user_id"]}, "already the user column"),
+        # read_*: every row "is also a key of the JSON object in None"; scan: accepted
+        ({"property_columns": ["plan", "b", "plan"]}, "names 'plan' more than once"),
     ],
 )
 def test_bad_mappings_are_rejected(kwargs: dict[str, Any], fragment: str) -> None:

@@ -207,6 +207,34 @@ def test_every_result_pickles_with_the_customers_behind_it() -> None:
     assert copies[4].stages[1].distribution.observations()  # type: ignore[union-attr]
 
 
+def test_results_and_events_pickle_after_their_source_is_closed(tmp_path: Path) -> None:
+    # A distribution pickled after its `with` block raised the store's "is closed"
+    # (pickle and copy.deepcopy alike); a ValueEvent never pickled (its properties are
+    # a read-only view).
+    import copy
+    import pickle
+
+    from ttvkit import datasets as ds
+    from ttvkit import milestones
+
+    first = milestones.first_value(ds.REPORT_CREATED)
+    events = ds.saas_events(60, seed=3)
+    with ttv.open_store(f"sqlite:///{tmp_path / 'ttv.db'}") as store:
+        store.append(events)
+        result = ttv.time_to_value(store, first)
+        rows = result.observations()
+    for again in (pickle.loads(pickle.dumps(result)), copy.deepcopy(result)):  # noqa: S301
+        assert again.to_dict() == result.to_dict() and again.n == len(rows)
+        with pytest.raises(AnalysisError, match="customers behind this distribution were not"):
+            again.observations()
+    for event in events[:50]:
+        for again_event in (pickle.loads(pickle.dumps(event)), copy.deepcopy(event)):  # noqa: S301
+            assert again_event == event and again_event.to_dict() == event.to_dict()
+            assert again_event.event_id == event.event_id
+            with pytest.raises(TypeError):
+                again_event.properties["x"] = 1  # type: ignore[index]  # still read-only
+
+
 def _many_durations_store() -> ttv.MemoryStore:
     """3,000 customers: 2,700 reach, each at a time of its own (2,701 curve rows); the
     1,500 on "free" give 1,201 rows (300 still on the way), the 1,500 on "pro" 1,500."""

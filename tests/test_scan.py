@@ -369,6 +369,31 @@ def test_decimal_is_refused_where_numbers_are_not_text(tmp_path: Path) -> None:
         scan(frame, decimal=",")
 
 
+@pytest.mark.parametrize("misspelt", ["plna", "Plan"])
+@pytest.mark.parametrize("kind", ["pandas", "polars", "pyarrow", "parquet", "csv"])
+def test_a_misspelt_property_column_is_the_readers_error(
+    tmp_path: Path, kind: str, misspelt: str
+) -> None:
+    # scan() raised a bare KeyError from its checks (DuckDB's names ignore case: "Plan"
+    # too), where the readers name the column and the columns there are.
+    frame = pd.DataFrame(
+        {"user_id": ["u1"], "name": ["signup"], "timestamp": [NOW], "plan": ["pro"]}
+    )
+    source: Any = {"pandas": frame, "polars": pl.from_pandas(frame)}.get(kind)
+    if kind == "pyarrow":
+        source = pa.Table.from_pandas(frame, preserve_index=False)
+    elif kind in ("parquet", "csv"):
+        source = tmp_path / f"e.{kind}"
+        if kind == "parquet":
+            frame.to_parquet(source)
+        else:
+            frame.assign(timestamp="2026-01-01T00:00:00Z").to_csv(source, index=False)
+    mapping = ColumnMapping(property_columns=(misspelt,))
+    with pytest.raises(ReadError, match=f"there is no column '{misspelt}', which the mapping"):
+        scan(source, mapping=mapping)
+    agree(source, mapping=mapping)
+
+
 NOW = pd.Timestamp("2026-01-01", tz="UTC")
 FRAME_CASES: list[tuple[str, pd.DataFrame, dict[str, Any], bool | None]] = [
     (

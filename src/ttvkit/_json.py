@@ -21,13 +21,36 @@ from typing import Any, Final, TypeVar
 
 _T = TypeVar("_T")
 
-__all__ = ["canonical", "compact", "exact_json_text", "json_key", "load_json", "pretty"]
+__all__ = [
+    "canonical",
+    "compact",
+    "exact_json_text",
+    "from_numpy",
+    "json_key",
+    "load_json",
+    "pretty",
+]
 
 compact: Final = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 _pretty: Final = json.JSONEncoder(ensure_ascii=False, allow_nan=False, indent=2).encode
 _canonical: Final = json.JSONEncoder(
     ensure_ascii=False, sort_keys=True, separators=(",", ":")
 ).encode
+
+
+def from_numpy(value: object) -> object:
+    """A NumPy bool, integer or float scalar as the Python value it holds
+    (``np.int64(3)`` is ``3``, ``np.True_`` is ``True``); anything else as it is.
+
+    What ``df["seats"].max()`` gives: the one place ttvkit reads such scalars as
+    the JSON values they hold, without importing NumPy.
+    """
+    if type(value).__module__ != "numpy":
+        return value
+    dtype = getattr(value, "dtype", None)
+    if getattr(value, "ndim", None) == 0 and getattr(dtype, "kind", None) in ("b", "i", "u", "f"):
+        return value.item()  # type: ignore[attr-defined]  # a NumPy scalar, checked above
+    return value
 
 
 def json_key(value: _T) -> tuple[bool, _T]:

@@ -36,7 +36,7 @@ from typing import Final, Literal, TypeAlias
 
 import attrs
 
-from ttvkit._json import json_key
+from ttvkit._json import from_numpy, json_key
 from ttvkit.errors import InvalidMilestoneError
 from ttvkit.events import MAX_NAME_LENGTH, JSONScalar, JSONValue, ValueEvent
 
@@ -114,6 +114,7 @@ def _check_storable_text(value: str, what: str) -> str:
 
 
 def _check_scalar(value: object, what: str) -> JSONScalar:
+    value = from_numpy(value)
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, str):
@@ -202,6 +203,7 @@ def one_of(*values: JSONScalar) -> Predicate:
 
 
 def _compare(op: CompareOp, bound: float) -> Predicate:
+    bound = from_numpy(bound)  # type: ignore[assignment]  # np.int64(3): the number 3
     if not _is_number(bound) or (isinstance(bound, float) and not math.isfinite(bound)):
         raise InvalidMilestoneError(f"{op}({_shown(bound)}): the bound must be a finite number")
     return Predicate(op, (bound,))
@@ -297,6 +299,7 @@ class EventCondition(Condition):
 
     def nth(self, k: int) -> Condition:
         """Reached at the *k*-th matching event (``k`` counts from 1)."""
+        k = from_numpy(k)  # type: ignore[assignment]  # np.int64(3): the count 3
         if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= _INT64_MAX:
             raise InvalidMilestoneError(
                 f"nth({_shown(k)}): k must be an int from 1 to 2**63 - 1 (a count a store can hold)"
@@ -422,6 +425,7 @@ _MAX_FLOAT: Final = 1.7976931348623157e308
 
 def _finite_float(value: object) -> float | None:
     """*value* as a finite float, or None (not a number, not finite, or too large)."""
+    value = from_numpy(value)
     if not _is_number(value):
         return None
     try:

@@ -33,7 +33,7 @@ import attrs
 from dateutil.parser import isoparse
 
 from ttvkit._fork import at_fork
-from ttvkit._json import compact
+from ttvkit._json import compact, from_numpy
 from ttvkit.errors import InvalidEventError
 
 __all__ = [
@@ -156,6 +156,8 @@ def parse_timestamp(value: object, *, field: str = "timestamp") -> datetime:
     if type(value) is datetime and value.tzinfo is UTC and MIN_TIMESTAMP <= value < MAX_TIMESTAMP:
         return value
     if isinstance(value, datetime):
+        if value != value:  # pandas' NaT: a missing time, not a naive one
+            raise _fail(field, value, "is missing (NaT); every event needs a time")
         if value.tzinfo is None or value.utcoffset() is None:
             raise _fail(
                 field,
@@ -163,6 +165,19 @@ def parse_timestamp(value: object, *, field: str = "timestamp") -> datetime:
                 "is a naive datetime; pass an aware one, e.g. datetime.now(timezone.utc)",
             )
         result = _to_utc(value, field)
+        if type(result) is not datetime:
+            # a pandas Timestamp: a plain datetime, its nanoseconds cut as every
+            # store and reader cuts them (the same events give the same answers)
+            result = datetime(
+                result.year,
+                result.month,
+                result.day,
+                result.hour,
+                result.minute,
+                result.second,
+                result.microsecond,
+                tzinfo=UTC,
+            )
     elif isinstance(value, str):
         try:
             parsed = isoparse(value.strip())
@@ -190,6 +205,8 @@ def parse_timestamp(value: object, *, field: str = "timestamp") -> datetime:
             ) from None
     elif isinstance(value, date):
         raise _fail(field, value, "is a date without a time; pass an aware datetime")
+    elif from_numpy(value) is not value:  # np.int64 epoch seconds
+        return parse_timestamp(from_numpy(value), field=field)
     else:
         raise _fail(
             field,
@@ -341,10 +358,13 @@ def _copy_json(value: object, path: str, budget: list[int], depth: int) -> JSONV
                 "flatten it",
             )
         return [_copy_json(item, f"{path}[{i}]", budget, depth + 1) for i, item in enumerate(value)]
+    plain = from_numpy(value)
+    if plain is not value:  # np.int64(3), np.True_: the JSON value it holds
+        return _copy_json(plain, path, budget, depth)
     raise _fail(
         path,
         value,
-        f"is a {type(value).__name__}, not a JSON value "
+        f"is of type {type(value).__name__}, not a JSON value "
         "(str, int, float, bool, None, list or dict with str keys)",
     )
 
@@ -398,6 +418,20 @@ class ValueEvent:
 
     def __hash__(self) -> int:
         return hash(self.event_id)
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # Pickled and copied by its fields: the read-only view of the properties
+        # (a MappingProxyType) cannot be pickled itself. They were validated when
+        # the event was built, so they are not checked again.
+        properties = dict(self.properties)
+        return trusted_event, (
+            self.user_id,
+            self.name,
+            self.timestamp,
+            properties,
+            self.account_id,
+            self.event_id,
+        )
 
     @classmethod
     def from_mapping(cls, row: Mapping[str, Any]) -> ValueEvent:

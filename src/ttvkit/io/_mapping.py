@@ -33,7 +33,14 @@ def _property_columns(value: object) -> tuple[str, ...] | Literal["*"]:
             f"property_columns={value!r}: pass '*' (every column the mapping does not "
             "name) or a collection of column names, e.g. ('plan', 'amount'); () for none"
         )
-    return tuple(_column_name(v) for v in value)
+    columns = tuple(_column_name(v) for v in value)
+    twice = sorted({c for c in columns if columns.count(c) > 1})
+    if twice:
+        raise ConfigurationError(
+            f"property_columns names {', '.join(map(repr, twice))} more than once; "
+            "name each column once"
+        )
+    return columns
 
 
 @attrs.frozen

@@ -19,7 +19,7 @@ from ttvkit._format import (
     timedelta_or_none,
     within_text,
 )
-from ttvkit.errors import InvalidArgumentError
+from ttvkit.errors import AnalysisError, InvalidArgumentError, StoreError
 from ttvkit.milestones import Milestone, Speed, SpeedBands
 from ttvkit.observations import DurationCells, Observation, Per
 from ttvkit.results._common import check_q, checked_seconds, curve_dict, share_within
@@ -128,8 +128,15 @@ class TTVDistribution(Display):
     def __reduce__(self) -> tuple[Any, ...]:
         # The drill-down reads the source, which cannot travel to another process:
         # a pickled distribution carries its customers, loaded when it is pickled.
+        # A source closed by then (a `with` block left) keeps the figures, and the
+        # drill-down of the copy says why it has no customers.
         fields = (self.milestone, self.as_of, self.per, self.curve, self.cells, self.bands)
-        return (_unpickled, (*fields, self.observations()))
+        drilldown: _Loaded | _NotKept
+        try:
+            drilldown = _Loaded(self.observations())
+        except StoreError as exc:
+            drilldown = _NotKept(str(exc))
+        return (_unpickled, (*fields, drilldown))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: counts, percentiles, shares, the curve, durations in seconds."""
@@ -205,6 +212,20 @@ class _Loaded:
         return self.rows
 
 
+@attrs.frozen
+class _NotKept:
+    """The drill-down of a distribution pickled when its source could not be read."""
+
+    reason: str
+
+    def __call__(self) -> tuple[Observation, ...]:
+        raise AnalysisError(
+            "the customers behind this distribution were not kept: it was pickled (or "
+            f"copied) when its source could not be read ({self.reason}); pickle it while "
+            "the source is open to keep them. Its figures are all here"
+        )
+
+
 def _unpickled(
     milestone: Milestone,
     as_of: datetime,
@@ -212,6 +233,6 @@ def _unpickled(
     curve: SurvivalCurve,
     cells: DurationCells,
     bands: SpeedBands | None,
-    rows: tuple[Observation, ...],
+    drilldown: _Loaded | _NotKept,
 ) -> TTVDistribution:
-    return TTVDistribution(milestone, as_of, per, curve, cells, bands, drilldown=_Loaded(rows))
+    return TTVDistribution(milestone, as_of, per, curve, cells, bands, drilldown=drilldown)

@@ -345,6 +345,10 @@ def define_view(
             select = jsonl_select(mapping, timestamp_unit, assume_timezone)
         else:
             resolved = resolve_columns(mapping, list(columns))
+            if mapping.property_columns != "*" and not set(mapping.property_columns) <= set(
+                columns
+            ):
+                return None  # the reader names the column the mapping misspells
             for layout in layouts:
                 if resolve_columns(mapping, list(layout)) != resolved or (
                     mapping.property_columns != "*"
