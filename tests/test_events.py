@@ -278,3 +278,45 @@ def test_a_pandas_timestamp_is_a_plain_utc_datetime_cut_to_microseconds() -> Non
     assert e.timestamp.tzinfo is UTC
     with pytest.raises(InvalidEventError, match=r"timestamp=NaT: is missing \(NaT\)"):
         make(timestamp=pd.NaT)
+
+
+def test_records_of_a_dataframe_read_empty_cells_as_missing_and_errors_name_the_item() -> None:
+    # df.to_dict("records") writes NaN for an empty cell: account_id=nan "must be a str";
+    # and no message said which of the records was bad.
+    import numpy as np
+    import pandas as pd
+
+    import ttvkit as ttv
+
+    row = {"user_id": "u1", "name": "signup", "timestamp": T}
+    for empty in (np.nan, float("nan"), pd.NaT, pd.NA, None):
+        e = ValueEvent.from_mapping({**row, "account_id": empty, "properties": empty})
+        assert (e.account_id, dict(e.properties)) == (None, {})
+        assert ValueEvent.from_mapping({**row, "event_id": empty}).event_id
+    with pytest.raises(InvalidEventError, match="user_id=nan: must be a str"):
+        ValueEvent.from_mapping({**row, "user_id": np.nan})  # required: not missing
+    records = [row, {**row, "user_id": " "}]
+    milestone = ttv.Milestone("m", "signup")
+    with pytest.raises(InvalidEventError, match=r"^source item 1: user_id=' ': must not be"):
+        ttv.time_to_value(records, milestone)
+    with pytest.raises(InvalidEventError, match=r"^source item 1: row has unknown keys 'plan'; "):
+        ttv.time_to_value([row, {**row, "plan": "pro"}], milestone)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("2026-02-29T09:00:00Z", "day is out of range for month"),
+        ("2026-01-01T25:00:00Z", "hour must be in 0..23"),
+        ("2026-01-01T09:00:00+25:00", "Invalid hours in time zone offset"),
+    ],
+)
+def test_an_impossible_date_is_told_apart_from_text_that_is_no_timestamp(
+    text: str, reason: str
+) -> None:
+    # 2026-02-29 was "is not an ISO-8601 timestamp": it is one, of a day that does not exist.
+    with pytest.raises(InvalidEventError) as raised:
+        make(timestamp=text)
+    assert str(raised.value) == f"timestamp={text!r}: is no valid date and time ({reason})"
+    with pytest.raises(InvalidEventError, match=r"is not an ISO-8601 timestamp, e\.g\."):
+        make(timestamp="yesterday")

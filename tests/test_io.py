@@ -400,8 +400,8 @@ def test_each_malformed_row_has_its_own_message(tmp_path: Path) -> None:
     assert (reader.read, reader.skipped) == (2, 6)
     messages = [str(e).removeprefix(f"{path} ") for e in reader.errors]
     assert messages == [
-        "line 3, column \"timestamp\": '2026-13-01' is not an ISO-8601 timestamp, "
-        "e.g. '2026-01-31T09:30:00Z'",
+        "line 3, column \"timestamp\": '2026-13-01' is no valid date and time (month must "
+        "be in 1..12)",
         'line 4, column "user_id": is empty; every event needs a user_id',
         'line 5, column "properties": is not valid JSON (Expecting value at character 9); '
         'the column must hold a JSON object such as {"plan": "pro"}',

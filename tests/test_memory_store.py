@@ -169,3 +169,34 @@ def test_questions_the_index_cannot_answer_read_the_events() -> None:
     store.close()
     with pytest.raises(StoreError, match="closed"):
         store.duration_cells(Milestone("m", reached=event("report")))
+
+
+@pytest.mark.parametrize("library", ["pandas", "polars", "pyarrow"])
+def test_a_dataframe_given_to_append_is_told_how_to_read_it(library: str) -> None:
+    # Iterating a DataFrame gives its column names: "not str; build them with
+    # ValueEvent(...)" (a pyarrow Table: "not Table: pass [event] for one event").
+    import re
+
+    import pandas as pd
+    import pyarrow as pa
+
+    from ttvkit.errors import InvalidEventError
+    from ttvkit.stores.sqlite import SQLiteStore
+
+    frame = pd.DataFrame({"user_id": ["u1"], "name": ["a"], "timestamp": ["2026-01-01T00:00Z"]})
+    table: object = {
+        "pandas": frame,
+        "polars": pytest.importorskip("polars").from_pandas(frame),
+        "pyarrow": pa.Table.from_pandas(frame),
+    }[library]
+    reader = {"pandas": "from_pandas(df)", "polars": "from_polars(df)"}.get(
+        library, "from_polars(polars.from_arrow(table))"
+    )
+    with pytest.raises(
+        InvalidEventError, match=re.escape(f"read its rows as events with ttvkit.io.{reader}")
+    ):
+        MemoryStore(table)  # type: ignore[arg-type]
+    with SQLiteStore() as store:
+        with pytest.raises(InvalidEventError, match=f"not a {library} "):
+            store.append(table)  # type: ignore[arg-type]
+        assert store.count() == 0

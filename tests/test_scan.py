@@ -6,6 +6,7 @@ import csv
 import gzip
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from hypothesis import strategies as st
 
 import ttvkit
 from ttvkit import (
+    AnalysisError,
     ConfigurationError,
     Milestone,
     Source,
@@ -367,6 +369,15 @@ def test_decimal_is_refused_where_numbers_are_not_text(tmp_path: Path) -> None:
     frame = pd.DataFrame({"user_id": ["u"], "name": ["a"], "timestamp": [NOW]})
     with pytest.raises(ConfigurationError, match="a pandas table holds numbers already"):
         scan(frame, decimal=",")
+    # format= and delimiter= were ignored for a table, delimiter= for a Parquet file
+    with pytest.raises(ConfigurationError, match="format='csv': is for files; a pandas table"):
+        scan(frame, format="csv")
+    with pytest.raises(ConfigurationError, match="delimiter=';': is for files; a pandas table"):
+        scan(frame, delimiter=";")
+    parquet = tmp_path / "e.parquet"
+    frame.to_parquet(parquet)
+    with pytest.raises(ConfigurationError, match="parquet files have no delimiter"):
+        scan(parquet, delimiter=";")
 
 
 @pytest.mark.parametrize("misspelt", ["plna", "Plan"])
@@ -392,6 +403,94 @@ def test_a_misspelt_property_column_is_the_readers_error(
     with pytest.raises(ReadError, match=f"there is no column '{misspelt}', which the mapping"):
         scan(source, mapping=mapping)
     agree(source, mapping=mapping)
+
+
+def test_an_analysis_given_a_frame_or_path_says_how_to_pass_scans_options(
+    tmp_path: Path,
+) -> None:
+    # time_to_value(df, m) advised "Pass mapping=ColumnMapping(...)", which the
+    # analyses do not take (a TypeError when followed).
+    frame = pd.DataFrame({"distinct_id": ["u1"], "event": ["signup"], "time": [NOW]})
+    with pytest.raises(ReadError) as raised:
+        ttvkit.time_to_value(frame, FIRST_REPORT)
+    assert str(raised.value).endswith(
+        "(the analyses read a path or a DataFrame with scan()'s defaults: to pass "
+        "mapping=, analyse ttvkit.scan(source, mapping=...) instead)"
+    )
+    assert raised.value.source == "DataFrame"
+    semi = write(tmp_path / "semi.csv", "user_id;name;timestamp\nu1;signup;2026-01-01T00:00Z\n")
+    with pytest.raises(ReadError, match=r"to pass delimiter=, analyse ttvkit\.scan\(source"):
+        ttvkit.time_to_value(semi, FIRST_REPORT)
+    # scan() itself takes them: its message is the reader's, unchanged
+    with pytest.raises(ReadError) as direct:
+        scan(frame)
+    assert "scan()'s defaults" not in str(direct.value)
+
+
+def test_a_table_whose_every_row_was_skipped_says_so_with_the_first_error() -> None:
+    # It said "the source holds no events; track or import some first".
+    naive = datetime(2026, 1, 1)
+    frame = pd.DataFrame({"user_id": ["u1", "u2"], "name": ["a", "b"], "timestamp": [naive] * 2})
+    with scan(frame, on_error="skip") as scanned:
+        assert scanned.skipped == 2
+        with pytest.raises(AnalysisError) as raised:
+            ttvkit.time_to_value(scanned, FIRST_REPORT)
+    message = str(raised.value)
+    assert message.startswith(
+        "the table holds no events: every row was bad, and skipped (2; on_error='skip'); "
+        'the first: DataFrame row 0, column "timestamp": 2026-01-01T00:00:00 is a naive'
+    )
+
+
+def test_a_lazy_or_streamed_table_is_told_how_to_make_it_one() -> None:
+    # A LazyFrame was "pass a path, ..." (scan) or "has not every method of a
+    # Source" (the analyses); a RecordBatchReader was read as an iterable of events
+    # ("source item pyarrow.RecordBatch ..." with the whole batch in the message).
+    frame = pl.DataFrame({"user_id": ["u1"], "name": ["signup"], "timestamp": [T]})
+    arrow = frame.to_arrow()
+    batches = pa.RecordBatchReader.from_batches(arrow.schema, arrow.to_batches())
+    cases = [
+        (frame.lazy(), "a polars LazyFrame: collect it first (lazy.collect())"),
+        (batches, "a pyarrow RecordBatchReader: read it first (reader.read_all(), a Table)"),
+        (frame["user_id"], "a polars Series: pass the DataFrame that holds the events"),
+        (frame.to_pandas()["name"], "a pandas Series: pass the DataFrame that holds"),
+    ]
+    for source, told in cases:
+        with pytest.raises(ConfigurationError, match=re.escape(f"and this is {told}")):
+            scan(source)
+        with pytest.raises(
+            TTVError, match=re.escape(f"the analyses read a table, and this is {told}")
+        ):
+            ttvkit.time_to_value(source, FIRST_REPORT)
+    with scan(frame.lazy().collect()) as scanned:
+        assert scanned.count() == 1
+
+
+def test_a_dataframe_changed_in_place_since_its_analysis_is_not_drilled_into() -> None:
+    # Its customers were read again from the changed frame: 0 reached under a
+    # result saying 22.
+    frame = pd.DataFrame([e.to_dict() for e in saas_events(40, seed=5)])
+    result = ttvkit.time_to_value(frame, FIRST_REPORT)
+    assert sum(o.observed for o in result.observations()) == result.n_reached > 0
+    frame.drop(frame.index[frame["name"] == "report_created"], inplace=True)
+    with pytest.raises(AnalysisError, match=r"rows now and had [0-9,]+ when it was analysed"):
+        result.observations()
+
+
+def test_a_field_in_a_dataframes_index_is_told_so(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"user_id": ["u1"], "name": ["signup"], "timestamp": [NOW]}).set_index(
+        "user_id"
+    )
+    told = (
+        "DataFrame: there is no column 'user_id', which the mapping reads user from; the "
+        "columns are: 'name', 'timestamp'. 'user_id' is the DataFrame's index, not one of "
+        "its columns: pass df.reset_index()"
+    )
+    with pytest.raises(ReadError) as raised:
+        list(from_pandas(frame))
+    assert str(raised.value) == told
+    agree(frame)  # scan() raises the same
+    assert len(list(from_pandas(frame.reset_index()))) == 1
 
 
 NOW = pd.Timestamp("2026-01-01", tz="UTC")

@@ -181,7 +181,11 @@ def parse_timestamp(value: object, *, field: str = "timestamp") -> datetime:
     elif isinstance(value, str):
         try:
             parsed = isoparse(value.strip())
-        except (ValueError, OverflowError):
+        except (ValueError, OverflowError) as exc:
+            reason = str(exc)
+            if "out of range" in reason or " must be in " in reason or "Invalid" in reason:
+                # 2026-02-29: written as ISO 8601, but no such date (or time, or offset)
+                raise _fail(field, value, f"is no valid date and time ({reason})") from None
             raise _fail(
                 field, value, "is not an ISO-8601 timestamp, e.g. '2026-01-31T09:30:00Z'"
             ) from None
@@ -377,6 +381,18 @@ def _thaw(value: JSONValue | Mapping[str, JSONValue]) -> JSONValue:
     return value
 
 
+def _present(value: object) -> object:
+    """*value*, or None for what pandas writes in an empty cell (NaN, NaT, pd.NA)."""
+    if isinstance(value, float) and value != value:
+        return None
+    if type(value).__module__.split(".")[0] == "pandas" and type(value).__name__ in (
+        "NaTType",
+        "NAType",
+    ):
+        return None
+    return value
+
+
 def _user_id(value: object) -> str:
     return check_text("user_id", value, MAX_ID_LENGTH)
 
@@ -438,17 +454,18 @@ class ValueEvent:
         """Build an event from a mapping with the keys of :meth:`to_dict`.
 
         ``user_id``, ``name`` and ``timestamp`` are required; ``properties``,
-        ``account_id`` and ``event_id`` are optional. Unknown keys are an
-        error, so a misspelt column is not silently dropped.
+        ``account_id`` and ``event_id`` are optional, and missing when ``None``
+        or (as ``df.to_dict("records")`` writes an empty cell) NaN, ``NaT`` or
+        ``pd.NA``. Unknown keys are an error, so a misspelt column is not
+        silently dropped.
         """
         if not isinstance(row, Mapping):
             raise _fail("row", row, f"must be a mapping, not {type(row).__name__}")
         unknown = set(row) - _MAPPING_FIELDS
         if unknown:
-            raise _fail(
-                "row",
-                sorted(map(str, unknown)),
-                f"has unknown keys; the keys are {', '.join(sorted(_MAPPING_FIELDS))}",
+            raise InvalidEventError(
+                f"row has unknown keys {', '.join(sorted(map(repr, map(str, unknown))))}; "
+                f"the keys are {', '.join(sorted(_MAPPING_FIELDS))}"
             )
         missing = {"user_id", "name", "timestamp"} - set(row)
         if missing:
@@ -457,9 +474,9 @@ class ValueEvent:
             user_id=row["user_id"],
             name=row["name"],
             timestamp=row["timestamp"],
-            properties=row.get("properties"),
-            account_id=row.get("account_id"),
-            event_id=row.get("event_id"),
+            properties=_present(row.get("properties")),
+            account_id=_present(row.get("account_id")),
+            event_id=_present(row.get("event_id")),
         )
 
     def to_dict(self) -> dict[str, JSONValue]:

@@ -13,19 +13,23 @@ from __future__ import annotations
 import contextlib
 import difflib
 import os
+import re
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, NoReturn, TypeAlias, TypeVar
+from typing import Any, Final, NoReturn, TypeAlias, TypeVar
 
 from ttvkit.errors import (
     AnalysisError,
     ConfigurationError,
     InvalidArgumentError,
+    InvalidEventError,
     StoreError,
+    TTVError,
     UnknownEventWarning,
 )
-from ttvkit.events import ValueEvent, parse_timestamp
+from ttvkit.events import ValueEvent, parse_timestamp, shown_value
+from ttvkit.io import ReadError
 from ttvkit.io.values import to_utc
 from ttvkit.milestones import Milestone
 from ttvkit.observations import (
@@ -40,7 +44,8 @@ from ttvkit.observations import (
 )
 from ttvkit.stores import MemoryStore, event_names_of, missing_methods, open_store
 from ttvkit.stores import Source as EventSource
-from ttvkit.stores.scan import DataFrameLike, is_frame, scan
+from ttvkit.stores.scan import DataFrameLike, is_frame, scan, unread_table
+from ttvkit.stores.scan._inputs import frame_rows
 from ttvkit.stores.sqlite.url import parse_url as parse_sqlite_url
 from ttvkit.tracker import Tracker
 
@@ -86,11 +91,18 @@ def as_store(source: Source) -> Iterator[EventSource]:
             yield spark_source
         return
     if isinstance(source, str | os.PathLike) or is_frame(source):
-        with scan(source) as scanned:  # type: ignore[arg-type]  # a path or a frame, checked
+        try:
+            scanned = scan(source)  # type: ignore[arg-type]  # a path or a frame, checked
+        except TTVError as exc:
+            raise _with_scan_advice(exc) from None
+        with scanned:
             yield scanned
         return
+    unread = unread_table(source)
+    if unread is not None:
+        raise InvalidArgumentError(f"source: the analyses read a table, and this is {unread}")
     if isinstance(source, Iterable) and not isinstance(source, bytes | Mapping):
-        events = (_as_event(e) for e in source)
+        events = (_as_event(e, i) for i, e in enumerate(source))
         with MemoryStore(events) as store:
             yield store
         return
@@ -108,19 +120,55 @@ def as_store(source: Source) -> Iterator[EventSource]:
     )
 
 
+#: An option of scan() a reader's advice names (``pass mapping=...``).
+_SCAN_OPTION: Final = re.compile(
+    r"\b(mapping|delimiter|decimal|timestamp_unit|assume_timezone|on_error|encoding|format)="
+)
+
+
+def _with_scan_advice(exc: TTVError) -> TTVError:
+    """*exc*, raised reading a path or a frame an analysis was given, told how to pass
+    the option its advice names: the analyses take none of scan()'s options."""
+    found = _SCAN_OPTION.search(str(exc))
+    if found is None:
+        return exc
+    option = found.group(1)
+    advice = (
+        f" (the analyses read a path or a DataFrame with scan()'s defaults: to pass "
+        f"{option}=, analyse ttvkit.scan(source, {option}=...) instead)"
+    )
+    if isinstance(exc, ReadError):
+        return ReadError(
+            f"{exc}{advice}",
+            source=exc.source,
+            line=exc.line,
+            row=exc.row,
+            column=exc.column,
+            skippable=exc.skippable,
+        )
+    try:
+        return type(exc)(f"{exc}{advice}")
+    except TypeError:  # an error class that takes other arguments: as it was
+        return exc
+
+
 def is_spark_dataframe(source: object) -> bool:
     """A pyspark DataFrame, told by its type's name (pyspark is not imported here)."""
     kind = type(source)
     return kind.__name__ == "DataFrame" and kind.__module__.startswith("pyspark.")
 
 
-def _as_event(item: object) -> ValueEvent:
+def _as_event(item: object, index: int) -> ValueEvent:
     if isinstance(item, ValueEvent):
         return item
     if isinstance(item, Mapping):
-        return ValueEvent.from_mapping(item)
+        try:
+            return ValueEvent.from_mapping(item)
+        except InvalidEventError as exc:  # which of the rows: the message says
+            raise InvalidEventError(f"source item {index}: {exc}") from None
     raise InvalidArgumentError(
-        f"source item {item!r}: an event source must yield ValueEvent objects or mappings"
+        f"source item {index} ({shown_value(item)}): an event source must yield "
+        "ValueEvent objects or mappings"
     )
 
 
@@ -341,8 +389,17 @@ def drilldown_of(
         return lambda: store.observations(milestone, as_of=as_of, per=per)
     if isinstance(source, str | os.PathLike) or is_frame(source) or is_spark_dataframe(source):
         # (a Spark view is dropped with its source: it is made again)
+        then = frame_rows(source) if is_frame(source) else None
 
         def reopen() -> Sequence[Observation]:
+            if then is not None and frame_rows(source) != then:
+                # changed in place (df.drop(..., inplace=True)): its customers now
+                # would contradict the figures
+                raise AnalysisError(
+                    f"the table has {frame_rows(source):,} rows now and had {then:,} when "
+                    "it was analysed: its customers would not be this result's; analyse "
+                    "it again (or analyse a copy, df.copy(), to keep this result)"
+                )
             with as_store(source) as again:
                 return again.observations(milestone, as_of=as_of, per=per)
 
@@ -363,13 +420,18 @@ def no_events(store: EventSource) -> AnalysisError:
     """The error for a *store* that holds no events: a file read empty is named (the
     advice to track or import is for a store)."""
     files: Sequence[str] = getattr(store, "files", ())
-    if not files:
-        return AnalysisError("the source holds no events; track or import some first")
-    named = files[0] if len(files) == 1 else f"the {len(files):,} files ({files[0]}, ...)"
     skipped: int = getattr(store, "skipped", 0)
+    if not files and not skipped:
+        return AnalysisError("the source holds no events; track or import some first")
+    if files:
+        named = files[0] if len(files) == 1 else f"the {len(files):,} files ({files[0]}, ...)"
+    else:
+        named = "the table"  # a DataFrame whose every row was skipped
     why = (
         f"every row was bad, and skipped ({skipped:,}; on_error='skip')"
         if skipped
         else "it has no rows"
     )
-    return AnalysisError(f"{named} holds no events: {why}")
+    errors: Sequence[Exception] = getattr(store, "errors", ())
+    first = f"; the first: {errors[0]}" if skipped and errors else ""
+    return AnalysisError(f"{named} holds no events: {why}{first}")

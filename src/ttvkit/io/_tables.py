@@ -19,7 +19,7 @@ from ttvkit.errors import ConfigurationError
 from ttvkit.events import ValueEvent
 from ttvkit.io._convert import Options, RowConverter
 from ttvkit.io._mapping import ColumnMapping
-from ttvkit.io._reader import EventReader, Item, Location, OnError, source_name
+from ttvkit.io._reader import EventReader, Item, Location, OnError, ReadError, source_name
 from ttvkit.io._text import CSV_COLUMNS, checked_events, is_path, properties_json
 from ttvkit.io.values import TimestampUnit, value_problem
 
@@ -211,7 +211,10 @@ def from_pandas(
     def items() -> Iterator[Item]:
         location = Location("DataFrame")
         names = [str(c) for c in df.columns]
-        converter = RowConverter(options, location, names)
+        try:
+            converter = RowConverter(options, location, names)
+        except ReadError as exc:
+            raise _in_the_index(exc, df, names, options.mapping) from None
         used = converter.columns
         positions = [names.index(c) for c in used]
         for start in range(0, len(df), chunk_size):
@@ -221,6 +224,25 @@ def from_pandas(
                 yield converter.convert(dict(zip(used, cells, strict=True)), row=start + offset)
 
     return EventReader("DataFrame", items, on_error=on_error)
+
+
+def _in_the_index(exc: ReadError, df: Any, names: list[str], mapping: ColumnMapping) -> ReadError:
+    """*exc* (a column the mapping reads is missing), told so when that column is the
+    DataFrame's index (after ``df.set_index("user_id")``)."""
+    fields = (mapping.user, mapping.name, mapping.timestamp, mapping.account, mapping.event_id)
+    indexed = [str(n) for n in df.index.names if n is not None and str(n) not in names]
+    found = next((n for n in indexed if n in fields), None)
+    if found is None:
+        return exc
+    told = str(exc).split(" Pass mapping=", 1)[0]  # not another mapping: the index
+    return ReadError(
+        f"{told} {found!r} is the DataFrame's index, not one of its columns: pass df.reset_index()",
+        source=exc.source,
+        line=exc.line,
+        row=exc.row,
+        column=exc.column,
+        skippable=exc.skippable,
+    )
 
 
 def _pandas_values(series: Any) -> list[object]:

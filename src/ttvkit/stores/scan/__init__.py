@@ -61,6 +61,7 @@ from ttvkit.stores.scan._inputs import (
     gzip_damage,
     input_files,
     is_frame,
+    unread_table,
 )
 from ttvkit.stores.scan._load import MadeUpSince, load_events
 from ttvkit.stores.scan._source import ScanSource
@@ -76,6 +77,7 @@ __all__ = [
     "is_frame",
     "scan",
     "scan_in_engine",
+    "unread_table",
 ]
 
 #: How much memory :func:`scan` lets DuckDB take by default before it spills to disk.
@@ -335,6 +337,11 @@ def _scan_duckdb(
                 f"decimal={decimal!r}: is for CSV files, whose numbers are text; a {kind} "
                 "table holds numbers already"
             )
+        if format is not None or delimiter is not None:
+            option = f"format={format!r}" if format is not None else f"delimiter={delimiter!r}"
+            raise ConfigurationError(
+                f"{option}: is for files; a {kind} table is read as the table it is"
+            )
         description = f"{kind} table of {frame_rows(source):,} rows"
         frame: Any = source
         table_kind: str = kind
@@ -357,6 +364,10 @@ def _scan_duckdb(
                 f"decimal={decimal!r}: is for CSV files, whose numbers are text; {fmt} "
                 "files hold numbers as numbers"
             )
+        if delimiter is not None and fmt != "csv":
+            raise ConfigurationError(
+                f"delimiter={delimiter!r}: is for CSV files; {fmt} files have no delimiter"
+            )
         if encoding is not None:
             if fmt not in ("csv", "jsonl"):
                 raise ConfigurationError(
@@ -368,6 +379,9 @@ def _scan_duckdb(
         def readers() -> list[EventReader]:
             return [read_file(p, format=fmt, **options, **text_options) for p in files]
     else:
+        unread = unread_table(source)
+        if unread is not None:
+            raise ConfigurationError(f"scan() takes a table, and this is {unread}")
         raise ConfigurationError(
             f"scan() takes a path, a glob, a directory, or a pandas/polars DataFrame or "
             f"pyarrow Table, not {type(source).__name__}"

@@ -25,10 +25,22 @@ from ttvkit.io import (
 from ttvkit.io.values import gzip_problem, is_gzipped
 
 
-class DataFrameLike(Protocol):
-    """A pandas or polars DataFrame, or a pyarrow Table (all speak the interchange protocol)."""
+class _InterchangeTable(Protocol):
+    """A table of the DataFrame interchange protocol (pandas, pyarrow, polars 1)."""
 
     def __dataframe__(self, *args: Any, **kwargs: Any) -> Any: ...
+
+
+class _ArrowStreamTable(Protocol):
+    """A table of the Arrow PyCapsule interface (pandas 2.2+, polars, pyarrow 14+)."""
+
+    def __arrow_c_stream__(self, *args: Any, **kwargs: Any) -> Any: ...
+
+
+DataFrameLike: TypeAlias = _InterchangeTable | _ArrowStreamTable
+"""A pandas or polars DataFrame, or a pyarrow Table, as a type checker tells them: by
+the interchange protocol or the Arrow stream interface (polars 2 speaks only the
+latter). :func:`scan` reads those three libraries' tables."""
 
 
 #: What :func:`scan` reads: a path, a glob, a directory, or a table.
@@ -58,6 +70,24 @@ def frame_kind(source: object) -> str | None:
     if module == "pyarrow" and type(source).__name__ in ("Table", "RecordBatch"):
         return "pyarrow"
     return None
+
+
+#: Tables of those libraries that are not read yet, and how to read them.
+_UNREAD_TABLES: Final = {
+    ("polars", "LazyFrame"): "a polars LazyFrame: collect it first (lazy.collect())",
+    ("pyarrow", "RecordBatchReader"): "a pyarrow RecordBatchReader: read it first "
+    "(reader.read_all(), a Table)",
+    ("pandas", "Series"): "a pandas Series: pass the DataFrame that holds the events",
+    ("polars", "Series"): "a polars Series: pass the DataFrame that holds the events",
+}
+
+
+def unread_table(source: object) -> str | None:
+    """What *source* is and how to make it a table :func:`scan` reads, when it is a
+    lazy or streamed table (a polars LazyFrame, a pyarrow RecordBatchReader), a
+    Series, or None."""
+    kind = type(source)
+    return _UNREAD_TABLES.get((kind.__module__.split(".")[0], kind.__name__))
 
 
 def is_frame(source: object) -> bool:
