@@ -264,6 +264,11 @@ def test_numpy_scalars_are_the_json_values_they_hold() -> None:
     assert ttv.one_of(np.int64(1), np.bool_(False)) == ttv.one_of(1, False)
     with pytest.raises(InvalidEventError, match="is of type datetime64, not a JSON value"):
         make(properties={"d": np.datetime64("2026-01-01")})
+    # a longdouble's item() is a longdouble: refused, not recursed into for ever
+    with pytest.raises(InvalidEventError, match="is of type longdouble, not a JSON value"):
+        make(properties={"x": np.longdouble(1.5)})
+    with pytest.raises(InvalidEventError, match="not longdouble"):
+        make(timestamp=np.longdouble(1772355600))
 
 
 def test_a_pandas_timestamp_is_a_plain_utc_datetime_cut_to_microseconds() -> None:

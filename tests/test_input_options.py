@@ -414,8 +414,10 @@ def test_report_import_and_init_read_a_header_split_by_another_delimiter(
     url = f"sqlite:///{tmp_path / 'ttv.db'}"
     imported = ok(ttvkit("import", "e.csv", url, cwd=tmp_path))
     assert told in imported.stderr
+    # import guesses no decimal mark (ids made from content depend on it): it says so
+    assert "imported as text; pass --decimal , (or [input] decimal)" in imported.stderr
     with open_store(url) as store:
-        assert [e.properties.get("amount") for e in store.events(names=["report"])] == [1.5]
+        assert [e.properties.get("amount") for e in store.events(names=["report"])] == ["1,5"]
     printed = ok(ttvkit("init", "e.csv", "--print", cwd=tmp_path)).stdout
     assert parse_config(tomllib.loads(printed)).delimiter == delimiter
     (tmp_path / "ttv.toml").write_text(printed, encoding="utf-8")
@@ -732,6 +734,20 @@ def test_a_decimal_comma_in_a_comma_separated_file_is_only_told(tmp_path: Path) 
     assert amounts == [12, 399.5, 600.5]
 
 
+def test_files_read_together_share_the_decimal_comma_one_of_them_shows(tmp_path: Path) -> None:
+    # `report DIR` looked at no file for it (0 reached), where `report DIR/a.csv` did.
+    folder = tmp_path / "d"
+    folder.mkdir()
+    (folder / "a.csv").write_text(COMMA_DECIMALS, encoding="utf-8")
+    (folder / "b.csv").write_text(
+        "user_id;name;timestamp;amount\nu7;signup;2026-03-01T09:00:00Z;\n", encoding="utf-8"
+    )
+    (tmp_path / "ttv.toml").write_text(ROI, encoding="utf-8")
+    reported = ok(ttvkit("report", "d", "--format", "json", cwd=tmp_path))
+    assert reported.stderr.count("holds numbers written with a decimal comma") == 1
+    assert _roi_reached(reported) == 1
+
+
 def test_decimal_is_refused_for_files_whose_numbers_are_not_text(tmp_path: Path) -> None:
     (tmp_path / "e.jsonl").write_text(
         '{"user_id": "u1", "name": "signup", "timestamp": "2026-03-01T09:00:00Z"}\n', "utf-8"
@@ -743,6 +759,27 @@ def test_decimal_is_refused_for_files_whose_numbers_are_not_text(tmp_path: Path)
     (tmp_path / "ttv.toml").write_text('[input]\ndecimal = ";"\n', encoding="utf-8")
     assert_user_error(
         ttvkit("report", "e.jsonl", "--reached", "signup", cwd=tmp_path), "input.decimal"
+    )
+    # a configuration written for a CSV file, given a glob of Parquet files: the
+    # command line's words (it was scan()'s "delimiter=';'")
+    import pandas as pd
+
+    (tmp_path / "pq").mkdir()
+    stamp = datetime(2026, 3, 1, tzinfo=UTC)
+    frame = pd.DataFrame({"user_id": ["u1"], "name": ["signup"], "timestamp": [stamp]})
+    frame.to_parquet(tmp_path / "pq" / "a.parquet")
+    (tmp_path / "ttv.toml").write_text('[input]\ndelimiter = ";"\n', encoding="utf-8")
+    assert_user_error(
+        ttvkit("report", "pq/*.parquet", "--reached", "signup", cwd=tmp_path),
+        "--delimiter (or the configuration's [input] delimiter) is for csv files; parquet "
+        "files have no delimiter",
+    )
+    # refused with --engine spark before Spark starts, as --delimiter is
+    (tmp_path / "ttv.toml").unlink()
+    spark = ["--engine", "spark", "--decimal", ","]
+    assert_user_error(
+        ttvkit("report", "pq/a.parquet", "--reached", "signup", *spark, cwd=tmp_path),
+        "--decimal",
     )
 
 

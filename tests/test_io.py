@@ -6,6 +6,7 @@ import gzip
 import io
 import json
 import pickle
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -20,7 +21,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from ttvkit import (
@@ -927,6 +928,8 @@ def test_importing_ttvkit_io_imports_no_optional_library() -> None:
 # -- numbers written with a decimal comma ------------------------------------------------
 
 
+@example(1, 234)
+@example(-12, 500)
 @given(st.integers(-(10**12), 10**12), st.integers(0, 10**6))
 def test_a_decimal_comma_reads_as_the_point_reads(whole: int, fraction: int) -> None:
     from ttvkit.io.values import infer_scalar
@@ -934,8 +937,10 @@ def test_a_decimal_comma_reads_as_the_point_reads(whole: int, fraction: int) -> 
     sign = "-" if whole < 0 else ""
     pointed = f"{sign}{abs(whole)}.{fraction}"
     assert infer_scalar(pointed.replace(".", ","), ",") == infer_scalar(pointed) == float(pointed)
-    # the other writing is text under each mark; whole numbers are numbers under both
-    assert infer_scalar(pointed, ",") == pointed
+    # the other writing is text under each mark (but 1.234, points grouping thousands,
+    # under ","); whole numbers are numbers under both
+    grouped = re.fullmatch(r"-?[1-9][0-9]{0,2}\.[0-9]{3}", pointed)
+    assert infer_scalar(pointed, ",") == (int(pointed.replace(".", "")) if grouped else pointed)
     assert infer_scalar(pointed.replace(".", ",")) == pointed.replace(".", ",")
     assert infer_scalar(str(whole), ",") == whole
 
@@ -956,6 +961,27 @@ def test_read_csv_reads_a_decimal_comma_and_decimal_commas_finds_the_columns(
     assert decimal_commas(path, delimiter=";") == ("amount",)
     assert decimal_commas(path) == ()  # read with commas, no cell is such a number
     assert decimal_commas(tmp_path / "missing.csv") == ()
+    # Commas that group thousands are no decimal commas (a review caught 1,000 and
+    # 1,234.50 read as 1.0 and text); 1,000 alone may be either and decides nothing;
+    # points grouping thousands (1.200,00) are a decimal comma's file.
+    columns = {
+        "us": ["1,000", "1,234.50", "12,5"],
+        "us_millions": ["1,234,567", "3,5"],
+        "either": ["1,000", "12,500", "7"],
+        "eu": ["1.200,00", "1.234", "600,5"],
+        "eu_grouped_only": ["1.200,00"],
+    }
+    lines = ["user_id;name;timestamp;" + ";".join(columns)]
+    lines += [
+        f"u{i};pay;2026-01-01T00:00:00Z;"
+        + ";".join(c[i] if i < len(c) else "" for c in columns.values())
+        for i in range(3)
+    ]
+    grouped = tmp_path / "grouped.csv"
+    grouped.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert decimal_commas(grouped, delimiter=";") == ("eu", "eu_grouped_only")
+    read = [dict(e.properties) for e in read_csv(grouped, delimiter=";", decimal=",")]
+    assert [r.get("eu") for r in read] == [1200.0, 1234, 600.5]
     read = [dict(e.properties) for e in read_csv(path, delimiter=";", decimal=",")]
     assert read[0] == {"amount": 3.5, "mixed": 1.5, "text": "a,b"}
     assert read[1] == {"amount": 12, "mixed": "2.5"}

@@ -49,7 +49,9 @@ def from_numpy(value: object) -> object:
         return value
     dtype = getattr(value, "dtype", None)
     if getattr(value, "ndim", None) == 0 and getattr(dtype, "kind", None) in ("b", "i", "u", "f"):
-        return value.item()  # type: ignore[attr-defined]  # a NumPy scalar, checked above
+        plain = value.item()  # type: ignore[attr-defined]  # a NumPy scalar, checked above
+        # (a longdouble's item() is a longdouble again: not a Python number)
+        return plain if type(plain) in (bool, int, float) else value
     return value
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import re
 import types
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
@@ -183,7 +184,9 @@ def parse_timestamp(value: object, *, field: str = "timestamp") -> datetime:
             parsed = isoparse(value.strip())
         except (ValueError, OverflowError) as exc:
             reason = str(exc)
-            if "out of range" in reason or " must be in " in reason or "Invalid" in reason:
+            if _ISO_DATE.match(value.strip()) and (
+                "out of range" in reason or " must be in " in reason or "Invalid" in reason
+            ):
                 # 2026-02-29: written as ISO 8601, but no such date (or time, or offset)
                 raise _fail(field, value, f"is no valid date and time ({reason})") from None
             raise _fail(
@@ -226,6 +229,11 @@ def parse_timestamp(value: object, *, field: str = "timestamp") -> datetime:
             f"{MAX_TIMESTAMP.isoformat()}; check the unit (seconds, not milliseconds?)",
         )
     return result
+
+
+# The start of an ISO-8601 date in the extended form (2026-02-29): text that is one,
+# when isoparse finds no such date, is told apart from text that is none.
+_ISO_DATE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def _to_utc(value: datetime, field: str, shown: object = None) -> datetime:

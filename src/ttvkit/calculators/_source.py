@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final, NoReturn, TypeAlias, TypeVar
 
+from ttvkit._table_kinds import frame_rows, unread_table
 from ttvkit.errors import (
     AnalysisError,
     ConfigurationError,
@@ -44,8 +45,7 @@ from ttvkit.observations import (
 )
 from ttvkit.stores import MemoryStore, event_names_of, missing_methods, open_store
 from ttvkit.stores import Source as EventSource
-from ttvkit.stores.scan import DataFrameLike, is_frame, scan, unread_table
-from ttvkit.stores.scan._inputs import frame_rows
+from ttvkit.stores.scan import DataFrameLike, is_frame, scan
 from ttvkit.stores.sqlite.url import parse_url as parse_sqlite_url
 from ttvkit.tracker import Tracker
 
@@ -120,9 +120,12 @@ def as_store(source: Source) -> Iterator[EventSource]:
     )
 
 
-#: An option of scan() a reader's advice names (``pass mapping=...``).
+#: An option of scan() a reader's advice tells to pass (``pass mapping=...``, ``say
+#: which with assume_timezone=``, ``e.g. encoding=``): the words before it too, so
+#: that a value in the message (a cell holding ``encoding=utf8``) is not taken for it.
 _SCAN_OPTION: Final = re.compile(
-    r"\b(mapping|delimiter|decimal|timestamp_unit|assume_timezone|on_error|encoding|format)="
+    r"\b(?:[Pp]ass|with|e\.g\.) "
+    r"(mapping|delimiter|decimal|timestamp_unit|assume_timezone|encoding|format)="
 )
 
 
@@ -138,14 +141,7 @@ def _with_scan_advice(exc: TTVError) -> TTVError:
         f"{option}=, analyse ttvkit.scan(source, {option}=...) instead)"
     )
     if isinstance(exc, ReadError):
-        return ReadError(
-            f"{exc}{advice}",
-            source=exc.source,
-            line=exc.line,
-            row=exc.row,
-            column=exc.column,
-            skippable=exc.skippable,
-        )
+        return exc.reworded(f"{exc}{advice}")
     try:
         return type(exc)(f"{exc}{advice}")
     except TypeError:  # an error class that takes other arguments: as it was

@@ -136,6 +136,9 @@ class Reading:
     encoding: str | None = None
     delimiter: str | None = None
     decimal: str | None = None
+    guess_decimal: bool = True
+    """Whether a decimal comma found in a file's rows is read so (``ttvkit import``
+    guesses none: the ids it makes from an event's content depend on it)."""
     columns_given: bool = False
     """Whether ``--columns`` was given (the mapping may come from the configuration)."""
 
@@ -341,9 +344,14 @@ def _decimal_for(fmt: str | None, reading: Reading) -> str:
     """The ``--decimal`` to read a *fmt* file with (``"."`` when not given), refused for a
     format that is not CSV."""
     if reading.decimal is not None and fmt not in (None, "csv"):
+        how = (
+            f"the {VENDOR_NAMES[fmt]} reader reads numbers as the vendor writes them"
+            if fmt in VENDOR_NAMES
+            else f"{fmt} files hold numbers as numbers"
+        )
         raise ConfigurationError(
-            f"--decimal (or the configuration's [input] decimal) is for csv files, whose "
-            f"numbers are text; {VENDOR_NAMES.get(fmt, fmt)} files hold numbers as numbers"
+            "--decimal (or the configuration's [input] decimal) is for csv files read as "
+            f"plain events, whose numbers are text; {how}"
         )
     return reading.decimal or "."
 
@@ -381,24 +389,43 @@ def _looked_at_decimals(path: str, reading: Reading, facts: list[tuple[str, str 
     """*reading* with ``decimal=","`` when *path*'s first rows hold numbers written with a
     decimal comma and its columns are not separated by commas (said in a note); with
     commas, only the note, as ``1,5`` there may be a number of another writing."""
-    used = reading.delimiter or delimiter_of_name(path)
-    columns = decimal_commas(path, encoding=reading.encoding or "utf-8-sig", delimiter=used)
+    columns = _decimal_columns(path, reading)
     if not columns:
         return reading
+    reading, told = _decimals_found(path, columns, reading, facts)
+    note(told)
+    return reading
+
+
+def _decimal_columns(path: str, reading: Reading) -> tuple[str, ...]:
+    used = reading.delimiter or delimiter_of_name(path)
+    return decimal_commas(path, encoding=reading.encoding or "utf-8-sig", delimiter=used)
+
+
+def _decimals_found(
+    path: str, columns: Sequence[str], reading: Reading, facts: list[tuple[str, str | int]]
+) -> tuple[Reading, str]:
+    """*reading*, with ``decimal=","`` where *path*'s *columns* of numbers with a decimal
+    comma are read so (see :func:`_looked_at_decimals`), and the note that says it."""
+    used = reading.delimiter or delimiter_of_name(path)
     named = ", ".join(repr(c) for c in columns[:3]) + (", ..." if len(columns) > 3 else "")
     which = f"column {named} holds" if len(columns) == 1 else f"columns {named} hold"
+    if not reading.guess_decimal:
+        return reading, (
+            f"{path}: {which} numbers written with a decimal comma (3,5), imported as "
+            "text; pass --decimal , (or [input] decimal) to import them as numbers (import "
+            "guesses no decimal mark: the ids it makes from an event's content depend on it)"
+        )
     if used == ",":
-        note(
+        return reading, (
             f"{path}: {which} numbers written with a decimal comma (3,5), read "
             "as text (total() skips them); pass --decimal , to read them as numbers"
         )
-        return reading
-    note(
+    facts.append(("decimal mark", ","))
+    return attrs.evolve(reading, decimal=","), (
         f"{path}: {which} numbers written with a decimal comma (3,5); reading "
         "them as numbers (--decimal ,; pass --decimal . to keep them text)"
     )
-    facts.append(("decimal mark", ","))
-    return attrs.evolve(reading, decimal=",")
 
 
 def _found_delimiter(path: str, fmt: str | None, reading: Reading) -> tuple[str | None, Sniffed]:
@@ -430,9 +457,13 @@ def _delimiter_for(fmt: str | None, reading: Reading) -> str | None:
     """The ``--delimiter`` to read a *fmt* file with, refused for a format that is not CSV
     (a glob's format None: its files' names say)."""
     if reading.delimiter is not None and fmt not in (None, "csv"):
+        how = (
+            f"{_a(VENDOR_NAMES[fmt])} export is read as the vendor writes it"
+            if fmt in VENDOR_NAMES
+            else f"{fmt} files have no delimiter"
+        )
         raise ConfigurationError(
-            f"--delimiter (or the configuration's [input] delimiter) is for csv files; "
-            f"{_a(VENDOR_NAMES.get(fmt, fmt))} export is read as the vendor writes it"
+            f"--delimiter (or the configuration's [input] delimiter) is for csv files; {how}"
         )
     return reading.delimiter
 
@@ -493,17 +524,37 @@ def scan_files(source: str, reading: Reading, *, event_ids: str) -> ScanSource:
     files = files_in(source, reading)
     if reading.delimiter is None:
         reading = _one_delimiter(source, files, reading)
+    csv_files = [f for f in files if (reading.input_format or format_of_name(f)) == "csv"]
+    told = None
+    if reading.decimal is None:
+        # One decimal mark for the files read together: the first that shows numbers
+        # with a decimal comma decides, as a single file's would (one note, said once
+        # the files are read).
+        for path in csv_files:
+            columns = _decimal_columns(path, reading)
+            if columns:
+                reading, told = _decimals_found(path, columns, reading, [])
+                break
     if importlib.util.find_spec("duckdb") is None:
         raise ConfigurationError(
             f"{source} names several files, which are read together with DuckDB: "
             "pip install 'ttvkit[duckdb]', or pass one file"
         )
-    return scan(
+    # The options are checked against the files' format when they share one (a
+    # configuration's [input] delimiter is refused for Parquet files in its words).
+    formats = {reading.input_format or format_of_name(f) for f in files}
+    checked = formats.pop() if len(formats) == 1 else reading.input_format
+    options = _scan_options(reading, checked, reading.encoding)
+    options["format"] = reading.input_format
+    scanned = scan(
         source,
-        **_scan_options(reading, reading.input_format, reading.encoding),
+        **options,
         on_error=cast(Literal["raise", "skip"], reading.on_error),  # argparse's choices
         event_ids=cast(Literal["row", "content"], event_ids),
     )
+    if told is not None:
+        note(told)
+    return scanned
 
 
 def _one_delimiter(source: str, files: Sequence[str], reading: Reading) -> Reading:

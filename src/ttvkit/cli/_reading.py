@@ -67,7 +67,9 @@ def add_reading_options(parser: argparse.ArgumentParser) -> None:
     files.add_argument(
         "--decimal",
         choices=(".", ","),
-        help="the decimal mark of a csv file's numbers: ',' reads 3,5 as 3.5 and 3.5 as text "
+        metavar="MARK",
+        help="the decimal mark of a csv file's numbers, '.' or ',': ',' reads 3,5 as 3.5, "
+        "1.234,5 as 1234.5, and 3.5 as text "
         "(default: '.'; a file not separated by commas whose numbers are written 3,5 is read "
         "with ',', and said so)",
     )

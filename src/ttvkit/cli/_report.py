@@ -53,6 +53,7 @@ _SPARK_CANNOT = (
     "on_error",
     "encoding",
     "delimiter",
+    "decimal",
     "group_type",
     "keep_properties",
     "no_merge_identities",

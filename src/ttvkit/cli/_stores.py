@@ -6,6 +6,8 @@ import argparse
 import os
 from collections.abc import Iterable, Iterator
 
+import attrs
+
 from ttvkit.cli._files import (
     Counts,
     Reading,
@@ -49,7 +51,9 @@ def cmd_import(args: argparse.Namespace) -> int:
     # How to read the file, as `ttvkit report` reads it: the options, else [columns]
     # and [input] of the configuration `ttvkit init` wrote for it.
     config = load_config(path) if path is not None else None
-    reading = reading_of(args, config)
+    # A decimal mark only as given: importing the same file again must make the same
+    # ids from its rows' content, whatever a later version would guess.
+    reading = attrs.evolve(reading_of(args, config), guess_decimal=False)
     if args.store is None:
         # As `ttvkit report` takes its source: the command line, else the configuration.
         if config is None or config.store is None:

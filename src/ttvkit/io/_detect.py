@@ -8,6 +8,7 @@ import gzip
 import itertools
 import json
 import os
+import re
 import zlib
 from typing import IO, Final
 
@@ -122,23 +123,46 @@ def decimal_commas(
 ) -> tuple[str, ...]:
     """The columns of CSV *path* that hold numbers written with a decimal comma.
 
-    Looks at the first *rows* rows: a column is named when some of its cells are
-    numbers such as ``3,5`` and none a number with a decimal point (``3.5``), the
-    columns :func:`read_csv` reads as numbers with ``decimal=","`` and as text by
-    default. Unreadable files name none (the reader then says what is wrong).
+    Looks at the first *rows* rows. A column is named when some of its cells are
+    such numbers beyond doubt (``3,5``, ``1.234,50``) and none is a number written
+    otherwise (``3.5``, or ``1,234,567`` and ``1,234.50``, commas grouping
+    thousands); a cell such as ``1,000`` or ``1.234`` may be either and decides
+    nothing. Those are the columns :func:`read_csv` reads as numbers with
+    ``decimal=","`` and as text by default. Unreadable files name none (the reader
+    then says what is wrong).
     """
     seen: dict[str, bool] = {}
-    pointed: set[str] = set()
+    otherwise: set[str] = set()
     try:
         with open_text(os.fspath(path), "r", encoding=encoding, newline="") as file:
             reader = csv.reader(file, delimiter=delimiter)
             header = next(reader, [])
             for row in itertools.islice(reader, rows):
                 for column, cell in zip(header, row, strict=False):
-                    if comma_number(cell):
+                    told = _decimal_told(cell)
+                    if told is True:
                         seen[column] = True
-                    elif "." in cell and isinstance(infer_scalar(cell), float):
-                        pointed.add(column)
+                    elif told is False:
+                        otherwise.add(column)
     except (OSError, UnicodeError, LookupError, EOFError, zlib.error, csv.Error):
         return ()
-    return tuple(c for c in seen if c not in pointed)
+    return tuple(c for c in seen if c not in otherwise)
+
+
+# Commas grouping thousands, as US and UK spreadsheets write numbers: 1,234,567 or 1,234.50.
+_COMMA_GROUPED: Final = re.compile(r"-?[1-9][0-9]{0,2}(,[0-9]{3})+(\.[0-9]+)?")
+
+
+def _decimal_told(cell: str) -> bool | None:
+    """True: *cell* is a number written with a decimal comma beyond doubt; False: a
+    number written with a decimal point; None: neither, or either (``1,000``)."""
+    parts = comma_number(cell)
+    if parts is not None and parts[1] is not None:
+        # 1,000 may be a thousand (commas grouping) as well as one (a decimal comma)
+        ambiguous = len(parts[1]) == 3 and "." not in cell and cell.count(",") == 1
+        return None if ambiguous else True
+    if parts is not None:  # a whole number: 12, or 1.234 (points grouping thousands)
+        return None
+    if _COMMA_GROUPED.fullmatch(cell):
+        return False
+    return False if isinstance(infer_scalar(cell), float) else None

@@ -64,6 +64,18 @@ class ReadError(InvalidEventError):
         self.column = column
         self.skippable = skippable
 
+    def reworded(self, message: str) -> ReadError:
+        """The same error (its source, place, column, ``skippable``) told with *message*:
+        for a caller that adds what it knows, such as how to pass an option."""
+        return ReadError(
+            message,
+            source=self.source,
+            line=self.line,
+            row=self.row,
+            column=self.column,
+            skippable=self.skippable,
+        )
+
     def __reduce__(self) -> tuple[Any, ...]:
         # Keep the attributes across pickling (multiprocessing, caching).
         kwargs = {

@@ -29,7 +29,7 @@ from ttvkit.errors import ConfigurationError, InvalidEventError
 from ttvkit.events import MAX_TIMESTAMP, MIN_TIMESTAMP, JSONValue, parse_timestamp, shown_value
 
 __all__ = [
-    "COMMA_NUMBER_SQL",
+    "COMMA_NUMBER",
     "DECIMALS",
     "DELIMITERS",
     "JSON_STRING",
@@ -320,11 +320,12 @@ def json_object(value: object) -> Mapping[str, Any]:
 #: The decimal marks a CSV file's numbers may be written with.
 DECIMALS: Final = (".", ",")
 
-# A number written with a decimal comma, as spreadsheets of much of Europe write
-# them: digits, then perhaps a comma and digits (no exponent, no grouping).
-_COMMA_NUMBER: Final = re.compile(r"-?(?:0|[1-9][0-9]*)(,[0-9]+)?")
-COMMA_NUMBER_SQL: Final = "-?(0|[1-9][0-9]*),[0-9]+"
-"""A number with a decimal comma and a fraction, as a regular expression for SQL."""
+COMMA_NUMBER: Final = r"-?(0|[1-9][0-9]{0,2}(\.[0-9]{3})+|[1-9][0-9]*)(,[0-9]+)?"
+"""A number as spreadsheets of much of Europe write it, as a regular expression (Python's
+and RE2, the one rule of the readers and of DuckDB): digits, grouped in threes by points
+or not (``1.234.567``), then perhaps a comma and a fraction (``3,5``); no exponent. Its
+value is the text without its points, the comma read as the point."""
+_COMMA_NUMBER: Final = re.compile(COMMA_NUMBER)
 
 
 def check_decimal(value: object) -> str:
@@ -337,10 +338,16 @@ def check_decimal(value: object) -> str:
     )
 
 
-def comma_number(text: str) -> bool:
-    """Whether *text* is a number written with a decimal comma and a fraction (``3,5``)."""
+def comma_number(text: str) -> tuple[str, str | None] | None:
+    """*text* as a number written with a decimal comma (:data:`COMMA_NUMBER`): its
+    integer part's digits and its fraction's (None without one), or None when it is no
+    such number. ``"1.234,50"`` is ``("1234", "50")``, ``"12"`` ``("12", None)``."""
     match = _COMMA_NUMBER.fullmatch(text)
-    return match is not None and match.group(1) is not None
+    if match is None:
+        return None
+    digits = match.group(1).replace(".", "")
+    fraction = match.group(3)
+    return ("-" if text.startswith("-") else "") + digits, fraction and fraction[1:]
 
 
 def infer_scalar(text: str, decimal: str = ".") -> JSONValue:
@@ -348,19 +355,19 @@ def infer_scalar(text: str, decimal: str = ".") -> JSONValue:
 
     Integers beyond 64 bits and numbers that overflow a float stay text, so a long
     numeric id is kept rather than rejected. With *decimal* ``","`` a number is
-    written ``3,5`` (no exponent, no grouping of thousands), and ``3.5`` is text,
-    as pandas reads ``decimal=","``.
+    written as :data:`COMMA_NUMBER` says (``3,5``, ``1.234,50``, ``1.234``; no
+    exponent), and ``3.5`` is text, as pandas reads ``decimal=","``.
     """
     if text == "true":
         return True
     if text == "false":
         return False
     if decimal == ",":
-        match = _COMMA_NUMBER.fullmatch(text)
-        if match is None:
+        parts = comma_number(text)
+        if parts is None:
             return text
-        whole = match.group(1) is None
-        number_text = text.replace(",", ".")
+        whole = parts[1] is None
+        number_text = parts[0] if whole else f"{parts[0]}.{parts[1]}"
     else:
         match = _NUMBER.fullmatch(text)
         if match is None:
@@ -368,9 +375,9 @@ def infer_scalar(text: str, decimal: str = ".") -> JSONValue:
         whole = match.group(1) is None and match.group(2) is None
         number_text = text
     if whole:
-        if len(text) > 20:  # beyond 64 bits (and perhaps beyond int()'s digit limit)
+        if len(number_text) > 20:  # beyond 64 bits (and perhaps beyond int()'s digit limit)
             return text
-        number = int(text)
+        number = int(number_text)
         return number if -_INT64 <= number < _INT64 else text
     real = float(number_text)
     return real if math.isfinite(real) else text

@@ -134,7 +134,7 @@ class TTVDistribution(Display):
         drilldown: _Loaded | _NotKept
         try:
             drilldown = _Loaded(self.observations())
-        except StoreError as exc:
+        except (StoreError, AnalysisError) as exc:  # closed, down, or a frame changed since
             drilldown = _NotKept(str(exc))
         return (_unpickled, (*fields, drilldown))
 

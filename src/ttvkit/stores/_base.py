@@ -7,8 +7,9 @@ import abc
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Final, Protocol, Self, runtime_checkable
+from typing import Protocol, Self, runtime_checkable
 
+from ttvkit._table_kinds import EVENT_READERS, frame_kind
 from ttvkit.conditions import Condition
 from ttvkit.errors import InvalidArgumentError, InvalidEventError
 from ttvkit.events import ValueEvent
@@ -269,20 +270,12 @@ def event_filter(values: Collection[str] | None, what: str) -> list[str] | None:
     return [str(v) for v in values]
 
 
-#: How a table of each library is read as events, for the advice of append().
-_TABLE_READERS: Final = {
-    "pandas": ("ttvkit.io.from_pandas(df)", "df"),
-    "polars": ("ttvkit.io.from_polars(df)", "df"),
-    "pyarrow": ("ttvkit.io.from_polars(polars.from_arrow(table))", "table"),
-}
-
-
 def appended_batch(events: Iterable[ValueEvent]) -> list[ValueEvent]:
     """The events given to ``append()`` as a list, every one checked a ``ValueEvent``
     before any is stored (all or nothing), alike on every store."""
-    library = type(events).__module__.split(".")[0]
-    if library in _TABLE_READERS:  # iterating a DataFrame gives its column names
-        reader, name = _TABLE_READERS[library]
+    library = frame_kind(events)
+    if library is not None:  # iterating a DataFrame gives its column names
+        reader, name = EVENT_READERS[library]
         raise InvalidEventError(
             f"append() takes ValueEvent objects, not a {library} {type(events).__name__}: "
             f"read its rows as events with {reader}, or analyse it where it is with "

@@ -41,6 +41,7 @@ from datetime import tzinfo
 from typing import Any, Final, Literal, overload
 
 from ttvkit._optional import require
+from ttvkit._table_kinds import frame_kind, frame_rows, unread_table
 from ttvkit.errors import ConfigurationError
 from ttvkit.io import ColumnMapping, EventReader, TimestampUnit, read_file, read_jsonl
 from ttvkit.io.values import (
@@ -55,13 +56,10 @@ from ttvkit.stores.scan._inputs import (
     DataFrameLike,
     Format,
     ScanInput,
-    frame_kind,
     frame_reader,
-    frame_rows,
     gzip_damage,
     input_files,
     is_frame,
-    unread_table,
 )
 from ttvkit.stores.scan._load import MadeUpSince, load_events
 from ttvkit.stores.scan._source import ScanSource
@@ -190,16 +188,10 @@ def scan(
     ...     ttv.time_to_value(events, first_report)
     """
     if engine == "spark" or (engine is None and is_spark_dataframe(source)):
-        if encoding is not None:
-            raise ConfigurationError(
-                f"encoding={encoding!r}: is for CSV and JSON-lines files, which scan() reads "
-                "with DuckDB; Spark reads Parquet and tables"
-            )
-        if decimal != ".":
-            raise ConfigurationError(
-                f"decimal={decimal!r}: is for CSV files, which scan() reads with DuckDB; "
-                "Spark reads Parquet and tables"
-            )
+        _refuse_text_options(
+            {"encoding": encoding, "decimal": decimal if decimal != "." else None},
+            "which scan() reads with DuckDB; Spark reads Parquet and tables",
+        )
         if on_error != "raise":
             raise ConfigurationError(
                 f"on_error={on_error!r}: Spark cannot skip bad rows (it checks the columns' "
@@ -234,6 +226,23 @@ def scan(
     )
     assert found is not None  # the readers' path always gives a source
     return found
+
+
+#: The files each option of scan() is for (it is refused for other inputs).
+_OPTION_FILES: Final = {
+    "encoding": "CSV and JSON-lines files",
+    "decimal": "CSV files, whose numbers are text",
+    "delimiter": "CSV files",
+    "format": "files",
+}
+
+
+def _refuse_text_options(given: dict[str, object], why: str) -> None:
+    """Refuse the first of scan()'s options *given* (None: not given) for an input they
+    are not for, saying *why* not."""
+    for option, value in given.items():
+        if value is not None:
+            raise ConfigurationError(f"{option}={value!r}: is for {_OPTION_FILES[option]}; {why}")
 
 
 def scan_in_engine(
@@ -327,21 +336,15 @@ def _scan_duckdb(
     decimal = check_decimal(decimal)
     kind = frame_kind(source)
     if kind is not None:
-        if encoding is not None:
-            raise ConfigurationError(
-                f"encoding={encoding!r}: is for CSV and JSON-lines files; a {kind} table "
-                "holds text already"
-            )
-        if decimal != ".":
-            raise ConfigurationError(
-                f"decimal={decimal!r}: is for CSV files, whose numbers are text; a {kind} "
-                "table holds numbers already"
-            )
-        if format is not None or delimiter is not None:
-            option = f"format={format!r}" if format is not None else f"delimiter={delimiter!r}"
-            raise ConfigurationError(
-                f"{option}: is for files; a {kind} table is read as the table it is"
-            )
+        _refuse_text_options(
+            {
+                "encoding": encoding,
+                "decimal": decimal if decimal != "." else None,
+                "delimiter": delimiter,
+                "format": format,
+            },
+            f"a {kind} table is read as the table it is, its values typed already",
+        )
         description = f"{kind} table of {frame_rows(source):,} rows"
         frame: Any = source
         table_kind: str = kind
@@ -359,21 +362,18 @@ def _scan_duckdb(
             text_options = {"delimiter": delimiter, "infer_types": infer_types}
             if decimal != ".":
                 text_options["decimal"] = decimal
-        elif decimal != ".":
-            raise ConfigurationError(
-                f"decimal={decimal!r}: is for CSV files, whose numbers are text; {fmt} "
-                "files hold numbers as numbers"
-            )
-        if delimiter is not None and fmt != "csv":
-            raise ConfigurationError(
-                f"delimiter={delimiter!r}: is for CSV files; {fmt} files have no delimiter"
+        else:
+            _refuse_text_options(
+                {
+                    "decimal": decimal if decimal != "." else None,
+                    "delimiter": delimiter,
+                    "encoding": encoding if fmt != "jsonl" else None,
+                },
+                "Parquet files store typed values, their text as UTF-8"
+                if fmt == "parquet"
+                else "JSON lines hold typed values",
             )
         if encoding is not None:
-            if fmt not in ("csv", "jsonl"):
-                raise ConfigurationError(
-                    f"encoding={encoding!r}: is for CSV and JSON-lines files; {fmt} files "
-                    "store their text as UTF-8"
-                )
             text_options["encoding"] = encoding
 
         def readers() -> list[EventReader]:

@@ -18,7 +18,7 @@ from ttvkit.io import (
     ColumnMapping,
 )
 from ttvkit.io.values import (
-    COMMA_NUMBER_SQL,
+    COMMA_NUMBER,
     JSON_STRING,
     MAX_PROPERTIES_TEXT,
     NOT_SPACE,
@@ -309,37 +309,41 @@ class Plan:
         keys = f"CASE WHEN {missing} THEN []::VARCHAR[] ELSE json_keys({c}) END"
         return value, ok, keys
 
+    def _inferred(self, c: str, plain: str) -> tuple[str, str]:
+        """(JSON text, ok) of a CSV cell *c* read as io.values.infer_scalar reads it:
+        ``true``/``false``, a whole number within 64 bits, a number, else text
+        (*plain*). With a decimal comma (:data:`COMMA_NUMBER`) a number's text is
+        the cell without its points, its comma read as the point."""
+        if self.decimal == ",":
+            number = f"regexp_full_match({c}, {lit(COMMA_NUMBER)})"
+            whole = f"({number} AND NOT contains({c}, ','))"
+            whole_text = f"replace({c}, '.', '')"
+            fraction_text = f"replace(replace({c}, '.', ''), ',', '.')"
+            # Some 300 digits may overflow a float: the reader decides.
+            too_long = f"(contains({c}, ',') AND length({c}) >= 300)"
+        else:
+            number = f"regexp_full_match({c}, {lit(_CSV_NUMBER)})"
+            whole = f"regexp_full_match({c}, '-?(0|[1-9][0-9]*)')"
+            whole_text = fraction_text = c
+            # An exponent of three digits may overflow a float: the reader decides.
+            too_long = f"regexp_full_match({c}, '-?[0-9.]+[eE][+-]?[0-9]{{3,}}')"
+        value = (
+            f"CASE WHEN {c} IN ('true', 'false') THEN {c} "
+            f"WHEN {whole} THEN CASE WHEN TRY_CAST({whole_text} AS BIGINT) IS NULL "
+            f"THEN {plain} ELSE {whole_text} END "
+            f"WHEN {number} THEN {fraction_text} "
+            f"ELSE {plain} END"
+        )
+        return value, f"(NOT contains({c}, chr(0)) AND NOT {too_long})"
+
     def cell(self, column: str) -> tuple[str, str]:
         """(the JSON text of a property column's cell, ok) for a present cell."""
         c = ident(column)
         kind = self.columns[column]
         if kind == "VARCHAR":
             plain = f"to_json({c})::VARCHAR"
-            if self.text and self.infer_types and self.decimal == ",":
-                # io.values.infer_scalar's rule for a decimal comma: 3,5 is the JSON
-                # number 3.5 and 3.5 is text; whole numbers as below.
-                value = (
-                    f"CASE WHEN {c} IN ('true', 'false') THEN {c} "
-                    f"WHEN regexp_full_match({c}, '-?(0|[1-9][0-9]*)') "
-                    f"THEN CASE WHEN TRY_CAST({c} AS BIGINT) IS NULL THEN {plain} ELSE {c} END "
-                    f"WHEN regexp_full_match({c}, {lit(COMMA_NUMBER_SQL)}) "
-                    f"THEN replace({c}, ',', '.') "
-                    f"ELSE {plain} END"
-                )
-                # A number of 300 digits or more may overflow a float: the reader decides.
-                ok = f"NOT regexp_full_match({c}, '-?[0-9]{{300,}},[0-9]+')"
-                return value, f"(NOT contains({c}, chr(0)) AND {ok})"
             if self.text and self.infer_types:
-                value = (
-                    f"CASE WHEN {c} IN ('true', 'false') THEN {c} "
-                    f"WHEN regexp_full_match({c}, '-?(0|[1-9][0-9]*)') "
-                    f"THEN CASE WHEN TRY_CAST({c} AS BIGINT) IS NULL THEN {plain} ELSE {c} END "
-                    f"WHEN regexp_full_match({c}, {lit(_CSV_NUMBER)}) THEN {c} "
-                    f"ELSE {plain} END"
-                )
-                # An exponent of three digits may overflow a float: the reader decides.
-                ok = f"NOT regexp_full_match({c}, '-?[0-9.]+[eE][+-]?[0-9]{{3,}}')"
-                return value, f"(NOT contains({c}, chr(0)) AND {ok})"
+                return self._inferred(c, plain)
             return plain, f"NOT contains({c}, chr(0))"
         if kind == "BOOLEAN":
             return f"CASE WHEN {c} THEN 'true' ELSE 'false' END", "TRUE"

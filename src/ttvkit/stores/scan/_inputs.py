@@ -12,6 +12,7 @@ import zlib
 from collections import Counter
 from typing import Any, Final, Protocol, TypeAlias
 
+from ttvkit._table_kinds import frame_kind
 from ttvkit.errors import ConfigurationError
 from ttvkit.io import (
     EventReader,
@@ -59,35 +60,6 @@ FILE_COLUMN: Final = "__ttvkit_file"
 
 # The column scan() adds to a table it reads: each row's position.
 ROW_COLUMN: Final = "__ttvkit_row"
-
-
-def frame_kind(source: object) -> str | None:
-    module = type(source).__module__.split(".")[0]
-    if module == "pandas" and type(source).__name__ == "DataFrame":
-        return "pandas"
-    if module == "polars" and type(source).__name__ == "DataFrame":
-        return "polars"
-    if module == "pyarrow" and type(source).__name__ in ("Table", "RecordBatch"):
-        return "pyarrow"
-    return None
-
-
-#: Tables of those libraries that are not read yet, and how to read them.
-_UNREAD_TABLES: Final = {
-    ("polars", "LazyFrame"): "a polars LazyFrame: collect it first (lazy.collect())",
-    ("pyarrow", "RecordBatchReader"): "a pyarrow RecordBatchReader: read it first "
-    "(reader.read_all(), a Table)",
-    ("pandas", "Series"): "a pandas Series: pass the DataFrame that holds the events",
-    ("polars", "Series"): "a polars Series: pass the DataFrame that holds the events",
-}
-
-
-def unread_table(source: object) -> str | None:
-    """What *source* is and how to make it a table :func:`scan` reads, when it is a
-    lazy or streamed table (a polars LazyFrame, a pyarrow RecordBatchReader), a
-    Series, or None."""
-    kind = type(source)
-    return _UNREAD_TABLES.get((kind.__module__.split(".")[0], kind.__name__))
 
 
 def is_frame(source: object) -> bool:
@@ -203,11 +175,6 @@ def gzip_damage(path: str) -> ReadError | None:
     except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
         return ReadError(f"{path}: {gzip_problem(exc)}", source=path)
     return None
-
-
-def frame_rows(source: Any) -> int:
-    rows = getattr(source, "num_rows", None)
-    return int(rows) if rows is not None else len(source)
 
 
 def as_arrow(source: Any, kind: str) -> Any:
