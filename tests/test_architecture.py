@@ -25,6 +25,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "ttvkit._format",
         "ttvkit._gc",
         "ttvkit._lazy",
+        "ttvkit._table_kinds",
     ),
     ("ttvkit.stats",),
     ("ttvkit.events", "ttvkit._ids"),

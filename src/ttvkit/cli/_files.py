@@ -343,17 +343,24 @@ def _spaced_columns(fields: Sequence[str], mapping: ColumnMapping | None) -> str
 def _decimal_for(fmt: str | None, reading: Reading) -> str:
     """The ``--decimal`` to read a *fmt* file with (``"."`` when not given), refused for a
     format that is not CSV."""
-    if reading.decimal is not None and fmt not in (None, "csv"):
-        how = (
-            f"the {VENDOR_NAMES[fmt]} reader reads numbers as the vendor writes them"
-            if fmt in VENDOR_NAMES
-            else f"{fmt} files hold numbers as numbers"
-        )
-        raise ConfigurationError(
-            "--decimal (or the configuration's [input] decimal) is for csv files read as "
-            f"plain events, whose numbers are text; {how}"
+    if reading.decimal is not None:
+        _csv_only(
+            "decimal",
+            fmt,
+            f"the {VENDOR_NAMES.get(fmt or '')} reader reads numbers as the vendor writes them",
+            f"{fmt} files hold numbers as numbers",
         )
     return reading.decimal or "."
+
+
+def _csv_only(option: str, fmt: str | None, vendor: str, other: str) -> None:
+    """Refuse ``--option`` (given, or the configuration's) for a *fmt* file that is not
+    CSV, saying why: *vendor* for a vendor's export, *other* for another format."""
+    if fmt not in (None, "csv"):
+        raise ConfigurationError(
+            f"--{option} (or the configuration's [input] {option}) is for csv files; "
+            f"{vendor if fmt in VENDOR_NAMES else other}"
+        )
 
 
 def _encoding_for(fmt: str, reading: Reading) -> str | None:
@@ -450,20 +457,18 @@ def _shown_delimiter(delimiter: str) -> str:
 
 def _a(vendor: str) -> str:
     """*vendor* with its article: "a PostHog", "an Amplitude"."""
-    return f"{'an' if vendor[0] in 'AEIOU' else 'a'} {vendor}"
+    return f"{'an' if vendor[:1] in 'AEIOU' else 'a'} {vendor}"
 
 
 def _delimiter_for(fmt: str | None, reading: Reading) -> str | None:
     """The ``--delimiter`` to read a *fmt* file with, refused for a format that is not CSV
     (a glob's format None: its files' names say)."""
-    if reading.delimiter is not None and fmt not in (None, "csv"):
-        how = (
-            f"{_a(VENDOR_NAMES[fmt])} export is read as the vendor writes it"
-            if fmt in VENDOR_NAMES
-            else f"{fmt} files have no delimiter"
-        )
-        raise ConfigurationError(
-            f"--delimiter (or the configuration's [input] delimiter) is for csv files; {how}"
+    if reading.delimiter is not None:
+        _csv_only(
+            "delimiter",
+            fmt,
+            f"{_a(VENDOR_NAMES.get(fmt or '', ''))} export is read as the vendor writes it",
+            f"{fmt} files have no delimiter",
         )
     return reading.delimiter
 

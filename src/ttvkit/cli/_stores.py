@@ -139,14 +139,7 @@ def _import_events(
                 # already says --timezone; skipping them would skip the file.
                 if exc.skippable and args.on_error == "raise" and ZONE_ADVICE not in str(exc):
                     hint = "; fix the row, or skip bad rows with --on-error skip"
-                raise ReadError(
-                    f"{exc} ({_stored_so_far(counts)}{hint})",
-                    source=exc.source,
-                    line=exc.line,
-                    row=exc.row,
-                    column=exc.column,
-                    skippable=exc.skippable,
-                ) from None
+                raise exc.reworded(f"{exc} ({_stored_so_far(counts)}{hint})") from None
             except (TTVError, OSError) as exc:
                 # The store failed (a full disk, a lost server): say what is kept.
                 raise _ImportFailed(f"{error_text(exc)} ({_stored_so_far(counts)})") from None

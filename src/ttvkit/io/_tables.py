@@ -235,13 +235,8 @@ def _in_the_index(exc: ReadError, df: Any, names: list[str], mapping: ColumnMapp
     if found is None:
         return exc
     told = str(exc).split(" Pass mapping=", 1)[0]  # not another mapping: the index
-    return ReadError(
-        f"{told} {found!r} is the DataFrame's index, not one of its columns: pass df.reset_index()",
-        source=exc.source,
-        line=exc.line,
-        row=exc.row,
-        column=exc.column,
-        skippable=exc.skippable,
+    return exc.reworded(
+        f"{told} {found!r} is the DataFrame's index, not one of its columns: pass df.reset_index()"
     )
 
 
