@@ -171,8 +171,9 @@ class TestProperties:
             ({"x": math.nan}, "not finite"),
             ({"x": [math.inf]}, "not finite"),
             ({"x": object()}, "not a JSON value"),
-            ({"x": {1: "a"}}, "keys must be str"),
-            ({1: "a"}, "keys must be str"),
+            # the key is shown as the key (it read "properties=1: has a key of type int")
+            ({"x": {1: "a"}}, "properties['x'] has the key 1, of type int; keys must be str"),
+            ({1: "a"}, "properties has the key 1, of type int; keys must be str"),
             ({"x": 2**70}, "64 bits"),
             ({"x": {1, 2}}, "not a JSON value"),
             (["not", "a", "mapping"], "must be a mapping"),

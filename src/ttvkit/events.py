@@ -331,7 +331,10 @@ def _copy_json_object(
     out: dict[str, JSONValue] = {}
     for key, item in value.items():
         if not isinstance(key, str):
-            raise _fail(path, key, f"has a key of type {type(key).__name__}; keys must be str")
+            raise InvalidEventError(
+                f"{path} has the key {shown_value(key)}, of type {type(key).__name__}; keys "
+                "must be str"
+            )
         _check_storable(f"{path} key", key)
         budget[0] += 6 * len(key) + 4
         out[key] = _copy_json(item, f"{path}[{key!r}]", budget, depth)
