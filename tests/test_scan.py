@@ -380,6 +380,8 @@ def test_decimal_is_refused_where_numbers_are_not_text(tmp_path: Path) -> None:
     # format= and delimiter= were ignored for a table, delimiter= for a Parquet file
     with pytest.raises(ConfigurationError, match="format='csv': is for files; a pandas table"):
         scan(frame, format="csv")
+    with pytest.raises(ConfigurationError, match="infer_types=False: is for CSV files, whose"):
+        scan(frame, infer_types=False)
     with pytest.raises(ConfigurationError, match="delimiter=';': is for CSV files; a pandas table"):
         scan(frame, delimiter=";")
     parquet = tmp_path / "e.parquet"
@@ -493,6 +495,31 @@ def test_a_dataframe_changed_in_place_since_its_analysis_is_not_drilled_into() -
     assert copy.to_dict() == result.to_dict()
     with pytest.raises(AnalysisError, match="customers behind this distribution were not kept"):
         copy.observations()
+
+
+def test_running_out_of_memory_in_an_analysis_of_a_path_says_how_to_pass_the_limit(
+    tmp_path: Path,
+) -> None:
+    # DuckDB's advice, "pass a larger memory_limit=", named an option the analyses
+    # do not take; an error without such advice passes unchanged.
+    from ttvkit.calculators._source import as_store
+
+    path = tmp_path / "e.parquet"
+    write_parquet(saas_events(5, seed=1), path)
+    oom = StoreError(
+        "DuckDB ran out of memory on scan of 'e.parquet' (Out of Memory Error); scan() let "
+        "DuckDB take memory_limit='1GB' and spill the rest to disk: pass a larger "
+        "memory_limit=, or None for DuckDB's default"
+    )
+    with pytest.raises(StoreError) as raised, as_store(path):
+        raise oom
+    assert str(raised.value).endswith(
+        "to pass memory_limit=, analyse ttvkit.scan(source, memory_limit=...) instead)"
+    )
+    plain = AnalysisError("no customers")
+    with pytest.raises(AnalysisError) as passed, as_store(path):
+        raise plain
+    assert passed.value is plain
 
 
 def test_a_field_in_a_dataframes_index_is_told_so(tmp_path: Path) -> None:

@@ -91,12 +91,20 @@ def as_store(source: Source) -> Iterator[EventSource]:
             yield spark_source
         return
     if isinstance(source, str | os.PathLike) or is_frame(source):
+        # A reader's advice, or DuckDB's when a question runs out of memory, may name
+        # an option of scan(), which the analyses do not take: say how to pass it.
         try:
             scanned = scan(source)  # type: ignore[arg-type]  # a path or a frame, checked
         except TTVError as exc:
             raise _with_scan_advice(exc) from None
         with scanned:
-            yield scanned
+            try:
+                yield scanned
+            except TTVError as exc:
+                advised = _with_scan_advice(exc)
+                if advised is exc:
+                    raise
+                raise advised from None
         return
     unread = unread_table(source)
     if unread is not None:
@@ -124,8 +132,8 @@ def as_store(source: Source) -> Iterator[EventSource]:
 #: which with assume_timezone=``, ``e.g. encoding=``): the words before it too, so
 #: that a value in the message (a cell holding ``encoding=utf8``) is not taken for it.
 _SCAN_OPTION: Final = re.compile(
-    r"\b(?:[Pp]ass|with|e\.g\.) "
-    r"(mapping|delimiter|decimal|timestamp_unit|assume_timezone|encoding|format)="
+    r"\b(?:[Pp]ass(?: a larger)?|with|e\.g\.) "
+    r"(mapping|delimiter|decimal|timestamp_unit|assume_timezone|encoding|format|memory_limit)="
 )
 
 

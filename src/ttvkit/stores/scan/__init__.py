@@ -232,6 +232,7 @@ def scan(
 _OPTION_FILES: Final = {
     "encoding": "CSV and JSON-lines files",
     "decimal": "CSV files, whose numbers are text",
+    "infer_types": "CSV files, whose values are text",
     "delimiter": "CSV files",
     "format": "files",
 }
@@ -340,6 +341,7 @@ def _scan_duckdb(
             {
                 "encoding": encoding,
                 "decimal": decimal if decimal != "." else None,
+                "infer_types": None if infer_types else False,
                 "delimiter": delimiter,
                 "format": format,
             },
@@ -366,6 +368,7 @@ def _scan_duckdb(
             _refuse_text_options(
                 {
                     "decimal": decimal if decimal != "." else None,
+                    "infer_types": None if infer_types else False,
                     "delimiter": delimiter,
                     "encoding": encoding if fmt != "jsonl" else None,
                 },
