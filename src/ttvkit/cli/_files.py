@@ -6,7 +6,6 @@ content ids that make importing a file twice store nothing twice.
 
 from __future__ import annotations
 
-import argparse
 import glob
 import importlib.util
 import os
@@ -19,8 +18,9 @@ import attrs
 
 from ttvkit._ids import content_id, made_up_here
 from ttvkit.calculators import missing_store_file
+from ttvkit.cli._layout import looked_at, one_decimal, one_delimiter, shown_delimiter
 from ttvkit.cli._output import Progress, note, plural, warn
-from ttvkit.config import Config
+from ttvkit.cli._reading import Reading
 from ttvkit.errors import ConfigurationError, MissingDependencyError, StoreError
 from ttvkit.events import ValueEvent, trusted_event
 from ttvkit.io import FORMATS as INPUT_FORMATS
@@ -29,12 +29,9 @@ from ttvkit.io import (
     ColumnMapping,
     EventReader,
     ReadError,
-    Sniffed,
     TimestampUnit,
-    decimal_commas,
     format_of_name,
     read_file,
-    sniff,
 )
 from ttvkit.io.values import delimiter_in, delimiter_of_name, wide_text_problem
 from ttvkit.stores import Store
@@ -43,7 +40,6 @@ from ttvkit.stores.scan import ScanSource, files_of, scan, scan_in_engine
 __all__ = [
     "VENDOR_OPTIONS",
     "Counts",
-    "Reading",
     "check_store_exists",
     "columns_option",
     "file_format",
@@ -54,7 +50,6 @@ __all__ = [
     "many_files",
     "open_reader",
     "reader_facts",
-    "reading_of",
     "scan_file",
     "scan_files",
     "sqlite_files",
@@ -120,58 +115,6 @@ def with_stable_ids(
             yield e
 
 
-@attrs.frozen
-class Reading:
-    """How to read a file of events, from the command line (and the configuration)."""
-
-    input_format: str | None = None
-    on_error: str = "raise"
-    mapping: ColumnMapping | None = None
-    group_type: str | None = None
-    keep_properties: tuple[str, ...] | None = None
-    merge_identities: bool = True
-    person_properties: bool = True
-    timezone: tzinfo | None = None
-    timestamp_unit: TimestampUnit | None = None
-    encoding: str | None = None
-    delimiter: str | None = None
-    decimal: str | None = None
-    guess_decimal: bool = True
-    """Whether a decimal comma found in a file's rows is read so (``ttvkit import``
-    guesses none: the ids it makes from an event's content depend on it)."""
-    columns_given: bool = False
-    """Whether ``--columns`` was given (the mapping may come from the configuration)."""
-
-
-def reading_of(args: argparse.Namespace, config: Config | None = None) -> Reading:
-    """How to read the file: the command line's options, else the configuration's."""
-    mapping = args.columns if args.columns is not None else None
-    zone, unit, encoding = args.timezone, args.timestamp_unit, args.encoding
-    delimiter, decimal = args.delimiter, args.decimal
-    if config is not None:
-        mapping = config.columns if mapping is None else mapping
-        zone = config.timezone if zone is None else zone
-        unit = config.timestamp_unit if unit is None else unit
-        encoding = config.encoding if encoding is None else encoding
-        delimiter = config.delimiter if delimiter is None else delimiter
-        decimal = config.decimal if decimal is None else decimal
-    return Reading(
-        input_format=args.input_format,
-        on_error=args.on_error,
-        mapping=mapping,
-        group_type=args.group_type,
-        keep_properties=args.keep_properties,
-        merge_identities=not args.no_merge_identities,
-        person_properties=not args.no_person_properties,
-        timezone=zone,
-        timestamp_unit=unit,
-        encoding=encoding,
-        delimiter=delimiter,
-        decimal=decimal,
-        columns_given=args.columns is not None,
-    )
-
-
 def file_format(
     path: str, reading: Reading, facts: list[tuple[str, str | int]]
 ) -> tuple[str, Reading]:
@@ -210,7 +153,7 @@ def file_format(
         vendor = VENDOR_NAMES[sniffed.format]
         used = reading.delimiter or delimiter_of_name(path)
         if fmt == "csv" and used != ",":
-            shown = _shown_delimiter(used)
+            shown = shown_delimiter(used)
             raise ConfigurationError(
                 f"{path} has the fields of {_a(vendor)} export with its columns separated by "
                 f"{shown}, and the {vendor} reader reads commas: save it with commas, or read "
@@ -288,7 +231,7 @@ def _check_columns(path: str, fields: Sequence[str], reading: Reading) -> None:
     guess = guess_columns(fields)
     other = delimiter_in(fields, used, one_column=False) if guess is None else None
     if other is not None:
-        option = _shown_delimiter(other)
+        option = shown_delimiter(other)
         raise ConfigurationError(
             f"{path} has no {' or '.join(missing)}; its header, {used.join(fields)!r}, splits "
             f"into more columns at {option}: if that separates its columns, pass --delimiter "
@@ -373,88 +316,6 @@ def _encoding_for(fmt: str, reading: Reading) -> str | None:
     return reading.encoding
 
 
-def looked_at(
-    path: str, fmt: str | None, reading: Reading, facts: list[tuple[str, str | int]]
-) -> tuple[Reading, Sniffed]:
-    """What the start of *path* (read as *fmt*, from its name) shows: its fields, and
-    for a CSV file whose header is one column that a semicolon, a tab or ``|`` splits,
-    that delimiter, in the *reading* returned (said on stderr and in *facts*) when
-    none was given."""
-    other, sniffed = _found_delimiter(path, fmt, reading)
-    if other is not None:
-        shown = _shown_delimiter(other)
-        note(f"{path} has its columns separated by {shown}; reading it so (--delimiter {shown})")
-        facts.append(("delimiter", "tab" if other == "\t" else other))
-        reading = attrs.evolve(reading, delimiter=other)
-    vendor = reading.mapping is None and sniffed.format is not None  # read as the vendor's
-    if fmt == "csv" and reading.decimal is None and not vendor:
-        reading = _looked_at_decimals(path, reading, facts)
-    return reading, sniffed
-
-
-def _looked_at_decimals(path: str, reading: Reading, facts: list[tuple[str, str | int]]) -> Reading:
-    """*reading* with ``decimal=","`` when *path*'s first rows hold numbers written with a
-    decimal comma and its columns are not separated by commas (said in a note); with
-    commas, only the note, as ``1,5`` there may be a number of another writing."""
-    columns = _decimal_columns(path, reading)
-    if not columns:
-        return reading
-    reading, told = _decimals_found(path, columns, reading, facts)
-    note(told)
-    return reading
-
-
-def _decimal_columns(path: str, reading: Reading) -> tuple[str, ...]:
-    used = reading.delimiter or delimiter_of_name(path)
-    return decimal_commas(path, encoding=reading.encoding or "utf-8-sig", delimiter=used)
-
-
-def _decimals_found(
-    path: str, columns: Sequence[str], reading: Reading, facts: list[tuple[str, str | int]]
-) -> tuple[Reading, str]:
-    """*reading*, with ``decimal=","`` where *path*'s *columns* of numbers with a decimal
-    comma are read so (see :func:`_looked_at_decimals`), and the note that says it."""
-    used = reading.delimiter or delimiter_of_name(path)
-    named = ", ".join(repr(c) for c in columns[:3]) + (", ..." if len(columns) > 3 else "")
-    which = f"column {named} holds" if len(columns) == 1 else f"columns {named} hold"
-    if not reading.guess_decimal:
-        return reading, (
-            f"{path}: {which} numbers written with a decimal comma (3,5), imported as "
-            "text; pass --decimal , (or [input] decimal) to import them as numbers (import "
-            "guesses no decimal mark: the ids it makes from an event's content depend on it)"
-        )
-    if used == ",":
-        return reading, (
-            f"{path}: {which} numbers written with a decimal comma (3,5), read "
-            "as text (total() skips them); pass --decimal , to read them as numbers"
-        )
-    facts.append(("decimal mark", ","))
-    return attrs.evolve(reading, decimal=","), (
-        f"{path}: {which} numbers written with a decimal comma (3,5); reading "
-        "them as numbers (--decimal ,; pass --decimal . to keep them text)"
-    )
-
-
-def _found_delimiter(path: str, fmt: str | None, reading: Reading) -> tuple[str | None, Sniffed]:
-    """The delimiter *path*'s header shows (None: the given one, or its name's) and
-    its fields read with the delimiter it is to be read with."""
-    encoding = reading.encoding or "utf-8-sig"
-    used = reading.delimiter or delimiter_of_name(path)
-    sniffed = sniff(path, fmt or "jsonl", encoding=encoding, delimiter=used)
-    other = delimiter_in(sniffed.fields, used) if fmt == "csv" and not reading.delimiter else None
-    if other is None:
-        return None, sniffed
-    split = sniff(path, fmt, encoding=encoding, delimiter=other)
-    if len(split.fields) < 2:  # one quoted cell holding the delimiter: not the file's
-        return None, sniffed
-    return other, split
-
-
-def _shown_delimiter(delimiter: str) -> str:
-    """A delimiter as the command line takes it: ``';'``, or ``tab``."""
-    return "tab" if delimiter == "\t" else repr(delimiter)
-
-
 def _a(vendor: str) -> str:
     """*vendor* with its article: "a PostHog", "an Amplitude"."""
     return f"{'an' if vendor[:1] in 'AEIOU' else 'a'} {vendor}"
@@ -528,18 +389,8 @@ def scan_files(source: str, reading: Reading, *, event_ids: str) -> ScanSource:
     as one log (the readers' rules; rows DuckDB cannot vouch for read by the reader)."""
     files = files_in(source, reading)
     if reading.delimiter is None:
-        reading = _one_delimiter(source, files, reading)
-    csv_files = [f for f in files if (reading.input_format or format_of_name(f)) == "csv"]
-    told = None
-    if reading.decimal is None:
-        # One decimal mark for the files read together: the first that shows numbers
-        # with a decimal comma decides, as a single file's would (one note, said once
-        # the files are read).
-        for path in csv_files:
-            columns = _decimal_columns(path, reading)
-            if columns:
-                reading, told = _decimals_found(path, columns, reading, [])
-                break
+        reading = one_delimiter(source, files, reading)
+    reading, told = one_decimal(files, reading)  # its note said once the files are read
     if importlib.util.find_spec("duckdb") is None:
         raise ConfigurationError(
             f"{source} names several files, which are read together with DuckDB: "
@@ -560,35 +411,6 @@ def scan_files(source: str, reading: Reading, *, event_ids: str) -> ScanSource:
     if told is not None:
         note(told)
     return scanned
-
-
-def _one_delimiter(source: str, files: Sequence[str], reading: Reading) -> Reading:
-    """*reading* with the delimiter the CSV *files*' headers show, when one other than
-    their names' (said in a note); files whose headers show different ones are an error
-    naming two of them, as no one delimiter reads them all."""
-    found: dict[str, str] = {}
-    detected = False
-    for path in files:
-        if (reading.input_format or format_of_name(path)) == "csv":
-            other, _ = _found_delimiter(path, "csv", reading)
-            detected = detected or other is not None
-            found.setdefault(other or delimiter_of_name(path), path)
-    if not detected:  # each file read with its name's delimiter (a tab for .tsv)
-        return reading
-    if len(found) > 1:
-        (a, first), (b, second) = list(found.items())[:2]
-        raise ConfigurationError(
-            f"the files of {source} have their columns separated differently: {first} by "
-            f"{_shown_delimiter(a)}, {second} by {_shown_delimiter(b)}; read them apart, or "
-            "save them alike"
-        )
-    ((delimiter, first),) = found.items()
-    shown = _shown_delimiter(delimiter)
-    note(
-        f"{source}: {first} has its columns separated by {shown}; reading the files so "
-        f"(--delimiter {shown})"
-    )
-    return attrs.evolve(reading, delimiter=delimiter)
 
 
 def open_reader(path: str, fmt: str, reading: Reading) -> EventReader:

@@ -16,21 +16,20 @@ import attrs
 
 from ttvkit._format import one_line, shown_in_line
 from ttvkit.cli._files import (
-    Reading,
     columns_option,
     file_format,
     files_in,
     guess_columns,
-    looked_at,
     many_files,
     open_reader,
     reader_facts,
-    reading_of,
     scan_file,
     scan_files,
     with_stable_ids,
 )
+from ttvkit.cli._layout import looked_at
 from ttvkit.cli._output import DOCS_URL, EXIT_OK, note, write_stdout
+from ttvkit.cli._reading import Reading, reading_of
 from ttvkit.config import parse_config, timezone_name
 from ttvkit.errors import ConfigurationError
 from ttvkit.events import ValueEvent

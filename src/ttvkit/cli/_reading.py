@@ -1,14 +1,20 @@
-"""The options for reading a file of events, shared by ``report``, ``import`` and ``init``."""
+"""The options for reading a file of events, shared by ``report``, ``import`` and ``init``,
+and :class:`Reading`, what they (and the configuration) say."""
 
 from __future__ import annotations
 
 import argparse
+from datetime import tzinfo
 from functools import cache
 
-from ttvkit.cli import _args
-from ttvkit.io import FORMATS as INPUT_FORMATS
+import attrs
 
-__all__ = ["add_reading_options", "reading_defaults"]
+from ttvkit.cli import _args
+from ttvkit.config import Config
+from ttvkit.io import FORMATS as INPUT_FORMATS
+from ttvkit.io import ColumnMapping, TimestampUnit
+
+__all__ = ["Reading", "add_reading_options", "reading_defaults", "reading_of"]
 
 
 def add_reading_options(parser: argparse.ArgumentParser) -> None:
@@ -104,3 +110,55 @@ def reading_defaults() -> dict[str, object]:
     parser = argparse.ArgumentParser(add_help=False)
     add_reading_options(parser)
     return vars(parser.parse_args([]))
+
+
+@attrs.frozen
+class Reading:
+    """How to read a file of events, from the command line (and the configuration)."""
+
+    input_format: str | None = None
+    on_error: str = "raise"
+    mapping: ColumnMapping | None = None
+    group_type: str | None = None
+    keep_properties: tuple[str, ...] | None = None
+    merge_identities: bool = True
+    person_properties: bool = True
+    timezone: tzinfo | None = None
+    timestamp_unit: TimestampUnit | None = None
+    encoding: str | None = None
+    delimiter: str | None = None
+    decimal: str | None = None
+    guess_decimal: bool = True
+    """Whether a decimal comma found in a file's rows is read so (``ttvkit import``
+    guesses none: the ids it makes from an event's content depend on it)."""
+    columns_given: bool = False
+    """Whether ``--columns`` was given (the mapping may come from the configuration)."""
+
+
+def reading_of(args: argparse.Namespace, config: Config | None = None) -> Reading:
+    """How to read the file: the command line's options, else the configuration's."""
+    mapping = args.columns if args.columns is not None else None
+    zone, unit, encoding = args.timezone, args.timestamp_unit, args.encoding
+    delimiter, decimal = args.delimiter, args.decimal
+    if config is not None:
+        mapping = config.columns if mapping is None else mapping
+        zone = config.timezone if zone is None else zone
+        unit = config.timestamp_unit if unit is None else unit
+        encoding = config.encoding if encoding is None else encoding
+        delimiter = config.delimiter if delimiter is None else delimiter
+        decimal = config.decimal if decimal is None else decimal
+    return Reading(
+        input_format=args.input_format,
+        on_error=args.on_error,
+        mapping=mapping,
+        group_type=args.group_type,
+        keep_properties=args.keep_properties,
+        merge_identities=not args.no_merge_identities,
+        person_properties=not args.no_person_properties,
+        timezone=zone,
+        timestamp_unit=unit,
+        encoding=encoding,
+        delimiter=delimiter,
+        decimal=decimal,
+        columns_given=args.columns is not None,
+    )

@@ -18,7 +18,6 @@ from ttvkit.cli._files import (
     many_files,
     open_reader,
     reader_facts,
-    reading_of,
     scan_file,
     scan_files,
     sqlite_files,
@@ -34,7 +33,7 @@ from ttvkit.cli._output import (
     warn,
     write_report,
 )
-from ttvkit.cli._reading import reading_defaults
+from ttvkit.cli._reading import reading_defaults, reading_of
 from ttvkit.conditions import Condition, all_of, event, total
 from ttvkit.config import Config, load_config
 from ttvkit.errors import ConfigurationError, TTVError, UnknownEventWarning

@@ -10,7 +10,6 @@ import attrs
 
 from ttvkit.cli._files import (
     Counts,
-    Reading,
     check_store_exists,
     file_format,
     files_in,
@@ -19,11 +18,11 @@ from ttvkit.cli._files import (
     many_files,
     open_reader,
     reader_facts,
-    reading_of,
     scan_file,
     with_stable_ids,
 )
 from ttvkit.cli._output import DEFAULT_CONFIG, EXIT_OK, Progress, error_text, note, plural
+from ttvkit.cli._reading import Reading, reading_of
 from ttvkit.config import load_config
 from ttvkit.errors import ConfigurationError, StoreError, StoreUnavailableError, TTVError
 from ttvkit.events import ValueEvent
